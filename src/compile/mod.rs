@@ -1,0 +1,109 @@
+//! Validation and lowering: turns loaded [`Resource`]s into a [`Mesh`], or into the complete list
+//! of what is wrong with them.
+//!
+//! Every rule Istio's validation webhook applies to the resources meshroute reads is checked here
+//! (`pkg/config/validation` in istio/istio), plus the `istioctl analyze` findings that matter for
+//! routing. All problems are collected in one pass; a configuration with any error never becomes a
+//! `Mesh`.
+
+pub(crate) mod diagnostics;
+mod analysis;
+mod destination_rule;
+mod gateway;
+pub(crate) mod rules;
+mod service_entry;
+mod virtual_service;
+mod workload_entry;
+
+use crate::config::{Body, Resource};
+use crate::mesh::Mesh;
+pub use diagnostics::{Diagnostic, Severity};
+use diagnostics::Sink;
+
+/// A configuration that cannot be compiled: every error found, with the warnings beside them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} error(s) in the configuration; first: {}", self.error_count(), self.first_error())]
+#[non_exhaustive]
+pub struct CompileError {
+    /// All diagnostics, errors and warnings, in resource order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl CompileError {
+    fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    fn first_error(&self) -> String {
+        self.diagnostics
+            .iter()
+            .find(|d| d.is_error())
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    }
+
+    /// Only the errors.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+}
+
+/// Validates `resources` and returns every diagnostic (errors and warnings), each with its line
+/// when the resource's text is known.
+pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for resource in resources {
+        let start = out.len();
+        validate_resource(resource, &mut out);
+        #[cfg(feature = "yaml")]
+        crate::config::load::locate_lines(resource, out.get_mut(start..).unwrap_or_default());
+        #[cfg(not(feature = "yaml"))]
+        let _ = start;
+    }
+    let start = out.len();
+    analysis::analyze(resources, &mut out);
+    #[cfg(feature = "yaml")]
+    for diagnostic in out.get_mut(start..).unwrap_or_default() {
+        if let Some(resource) = resources.iter().find(|r| {
+            diagnostic.name.as_deref() == Some(r.key().as_str())
+                && diagnostic.kind.as_deref() == Some(r.kind())
+        }) {
+            crate::config::load::locate_lines(resource, std::slice::from_mut(diagnostic));
+        }
+    }
+    out
+}
+
+/// Validates and compiles `resources` into a [`Mesh`]. Fails with every error (and warning) if
+/// any error is found; on success the warnings are kept on the mesh ([`Mesh::warnings`]).
+pub fn compile(resources: Vec<Resource>) -> Result<Mesh, CompileError> {
+    let diagnostics = check(&resources);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(CompileError { diagnostics });
+    }
+    Ok(Mesh::new(resources, diagnostics))
+}
+
+fn validate_resource(resource: &Resource, out: &mut Vec<Diagnostic>) {
+    let mut sink = Sink::new(resource, out);
+    if resource.metadata.name.is_empty() && !matches!(resource.body, Body::Ignored { .. }) {
+        sink.error("metadata.name", "name is required");
+    }
+    match &resource.body {
+        Body::VirtualService(vs) => virtual_service::validate(&mut sink, vs),
+        Body::DestinationRule(dr) => destination_rule::validate(&mut sink, dr),
+        Body::Gateway(gw) => gateway::validate(&mut sink, gw),
+        Body::ServiceEntry(se) => service_entry::validate(&mut sink, se),
+        Body::WorkloadEntry(we) => workload_entry::validate(&mut sink, we),
+        Body::Service(_) | Body::Deployment(_) | Body::Pod(_) | Body::Ignored { .. } => {}
+    }
+}
+
+/// Test support: load YAML and return every diagnostic, load problems included.
+#[cfg(all(test, feature = "yaml"))]
+pub(crate) fn check_yaml(yaml: &str) -> Vec<Diagnostic> {
+    let loaded = crate::config::load::from_str(yaml, &crate::config::LoadOptions::default());
+    let mut all = loaded.diagnostics;
+    all.extend(check(&loaded.resources));
+    all
+}
