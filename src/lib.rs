@@ -2,6 +2,7 @@
 
 pub mod compile;
 pub mod config;
+pub mod host;
 mod mesh;
 
 #[cfg(feature = "yaml")]

@@ -60,15 +60,42 @@ pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
         #[cfg(not(feature = "yaml"))]
         let _ = start;
     }
+    let effective = effective(resources);
     let start = out.len();
-    analysis::analyze(resources, &mut out);
+    analysis::analyze(&effective, &mut out);
     #[cfg(feature = "yaml")]
     for diagnostic in out.get_mut(start..).unwrap_or_default() {
-        if let Some(resource) = resources.iter().find(|r| {
+        if let Some(resource) = effective.iter().find(|r| {
             diagnostic.name.as_deref() == Some(r.key().as_str())
                 && diagnostic.kind.as_deref() == Some(r.kind())
         }) {
             crate::config::load::locate_lines(resource, std::slice::from_mut(diagnostic));
+        }
+    }
+    out
+}
+
+/// The resources that take effect: where several have the same kind, namespace and name, the last
+/// one replaces the earlier ones, as `kubectl apply` of the same files in order would.
+pub fn effective(resources: &[Resource]) -> Vec<Resource> {
+    let mut out: Vec<Resource> = Vec::with_capacity(resources.len());
+    let mut index: std::collections::HashMap<(&str, &str, &str), usize> =
+        std::collections::HashMap::with_capacity(resources.len());
+    for resource in resources {
+        let key = (resource.kind(), resource.namespace(), resource.name());
+        match index.get(&key).and_then(|&i| out.get_mut(i)) {
+            Some(previous) => {
+                tracing::debug!(
+                    kind = resource.kind(),
+                    name = %resource.key(),
+                    "a later definition replaces an earlier one"
+                );
+                *previous = resource.clone();
+            }
+            None => {
+                index.insert(key, out.len());
+                out.push(resource.clone());
+            }
         }
     }
     out
@@ -81,7 +108,7 @@ pub fn compile(resources: Vec<Resource>) -> Result<Mesh, CompileError> {
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(CompileError { diagnostics });
     }
-    Ok(Mesh::new(resources, diagnostics))
+    Ok(Mesh::new(effective(&resources), diagnostics))
 }
 
 fn validate_resource(resource: &Resource, out: &mut Vec<Diagnostic>) {

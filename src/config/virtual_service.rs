@@ -229,6 +229,9 @@ pub struct HttpRedirect {
     /// Replace the whole path.
     #[serde(default)]
     pub uri: String,
+    /// Replace the matched prefix of the path (exclusive with `uri`).
+    #[serde(default)]
+    pub prefix_rewrite: String,
     /// Replace the authority.
     #[serde(default)]
     pub authority: String,
