@@ -1,11 +1,101 @@
-//! meshroute: Istio-grade traffic decisions inside a Rust process.
+//! # meshroute
+//!
+//! Istio-grade traffic decisions inside a Rust process. meshroute reads the `VirtualService` and
+//! `DestinationRule` YAML you already `kubectl apply`, validates it the way Istio's admission
+//! webhook does (and warns like `istioctl analyze`), and compiles it into an immutable [`Mesh`].
+//!
+//! It is **not** a proxy and does not talk to a cluster: it makes the same decisions offline and
+//! in-process, so you can test routing in `cargo test`, check configuration in CI, and make canary
+//! decisions in a service without a sidecar.
+//!
+//! ## The pipeline
+//!
+//! ```text
+//!  YAML / JSON ──load──▶ Vec<Resource> ──compile──▶ Mesh ──route──▶ Decision ──balance──▶ Endpoint
+//!               config                  validation                   (route engine and load
+//!               (serde models,          with every problem           balancing arrive in the
+//!                field names as in      at once, each naming         next releases)
+//!                istio/api)             file, line, resource, path
+//! ```
+//!
+//! - [`config`]: serde models of the Istio resources (`VirtualService`, `DestinationRule`,
+//!   `Gateway`, `ServiceEntry`, `WorkloadEntry`) and the Kubernetes kinds needed for endpoints;
+//!   [`from_str`], [`from_path`] load multi-document YAML and JSON.
+//! - [`compile()`]: validation (Istio's rules, Istio's messages) and analysis warnings; a
+//!   configuration with errors never becomes a [`Mesh`].
+//!
+//! ## Example
+//!
+//! ```
+//! use meshroute::config::LoadOptions;
+//!
+//! let yaml = r#"
+//! apiVersion: networking.istio.io/v1
+//! kind: VirtualService
+//! metadata: {name: svc-b, namespace: default}
+//! spec:
+//!   hosts: [svc-b]
+//!   http:
+//!   - match:
+//!     - queryParams: {name: {exact: xx}}
+//!     route:
+//!     - destination: {host: svc-b, subset: v2}
+//!   - route:
+//!     - destination: {host: svc-b, subset: v1}
+//! ---
+//! apiVersion: networking.istio.io/v1
+//! kind: DestinationRule
+//! metadata: {name: svc-b, namespace: default}
+//! spec:
+//!   host: svc-b
+//!   subsets:
+//!   - {name: v1, labels: {version: v1}}
+//!   - {name: v2, labels: {version: v2}}
+//! "#;
+//! let loaded = meshroute::from_str(yaml, &LoadOptions::default());
+//! assert!(loaded.diagnostics.is_empty());
+//! let mesh = meshroute::compile(loaded.resources).expect("valid configuration");
+//! assert!(mesh.warnings().is_empty());
+//!
+//! // A mistake is reported with the resource, the field path and Istio's message.
+//! let bad = yaml.replace("subset: v2}", "subset: v2}\n      weight: -1");
+//! let loaded = meshroute::from_str(&bad, &LoadOptions::default());
+//! let error = meshroute::compile(loaded.resources).unwrap_err();
+//! let first = error.errors().next().unwrap();
+//! assert_eq!(first.path, "spec.http[0].route[0].weight");
+//! assert_eq!(first.to_string(),
+//!     "line 12: error: VirtualService default/svc-b: spec.http[0].route[0].weight: weight -1 < 0");
+//! ```
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `yaml` | yes | loading YAML and JSON manifests ([`from_str`], [`from_path`]) |
+//! | `cli` | no | the `meshroute` command-line tool (`meshroute check PATH...`) |
+//!
+//! ## Compatibility with Istio
+//!
+//! | area | status |
+//! |---|---|
+//! | `networking.istio.io` `v1alpha3`, `v1beta1`, `v1` | all accepted; one schema |
+//! | VirtualService, DestinationRule, Gateway, ServiceEntry, WorkloadEntry | every field modelled; unknown fields are warnings |
+//! | Validation (`pkg/config/validation`) | VirtualService, HTTP routes, matches, destinations, weights (relative, no 100-sum since Istio 1.15), redirects, direct responses, rewrites, retries, faults, mirrors, CORS, headers, durations (Go syntax, ≥ 1ms, ms precision); DestinationRule, Gateway, ServiceEntry, WorkloadEntry |
+//! | Regex syntax | Rust's `regex` crate stands in for Go's RE2 `regexp`: the same family (no backreferences, no look-around); rare syntax differences are possible |
+//! | `istioctl analyze` | IST0101 (subset or gateway not found), IST0109 (mesh VirtualServices sharing a host), IST0130 / IST0131 (unreachable rule, ineffective match), IST0132 (host not in gateway) — as warnings |
+//! | Duplicate resources | the later definition of the same kind/namespace/name replaces the earlier, as `kubectl apply` does |
+//! | TLS and TCP routes | loaded and validated; not routed |
 
 pub mod compile;
 pub mod config;
 pub mod host;
 mod mesh;
 
+pub use compile::{CompileError, Diagnostic, Severity, check, compile};
 #[cfg(feature = "yaml")]
 pub use config::load::{from_path, from_str, from_str_named};
-pub use compile::{CompileError, Diagnostic, Severity, check, compile};
 pub use mesh::Mesh;
+
+#[cfg(all(doctest, feature = "yaml"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -11,24 +11,24 @@ use crate::compile::{Diagnostic, Severity};
 use crate::config::{Body, Destination, DestinationRule, Gateway, Resource, VirtualService};
 use crate::host;
 
-pub(crate) fn analyze(resources: &[Resource], out: &mut Vec<Diagnostic>) {
+pub(crate) fn analyze(resources: &[&Resource], out: &mut Vec<Diagnostic>) {
     let destination_rules: Vec<(&Resource, &DestinationRule)> = resources
         .iter()
-        .filter_map(|r| match &r.body {
+        .filter_map(|&r| match &r.body {
             Body::DestinationRule(dr) => Some((r, dr.as_ref())),
             _ => None,
         })
         .collect();
     let gateways: Vec<(&Resource, &Gateway)> = resources
         .iter()
-        .filter_map(|r| match &r.body {
+        .filter_map(|&r| match &r.body {
             Body::Gateway(gw) => Some((r, gw.as_ref())),
             _ => None,
         })
         .collect();
     let virtual_services: Vec<(&Resource, &VirtualService)> = resources
         .iter()
-        .filter_map(|r| match &r.body {
+        .filter_map(|&r| match &r.body {
             Body::VirtualService(vs) => Some((r, vs.as_ref())),
             _ => None,
         })

@@ -76,9 +76,10 @@ pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
 }
 
 /// The resources that take effect: where several have the same kind, namespace and name, the last
-/// one replaces the earlier ones, as `kubectl apply` of the same files in order would.
-pub fn effective(resources: &[Resource]) -> Vec<Resource> {
-    let mut out: Vec<Resource> = Vec::with_capacity(resources.len());
+/// one replaces the earlier ones (keeping the first one's position), as `kubectl apply` of the
+/// same files in order would.
+pub fn effective(resources: &[Resource]) -> Vec<&Resource> {
+    let mut out: Vec<&Resource> = Vec::with_capacity(resources.len());
     let mut index: std::collections::HashMap<(&str, &str, &str), usize> =
         std::collections::HashMap::with_capacity(resources.len());
     for resource in resources {
@@ -90,11 +91,11 @@ pub fn effective(resources: &[Resource]) -> Vec<Resource> {
                     name = %resource.key(),
                     "a later definition replaces an earlier one"
                 );
-                *previous = resource.clone();
+                *previous = resource;
             }
             None => {
                 index.insert(key, out.len());
-                out.push(resource.clone());
+                out.push(resource);
             }
         }
     }
@@ -108,7 +109,18 @@ pub fn compile(resources: Vec<Resource>) -> Result<Mesh, CompileError> {
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(CompileError { diagnostics });
     }
-    Ok(Mesh::new(effective(&resources), diagnostics))
+    let keep: std::collections::HashSet<*const Resource> =
+        effective(&resources).into_iter().map(std::ptr::from_ref).collect();
+    let flags: Vec<bool> = resources
+        .iter()
+        .map(|r| keep.contains(&std::ptr::from_ref(r)))
+        .collect();
+    let kept = resources
+        .into_iter()
+        .zip(flags)
+        .filter_map(|(r, keep)| keep.then_some(r))
+        .collect();
+    Ok(Mesh::new(kept, diagnostics))
 }
 
 fn validate_resource(resource: &Resource, out: &mut Vec<Diagnostic>) {

@@ -130,6 +130,278 @@ pub(crate) fn percentage_0_100(sink: &mut Sink<'_>, path: &str, value: f64) {
     }
 }
 
+// ---- Helpers shared by the DestinationRule, Gateway, ServiceEntry and WorkloadEntry rules ----
+
+/// `ValidateDNS1123Labels`' rule that a top-level domain cannot be all digits, applied as
+/// `ValidateWildcardDomain` applies it: to the part after the first label (`foo.123` and
+/// `1.2.3.4` are invalid hosts; a single label such as `123` is not checked).
+pub(crate) fn numeric_top_level_domain(domain: &str) -> Result<(), String> {
+    let Some((_, rest)) = domain.split_once('.') else {
+        return Ok(());
+    };
+    let top = rest.rsplit('.').next().unwrap_or_default();
+    if !top.is_empty() && top.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "domain name {rest:?} invalid (top level domain {top:?} cannot be all-numeric)"
+        ));
+    }
+    Ok(())
+}
+
+/// `agent.ValidateFQDN`: a DNS name without wildcards, at most 255 characters, labels per
+/// DNS-1123 (upper case accepted), an optional trailing dot, and a top-level domain that is not
+/// all digits.
+pub(crate) fn fqdn(name: &str) -> Result<(), String> {
+    if name.len() > 255 {
+        return Err(format!("domain name {name:?} too long (max 255)"));
+    }
+    if name.is_empty() {
+        return Err("empty domain name not allowed".into());
+    }
+    let labels: Vec<&str> = name.split('.').collect();
+    if let Some(top) = labels.last() {
+        if !top.is_empty() && top.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "domain name {name:?} invalid (top level domain {top:?} cannot be all-numeric)"
+            ));
+        }
+    }
+    let last = labels.len().saturating_sub(1);
+    for (i, label) in labels.iter().enumerate() {
+        if i == last && label.is_empty() {
+            break;
+        }
+        if !is_dns1123_label(label) {
+            return Err(format!(
+                "domain name {name:?} invalid (label {label:?} invalid)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `netutil.IsValidIPAddress` / `agent.ValidateIPAddress`: an IPv4 or IPv6 address.
+pub(crate) fn is_ip_address(value: &str) -> bool {
+    value.parse::<std::net::IpAddr>().is_ok()
+}
+
+/// `agent.ValidateIPSubnet`: an IP address or a CIDR block (`10.0.0.0/8`, `2001:db8::/32`).
+pub(crate) fn ip_subnet(value: &str) -> Result<(), String> {
+    if value.matches('/').count() == 1 {
+        let valid = value.split_once('/').is_some_and(|(address, bits)| {
+            let max = match address.parse::<std::net::IpAddr>() {
+                Ok(std::net::IpAddr::V4(_)) => 32,
+                Ok(std::net::IpAddr::V6(_)) => 128,
+                Err(_) => return false,
+            };
+            !bits.is_empty()
+                && bits.len() <= 3
+                && bits.bytes().all(|b| b.is_ascii_digit())
+                && (bits == "0" || !bits.starts_with('0'))
+                && bits.parse::<u32>().is_ok_and(|n| n <= max)
+        });
+        return if valid {
+            Ok(())
+        } else {
+            Err(format!("{value} is not a valid CIDR block"))
+        };
+    }
+    if is_ip_address(value) {
+        Ok(())
+    } else {
+        Err(format!("{value} is not a valid IP"))
+    }
+}
+
+/// `agent.ValidatePartialWildCard`: a wildcard must be the whole first label (`*` or `*.x`).
+pub(crate) fn partial_wildcard(host: &str) -> Result<(), String> {
+    if host.contains('*') && host.len() != 1 && !host.starts_with("*.") {
+        return Err(format!("partial wildcard {host:?} not allowed"));
+    }
+    Ok(())
+}
+
+/// `ValidateUnixAddress`: the path of a `unix://` address: absolute and not a directory, or an
+/// abstract socket (`@name`).
+pub(crate) fn unix_address(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("unix address must not be empty".into());
+    }
+    if path.starts_with('@') {
+        return Ok(());
+    }
+    if !path.starts_with('/') || path.ends_with('/') {
+        return Err(format!("{path} is not an absolute path to a file"));
+    }
+    Ok(())
+}
+
+/// `ValidatePortName`: a port name must be a DNS-1123 label.
+pub(crate) fn port_name(sink: &mut Sink<'_>, path: &str, name: &str) {
+    if !is_dns1123_label(name) {
+        sink.error(path, format!("invalid port name: {name}"));
+    }
+}
+
+/// A port protocol as Istio parses it (`pkg/config/protocol`, case-insensitive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// `TCP`.
+    Tcp,
+    /// `UDP`.
+    Udp,
+    /// `GRPC`.
+    Grpc,
+    /// `GRPC-Web`.
+    GrpcWeb,
+    /// `HTTP`.
+    Http,
+    /// `HTTP_PROXY`.
+    HttpProxy,
+    /// `HTTP2`.
+    Http2,
+    /// `HTTPS`.
+    Https,
+    /// `TLS`.
+    Tls,
+    /// `Mongo`.
+    Mongo,
+    /// `Redis`.
+    Redis,
+    /// `MySQL`.
+    MySql,
+    /// Anything else (Istio's `UnsupportedProtocol`, also what an empty string parses to).
+    Unsupported,
+}
+
+impl Protocol {
+    /// `protocol.Parse`.
+    pub(crate) fn parse(name: &str) -> Self {
+        match name.to_ascii_lowercase().as_str() {
+            "tcp" => Self::Tcp,
+            "udp" => Self::Udp,
+            "grpc" => Self::Grpc,
+            "grpc-web" => Self::GrpcWeb,
+            "http" => Self::Http,
+            "http_proxy" => Self::HttpProxy,
+            "http2" => Self::Http2,
+            "https" => Self::Https,
+            "tls" => Self::Tls,
+            "mongo" => Self::Mongo,
+            "redis" => Self::Redis,
+            "mysql" => Self::MySql,
+            _ => Self::Unsupported,
+        }
+    }
+
+    /// `IsHTTP`: HTTP, HTTP2, HTTP_PROXY, GRPC, GRPC-Web.
+    pub(crate) fn is_http(self) -> bool {
+        matches!(
+            self,
+            Self::Http | Self::Http2 | Self::HttpProxy | Self::Grpc | Self::GrpcWeb
+        )
+    }
+
+    /// `IsTCP`: TCP, HTTPS, TLS, Mongo, Redis, MySQL.
+    pub(crate) fn is_tcp(self) -> bool {
+        matches!(
+            self,
+            Self::Tcp | Self::Https | Self::Tls | Self::Mongo | Self::Redis | Self::MySql
+        )
+    }
+
+    /// `IsTLS`: HTTPS, TLS.
+    pub(crate) fn is_tls(self) -> bool {
+        matches!(self, Self::Https | Self::Tls)
+    }
+}
+
+/// `ValidateProtocol`: empty (sniffing) or a protocol Istio knows.
+pub(crate) fn protocol(sink: &mut Sink<'_>, path: &str, name: &str) {
+    if !name.is_empty() && Protocol::parse(name) == Protocol::Unsupported {
+        sink.error(path, format!("unsupported protocol: {name}"));
+    }
+}
+
+/// `validateExportTo`: entries are `.`, `*`, a namespace name or (ServiceEntry only) `~`;
+/// no duplicates (`.` counts as the resource's namespace); `*` and `~` stand alone; a
+/// DestinationRule with a workload selector may only be exported to its own namespace.
+pub(crate) fn export_to(
+    sink: &mut Sink<'_>,
+    path: &str,
+    namespace: &str,
+    entries: &[String],
+    service_entry: bool,
+    destination_rule_with_selector: bool,
+) {
+    if entries.is_empty() {
+        return;
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let key = if entry == "." {
+            namespace
+        } else {
+            entry.as_str()
+        };
+        let here = format!("{path}[{i}]");
+        if seen.contains(&key) {
+            if key != entry {
+                sink.error(
+                    here,
+                    format!("duplicate entries in exportTo: . and current namespace {namespace}"),
+                );
+            } else {
+                sink.error(
+                    here,
+                    format!("duplicate entries in exportTo for entry {entry}"),
+                );
+            }
+        } else if service_entry && entry == "~" {
+            seen.push(key);
+        } else if key == "~" {
+            sink.error(
+                here,
+                "exportTo ~ (none) is not allowed for Istio configuration objects",
+            );
+        } else if key != "*" && !is_dns1123_label(key) {
+            sink.error(
+                here,
+                "only .,*,~, or a valid DNS 1123 label is allowed as exportTo entry",
+            );
+        } else {
+            seen.push(key);
+        }
+    }
+    if destination_rule_with_selector && !seen.is_empty() {
+        if seen.contains(&namespace) {
+            if seen.len() > 1 {
+                sink.error(
+                    path,
+                    "destination rule with workload selector cannot have multiple entries in exportTo",
+                );
+            }
+        } else {
+            sink.error(
+                path,
+                "destination rule with workload selector cannot have exportTo beyond current namespace",
+            );
+        }
+    }
+    if seen.contains(&"*") && entries.len() > 1 {
+        sink.error(
+            path,
+            "cannot have both public (*) and non-public exportTo values for a resource",
+        );
+    }
+    if seen.contains(&"~") && entries.len() > 1 {
+        sink.error(
+            path,
+            "cannot export service entry to no one (~) and someone",
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,9 +44,9 @@ pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
         gateway_name(sink, &format!("spec.gateways[{i}]"), gateway);
     }
     export_to(sink, &vs.export_to);
-    let only_gateways = !applies_to_mesh;
+    let mesh_gateways = applies_to_mesh.then_some(vs.gateways.as_slice());
     for (i, route) in vs.http.iter().enumerate() {
-        validate_http_route(sink, &format!("spec.http[{i}]"), route, is_delegate, only_gateways);
+        validate_http_route(sink, &format!("spec.http[{i}]"), route, is_delegate, mesh_gateways);
     }
     for (i, route) in vs.tls.iter().enumerate() {
         let p = format!("spec.tls[{i}]");
@@ -68,35 +68,37 @@ pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
 }
 
 fn validate_hosts(sink: &mut Sink<'_>, vs: &VirtualService, applies_to_mesh: bool) {
+    let mut all_valid = true;
     for (i, host) in vs.hosts.iter().enumerate() {
         let p = format!("spec.hosts[{i}]");
-        if host.parse::<std::net::IpAddr>().is_err() {
-            if let Err(why) = rules::wildcard_domain(host) {
+        // agent.ValidateWildcardDomain (first label may be a wildcard, the top-level domain may not
+        // be all digits); an IP address is accepted instead.
+        let valid = rules::wildcard_domain(host).and_then(|()| rules::numeric_top_level_domain(host));
+        if let Err(why) = valid {
+            if !rules::is_ip_address(host) {
                 sink.error(&p, why);
-                continue;
+                all_valid = false;
             }
-        }
-        if applies_to_mesh && host == "*" {
+        } else if applies_to_mesh && host == "*" {
             sink.error(
                 &p,
                 "wildcard host * is not allowed for virtual services bound to the mesh gateway: name the hosts, or bind the VirtualService to a gateway only",
             );
+            all_valid = false;
         }
     }
-    // validation.go: "duplicate hosts in virtual service", including wildcard overlaps.
-    let namespace = sink.resource().namespace().to_owned();
-    let resolved: Vec<String> = vs.hosts.iter().map(|h| host::resolve(h, &namespace)).collect();
-    for (i, a) in resolved.iter().enumerate() {
-        for (j, b) in resolved.iter().enumerate().skip(i + 1) {
+    // validation.go: "duplicate hosts in virtual service", including wildcard overlaps. Istio
+    // compares the hosts as written (`host.Name.Matches`, no short-name expansion), and only when
+    // every host is valid.
+    if !all_valid {
+        return;
+    }
+    for (i, a) in vs.hosts.iter().enumerate() {
+        for (j, b) in vs.hosts.iter().enumerate().skip(i + 1) {
             if host::matches(a, b) {
-                let (ha, hb) = (vs.hosts.get(i), vs.hosts.get(j));
                 sink.error(
                     format!("spec.hosts[{j}]"),
-                    format!(
-                        "duplicate hosts in virtual service: {} & {}",
-                        ha.map_or("", String::as_str),
-                        hb.map_or("", String::as_str)
-                    ),
+                    format!("duplicate hosts in virtual service: {a} & {b}"),
                 );
             }
         }
@@ -117,11 +119,10 @@ pub(crate) fn gateway_name(sink: &mut Sink<'_>, path: &str, name: &str) {
                     path,
                     format!("using legacy gatewayName format {name:?}; prefer the <namespace>/<name> format: \"{ns}/{gw}\""),
                 );
-                if !name.split('.').all(rules::is_dns1123_label) {
-                    sink.error(path, format!("invalid gateway name {name:?}"));
-                }
-            } else if !rules::is_dns1123_label(name) {
-                sink.error(path, format!("invalid value for gateway name: {name:?}"));
+            }
+            // A name without a namespace is checked as an FQDN (agent.ValidateFQDN).
+            if let Err(why) = rules::fqdn(name) {
+                sink.error(path, format!("invalid gateway name: {why}"));
             }
         }
         Some((ns, gw)) => {
@@ -157,64 +158,41 @@ pub(crate) fn export_to(sink: &mut Sink<'_>, values: &[String]) {
     }
 }
 
-fn validate_http_route(sink: &mut Sink<'_>, p: &str, route: &HttpRoute, in_delegate: bool, only_gateways: bool) {
+fn validate_http_route(
+    sink: &mut Sink<'_>,
+    p: &str,
+    route: &HttpRoute,
+    in_delegate: bool,
+    mesh_gateways: Option<&[String]>,
+) {
     let has_route = !route.route.is_empty();
     let has_redirect = route.redirect.is_some();
-    let has_direct = route.direct_response.is_some();
-    if let Some(delegate) = &route.delegate {
-        if in_delegate {
-            sink.error(format!("{p}.delegate"), "delegate HTTP route cannot contain delegate");
+    // virtualservice.go validateHTTPRouteConflict: a root route (one that delegates, in a
+    // VirtualService with hosts) is only checked for route and redirect.
+    match &route.delegate {
+        Some(delegate) if !in_delegate => {
+            let name = route.name.as_str();
+            if has_route {
+                sink.error(format!("{p}.route"), format!("root HTTP route {name} must not specify route"));
+            }
+            if has_redirect {
+                sink.error(format!("{p}.redirect"), format!("root HTTP route {name} must not specify redirect"));
+            }
+            if delegate.name.is_empty() {
+                sink.error(format!("{p}.delegate.name"), "delegate name is required");
+            } else if !delegate.name.split('.').all(rules::is_dns1123_label) {
+                sink.error(format!("{p}.delegate.name"), format!("invalid delegate name {:?}", delegate.name));
+            }
+            if !delegate.namespace.is_empty() && !rules::is_dns1123_label(&delegate.namespace) {
+                sink.error(format!("{p}.delegate.namespace"), format!("invalid delegate namespace {:?}", delegate.namespace));
+            }
         }
-        let name = if route.name.is_empty() { "" } else { route.name.as_str() };
-        if has_route {
-            sink.error(format!("{p}.route"), format!("root HTTP route {name} must not specify route"));
-        }
-        if has_redirect {
-            sink.error(format!("{p}.redirect"), format!("root HTTP route {name} must not specify redirect"));
-        }
-        if delegate.name.is_empty() {
-            sink.error(format!("{p}.delegate.name"), "delegate name is required");
-        } else if !delegate.name.split('.').all(rules::is_dns1123_label) {
-            sink.error(format!("{p}.delegate.name"), format!("invalid delegate name {:?}", delegate.name));
-        }
-        if !delegate.namespace.is_empty() && !rules::is_dns1123_label(&delegate.namespace) {
-            sink.error(format!("{p}.delegate.namespace"), format!("invalid delegate namespace {:?}", delegate.namespace));
-        }
-    } else if !has_route && !has_redirect && !has_direct {
-        sink.error(p, "HTTP route, redirect or direct_response is required");
-    }
-    if has_redirect {
-        if has_route {
-            sink.error(p, "HTTP route cannot contain both route and redirect");
-        }
-        if route.fault.is_some() {
-            sink.error(p, "HTTP route cannot contain both fault and redirect");
-        }
-        if route.rewrite.is_some() {
-            sink.error(p, "HTTP route rule cannot contain both rewrite and redirect");
-        }
-        if has_direct {
-            sink.error(p, "HTTP route rule cannot contain both direct_response and redirect");
-        }
-    }
-    if has_direct {
-        if has_route {
-            sink.error(p, "HTTP route cannot contain both route and direct_response");
-        }
-        if route.fault.is_some() {
-            sink.error(p, "HTTP route cannot contain both fault and direct_response");
-        }
-        if route.rewrite.is_some() {
-            sink.error(p, "HTTP route cannot contain both rewrite and direct_response");
-        }
-    }
-    if route.mirror.is_some() && !route.mirrors.is_empty() {
-        sink.error(p, "HTTP route cannot contain both mirror and mirrors");
+        _ => route_conflicts(sink, p, route, in_delegate),
     }
 
     for (i, m) in route.matches.iter().enumerate() {
         if let Some(m) = m {
-            validate_match(sink, &format!("{p}.match[{i}]"), m, only_gateways);
+            validate_match(sink, &format!("{p}.match[{i}]"), m, mesh_gateways);
         }
     }
     destinations(sink, p, route);
@@ -246,7 +224,46 @@ fn validate_http_route(sink: &mut Sink<'_>, p: &str, route: &HttpRoute, in_deleg
     mirrors(sink, p, route);
 }
 
-fn validate_match(sink: &mut Sink<'_>, p: &str, m: &HttpMatchRequest, only_gateways: bool) {
+/// The independent (or delegate) route half of virtualservice.go `validateHTTPRouteConflict`.
+fn route_conflicts(sink: &mut Sink<'_>, p: &str, route: &HttpRoute, in_delegate: bool) {
+    let has_route = !route.route.is_empty();
+    if in_delegate && route.delegate.is_some() {
+        sink.error(format!("{p}.delegate"), "delegate HTTP route cannot contain delegate");
+    }
+    if route.redirect.is_some() {
+        if has_route {
+            sink.error(p, "HTTP route cannot contain both route and redirect");
+        }
+        if route.fault.is_some() {
+            sink.error(p, "HTTP route cannot contain both fault and redirect");
+        }
+        if route.rewrite.is_some() {
+            sink.error(p, "HTTP route rule cannot contain both rewrite and redirect");
+        }
+        if route.direct_response.is_some() {
+            sink.error(p, "HTTP route rule cannot contain both direct_response and redirect");
+        }
+    } else if route.direct_response.is_some() {
+        if has_route {
+            sink.error(p, "HTTP route cannot contain both route and direct_response");
+        }
+        if route.fault.is_some() {
+            sink.error(p, "HTTP route cannot contain both fault and direct_response");
+        }
+        if route.rewrite.is_some() {
+            sink.error(p, "HTTP route rule cannot contain both rewrite and direct_response");
+        }
+    } else if !has_route {
+        sink.error(p, "HTTP route, redirect or direct_response is required");
+    }
+    if route.mirror.is_some() && !route.mirrors.is_empty() {
+        sink.error(p, "HTTP route cannot contain both mirror and mirrors");
+    }
+}
+
+/// `mesh_gateways` is the VirtualService's `gateways` when it applies to sidecars (JWT claim
+/// routing is then rejected), `None` when it is bound to gateways only.
+fn validate_match(sink: &mut Sink<'_>, p: &str, m: &HttpMatchRequest, mesh_gateways: Option<&[String]>) {
     if let Some(uri) = &m.uri {
         string_match(sink, &format!("{p}.uri"), "uri", uri, true);
     }
@@ -255,48 +272,47 @@ fn validate_match(sink: &mut Sink<'_>, p: &str, m: &HttpMatchRequest, only_gatew
             string_match(sink, &format!("{p}.{field}"), field, value, false);
         }
     }
-    for (name, value) in &m.headers {
-        let hp = format!("{p}.headers.{name}");
-        let Some(value) = value else {
-            sink.error(&hp, format!("header match {name} cannot be null"));
-            continue;
-        };
-        if let Some(claim) = name.strip_prefix("@request.auth.claims") {
-            if claim.is_empty() {
-                sink.error(&hp, format!("header name {name} is not a valid header name"));
-            }
-            if !only_gateways {
+    // virtualservice.go validateHTTPRouteMatchRequest and ValidateVirtualService's JWT check.
+    let jwt_claim = |sink: &mut Sink<'_>, path: &str, name: &str| {
+        if let Some(gateways) = mesh_gateways {
+            if is_routing_claim(name) {
                 sink.error(
-                    &hp,
-                    format!("JWT claim based routing (key: {name}) is only supported for gateway, found no gateways: bind the VirtualService to a gateway (not mesh)"),
+                    path,
+                    format!("JWT claim based routing (key: {name}) is only supported for gateway, found no gateways: [{}]: bind the VirtualService to a gateway (not mesh)", gateways.join(" ")),
                 );
             }
-        } else if !is_match_header_name(name) {
-            sink.error(&hp, format!("header name {name} is not a valid header name"));
         }
-        string_match(sink, &hp, "headers", value, false);
+    };
+    for (name, value) in &m.headers {
+        let hp = format!("{p}.headers.{name}");
+        if let Err(why) = match_header_name(name) {
+            sink.error(&hp, why);
+        }
+        jwt_claim(sink, &hp, name);
+        match value {
+            Some(value) => string_match(sink, &hp, "headers", value, false),
+            None => sink.error(&hp, format!("header match {name} cannot be null")),
+        }
     }
     for (name, value) in &m.without_headers {
         let hp = format!("{p}.withoutHeaders.{name}");
-        let Some(value) = value else {
-            sink.error(&hp, format!("header match {name} cannot be null"));
-            continue;
-        };
-        if !is_match_header_name(name) && !name.starts_with("@request.auth.claims") {
-            sink.error(&hp, format!("header name {name} is not a valid header name"));
+        if let Err(why) = match_header_name(name) {
+            sink.error(&hp, why);
         }
-        // virtualservice_test "regex without headers match *" is valid: `*` means presence here.
-        if value.regex.as_deref() != Some("*") {
-            string_match(sink, &hp, "withoutHeaders", value, false);
+        jwt_claim(sink, &hp, name);
+        // `*` is not a regex but the presence marker (virtualservice_test "regex without headers
+        // match *" is valid); a null entry is accepted too and also means presence.
+        if let Some(value) = value {
+            if value.regex.as_deref() != Some("*") {
+                string_match(sink, &hp, "withoutHeaders", value, false);
+            }
         }
     }
+    // A null query parameter is accepted by Istio (and translated to a presence match).
     for (name, value) in &m.query_params {
-        let qp = format!("{p}.queryParams.{name}");
-        let Some(value) = value else {
-            sink.error(&qp, format!("query param match {name} cannot be null"));
-            continue;
-        };
-        string_match(sink, &qp, "queryParams", value, false);
+        if let Some(value) = value {
+            string_match(sink, &format!("{p}.queryParams.{name}"), "queryParams", value, false);
+        }
     }
     if let Some(port) = m.port {
         if port != 0 {
@@ -315,9 +331,33 @@ fn validate_match(sink: &mut Sink<'_>, p: &str, m: &HttpMatchRequest, only_gatew
     }
 }
 
-/// A header name a match may use: an RFC 7230 token or one of the pseudo-headers Envoy matches.
-fn is_match_header_name(name: &str) -> bool {
-    matches!(name, ":method" | ":scheme" | ":authority" | ":path" | ":status") || is_token(name)
+/// `ValidateHTTPHeaderNameOrJwtClaimRoute`: an RFC 7230 token, one of the pseudo-headers Envoy
+/// matches, or a JWT claim (`@request.auth.claims.x`, `@request.auth.claims[x][y]`).
+fn match_header_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("header name cannot be empty".into());
+    }
+    if is_routing_claim(name)
+        || matches!(name, ":method" | ":scheme" | ":authority" | ":path" | ":status")
+        || is_token(name)
+    {
+        return Ok(());
+    }
+    Err(format!("header name {name} is not a valid header name"))
+}
+
+/// `jwt.ToRoutingClaim(name).Match`: the (case-insensitive) prefix `@request.auth.claims`
+/// followed by `.claim` or `[claim]`.
+fn is_routing_claim(name: &str) -> bool {
+    const PREFIX: &str = "@request.auth.claims";
+    let Some(rest) = name.get(PREFIX.len()..) else {
+        return false;
+    };
+    if !name.get(..PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(PREFIX)) {
+        return false;
+    }
+    (rest.starts_with('.') && rest.len() > 1)
+        || (rest.starts_with('[') && rest.ends_with(']') && rest.len() > 2)
 }
 
 /// An RFC 7230 token (`^[!#$%&'*+\-.^_`|~A-Za-z0-9]+$`).
@@ -376,7 +416,8 @@ fn destinations(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
         if weight < 0 {
             sink.error(format!("{dp}.weight"), format!("weight {weight} < 0"));
         }
-        total += i64::from(weight.max(0));
+        // validation.go sums the raw weights: a negative weight is reported once, above.
+        total += i64::from(weight);
         if let Some(headers) = &dest.headers {
             header_operations(sink, &format!("{dp}.headers"), headers);
         }
@@ -397,14 +438,14 @@ fn destinations(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
 
 /// validation.go `validateDestination`.
 pub(crate) fn destination(sink: &mut Sink<'_>, p: &str, d: &Destination) {
+    // agent.ValidateWildcardDomain, with no exception for IP addresses (`10.0.0.1` fails on its
+    // all-numeric top-level domain).
     if d.host == "*" {
         sink.error(format!("{p}.host"), "invalid destination host *");
     } else if d.host.is_empty() {
-        sink.error(format!("{p}.host"), "destination host is required");
-    } else if d.host.parse::<std::net::IpAddr>().is_err() {
-        if let Err(why) = rules::wildcard_domain(&d.host) {
-            sink.error(format!("{p}.host"), why);
-        }
+        sink.error(format!("{p}.host"), "empty domain name not allowed: the destination host is required");
+    } else if let Err(why) = rules::wildcard_domain(&d.host).and_then(|()| rules::numeric_top_level_domain(&d.host)) {
+        sink.error(format!("{p}.host"), why);
     }
     if !d.subset.is_empty() && !rules::is_dns1123_label(&d.subset) {
         sink.error(
@@ -620,7 +661,7 @@ fn validate_direct_response(sink: &mut Sink<'_>, p: &str, d: &HttpDirectResponse
         if size > MAX_DIRECT_RESPONSE_BODY {
             sink.error(
                 format!("{p}.body"),
-                format!("large direct_responses are not supported: the body is {size} bytes and must be less than 1MB"),
+                format!("large direct_responses may impact control plane performance, must be less than 1MB (the body is {size} bytes)"),
             );
         } else if size > WARN_DIRECT_RESPONSE_BODY {
             sink.warn(format!("{p}.body"), "large direct_responses may impact control plane performance");
@@ -639,7 +680,7 @@ fn validate_rewrite(sink: &mut Sink<'_>, p: &str, r: &HttpRewrite) {
         if regex.pattern.is_empty() || regex.rewrite.is_empty() {
             sink.error(format!("{p}.uriRegexRewrite"), "UriRegexRewrite requires both Rewrite and Match fields to be specified");
         } else {
-            regex_valid(sink, &format!("{p}.uriRegexRewrite.match"), "uriRegexRewrite", &regex.pattern);
+            regex_valid(sink, &format!("{p}.uriRegexRewrite.match"), "HTTPRewrite.UriRegexRewrite.Match", &regex.pattern);
         }
     }
 }
@@ -708,7 +749,7 @@ fn validate_fault(sink: &mut Sink<'_>, p: &str, f: &HttpFaultInjection) {
         fault_percentage(sink, format!("{ap}.percentage.value"), abort.percentage);
         if let Some(status) = abort.http_status {
             if !(200..=600).contains(&status) {
-                sink.error(format!("{ap}.httpStatus"), format!("invalid abort http status {status}"));
+                sink.error(format!("{ap}.httpStatus"), format!("HTTP status {status} is not in range 200-599"));
             }
         }
         if let Some(grpc) = &abort.grpc_status {
@@ -723,18 +764,21 @@ fn validate_fault(sink: &mut Sink<'_>, p: &str, f: &HttpFaultInjection) {
             sink.error(format!("{ap}.http2Error"), "HTTP/2 abort fault injection not supported yet");
         }
         if abort.http_status.is_none() && abort.grpc_status.is_none() && abort.http2_error.is_none() {
-            sink.warn(&ap, "abort has no error type: set httpStatus or grpcStatus");
+            sink.warn(&ap, "abort configured, but error type not set: set httpStatus or grpcStatus");
         }
     }
     if let Some(delay) = &f.delay {
         let dp = format!("{p}.delay");
         fault_percentage(sink, format!("{dp}.percentage.value"), delay.percentage);
+        // Istio does not validate the deprecated integer `percent`; Envoy treats values above 100
+        // as 100%.
         if let Some(percent) = delay.percent {
             if !(0..=100).contains(&percent) {
-                sink.error(format!("{dp}.percent"), format!("percentage {percent} is not in range 0..100"));
+                sink.warn(format!("{dp}.percent"), format!("percentage {percent} is not in range 0..100"));
             }
         }
-        if delay.exponential_delay.is_some() {
+        if let Some(exponential) = &delay.exponential_delay {
+            rules::duration(sink, &format!("{dp}.exponentialDelay"), exponential);
             sink.error(format!("{dp}.exponentialDelay"), "exponentialDelay not supported yet");
         }
         if let Some(fixed) = &delay.fixed_delay {
@@ -743,14 +787,19 @@ fn validate_fault(sink: &mut Sink<'_>, p: &str, f: &HttpFaultInjection) {
     }
 }
 
-const HTTP_METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"];
+/// validation.go `supportedCORSMethods`: Go's method names, and `*`.
+const HTTP_METHODS: [&str; 10] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "*"];
 
 fn validate_cors(sink: &mut Sink<'_>, p: &str, c: &CorsPolicy) {
     for (i, origin) in c.allow_origins.iter().enumerate() {
         let op = format!("{p}.allowOrigins[{i}]");
-        match origin {
-            Some(m) if m.exact.is_some() || m.prefix.is_some() || m.regex.is_some() => {
-                string_match(sink, &op, "allowOrigins", m, false);
+        // validation.go validateAllowOrigins: the value must be non-empty; a regex must compile.
+        let value = origin.as_ref().and_then(|m| m.exact.as_ref().or(m.prefix.as_ref()).or(m.regex.as_ref()));
+        match value {
+            Some(value) if !value.is_empty() => {
+                if let Some(regex) = origin.as_ref().and_then(|m| m.regex.as_ref()) {
+                    regex_valid(sink, &format!("{op}.regex"), "corsPolicy.allowOrigins", regex);
+                }
             }
             _ => sink.error(&op, "'' is not a valid match type for CORS allow origins"),
         }
@@ -762,8 +811,10 @@ fn validate_cors(sink: &mut Sink<'_>, p: &str, c: &CorsPolicy) {
     }
     for (field, list) in [("allowHeaders", &c.allow_headers), ("exposeHeaders", &c.expose_headers)] {
         for (i, name) in list.iter().enumerate() {
-            if name != "*" && !is_token(name) {
-                sink.error(format!("{p}.{field}[{i}]"), format!("{name:?} is not a valid HTTP header name"));
+            if name.is_empty() {
+                sink.error(format!("{p}.{field}[{i}]"), "header name cannot be empty");
+            } else if name != "*" && !is_token(name) {
+                sink.error(format!("{p}.{field}[{i}]"), format!("header name {name} is not a valid header name"));
             }
         }
     }
@@ -799,79 +850,119 @@ fn l4_destinations<'a>(sink: &mut Sink<'_>, p: &str, routes: impl Iterator<Item 
 /// validation.go `analyzeUnreachableHTTPRules`: warnings for rules and matches that can never
 /// fire (istioctl analyze IST0130 `VirtualServiceUnreachableRule` and IST0131
 /// `VirtualServiceIneffectiveMatch`).
+///
+/// As in Istio, a rule is reported unused when it follows a rule without matches, or when every
+/// one of its matches repeats an earlier one; a URI prefix match that a shorter earlier prefix with
+/// the same other conditions covers is reported ineffective, without making its rule unused.
+/// Unlike Istio, a rule that delegates is skipped: it adds the delegate's matches, not a catch-all.
 fn unreachable_rules(sink: &mut Sink<'_>, routes: &[HttpRoute]) {
     use crate::compile::Severity::Warning;
+    /// A URI prefix match, for the overlap check.
+    struct PrefixMatch {
+        rule: usize,
+        index: usize,
+        rule_name: String,
+        match_name: String,
+        prefix: String,
+        ignore_case: bool,
+        rest: String,
+    }
     let name = |route: &HttpRoute, i: usize| {
         if route.name.is_empty() { format!("#{i}") } else { format!("{:?}", route.name) }
     };
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut prefixes: Vec<(usize, String, String)> = Vec::new();
-    let mut empty_match_seen: Option<usize> = None;
+    let mut prefixes: Vec<PrefixMatch> = Vec::new();
+    let mut empty_match_seen = false;
     for (i, route) in routes.iter().enumerate() {
         if route.delegate.is_some() {
             continue;
         }
         let p = format!("spec.http[{i}]");
-        if let Some(first) = empty_match_seen {
-            let reason = if route.matches.is_empty() {
-                "only the last rule can have no matches"
-            } else {
-                "route without matches defined before"
-            };
+        if route.matches.is_empty() {
+            if empty_match_seen {
+                sink.analysis(
+                    Warning,
+                    "IST0130",
+                    &p,
+                    format!("virtualService rule {} not used (only the last rule can have no matches)", name(route, i)),
+                );
+            }
+            empty_match_seen = true;
+            continue;
+        }
+        if empty_match_seen {
             sink.analysis(
                 Warning,
                 "IST0130",
                 &p,
-                format!("virtualService rule {} not used ({reason}: rule {} matches every request)", name(route, i), name(routes.get(first).unwrap_or(route), first)),
+                format!("virtualService rule {} not used (route without matches defined before)", name(route, i)),
             );
-            continue;
-        }
-        if route.matches.is_empty() {
-            empty_match_seen = Some(i);
             continue;
         }
         let mut duplicates = 0;
         for (j, m) in route.matches.iter().enumerate() {
-            let Some(m) = m else { continue };
-            let key = match_key(m, true);
-            let match_name = if m.name.is_empty() { format!("#{j}") } else { format!("{:?}", m.name) };
+            let key = m.as_ref().map_or_else(|| "null".to_owned(), |m| match_key(m, true));
+            let match_name = match m {
+                Some(m) if !m.name.is_empty() => format!("{:?}", m.name),
+                _ => format!("#{j}"),
+            };
             if let Some(&earlier) = seen.get(&key) {
                 duplicates += 1;
                 sink.analysis(
                     Warning,
                     "IST0131",
                     format!("{p}.match[{j}]"),
-                    format!("virtualService rule {} match {match_name} is not used (duplicate/overlapping match in rule {})", name(route, i), routes.get(earlier).map_or(format!("#{earlier}"), |r| name(r, earlier))),
+                    format!(
+                        "virtualService rule {} match {match_name} is not used (duplicate/overlapping match in rule {})",
+                        name(route, i),
+                        routes.get(earlier).map_or(format!("#{earlier}"), |r| name(r, earlier))
+                    ),
                 );
                 continue;
             }
-            // A longer URI prefix after a shorter one with otherwise identical conditions.
-            if let Some(prefix) = m.uri.as_ref().and_then(|u| u.prefix.as_ref()) {
-                let rest = match_key(m, false);
-                if let Some((earlier, _, _)) = prefixes
-                    .iter()
-                    .find(|(_, p0, r0)| prefix.starts_with(p0.as_str()) && *r0 == rest && !m.ignore_uri_case)
-                {
-                    duplicates += 1;
-                    sink.analysis(
-                        Warning,
-                        "IST0131",
-                        format!("{p}.match[{j}]"),
-                        format!("virtualService rule {} match {match_name} is not used (duplicate/overlapping match in rule {})", name(route, i), routes.get(*earlier).map_or(format!("#{earlier}"), |r| name(r, *earlier))),
-                    );
-                    continue;
-                }
-                prefixes.push((i, prefix.clone(), rest));
-            }
             seen.insert(key, i);
+            if let Some(m) = m {
+                if let Some(prefix) = m.uri.as_ref().and_then(|u| u.prefix.as_ref()).filter(|p| !p.is_empty()) {
+                    prefixes.push(PrefixMatch {
+                        rule: i,
+                        index: j,
+                        rule_name: name(route, i),
+                        match_name,
+                        prefix: prefix.clone(),
+                        ignore_case: m.ignore_uri_case,
+                        rest: match_key(m, false),
+                    });
+                }
+            }
         }
-        if duplicates > 0 && duplicates == route.matches.iter().flatten().count() {
+        if duplicates == route.matches.len() {
             sink.analysis(
                 Warning,
                 "IST0130",
                 &p,
                 format!("virtualService rule {} not used (all matches used by prior rules)", name(route, i)),
             );
+        }
+    }
+    // A longer URI prefix after a shorter one with otherwise identical conditions.
+    for (k, a) in prefixes.iter().enumerate() {
+        for b in prefixes.iter().skip(k + 1) {
+            let covered = if a.ignore_case {
+                b.prefix.to_ascii_lowercase().starts_with(&a.prefix.to_ascii_lowercase())
+            } else {
+                b.prefix.starts_with(&a.prefix)
+            };
+            if b.prefix != a.prefix && covered && a.rest == b.rest {
+                sink.analysis(
+                    Warning,
+                    "IST0131",
+                    format!("spec.http[{}].match[{}]", b.rule, b.index),
+                    format!(
+                        "virtualService rule {} match {} of prefix {} is not used (duplicate/overlapping match in rule {} of prefix {} on {})",
+                        b.rule_name, b.match_name, b.prefix, a.match_name, a.prefix, a.rule_name
+                    ),
+                );
+            }
         }
     }
 }

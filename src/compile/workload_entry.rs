@@ -1,6 +1,205 @@
-//! Validation of `workload_entry` resources.
+//! Validation of `WorkloadEntry` resources (and of `ServiceEntry` endpoints, which share the
+//! type).
+//!
+//! Follows Istio's `ValidateWorkloadEntry` / `validateWorkloadEntry`
+//! (`pkg/config/validation/validation.go`), with Istio's messages.
+
+use std::collections::BTreeSet;
 
 use crate::compile::diagnostics::Sink;
+use crate::compile::rules;
 use crate::config::*;
 
-pub(crate) fn validate(_sink: &mut Sink<'_>, _spec: &WorkloadEntry) {}
+pub(crate) fn validate(sink: &mut Sink<'_>, spec: &WorkloadEntry) {
+    // A standalone WorkloadEntry is not tied to a ServiceEntry: any port name is allowed and the
+    // address may be a DNS name.
+    endpoint(sink, "spec", spec, None, true);
+}
+
+/// validation.go `validateWorkloadEntry`: the endpoint at `path`. `service_ports` are the port
+/// names of the enclosing ServiceEntry (if any); `allow_fqdn` is false for STATIC resolution,
+/// where the address must be an IP or a unix socket.
+pub(crate) fn endpoint(
+    sink: &mut Sink<'_>,
+    path: &str,
+    entry: &WorkloadEntry,
+    service_ports: Option<&BTreeSet<&str>>,
+    allow_fqdn: bool,
+) {
+    let address = entry.address.as_str();
+    if address.is_empty() {
+        if entry.network.is_empty() {
+            sink.error(
+                format!("{path}.address"),
+                "address is required (or set network for an endpoint reached through a network gateway)",
+            );
+            return;
+        }
+        sink.warn(
+            format!("{path}.address"),
+            format!("address is unset with network {:?}", entry.network),
+        );
+    }
+    let unix = address.strip_prefix("unix://");
+    if let Some(socket) = unix {
+        if let Err(why) = rules::unix_address(socket) {
+            sink.error(format!("{path}.address"), why);
+        }
+        if !entry.ports.is_empty() {
+            sink.error(
+                format!("{path}.ports"),
+                format!("unix endpoint {address} must not include ports"),
+            );
+        }
+    } else if !address.is_empty() && !rules::is_ip_address(address) {
+        if !allow_fqdn {
+            sink.error(
+                format!("{path}.address"),
+                format!("endpoint address {address:?} is not a valid IP address"),
+            );
+        } else if rules::fqdn(address).is_err() {
+            sink.error(
+                format!("{path}.address"),
+                format!("endpoint address {address:?} is not a valid FQDN or an IP address"),
+            );
+        }
+    }
+    for (name, port) in &entry.ports {
+        let here = format!("{path}.ports.{name}");
+        if service_ports.is_some_and(|ports| !ports.contains(name.as_str())) {
+            sink.error(
+                here.clone(),
+                format!("endpoint port {port} is not defined by the service entry"),
+            );
+        }
+        rules::port_name(sink, &here, name);
+        rules::port(sink, &here, *port);
+    }
+    rules::labels(sink, &format!("{path}.labels"), &entry.labels);
+    if unix.is_some() && service_ports.is_some_and(|ports| ports.len() != 1) {
+        sink.error(
+            format!("{path}.address"),
+            "exactly 1 service port required for unix endpoints",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::compile::{Diagnostic, Severity, check_yaml};
+
+    /// Loads a WorkloadEntry in namespace `default` whose spec is `spec` (unindented).
+    fn we(spec: &str) -> Vec<Diagnostic> {
+        let spec: String = spec.lines().map(|line| format!("  {line}\n")).collect();
+        check_yaml(&format!(
+            "apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata:\n  name: vm\n  namespace: default\nspec:\n{spec}"
+        ))
+    }
+
+    fn assert_error(diagnostics: &[Diagnostic], path: &str, text: &str) {
+        assert!(
+            diagnostics.iter().any(|d| d.severity == Severity::Error
+                && d.path == path
+                && d.message.contains(text)),
+            "no error {text:?} at {path}; got {diagnostics:#?}"
+        );
+    }
+
+    fn assert_clean(diagnostics: &[Diagnostic], path: &str) {
+        let found: Vec<_> = diagnostics.iter().filter(|d| d.path == path).collect();
+        assert!(
+            found.is_empty(),
+            "unexpected diagnostics at {path}: {found:#?}"
+        );
+    }
+
+    fn assert_no_diagnostics(diagnostics: &[Diagnostic]) {
+        let found: Vec<_> = diagnostics.iter().filter(|d| d.code.is_none()).collect();
+        assert!(found.is_empty(), "unexpected diagnostics: {found:#?}");
+    }
+
+    /// A WorkloadEntry using every field loads without a warning.
+    #[test]
+    fn every_field_is_modelled() {
+        assert_no_diagnostics(&we(r#"address: 10.0.0.5
+ports: {http: 8080, grpc: 9090}
+labels: {app: details, version: v1}
+network: vm-network
+locality: us-west/zone1/rack1
+weight: 2
+serviceAccount: details
+"#));
+        assert_no_diagnostics(&we("address: vm1.example.com"));
+        assert_no_diagnostics(&we("address: \"2001:db8::5\""));
+    }
+
+    /// validation.go validateWorkloadEntry: an address is required unless a network is given
+    /// (then it only warns).
+    #[test]
+    fn address_required_without_network() {
+        assert_error(
+            &we("labels: {app: a}"),
+            "spec.address",
+            "address is required",
+        );
+        let d = we("network: remote");
+        assert!(
+            d.iter().any(|d| d.severity == Severity::Warning
+                && d.path == "spec.address"
+                && d.message
+                    .contains("address is unset with network \"remote\"")),
+            "{d:#?}"
+        );
+        assert!(!d.iter().any(Diagnostic::is_error));
+    }
+
+    /// validation.go validateWorkloadEntry: a standalone entry's address is an IP, an FQDN or a
+    /// unix socket.
+    #[test]
+    fn address_ip_fqdn_or_unix() {
+        assert_error(
+            &we("address: \"*.example.com\""),
+            "spec.address",
+            "is not a valid FQDN or an IP address",
+        );
+        assert_error(
+            &we("address: unix://relative"),
+            "spec.address",
+            "is not an absolute path to a file",
+        );
+        assert_clean(&we("address: unix:///var/run/app.sock"), "spec.address");
+    }
+
+    /// validation.go validateWorkloadEntry: unix endpoints take no ports.
+    #[test]
+    fn unix_endpoint_without_ports() {
+        assert_error(
+            &we("address: unix:///var/run/app.sock\nports: {http: 8080}"),
+            "spec.ports",
+            "unix endpoint unix:///var/run/app.sock must not include ports",
+        );
+    }
+
+    /// validation.go validateWorkloadEntry: port names are DNS-1123 labels, numbers in 1..65535.
+    #[test]
+    fn ports_valid() {
+        let d = we("address: 10.0.0.5\nports: {http_1: 8080, grpc: 0}");
+        assert_error(&d, "spec.ports.http_1", "invalid port name: http_1");
+        assert_error(
+            &d,
+            "spec.ports.grpc",
+            "port number 0 must be in the range 1..65535",
+        );
+        assert_no_diagnostics(&we("address: 10.0.0.5\nports: {http-1: 65535}"));
+    }
+
+    /// validation.go validateWorkloadEntry: labels must be valid Kubernetes labels.
+    #[test]
+    fn labels_valid() {
+        assert_error(
+            &we("address: 10.0.0.5\nlabels: {app: \"a b\"}"),
+            "spec.labels.app",
+            "invalid tag value",
+        );
+    }
+}
