@@ -2,6 +2,12 @@
 //!
 //! Each group carries its own baseline measured in the same run: parsing the same text into a
 //! generic value with the same YAML parser (`parse_only`). Read the other figures as multiples of it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::hint::black_box;
 
@@ -10,11 +16,15 @@ use meshroute::config::LoadOptions;
 
 fn seed_text() -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed");
-    ["demo.yaml", "demo-gateway.yaml", "destination-rule-svc-b-canary.yaml"]
-        .iter()
-        .map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n---\n")
+    [
+        "demo.yaml",
+        "demo-gateway.yaml",
+        "destination-rule-svc-b-canary.yaml",
+    ]
+    .iter()
+    .map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default())
+    .collect::<Vec<_>>()
+    .join("\n---\n")
 }
 
 /// One VirtualService with `routes` HTTP routes mixing URI prefix, exact header, regex and query
@@ -55,7 +65,9 @@ fn bench(c: &mut Criterion, name: &str, text: &str) {
     });
     let loaded = meshroute::from_str(text, &options);
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
-    group.bench_function("check", |b| b.iter(|| black_box(meshroute::check(black_box(&loaded.resources)))));
+    group.bench_function("check", |b| {
+        b.iter(|| black_box(meshroute::check(black_box(&loaded.resources))))
+    });
     group.bench_function("load+compile", |b| {
         b.iter(|| {
             let loaded = meshroute::from_str(black_box(text), &options);

@@ -1,5 +1,11 @@
 //! The `meshroute check` command: output and exit codes as DESIGN.md specifies.
 #![cfg(feature = "cli")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
@@ -40,7 +46,10 @@ fn check_seed_folder_exits_0_and_lists_what_it_loaded() {
     let out = meshroute(&["check", "examples/seed/"], None);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let text = stdout(&out);
-    assert!(text.starts_with("loaded 11 resource(s) from 4 file(s):"), "{text}");
+    assert!(
+        text.starts_with("loaded 11 resource(s) from 4 file(s):"),
+        "{text}"
+    );
     for expected in [
         "Gateway          default/demo-gateway",
         "VirtualService   default/demo ",
@@ -50,7 +59,10 @@ fn check_seed_folder_exits_0_and_lists_what_it_loaded() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
-    assert!(text.trim_end().ends_with("0 error(s), 0 warning(s)"), "{text}");
+    assert!(
+        text.trim_end().ends_with("0 error(s), 0 warning(s)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -59,7 +71,9 @@ fn errors_exit_1_with_file_line_resource_and_path() {
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(
-        text.contains("-:9: error: VirtualService default/svc-b: spec.http[0].route[0].weight: weight -1 < 0"),
+        text.contains(
+            "-:9: error: VirtualService default/svc-b: spec.http[0].route[0].weight: weight -1 < 0"
+        ),
         "{text}"
     );
     assert!(text.contains("1 error(s)"), "{text}");
@@ -79,7 +93,10 @@ fn json_output_follows_the_contract() {
     assert_eq!(weight["message"], "weight -1 < 0");
     assert_eq!(weight["line"], 9);
     // The subsets are not defined anywhere: IST0101 warnings.
-    assert!(list.iter().any(|d| d["severity"] == "warning" && d["code"] == "IST0101"));
+    assert!(
+        list.iter()
+            .any(|d| d["severity"] == "warning" && d["code"] == "IST0101")
+    );
 }
 
 #[test]

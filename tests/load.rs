@@ -1,4 +1,10 @@
 //! Loading manifests: multi-document streams, JSON, folders, unknown fields, bad and hostile input.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::time::Instant;
 
@@ -44,7 +50,14 @@ fn origin_names_file_and_line_of_each_document() {
     let loaded = from_path(seed().join("demo-gateway.yaml"), &LoadOptions::default()).unwrap();
     let lines: Vec<_> = loaded.resources.iter().map(|r| r.origin.line).collect();
     assert_eq!(lines, [Some(1), Some(16)]);
-    assert!(loaded.resources[0].origin.file.as_deref().unwrap().ends_with("demo-gateway.yaml"));
+    assert!(
+        loaded.resources[0]
+            .origin
+            .file
+            .as_deref()
+            .unwrap()
+            .ends_with("demo-gateway.yaml")
+    );
 }
 
 #[test]
@@ -75,7 +88,9 @@ fn namespace_defaults_to_the_load_option() {
 fn all_three_istio_versions_share_one_schema() {
     for version in ["v1alpha3", "v1beta1", "v1"] {
         let loaded = from_str(
-            &format!("apiVersion: networking.istio.io/{version}\nkind: DestinationRule\nmetadata: {{name: a}}\nspec: {{host: a}}\n"),
+            &format!(
+                "apiVersion: networking.istio.io/{version}\nkind: DestinationRule\nmetadata: {{name: a}}\nspec: {{host: a}}\n"
+            ),
             &LoadOptions::default(),
         );
         assert!(loaded.diagnostics.is_empty(), "{version}");
@@ -86,7 +101,11 @@ fn all_three_istio_versions_share_one_schema() {
         &LoadOptions::default(),
     );
     assert_eq!(loaded.diagnostics[0].path, "apiVersion");
-    assert!(loaded.diagnostics[0].message.contains("unsupported apiVersion"));
+    assert!(
+        loaded.diagnostics[0]
+            .message
+            .contains("unsupported apiVersion")
+    );
 }
 
 /// Kinds meshroute does not route on are kept, marked ignored, and not reported.
@@ -97,7 +116,9 @@ fn unknown_kinds_are_kept_as_ignored() {
         &LoadOptions::default(),
     );
     assert!(loaded.diagnostics.is_empty());
-    assert!(matches!(&loaded.resources[0].body, Body::Ignored { kind } if kind == "AuthorizationPolicy"));
+    assert!(
+        matches!(&loaded.resources[0].body, Body::Ignored { kind } if kind == "AuthorizationPolicy")
+    );
 }
 
 #[test]
@@ -115,13 +136,21 @@ spec:
       wieght: 5
 ";
     let loaded = from_str(text, &LoadOptions::default());
-    assert_eq!(loaded.resources.len(), 1, "an unknown field does not stop loading");
+    assert_eq!(
+        loaded.resources.len(),
+        1,
+        "an unknown field does not stop loading"
+    );
     let d = &loaded.diagnostics[0];
     assert_eq!(d.severity, Severity::Warning);
     assert_eq!(d.path, "spec.http[0].route[0].wieght");
     assert_eq!(d.line, Some(11));
     assert_eq!(d.name.as_deref(), Some("default/a"));
-    assert!(d.message.contains("unknown field \"wieght\""), "{}", d.message);
+    assert!(
+        d.message.contains("unknown field \"wieght\""),
+        "{}",
+        d.message
+    );
 }
 
 #[test]
@@ -189,7 +218,10 @@ fn alias_bomb_fails_fast() {
 
 #[test]
 fn deep_nesting_fails_fast() {
-    for text in ["[".repeat(10_000), "a:\n".to_owned() + &" b:\n".repeat(1) + &"{x: ".repeat(10_000)] {
+    for text in [
+        "[".repeat(10_000),
+        "a:\n b:\n".to_owned() + &"{x: ".repeat(10_000),
+    ] {
         let start = Instant::now();
         let loaded = from_str(&text, &LoadOptions::default());
         assert!(start.elapsed().as_secs() < 5);
@@ -201,11 +233,18 @@ fn deep_nesting_fails_fast() {
 
 #[test]
 fn oversized_document_is_refused_before_parsing() {
-    let big = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  x: \"{}\"\n", "a".repeat(50 << 20));
+    let big = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: a}}\ndata:\n  x: \"{}\"\n",
+        "a".repeat(50 << 20)
+    );
     let start = Instant::now();
     let loaded = from_str(&big, &LoadOptions::default());
     assert!(start.elapsed().as_secs() < 5);
-    assert!(loaded.diagnostics[0].message.contains("byte limit"), "{}", loaded.diagnostics[0].message);
+    assert!(
+        loaded.diagnostics[0].message.contains("byte limit"),
+        "{}",
+        loaded.diagnostics[0].message
+    );
 }
 
 #[test]

@@ -1,5 +1,11 @@
 //! Untrusted input never panics: arbitrary text, mutated seed files and arbitrary Istio-shaped
 //! documents go through load + check + compile. Fixed seeds keep runs reproducible.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use meshroute::config::LoadOptions;
 use proptest::prelude::*;
@@ -14,8 +20,15 @@ const SEEDS: [&str; 4] = [
 ];
 
 fn runner(cases: u32, seed: u8) -> TestRunner {
-    let config = Config { cases, failure_persistence: None, ..Config::default() };
-    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]))
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
+    )
 }
 
 /// Load, validate and compile; the only property is that nothing panics and that `compile`
@@ -51,9 +64,35 @@ enum Edit {
 
 fn edit() -> impl Strategy<Value = Edit> {
     let tokens = prop::sample::select(vec![
-        ":", "-", " ", "\n", "{", "}", "[", "]", "*", "&a ", "*a", "\"", "'", "---\n", "#", "|\n",
-        "weight: -3", "weight: abc", "regex: \"(\"", "exact: ", "prefix: \"\"", "subset: V_1", "0s",
-        "host: \"*\"", "\t", "null", "~", "!!str ", "99999999999999999999",
+        ":",
+        "-",
+        " ",
+        "\n",
+        "{",
+        "}",
+        "[",
+        "]",
+        "*",
+        "&a ",
+        "*a",
+        "\"",
+        "'",
+        "---\n",
+        "#",
+        "|\n",
+        "weight: -3",
+        "weight: abc",
+        "regex: \"(\"",
+        "exact: ",
+        "prefix: \"\"",
+        "subset: V_1",
+        "0s",
+        "host: \"*\"",
+        "\t",
+        "null",
+        "~",
+        "!!str ",
+        "99999999999999999999",
     ]);
     prop_oneof![
         (any::<usize>(), 0usize..20).prop_map(|(a, n)| Edit::Delete(a, n)),
@@ -77,7 +116,12 @@ fn apply(text: &str, edit: &Edit) -> String {
         Edit::Insert(at, token) => {
             let chars: Vec<char> = text.chars().collect();
             let at = at % (chars.len() + 1);
-            return chars[..at].iter().copied().chain(token.chars()).chain(chars[at..].iter().copied()).collect();
+            return chars[..at]
+                .iter()
+                .copied()
+                .chain(token.chars())
+                .chain(chars[at..].iter().copied())
+                .collect();
         }
         Edit::DuplicateLine(at) => {
             if let Some(line) = lines.get(at % n).cloned() {
@@ -120,15 +164,71 @@ fn mutated_seed_files_never_panic() {
 /// Values shaped like Istio's: the keys of the HTTP API with arbitrary values of any type.
 fn istio_value() -> impl Strategy<Value = Value> {
     let keys = prop::sample::select(vec![
-        "hosts", "gateways", "http", "match", "route", "destination", "host", "subset", "port",
-        "number", "weight", "uri", "exact", "prefix", "regex", "headers", "queryParams",
-        "withoutHeaders", "redirect", "directResponse", "status", "body", "rewrite", "timeout",
-        "retries", "attempts", "retryOn", "perTryTimeout", "fault", "delay", "abort", "percentage",
-        "value", "fixedDelay", "httpStatus", "mirror", "mirrors", "mirrorPercentage", "corsPolicy",
-        "request", "response", "set", "add", "remove", "delegate", "name", "namespace", "subsets",
-        "labels", "trafficPolicy", "loadBalancer", "simple", "consistentHash", "maglev",
-        "tableSize", "ringHash", "minimumRingSize", "outlierDetection", "connectionPool",
-        "portLevelSettings", "servers", "endpoints", "address", "sourceLabels", "authority",
+        "hosts",
+        "gateways",
+        "http",
+        "match",
+        "route",
+        "destination",
+        "host",
+        "subset",
+        "port",
+        "number",
+        "weight",
+        "uri",
+        "exact",
+        "prefix",
+        "regex",
+        "headers",
+        "queryParams",
+        "withoutHeaders",
+        "redirect",
+        "directResponse",
+        "status",
+        "body",
+        "rewrite",
+        "timeout",
+        "retries",
+        "attempts",
+        "retryOn",
+        "perTryTimeout",
+        "fault",
+        "delay",
+        "abort",
+        "percentage",
+        "value",
+        "fixedDelay",
+        "httpStatus",
+        "mirror",
+        "mirrors",
+        "mirrorPercentage",
+        "corsPolicy",
+        "request",
+        "response",
+        "set",
+        "add",
+        "remove",
+        "delegate",
+        "name",
+        "namespace",
+        "subsets",
+        "labels",
+        "trafficPolicy",
+        "loadBalancer",
+        "simple",
+        "consistentHash",
+        "maglev",
+        "tableSize",
+        "ringHash",
+        "minimumRingSize",
+        "outlierDetection",
+        "connectionPool",
+        "portLevelSettings",
+        "servers",
+        "endpoints",
+        "address",
+        "sourceLabels",
+        "authority",
     ]);
     let leaf = prop_oneof![
         Just(Value::Null),
@@ -136,14 +236,29 @@ fn istio_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(|n| json!(n)),
         (-1e12f64..1e12).prop_map(|f| json!(f)),
         "[a-z0-9*./:%() -]{0,12}".prop_map(Value::String),
-        prop::sample::select(vec!["RANDOM", "ROUND_ROBIN", "1s", "0s", "*", "/", ".*", "mesh", "v1"])
-            .prop_map(|s| Value::String(s.to_owned())),
+        prop::sample::select(vec![
+            "RANDOM",
+            "ROUND_ROBIN",
+            "1s",
+            "0s",
+            "*",
+            "/",
+            ".*",
+            "mesh",
+            "v1"
+        ])
+        .prop_map(|s| Value::String(s.to_owned())),
     ];
     leaf.prop_recursive(6, 64, 6, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             prop::collection::vec((keys.clone(), inner), 0..6).prop_map(|entries| {
-                Value::Object(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<Map<_, _>>())
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v))
+                        .collect::<Map<_, _>>(),
+                )
             }),
         ]
     })
@@ -152,7 +267,11 @@ fn istio_value() -> impl Strategy<Value = Value> {
 #[test]
 fn arbitrary_istio_shaped_documents_never_panic() {
     let kinds = prop::sample::select(vec![
-        "VirtualService", "DestinationRule", "Gateway", "ServiceEntry", "WorkloadEntry",
+        "VirtualService",
+        "DestinationRule",
+        "Gateway",
+        "ServiceEntry",
+        "WorkloadEntry",
     ]);
     runner(3_000, 3)
         .run(&(kinds, istio_value()), |(kind, spec)| {
@@ -164,7 +283,10 @@ fn arbitrary_istio_shaped_documents_never_panic() {
             });
             // JSON is YAML too: exercise both readers.
             exercise(&doc.to_string());
-            exercise(&format!("---\n{}\n", serde_json::to_string_pretty(&doc).unwrap()));
+            exercise(&format!(
+                "---\n{}\n",
+                serde_json::to_string_pretty(&doc).unwrap()
+            ));
             Ok(())
         })
         .unwrap();

@@ -4,7 +4,6 @@
 //! Exit status: 0 no errors (warnings allowed), 1 errors (or warnings with `--deny-warnings`),
 //! 2 unreadable input or bad arguments.
 
-use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,7 +12,11 @@ use meshroute::config::{Body, LoadOptions, Loaded};
 use meshroute::{Diagnostic, Severity};
 
 #[derive(Debug, Parser)]
-#[command(name = "meshroute", version, about = "Istio routing decisions, offline")]
+#[command(
+    name = "meshroute",
+    version,
+    about = "Istio routing decisions, offline"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,9 +44,12 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { paths, json, deny_warnings, namespace } => {
-            check(&paths, json, deny_warnings, &namespace)
-        }
+        Command::Check {
+            paths,
+            json,
+            deny_warnings,
+            namespace,
+        } => check(&paths, json, deny_warnings, &namespace),
     }
 }
 
@@ -69,7 +75,10 @@ fn check(paths: &[PathBuf], json: bool, deny_warnings: bool, namespace: &str) ->
     };
     let mut diagnostics = loaded.diagnostics.clone();
     diagnostics.extend(meshroute::check(&loaded.resources));
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let warnings = diagnostics.len() - errors;
 
     let mut out = std::io::stdout().lock();
@@ -143,10 +152,21 @@ fn print_human(
         });
         if let Some(later) = replaced_by {
             let file = later.origin.file.as_deref().unwrap_or("");
-            let line = later.origin.line.map(|l| format!(":{l}")).unwrap_or_default();
-            note.push_str(&format!("  (replaced by the later definition at {file}{line})"));
+            let line = later
+                .origin
+                .line
+                .map(|l| format!(":{l}"))
+                .unwrap_or_default();
+            note.push_str(&format!(
+                "  (replaced by the later definition at {file}{line})"
+            ));
         }
-        writeln!(out, "  {:<16} {:<40} {at}{note}", resource.kind(), resource.key())?;
+        writeln!(
+            out,
+            "  {:<16} {:<40} {at}{note}",
+            resource.kind(),
+            resource.key()
+        )?;
     }
     for diagnostic in diagnostics {
         writeln!(out, "{diagnostic}")?;

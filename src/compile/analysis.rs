@@ -44,9 +44,13 @@ pub(crate) fn analyze(resources: &[&Resource], out: &mut Vec<Diagnostic>) {
 
 /// IST0101 ReferencedResourceNotFound: a route or mirror names a subset that no DestinationRule
 /// for its host defines. Envoy answers such requests with 503 (flag NC).
-fn undefined_subsets(sink: &mut Sink<'_>, vs: &VirtualService, rules: &[(&Resource, &DestinationRule)]) {
+fn undefined_subsets(
+    sink: &mut Sink<'_>,
+    vs: &VirtualService,
+    rules: &[(&Resource, &DestinationRule)],
+) {
     let namespace = sink.resource().namespace().to_owned();
-    let mut check = |sink: &mut Sink<'_>, path: String, d: &Destination| {
+    let check = |sink: &mut Sink<'_>, path: String, d: &Destination| {
         if d.subset.is_empty() {
             return;
         }
@@ -70,7 +74,11 @@ fn undefined_subsets(sink: &mut Sink<'_>, vs: &VirtualService, rules: &[(&Resour
     for (i, route) in vs.http.iter().enumerate() {
         for (j, dest) in route.route.iter().enumerate() {
             if let Some(d) = &dest.destination {
-                check(sink, format!("spec.http[{i}].route[{j}].destination.subset"), d);
+                check(
+                    sink,
+                    format!("spec.http[{i}].route[{j}].destination.subset"),
+                    d,
+                );
             }
         }
         if let Some(d) = &route.mirror {
@@ -78,7 +86,11 @@ fn undefined_subsets(sink: &mut Sink<'_>, vs: &VirtualService, rules: &[(&Resour
         }
         for (j, mirror) in route.mirrors.iter().enumerate() {
             if let Some(d) = mirror.as_ref().and_then(|m| m.destination.as_ref()) {
-                check(sink, format!("spec.http[{i}].mirrors[{j}].destination.subset"), d);
+                check(
+                    sink,
+                    format!("spec.http[{i}].mirrors[{j}].destination.subset"),
+                    d,
+                );
             }
         }
     }
@@ -86,7 +98,11 @@ fn undefined_subsets(sink: &mut Sink<'_>, vs: &VirtualService, rules: &[(&Resour
 
 /// IST0101 for gateways (a VirtualService bound to a Gateway that is not in the configuration)
 /// and IST0132 VirtualServiceHostNotFoundInGateway.
-fn gateway_references(sink: &mut Sink<'_>, vs: &VirtualService, gateways: &[(&Resource, &Gateway)]) {
+fn gateway_references(
+    sink: &mut Sink<'_>,
+    vs: &VirtualService,
+    gateways: &[(&Resource, &Gateway)],
+) {
     let namespace = sink.resource().namespace().to_owned();
     for (i, name) in vs.gateways.iter().enumerate() {
         if name == "mesh" {
@@ -148,7 +164,10 @@ pub(crate) fn gateway_ref(name: &str, namespace: &str) -> (String, String) {
 
 /// IST0109 ConflictingMeshGatewayVirtualServiceHosts: on sidecars VirtualServices are not merged,
 /// only the oldest one for a host applies.
-fn conflicting_mesh_hosts(virtual_services: &[(&Resource, &VirtualService)], out: &mut Vec<Diagnostic>) {
+fn conflicting_mesh_hosts(
+    virtual_services: &[(&Resource, &VirtualService)],
+    out: &mut Vec<Diagnostic>,
+) {
     let mut by_host: BTreeMap<String, Vec<(&Resource, usize)>> = BTreeMap::new();
     for (resource, vs) in virtual_services {
         let mesh = vs.gateways.is_empty() || vs.gateways.iter().any(|g| g == "mesh");
@@ -156,10 +175,14 @@ fn conflicting_mesh_hosts(virtual_services: &[(&Resource, &VirtualService)], out
             continue;
         }
         for (i, h) in vs.hosts.iter().enumerate() {
-            by_host
+            let claims = by_host
                 .entry(host::resolve(h, resource.namespace()))
-                .or_default()
-                .push((resource, i));
+                .or_default();
+            // One VirtualService naming a host twice (`svc` and its FQDN) is not a conflict: Istio
+            // keys the claims by VirtualService name.
+            if !claims.iter().any(|(r, _)| std::ptr::eq(*r, *resource)) {
+                claims.push((resource, i));
+            }
         }
     }
     for (host, claims) in by_host {

@@ -140,14 +140,22 @@ impl<'a> Sink<'a> {
 
     /// Reports an error at `path`.
     pub(crate) fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.out
-            .push(Diagnostic::for_resource(Severity::Error, self.resource, path, message));
+        self.out.push(Diagnostic::for_resource(
+            Severity::Error,
+            self.resource,
+            path,
+            message,
+        ));
     }
 
     /// Reports a warning at `path`.
     pub(crate) fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.out
-            .push(Diagnostic::for_resource(Severity::Warning, self.resource, path, message));
+        self.out.push(Diagnostic::for_resource(
+            Severity::Warning,
+            self.resource,
+            path,
+            message,
+        ));
     }
 
     /// Reports an `istioctl analyze`-style finding with its code.

@@ -6,9 +6,9 @@
 //! routing. All problems are collected in one pass; a configuration with any error never becomes a
 //! `Mesh`.
 
-pub(crate) mod diagnostics;
 mod analysis;
 mod destination_rule;
+pub(crate) mod diagnostics;
 mod gateway;
 pub(crate) mod rules;
 mod service_entry;
@@ -17,8 +17,8 @@ mod workload_entry;
 
 use crate::config::{Body, Resource};
 use crate::mesh::Mesh;
-pub use diagnostics::{Diagnostic, Severity};
 use diagnostics::Sink;
+pub use diagnostics::{Diagnostic, Severity};
 
 /// A configuration that cannot be compiled: every error found, with the warnings beside them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,8 +109,10 @@ pub fn compile(resources: Vec<Resource>) -> Result<Mesh, CompileError> {
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(CompileError { diagnostics });
     }
-    let keep: std::collections::HashSet<*const Resource> =
-        effective(&resources).into_iter().map(std::ptr::from_ref).collect();
+    let keep: std::collections::HashSet<*const Resource> = effective(&resources)
+        .into_iter()
+        .map(std::ptr::from_ref)
+        .collect();
     let flags: Vec<bool> = resources
         .iter()
         .map(|r| keep.contains(&std::ptr::from_ref(r)))

@@ -9,7 +9,10 @@ use crate::config::Duration;
 /// `agent.ValidateDuration`: at least 1ms, and a whole number of milliseconds.
 pub(crate) fn duration(sink: &mut Sink<'_>, path: &str, value: &Duration) {
     if value.as_nanos() < 1_000_000 {
-        sink.error(path, format!("duration must be greater than 1ms (got {value})"));
+        sink.error(
+            path,
+            format!("duration must be greater than 1ms (got {value})"),
+        );
     } else if value.as_nanos() % 1_000_000 != 0 {
         sink.error(
             path,
@@ -24,7 +27,9 @@ pub(crate) fn is_dns1123_label(value: &str) -> bool {
     let bytes = value.as_bytes();
     !bytes.is_empty()
         && bytes.len() <= 63
-        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
         && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
         && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
 }
@@ -43,7 +48,9 @@ pub(crate) fn wildcard_domain(domain: &str) -> Result<(), String> {
         None => (domain, None),
     };
     let first_ok = if let Some(tail) = first.strip_prefix('*') {
-        tail.is_empty() || is_dns1123_label(tail) || (tail.starts_with('-') && is_dns1123_label(tail.trim_start_matches('-')))
+        tail.is_empty()
+            || is_dns1123_label(tail)
+            || (tail.starts_with('-') && is_dns1123_label(tail.trim_start_matches('-')))
     } else {
         is_dns1123_label(first)
     };
@@ -57,7 +64,9 @@ pub(crate) fn wildcard_domain(domain: &str) -> Result<(), String> {
         let rest = rest.strip_suffix('.').unwrap_or(rest);
         for label in rest.split('.') {
             if !is_dns1123_label(label) {
-                return Err(format!("domain name {domain:?} invalid (label {label:?} invalid)"));
+                return Err(format!(
+                    "domain name {domain:?} invalid (label {label:?} invalid)"
+                ));
             }
         }
     }
@@ -92,7 +101,9 @@ fn label_key(key: &str) -> Result<(), String> {
     };
     if let Some(prefix) = prefix {
         if prefix.is_empty() || prefix.len() > 253 || !prefix.split('.').all(is_dns1123_label) {
-            return Err(format!("invalid tag key {key:?}: the prefix must be a DNS subdomain"));
+            return Err(format!(
+                "invalid tag key {key:?}: the prefix must be a DNS subdomain"
+            ));
         }
     }
     if name.is_empty() || !is_label_value(name) {
@@ -119,7 +130,10 @@ pub(crate) fn is_label_value(value: &str) -> bool {
 /// A port number in `1..=65535` (Istio: `port number %d must be in the range 1..65535`).
 pub(crate) fn port(sink: &mut Sink<'_>, path: &str, number: u32) {
     if !(1..=65535).contains(&number) {
-        sink.error(path, format!("port number {number} must be in the range 1..65535"));
+        sink.error(
+            path,
+            format!("port number {number} must be in the range 1..65535"),
+        );
     }
 }
 
@@ -421,10 +435,26 @@ mod tests {
     /// validation_test.go `TestValidateWildcardDomain` cases.
     #[test]
     fn wildcard_domains_as_istio() {
-        for ok in ["*", "*.foo.com", "*foo.com", "*-foo.com", "foo.com", "reviews", "svc-b.default.svc.cluster.local"] {
+        for ok in [
+            "*",
+            "*.foo.com",
+            "*foo.com",
+            "*-foo.com",
+            "foo.com",
+            "reviews",
+            "svc-b.default.svc.cluster.local",
+        ] {
             assert!(wildcard_domain(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "foo.*", "*.*.foo", "foo..com", "default/baz", "foo_bar.com", "**"] {
+        for bad in [
+            "",
+            "foo.*",
+            "*.*.foo",
+            "foo..com",
+            "default/baz",
+            "foo_bar.com",
+            "**",
+        ] {
             assert!(wildcard_domain(bad).is_err(), "{bad}");
         }
     }

@@ -22,7 +22,10 @@ const WARN_DIRECT_RESPONSE_BODY: usize = 100 << 10;
 pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
     let is_delegate = vs.hosts.is_empty();
     if vs.http.is_empty() && vs.tcp.is_empty() && vs.tls.is_empty() {
-        sink.error("spec", "http, tcp or tls must be provided in virtual service");
+        sink.error(
+            "spec",
+            "http, tcp or tls must be provided in virtual service",
+        );
     }
     if is_delegate {
         if !vs.gateways.is_empty() {
@@ -32,10 +35,16 @@ pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
             );
         }
         if !vs.tls.is_empty() {
-            sink.error("spec.tls", "delegate virtual service must have no tls route specified");
+            sink.error(
+                "spec.tls",
+                "delegate virtual service must have no tls route specified",
+            );
         }
         if !vs.tcp.is_empty() {
-            sink.error("spec.tcp", "delegate virtual service must have no tcp route specified");
+            sink.error(
+                "spec.tcp",
+                "delegate virtual service must have no tcp route specified",
+            );
         }
     }
     let applies_to_mesh = vs.gateways.is_empty() || vs.gateways.iter().any(|g| g == "mesh");
@@ -46,23 +55,49 @@ pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
     export_to(sink, &vs.export_to);
     let mesh_gateways = applies_to_mesh.then_some(vs.gateways.as_slice());
     for (i, route) in vs.http.iter().enumerate() {
-        validate_http_route(sink, &format!("spec.http[{i}]"), route, is_delegate, mesh_gateways);
+        validate_http_route(
+            sink,
+            &format!("spec.http[{i}]"),
+            route,
+            is_delegate,
+            mesh_gateways,
+        );
     }
     for (i, route) in vs.tls.iter().enumerate() {
         let p = format!("spec.tls[{i}]");
         if route.matches.is_empty() {
-            sink.error(format!("{p}.match"), "TLS route must have at least one match condition");
+            sink.error(
+                format!("{p}.match"),
+                "TLS route must have at least one match condition",
+            );
         }
         for (j, m) in route.matches.iter().enumerate() {
             if m.sni_hosts.is_empty() {
-                sink.error(format!("{p}.match[{j}].sniHosts"), "TLS match must have at least one SNI host");
+                sink.error(
+                    format!("{p}.match[{j}].sniHosts"),
+                    "TLS match must have at least one SNI host",
+                );
             }
         }
-        l4_destinations(sink, &p, route.route.iter().map(|r| (r.destination.as_ref(), r.weight)));
+        l4_destinations(
+            sink,
+            &p,
+            route
+                .route
+                .iter()
+                .map(|r| (r.destination.as_ref(), r.weight)),
+        );
     }
     for (i, route) in vs.tcp.iter().enumerate() {
         let p = format!("spec.tcp[{i}]");
-        l4_destinations(sink, &p, route.route.iter().map(|r| (r.destination.as_ref(), r.weight)));
+        l4_destinations(
+            sink,
+            &p,
+            route
+                .route
+                .iter()
+                .map(|r| (r.destination.as_ref(), r.weight)),
+        );
     }
     unreachable_rules(sink, &vs.http);
 }
@@ -73,7 +108,8 @@ fn validate_hosts(sink: &mut Sink<'_>, vs: &VirtualService, applies_to_mesh: boo
         let p = format!("spec.hosts[{i}]");
         // agent.ValidateWildcardDomain (first label may be a wildcard, the top-level domain may not
         // be all digits); an IP address is accepted instead.
-        let valid = rules::wildcard_domain(host).and_then(|()| rules::numeric_top_level_domain(host));
+        let valid =
+            rules::wildcard_domain(host).and_then(|()| rules::numeric_top_level_domain(host));
         if let Err(why) = valid {
             if !rules::is_ip_address(host) {
                 sink.error(&p, why);
@@ -150,11 +186,17 @@ pub(crate) fn export_to(sink: &mut Sink<'_>, values: &[String]) {
             );
         }
         if values.iter().take(i).any(|v| v == value) {
-            sink.error(format!("spec.exportTo[{i}]"), format!("duplicate entries in exportTo: {value}"));
+            sink.error(
+                format!("spec.exportTo[{i}]"),
+                format!("duplicate entries in exportTo: {value}"),
+            );
         }
     }
     if values.len() > 1 && values.iter().any(|v| v == "*") {
-        sink.error("spec.exportTo", "cannot have both public (*) and non-public exportTo values for a resource");
+        sink.error(
+            "spec.exportTo",
+            "cannot have both public (*) and non-public exportTo values for a resource",
+        );
     }
 }
 
@@ -173,18 +215,30 @@ fn validate_http_route(
         Some(delegate) if !in_delegate => {
             let name = route.name.as_str();
             if has_route {
-                sink.error(format!("{p}.route"), format!("root HTTP route {name} must not specify route"));
+                sink.error(
+                    format!("{p}.route"),
+                    format!("root HTTP route {name} must not specify route"),
+                );
             }
             if has_redirect {
-                sink.error(format!("{p}.redirect"), format!("root HTTP route {name} must not specify redirect"));
+                sink.error(
+                    format!("{p}.redirect"),
+                    format!("root HTTP route {name} must not specify redirect"),
+                );
             }
             if delegate.name.is_empty() {
                 sink.error(format!("{p}.delegate.name"), "delegate name is required");
             } else if !delegate.name.split('.').all(rules::is_dns1123_label) {
-                sink.error(format!("{p}.delegate.name"), format!("invalid delegate name {:?}", delegate.name));
+                sink.error(
+                    format!("{p}.delegate.name"),
+                    format!("invalid delegate name {:?}", delegate.name),
+                );
             }
             if !delegate.namespace.is_empty() && !rules::is_dns1123_label(&delegate.namespace) {
-                sink.error(format!("{p}.delegate.namespace"), format!("invalid delegate namespace {:?}", delegate.namespace));
+                sink.error(
+                    format!("{p}.delegate.namespace"),
+                    format!("invalid delegate namespace {:?}", delegate.namespace),
+                );
             }
         }
         _ => route_conflicts(sink, p, route, in_delegate),
@@ -228,7 +282,10 @@ fn validate_http_route(
 fn route_conflicts(sink: &mut Sink<'_>, p: &str, route: &HttpRoute, in_delegate: bool) {
     let has_route = !route.route.is_empty();
     if in_delegate && route.delegate.is_some() {
-        sink.error(format!("{p}.delegate"), "delegate HTTP route cannot contain delegate");
+        sink.error(
+            format!("{p}.delegate"),
+            "delegate HTTP route cannot contain delegate",
+        );
     }
     if route.redirect.is_some() {
         if has_route {
@@ -238,20 +295,35 @@ fn route_conflicts(sink: &mut Sink<'_>, p: &str, route: &HttpRoute, in_delegate:
             sink.error(p, "HTTP route cannot contain both fault and redirect");
         }
         if route.rewrite.is_some() {
-            sink.error(p, "HTTP route rule cannot contain both rewrite and redirect");
+            sink.error(
+                p,
+                "HTTP route rule cannot contain both rewrite and redirect",
+            );
         }
         if route.direct_response.is_some() {
-            sink.error(p, "HTTP route rule cannot contain both direct_response and redirect");
+            sink.error(
+                p,
+                "HTTP route rule cannot contain both direct_response and redirect",
+            );
         }
     } else if route.direct_response.is_some() {
         if has_route {
-            sink.error(p, "HTTP route cannot contain both route and direct_response");
+            sink.error(
+                p,
+                "HTTP route cannot contain both route and direct_response",
+            );
         }
         if route.fault.is_some() {
-            sink.error(p, "HTTP route cannot contain both fault and direct_response");
+            sink.error(
+                p,
+                "HTTP route cannot contain both fault and direct_response",
+            );
         }
         if route.rewrite.is_some() {
-            sink.error(p, "HTTP route rule cannot contain both rewrite and direct_response");
+            sink.error(
+                p,
+                "HTTP route rule cannot contain both rewrite and direct_response",
+            );
         }
     } else if !has_route {
         sink.error(p, "HTTP route, redirect or direct_response is required");
@@ -263,11 +335,20 @@ fn route_conflicts(sink: &mut Sink<'_>, p: &str, route: &HttpRoute, in_delegate:
 
 /// `mesh_gateways` is the VirtualService's `gateways` when it applies to sidecars (JWT claim
 /// routing is then rejected), `None` when it is bound to gateways only.
-fn validate_match(sink: &mut Sink<'_>, p: &str, m: &HttpMatchRequest, mesh_gateways: Option<&[String]>) {
+fn validate_match(
+    sink: &mut Sink<'_>,
+    p: &str,
+    m: &HttpMatchRequest,
+    mesh_gateways: Option<&[String]>,
+) {
     if let Some(uri) = &m.uri {
         string_match(sink, &format!("{p}.uri"), "uri", uri, true);
     }
-    for (field, value) in [("scheme", &m.scheme), ("method", &m.method), ("authority", &m.authority)] {
+    for (field, value) in [
+        ("scheme", &m.scheme),
+        ("method", &m.method),
+        ("authority", &m.authority),
+    ] {
         if let Some(value) = value {
             string_match(sink, &format!("{p}.{field}"), field, value, false);
         }
@@ -311,7 +392,13 @@ fn validate_match(sink: &mut Sink<'_>, p: &str, m: &HttpMatchRequest, mesh_gatew
     // A null query parameter is accepted by Istio (and translated to a presence match).
     for (name, value) in &m.query_params {
         if let Some(value) = value {
-            string_match(sink, &format!("{p}.queryParams.{name}"), "queryParams", value, false);
+            string_match(
+                sink,
+                &format!("{p}.queryParams.{name}"),
+                "queryParams",
+                value,
+                false,
+            );
         }
     }
     if let Some(port) = m.port {
@@ -338,7 +425,10 @@ fn match_header_name(name: &str) -> Result<(), String> {
         return Err("header name cannot be empty".into());
     }
     if is_routing_claim(name)
-        || matches!(name, ":method" | ":scheme" | ":authority" | ":path" | ":status")
+        || matches!(
+            name,
+            ":method" | ":scheme" | ":authority" | ":path" | ":status"
+        )
         || is_token(name)
     {
         return Ok(());
@@ -353,7 +443,10 @@ fn is_routing_claim(name: &str) -> bool {
     let Some(rest) = name.get(PREFIX.len()..) else {
         return false;
     };
-    if !name.get(..PREFIX.len()).is_some_and(|p| p.eq_ignore_ascii_case(PREFIX)) {
+    if !name
+        .get(..PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(PREFIX))
+    {
         return false;
     }
     (rest.starts_with('.') && rest.len() > 1)
@@ -365,22 +458,50 @@ pub(crate) fn is_token(name: &str) -> bool {
     !name.is_empty()
         && name.bytes().all(|b| {
             b.is_ascii_alphanumeric()
-                || matches!(b, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
         })
 }
 
 /// `StringMatch` validity. `empty_prefix_ok` holds for `uri` only.
-fn string_match(sink: &mut Sink<'_>, path: &str, what: &str, m: &StringMatch, empty_prefix_ok: bool) {
+fn string_match(
+    sink: &mut Sink<'_>,
+    path: &str,
+    what: &str,
+    m: &StringMatch,
+    empty_prefix_ok: bool,
+) {
     let set = [m.exact.is_some(), m.prefix.is_some(), m.regex.is_some()]
         .iter()
         .filter(|s| **s)
         .count();
     if set > 1 {
-        sink.error(path, format!("\"{what}\": only one of exact, prefix or regex may be set"));
+        sink.error(
+            path,
+            format!("\"{what}\": only one of exact, prefix or regex may be set"),
+        );
     }
     if let Some(prefix) = &m.prefix {
         if prefix.is_empty() && !empty_prefix_ok {
-            sink.error(format!("{path}.prefix"), format!("\"{what}\": prefix string match should not be empty"));
+            sink.error(
+                format!("{path}.prefix"),
+                format!("\"{what}\": prefix string match should not be empty"),
+            );
         }
     }
     if let Some(regex) = &m.regex {
@@ -391,9 +512,15 @@ fn string_match(sink: &mut Sink<'_>, path: &str, what: &str, m: &StringMatch, em
 /// validation.go `validateStringRegexp`: non-empty, at most 1024 characters, RE2 syntax.
 pub(crate) fn regex_valid(sink: &mut Sink<'_>, path: &str, what: &str, regex: &str) {
     if regex.is_empty() {
-        sink.error(path, format!("\"{what}\": regex string match should not be empty"));
+        sink.error(
+            path,
+            format!("\"{what}\": regex string match should not be empty"),
+        );
     } else if regex.len() > MAX_REGEX_LEN {
-        sink.error(path, format!("\"{what}\": regex is too large, max length allowed is {MAX_REGEX_LEN}"));
+        sink.error(
+            path,
+            format!("\"{what}\": regex is too large, max length allowed is {MAX_REGEX_LEN}"),
+        );
     } else if let Err(error) = regex::RegexBuilder::new(regex).size_limit(1 << 22).build() {
         let detail = error.to_string();
         let detail = detail.lines().last().unwrap_or(&detail).trim().to_owned();
@@ -431,7 +558,10 @@ fn destinations(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
     if total > i64::from(u32::MAX) {
         sink.error(
             format!("{p}.route"),
-            format!("total destination weight {total} is larger than Envoy accepts ({})", u32::MAX),
+            format!(
+                "total destination weight {total} is larger than Envoy accepts ({})",
+                u32::MAX
+            ),
         );
     }
 }
@@ -443,14 +573,22 @@ pub(crate) fn destination(sink: &mut Sink<'_>, p: &str, d: &Destination) {
     if d.host == "*" {
         sink.error(format!("{p}.host"), "invalid destination host *");
     } else if d.host.is_empty() {
-        sink.error(format!("{p}.host"), "empty domain name not allowed: the destination host is required");
-    } else if let Err(why) = rules::wildcard_domain(&d.host).and_then(|()| rules::numeric_top_level_domain(&d.host)) {
+        sink.error(
+            format!("{p}.host"),
+            "empty domain name not allowed: the destination host is required",
+        );
+    } else if let Err(why) =
+        rules::wildcard_domain(&d.host).and_then(|()| rules::numeric_top_level_domain(&d.host))
+    {
         sink.error(format!("{p}.host"), why);
     }
     if !d.subset.is_empty() && !rules::is_dns1123_label(&d.subset) {
         sink.error(
             format!("{p}.subset"),
-            format!("subset name is invalid: {} (letters, digits and '-', at most 63)", d.subset),
+            format!(
+                "subset name is invalid: {} (letters, digits and '-', at most 63)",
+                d.subset
+            ),
         );
     }
     if let Some(port) = &d.port {
@@ -473,14 +611,25 @@ fn operations(sink: &mut Sink<'_>, p: &str, ops: &HeaderOperations, request: boo
             let hp = format!("{p}.{op}.{name}");
             if name.is_empty() {
                 sink.error(&hp, "header name cannot be empty");
-            } else if request && (name.eq_ignore_ascii_case(":authority") || name.eq_ignore_ascii_case("host")) {
+            } else if request
+                && (name.eq_ignore_ascii_case(":authority") || name.eq_ignore_ascii_case("host"))
+            {
                 // Allowed: becomes a host rewrite (route.go TranslateHeadersOperations).
             } else if name.starts_with(':') {
-                sink.error(&hp, format!("invalid header {name:?}: header cannot have \":\" prefix"));
+                sink.error(
+                    &hp,
+                    format!("invalid header {name:?}: header cannot have \":\" prefix"),
+                );
             } else if !request && name.eq_ignore_ascii_case("host") {
-                sink.error(&hp, format!("invalid header {name:?}: cannot set Host header"));
+                sink.error(
+                    &hp,
+                    format!("invalid header {name:?}: cannot set Host header"),
+                );
             } else if !is_token(name) {
-                sink.error(&hp, format!("header name {name} is not a valid header name"));
+                sink.error(
+                    &hp,
+                    format!("header name {name} is not a valid header name"),
+                );
             }
             if let Err(why) = header_value(value) {
                 sink.error(&hp, why);
@@ -492,11 +641,20 @@ fn operations(sink: &mut Sink<'_>, p: &str, ops: &HeaderOperations, request: boo
         if name.is_empty() {
             sink.error(&hp, "header name cannot be empty");
         } else if name.eq_ignore_ascii_case("host") {
-            sink.error(&hp, format!("invalid header {name:?}: cannot set Host header"));
+            sink.error(
+                &hp,
+                format!("invalid header {name:?}: cannot set Host header"),
+            );
         } else if name.starts_with(':') {
-            sink.error(&hp, format!("invalid header {name:?}: header cannot have \":\" prefix"));
+            sink.error(
+                &hp,
+                format!("invalid header {name:?}: header cannot have \":\" prefix"),
+            );
         } else if !is_token(name) {
-            sink.error(&hp, format!("header name {name} is not a valid header name"));
+            sink.error(
+                &hp,
+                format!("header name {name} is not a valid header name"),
+            );
         }
     }
 }
@@ -505,7 +663,9 @@ fn operations(sink: &mut Sink<'_>, p: &str, ops: &HeaderOperations, request: boo
 /// `%` either doubled (`%%`) or opening a `%COMMAND%` / `%COMMAND(arg)%` operator.
 fn header_value(value: &str) -> Result<(), String> {
     if value.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(format!("header value configuration {value:?} is invalid: control characters are not allowed"));
+        return Err(format!(
+            "header value configuration {value:?} is invalid: control characters are not allowed"
+        ));
     }
     let bytes = value.as_bytes();
     let mut i = 0;
@@ -520,7 +680,9 @@ fn header_value(value: &str) -> Result<(), String> {
         }
         let rest = bytes.get(i + 1..).unwrap_or_default();
         let Some(end) = rest.iter().position(|&c| c == b'%') else {
-            return Err(format!("header value configuration {value:?} is invalid: write a literal % as %%"));
+            return Err(format!(
+                "header value configuration {value:?} is invalid: write a literal % as %%"
+            ));
         };
         let operator = rest.get(..end).unwrap_or_default();
         let name_len = operator
@@ -530,7 +692,9 @@ fn header_value(value: &str) -> Result<(), String> {
         let tail = operator.get(name_len..).unwrap_or_default();
         let valid_tail = tail.is_empty() || (tail.first() == Some(&b'(') && tail.contains(&b')'));
         if name_len == 0 || !operator.first().is_some_and(u8::is_ascii_uppercase) || !valid_tail {
-            return Err(format!("header value configuration {value:?} is invalid: write a literal % as %%"));
+            return Err(format!(
+                "header value configuration {value:?} is invalid: write a literal % as %%"
+            ));
         }
         i += end + 2;
     }
@@ -572,15 +736,27 @@ fn mirrors(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
     }
     if let Some(Percent { value }) = route.mirror_percentage {
         if value > 100.0 {
-            sink.error(format!("{p}.mirrorPercentage.value"), format!("mirror_percentage must have a max value of 100 (it has {value})"));
+            sink.error(
+                format!("{p}.mirrorPercentage.value"),
+                format!("mirror_percentage must have a max value of 100 (it has {value})"),
+            );
         } else if value < 0.0 {
-            sink.error(format!("{p}.mirrorPercentage.value"), format!("mirror_percentage must have a min value of 0 (it has {value})"));
+            sink.error(
+                format!("{p}.mirrorPercentage.value"),
+                format!("mirror_percentage must have a min value of 0 (it has {value})"),
+            );
         }
     }
     if let Some(percent) = route.mirror_percent {
-        sink.warn(format!("{p}.mirrorPercent"), "using deprecated setting \"mirrorPercent\", use \"mirrorPercentage\" instead");
+        sink.warn(
+            format!("{p}.mirrorPercent"),
+            "using deprecated setting \"mirrorPercent\", use \"mirrorPercentage\" instead",
+        );
         if percent > 100 {
-            sink.error(format!("{p}.mirrorPercent"), format!("mirror_percent must have a max value of 100 (it has {percent})"));
+            sink.error(
+                format!("{p}.mirrorPercent"),
+                format!("mirror_percent must have a max value of 100 (it has {percent})"),
+            );
         }
     }
     for (i, mirror) in route.mirrors.iter().enumerate() {
@@ -590,14 +766,23 @@ fn mirrors(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
             continue;
         };
         match &mirror.destination {
-            None => sink.error(format!("{mp}.destination"), "destination is required for mirrors"),
+            None => sink.error(
+                format!("{mp}.destination"),
+                "destination is required for mirrors",
+            ),
             Some(d) => destination(sink, &format!("{mp}.destination"), d),
         }
         if let Some(Percent { value }) = mirror.percentage {
             if value > 100.0 {
-                sink.error(format!("{mp}.percentage.value"), format!("mirror percentage must have a max value of 100 (it has {value})"));
+                sink.error(
+                    format!("{mp}.percentage.value"),
+                    format!("mirror percentage must have a max value of 100 (it has {value})"),
+                );
             } else if value < 0.0 {
-                sink.error(format!("{mp}.percentage.value"), format!("mirror percentage must have a min value of 0 (it has {value})"));
+                sink.error(
+                    format!("{mp}.percentage.value"),
+                    format!("mirror percentage must have a min value of 0 (it has {value})"),
+                );
             }
         }
     }
@@ -614,7 +799,10 @@ fn validate_redirect(sink: &mut Sink<'_>, p: &str, r: &HttpRedirect, route: &Htt
             .flatten()
             .all(|m| m.uri.as_ref().is_none_or(|u| u.prefix.is_some()));
         if !all_prefix {
-            sink.error(format!("{p}.prefixRewrite"), "redirect prefix_rewrite requires all URI matches to use prefix match type");
+            sink.error(
+                format!("{p}.prefixRewrite"),
+                "redirect prefix_rewrite requires all URI matches to use prefix match type",
+            );
         }
     }
     if r.uri.is_empty()
@@ -628,7 +816,10 @@ fn validate_redirect(sink: &mut Sink<'_>, p: &str, r: &HttpRedirect, route: &Htt
     }
     if let Some(code) = r.redirect_code {
         if code != 0 && !(300..=399).contains(&code) {
-            sink.error(format!("{p}.redirectCode"), format!("{code} is not a valid redirect code, must be 3xx"));
+            sink.error(
+                format!("{p}.redirectCode"),
+                format!("{code} is not a valid redirect code, must be 3xx"),
+            );
         } else if code != 0 && !matches!(code, 301 | 302 | 303 | 307 | 308) {
             // route.go ApplyRedirect: other 3xx codes pass validation but the route gets no action.
             sink.warn(
@@ -638,7 +829,10 @@ fn validate_redirect(sink: &mut Sink<'_>, p: &str, r: &HttpRedirect, route: &Htt
         }
     }
     if !r.scheme.is_empty() && r.scheme != "http" && r.scheme != "https" {
-        sink.error(format!("{p}.scheme"), "invalid redirect scheme, must be \"http\" or \"https\"");
+        sink.error(
+            format!("{p}.scheme"),
+            "invalid redirect scheme, must be \"http\" or \"https\"",
+        );
     }
     if let Some(port) = r.port {
         if port > 65535 {
@@ -650,11 +844,17 @@ fn validate_redirect(sink: &mut Sink<'_>, p: &str, r: &HttpRedirect, route: &Htt
 fn validate_direct_response(sink: &mut Sink<'_>, p: &str, d: &HttpDirectResponse) {
     // validation.go: 200 <= status <= 600 (the message says 599, 600 is accepted).
     if !(200..=600).contains(&d.status) {
-        sink.error(format!("{p}.status"), format!("HTTP status {} is not in range 200-599", d.status));
+        sink.error(
+            format!("{p}.status"),
+            format!("HTTP status {} is not in range 200-599", d.status),
+        );
     }
     if let Some(body) = &d.body {
         if body.string.is_some() && body.bytes.is_some() {
-            sink.error(format!("{p}.body"), "only one of string or bytes may be set");
+            sink.error(
+                format!("{p}.body"),
+                "only one of string or bytes may be set",
+            );
         }
         let size = body.string.as_ref().map_or(0, String::len)
             + body.bytes.as_ref().map_or(0, |b| b.0.len() / 4 * 3);
@@ -664,7 +864,10 @@ fn validate_direct_response(sink: &mut Sink<'_>, p: &str, d: &HttpDirectResponse
                 format!("large direct_responses may impact control plane performance, must be less than 1MB (the body is {size} bytes)"),
             );
         } else if size > WARN_DIRECT_RESPONSE_BODY {
-            sink.warn(format!("{p}.body"), "large direct_responses may impact control plane performance");
+            sink.warn(
+                format!("{p}.body"),
+                "large direct_responses may impact control plane performance",
+            );
         }
     }
 }
@@ -678,19 +881,39 @@ fn validate_rewrite(sink: &mut Sink<'_>, p: &str, r: &HttpRewrite) {
     }
     if let Some(regex) = &r.uri_regex_rewrite {
         if regex.pattern.is_empty() || regex.rewrite.is_empty() {
-            sink.error(format!("{p}.uriRegexRewrite"), "UriRegexRewrite requires both Rewrite and Match fields to be specified");
+            sink.error(
+                format!("{p}.uriRegexRewrite"),
+                "UriRegexRewrite requires both Rewrite and Match fields to be specified",
+            );
         } else {
-            regex_valid(sink, &format!("{p}.uriRegexRewrite.match"), "HTTPRewrite.UriRegexRewrite.Match", &regex.pattern);
+            regex_valid(
+                sink,
+                &format!("{p}.uriRegexRewrite.match"),
+                "HTTPRewrite.UriRegexRewrite.Match",
+                &regex.pattern,
+            );
         }
     }
 }
 
 /// Envoy retry policies Istio accepts (agent/validation.go `supportedRetryOnPolicies`).
 const RETRY_ON: [&str; 16] = [
-    "5xx", "gateway-error", "reset", "reset-before-request", "connect-failure", "retriable-4xx",
-    "refused-stream", "retriable-status-codes", "retriable-headers", "envoy-ratelimited",
-    "http3-post-connect-failure", "cancelled", "deadline-exceeded", "internal",
-    "resource-exhausted", "unavailable",
+    "5xx",
+    "gateway-error",
+    "reset",
+    "reset-before-request",
+    "connect-failure",
+    "retriable-4xx",
+    "refused-stream",
+    "retriable-status-codes",
+    "retriable-headers",
+    "envoy-ratelimited",
+    "http3-post-connect-failure",
+    "cancelled",
+    "deadline-exceeded",
+    "internal",
+    "resource-exhausted",
+    "unavailable",
 ];
 
 /// Whether Go's `http.StatusText(code)` is non-empty: the codes Go names.
@@ -704,7 +927,11 @@ fn validate_retries(sink: &mut Sink<'_>, p: &str, r: &HttpRetry) {
     if r.attempts < 0 {
         sink.error(format!("{p}.attempts"), "attempts cannot be negative");
     }
-    if r.attempts == 0 && (r.per_try_timeout.is_some() || !r.retry_on.is_empty() || r.retry_remote_localities.is_some()) {
+    if r.attempts == 0
+        && (r.per_try_timeout.is_some()
+            || !r.retry_on.is_empty()
+            || r.retry_remote_localities.is_some())
+    {
         sink.error(p, "http retry policy configured when attempts are set to 0 (disabled): set attempts, or remove the policy");
     }
     if let Some(timeout) = &r.per_try_timeout {
@@ -716,10 +943,13 @@ fn validate_retries(sink: &mut Sink<'_>, p: &str, r: &HttpRetry) {
     if !r.retry_on.is_empty() {
         // Tokens are not trimmed at validation time (agent/validation.go).
         for token in r.retry_on.split(',') {
-            let known = RETRY_ON.contains(&token)
-                || token.parse::<u32>().is_ok_and(go_status_text_known);
+            let known =
+                RETRY_ON.contains(&token) || token.parse::<u32>().is_ok_and(go_status_text_known);
             if !known {
-                sink.error(format!("{p}.retryOn"), format!("{token:?} is not a valid retryOn policy"));
+                sink.error(
+                    format!("{p}.retryOn"),
+                    format!("{token:?} is not a valid retryOn policy"),
+                );
             }
         }
     }
@@ -727,15 +957,32 @@ fn validate_retries(sink: &mut Sink<'_>, p: &str, r: &HttpRetry) {
 
 /// gRPC status names Istio accepts for `abort.grpcStatus`.
 const GRPC_STATUS: [&str; 17] = [
-    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-    "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-    "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
 ];
 
 fn fault_percentage(sink: &mut Sink<'_>, path: String, percentage: Option<Percent>) {
     if let Some(Percent { value }) = percentage {
         if value != 0.0 && !(0.0001..=100.0).contains(&value) {
-            sink.error(path, format!("percentage {value} is neither 0.0, nor in range [0.0001, 100.0]"));
+            sink.error(
+                path,
+                format!("percentage {value} is neither 0.0, nor in range [0.0001, 100.0]"),
+            );
         }
     }
 }
@@ -749,7 +996,10 @@ fn validate_fault(sink: &mut Sink<'_>, p: &str, f: &HttpFaultInjection) {
         fault_percentage(sink, format!("{ap}.percentage.value"), abort.percentage);
         if let Some(status) = abort.http_status {
             if !(200..=600).contains(&status) {
-                sink.error(format!("{ap}.httpStatus"), format!("HTTP status {status} is not in range 200-599"));
+                sink.error(
+                    format!("{ap}.httpStatus"),
+                    format!("HTTP status {status} is not in range 200-599"),
+                );
             }
         }
         if let Some(grpc) = &abort.grpc_status {
@@ -761,10 +1011,17 @@ fn validate_fault(sink: &mut Sink<'_>, p: &str, f: &HttpFaultInjection) {
             }
         }
         if abort.http2_error.is_some() {
-            sink.error(format!("{ap}.http2Error"), "HTTP/2 abort fault injection not supported yet");
+            sink.error(
+                format!("{ap}.http2Error"),
+                "HTTP/2 abort fault injection not supported yet",
+            );
         }
-        if abort.http_status.is_none() && abort.grpc_status.is_none() && abort.http2_error.is_none() {
-            sink.warn(&ap, "abort configured, but error type not set: set httpStatus or grpcStatus");
+        if abort.http_status.is_none() && abort.grpc_status.is_none() && abort.http2_error.is_none()
+        {
+            sink.warn(
+                &ap,
+                "abort configured, but error type not set: set httpStatus or grpcStatus",
+            );
         }
     }
     if let Some(delay) = &f.delay {
@@ -774,12 +1031,18 @@ fn validate_fault(sink: &mut Sink<'_>, p: &str, f: &HttpFaultInjection) {
         // as 100%.
         if let Some(percent) = delay.percent {
             if !(0..=100).contains(&percent) {
-                sink.warn(format!("{dp}.percent"), format!("percentage {percent} is not in range 0..100"));
+                sink.warn(
+                    format!("{dp}.percent"),
+                    format!("percentage {percent} is not in range 0..100"),
+                );
             }
         }
         if let Some(exponential) = &delay.exponential_delay {
             rules::duration(sink, &format!("{dp}.exponentialDelay"), exponential);
-            sink.error(format!("{dp}.exponentialDelay"), "exponentialDelay not supported yet");
+            sink.error(
+                format!("{dp}.exponentialDelay"),
+                "exponentialDelay not supported yet",
+            );
         }
         if let Some(fixed) = &delay.fixed_delay {
             rules::duration(sink, &format!("{dp}.fixedDelay"), fixed);
@@ -788,17 +1051,26 @@ fn validate_fault(sink: &mut Sink<'_>, p: &str, f: &HttpFaultInjection) {
 }
 
 /// validation.go `supportedCORSMethods`: Go's method names, and `*`.
-const HTTP_METHODS: [&str; 10] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "*"];
+const HTTP_METHODS: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "*",
+];
 
 fn validate_cors(sink: &mut Sink<'_>, p: &str, c: &CorsPolicy) {
     for (i, origin) in c.allow_origins.iter().enumerate() {
         let op = format!("{p}.allowOrigins[{i}]");
         // validation.go validateAllowOrigins: the value must be non-empty; a regex must compile.
-        let value = origin.as_ref().and_then(|m| m.exact.as_ref().or(m.prefix.as_ref()).or(m.regex.as_ref()));
+        let value = origin
+            .as_ref()
+            .and_then(|m| m.exact.as_ref().or(m.prefix.as_ref()).or(m.regex.as_ref()));
         match value {
             Some(value) if !value.is_empty() => {
                 if let Some(regex) = origin.as_ref().and_then(|m| m.regex.as_ref()) {
-                    regex_valid(sink, &format!("{op}.regex"), "corsPolicy.allowOrigins", regex);
+                    regex_valid(
+                        sink,
+                        &format!("{op}.regex"),
+                        "corsPolicy.allowOrigins",
+                        regex,
+                    );
                 }
             }
             _ => sink.error(&op, "'' is not a valid match type for CORS allow origins"),
@@ -806,27 +1078,43 @@ fn validate_cors(sink: &mut Sink<'_>, p: &str, c: &CorsPolicy) {
     }
     for (i, method) in c.allow_methods.iter().enumerate() {
         if !HTTP_METHODS.contains(&method.as_str()) {
-            sink.error(format!("{p}.allowMethods[{i}]"), format!("{method:?} is not a supported HTTP method"));
+            sink.error(
+                format!("{p}.allowMethods[{i}]"),
+                format!("{method:?} is not a supported HTTP method"),
+            );
         }
     }
-    for (field, list) in [("allowHeaders", &c.allow_headers), ("exposeHeaders", &c.expose_headers)] {
+    for (field, list) in [
+        ("allowHeaders", &c.allow_headers),
+        ("exposeHeaders", &c.expose_headers),
+    ] {
         for (i, name) in list.iter().enumerate() {
             if name.is_empty() {
                 sink.error(format!("{p}.{field}[{i}]"), "header name cannot be empty");
             } else if name != "*" && !is_token(name) {
-                sink.error(format!("{p}.{field}[{i}]"), format!("header name {name} is not a valid header name"));
+                sink.error(
+                    format!("{p}.{field}[{i}]"),
+                    format!("header name {name} is not a valid header name"),
+                );
             }
         }
     }
     if let Some(max_age) = &c.max_age {
         rules::duration(sink, &format!("{p}.maxAge"), max_age);
         if max_age.as_nanos() % 1_000_000_000 != 0 {
-            sink.error(format!("{p}.maxAge"), "max_age duration is accurate only to seconds precision");
+            sink.error(
+                format!("{p}.maxAge"),
+                "max_age duration is accurate only to seconds precision",
+            );
         }
     }
 }
 
-fn l4_destinations<'a>(sink: &mut Sink<'_>, p: &str, routes: impl Iterator<Item = (Option<&'a Destination>, Option<i32>)>) {
+fn l4_destinations<'a>(
+    sink: &mut Sink<'_>,
+    p: &str,
+    routes: impl Iterator<Item = (Option<&'a Destination>, Option<i32>)>,
+) {
     let mut total = 0i64;
     let mut count = 0;
     for (i, (dest, weight)) in routes.enumerate() {
@@ -868,7 +1156,11 @@ fn unreachable_rules(sink: &mut Sink<'_>, routes: &[HttpRoute]) {
         rest: String,
     }
     let name = |route: &HttpRoute, i: usize| {
-        if route.name.is_empty() { format!("#{i}") } else { format!("{:?}", route.name) }
+        if route.name.is_empty() {
+            format!("#{i}")
+        } else {
+            format!("{:?}", route.name)
+        }
     };
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut prefixes: Vec<PrefixMatch> = Vec::new();
@@ -884,7 +1176,10 @@ fn unreachable_rules(sink: &mut Sink<'_>, routes: &[HttpRoute]) {
                     Warning,
                     "IST0130",
                     &p,
-                    format!("virtualService rule {} not used (only the last rule can have no matches)", name(route, i)),
+                    format!(
+                        "virtualService rule {} not used (only the last rule can have no matches)",
+                        name(route, i)
+                    ),
                 );
             }
             empty_match_seen = true;
@@ -895,13 +1190,18 @@ fn unreachable_rules(sink: &mut Sink<'_>, routes: &[HttpRoute]) {
                 Warning,
                 "IST0130",
                 &p,
-                format!("virtualService rule {} not used (route without matches defined before)", name(route, i)),
+                format!(
+                    "virtualService rule {} not used (route without matches defined before)",
+                    name(route, i)
+                ),
             );
             continue;
         }
         let mut duplicates = 0;
         for (j, m) in route.matches.iter().enumerate() {
-            let key = m.as_ref().map_or_else(|| "null".to_owned(), |m| match_key(m, true));
+            let key = m
+                .as_ref()
+                .map_or_else(|| "null".to_owned(), |m| match_key(m, true));
             let match_name = match m {
                 Some(m) if !m.name.is_empty() => format!("{:?}", m.name),
                 _ => format!("#{j}"),
@@ -922,7 +1222,12 @@ fn unreachable_rules(sink: &mut Sink<'_>, routes: &[HttpRoute]) {
             }
             seen.insert(key, i);
             if let Some(m) = m {
-                if let Some(prefix) = m.uri.as_ref().and_then(|u| u.prefix.as_ref()).filter(|p| !p.is_empty()) {
+                if let Some(prefix) = m
+                    .uri
+                    .as_ref()
+                    .and_then(|u| u.prefix.as_ref())
+                    .filter(|p| !p.is_empty())
+                {
                     prefixes.push(PrefixMatch {
                         rule: i,
                         index: j,
@@ -940,7 +1245,10 @@ fn unreachable_rules(sink: &mut Sink<'_>, routes: &[HttpRoute]) {
                 Warning,
                 "IST0130",
                 &p,
-                format!("virtualService rule {} not used (all matches used by prior rules)", name(route, i)),
+                format!(
+                    "virtualService rule {} not used (all matches used by prior rules)",
+                    name(route, i)
+                ),
             );
         }
     }
@@ -948,7 +1256,9 @@ fn unreachable_rules(sink: &mut Sink<'_>, routes: &[HttpRoute]) {
     for (k, a) in prefixes.iter().enumerate() {
         for b in prefixes.iter().skip(k + 1) {
             let covered = if a.ignore_case {
-                b.prefix.to_ascii_lowercase().starts_with(&a.prefix.to_ascii_lowercase())
+                b.prefix
+                    .to_ascii_lowercase()
+                    .starts_with(&a.prefix.to_ascii_lowercase())
             } else {
                 b.prefix.starts_with(&a.prefix)
             };
@@ -978,7 +1288,17 @@ fn match_key(m: &HttpMatchRequest, with_uri: bool) -> String {
     let sorted = |map: &BTreeMap<String, Option<StringMatch>>| format!("{map:?}");
     format!(
         "{:?}|{:?}|{:?}|{:?}|{}|{}|{}|{:?}|{:?}|{:?}|{}|{}",
-        m.uri, m.scheme, m.method, m.authority, sorted(&m.headers), sorted(&m.without_headers),
-        sorted(&m.query_params), m.port, m.source_labels, m.gateways, m.ignore_uri_case, m.source_namespace
+        m.uri,
+        m.scheme,
+        m.method,
+        m.authority,
+        sorted(&m.headers),
+        sorted(&m.without_headers),
+        sorted(&m.query_params),
+        m.port,
+        m.source_labels,
+        m.gateways,
+        m.ignore_uri_case,
+        m.source_namespace
     )
 }

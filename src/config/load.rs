@@ -122,7 +122,10 @@ pub fn from_path(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Loaded
         std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text).map_err(
             |source| match source.kind() {
                 std::io::ErrorKind::InvalidData => LoadError::NotUtf8 { path: path.into() },
-                _ => LoadError::Io { path: path.into(), source },
+                _ => LoadError::Io {
+                    path: path.into(),
+                    source,
+                },
             },
         )?;
         return Ok(load_text(&text, Some(Arc::from("-")), options));
@@ -149,7 +152,10 @@ fn collect_manifests(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result
     if depth > 32 {
         return Ok(());
     }
-    let io = |source| LoadError::Io { path: dir.into(), source };
+    let io = |source| LoadError::Io {
+        path: dir.into(),
+        source,
+    };
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let entry = entry.map_err(io)?;
         let path = entry.path();
@@ -179,7 +185,10 @@ fn load_text(text: &str, file: Option<Arc<str>>, options: &LoadOptions) -> Loade
     let mut loaded = Loaded::default();
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.len() > options.max_input_bytes {
-        let origin = Origin { file, ..Origin::default() };
+        let origin = Origin {
+            file,
+            ..Origin::default()
+        };
         loaded.diagnostics.push(Diagnostic::for_input(
             &origin,
             None,
@@ -265,8 +274,7 @@ fn split_documents(text: &str) -> Vec<(u32, &str)> {
     let mut start = 0usize;
     let mut start_line = 1u32;
     let mut offset = 0usize;
-    let mut line_no = 1u32;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (1u32..).zip(text.split_inclusive('\n')) {
         let is_marker = |marker: &str| {
             line.strip_prefix(marker)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
@@ -283,7 +291,6 @@ fn split_documents(text: &str) -> Vec<(u32, &str)> {
             }
         }
         offset += line.len();
-        line_no += 1;
     }
     docs.push((start_line, text.get(start..).unwrap_or_default()));
     docs.retain(|(_, doc)| {
@@ -383,11 +390,8 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
         Some(meta) => match serde_path_to_error::deserialize::<_, ObjectMeta>(meta) {
             Ok(meta) => meta,
             Err(error) => {
-                let mut diagnostic = Diagnostic::for_input(
-                    origin,
-                    None,
-                    format!("{}", error.inner()),
-                );
+                let mut diagnostic =
+                    Diagnostic::for_input(origin, None, format!("{}", error.inner()));
                 diagnostic.kind = Some(kind.clone());
                 diagnostic.path = join_path("metadata", error.path());
                 locate_in(origin, std::slice::from_mut(&mut diagnostic));
@@ -402,12 +406,16 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
     }
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
     let istio = group == "networking.istio.io";
-    if istio && ISTIO_KINDS.contains(&kind.as_str()) && !matches!(version, "v1alpha3" | "v1beta1" | "v1")
+    if istio
+        && ISTIO_KINDS.contains(&kind.as_str())
+        && !matches!(version, "v1alpha3" | "v1beta1" | "v1")
     {
         let mut diagnostic = Diagnostic::for_input(
             origin,
             None,
-            format!("unsupported apiVersion {api_version:?} for {kind}: use networking.istio.io/v1, v1beta1 or v1alpha3"),
+            format!(
+                "unsupported apiVersion {api_version:?} for {kind}: use networking.istio.io/v1, v1beta1 or v1alpha3"
+            ),
         );
         diagnostic.kind = Some(kind);
         diagnostic.name = Some(format!("{}/{}", metadata.namespace(), metadata.name));
@@ -420,10 +428,8 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
     let body = match (istio, group, kind.as_str()) {
         (true, _, "VirtualService") => typed::<VirtualService>(spec, "spec", true, &mut warnings)
             .map(|s| Body::VirtualService(Box::new(s))),
-        (true, _, "DestinationRule") => {
-            typed::<DestinationRule>(spec, "spec", true, &mut warnings)
-                .map(|s| Body::DestinationRule(Box::new(s)))
-        }
+        (true, _, "DestinationRule") => typed::<DestinationRule>(spec, "spec", true, &mut warnings)
+            .map(|s| Body::DestinationRule(Box::new(s))),
         (true, _, "Gateway") => {
             typed::<Gateway>(spec, "spec", true, &mut warnings).map(|s| Body::Gateway(Box::new(s)))
         }
@@ -433,12 +439,17 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
             .map(|s| Body::WorkloadEntry(Box::new(s))),
         (false, "", "Service") => typed::<ServiceSpec>(spec, "spec", false, &mut warnings)
             .map(|s| Body::Service(Box::new(s))),
-        (false, "apps", "Deployment") => typed::<DeploymentSpec>(spec, "spec", false, &mut warnings)
-            .map(|s| Body::Deployment(Box::new(s))),
+        (false, "apps", "Deployment") => {
+            typed::<DeploymentSpec>(spec, "spec", false, &mut warnings)
+                .map(|s| Body::Deployment(Box::new(s)))
+        }
         (false, "", "Pod") => {
             let mut pod = serde_json::Map::new();
             pod.insert("spec".into(), spec);
-            pod.insert("status".into(), object.remove("status").unwrap_or(Value::Null));
+            pod.insert(
+                "status".into(),
+                object.remove("status").unwrap_or(Value::Null),
+            );
             typed::<Pod>(Value::Object(pod), "", false, &mut warnings)
                 .map(|p| Body::Pod(Box::new(p)))
         }
@@ -543,7 +554,9 @@ fn join_path(prefix: &str, path: &serde_path_to_error::Path) -> String {
 fn render_ignored(path: &serde_ignored::Path<'_>) -> String {
     match path {
         serde_ignored::Path::Root => String::new(),
-        serde_ignored::Path::Seq { parent, index } => format!("{}[{index}]", render_ignored(parent)),
+        serde_ignored::Path::Seq { parent, index } => {
+            format!("{}[{index}]", render_ignored(parent))
+        }
         serde_ignored::Path::Map { parent, key } => join(&render_ignored(parent), key),
         serde_ignored::Path::Some { parent }
         | serde_ignored::Path::NewtypeStruct { parent }
@@ -610,7 +623,10 @@ fn field_lines(text: &str) -> HashMap<String, u32> {
         let line = u32::try_from(span.start.line()).unwrap_or(u32::MAX);
         let is_node = matches!(
             event,
-            Event::Scalar(..) | Event::MappingStart(..) | Event::SequenceStart(..) | Event::Alias(_)
+            Event::Scalar(..)
+                | Event::MappingStart(..)
+                | Event::SequenceStart(..)
+                | Event::Alias(_)
         );
         if is_node {
             // A scalar in key position names the next value.
@@ -623,7 +639,9 @@ fn field_lines(text: &str) -> HashMap<String, u32> {
             }
             let parent = paths.last().map(String::as_str).unwrap_or("");
             let (path, node_line) = match stack.last() {
-                Some(Frame::Map { key: Some((key, key_line)) }) => (join(parent, key), *key_line),
+                Some(Frame::Map {
+                    key: Some((key, key_line)),
+                }) => (join(parent, key), *key_line),
                 Some(Frame::Seq { index }) => (format!("{parent}[{index}]"), line),
                 _ => (String::new(), line),
             };

@@ -77,7 +77,9 @@ impl Duration {
 
     /// A duration of `millis` milliseconds.
     pub const fn from_millis(millis: i64) -> Self {
-        Self { nanos: millis as i128 * 1_000_000 }
+        Self {
+            nanos: millis as i128 * 1_000_000,
+        }
     }
 
     /// Whole nanoseconds (negative for a negative duration).
@@ -339,21 +341,44 @@ mod tests {
             (".5s", 500_000_000),
         ];
         for (text, nanos) in cases {
-            assert_eq!(Duration::parse(text), Ok(Duration::from_nanos(nanos)), "{text}");
+            assert_eq!(
+                Duration::parse(text),
+                Ok(Duration::from_nanos(nanos)),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn duration_rejects_garbage() {
-        for text in ["", "1", "s", "1x", "1.2.3s", "abc", "-", "1s2", "99999999999999999999h"] {
+        for text in [
+            "",
+            "1",
+            "s",
+            "1x",
+            "1.2.3s",
+            "abc",
+            "-",
+            "1s2",
+            "99999999999999999999h",
+        ] {
             assert!(Duration::parse(text).is_err(), "{text}");
         }
     }
 
     #[test]
     fn duration_displays_as_seconds() {
-        assert_eq!(Duration::parse("1500ms").map(|d| d.to_string()), Ok("1.5s".into()));
-        assert_eq!(Duration::parse("2m").map(|d| d.to_string()), Ok("120s".into()));
-        assert_eq!(Duration::parse("1ms").map(|d| d.to_string()), Ok("0.001s".into()));
+        assert_eq!(
+            Duration::parse("1500ms").map(|d| d.to_string()),
+            Ok("1.5s".into())
+        );
+        assert_eq!(
+            Duration::parse("2m").map(|d| d.to_string()),
+            Ok("120s".into())
+        );
+        assert_eq!(
+            Duration::parse("1ms").map(|d| d.to_string()),
+            Ok("0.001s".into())
+        );
     }
 }

@@ -22,8 +22,8 @@ pub use gateway::*;
 pub use kubernetes::*;
 #[cfg(feature = "yaml")]
 pub use load::{LoadError, LoadOptions, Loaded};
-pub use meta::{Base64Bytes, Duration, InvalidDuration, ObjectMeta, Origin, Percent, StringMatch};
 pub(crate) use meta::proto_enum;
+pub use meta::{Base64Bytes, Duration, InvalidDuration, ObjectMeta, Origin, Percent, StringMatch};
 pub use service_entry::*;
 pub use virtual_service::*;
 pub use workload_entry::*;
