@@ -19,7 +19,12 @@ struct Inner {
 
 impl Mesh {
     pub(crate) fn new(resources: Vec<Resource>, warnings: Vec<Diagnostic>) -> Self {
-        Self { inner: Arc::new(Inner { resources, warnings }) }
+        Self {
+            inner: Arc::new(Inner {
+                resources,
+                warnings,
+            }),
+        }
     }
 
     /// The resources the mesh was compiled from.
