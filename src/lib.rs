@@ -88,13 +88,22 @@
 
 pub mod compile;
 pub mod config;
+mod decision;
 pub mod host;
+mod matching;
 mod mesh;
+mod select;
+mod table;
 
 pub use compile::{CompileError, Diagnostic, Severity, check, compile};
 #[cfg(feature = "yaml")]
 pub use config::load::{from_path, from_str, from_str_named};
-pub use mesh::Mesh;
+pub use decision::{
+    Abort, Decision, DestinationRef, DirectResponse, FaultPolicy, HeaderOp, HeaderOps, Mirror,
+    Outcome, RetryPolicy, Rewrite, RuleRef,
+};
+pub use mesh::{Mesh, Source};
+pub use select::{FastRng, Rng, ThreadRng};
 
 #[cfg(all(doctest, feature = "yaml"))]
 #[doc = include_str!("../README.md")]

@@ -1,11 +1,20 @@
-//! The compiled mesh.
+//! The compiled mesh and the route decision.
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::compile::Diagnostic;
+use crate::compile::lower::Tables;
 use crate::config::Resource;
+use crate::decision::{Decision, DestinationRef, Outcome, RequestFacts};
+use crate::matching::{RequestView, normalize_path};
+use crate::select::{Rng, ThreadRng};
+use crate::table::{Action, CompiledMatch, CompiledRoute, CompiledVs, Entry, NO_MATCH};
 
-/// A validated, immutable configuration: cheap to clone (`Arc` inside), `Send + Sync`.
+/// A validated, compiled configuration: immutable, cheap to clone (`Arc` inside), `Send + Sync`.
+///
+/// Build one with [`compile`](crate::compile()); ask it where requests go with [`Mesh::route`].
 #[derive(Debug, Clone)]
 pub struct Mesh {
     inner: Arc<Inner>,
@@ -15,19 +24,108 @@ pub struct Mesh {
 struct Inner {
     resources: Vec<Resource>,
     warnings: Vec<Diagnostic>,
+    tables: Tables,
+}
+
+/// Who sends the request: a sidecar in a namespace (with its workload's labels), or a gateway.
+///
+/// The caller's identity decides the config-time selectors of a match (`sourceLabels`,
+/// `sourceNamespace`, `gateways`) and which VirtualServices apply (top-level `gateways`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    namespace: String,
+    labels: BTreeMap<String, String>,
+    gateway: Option<String>,
+    ip: Option<IpAddr>,
+}
+
+impl Source {
+    /// A sidecar (the `mesh` gateway) in `namespace`.
+    pub fn sidecar(namespace: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            labels: BTreeMap::new(),
+            gateway: None,
+            ip: None,
+        }
+    }
+
+    /// The gateway `namespace/name` (a bare `name` means namespace `default`). Its namespace is
+    /// the caller's namespace; its workload labels come from the Gateway's `selector`.
+    pub fn gateway(name: &str) -> Self {
+        let (namespace, name) = name.split_once('/').unwrap_or(("default", name));
+        Self {
+            namespace: namespace.to_owned(),
+            labels: BTreeMap::new(),
+            gateway: Some(format!("{namespace}/{name}")),
+            ip: None,
+        }
+    }
+
+    /// The caller workload's labels (for `sourceLabels`).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        labels: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.labels = labels
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self
+    }
+
+    /// The caller's IP address (for source-IP hashing and sticky choices).
+    pub fn with_ip(mut self, ip: IpAddr) -> Self {
+        self.ip = Some(ip);
+        self
+    }
+
+    /// The caller's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The gateway (`namespace/name`), or `None` for a sidecar.
+    pub fn gateway_name(&self) -> Option<&str> {
+        self.gateway.as_deref()
+    }
+
+    /// The caller's labels.
+    pub fn labels(&self) -> &BTreeMap<String, String> {
+        &self.labels
+    }
+
+    /// The caller's IP address, if known.
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.ip
+    }
+}
+
+impl Default for Source {
+    /// A sidecar in namespace `default`.
+    fn default() -> Self {
+        Self::sidecar("default")
+    }
+}
+
+enum Eval<'a> {
+    Found(&'a CompiledVs, &'a CompiledRoute, Option<&'a CompiledMatch>),
+    NoMatch(&'a CompiledVs),
+    NothingApplies,
 }
 
 impl Mesh {
-    pub(crate) fn new(resources: Vec<Resource>, warnings: Vec<Diagnostic>) -> Self {
+    pub(crate) fn new(resources: Vec<Resource>, warnings: Vec<Diagnostic>, tables: Tables) -> Self {
         Self {
             inner: Arc::new(Inner {
                 resources,
                 warnings,
+                tables,
             }),
         }
     }
 
-    /// The resources the mesh was compiled from.
+    /// The resources the mesh was compiled from (after later definitions replaced earlier ones).
     pub fn resources(&self) -> &[Resource] {
         &self.inner.resources
     }
@@ -35,5 +133,341 @@ impl Mesh {
     /// Warnings found while compiling (errors prevent a `Mesh` from existing).
     pub fn warnings(&self) -> &[Diagnostic] {
         &self.inner.warnings
+    }
+
+    /// Decides where `request` goes when sent by `source`, as the Istio sidecar or gateway would,
+    /// drawing weighted choices from a per-thread random source. Allocates nothing.
+    ///
+    /// The host being called is the request URI's authority, or its `Host` header.
+    pub fn route<'a, B>(&'a self, request: &'a http::Request<B>, source: &Source) -> Decision<'a> {
+        self.route_with(request, source, &mut ThreadRng)
+    }
+
+    /// [`Mesh::route`] with an explicit random source, so that weighted choices replay exactly.
+    pub fn route_with<'a, B>(
+        &'a self,
+        request: &'a http::Request<B>,
+        source: &Source,
+        rng: &mut impl Rng,
+    ) -> Decision<'a> {
+        let facts = facts(request);
+        let view = RequestView {
+            path: &facts.path,
+            query: facts.query,
+            path_and_query: request.uri().path_and_query().map_or("/", |p| p.as_str()),
+            method: request.method().as_str(),
+            scheme: facts.scheme,
+            authority: facts.authority,
+            headers: request.headers(),
+        };
+        let mut lower = [0u8; 256];
+        let host = lowercase(facts.host, &mut lower);
+        let tables = &self.inner.tables;
+
+        let (eval, fqdn, service_port) = match &source.gateway {
+            None => {
+                let sidecar = &tables.sidecar;
+                let entry = host.and_then(|h| {
+                    let idx = if h.contains('.') {
+                        sidecar.domains.get(h)
+                    } else {
+                        sidecar
+                            .short
+                            .get(source.namespace.as_str())
+                            .and_then(|m| m.get(h))
+                            .or_else(|| sidecar.domains.get(h))
+                    };
+                    idx.and_then(|&i| sidecar.hosts.get(index(i)))
+                });
+                let name = entry.map(|e| &*e.fqdn).or(host).unwrap_or("");
+                let mut candidates: &[u32] = entry.map_or(&[], |e| e.virtual_services.as_slice());
+                if candidates.is_empty() {
+                    // A wildcard VirtualService host applies to the hosts it matches; the most
+                    // specific wins (MostSpecificHostMatch).
+                    candidates = sidecar
+                        .wildcards
+                        .iter()
+                        .find(|(suffix, _)| name.len() > suffix.len() && name.ends_with(&**suffix))
+                        .and_then(|(_, i)| sidecar.hosts.get(index(*i)))
+                        .map_or(&[], |e| e.virtual_services.as_slice());
+                }
+                let mut result = Eval::NothingApplies;
+                for &vs in candidates {
+                    let Some(compiled) = tables.virtual_services.get(index(vs)) else {
+                        continue;
+                    };
+                    if !compiled.visible_to(&source.namespace) {
+                        continue;
+                    }
+                    let entries = sidecar.tables.get(index(vs)).map_or(&[][..], Vec::as_slice);
+                    result = self.eval(entries, &view, source, &source.labels_vec(), facts.port);
+                    // route.go: a VirtualService that yields no routes for this proxy builds no
+                    // virtual host; the next one (or default routing) applies.
+                    if !matches!(result, Eval::NothingApplies) {
+                        break;
+                    }
+                }
+                (
+                    result,
+                    entry.map(|e| &*e.fqdn),
+                    entry.and_then(|e| e.service_port),
+                )
+            }
+            Some(gateway) => {
+                let table = tables.gateways.get(gateway.as_str());
+                let entries = table.and_then(|t| {
+                    let h = host?;
+                    t.exact
+                        .get(h)
+                        .or_else(|| {
+                            t.wildcards
+                                .iter()
+                                .find(|(suffix, _)| {
+                                    h.len() > suffix.len() && h.ends_with(&**suffix)
+                                })
+                                .map(|(_, e)| e)
+                        })
+                        .or(t.star.as_ref())
+                });
+                let result = match (entries, table) {
+                    (Some(entries), Some(table)) => {
+                        let labels = GatewayLabels(&table.labels);
+                        self.eval(entries, &view, source, &labels, facts.port)
+                    }
+                    _ => Eval::NothingApplies,
+                };
+                // A gateway has no default route: nothing applicable is Envoy's 404 NR.
+                (result, None, None)
+            }
+        };
+
+        let is_gateway = source.gateway.is_some();
+        let decision = match eval {
+            Eval::Found(vs, route, matched) => decide(vs, route, matched, facts, rng),
+            Eval::NoMatch(vs) => Decision {
+                outcome: Outcome::NoRoute,
+                virtual_service: Some(&vs.key),
+                route: None,
+                matched: None,
+                destination: None,
+                chosen: None,
+                request: facts,
+            },
+            Eval::NothingApplies if is_gateway => Decision {
+                outcome: Outcome::NoRoute,
+                virtual_service: None,
+                route: None,
+                matched: None,
+                destination: None,
+                chosen: None,
+                request: facts,
+            },
+            Eval::NothingApplies => {
+                let port = facts.port;
+                Decision {
+                    outcome: Outcome::NoVirtualService,
+                    virtual_service: None,
+                    route: None,
+                    matched: None,
+                    destination: Some(DestinationRef {
+                        host: fqdn.unwrap_or(facts.host),
+                        subset: None,
+                        port: Some(port).or(service_port),
+                        subset_defined: true,
+                    }),
+                    chosen: None,
+                    request: facts,
+                }
+            }
+        };
+        tracing::trace!(
+            outcome = decision.outcome.as_str(),
+            virtual_service = decision.virtual_service,
+            route = decision.route.map(|r| r.index),
+            destination = decision.destination.map(|d| d.host),
+            subset = decision.destination.and_then(|d| d.subset),
+            "meshroute decision"
+        );
+        decision
+    }
+
+    fn eval<'a>(
+        &'a self,
+        entries: &[Entry],
+        view: &RequestView<'_>,
+        source: &Source,
+        labels: &dyn LabelSet,
+        port: u16,
+    ) -> Eval<'a> {
+        let vses = &self.inner.tables.virtual_services;
+        let mut last_vs = None;
+        for entry in entries {
+            let Some(vs) = vses.get(index(entry.vs)) else {
+                continue;
+            };
+            let Some(route) = vs.routes.get(index(entry.route)) else {
+                continue;
+            };
+            let matched = if entry.matcher == NO_MATCH {
+                None
+            } else {
+                let Some(m) = route.matches.get(index(entry.matcher)) else {
+                    continue;
+                };
+                if m.has_runtime_selectors() && !selectors_hold(m, source, labels, port) {
+                    continue;
+                }
+                Some(m)
+            };
+            last_vs = Some(vs);
+            if matched.is_none_or(|m| m.request.matches(view)) {
+                return Eval::Found(vs, route, matched);
+            }
+        }
+        match last_vs {
+            Some(vs) => Eval::NoMatch(vs),
+            None => Eval::NothingApplies,
+        }
+    }
+}
+
+/// Labels of the caller: a sidecar's own, or a gateway's selector.
+trait LabelSet {
+    fn has(&self, key: &str, value: &str) -> bool;
+}
+
+struct SidecarLabels<'a>(&'a BTreeMap<String, String>);
+
+impl LabelSet for SidecarLabels<'_> {
+    fn has(&self, key: &str, value: &str) -> bool {
+        self.0.get(key).is_some_and(|v| v == value)
+    }
+}
+
+struct GatewayLabels<'a>(&'a [(Box<str>, Box<str>)]);
+
+impl LabelSet for GatewayLabels<'_> {
+    fn has(&self, key: &str, value: &str) -> bool {
+        self.0.iter().any(|(k, v)| &**k == key && &**v == value)
+    }
+}
+
+impl Source {
+    fn labels_vec(&self) -> SidecarLabels<'_> {
+        SidecarLabels(&self.labels)
+    }
+}
+
+/// route.go `sourceMatchHTTP` and the port check of `TranslateRoute`.
+fn selectors_hold(m: &CompiledMatch, source: &Source, labels: &dyn LabelSet, port: u16) -> bool {
+    m.port.is_none_or(|p| p == port)
+        && m.source_namespace
+            .as_deref()
+            .is_none_or(|ns| ns == source.namespace)
+        && m.source_labels.iter().all(|(k, v)| labels.has(k, v))
+}
+
+fn decide<'a>(
+    vs: &'a CompiledVs,
+    route: &'a CompiledRoute,
+    matched: Option<&'a CompiledMatch>,
+    facts: RequestFacts<'a>,
+    rng: &mut impl Rng,
+) -> Decision<'a> {
+    let mut decision = Decision {
+        outcome: Outcome::Route,
+        virtual_service: Some(&vs.key),
+        route: Some(route),
+        matched,
+        destination: None,
+        chosen: None,
+        request: facts,
+    };
+    match &route.action {
+        Action::Route {
+            destinations,
+            choice,
+            ..
+        } => {
+            let pick = choice.as_ref().map_or(0, |c| c.pick(rng));
+            match destinations.get(pick) {
+                Some(d) => {
+                    decision.destination = Some(DestinationRef {
+                        host: &d.host,
+                        subset: d.subset.as_deref(),
+                        port: d.port.or(d.service_port).or(Some(decision.request.port)),
+                        subset_defined: d.subset_defined,
+                    });
+                    decision.chosen = Some(d);
+                }
+                None => decision.outcome = Outcome::NoRoute,
+            }
+        }
+        Action::Redirect { .. } => decision.outcome = Outcome::Redirect,
+        Action::DirectResponse { .. } => decision.outcome = Outcome::DirectResponse,
+    }
+    decision
+}
+
+fn index(i: u32) -> usize {
+    usize::try_from(i).unwrap_or(usize::MAX)
+}
+
+/// Lowercases an ASCII host into `buffer`; `None` if it does not fit or is empty.
+fn lowercase<'b>(host: &str, buffer: &'b mut [u8; 256]) -> Option<&'b str> {
+    let bytes = host.as_bytes();
+    let target = buffer.get_mut(..bytes.len())?;
+    for (dst, src) in target.iter_mut().zip(bytes) {
+        *dst = src.to_ascii_lowercase();
+    }
+    let text = std::str::from_utf8(target).ok()?;
+    (!text.is_empty()).then_some(text)
+}
+
+fn facts<B>(request: &http::Request<B>) -> RequestFacts<'_> {
+    let uri = request.uri();
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let authority = match uri.authority() {
+        Some(a) => a.as_str(),
+        None => request
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or(""),
+    };
+    let (host, port) = split_host_port(authority);
+    let default_port = if scheme.eq_ignore_ascii_case("https") {
+        443
+    } else {
+        80
+    };
+    let path = normalize_path(uri.path());
+    RequestFacts {
+        path,
+        query: uri.query().unwrap_or(""),
+        scheme,
+        authority,
+        host,
+        port: port.unwrap_or(default_port),
+    }
+}
+
+/// Splits `host:port` (and `[v6]:port`).
+fn split_host_port(authority: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((h, tail)) => {
+                let host = authority.get(..h.len() + 2).unwrap_or(authority);
+                (host, tail.strip_prefix(':').and_then(|p| p.parse().ok()))
+            }
+            None => (authority, None),
+        };
+    }
+    match authority.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => match p.parse() {
+            Ok(port) => (h, Some(port)),
+            Err(_) => (authority, None),
+        },
+        _ => (authority, None),
     }
 }

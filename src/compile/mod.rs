@@ -10,9 +10,10 @@ mod analysis;
 mod destination_rule;
 pub(crate) mod diagnostics;
 mod gateway;
+pub(crate) mod lower;
 pub(crate) mod rules;
 mod service_entry;
-mod virtual_service;
+pub(crate) mod virtual_service;
 mod workload_entry;
 
 use crate::config::{Body, Resource};
@@ -117,12 +118,16 @@ pub fn compile(resources: Vec<Resource>) -> Result<Mesh, CompileError> {
         .iter()
         .map(|r| keep.contains(&std::ptr::from_ref(r)))
         .collect();
-    let kept = resources
+    let kept: Vec<Resource> = resources
         .into_iter()
         .zip(flags)
         .filter_map(|(r, keep)| keep.then_some(r))
         .collect();
-    Ok(Mesh::new(kept, diagnostics))
+    let tables = {
+        let refs: Vec<&Resource> = kept.iter().collect();
+        lower::lower(&refs)
+    };
+    Ok(Mesh::new(kept, diagnostics, tables))
 }
 
 fn validate_resource(resource: &Resource, out: &mut Vec<Diagnostic>) {

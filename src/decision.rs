@@ -1,0 +1,500 @@
+//! What the mesh decided for one request, and the policies that come with it.
+//!
+//! A [`Decision`] borrows from the [`Mesh`](crate::Mesh) and the request it was made for, so
+//! making one allocates nothing. The parts that need new strings (a redirect's `Location`, a
+//! rewritten path) are computed on demand by methods.
+
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use regex::Regex;
+
+use crate::config::CorsPolicy;
+
+/// The kind of answer, as Envoy would give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Forward to [`Decision::destination`].
+    Route,
+    /// Answer with a redirect ([`Decision::redirect_location`]).
+    Redirect,
+    /// Answer with a fixed response ([`Decision::direct_response`]).
+    DirectResponse,
+    /// A VirtualService claims the host but no route matched: Envoy answers 404 with response
+    /// flag `NR`. Gateways without a virtual host for the request's host answer the same.
+    NoRoute,
+    /// No VirtualService applies to the host: the request goes to the host as it is (Istio's
+    /// default route, all endpoints, no subset).
+    NoVirtualService,
+}
+
+impl Outcome {
+    /// The name used in JSON output (`route`, `redirect`, `directResponse`, `noRoute`,
+    /// `noVirtualService`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Route => "route",
+            Outcome::Redirect => "redirect",
+            Outcome::DirectResponse => "directResponse",
+            Outcome::NoRoute => "noRoute",
+            Outcome::NoVirtualService => "noVirtualService",
+        }
+    }
+}
+
+/// Which route (or match) fired: its position in the VirtualService and its name, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleRef<'a> {
+    /// Zero-based index in `spec.http` (for a route) or in `match` (for a match).
+    pub index: usize,
+    /// The `name` field, if set.
+    pub name: Option<&'a str>,
+}
+
+/// Where the request is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DestinationRef<'a> {
+    /// The fully qualified host (`svc-b.default.svc.cluster.local`), as Istio resolves it.
+    pub host: &'a str,
+    /// The subset, if the route names one.
+    pub subset: Option<&'a str>,
+    /// The port: the route's, else the service's only port, else the port the request was sent to.
+    pub port: Option<u16>,
+    /// Whether a DestinationRule defines the subset; `false` means Envoy answers 503 (`NC`,
+    /// cluster not found). Always `true` without a subset.
+    pub subset_defined: bool,
+}
+
+/// One header operation, in the order Envoy applies them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderOp {
+    /// The header.
+    pub name: HeaderName,
+    /// The value. Envoy's `%VARIABLE%` operators are passed through as written; `%%` is a `%`.
+    pub value: HeaderValue,
+    /// `true` appends another value (`add`), `false` replaces (`set`).
+    pub append: bool,
+}
+
+/// Header manipulation for one direction (Istio `Headers.HeaderOperations`, merged for route and
+/// destination in Envoy's order: removals first, then `set`s and `add`s sorted by name, route
+/// level before destination level for a single destination, destination level first for
+/// weighted destinations).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderOps {
+    /// Headers removed before any addition.
+    pub remove: Vec<HeaderName>,
+    /// Sets and appends, in application order.
+    pub ops: Vec<HeaderOp>,
+}
+
+impl HeaderOps {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.remove.is_empty() && self.ops.is_empty()
+    }
+
+    /// Applies the operations to `headers`.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        for name in &self.remove {
+            headers.remove(name);
+        }
+        for op in &self.ops {
+            if op.append {
+                headers.append(op.name.clone(), op.value.clone());
+            } else {
+                headers.insert(op.name.clone(), op.value.clone());
+            }
+        }
+    }
+}
+
+/// `HTTPRewrite`, compiled.
+#[derive(Debug, Clone, Default)]
+pub struct Rewrite {
+    pub(crate) uri: Option<String>,
+    pub(crate) regex: Option<(Regex, String)>,
+}
+
+impl Rewrite {
+    /// The rewritten `rewrite.uri` prefix, if any.
+    pub fn uri(&self) -> Option<&str> {
+        self.uri.as_deref()
+    }
+
+    /// The `uriRegexRewrite` pattern and replacement (`\1` style), if any.
+    pub fn regex(&self) -> Option<(&str, &str)> {
+        self.regex.as_ref().map(|(r, s)| (r.as_str(), s.as_str()))
+    }
+}
+
+/// The retry policy Envoy gets (Istio `retry.go` `ConvertPolicy`, defaults included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Number of retries (`num_retries`).
+    pub attempts: u32,
+    /// Envoy `retry_on`, comma separated.
+    pub retry_on: String,
+    /// Status codes retried with `retriable-status-codes`.
+    pub retriable_status_codes: Vec<u16>,
+    /// Timeout per attempt.
+    pub per_try_timeout: Option<Duration>,
+    /// Whether previously tried hosts are avoided (the `previous_hosts` predicate).
+    pub retry_ignore_previous_hosts: bool,
+    /// Whether other localities are tried (`previous_priorities`).
+    pub retry_remote_localities: bool,
+    /// Base back-off interval (Envoy's default is 25ms).
+    pub backoff: Option<Duration>,
+    /// `host_selection_retry_max_attempts` (Istio sets 5).
+    pub host_selection_max_attempts: u32,
+}
+
+/// Fault injection (`HTTPFaultInjection`), with percentages as Envoy applies them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultPolicy {
+    /// Delay and the share of requests delayed, in percent (0 when `percentage` is unset and
+    /// the deprecated `percent` is 0).
+    pub delay: Option<(Duration, f64)>,
+    /// Abort and the share of requests aborted, in percent (0 when `percentage` is unset).
+    pub abort: Option<(Abort, f64)>,
+}
+
+/// How an injected abort answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Abort {
+    /// An HTTP status.
+    Http(u16),
+    /// A gRPC status by name (`UNAVAILABLE`).
+    Grpc(String),
+}
+
+/// One mirror (`mirror` with `mirrorPercentage`, or an entry of `mirrors`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mirror {
+    /// The fully qualified host.
+    pub host: String,
+    /// The subset, if any.
+    pub subset: Option<String>,
+    /// The port, if set.
+    pub port: Option<u16>,
+    /// Share mirrored, in percent (100 when unset).
+    pub percentage: f64,
+}
+
+/// Everything a route applies besides choosing the destination.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RoutePolicy {
+    pub(crate) rewrite: Option<Rewrite>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) retries: Option<RetryPolicy>,
+    pub(crate) fault: Option<FaultPolicy>,
+    pub(crate) mirrors: Vec<Mirror>,
+    pub(crate) cors: Option<CorsPolicy>,
+}
+
+/// A compiled redirect.
+#[derive(Debug, Clone)]
+pub(crate) struct Redirect {
+    pub(crate) status: u16,
+    pub(crate) uri: Option<String>,
+    pub(crate) prefix_rewrite: Option<String>,
+    pub(crate) authority: Option<String>,
+    pub(crate) scheme: Option<String>,
+    pub(crate) port: Option<u16>,
+    pub(crate) derive_from_request: bool,
+}
+
+/// A compiled direct response.
+#[derive(Debug, Clone)]
+pub struct DirectResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Option<bytes_like::Body>,
+}
+
+impl DirectResponse {
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The body, if any.
+    pub fn body(&self) -> Option<&[u8]> {
+        self.body.as_ref().map(|b| b.0.as_slice())
+    }
+}
+
+pub(crate) mod bytes_like {
+    /// Body bytes of a direct response.
+    #[derive(Debug, Clone)]
+    pub(crate) struct Body(pub(crate) Vec<u8>);
+}
+
+/// The request facts a decision keeps (borrowed from the request).
+#[derive(Debug, Clone)]
+pub(crate) struct RequestFacts<'a> {
+    /// Normalized path (owned only when dot segments were removed).
+    pub(crate) path: std::borrow::Cow<'a, str>,
+    pub(crate) query: &'a str,
+    pub(crate) scheme: &'a str,
+    /// `:authority` as sent.
+    pub(crate) authority: &'a str,
+    /// The host part of the authority (as sent, not lowercased).
+    pub(crate) host: &'a str,
+    pub(crate) port: u16,
+}
+
+/// What the mesh decided for one request: the route that fired and everything Envoy would apply.
+///
+/// Borrowed from the [`Mesh`](crate::Mesh) and the request; producing it allocates nothing.
+#[derive(Debug, Clone)]
+pub struct Decision<'a> {
+    pub(crate) outcome: Outcome,
+    pub(crate) virtual_service: Option<&'a str>,
+    pub(crate) route: Option<&'a crate::table::CompiledRoute>,
+    pub(crate) matched: Option<&'a crate::table::CompiledMatch>,
+    pub(crate) destination: Option<DestinationRef<'a>>,
+    pub(crate) chosen: Option<&'a crate::table::CompiledDestination>,
+    pub(crate) request: RequestFacts<'a>,
+}
+
+static EMPTY_OPS: HeaderOps = HeaderOps {
+    remove: Vec::new(),
+    ops: Vec::new(),
+};
+
+impl<'a> Decision<'a> {
+    /// The kind of answer.
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    /// The VirtualService that decided (`namespace/name`), if any.
+    pub fn virtual_service(&self) -> Option<&'a str> {
+        self.virtual_service
+    }
+
+    /// The route that fired.
+    pub fn route(&self) -> Option<RuleRef<'a>> {
+        self.route.map(|r| RuleRef {
+            index: r.index,
+            name: r.name.as_deref(),
+        })
+    }
+
+    /// The match (within the route) that fired; `None` for a route without match conditions.
+    pub fn matched(&self) -> Option<RuleRef<'a>> {
+        self.matched.map(|m| RuleRef {
+            index: m.index,
+            name: m.name.as_deref(),
+        })
+    }
+
+    /// Envoy's route name: the route's name, `route.match` when the match has a name too
+    /// (route.go `TranslateRoute`). Allocates.
+    pub fn envoy_route_name(&self) -> Option<String> {
+        let route = self.route?.name.as_deref()?;
+        Some(match self.matched.and_then(|m| m.name.as_deref()) {
+            Some(m) => format!("{route}.{m}"),
+            None => route.to_owned(),
+        })
+    }
+
+    /// Where the request goes (for [`Outcome::Route`] and [`Outcome::NoVirtualService`]).
+    pub fn destination(&self) -> Option<DestinationRef<'a>> {
+        self.destination
+    }
+
+    /// The status Envoy answers with itself, without forwarding: the redirect or direct response
+    /// status, 404 for no route, 503 for a subset no DestinationRule defines (flag `NC`).
+    pub fn local_status(&self) -> Option<StatusCode> {
+        match self.outcome {
+            Outcome::NoRoute => Some(StatusCode::NOT_FOUND),
+            Outcome::Redirect => self
+                .redirect()
+                .map(|r| StatusCode::from_u16(r.status).unwrap_or(StatusCode::MOVED_PERMANENTLY)),
+            Outcome::DirectResponse => self.direct_response().map(DirectResponse::status),
+            Outcome::Route => self
+                .destination
+                .filter(|d| !d.subset_defined)
+                .map(|_| StatusCode::SERVICE_UNAVAILABLE),
+            Outcome::NoVirtualService => None,
+        }
+    }
+
+    fn action(&self) -> Option<&'a crate::table::Action> {
+        self.route.map(|r| &r.action)
+    }
+
+    fn policy(&self) -> Option<&'a RoutePolicy> {
+        match self.action()? {
+            crate::table::Action::Route { policy, .. } => Some(policy),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn redirect(&self) -> Option<&'a Redirect> {
+        match self.action()? {
+            crate::table::Action::Redirect { redirect, .. } => Some(redirect),
+            _ => None,
+        }
+    }
+
+    /// The direct response, for [`Outcome::DirectResponse`].
+    pub fn direct_response(&self) -> Option<&'a DirectResponse> {
+        match self.action()? {
+            crate::table::Action::DirectResponse { response, .. } => Some(response),
+            _ => None,
+        }
+    }
+
+    /// Request header operations for the chosen destination, in Envoy's order.
+    pub fn request_headers(&self) -> &'a HeaderOps {
+        self.chosen.map_or(&EMPTY_OPS, |d| &d.request_headers)
+    }
+
+    /// Response header operations (route and destination merged), in Envoy's order.
+    pub fn response_headers(&self) -> &'a HeaderOps {
+        match (self.chosen, self.action()) {
+            (Some(d), _) => &d.response_headers,
+            (
+                None,
+                Some(crate::table::Action::Redirect {
+                    response_headers, ..
+                }),
+            )
+            | (
+                None,
+                Some(crate::table::Action::DirectResponse {
+                    response_headers, ..
+                }),
+            )
+            | (
+                None,
+                Some(crate::table::Action::Route {
+                    response_headers, ..
+                }),
+            ) => response_headers,
+            (None, None) => &EMPTY_OPS,
+        }
+    }
+
+    /// The authority the request is forwarded with, when rewritten (`rewrite.authority` beats a
+    /// `:authority`/`host` header `set`, which beats `add`; route level beats destination level).
+    pub fn authority_rewrite(&self) -> Option<&'a str> {
+        self.chosen.and_then(|d| d.authority.as_deref())
+    }
+
+    /// The URI rewrite, if the route has one.
+    pub fn rewrite(&self) -> Option<&'a Rewrite> {
+        self.policy()?.rewrite.as_ref()
+    }
+
+    /// The path and query the request is forwarded with, when `rewrite.uri` or
+    /// `uriRegexRewrite` changes them. The query string is kept (routing_it.go "rewrite uri").
+    pub fn rewritten_path_and_query(&self) -> Option<String> {
+        let rewrite = self.rewrite()?;
+        let path: &str = &self.request.path;
+        let new_path = if let Some(uri) = &rewrite.uri {
+            // Envoy prefix_rewrite: replaces the matched prefix (the whole path for exact and
+            // regex matches; `/` for a route without a uri match).
+            let matched = match self.matched.and_then(|m| m.request.uri.as_ref()) {
+                Some(m) => m.prefix_len(path),
+                None => usize::from(path.starts_with('/')),
+            };
+            format!("{uri}{}", path.get(matched..).unwrap_or(""))
+        } else if let Some((regex, replacement)) = &rewrite.regex {
+            regex.replace_all(path, replacement.as_str()).into_owned()
+        } else {
+            return None;
+        };
+        Some(if self.request.query.is_empty() {
+            new_path
+        } else {
+            format!("{new_path}?{}", self.request.query)
+        })
+    }
+
+    /// The route timeout; `None` means none (Istio disables Envoy's 15s default).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.policy()?.timeout
+    }
+
+    /// The retry policy Envoy applies; `None` when retries are disabled (`attempts: 0`) or for
+    /// non-forwarding outcomes.
+    pub fn retries(&self) -> Option<&'a RetryPolicy> {
+        self.policy()?.retries.as_ref()
+    }
+
+    /// Fault injection, if configured.
+    pub fn fault(&self) -> Option<&'a FaultPolicy> {
+        self.policy()?.fault.as_ref()
+    }
+
+    /// Mirrors (shadow traffic), with their percentages.
+    pub fn mirrors(&self) -> &'a [Mirror] {
+        self.policy().map_or(&[], |p| p.mirrors.as_slice())
+    }
+
+    /// The CORS policy, if configured.
+    pub fn cors(&self) -> Option<&'a CorsPolicy> {
+        self.policy()?.cors.as_ref()
+    }
+
+    /// The `Location` of a redirect, built as Envoy builds it (route.go `ApplyRedirect`):
+    /// path replaced by `uri` (query kept unless `uri` has one) or its matched prefix by
+    /// `prefixRewrite`; authority, scheme and port replaced when configured. Allocates.
+    pub fn redirect_location(&self) -> Option<String> {
+        let r = self.redirect()?;
+        let request = &self.request;
+        let scheme = r.scheme.as_deref().unwrap_or(request.scheme);
+        let host = match &r.authority {
+            Some(a) => a.as_str(),
+            None => request.host,
+        };
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        let port = if let Some(p) = r.port {
+            Some(p)
+        } else if r.derive_from_request {
+            Some(request.port)
+        } else {
+            None
+        };
+        let authority = match port {
+            Some(p) if p != default_port => format!("{host}:{p}"),
+            Some(_) => host.to_owned(),
+            // No port configured: keep the authority as sent (routing_it "redirect request
+            // port": Host `b:80` gives `http://b:80/foo`), unless it was replaced.
+            None if r.authority.is_some() => host.to_owned(),
+            None => request.authority.to_owned(),
+        };
+        let (path, query) = if let Some(uri) = &r.uri {
+            match uri.split_once('?') {
+                Some((p, q)) => (p.to_owned(), q.to_owned()),
+                None => (uri.clone(), request.query.to_owned()),
+            }
+        } else if let Some(prefix) = &r.prefix_rewrite {
+            let matched = match self.matched.and_then(|m| m.request.uri.as_ref()) {
+                Some(m) => m.prefix_len(&request.path),
+                None => usize::from(request.path.starts_with('/')),
+            };
+            (
+                format!("{prefix}{}", request.path.get(matched..).unwrap_or("")),
+                request.query.to_owned(),
+            )
+        } else {
+            (request.path.to_string(), request.query.to_owned())
+        };
+        Some(if query.is_empty() {
+            format!("{scheme}://{authority}{path}")
+        } else {
+            format!("{scheme}://{authority}{path}?{query}")
+        })
+    }
+
+    /// The redirect status (301 unless configured).
+    pub fn redirect_status(&self) -> Option<u16> {
+        self.redirect().map(|r| r.status)
+    }
+}

@@ -1,0 +1,375 @@
+//! Compiled matchers: the request-time half of `HTTPMatchRequest`.
+//!
+//! Everything here is built once by `compile` from validated config, so matching cannot fail and
+//! allocates nothing. Semantics follow Istio's translation to Envoy (route.go
+//! `TranslateRouteMatch`) and Envoy's matchers:
+//!
+//! - `uri` is matched against the path **without** the query string (Envoy `PathMatcher` removes
+//!   query and fragment first), after RFC 3986 dot-segment removal (Istio's default
+//!   `pathNormalization: BASE`).
+//! - A regex is RE2, matched against the **whole** value (`safe_regex` is a full match): patterns
+//!   are compiled as `^(?:...)$`.
+//! - `ignoreUriCase` applies to exact and prefix only; a regex stays case-sensitive unless it
+//!   says `(?i)` (rc.proto `case_sensitive`: "ignored for safe_regex matching").
+//! - Header names are case-insensitive (Envoy lower-cases them); values are case-sensitive.
+//!   Repeated headers are joined with `,` before matching.
+//! - `{}` and `regex: "*"` mean "present" (route.go `canBeConvertedToPresentMatch`).
+//! - `withoutHeaders` inverts the matcher and treats a missing header as empty (Istio ≥ 1.22):
+//!   `withoutHeaders: {h: {exact: v}}` matches when `h` is absent.
+//! - Query parameters: the first occurrence of the key, raw (still percent-encoded); `?key` has
+//!   the value `""`; a missing parameter fails every matcher.
+
+use http::HeaderMap;
+use http::header::HeaderName;
+use regex::Regex;
+
+/// A compiled `StringMatch`.
+#[derive(Debug, Clone)]
+pub(crate) enum MatchString {
+    /// The value equals this string.
+    Exact(Box<str>),
+    /// The value starts with this string.
+    Prefix(Box<str>),
+    /// The whole value matches (anchored at compile time).
+    Regex(Box<Regex>),
+    /// The value exists (any content, including empty).
+    Present,
+}
+
+impl MatchString {
+    /// Whether `value` matches (case-sensitive).
+    pub(crate) fn matches(&self, value: &str) -> bool {
+        match self {
+            MatchString::Exact(s) => value == &**s,
+            MatchString::Prefix(s) => value.starts_with(&**s),
+            MatchString::Regex(r) => r.is_match(value),
+            MatchString::Present => true,
+        }
+    }
+
+    /// Whether `value` matches, ignoring ASCII case for exact and prefix (not for regex).
+    fn matches_ignore_case(&self, value: &str) -> bool {
+        match self {
+            MatchString::Exact(s) => value.eq_ignore_ascii_case(s),
+            MatchString::Prefix(s) => value
+                .get(..s.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(s)),
+            MatchString::Regex(_) | MatchString::Present => self.matches(value),
+        }
+    }
+
+    /// The matched prefix length for `prefix_rewrite`: the prefix for a prefix match, the whole
+    /// value otherwise.
+    pub(crate) fn prefix_len(&self, value: &str) -> usize {
+        match self {
+            MatchString::Prefix(s) => s.len().min(value.len()),
+            _ => value.len(),
+        }
+    }
+}
+
+/// Compiles a full-match regex the way Envoy runs `safe_regex`.
+pub(crate) fn full_match_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 22)
+        .build()
+}
+
+/// A compiled header condition from `headers`, `withoutHeaders`, `method`, `scheme` or
+/// `authority`.
+#[derive(Debug, Clone)]
+pub(crate) struct MatchHeader {
+    pub(crate) name: HeaderName,
+    pub(crate) matcher: MatchString,
+    /// `withoutHeaders`: the result is inverted.
+    pub(crate) invert: bool,
+}
+
+impl MatchHeader {
+    fn matches(&self, headers: &HeaderMap) -> bool {
+        let mut values = headers.get_all(&self.name).iter();
+        let first = values.next();
+        let result = match first {
+            // Envoy: a missing header fails every matcher but presence; withoutHeaders sets
+            // `treat_missing_header_as_empty` unless it is a presence matcher.
+            None => {
+                if self.invert && !matches!(self.matcher, MatchString::Present) {
+                    self.matcher.matches("")
+                } else {
+                    false
+                }
+            }
+            Some(first) => match values.next() {
+                None => match first.to_str() {
+                    Ok(v) => self.matcher.matches(v),
+                    Err(_) => self.matches_bytes(first.as_bytes()),
+                },
+                Some(_) => self.matches_joined(headers),
+            },
+        };
+        result != self.invert
+    }
+
+    fn matches_bytes(&self, value: &[u8]) -> bool {
+        // Non-UTF-8 header values: exact and prefix compare bytes; a regex sees no match.
+        match &self.matcher {
+            MatchString::Exact(s) => value == s.as_bytes(),
+            MatchString::Prefix(s) => value.starts_with(s.as_bytes()),
+            MatchString::Regex(_) => false,
+            MatchString::Present => true,
+        }
+    }
+
+    /// Repeated header: Envoy matches against all values joined with `,`. Joined into a stack
+    /// buffer; only values longer than the buffer allocate.
+    fn matches_joined(&self, headers: &HeaderMap) -> bool {
+        let mut buffer = [0u8; 1024];
+        let mut len = 0usize;
+        let mut overflow: Option<Vec<u8>> = None;
+        for (i, value) in headers.get_all(&self.name).iter().enumerate() {
+            let piece = value.as_bytes();
+            let sep: &[u8] = if i == 0 { b"" } else { b"," };
+            if let Some(heap) = overflow.as_mut() {
+                heap.extend_from_slice(sep);
+                heap.extend_from_slice(piece);
+                continue;
+            }
+            let needed = len + sep.len() + piece.len();
+            if let Some(dst) = buffer.get_mut(len..needed) {
+                let (a, b) = dst.split_at_mut(sep.len());
+                a.copy_from_slice(sep);
+                b.copy_from_slice(piece);
+                len = needed;
+            } else {
+                let mut heap = buffer.get(..len).unwrap_or_default().to_vec();
+                heap.extend_from_slice(sep);
+                heap.extend_from_slice(piece);
+                overflow = Some(heap);
+            }
+        }
+        let joined: &[u8] = match &overflow {
+            Some(heap) => heap,
+            None => buffer.get(..len).unwrap_or_default(),
+        };
+        match std::str::from_utf8(joined) {
+            Ok(text) => self.matcher.matches(text),
+            Err(_) => self.matches_bytes(joined),
+        }
+    }
+}
+
+/// A compiled query parameter condition.
+#[derive(Debug, Clone)]
+pub(crate) struct MatchQuery {
+    pub(crate) key: Box<str>,
+    pub(crate) matcher: MatchString,
+}
+
+/// The first value of `key` in a raw query string (no percent-decoding), `""` for `?key`.
+pub(crate) fn query_value<'q>(query: &'q str, key: &str) -> Option<&'q str> {
+    query.split('&').find_map(|piece| {
+        let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+        (k == key).then_some(v)
+    })
+}
+
+/// A pseudo-header (or otherwise special) condition written as a `headers` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pseudo {
+    /// `:method`.
+    Method,
+    /// `:authority` (and `host`).
+    Authority,
+    /// `:scheme`.
+    Scheme,
+    /// `:path`: the raw path with its query string.
+    Path,
+    /// A value meshroute cannot see in-process (JWT claims, `:status`): always absent.
+    Unavailable,
+}
+
+/// A condition on a [`Pseudo`] header.
+#[derive(Debug, Clone)]
+pub(crate) struct MatchPseudo {
+    pub(crate) pseudo: Pseudo,
+    pub(crate) matcher: MatchString,
+    pub(crate) invert: bool,
+}
+
+impl MatchPseudo {
+    fn matches(&self, request: &RequestView<'_>) -> bool {
+        let value = match self.pseudo {
+            Pseudo::Method => Some(request.method),
+            Pseudo::Authority => Some(request.authority),
+            Pseudo::Scheme => Some(request.scheme),
+            Pseudo::Path => Some(request.path_and_query),
+            Pseudo::Unavailable => None,
+        };
+        let result = match value {
+            Some(v) => self.matcher.matches(v),
+            None => {
+                self.invert
+                    && !matches!(self.matcher, MatchString::Present)
+                    && self.matcher.matches("")
+            }
+        };
+        result != self.invert
+    }
+}
+
+/// The request as the matchers see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestView<'r> {
+    /// Normalized path without query or fragment.
+    pub(crate) path: &'r str,
+    /// Raw query string (without `?`), empty when none.
+    pub(crate) query: &'r str,
+    /// The raw `:path` (path and query as sent).
+    pub(crate) path_and_query: &'r str,
+    pub(crate) method: &'r str,
+    pub(crate) scheme: &'r str,
+    /// `:authority` as sent, port included.
+    pub(crate) authority: &'r str,
+    pub(crate) headers: &'r HeaderMap,
+}
+
+/// A compiled `HTTPMatchRequest` (the request-time conditions only; config-time selectors are
+/// applied when the route table is looked up).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MatchRequest {
+    pub(crate) uri: Option<MatchString>,
+    pub(crate) ignore_uri_case: bool,
+    pub(crate) method: Option<MatchString>,
+    pub(crate) scheme: Option<MatchString>,
+    pub(crate) authority: Option<MatchString>,
+    pub(crate) headers: Vec<MatchHeader>,
+    pub(crate) pseudo: Vec<MatchPseudo>,
+    pub(crate) query: Vec<MatchQuery>,
+}
+
+impl MatchRequest {
+    /// Whether every condition holds (they are ANDed).
+    pub(crate) fn matches(&self, request: &RequestView<'_>) -> bool {
+        if let Some(uri) = &self.uri {
+            let ok = if self.ignore_uri_case {
+                uri.matches_ignore_case(request.path)
+            } else {
+                uri.matches(request.path)
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if let Some(method) = &self.method {
+            if !method.matches(request.method) {
+                return false;
+            }
+        }
+        if let Some(scheme) = &self.scheme {
+            if !scheme.matches(request.scheme) {
+                return false;
+            }
+        }
+        if let Some(authority) = &self.authority {
+            if !authority.matches(request.authority) {
+                return false;
+            }
+        }
+        if !self.headers.iter().all(|h| h.matches(request.headers)) {
+            return false;
+        }
+        if !self.pseudo.iter().all(|p| p.matches(request)) {
+            return false;
+        }
+        self.query.iter().all(|q| {
+            query_value(request.query, &q.key).is_some_and(|value| q.matcher.matches(value))
+        })
+    }
+
+    /// Istio's `IsCatchAllRoute`: the translation is path prefix `/` (or regex `.*`, or no path)
+    /// with no header or query conditions.
+    pub(crate) fn is_catch_all(&self) -> bool {
+        let path_all = match &self.uri {
+            None => true,
+            Some(MatchString::Prefix(p)) => &**p == "/",
+            Some(MatchString::Regex(r)) => r.as_str() == "^(?:.*)$",
+            Some(_) => false,
+        };
+        path_all
+            && self.method.is_none()
+            && self.scheme.is_none()
+            && self.authority.is_none()
+            && self.headers.is_empty()
+            && self.pseudo.is_empty()
+            && self.query.is_empty()
+    }
+}
+
+/// Removes dot segments (RFC 3986 §5.2.4) when the path has any, as Envoy's `normalize_path`
+/// does. Paths without `/.` are returned as they are (no allocation).
+pub(crate) fn normalize_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.contains("/.") {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let mut out: Vec<&str> = Vec::new();
+    let trailing = path.ends_with("/.") || path.ends_with("/..") || path.ends_with('/');
+    for segment in path.split('/').skip(1) {
+        match segment {
+            "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    let mut normalized = String::with_capacity(path.len());
+    for segment in &out {
+        normalized.push('/');
+        normalized.push_str(segment);
+    }
+    if trailing && !normalized.ends_with('/') {
+        normalized.push('/');
+    }
+    if normalized.is_empty() {
+        normalized.push('/');
+    }
+    std::borrow::Cow::Owned(normalized)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_value_takes_the_first_raw_occurrence() {
+        assert_eq!(query_value("name=xx&name=yy", "name"), Some("xx"));
+        assert_eq!(query_value("a=1&key", "key"), Some(""));
+        assert_eq!(query_value("a=foo%20bar", "a"), Some("foo%20bar"));
+        assert_eq!(query_value("a=1", "b"), None);
+        assert_eq!(query_value("", "a"), None);
+        assert_eq!(query_value("a=b=c", "a"), Some("b=c"));
+    }
+
+    #[test]
+    fn dot_segments_are_removed() {
+        assert_eq!(normalize_path("/a/./b/../c"), "/a/c");
+        assert_eq!(normalize_path("/a/b/.."), "/a/");
+        assert_eq!(normalize_path("/.."), "/");
+        assert_eq!(normalize_path("/plain/path"), "/plain/path");
+        assert!(matches!(
+            normalize_path("/x.y/z"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    /// regex.proto: "The regex is matched against the full string, not as a partial match".
+    #[test]
+    fn regex_is_a_full_match() {
+        let m = MatchString::Regex(Box::new(full_match_regex("/status").unwrap()));
+        assert!(m.matches("/status"));
+        assert!(!m.matches("/v1/status"));
+        assert!(!m.matches("/status/x"));
+        let alt = MatchString::Regex(Box::new(full_match_regex("a|b").unwrap()));
+        assert!(alt.matches("a") && alt.matches("b") && !alt.matches("ab"));
+    }
+}
