@@ -498,3 +498,94 @@ impl<'a> Decision<'a> {
         self.redirect().map(|r| r.status)
     }
 }
+
+fn duration_text(d: Duration) -> String {
+    crate::config::Duration::from_nanos(i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
+        .to_string()
+}
+
+fn ops_json(ops: &HeaderOps) -> serde_json::Value {
+    let mut list: Vec<serde_json::Value> = ops
+        .remove
+        .iter()
+        .map(|n| serde_json::json!({"op": "remove", "name": n.as_str()}))
+        .collect();
+    list.extend(ops.ops.iter().map(|op| {
+        serde_json::json!({
+            "op": if op.append { "add" } else { "set" },
+            "name": op.name.as_str(),
+            "value": String::from_utf8_lossy(op.value.as_bytes()),
+        })
+    }));
+    serde_json::Value::Array(list)
+}
+
+impl Decision<'_> {
+    /// The decision in the JSON form of the `meshroute route --json` contract (DESIGN.md):
+    /// every key present, `null` where it does not apply. Allocates.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{Value, json};
+        let rule = |r: Option<RuleRef<'_>>| {
+            r.map_or(Value::Null, |r| json!({"index": r.index, "name": r.name}))
+        };
+        let request_ops = self.request_headers();
+        let response_ops = self.response_headers();
+        let headers = if request_ops.is_empty() && response_ops.is_empty() {
+            Value::Null
+        } else {
+            json!({"request": ops_json(request_ops), "response": ops_json(response_ops)})
+        };
+        let path = self.rewritten_path_and_query();
+        let authority = self.authority_rewrite();
+        let rewrite = if path.is_none() && authority.is_none() {
+            Value::Null
+        } else {
+            json!({"uri": path, "authority": authority})
+        };
+        let retries = self.retries().map_or(Value::Null, |r| {
+            json!({
+                "attempts": r.attempts,
+                "retryOn": r.retry_on,
+                "retriableStatusCodes": r.retriable_status_codes,
+                "perTryTimeout": r.per_try_timeout.map(duration_text),
+                "retryIgnorePreviousHosts": r.retry_ignore_previous_hosts,
+                "retryRemoteLocalities": r.retry_remote_localities,
+                "backoff": r.backoff.map(duration_text),
+            })
+        });
+        let fault = self.fault().map_or(Value::Null, |f| {
+            json!({
+                "delay": f.delay.as_ref().map(|(d, p)| json!({"fixedDelay": duration_text(*d), "percentage": p})),
+                "abort": f.abort.as_ref().map(|(a, p)| match a {
+                    Abort::Http(status) => json!({"httpStatus": status, "percentage": p}),
+                    Abort::Grpc(status) => json!({"grpcStatus": status, "percentage": p}),
+                }),
+            })
+        });
+        let mirrors: Vec<Value> = self
+            .mirrors()
+            .iter()
+            .map(|m| json!({"host": m.host, "subset": m.subset, "port": m.port, "percentage": m.percentage}))
+            .collect();
+        json!({
+            "action": self.outcome.as_str(),
+            "virtualService": self.virtual_service,
+            "route": rule(self.route()),
+            "match": rule(self.matched()),
+            "destination": self.destination.map(|d| json!({"host": d.host, "subset": d.subset, "port": d.port})),
+            "endpoint": Value::Null,
+            "redirect": self.redirect_location().map(|location| json!({"status": self.redirect_status(), "location": location})),
+            "directResponse": self.direct_response().map(|r| json!({
+                "status": r.status().as_u16(),
+                "body": r.body().map(|b| String::from_utf8_lossy(b).into_owned()),
+            })),
+            "headers": headers,
+            "rewrite": rewrite,
+            "timeout": self.timeout().map(duration_text),
+            "retries": retries,
+            "fault": fault,
+            "mirrors": mirrors,
+            "localStatus": self.local_status().map(|s| s.as_u16()),
+        })
+    }
+}

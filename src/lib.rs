@@ -86,6 +86,8 @@
 //! | Duplicate resources | the later definition of the same kind/namespace/name replaces the earlier, as `kubectl apply` does |
 //! | TLS and TCP routes | loaded and validated; not routed |
 
+#![forbid(unsafe_code)]
+
 pub mod compile;
 pub mod config;
 mod decision;

@@ -1,7 +1,7 @@
 //! The compiled route tables a [`Mesh`](crate::Mesh) holds. Built by `compile`, read by
 //! `Mesh::route`; nothing here is public.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::decision::{DirectResponse, HeaderOps, Redirect, RoutePolicy};
 use crate::matching::MatchRequest;

@@ -1,15 +1,18 @@
 //! The `meshroute` command-line tool: check Istio routing configuration offline.
 //!
-//! `meshroute check PATH...` loads and validates files or folders (`-` reads stdin).
-//! Exit status: 0 no errors (warnings allowed), 1 errors (or warnings with `--deny-warnings`),
-//! 2 unreadable input or bad arguments.
+//! - `meshroute check PATH...` loads and validates files or folders (`-` reads stdin).
+//!   Exit status: 0 no errors (warnings allowed), 1 errors (or warnings with
+//!   `--deny-warnings`), 2 unreadable input or bad arguments.
+//! - `meshroute route PATH... --request 'GET http://svc-b:8080/greet?name=xx'` decides one
+//!   request. Exit status: 0 decided, 1 the configuration has errors, 2 unreadable input or
+//!   bad arguments.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use meshroute::config::{Body, LoadOptions, Loaded};
-use meshroute::{Diagnostic, Severity};
+use meshroute::{Diagnostic, FastRng, Outcome, Severity, Source};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +42,39 @@ enum Command {
         #[arg(long, default_value = "default")]
         namespace: String,
     },
+    /// Decide where one request goes.
+    Route {
+        /// Files or folders with the configuration; `-` for stdin.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The request: `METHOD URL`, the URL absolute (its authority is the host being called).
+        #[arg(long)]
+        request: String,
+        /// A request header, `Name: value` (repeatable).
+        #[arg(short = 'H', long = "header")]
+        headers: Vec<String>,
+        /// Decide as this gateway (`name` or `namespace/name`) instead of a sidecar.
+        #[arg(long)]
+        gateway: Option<String>,
+        /// The calling workload's labels, `k=v,k2=v2`.
+        #[arg(long, value_delimiter = ',')]
+        source_labels: Vec<String>,
+        /// The calling sidecar's namespace.
+        #[arg(long, default_value = "default")]
+        source_namespace: String,
+        /// The caller's IP address.
+        #[arg(long)]
+        source_ip: Option<std::net::IpAddr>,
+        /// Namespace for resources that do not name one (and for a bare gateway name).
+        #[arg(long, default_value = "default")]
+        namespace: String,
+        /// Seed for weighted choices (the same seed gives the same decision).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the decision as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -50,6 +86,31 @@ fn main() -> ExitCode {
             deny_warnings,
             namespace,
         } => check(&paths, json, deny_warnings, &namespace),
+        Command::Route {
+            paths,
+            request,
+            headers,
+            gateway,
+            source_labels,
+            source_namespace,
+            source_ip,
+            namespace,
+            seed,
+            json,
+        } => {
+            let args = RouteArgs {
+                request,
+                headers,
+                gateway,
+                source_labels,
+                source_namespace,
+                source_ip,
+                namespace,
+                seed,
+                json,
+            };
+            route(&paths, &args)
+        }
     }
 }
 
@@ -172,4 +233,208 @@ fn print_human(
         writeln!(out, "{diagnostic}")?;
     }
     writeln!(out, "{errors} error(s), {warnings} warning(s)")
+}
+
+struct RouteArgs {
+    request: String,
+    headers: Vec<String>,
+    gateway: Option<String>,
+    source_labels: Vec<String>,
+    source_namespace: String,
+    source_ip: Option<std::net::IpAddr>,
+    namespace: String,
+    seed: Option<u64>,
+    json: bool,
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("meshroute: {message}");
+    ExitCode::from(2)
+}
+
+/// Builds the request from `METHOD URL` and `Name: value` headers.
+fn build_request(args: &RouteArgs) -> Result<http::Request<()>, String> {
+    let (method, url) = args
+        .request
+        .trim()
+        .split_once(char::is_whitespace)
+        .ok_or("--request must be 'METHOD URL', e.g. 'GET http://svc-b:8080/greet?name=xx'")?;
+    let uri: http::Uri = url
+        .trim()
+        .parse()
+        .map_err(|e| format!("invalid URL {url:?}: {e}"))?;
+    if uri.authority().is_none() {
+        return Err(format!(
+            "the URL {url:?} must be absolute (http://host[:port]/path): its authority is the host being called"
+        ));
+    }
+    let mut builder = http::Request::builder().method(method).uri(uri);
+    for header in &args.headers {
+        let (name, value) = header
+            .split_once(':')
+            .ok_or_else(|| format!("invalid header {header:?}: expected 'Name: value'"))?;
+        builder = builder.header(name.trim(), value.trim());
+    }
+    builder
+        .body(())
+        .map_err(|e| format!("invalid request: {e}"))
+}
+
+fn route(paths: &[PathBuf], args: &RouteArgs) -> ExitCode {
+    let request = match build_request(args) {
+        Ok(request) => request,
+        Err(message) => return usage(&message),
+    };
+    let mut labels = Vec::new();
+    for pair in args.source_labels.iter().filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some((k, v)) => labels.push((k.trim().to_owned(), v.trim().to_owned())),
+            None => {
+                return usage(&format!(
+                    "invalid --source-labels entry {pair:?}: expected k=v"
+                ));
+            }
+        }
+    }
+    let mut source = match &args.gateway {
+        Some(name) if name.contains('/') => Source::gateway(name),
+        Some(name) => Source::gateway(&format!("{}/{name}", args.namespace)),
+        None => Source::sidecar(args.source_namespace.clone()),
+    }
+    .with_labels(labels);
+    if let Some(ip) = args.source_ip {
+        source = source.with_ip(ip);
+    }
+    let loaded = match load(paths, &args.namespace) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let load_errors: Vec<&Diagnostic> =
+        loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
+    if !load_errors.is_empty() {
+        for d in load_errors {
+            eprintln!("{d}");
+        }
+        return ExitCode::from(1);
+    }
+    let mesh = match meshroute::compile(loaded.resources) {
+        Ok(mesh) => mesh,
+        Err(error) => {
+            for d in error.errors() {
+                eprintln!("{d}");
+            }
+            return ExitCode::from(1);
+        }
+    };
+    let mut rng = match args.seed {
+        Some(seed) => FastRng::from_seed(seed),
+        None => FastRng::from_entropy(),
+    };
+    let decision = mesh.route_with(&request, &source, &mut rng);
+    let text = if args.json {
+        decision.to_json().to_string()
+    } else {
+        describe(&decision)
+    };
+    println!("{text}");
+    ExitCode::SUCCESS
+}
+
+fn rule(r: Option<meshroute::RuleRef<'_>>) -> String {
+    match r {
+        Some(r) => match r.name {
+            Some(name) => format!("#{} ({name})", r.index),
+            None => format!("#{}", r.index),
+        },
+        None => "-".to_owned(),
+    }
+}
+
+/// A readable summary of a decision.
+fn describe(d: &meshroute::Decision<'_>) -> String {
+    let mut lines = Vec::new();
+    let headline = match d.outcome() {
+        Outcome::Route => "route",
+        Outcome::Redirect => "redirect",
+        Outcome::DirectResponse => "direct response",
+        Outcome::NoRoute => "no route (Envoy answers 404, flag NR)",
+        Outcome::NoVirtualService => "no VirtualService for this host: default routing",
+        _ => "other",
+    };
+    lines.push(headline.to_owned());
+    if let Some(vs) = d.virtual_service() {
+        let matched = if d.route().is_some() {
+            rule(d.matched())
+        } else {
+            "-".to_owned()
+        };
+        lines.push(format!(
+            "  virtual service: {vs}, http route {}, match {matched}",
+            rule(d.route())
+        ));
+    }
+    if let Some(dest) = d.destination() {
+        let mut line = format!("  destination: {}", dest.host);
+        if let Some(subset) = dest.subset {
+            line.push_str(&format!(" subset {subset}"));
+        }
+        if let Some(port) = dest.port {
+            line.push_str(&format!(" port {port}"));
+        }
+        if !dest.subset_defined {
+            line.push_str("  (no DestinationRule defines this subset: Envoy answers 503, flag NC)");
+        }
+        lines.push(line);
+    }
+    if let Some(location) = d.redirect_location() {
+        lines.push(format!(
+            "  redirect: {} {location}",
+            d.redirect_status().unwrap_or(301)
+        ));
+    }
+    if let Some(response) = d.direct_response() {
+        let body = response
+            .body()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default();
+        lines.push(format!(
+            "  direct response: {} {body}",
+            response.status().as_u16()
+        ));
+    }
+    if let Some(path) = d.rewritten_path_and_query() {
+        lines.push(format!("  rewrite path: {path}"));
+    }
+    if let Some(authority) = d.authority_rewrite() {
+        lines.push(format!("  rewrite authority: {authority}"));
+    }
+    for (label, ops) in [
+        ("request headers", d.request_headers()),
+        ("response headers", d.response_headers()),
+    ] {
+        if ops.is_empty() {
+            continue;
+        }
+        let mut parts: Vec<String> = ops.remove.iter().map(|n| format!("-{n}")).collect();
+        parts.extend(ops.ops.iter().map(|op| {
+            let value = String::from_utf8_lossy(op.value.as_bytes());
+            format!("{}{}: {value}", if op.append { "+" } else { "=" }, op.name)
+        }));
+        lines.push(format!("  {label}: {}", parts.join(", ")));
+    }
+    if d.outcome() == Outcome::Route {
+        let timeout = d.timeout().map_or("none".to_owned(), |t| format!("{t:?}"));
+        lines.push(format!("  timeout: {timeout}"));
+        match d.retries() {
+            Some(r) => lines.push(format!("  retries: {} on {}", r.attempts, r.retry_on)),
+            None => lines.push("  retries: none".to_owned()),
+        }
+    }
+    if let Some(fault) = d.fault() {
+        lines.push(format!("  fault: {fault:?}"));
+    }
+    for mirror in d.mirrors() {
+        lines.push(format!("  mirror: {} {}%", mirror.host, mirror.percentage));
+    }
+    lines.join("\n")
 }

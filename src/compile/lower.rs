@@ -31,7 +31,7 @@ use crate::table::{
 pub(crate) struct Tables {
     pub(crate) virtual_services: Vec<CompiledVs>,
     pub(crate) sidecar: SidecarHosts,
-    pub(crate) gateways: HashMap<Box<str>, GatewayTable>,
+    pub(crate) gateways: rustc_hash::FxHashMap<Box<str>, GatewayTable>,
 }
 
 /// What the registry knows about a host: its ports, its subsets, whether it hashes.

@@ -1,0 +1,232 @@
+//! Route decision time: the seed scenario, and tables of 10/100/1,000 routes where the request
+//! matches the last route, each next to a naive baseline in the same run.
+//!
+//! The baseline is a straightforward linear evaluator over the config structs (regexes compiled
+//! up front, everything else done per request the obvious way: query parsed into a map, header
+//! names lowercased). Read meshroute's figures as a ratio to it.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::collections::HashMap;
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use meshroute::config::{Body, HttpRoute, LoadOptions, StringMatch, VirtualService};
+use meshroute::{FastRng, Mesh, Source};
+use regex::Regex;
+
+fn compile(yaml: &str) -> (Mesh, VirtualService) {
+    let loaded = meshroute::from_str(yaml, &LoadOptions::default());
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let vs = loaded
+        .resources
+        .iter()
+        .rev()
+        .find_map(|r| match &r.body {
+            Body::VirtualService(vs) if r.name() != "demo" => Some((**vs).clone()),
+            _ => None,
+        })
+        .unwrap();
+    (meshroute::compile(loaded.resources).unwrap(), vs)
+}
+
+fn table(routes: usize) -> String {
+    let mut text = String::from(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: big}\nspec:\n  hosts: [big]\n  http:\n",
+    );
+    for i in 0..routes {
+        let kind = if i + 1 == routes { 3 } else { i % 4 };
+        let matcher = match kind {
+            0 => format!("uri: {{prefix: /api/v{i}/}}"),
+            1 => format!("headers: {{x-user: {{exact: user-{i}}}}}"),
+            2 => format!("uri: {{regex: \"/items/[0-9]+/r{i}\"}}"),
+            _ => format!("queryParams: {{name: {{exact: n{i}}}}}"),
+        };
+        text.push_str(&format!(
+            "  - name: r{i}\n    match:\n    - {matcher}\n    route:\n    - destination: {{host: big, subset: v1}}\n      weight: 90\n    - destination: {{host: big, subset: v2}}\n      weight: 10\n"
+        ));
+    }
+    text.push_str("---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: big}\nspec:\n  host: big\n  subsets:\n  - {name: v1, labels: {version: v1}}\n  - {name: v2, labels: {version: v2}}\n");
+    text
+}
+
+/// The baseline: walk the config routes in order, the obvious way.
+struct Naive {
+    vs: VirtualService,
+    regexes: HashMap<String, Regex>,
+}
+
+impl Naive {
+    fn new(vs: VirtualService) -> Self {
+        let mut regexes = HashMap::new();
+        for route in &vs.http {
+            for m in route.matches.iter().flatten() {
+                let all = m
+                    .uri
+                    .iter()
+                    .chain(m.headers.values().flatten())
+                    .chain(m.query_params.values().flatten());
+                for sm in all {
+                    if let Some(r) = &sm.regex {
+                        regexes.insert(r.clone(), Regex::new(&format!("^(?:{r})$")).unwrap());
+                    }
+                }
+            }
+        }
+        Self { vs, regexes }
+    }
+
+    fn string_match(&self, m: &StringMatch, value: &str) -> bool {
+        if let Some(e) = &m.exact {
+            value == e
+        } else if let Some(p) = &m.prefix {
+            value.starts_with(p.as_str())
+        } else if let Some(r) = &m.regex {
+            self.regexes[r].is_match(value)
+        } else {
+            true
+        }
+    }
+
+    fn route<B>(&self, req: &http::Request<B>) -> Option<(&HttpRoute, String)> {
+        let query: HashMap<String, String> = req
+            .uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (k.to_owned(), v.to_owned())
+            })
+            .collect();
+        let headers: HashMap<String, String> = req
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_lowercase(),
+                    v.to_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        let path = req.uri().path();
+        for route in &self.vs.http {
+            let hit = route.matches.is_empty()
+                || route.matches.iter().flatten().any(|m| {
+                    m.uri.as_ref().is_none_or(|u| self.string_match(u, path))
+                        && m.headers.iter().all(|(k, v)| {
+                            headers
+                                .get(&k.to_lowercase())
+                                .is_some_and(|h| v.as_ref().is_none_or(|v| self.string_match(v, h)))
+                        })
+                        && m.query_params.iter().all(|(k, v)| {
+                            query
+                                .get(k)
+                                .is_some_and(|q| v.as_ref().is_none_or(|v| self.string_match(v, q)))
+                        })
+                });
+            if hit {
+                let dest = route.route.first()?.destination.as_ref()?;
+                return Some((route, format!("{}.default.svc.cluster.local", dest.host)));
+            }
+        }
+        None
+    }
+}
+
+fn seed(c: &mut Criterion) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed");
+    let yaml = [
+        "demo.yaml",
+        "demo-gateway.yaml",
+        "destination-rule-svc-b-canary.yaml",
+    ]
+    .iter()
+    .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
+    .collect::<Vec<_>>()
+    .join("\n---\n");
+    let (mesh, vs) = compile(&yaml);
+    let naive = Naive::new(vs);
+    let sidecar = Source::sidecar("default");
+    let gateway = Source::gateway("default/demo-gateway");
+    let xx = http::Request::get("http://svc-b:8080/greet?name=xx")
+        .body(())
+        .unwrap();
+    let other = http::Request::get("http://svc-b:8080/greet?name=yy")
+        .body(())
+        .unwrap();
+    let greet = http::Request::get("http://localhost/greet?name=xx")
+        .body(())
+        .unwrap();
+    let mut rng = FastRng::from_seed(1);
+    let mut group = c.benchmark_group("route/seed");
+    group.bench_function("naive baseline (name=xx)", |b| {
+        b.iter(|| black_box(naive.route(black_box(&xx))))
+    });
+    group.bench_function("sidecar name=xx -> v2", |b| {
+        b.iter(|| {
+            black_box(
+                mesh.route_with(black_box(&xx), &sidecar, &mut rng)
+                    .destination(),
+            )
+        })
+    });
+    group.bench_function("sidecar name=yy -> v1", |b| {
+        b.iter(|| {
+            black_box(
+                mesh.route_with(black_box(&other), &sidecar, &mut rng)
+                    .destination(),
+            )
+        })
+    });
+    group.bench_function("gateway /greet -> svc-a", |b| {
+        b.iter(|| {
+            black_box(
+                mesh.route_with(black_box(&greet), &gateway, &mut rng)
+                    .destination(),
+            )
+        })
+    });
+    group.finish();
+}
+
+fn linear(c: &mut Criterion) {
+    let mut group = c.benchmark_group("route/last_of_n");
+    let source = Source::sidecar("default");
+    for n in [10usize, 100, 1000] {
+        let (mesh, vs) = compile(&table(n));
+        let naive = Naive::new(vs);
+        // The last route is a query match.
+        let req = http::Request::get(format!("http://big/x?name=n{}", n - 1))
+            .body(())
+            .unwrap();
+        assert!(naive.route(&req).is_some());
+        let mut rng = FastRng::from_seed(1);
+        assert_eq!(
+            mesh.route_with(&req, &source, &mut rng)
+                .route()
+                .map(|r| r.index),
+            Some(n - 1)
+        );
+        group.bench_with_input(BenchmarkId::new("naive baseline", n), &req, |b, req| {
+            b.iter(|| black_box(naive.route(black_box(req)).is_some()))
+        });
+        group.bench_with_input(BenchmarkId::new("meshroute", n), &req, |b, req| {
+            b.iter(|| {
+                black_box(
+                    mesh.route_with(black_box(req), &source, &mut rng)
+                        .destination(),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, seed, linear);
+criterion_main!(benches);

@@ -1,0 +1,183 @@
+//! `Mesh::route` allocates nothing: a counting global allocator watches every allocation this
+//! thread makes while routing (after one warm-up call, which lets the regex engine create its
+//! per-thread match cache).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+// A global allocator is unsafe to implement; this one only counts and forwards to `System`.
+// The library itself forbids unsafe code.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use meshroute::config::LoadOptions;
+use meshroute::{FastRng, Mesh, Outcome, Source};
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        // SAFETY: forwards to the system allocator with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.with(Cell::get) {
+            COUNT.with(|c| c.set(c.get() + 1));
+        }
+        // SAFETY: as for `alloc`/`dealloc`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn allocations(f: impl FnOnce()) -> usize {
+    COUNT.with(|c| c.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    COUNT.with(Cell::get)
+}
+
+fn compile(yaml: &str) -> Mesh {
+    let loaded = meshroute::from_str(yaml, &LoadOptions::default());
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    meshroute::compile(loaded.resources).unwrap()
+}
+
+fn seed_yaml() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed");
+    [
+        "demo.yaml",
+        "demo-gateway.yaml",
+        "destination-rule-svc-b-canary.yaml",
+    ]
+    .iter()
+    .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
+    .collect::<Vec<_>>()
+    .join("\n---\n")
+}
+
+/// 100 routes mixing uri prefix, exact header, regex and query matches, each split 90/10.
+fn hundred_routes() -> String {
+    let mut text = String::from(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: big}\nspec:\n  hosts: [big]\n  http:\n",
+    );
+    for i in 0..100 {
+        let matcher = match i % 4 {
+            0 => format!("uri: {{prefix: /api/v{i}/}}"),
+            1 => format!("headers: {{x-user: {{exact: user-{i}}}}}"),
+            2 => format!("uri: {{regex: \"/items/[0-9]+/r{i}\"}}"),
+            _ => format!("queryParams: {{name: {{exact: n{i}}}}}"),
+        };
+        text.push_str(&format!(
+            "  - name: r{i}\n    match:\n    - {matcher}\n    route:\n    - destination: {{host: big, subset: v1}}\n      weight: 90\n    - destination: {{host: big, subset: v2}}\n      weight: 10\n"
+        ));
+    }
+    text.push_str("---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: big}\nspec:\n  host: big\n  subsets:\n  - {name: v1, labels: {version: v1}}\n  - {name: v2, labels: {version: v2}}\n");
+    text
+}
+
+fn assert_no_allocations(
+    mesh: &Mesh,
+    request: &http::Request<()>,
+    source: &Source,
+    expect: Outcome,
+) {
+    let mut rng = FastRng::from_seed(3);
+    let warm = mesh.route_with(request, source, &mut rng);
+    assert_eq!(warm.outcome(), expect, "{}", request.uri());
+    let count = allocations(|| {
+        for _ in 0..100 {
+            let decision = mesh.route_with(request, source, &mut rng);
+            std::hint::black_box(decision.destination());
+        }
+    });
+    assert_eq!(
+        count,
+        0,
+        "{} allocated {count} times in 100 decisions",
+        request.uri()
+    );
+}
+
+#[test]
+fn seed_decisions_allocate_nothing() {
+    let mesh = compile(&seed_yaml());
+    let sidecar = Source::sidecar("default").with_labels([("app", "demo-a")]);
+    for url in [
+        "http://svc-b:8080/greet?name=xx",
+        "http://svc-b:8080/greet?name=yy",
+        "http://svc-b.default.svc.cluster.local/",
+    ] {
+        let req = http::Request::get(url).body(()).unwrap();
+        assert_no_allocations(&mesh, &req, &sidecar, Outcome::Route);
+    }
+    let req = http::Request::get("http://unknown.example.com/")
+        .body(())
+        .unwrap();
+    assert_no_allocations(&mesh, &req, &sidecar, Outcome::NoVirtualService);
+    let gateway = Source::gateway("default/demo-gateway");
+    let req = http::Request::get("/greet?name=xx")
+        .header("host", "localhost")
+        .body(())
+        .unwrap();
+    assert_no_allocations(&mesh, &req, &gateway, Outcome::Route);
+    let req = http::Request::get("http://localhost/nothing")
+        .body(())
+        .unwrap();
+    assert_no_allocations(&mesh, &req, &gateway, Outcome::NoRoute);
+}
+
+#[test]
+fn hundred_route_decisions_allocate_nothing() {
+    let mesh = compile(&hundred_routes());
+    let source = Source::sidecar("default");
+    for req in [
+        // Matches the last route: every matcher kind is evaluated on the way.
+        http::Request::get("http://big/x?name=n99")
+            .body(())
+            .unwrap(),
+        http::Request::get("http://big/items/42/r98")
+            .body(())
+            .unwrap(),
+        http::Request::get("http://big/x")
+            .header("x-user", "user-97")
+            .header("x-user", "again")
+            .body(())
+            .unwrap(),
+        http::Request::get("http://big/api/v96/y").body(()).unwrap(),
+    ] {
+        let expect = if req.headers().contains_key("x-user") {
+            Outcome::NoRoute
+        } else {
+            Outcome::Route
+        };
+        assert_no_allocations(&mesh, &req, &source, expect);
+    }
+}
+
+/// The counter itself works: an allocation inside the window is seen.
+#[test]
+fn the_counter_sees_allocations() {
+    assert!(allocations(|| drop(std::hint::black_box(vec![1u8; 16]))) >= 1);
+}
