@@ -12,10 +12,10 @@
 //!
 //! ```text
 //!  YAML / JSON ──load──▶ Vec<Resource> ──compile──▶ Mesh ──route──▶ Decision ──balance──▶ Endpoint
-//!               config                  validation                   (route engine and load
-//!               (serde models,          with every problem           balancing arrive in the
-//!                field names as in      at once, each naming         next releases)
-//!                istio/api)             file, line, resource, path
+//!               config                  validation,                  first match   (load
+//!               (serde models,          every problem at once;       wins, then    balancing:
+//!                field names as in      lowering into route          the weighted  next release)
+//!                istio/api)             tables                       pick
 //! ```
 //!
 //! - [`config`]: serde models of the Istio resources (`VirtualService`, `DestinationRule`,
@@ -23,6 +23,10 @@
 //!   [`from_str`], [`from_path`] load multi-document YAML and JSON.
 //! - [`compile()`]: validation (Istio's rules, Istio's messages) and analysis warnings; a
 //!   configuration with errors never becomes a [`Mesh`].
+//! - [`Mesh::route`]: which VirtualService applies to the host, which route and match fire,
+//!   which destination the weighted choice picks, and everything Envoy would apply (header
+//!   operations, rewrite, redirect, direct response, timeout, retries, fault, mirrors), as a
+//!   [`Decision`]. It allocates nothing; weighted choices draw from an injected [`Rng`].
 //!
 //! ## Example
 //!
@@ -57,6 +61,14 @@
 //! let mesh = meshroute::compile(loaded.resources).expect("valid configuration");
 //! assert!(mesh.warnings().is_empty());
 //!
+//! // Where does a call from a sidecar in `default` go?
+//! let request = http::Request::get("http://svc-b:8080/greet?name=xx").body(()).unwrap();
+//! let decision = mesh.route(&request, &meshroute::Source::sidecar("default"));
+//! assert_eq!(decision.outcome(), meshroute::Outcome::Route);
+//! let destination = decision.destination().unwrap();
+//! assert_eq!(destination.host, "svc-b.default.svc.cluster.local");
+//! assert_eq!(destination.subset, Some("v2"));
+//!
 //! // A mistake is reported with the resource, the field path and Istio's message.
 //! let bad = yaml.replace("subset: v2}", "subset: v2}\n      weight: -1");
 //! let loaded = meshroute::from_str(&bad, &LoadOptions::default());
@@ -72,7 +84,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `yaml` | yes | loading YAML and JSON manifests ([`from_str`], [`from_path`]) |
-//! | `cli` | no | the `meshroute` command-line tool (`meshroute check PATH...`) |
+//! | `cli` | no | the `meshroute` command-line tool (`meshroute check`, `meshroute route`) |
 //!
 //! ## Compatibility with Istio
 //!
@@ -84,6 +96,9 @@
 //! | Regex syntax | Rust's `regex` crate stands in for Go's RE2 `regexp`: the same family (no backreferences, no look-around); rare syntax differences are possible |
 //! | `istioctl analyze` | IST0101 (subset or gateway not found), IST0109 (mesh VirtualServices sharing a host), IST0130 / IST0131 (unreachable rule, ineffective match), IST0132 (host not in gateway) — as warnings |
 //! | Duplicate resources | the later definition of the same kind/namespace/name replaces the earlier, as `kubectl apply` does |
+//! | Host selection | authority lowercased, port ignored; short names in the VirtualService's namespace; `name`, `name.ns`, `name.ns.svc` and the FQDN reach a Kubernetes service (the short name only from its own namespace); wildcard hosts, most specific first; oldest VirtualService wins on sidecars, routes merged (catch-alls last) on gateways; delegates merged |
+//! | Matching | path without query, RFC 3986 dot segments removed (Istio's default `BASE` normalization; percent-decoding is not applied); regex full match (RE2 semantics via the `regex` crate); `ignoreUriCase` for exact/prefix only; header names case-insensitive, repeated headers joined with `,`; `withoutHeaders` as Istio ≥ 1.22; raw first query value |
+//! | Not evaluated in-process | JWT claim matches (`@request.auth.claims.*`) never match (their `withoutHeaders` form always does); Envoy `%VARIABLE%` header values are passed through as written |
 //! | TLS and TCP routes | loaded and validated; not routed |
 
 #![forbid(unsafe_code)]
