@@ -449,25 +449,36 @@ impl<'a> Decision<'a> {
         let r = self.redirect()?;
         let request = &self.request;
         let scheme = r.scheme.as_deref().unwrap_or(request.scheme);
-        let host = match &r.authority {
-            Some(a) => a.as_str(),
-            None => request.host,
-        };
         let default_port = if scheme == "https" { 443 } else { 80 };
-        let port = if let Some(p) = r.port {
-            Some(p)
-        } else if r.derive_from_request {
-            Some(request.port)
-        } else {
-            None
+        // route.go ApplyRedirect: `port_redirect` is the configured (or, for FROM_REQUEST_PORT,
+        // the listener) port, cleared when it is the redirect scheme's default.
+        let port = r
+            .port
+            .or(r.derive_from_request.then_some(request.port))
+            .filter(|p| *p != default_port);
+        let host = match (&r.authority, port) {
+            (Some(a), _) => a.as_str(),
+            // Envoy processRequestHost: a port redirect replaces the port sent.
+            (None, Some(_)) => request.host,
+            // Otherwise the Host is kept as sent (routing_it "redirect request port": Host
+            // `b:80` gives `http://b:80/foo`), except that a scheme change drops the old
+            // scheme's default port.
+            (None, None) => {
+                let old_default = if request.scheme.eq_ignore_ascii_case("https") {
+                    ":443"
+                } else {
+                    ":80"
+                };
+                if scheme != request.scheme && request.authority.ends_with(old_default) {
+                    request.host
+                } else {
+                    request.authority
+                }
+            }
         };
         let authority = match port {
-            Some(p) if p != default_port => format!("{host}:{p}"),
-            Some(_) => host.to_owned(),
-            // No port configured: keep the authority as sent (routing_it "redirect request
-            // port": Host `b:80` gives `http://b:80/foo`), unless it was replaced.
-            None if r.authority.is_some() => host.to_owned(),
-            None => request.authority.to_owned(),
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
         };
         let (path, query) = if let Some(uri) = &r.uri {
             match uri.split_once('?') {

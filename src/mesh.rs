@@ -214,7 +214,11 @@ impl Mesh {
                 )
             }
             Some(gateway) => {
-                let table = tables.gateways.get(gateway.as_str());
+                // Routes are built per listener port (route.go translateRoute).
+                let table = tables
+                    .gateways
+                    .get(gateway.as_str())
+                    .map(|g| g.for_port(facts.port));
                 let entries = table.and_then(|t| {
                     let h = host?;
                     t.exact

@@ -31,7 +31,36 @@ use crate::table::{
 pub(crate) struct Tables {
     pub(crate) virtual_services: Vec<CompiledVs>,
     pub(crate) sidecar: SidecarHosts,
-    pub(crate) gateways: rustc_hash::FxHashMap<Box<str>, GatewayTable>,
+    pub(crate) gateways: rustc_hash::FxHashMap<Box<str>, GatewayTables>,
+}
+
+/// One gateway's route tables. Istio builds a gateway's routes per listener port and for the
+/// gateway workload itself, so each match's `port`, `sourceLabels` and `sourceNamespace` are
+/// decided *before* catch-all truncation and the catch-all sort (route.go
+/// `BuildHTTPRoutesForVirtualService`, `SortVHostRoutes`): one table per port some match names,
+/// and one for every other port.
+#[derive(Debug, Default)]
+pub(crate) struct GatewayTables {
+    pub(crate) by_port: Vec<(u16, GatewayTable)>,
+    pub(crate) other_ports: GatewayTable,
+}
+
+impl GatewayTables {
+    /// The table for requests arriving on `port`.
+    pub(crate) fn for_port(&self, port: u16) -> &GatewayTable {
+        self.by_port
+            .iter()
+            .find(|(p, _)| *p == port)
+            .map_or(&self.other_ports, |(_, table)| table)
+    }
+}
+
+/// What a gateway is as a caller: its workload labels (the Gateway's `selector`), its namespace
+/// and the listener port the routes are built for.
+struct GatewayCaller<'a> {
+    labels: &'a [(Box<str>, Box<str>)],
+    namespace: &'a str,
+    port: Option<u16>,
 }
 
 /// What the registry knows about a host: its ports, its subsets, whether it hashes.
@@ -89,7 +118,8 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         ))
     });
 
-    let mut gateway_routes: BTreeMap<String, Vec<(String, Vec<Entry>)>> = BTreeMap::new();
+    // gateway → (resolved host, VirtualService index), oldest VirtualService first.
+    let mut gateway_routes: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
     for (resource, vs) in &roots {
         let namespace = resource.namespace();
         let http = expand_delegates(resource, vs, &vs_resources);
@@ -111,7 +141,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
                 .collect()
         };
         if gateways.iter().any(|g| g == "mesh") {
-            let entries = entries_for(vs_index, &compiled, "mesh");
+            let entries = entries_for(vs_index, &compiled, "mesh", None);
             tables.sidecar.tables.push(entries);
             for h in &vs.hosts {
                 let resolved = host::resolve(h, namespace);
@@ -128,12 +158,11 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
             tables.sidecar.tables.push(Vec::new());
         }
         for gateway in gateways.iter().filter(|g| *g != "mesh") {
-            let entries = entries_for(vs_index, &compiled, gateway);
             for h in &vs.hosts {
                 gateway_routes
                     .entry(gateway.clone())
                     .or_default()
-                    .push((host::resolve(h, namespace), entries.clone()));
+                    .push((host::resolve(h, namespace), vs_index));
             }
         }
         tables.virtual_services.push(compiled);
@@ -150,49 +179,96 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         .sort_by_key(|w| std::cmp::Reverse(w.0.len()));
 
     for (gateway, per_host) in gateway_routes {
-        let mut table = GatewayTable::default();
-        if let Some((ns, name)) = gateway.split_once('/') {
-            if let Some(gw) = resources.iter().find_map(|r| match &r.body {
-                Body::Gateway(g) if r.namespace() == ns && r.name() == name => Some(g),
+        let (namespace, name) = gateway.split_once('/').unwrap_or(("default", &gateway));
+        let labels: Vec<(Box<str>, Box<str>)> = resources
+            .iter()
+            .find_map(|r| match &r.body {
+                Body::Gateway(g) if r.namespace() == namespace && r.name() == name => Some(g),
                 _ => None,
-            }) {
-                table.labels = gw
-                    .selector
+            })
+            .map(|gw| {
+                gw.selector
                     .iter()
                     .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
-                    .collect();
-            }
-        }
-        let mut merged: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
-        let mut order: Vec<String> = Vec::new();
-        for (h, entries) in per_host {
-            if !merged.contains_key(&h) {
-                order.push(h.clone());
-            }
-            merged.entry(h).or_default().extend(entries);
-        }
-        for h in order {
-            let mut entries = merged.remove(&h).unwrap_or_default();
-            // gateway.go / route.go SortVHostRoutes: catch-all routes move to the end.
-            let (regular, catch_all): (Vec<Entry>, Vec<Entry>) = entries
-                .drain(..)
-                .partition(|e| !is_catch_all(&tables.virtual_services, e));
-            let mut entries = regular;
-            entries.extend(catch_all);
-            if h == "*" {
-                table.star = Some(entries);
-            } else if let Some(suffix) = h.strip_prefix('*') {
-                table.wildcards.push((suffix.into(), entries));
-            } else {
-                table.exact.insert(h.into(), entries);
-            }
-        }
-        table
-            .wildcards
-            .sort_by_key(|w| std::cmp::Reverse(w.0.len()));
-        tables.gateways.insert(gateway.into(), table);
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut ports: Vec<u16> = per_host
+            .iter()
+            .filter_map(|(_, vs)| tables.virtual_services.get(index(*vs)))
+            .flat_map(|vs| vs.routes.iter().flat_map(|r| r.matches.iter()))
+            .filter_map(|m| m.port)
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        let table_for = |port: Option<u16>| {
+            let caller = GatewayCaller {
+                labels: &labels,
+                namespace,
+                port,
+            };
+            gateway_table(&tables.virtual_services, &gateway, &per_host, &caller)
+        };
+        let gateway_tables = GatewayTables {
+            by_port: ports.iter().map(|&p| (p, table_for(Some(p)))).collect(),
+            other_ports: table_for(None),
+        };
+        tables
+            .gateways
+            .insert(gateway.as_str().into(), gateway_tables);
     }
     tables
+}
+
+/// One gateway's virtual hosts for one listener port: the routes of every VirtualService bound
+/// to it, concatenated per host (oldest first) with catch-alls moved to the end (gateway.go,
+/// route.go `SortVHostRoutes`).
+fn gateway_table(
+    vses: &[CompiledVs],
+    gateway: &str,
+    per_host: &[(String, u32)],
+    caller: &GatewayCaller<'_>,
+) -> GatewayTable {
+    let mut table = GatewayTable {
+        labels: caller.labels.to_vec(),
+        ..GatewayTable::default()
+    };
+    let mut merged: BTreeMap<&str, Vec<Entry>> = BTreeMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for (h, vs) in per_host {
+        let Some(compiled) = vses.get(index(*vs)) else {
+            continue;
+        };
+        if !merged.contains_key(h.as_str()) {
+            order.push(h);
+        }
+        merged
+            .entry(h)
+            .or_default()
+            .extend(entries_for(*vs, compiled, gateway, Some(caller)));
+    }
+    for h in order {
+        let entries = merged.remove(h).unwrap_or_default();
+        // gateway.go / route.go SortVHostRoutes: catch-all routes move to the end.
+        let (mut entries, catch_all): (Vec<Entry>, Vec<Entry>) =
+            entries.into_iter().partition(|e| !is_catch_all(vses, e));
+        entries.extend(catch_all);
+        if h == "*" {
+            table.star = Some(entries);
+        } else if let Some(suffix) = h.strip_prefix('*') {
+            table.wildcards.push((suffix.into(), entries));
+        } else {
+            table.exact.insert(h.into(), entries);
+        }
+    }
+    table
+        .wildcards
+        .sort_by_key(|w| std::cmp::Reverse(w.0.len()));
+    table
+}
+
+fn index(i: u32) -> usize {
+    usize::try_from(i).unwrap_or(usize::MAX)
 }
 
 fn is_catch_all(vses: &[CompiledVs], e: &Entry) -> bool {
@@ -316,8 +392,15 @@ fn uses_consistent_hash(dr: &DestinationRule) -> bool {
 /// The route table entries of one VirtualService as seen by `gateway` (`mesh` for sidecars):
 /// one entry per match (or per route without matches), matches whose `gateways` exclude this
 /// gateway dropped, and everything after an unconditional catch-all truncated (route.go
-/// `BuildHTTPRoutesForVirtualService`).
-fn entries_for(vs: u32, compiled: &CompiledVs, gateway: &str) -> Vec<Entry> {
+/// `BuildHTTPRoutesForVirtualService`). For a gateway, `caller` decides the config-time selectors
+/// (`port`, `sourceLabels`, `sourceNamespace`) here, so that truncation sees them as Istio does;
+/// for sidecars they are checked per request.
+fn entries_for(
+    vs: u32,
+    compiled: &CompiledVs,
+    gateway: &str,
+    caller: Option<&GatewayCaller<'_>>,
+) -> Vec<Entry> {
     let mut entries = Vec::new();
     for (r, route) in compiled.routes.iter().enumerate() {
         let route_idx = u32::try_from(r).unwrap_or(u32::MAX);
@@ -333,12 +416,29 @@ fn entries_for(vs: u32, compiled: &CompiledVs, gateway: &str) -> Vec<Entry> {
             if !matcher.gateways.is_empty() && !matcher.gateways.iter().any(|g| &**g == gateway) {
                 continue;
             }
+            if let Some(caller) = caller {
+                // route.go translateRoute / sourceMatchHTTP, for this gateway and port.
+                let holds = matcher.port.is_none_or(|p| Some(p) == caller.port)
+                    && matcher
+                        .source_namespace
+                        .as_deref()
+                        .is_none_or(|ns| ns == caller.namespace)
+                    && matcher
+                        .source_labels
+                        .iter()
+                        .all(|label| caller.labels.contains(label));
+                if !holds {
+                    continue;
+                }
+            }
             entries.push(Entry {
                 vs,
                 route: route_idx,
                 matcher: u32::try_from(m).unwrap_or(u32::MAX),
             });
-            let unconditional = !matcher.has_runtime_selectors() || !matcher.gateways.is_empty();
+            let unconditional = caller.is_some()
+                || !matcher.has_runtime_selectors()
+                || !matcher.gateways.is_empty();
             if matcher.request.is_catch_all() && unconditional {
                 return entries;
             }
@@ -914,16 +1014,19 @@ fn merge_route(root: &HttpRoute, leaf: &HttpRoute) -> Option<HttpRoute> {
     } else if leaf_matches.is_empty() {
         merged.matches = root.matches.clone();
     } else {
+        // vsmodel.go mergeHTTPMatchRequests: every leaf match must be compatible with some
+        // root match, otherwise the whole leaf route is dropped.
         let mut matches = Vec::new();
         for l in &leaf_matches {
+            let before = matches.len();
             for r in &root_matches {
                 if !has_conflict(r, l) {
                     matches.push(Some(merge_match(r, l)));
                 }
             }
-        }
-        if matches.is_empty() {
-            return None;
+            if matches.len() == before {
+                return None;
+            }
         }
         merged.matches = matches;
     }
@@ -947,8 +1050,14 @@ fn merge_route(root: &HttpRoute, leaf: &HttpRoute) -> Option<HttpRoute> {
     Some(merged)
 }
 
+/// vsmodel.go `mergeHTTPMatchRequest`.
 fn merge_match(root: &HttpMatchRequest, leaf: &HttpMatchRequest) -> HttpMatchRequest {
     let mut m = leaf.clone();
+    if m.name.is_empty() {
+        m.name = root.name.clone();
+    } else if !root.name.is_empty() {
+        m.name = format!("{}-{}", root.name, leaf.name);
+    }
     if m.uri.is_none() {
         m.uri = root.uri.clone();
     }
@@ -990,28 +1099,44 @@ fn merge_match(root: &HttpMatchRequest, leaf: &HttpMatchRequest) -> HttpMatchReq
     m
 }
 
+/// vsmodel.go `stringMatchConflict` (with Go's getters, where an empty string is unset).
+fn string_match_conflict(root: Option<&StringMatch>, leaf: Option<&StringMatch>) -> bool {
+    let (Some(root), Some(leaf)) = (root, leaf) else {
+        return false;
+    };
+    fn get(v: &Option<String>) -> &str {
+        v.as_deref().unwrap_or("")
+    }
+    let any = |m: &StringMatch| {
+        !get(&m.regex).is_empty() || !get(&m.prefix).is_empty() || !get(&m.exact).is_empty()
+    };
+    if (!get(&root.regex).is_empty() && any(leaf)) || (!get(&leaf.regex).is_empty() && any(root)) {
+        return true;
+    }
+    let exact = get(&root.exact);
+    if !exact.is_empty() {
+        return !get(&leaf.prefix).is_empty() || get(&leaf.exact) != exact;
+    }
+    let prefix = get(&root.prefix);
+    if !prefix.is_empty() {
+        let leaf_prefix = get(&leaf.prefix);
+        if !leaf_prefix.is_empty() {
+            return !leaf_prefix.starts_with(prefix);
+        }
+        let leaf_exact = get(&leaf.exact);
+        if !leaf_exact.is_empty() {
+            return !leaf_exact.starts_with(prefix);
+        }
+    }
+    true
+}
+
 /// vsmodel.go `hasConflict`.
 fn has_conflict(root: &HttpMatchRequest, leaf: &HttpMatchRequest) -> bool {
-    let string_conflict = |r: &Option<StringMatch>, l: &Option<StringMatch>| match (r, l) {
-        (Some(r), Some(l)) => {
-            if r.regex.is_some() || l.regex.is_some() {
-                return true;
-            }
-            if let Some(re) = &r.exact {
-                return l.exact.as_ref() != Some(re);
-            }
-            if let Some(rp) = &r.prefix {
-                let leaf_value = l.exact.as_ref().or(l.prefix.as_ref());
-                return leaf_value.is_some_and(|v| !v.starts_with(rp.as_str()));
-            }
-            false
-        }
-        _ => false,
-    };
-    if string_conflict(&root.uri, &leaf.uri)
-        || string_conflict(&root.scheme, &leaf.scheme)
-        || string_conflict(&root.method, &leaf.method)
-        || string_conflict(&root.authority, &leaf.authority)
+    if string_match_conflict(root.uri.as_ref(), leaf.uri.as_ref())
+        || string_match_conflict(root.scheme.as_ref(), leaf.scheme.as_ref())
+        || string_match_conflict(root.method.as_ref(), leaf.method.as_ref())
+        || string_match_conflict(root.authority.as_ref(), leaf.authority.as_ref())
     {
         return true;
     }
@@ -1020,15 +1145,14 @@ fn has_conflict(root: &HttpMatchRequest, leaf: &HttpMatchRequest) -> bool {
         (&root.without_headers, &leaf.without_headers),
         (&root.query_params, &leaf.query_params),
     ] {
-        for (k, rv) in r {
-            if let Some(lv) = l.get(k) {
-                if rv != lv {
-                    return true;
-                }
-            }
+        let conflict = l
+            .iter()
+            .any(|(k, lv)| string_match_conflict(r.get(k).and_then(Option::as_ref), lv.as_ref()));
+        if conflict {
+            return true;
         }
     }
-    if root.ignore_uri_case != leaf.ignore_uri_case && leaf.uri.is_some() && root.uri.is_some() {
+    if root.ignore_uri_case != leaf.ignore_uri_case {
         return true;
     }
     if let (Some(rp), Some(lp)) = (root.port.filter(|p| *p != 0), leaf.port.filter(|p| *p != 0)) {
@@ -1036,10 +1160,7 @@ fn has_conflict(root: &HttpMatchRequest, leaf: &HttpMatchRequest) -> bool {
             return true;
         }
     }
-    if !root.source_namespace.is_empty()
-        && !leaf.source_namespace.is_empty()
-        && root.source_namespace != leaf.source_namespace
-    {
+    if !root.source_namespace.is_empty() && leaf.source_namespace != root.source_namespace {
         return true;
     }
     if root
@@ -1051,7 +1172,8 @@ fn has_conflict(root: &HttpMatchRequest, leaf: &HttpMatchRequest) -> bool {
     }
     if !leaf.gateways.is_empty()
         && !root.gateways.is_empty()
-        && !leaf.gateways.iter().all(|g| root.gateways.contains(g))
+        && (root.gateways.len() < leaf.gateways.len()
+            || !leaf.gateways.iter().all(|g| root.gateways.contains(g)))
     {
         return true;
     }
