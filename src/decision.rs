@@ -257,6 +257,17 @@ pub struct Decision<'a> {
     pub(crate) destination: Option<DestinationRef<'a>>,
     pub(crate) chosen: Option<&'a crate::table::CompiledDestination>,
     pub(crate) request: RequestFacts<'a>,
+    pub(crate) endpoint: Option<PickedEndpoint>,
+    pub(crate) no_endpoint: Option<crate::balance::NoEndpoint>,
+    pub(crate) set_cookie: Option<String>,
+}
+
+/// The endpoint a decision picked: the cluster snapshot it was picked from and its index.
+#[derive(Debug, Clone)]
+pub(crate) struct PickedEndpoint {
+    pub(crate) cluster: u32,
+    pub(crate) state: std::sync::Arc<crate::balance::ClusterState>,
+    pub(crate) index: usize,
 }
 
 static EMPTY_OPS: HeaderOps = HeaderOps {
@@ -306,8 +317,28 @@ impl<'a> Decision<'a> {
         self.destination
     }
 
+    /// The endpoint the destination's load balancer picked, when the destination's endpoints are
+    /// known (from manifests or [`Mesh::set_endpoints`](crate::Mesh::set_endpoints)).
+    pub fn endpoint(&self) -> Option<&crate::balance::Endpoint> {
+        let picked = self.endpoint.as_ref()?;
+        picked.state.endpoints().get(picked.index)
+    }
+
+    /// Why no endpoint was picked although the destination's endpoints are known: no healthy
+    /// upstream (503 `UH`) or `PASSTHROUGH`.
+    pub fn no_endpoint(&self) -> Option<crate::balance::NoEndpoint> {
+        self.no_endpoint
+    }
+
+    /// The `Set-Cookie` value Envoy would add to the response when a `consistentHash.httpCookie`
+    /// with a `ttl` generated the cookie.
+    pub fn set_cookie(&self) -> Option<&str> {
+        self.set_cookie.as_deref()
+    }
+
     /// The status Envoy answers with itself, without forwarding: the redirect or direct response
-    /// status, 404 for no route, 503 for a subset no DestinationRule defines (flag `NC`).
+    /// status, 404 for no route, 503 for a subset no DestinationRule defines (flag `NC`) or a
+    /// cluster without a healthy endpoint (flag `UH`).
     pub fn local_status(&self) -> Option<StatusCode> {
         match self.outcome {
             Outcome::NoRoute => Some(StatusCode::NOT_FOUND),
@@ -315,11 +346,12 @@ impl<'a> Decision<'a> {
                 .redirect()
                 .map(|r| StatusCode::from_u16(r.status).unwrap_or(StatusCode::MOVED_PERMANENTLY)),
             Outcome::DirectResponse => self.direct_response().map(DirectResponse::status),
-            Outcome::Route => self
-                .destination
-                .filter(|d| !d.subset_defined)
-                .map(|_| StatusCode::SERVICE_UNAVAILABLE),
-            Outcome::NoVirtualService => None,
+            Outcome::Route | Outcome::NoVirtualService => {
+                let missing_subset = self.destination.is_some_and(|d| !d.subset_defined);
+                let unhealthy =
+                    self.no_endpoint == Some(crate::balance::NoEndpoint::NoHealthyUpstream);
+                (missing_subset || unhealthy).then_some(StatusCode::SERVICE_UNAVAILABLE)
+            }
         }
     }
 
@@ -584,7 +616,7 @@ impl Decision<'_> {
             "route": rule(self.route()),
             "match": rule(self.matched()),
             "destination": self.destination.map(|d| json!({"host": d.host, "subset": d.subset, "port": d.port})),
-            "endpoint": Value::Null,
+            "endpoint": self.endpoint().map(|e| json!({"address": e.address})),
             "redirect": self.redirect_location().map(|location| json!({"status": self.redirect_status(), "location": location})),
             "directResponse": self.direct_response().map(|r| json!({
                 "status": r.status().as_u16(),

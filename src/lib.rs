@@ -103,6 +103,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod balance;
 pub mod compile;
 pub mod config;
 mod decision;

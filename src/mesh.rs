@@ -4,9 +4,15 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use std::time::Instant;
+
+use crate::balance::hash_policy::HashInput;
+use crate::balance::outlier::Outcome as OutlierOutcome;
+use crate::balance::{ClusterState, Endpoint};
 use crate::compile::Diagnostic;
 use crate::compile::lower::Tables;
 use crate::config::Resource;
+use crate::decision::PickedEndpoint;
 use crate::decision::{Decision, DestinationRef, Outcome, RequestFacts};
 use crate::matching::{RequestView, normalize_path};
 use crate::select::{Rng, ThreadRng};
@@ -256,6 +262,9 @@ impl Mesh {
                 destination: None,
                 chosen: None,
                 request: facts,
+                endpoint: None,
+                no_endpoint: None,
+                set_cookie: None,
             },
             Eval::NothingApplies if is_gateway => Decision {
                 outcome: Outcome::NoRoute,
@@ -265,6 +274,9 @@ impl Mesh {
                 destination: None,
                 chosen: None,
                 request: facts,
+                endpoint: None,
+                no_endpoint: None,
+                set_cookie: None,
             },
             Eval::NothingApplies => {
                 let port = facts.port;
@@ -281,18 +293,138 @@ impl Mesh {
                     }),
                     chosen: None,
                     request: facts,
+                    endpoint: None,
+                    no_endpoint: None,
+                    set_cookie: None,
                 }
             }
         };
+        let mut decision = decision;
+        if let Some(dest) = decision.destination {
+            if dest.subset_defined {
+                self.attach_endpoint(&mut decision, dest, request, source, rng);
+            }
+        }
         tracing::trace!(
             outcome = decision.outcome.as_str(),
             virtual_service = decision.virtual_service,
             route = decision.route.map(|r| r.index),
             destination = decision.destination.map(|d| d.host),
             subset = decision.destination.and_then(|d| d.subset),
+            endpoint = decision.endpoint().map(|e| e.address.as_str()),
             "meshroute decision"
         );
         decision
+    }
+
+    /// Picks the endpoint of `dest` with its cluster's balancer (Envoy's algorithms, fed the
+    /// request's hash input and the injected random source).
+    fn attach_endpoint<B>(
+        &self,
+        decision: &mut Decision<'_>,
+        dest: DestinationRef<'_>,
+        request: &http::Request<B>,
+        source: &Source,
+        rng: &mut impl Rng,
+    ) {
+        let clusters = &self.inner.tables.clusters;
+        let Some(port) = dest.port else { return };
+        let Some(index) = clusters.find(dest.host, dest.subset, port) else {
+            return;
+        };
+        let Some(cluster) = clusters.get(index) else {
+            return;
+        };
+        let state = cluster.state();
+        if !state.known() {
+            return;
+        }
+        let input = HashInput {
+            headers: request.headers(),
+            path_and_query: request.uri().path_and_query().map_or("/", |p| p.as_str()),
+            source_ip: source.ip,
+            downstream_remote: None,
+            downstream_local: None,
+        };
+        match cluster.pick(&state, &input, rng) {
+            Ok((endpoint, set_cookie)) => {
+                decision.endpoint = Some(PickedEndpoint {
+                    cluster: index,
+                    state,
+                    index: endpoint,
+                });
+                decision.set_cookie = set_cookie;
+            }
+            Err(reason) => decision.no_endpoint = Some(reason),
+        }
+    }
+
+    /// Replaces the endpoints of `host` (the FQDN, e.g. `svc-b.default.svc.cluster.local`) on
+    /// `port` for every cluster of it (each subset filters them by its labels). The swap is
+    /// atomic: picks in flight finish on the old set, later picks see the new one, nobody waits.
+    pub fn set_endpoints(
+        &self,
+        host: &str,
+        port: u16,
+        endpoints: &[Endpoint],
+    ) -> Result<(), UnknownCluster> {
+        let host = host.to_ascii_lowercase();
+        let mut found = false;
+        for cluster in self.inner.tables.clusters.of_host_port(&host, port) {
+            cluster.set_endpoints(endpoints);
+            found = true;
+        }
+        if found {
+            tracing::debug!(%host, port, endpoints = endpoints.len(), "endpoints replaced");
+            Ok(())
+        } else {
+            Err(UnknownCluster { host, port })
+        }
+    }
+
+    /// The endpoints of a cluster (`subset` `None`: all endpoints of the host), if it exists.
+    pub fn endpoints(&self, host: &str, subset: Option<&str>, port: u16) -> Option<Vec<Endpoint>> {
+        let clusters = &self.inner.tables.clusters;
+        let cluster = clusters.get(clusters.find(host, subset, port)?)?;
+        Some(cluster.state().endpoints().to_vec())
+    }
+
+    /// Feeds the result of a request sent to `decision`'s endpoint to outlier detection (a
+    /// no-op when its DestinationRule has none). `now` comes from the caller's clock.
+    pub fn report(&self, decision: &Decision<'_>, outcome: OutlierOutcome, now: Instant) {
+        let Some(picked) = &decision.endpoint else {
+            return;
+        };
+        if let Some(cluster) = self.inner.tables.clusters.get(picked.cluster) {
+            // The index is into the snapshot the pick was made on; a swapped endpoint set
+            // starts fresh outlier state, so stale reports are dropped.
+            if Arc::ptr_eq(&picked.state, &cluster.state())
+                || cluster.state().endpoints().len() == picked.state.endpoints().len()
+            {
+                cluster.report(picked.index, outcome, now);
+            }
+        }
+    }
+
+    /// Runs outlier detection's interval work (un-ejecting endpoints whose time is up) at `now`.
+    pub fn tick(&self, now: Instant) {
+        for cluster in &self.inner.tables.clusters.clusters {
+            cluster.tick(now);
+        }
+    }
+
+    /// Counts a request as in flight on `decision`'s endpoint (least-request balancing reads
+    /// these counts) until the returned guard is dropped.
+    pub fn start_request(&self, decision: &Decision<'_>) -> Option<ActiveRequest> {
+        let picked = decision.endpoint.as_ref()?;
+        let cluster = self.inner.tables.clusters.get(picked.cluster)?;
+        cluster.start(&picked.state, picked.index);
+        Some(ActiveRequest {
+            mesh: self.clone(),
+            cluster: picked.cluster,
+            state: Arc::clone(&picked.state),
+            index: picked.index,
+        })
     }
 
     fn eval<'a>(
@@ -386,6 +518,9 @@ fn decide<'a>(
         destination: None,
         chosen: None,
         request: facts,
+        endpoint: None,
+        no_endpoint: None,
+        set_cookie: None,
     };
     match &route.action {
         Action::Route {
@@ -473,5 +608,35 @@ fn split_host_port(authority: &str) -> (&str, Option<u16>) {
             Err(_) => (authority, None),
         },
         _ => (authority, None),
+    }
+}
+
+/// `set_endpoints` named a host and port no cluster of the mesh serves.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "no cluster for {host}:{port}: the configuration names no such service (add a Service, ServiceEntry or route destination for it)"
+)]
+#[non_exhaustive]
+pub struct UnknownCluster {
+    /// The host.
+    pub host: String,
+    /// The port.
+    pub port: u16,
+}
+
+/// A request in flight on an endpoint, for least-request balancing; dropping it ends it.
+#[derive(Debug)]
+pub struct ActiveRequest {
+    mesh: Mesh,
+    cluster: u32,
+    state: Arc<ClusterState>,
+    index: usize,
+}
+
+impl Drop for ActiveRequest {
+    fn drop(&mut self) {
+        if let Some(cluster) = self.mesh.inner.tables.clusters.get(self.cluster) {
+            cluster.finish(&self.state, self.index);
+        }
     }
 }

@@ -653,7 +653,11 @@ fn facts(req: &http::Request<()>) -> Facts {
             .to_owned(),
     };
     let (host, port) = split_host_port(&authority);
-    let default_port = if uri.scheme_str() == Some("https") { 443 } else { 80 };
+    let default_port = if uri.scheme_str() == Some("https") {
+        443
+    } else {
+        80
+    };
     Facts {
         host: host.to_ascii_lowercase(),
         port: port.unwrap_or(default_port),
@@ -701,7 +705,9 @@ fn string_match(m: &Value, value: &str, ignore_case: bool) -> bool {
         fold(value).starts_with(&fold(p))
     } else if let Some(r) = m["regex"].as_str() {
         // Envoy safe_regex: a full match.
-        regex::Regex::new(&format!("^(?:{r})$")).unwrap().is_match(value)
+        regex::Regex::new(&format!("^(?:{r})$"))
+            .unwrap()
+            .is_match(value)
     } else {
         unreachable!("presence handled by the caller: {m}")
     }
@@ -715,7 +721,9 @@ fn is_presence(m: &Value) -> bool {
 fn plain_path(path: &str) -> bool {
     !path.contains('%')
         && !path.contains("//")
-        && !path.split('/').any(|segment| segment == "." || segment == "..")
+        && !path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
 }
 
 fn header_value(f: &Facts, name: &str) -> Option<String> {
@@ -749,7 +757,11 @@ fn runtime_match(m: Option<&Value>, f: &Facts) -> Tri {
             if catch_all {
                 Tri::Yes
             } else if plain_path(&f.path) {
-                Tri::of(string_match(uri, &f.path, ignore_case && uri.get("regex").is_none()))
+                Tri::of(string_match(
+                    uri,
+                    &f.path,
+                    ignore_case && uri.get("regex").is_none(),
+                ))
             } else {
                 Tri::Unknown
             }
@@ -828,14 +840,25 @@ fn resolve_gateway(g: &str, ns: &str) -> String {
 
 /// route.go `BuildHTTPRoutesForVirtualService` for one proxy and listener port: matches dropped
 /// by `port`, `gateways` or source selectors; truncation after an emitted catch-all.
-fn build_routes(vs: &Value, gateway: &str, source: &Source, labels: &[(&str, &str)], port: u16) -> Vec<Emitted> {
+fn build_routes(
+    vs: &Value,
+    gateway: &str,
+    source: &Source,
+    labels: &[(&str, &str)],
+    port: u16,
+) -> Vec<Emitted> {
     let ns = vs["metadata"]["namespace"].as_str().unwrap();
     let key = key_of(vs);
     let mut out = Vec::new();
     for (r, http) in vs["spec"]["http"].as_array().unwrap().iter().enumerate() {
         let matches = http["match"].as_array().map_or(&[][..], Vec::as_slice);
         if matches.is_empty() {
-            out.push(Emitted { vs: key.clone(), route: r, matcher: None, catch_all: true });
+            out.push(Emitted {
+                vs: key.clone(),
+                route: r,
+                matcher: None,
+                catch_all: true,
+            });
             return out;
         }
         for (i, m) in matches.iter().enumerate() {
@@ -843,20 +866,30 @@ fn build_routes(vs: &Value, gateway: &str, source: &Source, labels: &[(&str, &st
                 continue;
             }
             let source_match = match m["gateways"].as_array() {
-                Some(gws) if !gws.is_empty() => {
-                    gws.iter().any(|g| resolve_gateway(g.as_str().unwrap(), ns) == gateway)
-                }
+                Some(gws) if !gws.is_empty() => gws
+                    .iter()
+                    .any(|g| resolve_gateway(g.as_str().unwrap(), ns) == gateway),
                 _ => {
-                    m["sourceLabels"].as_object().into_iter().flatten().all(|(k, v)| {
-                        labels.iter().any(|(lk, lv)| lk == k && v == lv)
-                    }) && m["sourceNamespace"].as_str().is_none_or(|sns| sns == source.namespace())
+                    m["sourceLabels"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && v == lv))
+                        && m["sourceNamespace"]
+                            .as_str()
+                            .is_none_or(|sns| sns == source.namespace())
                 }
             };
             if !source_match {
                 continue;
             }
             let catch_all = is_catch_all(Some(m));
-            out.push(Emitted { vs: key.clone(), route: r, matcher: Some(i), catch_all });
+            out.push(Emitted {
+                vs: key.clone(),
+                route: r,
+                matcher: Some(i),
+                catch_all,
+            });
             if catch_all {
                 return out;
             }
@@ -874,13 +907,17 @@ fn bound_vses<'v>(resources: &'v [Value], gateway: &str) -> Vec<&'v Value> {
             let ns = vs["metadata"]["namespace"].as_str().unwrap();
             match vs["spec"]["gateways"].as_array() {
                 None => gateway == "mesh",
-                Some(g) => g.iter().any(|g| resolve_gateway(g.as_str().unwrap(), ns) == gateway),
+                Some(g) => g
+                    .iter()
+                    .any(|g| resolve_gateway(g.as_str().unwrap(), ns) == gateway),
             }
         })
         .collect();
     vses.sort_by_key(|vs| {
         (
-            vs["metadata"]["creationTimestamp"].as_str().map(str::to_owned),
+            vs["metadata"]["creationTimestamp"]
+                .as_str()
+                .map(str::to_owned),
             vs["metadata"]["name"].as_str().unwrap().to_owned(),
             vs["metadata"]["namespace"].as_str().unwrap().to_owned(),
         )
@@ -910,8 +947,11 @@ fn select_vhost<T>(domains: &[(String, T)], host: &str) -> Option<usize> {
 fn model_routes(resources: &[Value], source: &Source, f: &Facts) -> Option<Option<Vec<Emitted>>> {
     match source.gateway_name() {
         None => {
-            let labels: Vec<(&str, &str)> =
-                source.labels().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let labels: Vec<(&str, &str)> = source
+                .labels()
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             // httproute.go: one virtual host per VirtualService with routes for this proxy;
             // a domain already taken by an earlier VirtualService is dropped (dedupeDomains).
             let mut domains: Vec<(String, Vec<Emitted>)> = Vec::new();
@@ -997,35 +1037,41 @@ fn known_divergence(resources: &[Value], source: &Source, f: &Facts) -> bool {
         .flat_map(|vs| vs["spec"]["http"].as_array().unwrap())
         .flat_map(|http| http["match"].as_array().into_iter().flatten());
     let skip = std::env::var("NO_SKIP").unwrap_or_default();
-    (skip != "1" && skip != "all") && matches.clone().any(|m| {
-        // Known divergence 1: a catch-all-shaped match with `gateways` and a `port` other than
-        // the request's truncates the later routes, although route.go drops the match first
-        // (translateRoute returns nil) and only truncates after an emitted catch-all.
-        m["gateways"].as_array().is_some_and(|g| !g.is_empty())
-            && m["port"].as_u64().is_some_and(|p| p != u64::from(f.port))
-            && is_catch_all(Some(m))
-    }) || (skip != "2" && skip != "all") && {
-        // Known divergence 2: a VirtualService that yields no routes for this caller still
-        // claims its hosts in meshroute (a gateway's exact or wildcard host, a sidecar's
-        // wildcard host, or an exact sidecar host in front of a wildcard one), although Istio
-        // builds no virtual host from it, so another VirtualService takes the request.
-        let gateway = source.gateway_name().unwrap_or("mesh");
-        let labels: Vec<(&str, &str)> = match source.gateway_name() {
-            None => source.labels().iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
-            Some(_) => vec![("istio", "ingressgateway")],
-        };
-        bound_vses(resources, gateway).iter().any(|vs| {
-            let ns = vs["metadata"]["namespace"].as_str().unwrap();
-            build_routes(vs, gateway, source, &labels, f.port).is_empty()
-                && vs["spec"]["hosts"].as_array().unwrap().iter().any(|h| {
-                    let h = resolve(h.as_str().unwrap(), ns);
-                    match h.strip_prefix('*') {
-                        Some(suffix) => f.host.ends_with(suffix),
-                        None => h == f.host || h.starts_with(&format!("{}.", f.host)),
-                    }
-                })
+    (skip != "1" && skip != "all")
+        && matches.clone().any(|m| {
+            // Known divergence 1: a catch-all-shaped match with `gateways` and a `port` other than
+            // the request's truncates the later routes, although route.go drops the match first
+            // (translateRoute returns nil) and only truncates after an emitted catch-all.
+            m["gateways"].as_array().is_some_and(|g| !g.is_empty())
+                && m["port"].as_u64().is_some_and(|p| p != u64::from(f.port))
+                && is_catch_all(Some(m))
         })
-    }
+        || (skip != "2" && skip != "all") && {
+            // Known divergence 2: a VirtualService that yields no routes for this caller still
+            // claims its hosts in meshroute (a gateway's exact or wildcard host, a sidecar's
+            // wildcard host, or an exact sidecar host in front of a wildcard one), although Istio
+            // builds no virtual host from it, so another VirtualService takes the request.
+            let gateway = source.gateway_name().unwrap_or("mesh");
+            let labels: Vec<(&str, &str)> = match source.gateway_name() {
+                None => source
+                    .labels()
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect(),
+                Some(_) => vec![("istio", "ingressgateway")],
+            };
+            bound_vses(resources, gateway).iter().any(|vs| {
+                let ns = vs["metadata"]["namespace"].as_str().unwrap();
+                build_routes(vs, gateway, source, &labels, f.port).is_empty()
+                    && vs["spec"]["hosts"].as_array().unwrap().iter().any(|h| {
+                        let h = resolve(h.as_str().unwrap(), ns);
+                        match h.strip_prefix('*') {
+                            Some(suffix) => f.host.ends_with(suffix),
+                            None => h == f.host || h.starts_with(&format!("{}.", f.host)),
+                        }
+                    })
+            })
+        }
 }
 
 /// The decision agrees with the model: the same virtual host, a route Envoy has, no earlier
@@ -1050,7 +1096,13 @@ fn compare_with_model(
         } else {
             Outcome::NoVirtualService
         };
-        prop_assert_eq!(d.outcome(), expected, "Istio has no virtual host for {:?}: {}", f.host, json);
+        prop_assert_eq!(
+            d.outcome(),
+            expected,
+            "Istio has no virtual host for {:?}: {}",
+            f.host,
+            json
+        );
         prop_assert_eq!(d.virtual_service(), None);
         return Ok(());
     };
@@ -1070,22 +1122,52 @@ fn compare_with_model(
         )),
         Outcome::NoRoute => None,
         _ => {
-            prop_assert!(false, "Istio has routes {:?} for {:?}, meshroute: {}", routes, f.host, json);
+            prop_assert!(
+                false,
+                "Istio has routes {:?} for {:?}, meshroute: {}",
+                routes,
+                f.host,
+                json
+            );
             unreachable!()
         }
     };
     match fired {
         Some((vs, route, matcher)) => {
-            let at = routes.iter().position(|e| e.vs == vs && e.route == route && e.matcher == matcher);
-            prop_assert!(at.is_some(), "fired {}.http[{}] match {:?}, not among Istio's routes {:?}", vs, route, matcher, routes);
+            let at = routes
+                .iter()
+                .position(|e| e.vs == vs && e.route == route && e.matcher == matcher);
+            prop_assert!(
+                at.is_some(),
+                "fired {}.http[{}] match {:?}, not among Istio's routes {:?}",
+                vs,
+                route,
+                matcher,
+                routes
+            );
             let at = at.unwrap();
-            prop_assert!(verdicts[at] != Tri::No, "fired {:?}, which does not match: {}", routes[at], json);
+            prop_assert!(
+                verdicts[at] != Tri::No,
+                "fired {:?}, which does not match: {}",
+                routes[at],
+                json
+            );
             let earlier = verdicts[..at].iter().position(|t| *t == Tri::Yes);
-            prop_assert!(earlier.is_none(), "earlier route {:?} matches; fired {:?}", routes[earlier.unwrap()], routes[at]);
+            prop_assert!(
+                earlier.is_none(),
+                "earlier route {:?} matches; fired {:?}",
+                routes[earlier.unwrap()],
+                routes[at]
+            );
         }
         None => {
             let yes = verdicts.iter().position(|t| *t == Tri::Yes);
-            prop_assert!(yes.is_none(), "404 although {:?} matches: {}", routes[yes.unwrap()], json);
+            prop_assert!(
+                yes.is_none(),
+                "404 although {:?} matches: {}",
+                routes[yes.unwrap()],
+                json
+            );
             if source.gateway_name().is_none() {
                 prop_assert_eq!(d.virtual_service(), Some(routes[0].vs.as_str()));
             }

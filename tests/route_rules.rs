@@ -1702,11 +1702,14 @@ fn host_without_vs_gets_default_routing() {
     let d = mesh.route(&req, &sidecar());
     assert_eq!(d.outcome(), Outcome::NoVirtualService);
     assert_eq!(d.virtual_service(), None);
-    assert_eq!(d.local_status(), None);
     let dest = d.destination().unwrap();
     assert_eq!(dest.host, "svc-b.default.svc.cluster.local");
     assert_eq!(dest.subset, None);
     assert_eq!(dest.port, Some(8080));
+    // The Service selects no pods in this configuration: Envoy answers 503 with flag UH.
+    assert_eq!(d.endpoint(), None);
+    assert_eq!(d.no_endpoint(), Some(meshroute::balance::NoEndpoint::NoHealthyUpstream));
+    assert_eq!(d.local_status(), Some(StatusCode::SERVICE_UNAVAILABLE));
 }
 
 /// rc.proto `cluster_not_found_response_code` (default 503, flag NC) + messages.yaml IST0101: a

@@ -386,6 +386,21 @@ fn describe(d: &meshroute::Decision<'_>) -> String {
         }
         lines.push(line);
     }
+    if let Some(endpoint) = d.endpoint() {
+        let name = endpoint
+            .name
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        lines.push(format!("  endpoint: {}{name}", endpoint.address));
+    } else if let Some(reason) = d.no_endpoint() {
+        lines.push(match reason {
+            meshroute::balance::NoEndpoint::NoHealthyUpstream => {
+                "  endpoint: none healthy (Envoy answers 503, flag UH)".to_owned()
+            }
+            _ => "  endpoint: passthrough to the original destination".to_owned(),
+        });
+    }
     if let Some(location) = d.redirect_location() {
         lines.push(format!(
             "  redirect: {} {location}",

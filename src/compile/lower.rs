@@ -32,6 +32,7 @@ pub(crate) struct Tables {
     pub(crate) virtual_services: Vec<CompiledVs>,
     pub(crate) sidecar: SidecarHosts,
     pub(crate) gateways: rustc_hash::FxHashMap<Box<str>, GatewayTables>,
+    pub(crate) clusters: crate::balance::build::Clusters,
 }
 
 /// One gateway's route tables. Istio builds a gateway's routes per listener port and for the
@@ -217,6 +218,28 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
             .gateways
             .insert(gateway.as_str().into(), gateway_tables);
     }
+    // One cluster per destination a route names (port known at compile time), besides the
+    // clusters of every known service.
+    let mut destinations = Vec::new();
+    for vs in &tables.virtual_services {
+        for route in &vs.routes {
+            if let Action::Route {
+                destinations: list, ..
+            } = &route.action
+            {
+                for d in list {
+                    if let Some(port) = d.port.or(d.service_port) {
+                        destinations.push((
+                            d.host.to_string(),
+                            d.subset.as_deref().map(String::from),
+                            port,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    tables.clusters = crate::balance::build::build(resources, &destinations);
     tables
 }
 

@@ -1,0 +1,335 @@
+//! One Envoy cluster (host + subset + port): its endpoints, its balancer state and its outlier
+//! detector.
+//!
+//! The endpoint set and everything derived from it (the healthy set, ring or Maglev table,
+//! round-robin scheduler) live in an immutable [`ClusterState`] behind an `ArcSwap`: an update
+//! (new endpoints, an ejection) builds a new state and swaps it in atomically, so a pick never
+//! waits for an update and never sees half of one. Round robin and least request keep their
+//! scheduler behind a short mutex inside the state, as Envoy keeps it per worker.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+
+use crate::balance::endpoints::Endpoint;
+use crate::balance::hash_policy::{self, HashInput};
+use crate::balance::least_request::{LeastRequest, LeastRequestConfig};
+use crate::balance::maglev::Maglev;
+use crate::balance::outlier::{Outcome as OutlierOutcome, OutlierConfig, OutlierDetector};
+use crate::balance::policy::{ClusterPolicy, LbPolicy};
+use crate::balance::random;
+use crate::balance::ring_hash::{HashFunction, RingHash};
+use crate::balance::round_robin::RoundRobin;
+use crate::select::Rng;
+
+/// Why no endpoint was picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoEndpoint {
+    /// The cluster has no endpoints at all (or the subset selects none): Envoy answers 503
+    /// with response flag `UH` (no healthy upstream).
+    NoHealthyUpstream,
+    /// `PASSTHROUGH`: Envoy connects to the caller's original destination; nothing is picked.
+    Passthrough,
+}
+
+enum Balancer {
+    RoundRobin(Mutex<RoundRobin>),
+    LeastRequest(Mutex<(LeastRequest, Vec<u32>)>),
+    Random,
+    Ring(RingHash),
+    Maglev(Maglev),
+    Passthrough,
+}
+
+impl std::fmt::Debug for Balancer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Balancer::RoundRobin(_) => "RoundRobin",
+            Balancer::LeastRequest(_) => "LeastRequest",
+            Balancer::Random => "Random",
+            Balancer::Ring(_) => "RingHash",
+            Balancer::Maglev(_) => "Maglev",
+            Balancer::Passthrough => "Passthrough",
+        })
+    }
+}
+
+/// An immutable snapshot of a cluster: endpoints, which of them the balancer uses, and the
+/// balancer built over those.
+#[derive(Debug)]
+pub struct ClusterState {
+    endpoints: Vec<Endpoint>,
+    /// Indices (into `endpoints`) of the hosts the balancer chooses among: the healthy ones, or
+    /// all of them when the cluster is in panic.
+    hosts: Vec<usize>,
+    balancer: Balancer,
+    /// Whether endpoints are known for this cluster (from manifests or the application).
+    known: bool,
+}
+
+impl ClusterState {
+    /// The endpoints.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+}
+
+/// One cluster.
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    pub(crate) host: Box<str>,
+    pub(crate) subset: Option<Box<str>>,
+    pub(crate) port: u16,
+    /// The subset's labels (`None`: all endpoints of the host).
+    selector: Option<std::collections::BTreeMap<String, String>>,
+    pub(crate) policy: ClusterPolicy,
+    state: ArcSwap<ClusterState>,
+    /// Created at the first report (it needs a start time).
+    outlier: Option<Mutex<Option<OutlierDetector>>>,
+    /// The seed round robin starts from (Envoy draws it once per balancer).
+    seed: AtomicU64,
+}
+
+impl Cluster {
+    pub(crate) fn new(
+        host: &str,
+        subset: Option<&str>,
+        port: u16,
+        selector: Option<std::collections::BTreeMap<String, String>>,
+        policy: ClusterPolicy,
+        all: Option<&[Endpoint]>,
+        seed: u64,
+    ) -> Self {
+        let endpoints: Vec<Endpoint> = all
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| selector.as_ref().is_none_or(|s| e.selected_by(s)))
+            .cloned()
+            .collect();
+        let outlier = policy.outlier.as_ref().map(|_| Mutex::new(None));
+        let state = build_state(&policy, endpoints, None, seed, all.is_some());
+        Self {
+            host: host.into(),
+            subset: subset.map(Into::into),
+            port,
+            selector,
+            policy,
+            state: ArcSwap::from_pointee(state),
+            outlier,
+            seed: AtomicU64::new(seed),
+        }
+    }
+
+    /// The current snapshot.
+    pub(crate) fn state(&self) -> Arc<ClusterState> {
+        self.state.load_full()
+    }
+
+    /// Replaces the host's endpoints (the subset filter is applied here).
+    pub(crate) fn set_endpoints(&self, all: &[Endpoint]) {
+        let endpoints: Vec<Endpoint> = all
+            .iter()
+            .filter(|e| self.selector.as_ref().is_none_or(|s| e.selected_by(s)))
+            .cloned()
+            .collect();
+        if let Some(outlier) = &self.outlier {
+            if let Ok(mut detector) = outlier.lock() {
+                // A new endpoint set starts with fresh outlier state.
+                *detector = None;
+            }
+        }
+        let seed = self.seed.load(Ordering::Relaxed);
+        self.state.store(Arc::new(build_state(
+            &self.policy,
+            endpoints,
+            None,
+            seed,
+            true,
+        )));
+    }
+
+    /// Feeds one request's result to outlier detection; ejections rebuild the balancer.
+    pub(crate) fn report(&self, endpoint: usize, outcome: OutlierOutcome, now: Instant) {
+        self.with_detector(now, |detector| {
+            detector.report(endpoint, outcome, now);
+        });
+    }
+
+    /// Runs outlier detection's interval work (un-ejection) at `now`.
+    pub(crate) fn tick(&self, now: Instant) {
+        self.with_detector(now, |detector| detector.advance(now));
+    }
+
+    fn with_detector(&self, now: Instant, f: impl FnOnce(&mut OutlierDetector)) {
+        let (Some(outlier), Some(config)) = (&self.outlier, &self.policy.outlier) else {
+            return;
+        };
+        let Ok(mut slot) = outlier.lock() else { return };
+        let endpoints = self.state.load().endpoints.len();
+        let detector = slot.get_or_insert_with(|| {
+            OutlierDetector::new(OutlierConfig::from_istio(config), endpoints, now)
+        });
+        let before: Vec<bool> = (0..detector.len())
+            .map(|i| detector.is_ejected(i))
+            .collect();
+        f(detector);
+        let after: Vec<bool> = (0..detector.len())
+            .map(|i| detector.is_ejected(i))
+            .collect();
+        if before != after {
+            let current = self.state.load_full();
+            let seed = self.seed.load(Ordering::Relaxed);
+            let state = build_state(
+                &self.policy,
+                current.endpoints.clone(),
+                Some(&after),
+                seed,
+                current.known,
+            );
+            self.state.store(Arc::new(state));
+        }
+    }
+
+    /// Picks an endpoint for a request.
+    pub(crate) fn pick(
+        &self,
+        state: &ClusterState,
+        input: &HashInput<'_>,
+        rng: &mut impl Rng,
+    ) -> Result<(usize, Option<String>), NoEndpoint> {
+        let mut set_cookie = None;
+        let host = match &state.balancer {
+            Balancer::Passthrough => return Err(NoEndpoint::Passthrough),
+            _ if state.hosts.is_empty() => return Err(NoEndpoint::NoHealthyUpstream),
+            Balancer::Random => random::pick(state.hosts.len(), rng),
+            Balancer::RoundRobin(rr) => rr.lock().ok().and_then(|mut rr| rr.pick(rng)),
+            Balancer::LeastRequest(lr) => lr.lock().ok().and_then(|mut guard| {
+                let (lr, active) = &mut *guard;
+                lr.pick(active, rng)
+            }),
+            Balancer::Ring(ring) => {
+                // ENVOY-LB §1.3: no hash (absent header, ...) means a random one.
+                let result = hash_policy::hash(&self.policy.hash, input);
+                set_cookie = result.set_cookie;
+                ring.pick(result.hash.unwrap_or_else(|| rng.next_u64()), 0)
+            }
+            Balancer::Maglev(maglev) => {
+                let result = hash_policy::hash(&self.policy.hash, input);
+                set_cookie = result.set_cookie;
+                maglev.pick(result.hash.unwrap_or_else(|| rng.next_u64()), 0)
+            }
+        };
+        host.and_then(|h| state.hosts.get(h).copied())
+            .map(|h| (h, set_cookie))
+            .ok_or(NoEndpoint::NoHealthyUpstream)
+    }
+
+    /// Counts a request as active on `endpoint` (least request); undo with [`Cluster::finish`].
+    pub(crate) fn start(&self, state: &ClusterState, endpoint: usize) {
+        if let Balancer::LeastRequest(lr) = &state.balancer {
+            if let Ok(mut guard) = lr.lock() {
+                if let Some(slot) = state.hosts.iter().position(|h| *h == endpoint) {
+                    if let Some(count) = guard.1.get_mut(slot) {
+                        *count = count.saturating_add(1);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends a request counted by [`Cluster::start`].
+    pub(crate) fn finish(&self, state: &ClusterState, endpoint: usize) {
+        if let Balancer::LeastRequest(lr) = &state.balancer {
+            if let Ok(mut guard) = lr.lock() {
+                if let Some(slot) = state.hosts.iter().position(|h| *h == endpoint) {
+                    if let Some(count) = guard.1.get_mut(slot) {
+                        *count = count.saturating_sub(1);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Builds the balancer over the healthy hosts (all hosts in panic: healthy share below the
+/// panic threshold, ENVOY-LB §2.5).
+fn build_state(
+    policy: &ClusterPolicy,
+    endpoints: Vec<Endpoint>,
+    ejected: Option<&[bool]>,
+    seed: u64,
+    known: bool,
+) -> ClusterState {
+    let healthy: Vec<usize> = (0..endpoints.len())
+        .filter(|i| !ejected.and_then(|e| e.get(*i)).copied().unwrap_or(false))
+        .collect();
+    let total = endpoints.len();
+    // ENVOY-LB §2.5: with the default overprovisioning factor 1.4, a priority whose scaled
+    // health reaches 100 is never in panic; otherwise it panics below the threshold.
+    let scaled_health = (140 * healthy.len())
+        .checked_div(total)
+        .unwrap_or(0)
+        .min(100);
+    let panic = total > 0
+        && scaled_health < 100
+        && (healthy.len() * 100) < (policy.panic_threshold as usize * total);
+    let hosts: Vec<usize> = if panic { (0..total).collect() } else { healthy };
+    let weights: Vec<u32> = hosts
+        .iter()
+        .filter_map(|&i| endpoints.get(i).map(|e| e.weight.max(1)))
+        .collect();
+    let keys: Vec<(&str, u32)> = hosts
+        .iter()
+        .filter_map(|&i| {
+            endpoints
+                .get(i)
+                .map(|e| (e.address.as_str(), e.weight.max(1)))
+        })
+        .collect();
+    let balancer = match &policy.lb {
+        LbPolicy::Passthrough => Balancer::Passthrough,
+        LbPolicy::Random => Balancer::Random,
+        LbPolicy::RoundRobin => Balancer::RoundRobin(Mutex::new(RoundRobin::new(&weights, seed))),
+        LbPolicy::LeastRequest => Balancer::LeastRequest(Mutex::new((
+            LeastRequest::new(&weights, LeastRequestConfig::default(), seed),
+            vec![0; weights.len()],
+        ))),
+        LbPolicy::RingHash { minimum_ring_size } => {
+            match RingHash::build(
+                &keys,
+                *minimum_ring_size,
+                8 * 1024 * 1024,
+                HashFunction::XxHash,
+            ) {
+                Ok(ring) => Balancer::Ring(ring),
+                Err(error) => {
+                    tracing::warn!(%error, "ring hash could not be built; using random");
+                    Balancer::Random
+                }
+            }
+        }
+        LbPolicy::Maglev { table_size } => match Maglev::build(&keys, *table_size) {
+            Ok(table) => Balancer::Maglev(table),
+            Err(error) => {
+                tracing::warn!(%error, "maglev table could not be built; using random");
+                Balancer::Random
+            }
+        },
+    };
+    ClusterState {
+        endpoints,
+        hosts,
+        balancer,
+        known,
+    }
+}
+
+impl ClusterState {
+    /// Whether endpoints are known for this cluster at all.
+    pub(crate) fn known(&self) -> bool {
+        self.known
+    }
+}

@@ -1,0 +1,327 @@
+//! Endpoints: the addresses a service's traffic can go to, with the labels subsets select on.
+//!
+//! Endpoints come from the manifests, as Istio's service registry would see them:
+//!
+//! - `ServiceEntry.spec.endpoints`, and `WorkloadEntry`s selected by a ServiceEntry's
+//!   `workloadSelector` (same namespace). A DNS ServiceEntry without endpoints has one endpoint
+//!   per host, named `host:port` (Envoy resolves it).
+//! - Kubernetes `Service`s: the pods its `selector` selects — from `Pod` manifests and from the
+//!   replicas of `Deployment`s — and `WorkloadEntry`s in the same namespace whose labels match.
+//!   The endpoint port is the Service port's `targetPort` (a named target port is looked up in
+//!   the pod's container ports).
+//!
+//! Pods without a `status.podIP` get a **stable synthetic address** in `10.0.0.0/8`, derived
+//! from xxHash64 of `namespace/pod-name` (Deployment replicas are named `<deployment>-<i>`), so a
+//! simulation names the same endpoint every run. An endpoint's [`address`](Endpoint::address)
+//! is `ip:port` as Envoy names it (IPv6 bracketed); Envoy's ring hash and Maglev hash it.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use crate::config::{Body, IntOrString, Resolution, Resource};
+use crate::host;
+
+/// One endpoint of a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Endpoint {
+    /// `ip:port` (or `hostname:port` for DNS endpoints), Envoy's name for it.
+    pub address: String,
+    /// The IP, when the endpoint has one.
+    pub ip: Option<IpAddr>,
+    /// The port traffic is sent to.
+    pub port: u16,
+    /// The workload's labels (subsets select on them).
+    pub labels: BTreeMap<String, String>,
+    /// The load-balancing weight (at least 1).
+    pub weight: u32,
+    /// `region/zone/subzone`, when known.
+    pub locality: Option<String>,
+    /// The workload's name (pod, WorkloadEntry), when known.
+    pub name: Option<String>,
+}
+
+impl Endpoint {
+    /// An endpoint at `ip:port` with weight 1 and no labels.
+    pub fn new(ip: IpAddr, port: u16) -> Self {
+        Self {
+            address: SocketAddr::new(ip, port).to_string(),
+            ip: Some(ip),
+            port,
+            labels: BTreeMap::new(),
+            weight: 1,
+            locality: None,
+            name: None,
+        }
+    }
+
+    /// An endpoint named by a host name that is resolved elsewhere (`hostname:port`).
+    pub fn hostname(name: &str, port: u16) -> Self {
+        Self {
+            address: format!("{name}:{port}"),
+            ip: None,
+            port,
+            labels: BTreeMap::new(),
+            weight: 1,
+            locality: None,
+            name: None,
+        }
+    }
+
+    /// Sets the labels.
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        labels: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.labels = labels
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self
+    }
+
+    /// Sets the weight (0 is treated as 1, as Envoy does for unset weights).
+    pub fn with_weight(mut self, weight: u32) -> Self {
+        self.weight = weight.max(1);
+        self
+    }
+
+    /// Sets the locality.
+    pub fn with_locality(mut self, locality: impl Into<String>) -> Self {
+        self.locality = Some(locality.into());
+        self
+    }
+
+    /// Sets the workload name.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Whether the endpoint's labels include all of `selector` (a subset's labels).
+    pub fn selected_by(&self, selector: &BTreeMap<String, String>) -> bool {
+        selector.iter().all(|(k, v)| self.labels.get(k) == Some(v))
+    }
+}
+
+/// The stable synthetic pod address for `namespace/name`: `10.a.b.c` from xxHash64.
+pub fn synthetic_ip(namespace: &str, name: &str) -> IpAddr {
+    let h = xxhash_rust::xxh64::xxh64(format!("{namespace}/{name}").as_bytes(), 0);
+    let [_, _, _, _, _, a, b, c] = h.to_be_bytes();
+    IpAddr::V4(Ipv4Addr::new(10, a, b, c.clamp(1, 254)))
+}
+
+/// A workload: a pod (from a Pod or a Deployment replica) or a WorkloadEntry.
+struct Workload<'a> {
+    namespace: &'a str,
+    name: String,
+    ip: Option<IpAddr>,
+    hostname: Option<&'a str>,
+    labels: BTreeMap<String, String>,
+    /// Container (or WorkloadEntry) port names → numbers.
+    named_ports: BTreeMap<String, u32>,
+    weight: u32,
+    locality: Option<String>,
+}
+
+fn workloads<'a>(resources: &[&'a Resource]) -> Vec<Workload<'a>> {
+    let mut out = Vec::new();
+    for resource in resources {
+        let namespace = resource.namespace();
+        match &resource.body {
+            Body::Pod(pod) => {
+                let ip = pod
+                    .status
+                    .pod_ip
+                    .as_deref()
+                    .and_then(|ip| ip.parse().ok())
+                    .unwrap_or_else(|| synthetic_ip(namespace, resource.name()));
+                out.push(Workload {
+                    namespace,
+                    name: resource.name().to_owned(),
+                    ip: Some(ip),
+                    hostname: None,
+                    labels: resource.metadata.labels.clone(),
+                    named_ports: container_ports(&pod.spec.containers),
+                    weight: 1,
+                    locality: None,
+                });
+            }
+            Body::Deployment(deployment) => {
+                for i in 0..deployment.replicas.unwrap_or(1) {
+                    let name = format!("{}-{i}", resource.name());
+                    out.push(Workload {
+                        namespace,
+                        ip: Some(synthetic_ip(namespace, &name)),
+                        name,
+                        hostname: None,
+                        labels: deployment.template.metadata.labels.clone(),
+                        named_ports: container_ports(&deployment.template.spec.containers),
+                        weight: 1,
+                        locality: None,
+                    });
+                }
+            }
+            Body::WorkloadEntry(we) => out.push(Workload {
+                namespace,
+                name: resource.name().to_owned(),
+                ip: we.address.parse().ok(),
+                hostname: (!we.address.is_empty() && we.address.parse::<IpAddr>().is_err())
+                    .then_some(we.address.as_str()),
+                labels: if we.labels.is_empty() {
+                    resource.metadata.labels.clone()
+                } else {
+                    we.labels.clone()
+                },
+                named_ports: we.ports.clone(),
+                weight: we.weight.unwrap_or(1).max(1),
+                locality: (!we.locality.is_empty()).then(|| we.locality.clone()),
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn container_ports(containers: &[crate::config::Container]) -> BTreeMap<String, u32> {
+    containers
+        .iter()
+        .flat_map(|c| c.ports.iter())
+        .filter_map(|p| Some((p.name.clone()?, p.container_port)))
+        .collect()
+}
+
+fn endpoint_of(w: &Workload<'_>, port: u16) -> Option<Endpoint> {
+    let endpoint = match (w.ip, w.hostname) {
+        (Some(ip), _) => Endpoint::new(ip, port),
+        (None, Some(h)) => Endpoint::hostname(h, port),
+        (None, None) => return None,
+    };
+    let mut endpoint = endpoint.with_weight(w.weight).with_name(w.name.clone());
+    endpoint.labels = w.labels.clone();
+    endpoint.locality = w.locality.clone();
+    Some(endpoint)
+}
+
+fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+    !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+}
+
+/// Endpoints per `(FQDN, service port)`, discovered from the manifests.
+pub(crate) fn discover(resources: &[&Resource]) -> BTreeMap<(String, u16), Vec<Endpoint>> {
+    let workloads = workloads(resources);
+    let mut out: BTreeMap<(String, u16), Vec<Endpoint>> = BTreeMap::new();
+    for resource in resources {
+        let namespace = resource.namespace();
+        match &resource.body {
+            Body::Service(svc) => {
+                let fqdn = host::resolve(resource.name(), namespace);
+                for port in &svc.ports {
+                    let Ok(service_port) = u16::try_from(port.port) else {
+                        continue;
+                    };
+                    let list = out.entry((fqdn.clone(), service_port)).or_default();
+                    for w in workloads
+                        .iter()
+                        .filter(|w| w.namespace == namespace && selects(&svc.selector, &w.labels))
+                    {
+                        let target = match &port.target_port {
+                            Some(IntOrString::Int(n)) => u16::try_from(*n).ok(),
+                            Some(IntOrString::String(name)) => {
+                                w.named_ports.get(name).and_then(|n| u16::try_from(*n).ok())
+                            }
+                            None => None,
+                        }
+                        .unwrap_or(service_port);
+                        list.extend(endpoint_of(w, target));
+                    }
+                }
+            }
+            Body::ServiceEntry(se) => {
+                for h in &se.hosts {
+                    let fqdn = h.to_ascii_lowercase();
+                    for port in &se.ports {
+                        let Ok(service_port) = u16::try_from(port.number) else {
+                            continue;
+                        };
+                        let target = port
+                            .target_port
+                            .and_then(|t| u16::try_from(t).ok())
+                            .filter(|t| *t != 0)
+                            .unwrap_or(service_port);
+                        let list = out.entry((fqdn.clone(), service_port)).or_default();
+                        for we in &se.endpoints {
+                            let port_for = we
+                                .ports
+                                .get(&port.name)
+                                .and_then(|p| u16::try_from(*p).ok())
+                                .unwrap_or(target);
+                            let mut endpoint = match we.address.parse::<IpAddr>() {
+                                Ok(ip) => Endpoint::new(ip, port_for),
+                                Err(_) if !we.address.is_empty() => {
+                                    Endpoint::hostname(&we.address, port_for)
+                                }
+                                Err(_) => continue,
+                            };
+                            endpoint.labels = we.labels.clone();
+                            endpoint.weight = we.weight.unwrap_or(1).max(1);
+                            endpoint.locality =
+                                (!we.locality.is_empty()).then(|| we.locality.clone());
+                            list.push(endpoint);
+                        }
+                        if let Some(selector) = &se.workload_selector {
+                            for w in workloads.iter().filter(|w| {
+                                w.namespace == namespace && selects(&selector.labels, &w.labels)
+                            }) {
+                                let port_for = w
+                                    .named_ports
+                                    .get(&port.name)
+                                    .and_then(|p| u16::try_from(*p).ok())
+                                    .unwrap_or(target);
+                                list.extend(endpoint_of(w, port_for));
+                            }
+                        }
+                        if se.endpoints.is_empty()
+                            && se.workload_selector.is_none()
+                            && matches!(se.resolution, Resolution::Dns | Resolution::DnsRoundRobin)
+                            && !fqdn.starts_with('*')
+                        {
+                            list.push(Endpoint::hostname(&fqdn, target));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_named_as_envoy_names_them() {
+        assert_eq!(
+            Endpoint::new("10.1.0.88".parse().unwrap(), 8080).address,
+            "10.1.0.88:8080"
+        );
+        assert_eq!(
+            Endpoint::new("::1".parse().unwrap(), 90).address,
+            "[::1]:90"
+        );
+        assert_eq!(
+            Endpoint::hostname("db.example.com", 5432).address,
+            "db.example.com:5432"
+        );
+    }
+
+    #[test]
+    fn synthetic_addresses_are_stable_and_distinct() {
+        let a = synthetic_ip("default", "demo-b-v1-0");
+        assert_eq!(a, synthetic_ip("default", "demo-b-v1-0"));
+        assert_ne!(a, synthetic_ip("default", "demo-b-v2-0"));
+        assert!(matches!(a, IpAddr::V4(v4) if v4.octets()[0] == 10));
+    }
+}

@@ -1,0 +1,580 @@
+//! Maglev consistent hashing, as Envoy's `MAGLEV` load balancer builds and reads its table.
+//!
+//! Maglev (Eisenbud et al., "Maglev: A Fast and Reliable Software Network Load Balancer",
+//! NSDI 2016, pseudo-code listing 1) fills a lookup table of prime size `M` (default 65537).
+//! Every host has its own permutation of the slots, `(offset + skip * j) % M`, and the hosts
+//! take turns claiming the next free slot of their permutation until the table is full. A
+//! request goes to `table[hash % M]`: one array read, and when a host leaves, only its slots
+//! (plus a few others) change owner.
+//!
+//! Source: `source/extensions/load_balancing_policies/maglev/maglev_lb.cc`
+//! (`MaglevTable::constructMaglevTableInternal`,
+//! `OriginalMaglevTable::constructImplementationInternals`, `chooseHost`, `permutation`):
+//!
+//! 1. Weights are normalized like ring hash (`w = weight * 1.0 / Σ weight`, see
+//!    [`ring_hash`](super::ring_hash)); `max_w` is the largest.
+//! 2. Hosts are **sorted by hash key** (bytes; ties by host-set index here, by host pointer in
+//!    Envoy). Per host: `offset = XXH64(key, 0) % M`, `skip = XXH64(key, 1) % (M - 1) + 1`.
+//! 3. For `iteration = 1, 2, ...` while the table has free slots, each host in sorted order
+//!    takes a turn unless `iteration * w < target`; taking a turn adds `max_w` to its `target`
+//!    and claims the first free slot of its permutation. A host of weight `max_w / 3` therefore
+//!    claims a slot every third iteration, and every host gets a slot in the first iteration.
+//! 4. `pick(hash, attempt)`: for a retry (`attempt > 0`) `hash ^= 2^64 - attempt` (Envoy's
+//!    `~0ULL - attempt + 1`), then `table[hash % M]`.
+//!
+//! **Version caveat.** Envoy sorts by key since the `BasicStability` change (the sort is in
+//! `constructMaglevTableInternal`); older Envoy (`source/common/upstream/maglev_lb.cc`, before
+//! the load-balancing-policy extensions) iterated in host-set order, so the same hosts listed
+//! in another order built another table. This module follows current Envoy. Newest Envoy also
+//! uses a `DegenerateMaglevTable` for exactly one host (always that host, gauges min = max = 1);
+//! this module does the same.
+//!
+//! **Memory.** Envoy's `OriginalMaglevTable` stores a host pointer per slot (8 to 16 bytes);
+//! its `CompactMaglevTable` stores `bit_width(#hosts)` bits per slot. Here a slot is a host
+//! index of 1 byte (up to 256 hosts), 2 bytes (up to 65536) or 4 bytes: 64 KiB for the default
+//! table with up to 256 endpoints. One host, or none, needs no table at all.
+//!
+//! ```
+//! use meshroute::balance::maglev::Maglev;
+//!
+//! let hosts = [("127.0.0.1:90", 1), ("127.0.0.1:91", 2)];
+//! let maglev = Maglev::build(&hosts, 65537)?;
+//! assert_eq!(maglev.entry_counts(), &[21846, 43691]);
+//! assert_eq!(maglev.pick(0xdead_beef, 0), maglev.pick(0xdead_beef % 65537, 0));
+//! # Ok::<(), meshroute::balance::maglev::InvalidMaglev>(())
+//! ```
+
+use super::hash::xxhash64;
+use super::ring_hash::NormalizedWeights;
+
+/// A Maglev configuration Envoy would reject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidMaglev {
+    /// The table size is not a prime number (Envoy's constructor message, verbatim).
+    ///
+    /// Envoy's `Primes::isPrime` also accepts 1, and then divides by `M - 1 = 0` when it builds
+    /// the table; meshroute rejects 1.
+    #[error("The table size of maglev must be prime number")]
+    NotPrime {
+        /// The configured table size.
+        table_size: u64,
+    },
+    /// The table size is above 5000011, the limit of Envoy's proto validation
+    /// (`table_size` is `lte: 5000011`).
+    #[error("maglev table size ({table_size}) > 5000011; use a prime of at most 5000011")]
+    TableSizeTooLarge {
+        /// The configured table size.
+        table_size: u64,
+    },
+    /// The host weights add up to more than `u32::MAX` (Envoy's `normalizeHostWeights`).
+    #[error("the sum of weights of all upstream hosts in a locality exceeds 4294967295")]
+    WeightSumTooLarge,
+}
+
+/// Envoy's Maglev gauges (`maglev_lb.min_entries_per_host`, `.max_entries_per_host`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MaglevStats {
+    /// The fewest slots any host got (1 for a single-host table, like newest Envoy).
+    pub min_entries_per_host: u64,
+    /// The most slots any host got (1 for a single-host table, like newest Envoy).
+    pub max_entries_per_host: u64,
+}
+
+/// The slot array, in the narrowest integer that holds every host index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Slots {
+    /// No hosts: every pick is `None`.
+    Empty,
+    /// Exactly one host (Envoy's `DegenerateMaglevTable`): every pick is host 0.
+    Single,
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+/// A built Maglev lookup table over a host list; [`Maglev::pick`] returns an index into that
+/// list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maglev {
+    table_size: u64,
+    slots: Slots,
+    counts: Vec<u32>,
+    stats: MaglevStats,
+}
+
+/// One host's state while the table is filled (Envoy's `TableBuildEntry`).
+struct BuildEntry {
+    host: u32,
+    offset: u64,
+    skip: u64,
+    weight: f64,
+    target: f64,
+    next: u64,
+    count: u32,
+}
+
+/// Marks a free slot during the build (host indices are below `u32::MAX`).
+const FREE: u32 = u32::MAX;
+
+impl Maglev {
+    /// Envoy's (and Istio's) default table size, a prime.
+    pub const DEFAULT_TABLE_SIZE: u64 = 65537;
+    /// The largest table size Envoy's proto validation accepts, a prime.
+    pub const MAX_TABLE_SIZE: u64 = 5_000_011;
+
+    /// Builds the table for `hosts`, each `(hash key, weight)` in host-set order, the way
+    /// Envoy does (see the module docs). The order of `hosts` does not change which host owns
+    /// a slot, only the indices reported.
+    ///
+    /// No hosts give an empty table whose picks are `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidMaglev`] when `table_size` is not prime or above 5000011, or the weights add up
+    /// to more than `u32::MAX`.
+    pub fn build(hosts: &[(&str, u32)], table_size: u64) -> Result<Maglev, InvalidMaglev> {
+        if table_size > Self::MAX_TABLE_SIZE {
+            return Err(InvalidMaglev::TableSizeTooLarge { table_size });
+        }
+        if !is_prime(table_size) {
+            return Err(InvalidMaglev::NotPrime { table_size });
+        }
+        let weights = NormalizedWeights::new(hosts.iter().map(|&(_, weight)| weight))
+            .ok_or(InvalidMaglev::WeightSumTooLarge)?;
+        // At most 5000011 (checked above).
+        let size = u32::try_from(table_size).unwrap_or(u32::MAX);
+        match hosts.len() {
+            0 => {
+                return Ok(Maglev {
+                    table_size,
+                    slots: Slots::Empty,
+                    counts: Vec::new(),
+                    stats: MaglevStats::default(),
+                });
+            }
+            1 => {
+                return Ok(Maglev {
+                    table_size,
+                    slots: Slots::Single,
+                    counts: vec![size],
+                    stats: MaglevStats {
+                        min_entries_per_host: 1,
+                        max_entries_per_host: 1,
+                    },
+                });
+            }
+            _ => {}
+        }
+
+        let mut order: Vec<u32> = (0..u32::try_from(hosts.len()).unwrap_or(u32::MAX)).collect();
+        order.sort_by(|&a, &b| key_of(hosts, a).cmp(key_of(hosts, b)).then(a.cmp(&b)));
+        let mut entries: Vec<BuildEntry> = order
+            .iter()
+            .map(|&host| {
+                let (offset, skip) = offset_and_skip(key_of(hosts, host), table_size);
+                BuildEntry {
+                    host,
+                    offset,
+                    skip,
+                    weight: weights.values.get(host as usize).copied().unwrap_or(0.0),
+                    target: 0.0,
+                    next: 0,
+                    count: 0,
+                }
+            })
+            .collect();
+
+        let mut table = vec![FREE; size as usize];
+        let mut filled = 0_u64;
+        let mut iteration = 1_u32;
+        while filled < table_size {
+            for entry in entries.iter_mut() {
+                if filled >= table_size {
+                    break;
+                }
+                if f64::from(iteration) * entry.weight < entry.target {
+                    continue;
+                }
+                entry.target += weights.max;
+                loop {
+                    let c = entry
+                        .offset
+                        .wrapping_add(entry.skip.wrapping_mul(entry.next))
+                        % table_size;
+                    entry.next += 1;
+                    // `c < table_size == table.len()`.
+                    if let Some(slot) = table.get_mut(c as usize) {
+                        if *slot == FREE {
+                            *slot = entry.host;
+                            break;
+                        }
+                    }
+                }
+                entry.count += 1;
+                filled += 1;
+            }
+            iteration = iteration.wrapping_add(1);
+        }
+
+        let mut counts = vec![0_u32; hosts.len()];
+        let mut stats = MaglevStats {
+            min_entries_per_host: table_size,
+            max_entries_per_host: 0,
+        };
+        for entry in &entries {
+            if let Some(count) = counts.get_mut(entry.host as usize) {
+                *count = entry.count;
+            }
+            stats.min_entries_per_host = stats.min_entries_per_host.min(u64::from(entry.count));
+            stats.max_entries_per_host = stats.max_entries_per_host.max(u64::from(entry.count));
+        }
+        Ok(Maglev {
+            table_size,
+            slots: narrow(table, hosts.len()),
+            counts,
+            stats,
+        })
+    }
+
+    /// The host (index into the list given to [`Maglev::build`]) for `hash`, or `None` when
+    /// there are no hosts.
+    ///
+    /// `attempt` is the host-selection retry (Envoy's retry host predicate): attempt `n > 0`
+    /// looks up `hash ^ (2^64 - n)` instead, a far-away slot that may still be the same host.
+    /// Allocates nothing.
+    pub fn pick(&self, hash: u64, attempt: u32) -> Option<usize> {
+        let hash = if attempt > 0 {
+            hash ^ 0_u64.wrapping_sub(u64::from(attempt))
+        } else {
+            hash
+        };
+        let slot = usize::try_from(hash.checked_rem(self.table_size)?).ok()?;
+        match &self.slots {
+            Slots::Empty => None,
+            Slots::Single => Some(0),
+            Slots::U8(table) => table.get(slot).map(|&host| usize::from(host)),
+            Slots::U16(table) => table.get(slot).map(|&host| usize::from(host)),
+            Slots::U32(table) => table.get(slot).map(|&host| host as usize),
+        }
+    }
+
+    /// The table size `M`.
+    pub fn table_size(&self) -> u64 {
+        self.table_size
+    }
+
+    /// How many slots each host owns, indexed like the host list (a single host owns all
+    /// `M`; the counts add up to `M` whenever there are hosts).
+    pub fn entry_counts(&self) -> &[u32] {
+        &self.counts
+    }
+
+    /// Envoy's Maglev gauges for this table.
+    pub fn stats(&self) -> MaglevStats {
+        self.stats
+    }
+
+    /// Bytes per table slot: 1, 2 or 4 depending on the host count; 0 when no table is stored
+    /// (no hosts, or one).
+    pub fn bytes_per_slot(&self) -> usize {
+        match self.slots {
+            Slots::Empty | Slots::Single => 0,
+            Slots::U8(_) => 1,
+            Slots::U16(_) => 2,
+            Slots::U32(_) => 4,
+        }
+    }
+}
+
+fn key_of<'a>(hosts: &[(&'a str, u32)], host: u32) -> &'a [u8] {
+    hosts
+        .get(host as usize)
+        .map_or(&[][..], |&(key, _)| key.as_bytes())
+}
+
+/// A host's permutation: `offset = XXH64(key, 0) % M`, `skip = XXH64(key, 1) % (M - 1) + 1`.
+/// `table_size` is a prime, so at least 2.
+fn offset_and_skip(key: &[u8], table_size: u64) -> (u64, u64) {
+    let offset = xxhash64(key, 0).checked_rem(table_size).unwrap_or(0);
+    let skip = xxhash64(key, 1)
+        .checked_rem(table_size.saturating_sub(1))
+        .unwrap_or(0)
+        + 1;
+    (offset, skip)
+}
+
+/// Trial division; `table_size` is at most 5000011 here, so at most ~1100 divisions.
+fn is_prime(n: u64) -> bool {
+    if n < 4 {
+        return n >= 2;
+    }
+    if n % 2 == 0 {
+        return false;
+    }
+    let mut factor = 3_u64;
+    while factor.saturating_mul(factor) <= n {
+        if n % factor == 0 {
+            return false;
+        }
+        factor += 2;
+    }
+    true
+}
+
+/// Stores the built table in the narrowest integer type that holds `host_count - 1`.
+fn narrow(table: Vec<u32>, host_count: usize) -> Slots {
+    if host_count <= usize::from(u8::MAX) + 1 {
+        let narrow: Result<Vec<u8>, _> = table.iter().map(|&h| u8::try_from(h)).collect();
+        if let Ok(narrow) = narrow {
+            return Slots::U8(narrow);
+        }
+    } else if host_count <= usize::from(u16::MAX) + 1 {
+        let narrow: Result<Vec<u16>, _> = table.iter().map(|&h| u16::try_from(h)).collect();
+        if let Ok(narrow) = narrow {
+            return Slots::U16(narrow);
+        }
+    }
+    Slots::U32(table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASIC: [(&str, u32); 6] = [
+        ("127.0.0.1:90", 1),
+        ("127.0.0.1:91", 1),
+        ("127.0.0.1:92", 1),
+        ("127.0.0.1:93", 1),
+        ("127.0.0.1:94", 1),
+        ("127.0.0.1:95", 1),
+    ];
+
+    fn table(maglev: &Maglev) -> Vec<usize> {
+        (0..maglev.table_size())
+            .map(|slot| maglev.pick(slot, 0).unwrap())
+            .collect()
+    }
+
+    /// ENVOY-LB §8.1: per-host offset and skip at M = 7 and M = 17, from XXH64 seeds 0 and 1.
+    #[test]
+    fn offset_and_skip_come_from_xxhash_seeds_0_and_1() {
+        let expected = [
+            (
+                "127.0.0.1:90",
+                13180206916909469397_u64,
+                1521841302816948213_u64,
+                (2, 4),
+                (1, 6),
+            ),
+            (
+                "127.0.0.1:91",
+                14287957416708962143,
+                17357142112957331357,
+                (3, 6),
+                (9, 14),
+            ),
+            (
+                "127.0.0.1:92",
+                8423055348948895690,
+                17793378079088142613,
+                (0, 2),
+                (9, 6),
+            ),
+            (
+                "127.0.0.1:93",
+                9686654070074522551,
+                2659385765327237744,
+                (3, 3),
+                (10, 1),
+            ),
+            (
+                "127.0.0.1:94",
+                7799375222174194912,
+                2739684680390772584,
+                (1, 3),
+                (15, 9),
+            ),
+            (
+                "127.0.0.1:95",
+                2722563676200318021,
+                10218045428051726404,
+                (1, 5),
+                (5, 5),
+            ),
+        ];
+        for (key, seed0, seed1, m7, m17) in expected {
+            assert_eq!(xxhash64(key.as_bytes(), 0), seed0, "{key}");
+            assert_eq!(xxhash64(key.as_bytes(), 1), seed1, "{key}");
+            assert_eq!(offset_and_skip(key.as_bytes(), 7), m7, "{key}");
+            assert_eq!(offset_and_skip(key.as_bytes(), 17), m17, "{key}");
+        }
+    }
+
+    /// maglev_lb_test.cc `Basic`: six hosts at M = 7.
+    #[test]
+    fn basic_table_matches_envoy() {
+        let maglev = Maglev::build(&BASIC, 7).unwrap();
+        assert_eq!(table(&maglev), [2, 4, 0, 1, 5, 0, 3]);
+        assert_eq!(
+            maglev.stats(),
+            MaglevStats {
+                min_entries_per_host: 1,
+                max_entries_per_host: 2
+            }
+        );
+        assert_eq!(maglev.entry_counts(), &[2, 1, 1, 1, 1, 1]);
+        // chooseHost uses `hash % M`.
+        for hash in 0..21 {
+            assert_eq!(maglev.pick(hash, 0), maglev.pick(hash % 7, 0));
+        }
+        assert_eq!(maglev.bytes_per_slot(), 1);
+    }
+
+    /// maglev_lb_test.cc `BasicWithHostName`: keys "90".."95" give another table.
+    #[test]
+    fn hostname_keys_build_envoys_table() {
+        let hosts = [
+            ("90", 1),
+            ("91", 1),
+            ("92", 1),
+            ("93", 1),
+            ("94", 1),
+            ("95", 1),
+        ];
+        let maglev = Maglev::build(&hosts, 7).unwrap();
+        assert_eq!(table(&maglev), [2, 5, 0, 3, 4, 1, 0]);
+    }
+
+    /// maglev_lb_test.cc `BasicStability`: shuffling the host list gives the same host per
+    /// slot (hosts are sorted by key before the build).
+    #[test]
+    fn host_order_does_not_change_the_table() {
+        let shuffled_order = [4_usize, 1, 5, 0, 3, 2];
+        let shuffled: Vec<(&str, u32)> = shuffled_order.iter().map(|&i| BASIC[i]).collect();
+        let maglev = Maglev::build(&shuffled, 7).unwrap();
+        let mapped: Vec<usize> = table(&maglev)
+            .into_iter()
+            .map(|i| shuffled_order[i])
+            .collect();
+        assert_eq!(mapped, [2, 4, 0, 1, 5, 0, 3]);
+    }
+
+    /// maglev_lb_test.cc `BasicWithRetryHostPredicate`: hash 10, attempts 0, 1, 2 give hosts
+    /// 1, 0, 5 (`hash ^= 2^64 - attempt`).
+    #[test]
+    fn retry_attempt_xors_the_hash() {
+        let maglev = Maglev::build(&BASIC, 7).unwrap();
+        assert_eq!(maglev.pick(10, 0), Some(1));
+        assert_eq!(maglev.pick(10, 1), Some(0));
+        assert_eq!(maglev.pick(10, 2), Some(5));
+        assert_eq!(
+            maglev.pick(10, 2),
+            maglev.pick((10 ^ (u64::MAX - 1)) % 7, 0)
+        );
+        assert!(maglev.pick(10, u32::MAX).is_some());
+    }
+
+    /// maglev_lb_test.cc `Weighted`: weights 1 and 2 at M = 17.
+    #[test]
+    fn weighted_table_matches_envoy() {
+        let maglev = Maglev::build(&[("127.0.0.1:90", 1), ("127.0.0.1:91", 2)], 17).unwrap();
+        assert_eq!(
+            table(&maglev),
+            [1, 0, 0, 1, 0, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 0, 1]
+        );
+        assert_eq!(
+            maglev.stats(),
+            MaglevStats {
+                min_entries_per_host: 6,
+                max_entries_per_host: 11
+            }
+        );
+        assert_eq!(maglev.entry_counts(), &[6, 11]);
+    }
+
+    /// maglev_lb_test.cc `WeightedSingleHost`: one host gets every hash; newest Envoy's
+    /// degenerate table reports min = max = 1.
+    #[test]
+    fn single_host_gets_every_hash() {
+        let maglev = Maglev::build(&[("127.0.0.1:90", 7)], 17).unwrap();
+        for hash in (0..17).chain([u64::MAX]) {
+            assert_eq!(maglev.pick(hash, 0), Some(0));
+            assert_eq!(maglev.pick(hash, 3), Some(0));
+        }
+        assert_eq!(
+            maglev.stats(),
+            MaglevStats {
+                min_entries_per_host: 1,
+                max_entries_per_host: 1
+            }
+        );
+        assert_eq!(maglev.entry_counts(), &[17]);
+        assert_eq!(maglev.bytes_per_slot(), 0);
+    }
+
+    /// maglev_lb_test.cc `NoPrimeNumber`: M = 8 is rejected with Envoy's message; so are 0, 1
+    /// and sizes above the proto limit.
+    #[test]
+    fn table_size_must_be_prime() {
+        let err = Maglev::build(&BASIC, 8).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "The table size of maglev must be prime number"
+        );
+        assert_eq!(err, InvalidMaglev::NotPrime { table_size: 8 });
+        for m in [0, 1, 4, 9, 65535, 5_000_009] {
+            assert!(Maglev::build(&BASIC, m).is_err(), "{m}");
+        }
+        for m in [2, 3, 5, 7, 17, 65537, 5_000_011] {
+            assert!(is_prime(m), "{m}");
+        }
+        assert_eq!(
+            Maglev::build(&BASIC, 5_000_077).unwrap_err(),
+            InvalidMaglev::TableSizeTooLarge {
+                table_size: 5_000_077
+            }
+        );
+    }
+
+    /// maglev_lb_test.cc `NoHost`: no hosts build an empty table that picks nothing.
+    #[test]
+    fn no_hosts_pick_nothing() {
+        let maglev = Maglev::build(&[], 7).unwrap();
+        assert_eq!(maglev.pick(3, 0), None);
+        assert_eq!(maglev.pick(3, 1), None);
+        assert!(maglev.entry_counts().is_empty());
+    }
+
+    /// Envoy's Maglev docs: weights 1:2 at M = 65537 give 21846 and 43691 slots.
+    #[test]
+    fn docs_weights_one_to_two_at_default_size() {
+        let maglev = Maglev::build(
+            &[("127.0.0.1:90", 1), ("127.0.0.1:91", 2)],
+            Maglev::DEFAULT_TABLE_SIZE,
+        )
+        .unwrap();
+        assert_eq!(maglev.entry_counts(), &[21846, 43691]);
+        let owned = table(&maglev).iter().filter(|&&h| h == 1).count();
+        assert_eq!(owned, 43691);
+    }
+
+    /// Many hosts: every slot is owned, counts add up to M and stay balanced; host indices
+    /// beyond 255 switch the table to 2-byte slots.
+    #[test]
+    fn large_tables_fill_every_slot_with_narrow_indices() {
+        let keys: Vec<String> = (0..300)
+            .map(|i| format!("10.0.{}.{}:8080", i / 256, i % 256))
+            .collect();
+        let hosts: Vec<(&str, u32)> = keys.iter().map(|k| (k.as_str(), 1)).collect();
+        let maglev = Maglev::build(&hosts, 65537).unwrap();
+        assert_eq!(maglev.bytes_per_slot(), 2);
+        let total: u64 = maglev.entry_counts().iter().map(|&c| u64::from(c)).sum();
+        assert_eq!(total, 65537);
+        let stats = maglev.stats();
+        assert!(stats.min_entries_per_host >= 218 && stats.max_entries_per_host <= 219);
+        let small = Maglev::build(&hosts[..256], 65537).unwrap();
+        assert_eq!(small.bytes_per_slot(), 1);
+    }
+}

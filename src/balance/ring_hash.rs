@@ -1,0 +1,582 @@
+//! Ring hash (ketama), as Envoy's `RING_HASH` load balancer builds and searches it.
+//!
+//! Each host is placed on a 64-bit ring many times, at the hashes of `"<host key>_0"`,
+//! `"<host key>_1"`, ... A request hash picks the first ring entry at or after it, wrapping
+//! past the end to the first entry, so adding or removing a host only moves the requests whose
+//! hashes land next to that host's entries. Weights scale the number of entries per host.
+//!
+//! Source: `source/extensions/load_balancing_policies/ring_hash/ring_hash_lb.cc`
+//! (`RingHashLoadBalancer::Ring::Ring` builds, `Ring::chooseHost` looks up) and
+//! `source/extensions/load_balancing_policies/common/thread_aware_lb_impl.cc`
+//! (`normalizeHostWeights`). The rules, in Envoy's words and operation order:
+//!
+//! 1. **Normalized weights** (no locality weighting): `w_i = weight_i * 1.0 / Σ weight` in
+//!    `f64`, in host-set order; `min_w` starts at 1.0 and `max_w` at 0.0. A weight of 0 counts
+//!    as 1 (Envoy's `HostDescriptionImpl::weight` clamps to at least 1); a total above
+//!    `u32::MAX` is rejected.
+//! 2. **Scale**: `scale = min(ceil(min_w * min_ring_size) / min_w, max_ring_size)`, so the
+//!    lightest host gets a whole number of entries unless the ring is capped.
+//! 3. **Entries**: running sums `cur` and `target` carried *across* hosts:
+//!    `target += scale * w_i; while cur < target { push(hash("<key>_<i>"), host); i += 1;
+//!    cur += 1.0 }`. With 4 equal hosts and scale 6 the hosts get 2, 1, 2, 1 entries, so the
+//!    host order matters.
+//! 4. **Sort** by hash. Envoy uses `std::sort`, which is not stable: the order of entries with
+//!    *equal* hashes is whatever libstdc++'s introsort leaves. Here the sort is stable, so equal
+//!    hashes keep construction order (host-set order, then `i`). Equal 64-bit hashes only
+//!    happen when two hosts share a key (the same address listed twice); then Envoy may send
+//!    that hash to either duplicate, meshroute to the first.
+//! 5. **Lookup** (`chooseHost`): Envoy ports ketama's signed binary search; it is exactly
+//!    `lower_bound` with wrap-around: the first entry whose hash is `>= h`, or entry 0 when `h`
+//!    is above the last entry. A retry (`attempt > 0`) moves to `(index + attempt) % len`.
+//!
+//! ```
+//! use meshroute::balance::ring_hash::{HashFunction, RingHash};
+//!
+//! let hosts = [("127.0.0.1:90", 1), ("127.0.0.1:91", 1), ("127.0.0.1:92", 1)];
+//! let ring = RingHash::build(&hosts, 1024, RingHash::DEFAULT_MAX_RING_SIZE, HashFunction::XxHash)?;
+//! assert_eq!(ring.len(), 1026); // ceil(1024 / 3) = 342 entries per host
+//! let host = ring.pick(0x1234_5678_9abc_def0, 0);
+//! assert!(host.is_some_and(|h| h < hosts.len()));
+//! # Ok::<(), meshroute::balance::ring_hash::InvalidRingHash>(())
+//! ```
+
+use std::fmt::Write as _;
+
+use super::hash::{MURMUR_SEED, murmur2_64, xxhash64};
+
+/// The hash Envoy uses to place `"<host key>_<i>"` on the ring (`RingHash.hash_function`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HashFunction {
+    /// `XX_HASH` (the default): XXH64 with seed 0.
+    #[default]
+    XxHash,
+    /// `MURMUR_HASH_2`: libstdc++'s `std::hash<std::string>` (MurmurHash2-64, seed
+    /// `0xc70f6907`).
+    MurmurHash2,
+}
+
+impl HashFunction {
+    fn hash(self, key: &[u8]) -> u64 {
+        match self {
+            HashFunction::XxHash => xxhash64(key, 0),
+            HashFunction::MurmurHash2 => murmur2_64(key, MURMUR_SEED),
+        }
+    }
+}
+
+/// A ring-hash configuration Envoy would reject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidRingHash {
+    /// `minimum_ring_size` is above `maximum_ring_size` (Envoy's constructor message).
+    #[error("ring hash: minimum_ring_size ({minimum}) > maximum_ring_size ({maximum})")]
+    MinimumAboveMaximum {
+        /// The configured minimum ring size.
+        minimum: u64,
+        /// The configured (or default) maximum ring size.
+        maximum: u64,
+    },
+    /// A ring size above 8388608 (8M), the limit of Envoy's proto validation
+    /// (`minimum_ring_size`/`maximum_ring_size` are `lte: 8388608`).
+    #[error("ring hash: {field} ({value}) > 8388608; lower it to at most 8388608")]
+    RingSizeTooLarge {
+        /// `"minimum_ring_size"` or `"maximum_ring_size"`.
+        field: &'static str,
+        /// The configured value.
+        value: u64,
+    },
+    /// The host weights add up to more than `u32::MAX` (Envoy's `normalizeHostWeights`).
+    #[error("the sum of weights of all upstream hosts in a locality exceeds 4294967295")]
+    WeightSumTooLarge,
+}
+
+/// Envoy's ring-hash gauges (`ring_hash_lb.size`, `.min_hashes_per_host`,
+/// `.max_hashes_per_host`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RingHashStats {
+    /// `ceil(scale)`: the ring size Envoy reports (the real entry count can differ by one
+    /// through floating-point rounding of the running sums).
+    pub size: u64,
+    /// The fewest entries any host got.
+    pub min_hashes_per_host: u64,
+    /// The most entries any host got.
+    pub max_hashes_per_host: u64,
+}
+
+/// A built ketama ring over a host list; [`RingHash::pick`] returns an index into that list.
+///
+/// Entries are stored as two parallel arrays (hashes, host indices): 12 bytes per entry, and the
+/// binary search only touches the hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RingHash {
+    hashes: Vec<u64>,
+    hosts: Vec<u32>,
+    per_host: Vec<u32>,
+    stats: RingHashStats,
+}
+
+impl RingHash {
+    /// Envoy's default `minimum_ring_size` (Istio's `minimumRingSize` default too).
+    pub const DEFAULT_MIN_RING_SIZE: u64 = 1024;
+    /// Envoy's default (and largest accepted) `maximum_ring_size`, 8M entries.
+    pub const DEFAULT_MAX_RING_SIZE: u64 = 8 * 1024 * 1024;
+
+    /// Builds the ring for `hosts`, each `(hash key, weight)` in host-set order, the way
+    /// Envoy's `Ring` constructor does (see the module docs).
+    ///
+    /// The hash key is what Envoy hashes: the `envoy.lb` `hash_key` metadata if set, else the
+    /// address as `ip:port` (`127.0.0.1:90`, `[::1]:90`). No hosts give an empty ring whose
+    /// picks are `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidRingHash`] when a size is above 8388608, `min_ring_size > max_ring_size`, or the
+    /// weights add up to more than `u32::MAX`.
+    pub fn build(
+        hosts: &[(&str, u32)],
+        min_ring_size: u64,
+        max_ring_size: u64,
+        hash_function: HashFunction,
+    ) -> Result<RingHash, InvalidRingHash> {
+        for (field, value) in [
+            ("minimum_ring_size", min_ring_size),
+            ("maximum_ring_size", max_ring_size),
+        ] {
+            if value > Self::DEFAULT_MAX_RING_SIZE {
+                return Err(InvalidRingHash::RingSizeTooLarge { field, value });
+            }
+        }
+        if min_ring_size > max_ring_size {
+            return Err(InvalidRingHash::MinimumAboveMaximum {
+                minimum: min_ring_size,
+                maximum: max_ring_size,
+            });
+        }
+        let weights = NormalizedWeights::new(hosts.iter().map(|&(_, weight)| weight))
+            .ok_or(InvalidRingHash::WeightSumTooLarge)?;
+        let mut ring = RingHash {
+            hashes: Vec::new(),
+            hosts: Vec::new(),
+            per_host: Vec::with_capacity(hosts.len()),
+            stats: RingHashStats::default(),
+        };
+        if hosts.is_empty() {
+            return Ok(ring);
+        }
+
+        let min_w = weights.min;
+        // `std::min(a, b)` is `b < a ? b : a`.
+        let wanted = (min_w * min_ring_size as f64).ceil() / min_w;
+        let cap = max_ring_size as f64;
+        let scale = if cap < wanted { cap } else { wanted };
+        // At most 8388608 (checked above), so the conversion is exact.
+        let ring_size = scale.ceil() as u64;
+        let capacity = usize::try_from(ring_size).unwrap_or(0);
+
+        let mut entries: Vec<(u64, u32)> = Vec::with_capacity(capacity);
+        let mut key = String::new();
+        let mut current = 0.0_f64;
+        let mut target = 0.0_f64;
+        let mut min_per_host = ring_size;
+        let mut max_per_host = 0_u64;
+        for ((host, &(host_key, _)), &w) in (0_u32..).zip(hosts).zip(&weights.values) {
+            key.clear();
+            key.push_str(host_key);
+            key.push('_');
+            let prefix = key.len();
+            target += scale * w;
+            let mut i = 0_u64;
+            while current < target {
+                key.truncate(prefix);
+                // Writing to a `String` cannot fail.
+                let _ = write!(key, "{i}");
+                entries.push((hash_function.hash(key.as_bytes()), host));
+                i += 1;
+                current += 1.0;
+            }
+            min_per_host = min_per_host.min(i);
+            max_per_host = max_per_host.max(i);
+            ring.per_host.push(u32::try_from(i).unwrap_or(u32::MAX));
+        }
+        // Stable: equal hashes keep construction order (see the module docs).
+        entries.sort_by_key(|&(hash, _)| hash);
+        ring.hashes = entries.iter().map(|&(hash, _)| hash).collect();
+        ring.hosts = entries.iter().map(|&(_, host)| host).collect();
+        ring.stats = RingHashStats {
+            size: ring_size,
+            min_hashes_per_host: min_per_host,
+            max_hashes_per_host: max_per_host,
+        };
+        Ok(ring)
+    }
+
+    /// The host (index into the list given to [`RingHash::build`]) for `hash`, or `None` when
+    /// the ring is empty.
+    ///
+    /// `attempt` is the host-selection retry (Envoy's retry host predicate): attempt `n > 0`
+    /// takes the entry `n` places after the first choice, wrapping. It may be the same host.
+    /// Allocates nothing.
+    pub fn pick(&self, hash: u64, attempt: u32) -> Option<usize> {
+        let len = self.hashes.len();
+        if len == 0 {
+            return None;
+        }
+        let mut index = self.hashes.partition_point(|&entry| entry < hash);
+        if index == len {
+            index = 0;
+        }
+        if attempt > 0 {
+            // `len` is non-zero (checked above).
+            index = index
+                .checked_add(usize::try_from(attempt).ok()?)?
+                .checked_rem(len)?;
+        }
+        self.hosts.get(index).map(|&host| host as usize)
+    }
+
+    /// The number of ring entries.
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Whether the ring has no entries (no hosts, or `minimum_ring_size` 0).
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// The ring entries in ring order: `(hash, host index)`.
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = (u64, usize)> + '_ {
+        self.hashes
+            .iter()
+            .zip(&self.hosts)
+            .map(|(&hash, &host)| (hash, host as usize))
+    }
+
+    /// How many entries each host got, indexed like the host list.
+    pub fn hashes_per_host(&self) -> &[u32] {
+        &self.per_host
+    }
+
+    /// Envoy's ring-hash gauges for this ring.
+    pub fn stats(&self) -> RingHashStats {
+        self.stats
+    }
+}
+
+/// Envoy's normalized host weights without locality weighting (`normalizeHostWeights` with
+/// `normalized_locality_weight = 1.0`): `weight * 1.0 / sum`, with the running `min` (from 1.0)
+/// and `max` (from 0.0). Shared by ring hash and Maglev.
+#[derive(Debug, Clone)]
+pub(crate) struct NormalizedWeights {
+    pub(crate) values: Vec<f64>,
+    pub(crate) min: f64,
+    pub(crate) max: f64,
+}
+
+impl NormalizedWeights {
+    /// `None` when the weights (each at least 1) add up to more than `u32::MAX`.
+    pub(crate) fn new(weights: impl ExactSizeIterator<Item = u32> + Clone) -> Option<Self> {
+        let mut sum = 0_u64;
+        for weight in weights.clone() {
+            sum += u64::from(weight.max(1));
+            if sum > u64::from(u32::MAX) {
+                return None;
+            }
+        }
+        let mut normalized = NormalizedWeights {
+            values: Vec::with_capacity(weights.len()),
+            min: 1.0,
+            max: 0.0,
+        };
+        for weight in weights {
+            let w = f64::from(weight.max(1)) * 1.0 / sum as f64;
+            normalized.values.push(w);
+            // `std::min`/`std::max` keep the first argument on ties; NaN cannot occur.
+            if w < normalized.min {
+                normalized.min = w;
+            }
+            if normalized.max < w {
+                normalized.max = w;
+            }
+        }
+        Some(normalized)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASIC: [(&str, u32); 6] = [
+        ("127.0.0.1:90", 1),
+        ("127.0.0.1:91", 1),
+        ("127.0.0.1:92", 1),
+        ("127.0.0.1:93", 1),
+        ("127.0.0.1:94", 1),
+        ("127.0.0.1:95", 1),
+    ];
+
+    fn basic() -> RingHash {
+        RingHash::build(
+            &BASIC,
+            12,
+            RingHash::DEFAULT_MAX_RING_SIZE,
+            HashFunction::XxHash,
+        )
+        .unwrap()
+    }
+
+    /// Envoy's `Ring::chooseHost`, line by line (ketama's signed binary search).
+    fn ketama(hashes: &[u64], h: u64) -> usize {
+        let size = hashes.len() as i64;
+        let (mut lowp, mut highp) = (0_i64, size);
+        loop {
+            let midp = (lowp + highp) / 2;
+            if midp == size {
+                return 0;
+            }
+            let midval = hashes[midp as usize];
+            let midval1 = if midp == 0 {
+                0
+            } else {
+                hashes[midp as usize - 1]
+            };
+            if h <= midval && h > midval1 {
+                return midp as usize;
+            }
+            if midval < h {
+                lowp = midp + 1;
+            } else {
+                highp = midp - 1;
+            }
+            if lowp > highp {
+                return 0;
+            }
+        }
+    }
+
+    /// ring_hash_lb_test.cc `Basic`: the 12 sorted entries of 6 hosts at minimum_ring_size 12.
+    #[test]
+    fn basic_ring_has_envoys_sorted_entries() {
+        let ring = basic();
+        let expected: [(u64, u16); 12] = [
+            (833437586790550860, 94),
+            (928266305478181108, 92),
+            (1033482794131418490, 90),
+            (3551244743356806947, 95),
+            (3851675632748031481, 93),
+            (5583722120771150861, 91),
+            (6311230543546372928, 91),
+            (7700377290971790572, 93),
+            (13144177310400110813, 95),
+            (13444792449719432967, 92),
+            (15516499411664133160, 94),
+            (16117243373044804889, 90),
+        ];
+        let got: Vec<(u64, u16)> = ring
+            .entries()
+            .map(|(hash, host)| (hash, 90 + host as u16))
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(ring.len(), 12);
+        assert_eq!(ring.hashes_per_host(), &[2, 2, 2, 2, 2, 2]);
+        assert_eq!(
+            ring.stats(),
+            RingHashStats {
+                size: 12,
+                min_hashes_per_host: 2,
+                max_hashes_per_host: 2
+            }
+        );
+    }
+
+    /// ring_hash_lb_test.cc `Basic`: lookups pick the first entry at or after the hash and
+    /// wrap past the last entry.
+    #[test]
+    fn lookup_is_lower_bound_with_wrap() {
+        let ring = basic();
+        assert_eq!(ring.pick(0, 0), Some(4));
+        assert_eq!(ring.pick(u64::MAX, 0), Some(4));
+        assert_eq!(ring.pick(3551244743356806947, 0), Some(5));
+        assert_eq!(ring.pick(3551244743356806948, 0), Some(3));
+        // `random()` returning this value with no hash context.
+        assert_eq!(ring.pick(16117243373044804880, 0), Some(0));
+        assert_eq!(ring.pick(16117243373044804889, 0), Some(0));
+        assert_eq!(ring.pick(16117243373044804890, 0), Some(4));
+    }
+
+    /// ring_hash_lb_test.cc `BasicWithRetryHostPredicate`: attempt n takes the entry n places
+    /// further, wrapping; attempt 13 on a 12-entry ring is one place further.
+    #[test]
+    fn retry_attempt_moves_along_the_ring() {
+        let ring = basic();
+        assert_eq!(ring.pick(0, 0), Some(4));
+        assert_eq!(ring.pick(0, 1), Some(2));
+        assert_eq!(ring.pick(0, 2), Some(0));
+        assert_eq!(ring.pick(0, 13), Some(2));
+        assert_eq!(ring.pick(0, 12), Some(4));
+        assert_eq!(ring.pick(0, u32::MAX), ring.pick(0, u32::MAX % 12));
+    }
+
+    /// The binary search equals Envoy's ketama loop on random hashes, including rings with
+    /// duplicate hashes and tiny rings.
+    #[test]
+    fn lookup_equals_envoys_ketama_search() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for size in [1_usize, 2, 3, 5, 12, 64] {
+            for dup in [false, true] {
+                let mut hashes: Vec<u64> = (0..size).map(|_| next() >> 3).collect();
+                if dup && size > 1 {
+                    hashes[1] = hashes[0];
+                }
+                hashes.sort_unstable();
+                let ring = RingHash {
+                    hosts: (0..size as u32).collect(),
+                    hashes: hashes.clone(),
+                    per_host: vec![1; size],
+                    stats: RingHashStats::default(),
+                };
+                let mut probes: Vec<u64> = (0..2000).map(|_| next()).collect();
+                probes.extend(hashes.iter().flat_map(|&h| [h, h.wrapping_sub(1), h + 1]));
+                probes.extend([0, u64::MAX]);
+                for h in probes {
+                    let ours = ring.pick(h, 0).unwrap();
+                    let envoy = ketama(&hashes, h);
+                    // With duplicate hashes the host differs only if the hashes differ.
+                    assert_eq!(hashes[ours], hashes[envoy], "h={h} size={size}");
+                    assert_eq!(ours, envoy, "h={h} size={size}");
+                }
+            }
+        }
+    }
+
+    /// ring_hash_lb_test.cc `SmallFractionalScale`: running sums carry fractions across hosts
+    /// (4 equal hosts, ring of 2: entries 1, 0, 1, 0).
+    #[test]
+    fn fractional_scale_carries_across_hosts() {
+        let hosts = [("a:1", 1), ("b:1", 1), ("c:1", 1), ("d:1", 1)];
+        let ring = RingHash::build(&hosts, 2, 2, HashFunction::XxHash).unwrap();
+        assert_eq!(ring.hashes_per_host(), &[1, 0, 1, 0]);
+        assert_eq!(ring.len(), 2);
+        assert_eq!(ring.stats().size, 2);
+        assert_eq!(ring.stats().min_hashes_per_host, 0);
+        assert_eq!(ring.stats().max_hashes_per_host, 1);
+        let six = RingHash::build(&hosts, 6, 6, HashFunction::XxHash).unwrap();
+        assert_eq!(six.hashes_per_host(), &[2, 1, 2, 1]);
+    }
+
+    /// ring_hash_lb_test.cc `UnevenHosts`-style weighting: a host of weight 2 gets twice the
+    /// entries of a host of weight 1; the lightest host gets `ceil(min_w * min_ring_size)`
+    /// entries (`ceil(1024 / 3)` = 342), not `min_ring_size`.
+    #[test]
+    fn weight_scales_entries_per_host() {
+        let hosts = [("127.0.0.1:90", 1), ("127.0.0.1:91", 2)];
+        let ring = RingHash::build(
+            &hosts,
+            1024,
+            RingHash::DEFAULT_MAX_RING_SIZE,
+            HashFunction::XxHash,
+        )
+        .unwrap();
+        assert_eq!(ring.hashes_per_host(), &[342, 684]);
+        assert_eq!(ring.len(), 1026);
+        assert_eq!(ring.stats().size, 1026);
+        assert!(ring.entries().map(|(h, _)| h).is_sorted());
+        let picks = (0..3000_u64)
+            .filter(|i| ring.pick(i.wrapping_mul(0x9e37_79b9_7f4a_7c15), 0) == Some(1))
+            .count();
+        assert!((1800..2200).contains(&picks), "{picks}");
+    }
+
+    /// The cap wins over the minimum-derived scale: `scale = min(..., max_ring_size)`.
+    #[test]
+    fn maximum_ring_size_caps_the_ring() {
+        let hosts = [("127.0.0.1:90", 1), ("127.0.0.1:91", 1000)];
+        // ceil(1000 / 1001) / (1 / 1001) = 1001 > 1000: capped at scale 1000. The running
+        // target ends at 1000.0000000000001 in f64, so Envoy's loop (and this one) makes 1001
+        // entries while the `size` gauge says 1000.
+        let ring = RingHash::build(&hosts, 1000, 1000, HashFunction::XxHash).unwrap();
+        assert_eq!(ring.hashes_per_host(), &[1, 1000]);
+        assert_eq!(ring.len(), 1001);
+        assert_eq!(ring.stats().size, 1000);
+        let scale = 1000.0_f64;
+        assert!(scale * (1.0 / 1001.0) + scale * (1000.0 / 1001.0) > 1000.0);
+        let uncapped = RingHash::build(&hosts, 1000, 2000, HashFunction::XxHash).unwrap();
+        assert_eq!(uncapped.hashes_per_host(), &[1, 1000]);
+        assert_eq!(uncapped.stats().size, 1001);
+    }
+
+    /// `hash_function: MURMUR_HASH_2` places entries at MurmurHash2 of the same keys.
+    #[test]
+    fn murmur_ring_uses_murmur_hashes_of_the_same_keys() {
+        let ring = RingHash::build(
+            &BASIC,
+            12,
+            RingHash::DEFAULT_MAX_RING_SIZE,
+            HashFunction::MurmurHash2,
+        )
+        .unwrap();
+        assert_eq!(ring.len(), 12);
+        let mut expected: Vec<(u64, usize)> = BASIC
+            .iter()
+            .enumerate()
+            .flat_map(|(host, (key, _))| {
+                (0..2).map(move |i| {
+                    (
+                        murmur2_64(format!("{key}_{i}").as_bytes(), MURMUR_SEED),
+                        host,
+                    )
+                })
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(ring.entries().collect::<Vec<_>>(), expected);
+        assert_ne!(ring, basic());
+    }
+
+    /// No hosts (or a zero minimum) give an empty ring whose picks are `None`.
+    #[test]
+    fn empty_ring_picks_nothing() {
+        let ring = RingHash::build(&[], 1024, 2048, HashFunction::XxHash).unwrap();
+        assert!(ring.is_empty());
+        assert_eq!(ring.pick(42, 0), None);
+        assert_eq!(ring.pick(42, 3), None);
+        let zero = RingHash::build(&BASIC, 0, 2048, HashFunction::XxHash).unwrap();
+        assert!(zero.is_empty());
+        assert_eq!(zero.pick(42, 0), None);
+    }
+
+    /// ring_hash_lb_test.cc `MinRingSizeGreaterThanMax`-style config errors use Envoy's message.
+    #[test]
+    fn minimum_above_maximum_is_rejected_with_envoys_message() {
+        let err = RingHash::build(&BASIC, 1025, 1024, HashFunction::XxHash).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ring hash: minimum_ring_size (1025) > maximum_ring_size (1024)"
+        );
+        let too_big = RingHash::build(&BASIC, 1024, 8388609, HashFunction::XxHash).unwrap_err();
+        assert_eq!(
+            too_big,
+            InvalidRingHash::RingSizeTooLarge {
+                field: "maximum_ring_size",
+                value: 8388609
+            }
+        );
+    }
+
+    /// Zero weights count as 1; weights adding up past `u32::MAX` are rejected.
+    #[test]
+    fn weights_are_clamped_and_bounded() {
+        let zero = RingHash::build(&[("a:1", 0), ("b:1", 1)], 4, 4, HashFunction::XxHash).unwrap();
+        assert_eq!(zero.hashes_per_host(), &[2, 2]);
+        let err = RingHash::build(&[("a:1", u32::MAX), ("b:1", 1)], 4, 4, HashFunction::XxHash)
+            .unwrap_err();
+        assert_eq!(err, InvalidRingHash::WeightSumTooLarge);
+    }
+}
