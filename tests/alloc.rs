@@ -181,3 +181,68 @@ fn hundred_route_decisions_allocate_nothing() {
 fn the_counter_sees_allocations() {
     assert!(allocations(|| drop(std::hint::black_box(vec![1u8; 16]))) >= 1);
 }
+
+/// A ServiceEntry with `n` endpoints, a DestinationRule with one subset per load balancer and a
+/// VirtualService routing by the `x-lb` header to them.
+fn balanced(n: usize) -> String {
+    let mut text = String::from(
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: pool}\nspec:\n  hosts: [pool.example.com]\n  location: MESH_INTERNAL\n  resolution: STATIC\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  endpoints:\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "  - {{address: 10.0.{}.{}, labels: {{app: pool}}, weight: {}}}\n",
+            i / 250,
+            i % 250 + 1,
+            i % 3 + 1
+        ));
+    }
+    text.push_str(
+        "---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: pool}\nspec:\n  host: pool.example.com\n  subsets:\n",
+    );
+    for (name, lb) in [
+        ("rr", "{simple: ROUND_ROBIN}"),
+        ("lr", "{simple: LEAST_REQUEST}"),
+        ("random", "{simple: RANDOM}"),
+        ("ring", "{consistentHash: {httpHeaderName: x-user}}"),
+        (
+            "maglev",
+            "{consistentHash: {httpHeaderName: x-user, maglev: {tableSize: 65537}}}",
+        ),
+        ("source", "{consistentHash: {useSourceIp: true}}"),
+    ] {
+        text.push_str(&format!(
+            "  - name: {name}\n    labels: {{app: pool}}\n    trafficPolicy: {{loadBalancer: {lb}}}\n"
+        ));
+    }
+    text.push_str("---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: pool}\nspec:\n  hosts: [pool.example.com]\n  http:\n");
+    for name in ["rr", "lr", "random", "ring", "maglev", "source"] {
+        text.push_str(&format!(
+            "  - match: [{{headers: {{x-lb: {{exact: {name}}}}}}}]\n    route: [{{destination: {{host: pool.example.com, subset: {name}}}}}]\n"
+        ));
+    }
+    text
+}
+
+/// Picking the endpoint (every load balancer) allocates nothing either.
+#[test]
+fn endpoint_picks_allocate_nothing() {
+    let mesh = compile(&balanced(100));
+    let source = Source::sidecar("default").with_ip("192.0.2.7".parse().unwrap());
+    for lb in ["rr", "lr", "random", "ring", "maglev", "source"] {
+        let req = http::Request::get("http://pool.example.com/")
+            .header("x-lb", lb)
+            .header("x-user", "alice")
+            .body(())
+            .unwrap();
+        let mut rng = FastRng::from_seed(3);
+        let warm = mesh.route_with(&req, &source, &mut rng);
+        assert!(warm.endpoint().is_some(), "{lb}: no endpoint");
+        let count = allocations(|| {
+            for _ in 0..100 {
+                let d = mesh.route_with(&req, &source, &mut rng);
+                std::hint::black_box(d.endpoint());
+            }
+        });
+        assert_eq!(count, 0, "{lb} allocated {count} times in 100 picks");
+    }
+}

@@ -1708,7 +1708,10 @@ fn host_without_vs_gets_default_routing() {
     assert_eq!(dest.port, Some(8080));
     // The Service selects no pods in this configuration: Envoy answers 503 with flag UH.
     assert_eq!(d.endpoint(), None);
-    assert_eq!(d.no_endpoint(), Some(meshroute::balance::NoEndpoint::NoHealthyUpstream));
+    assert_eq!(
+        d.no_endpoint(),
+        Some(meshroute::balance::NoEndpoint::NoHealthyUpstream)
+    );
     assert_eq!(d.local_status(), Some(StatusCode::SERVICE_UNAVAILABLE));
 }
 
