@@ -12,10 +12,10 @@
 //!
 //! ```text
 //!  YAML / JSON ──load──▶ Vec<Resource> ──compile──▶ Mesh ──route──▶ Decision ──balance──▶ Endpoint
-//!               config                  validation,                  first match   (load
-//!               (serde models,          every problem at once;       wins, then    balancing:
-//!                field names as in      lowering into route          the weighted  next release)
-//!                istio/api)             tables                       pick
+//!               config                  validation,                  first match   Envoy's load
+//!               (serde models,          every problem at once;       wins, then    balancers over
+//!                field names as in      lowering into route          the weighted  the subset's
+//!                istio/api)             tables and clusters          pick          endpoints
 //! ```
 //!
 //! - [`config`]: serde models of the Istio resources (`VirtualService`, `DestinationRule`,
@@ -27,6 +27,10 @@
 //!   which destination the weighted choice picks, and everything Envoy would apply (header
 //!   operations, rewrite, redirect, direct response, timeout, retries, fault, mirrors), as a
 //!   [`Decision`]. It allocates nothing; weighted choices draw from an injected [`Rng`].
+//! - [`balance`]: the destination's endpoints (from ServiceEntries, WorkloadEntries, Kubernetes
+//!   Services with their Deployments and Pods, or [`Mesh::set_endpoints`]) and the endpoint
+//!   Envoy would pick — round robin (EDF), random, least request, ring hash and Maglev with
+//!   Envoy's hash policies, bit for bit — plus outlier detection fed by [`Mesh::report`].
 //!
 //! ## Example
 //!
@@ -68,6 +72,8 @@
 //! let destination = decision.destination().unwrap();
 //! assert_eq!(destination.host, "svc-b.default.svc.cluster.local");
 //! assert_eq!(destination.subset, Some("v2"));
+//! // No Service or ServiceEntry for svc-b in this configuration: endpoints are unknown.
+//! assert!(decision.endpoint().is_none());
 //!
 //! // A mistake is reported with the resource, the field path and Istio's message.
 //! let bad = yaml.replace("subset: v2}", "subset: v2}\n      weight: -1");
@@ -99,6 +105,9 @@
 //! | Host selection | authority lowercased, port ignored; short names in the VirtualService's namespace; `name`, `name.ns`, `name.ns.svc` and the FQDN reach a Kubernetes service (the short name only from its own namespace); wildcard hosts, most specific first; oldest VirtualService wins on sidecars, routes merged (catch-alls last) on gateways; delegates merged |
 //! | Matching | path without query, RFC 3986 dot segments removed (Istio's default `BASE` normalization; percent-decoding is not applied); regex full match (RE2 semantics via the `regex` crate); `ignoreUriCase` for exact/prefix only; header names case-insensitive, repeated headers joined with `,`; `withoutHeaders` as Istio ≥ 1.22; raw first query value |
 //! | Not evaluated in-process | JWT claim matches (`@request.auth.claims.*`) never match (their `withoutHeaders` form always does); Envoy `%VARIABLE%` header values are passed through as written |
+//! | Load balancing | `ROUND_ROBIN` (weighted via Envoy's EDF scheduler with its random start), `RANDOM`, `LEAST_REQUEST` (default; P2C, weighted with active-request bias), `PASSTHROUGH` (reported), `consistentHash` ring hash (default 1024) and Maglev (65537), hash on header / cookie / source IP / query parameter, random hash when the key is absent; subset and port-level policy precedence as Istio; one priority, no locality weighting |
+//! | Outlier detection | consecutive 5xx and gateway errors, ejection time base × times ejected (capped), `maxEjectionPercent` as current Envoy checks it, interval sweeps, `minHealthPercent` panic; success-rate ejection is disabled, as Istio configures it |
+//! | Endpoints | ServiceEntry endpoints, WorkloadEntries, Kubernetes Services with Pods (their `podIP`) and Deployments (stable synthetic `10.x.y.z` addresses from the pod name); the application can replace them at run time |
 //! | TLS and TCP routes | loaded and validated; not routed |
 
 #![forbid(unsafe_code)]
