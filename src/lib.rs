@@ -129,7 +129,7 @@ pub use decision::{
     Abort, Decision, DestinationRef, DirectResponse, FaultPolicy, HeaderOp, HeaderOps, Mirror,
     Outcome, RetryPolicy, Rewrite, RuleRef,
 };
-pub use mesh::{Mesh, Source};
+pub use mesh::{ActiveRequest, Mesh, Source, UnknownCluster};
 pub use select::{FastRng, Rng, ThreadRng};
 
 #[cfg(all(doctest, feature = "yaml"))]

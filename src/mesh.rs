@@ -43,6 +43,7 @@ pub struct Source {
     labels: BTreeMap<String, String>,
     gateway: Option<String>,
     ip: Option<IpAddr>,
+    downstream: Option<(std::net::SocketAddr, std::net::SocketAddr)>,
 }
 
 impl Source {
@@ -53,6 +54,7 @@ impl Source {
             labels: BTreeMap::new(),
             gateway: None,
             ip: None,
+            downstream: None,
         }
     }
 
@@ -65,6 +67,7 @@ impl Source {
             labels: BTreeMap::new(),
             gateway: Some(format!("{namespace}/{name}")),
             ip: None,
+            downstream: None,
         }
     }
 
@@ -83,6 +86,18 @@ impl Source {
     /// The caller's IP address (for source-IP hashing and sticky choices).
     pub fn with_ip(mut self, ip: IpAddr) -> Self {
         self.ip = Some(ip);
+        self
+    }
+
+    /// The downstream connection's peer and local addresses. Envoy derives a generated
+    /// `consistentHash.httpCookie` value from them (ENVOY-LB §1.1); without them no cookie is
+    /// generated and the pick falls back to a random hash.
+    pub fn with_downstream(
+        mut self,
+        remote: std::net::SocketAddr,
+        local: std::net::SocketAddr,
+    ) -> Self {
+        self.downstream = Some((remote, local));
         self
     }
 
@@ -343,8 +358,8 @@ impl Mesh {
             headers: request.headers(),
             path_and_query: request.uri().path_and_query().map_or("/", |p| p.as_str()),
             source_ip: source.ip,
-            downstream_remote: None,
-            downstream_local: None,
+            downstream_remote: source.downstream.map(|(remote, _)| remote),
+            downstream_local: source.downstream.map(|(_, local)| local),
         };
         match cluster.pick(&state, &input, rng) {
             Ok((endpoint, set_cookie)) => {
@@ -397,12 +412,9 @@ impl Mesh {
         };
         if let Some(cluster) = self.inner.tables.clusters.get(picked.cluster) {
             // The index is into the snapshot the pick was made on; a swapped endpoint set
-            // starts fresh outlier state, so stale reports are dropped.
-            if Arc::ptr_eq(&picked.state, &cluster.state())
-                || cluster.state().endpoints().len() == picked.state.endpoints().len()
-            {
-                cluster.report(picked.index, outcome, now);
-            }
+            // starts fresh outlier state, so stale reports are dropped (ejections rebuild the
+            // snapshot but keep the endpoint set, so their reports still count).
+            cluster.report(&picked.state, picked.index, outcome, now);
         }
     }
 

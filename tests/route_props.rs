@@ -2,9 +2,14 @@
 //!
 //! 1. any request against any valid configuration gets a decision without panicking, and the
 //!    decision names a destination the deciding VirtualService route configures (or a redirect,
-//!    a direct response, no route, or no VirtualService);
+//!    a direct response, no route, or no VirtualService); it also agrees with an independent
+//!    model of Istio's route building (which virtual host, which routes Envoy has, and — where
+//!    the answer is certain — which of them matches first);
 //! 2. weighted picks converge to the configured weights, and weight-0 destinations get nothing;
 //! 3. the same seed replays the same decisions.
+//!
+//! Known differences from Istio that are reported but not fixed yet are listed in
+//! `known_divergence`; the model comparison skips those requests.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,6 +24,9 @@ use meshroute::{FastRng, Mesh, Outcome, Source};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Map, Value, json};
+
+/// Configurations generated for property 1 (each routes 1-24 requests).
+const CASES: u32 = 600;
 
 fn runner(cases: u32, seed: u8) -> TestRunner {
     let config = Config {
@@ -36,12 +44,13 @@ fn runner(cases: u32, seed: u8) -> TestRunner {
 // Configuration generators
 // ---------------------------------------------------------------------------------------------
 
-const VS_HOSTS: [&str; 5] = [
+const VS_HOSTS: [&str; 6] = [
     "svc-a",
     "svc-b",
     "svc-b.default.svc.cluster.local",
     "*.example.com",
     "api.example.com",
+    "svc-b.default",
 ];
 const DEST_HOSTS: [&str; 5] = [
     "svc-a",
@@ -73,18 +82,24 @@ fn uri_match() -> impl Strategy<Value = Value> {
     ]
 }
 
-/// A header or query StringMatch; `{}` is a presence match.
-fn value_match() -> impl Strategy<Value = Value> {
+/// A header or query StringMatch; `{}` is a presence match. `regex: "*"` (presence too) passes
+/// validation only in `withoutHeaders`.
+fn value_match(star: bool) -> impl Strategy<Value = Value> {
+    let regexes: &[&str] = if star {
+        &["[a-z]+", ".*", "ja.*", "*"]
+    } else {
+        &["[a-z]+", ".*", "ja.*"]
+    };
     prop_oneof![
         pick(&HEADER_VALUES).prop_map(|v| json!({"exact": v})),
         pick(&HEADER_VALUES[..2]).prop_map(|v| json!({"prefix": v})),
-        pick(&["[a-z]+", ".*", "ja.*"]).prop_map(|r| json!({"regex": r})),
+        pick(regexes).prop_map(|r| json!({"regex": r})),
         Just(json!({})),
     ]
 }
 
-fn string_map(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
-    prop::collection::btree_map(pick(keys), value_match(), 1..=2)
+fn string_map(keys: &'static [&'static str], star: bool) -> impl Strategy<Value = Value> {
+    prop::collection::btree_map(pick(keys), value_match(star), 1..=2)
         .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
 }
 
@@ -94,9 +109,9 @@ fn http_match() -> impl Strategy<Value = Value> {
     (
         (
             prop::option::weighted(0.6, uri_match()),
-            rare(string_map(&HEADER_NAMES)),
-            rare(string_map(&HEADER_NAMES)),
-            rare(string_map(&["name", "a"])),
+            rare(string_map(&HEADER_NAMES, false)),
+            rare(string_map(&HEADER_NAMES, true)),
+            rare(string_map(&["name", "a"], false)),
             rare(prop_oneof![
                 pick(&["GET", "POST"]).prop_map(|m| json!({"exact": m})),
                 Just(json!({"prefix": "P"})),
@@ -473,6 +488,7 @@ fn request() -> impl Strategy<Value = Req> {
             "x.api.example.com",
             "svc-b.default",
             "svc-a.other.svc.cluster.local",
+            "svc-b.other",
         ]),
         1 => pick(&["x.y", "SVC-B", "svc-b:8080", "[::1]:80", "", "API.example.com:443", "svc-b:"]),
     ]
@@ -546,17 +562,7 @@ fn compile(resources: &[Value]) -> Option<Mesh> {
         "{:?}",
         loaded.diagnostics
     );
-    match meshroute::compile(loaded.resources) {
-        Ok(m) => Some(m),
-        Err(e) => {
-            if std::env::var("DEBUG_ERRS").is_ok() {
-                for d in e.errors() {
-                    eprintln!("ERR {} :: {}", d.path, d.message);
-                }
-            }
-            None
-        }
-    }
+    meshroute::compile(loaded.resources).ok()
 }
 
 /// `ResolveShortnameToFQDN`: a short name gets the rule's namespace; a dotted name is literal.
@@ -581,26 +587,16 @@ fn find_vs<'v>(resources: &'v [Value], key: &str) -> &'v Value {
         .unwrap_or_else(|| panic!("decision names {key}, which is not configured"))
 }
 
-/// Whether the VirtualService is bound to the caller: sidecars need `mesh` (the default),
-/// gateways need their `namespace/name` (a bare name is in the VirtualService's namespace).
-fn bound_to(vs: &Value, source: &Source) -> bool {
+/// Whether the VirtualService is bound to `gateway` (`mesh` for sidecars, the default when
+/// `gateways` is absent; a bare gateway name is in the VirtualService's namespace).
+fn bound_to(vs: &Value, gateway: &str) -> bool {
     let ns = vs["metadata"]["namespace"].as_str().unwrap();
-    let gateways: Vec<String> = match vs["spec"]["gateways"].as_array() {
-        None => vec!["mesh".to_owned()],
+    match vs["spec"]["gateways"].as_array() {
+        None => gateway == "mesh",
         Some(list) => list
             .iter()
-            .map(|g| {
-                let g = g.as_str().unwrap();
-                if g == "mesh" || g.contains('/') {
-                    g.to_owned()
-                } else {
-                    format!("{ns}/{g}")
-                }
-            })
-            .collect(),
-    };
-    let me = source.gateway_name().unwrap_or("mesh");
-    gateways.iter().any(|g| g == me)
+            .any(|g| resolve_gateway(g.as_str().unwrap(), ns) == gateway),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -664,7 +660,7 @@ fn facts(req: &http::Request<()>) -> Facts {
         path: uri.path().to_owned(),
         query: uri.query().unwrap_or("").to_owned(),
         method: req.method().as_str().to_owned(),
-        authority: authority.clone(),
+        authority,
         headers: req.headers().clone(),
     }
 }
@@ -902,16 +898,7 @@ fn build_routes(
 fn bound_vses<'v>(resources: &'v [Value], gateway: &str) -> Vec<&'v Value> {
     let mut vses: Vec<&Value> = resources
         .iter()
-        .filter(|r| r["kind"] == "VirtualService")
-        .filter(|vs| {
-            let ns = vs["metadata"]["namespace"].as_str().unwrap();
-            match vs["spec"]["gateways"].as_array() {
-                None => gateway == "mesh",
-                Some(g) => g
-                    .iter()
-                    .any(|g| resolve_gateway(g.as_str().unwrap(), ns) == gateway),
-            }
-        })
+        .filter(|r| r["kind"] == "VirtualService" && bound_to(r, gateway))
         .collect();
     vses.sort_by_key(|vs| {
         (
@@ -947,11 +934,7 @@ fn select_vhost<T>(domains: &[(String, T)], host: &str) -> Option<usize> {
 fn model_routes(resources: &[Value], source: &Source, f: &Facts) -> Option<Option<Vec<Emitted>>> {
     match source.gateway_name() {
         None => {
-            let labels: Vec<(&str, &str)> = source
-                .labels()
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
+            let labels = caller_labels(source);
             // httproute.go: one virtual host per VirtualService with routes for this proxy;
             // a domain already taken by an earlier VirtualService is dropped (dedupeDomains).
             let mut domains: Vec<(String, Vec<Emitted>)> = Vec::new();
@@ -998,8 +981,7 @@ fn model_routes(resources: &[Value], source: &Source, f: &Facts) -> Option<Optio
             if !gw_exists {
                 return None;
             }
-            // The gateway workload's labels are the Gateway's selector.
-            let labels = [("istio", "ingressgateway")];
+            let labels = caller_labels(source);
             // gateway.go: routes of every VirtualService for a host are concatenated, then
             // catch-all routes move to the end (SortVHostRoutes).
             let mut domains: Vec<(String, Vec<Emitted>)> = Vec::new();
@@ -1028,50 +1010,59 @@ fn model_routes(resources: &[Value], source: &Source, f: &Facts) -> Option<Optio
     }
 }
 
-/// Requests where meshroute is known to differ from Istio (reported, not yet fixed), so the
-/// model comparison skips them.
+/// Requests where meshroute is known to differ from Istio (reported, not fixed yet): the model
+/// comparison skips them. Delete a clause when its bug is fixed.
 fn known_divergence(resources: &[Value], source: &Source, f: &Facts) -> bool {
-    let matches = resources
+    gateways_and_port_truncate(resources, f) || routeless_vs_claims_host(resources, source, f)
+}
+
+/// Known divergence 1: a catch-all-shaped match with `gateways` and a `port` other than the
+/// request's truncates the later routes in meshroute, although route.go drops the match first
+/// (`translateRoute` returns nil) and truncates only after an emitted catch-all.
+fn gateways_and_port_truncate(resources: &[Value], f: &Facts) -> bool {
+    resources
         .iter()
         .filter(|r| r["kind"] == "VirtualService")
         .flat_map(|vs| vs["spec"]["http"].as_array().unwrap())
-        .flat_map(|http| http["match"].as_array().into_iter().flatten());
-    let skip = std::env::var("NO_SKIP").unwrap_or_default();
-    (skip != "1" && skip != "all")
-        && matches.clone().any(|m| {
-            // Known divergence 1: a catch-all-shaped match with `gateways` and a `port` other than
-            // the request's truncates the later routes, although route.go drops the match first
-            // (translateRoute returns nil) and only truncates after an emitted catch-all.
+        .flat_map(|http| http["match"].as_array().into_iter().flatten())
+        .any(|m| {
             m["gateways"].as_array().is_some_and(|g| !g.is_empty())
                 && m["port"].as_u64().is_some_and(|p| p != u64::from(f.port))
                 && is_catch_all(Some(m))
         })
-        || (skip != "2" && skip != "all") && {
-            // Known divergence 2: a VirtualService that yields no routes for this caller still
-            // claims its hosts in meshroute (a gateway's exact or wildcard host, a sidecar's
-            // wildcard host, or an exact sidecar host in front of a wildcard one), although Istio
-            // builds no virtual host from it, so another VirtualService takes the request.
-            let gateway = source.gateway_name().unwrap_or("mesh");
-            let labels: Vec<(&str, &str)> = match source.gateway_name() {
-                None => source
-                    .labels()
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect(),
-                Some(_) => vec![("istio", "ingressgateway")],
-            };
-            bound_vses(resources, gateway).iter().any(|vs| {
-                let ns = vs["metadata"]["namespace"].as_str().unwrap();
-                build_routes(vs, gateway, source, &labels, f.port).is_empty()
-                    && vs["spec"]["hosts"].as_array().unwrap().iter().any(|h| {
-                        let h = resolve(h.as_str().unwrap(), ns);
-                        match h.strip_prefix('*') {
-                            Some(suffix) => f.host.ends_with(suffix),
-                            None => h == f.host || h.starts_with(&format!("{}.", f.host)),
-                        }
-                    })
+}
+
+/// Known divergence 2: a VirtualService that yields no routes for this caller still claims its
+/// hosts in meshroute (a gateway's exact or wildcard host; a sidecar's wildcard host; an exact
+/// sidecar host in front of a wildcard one; a `name.ns` host merged into the service), although
+/// Istio builds no virtual host from it, so another VirtualService (or none) takes the request.
+fn routeless_vs_claims_host(resources: &[Value], source: &Source, f: &Facts) -> bool {
+    let gateway = source.gateway_name().unwrap_or("mesh");
+    let labels = caller_labels(source);
+    bound_vses(resources, gateway).iter().any(|vs| {
+        let ns = vs["metadata"]["namespace"].as_str().unwrap();
+        build_routes(vs, gateway, source, &labels, f.port).is_empty()
+            && vs["spec"]["hosts"].as_array().unwrap().iter().any(|h| {
+                let h = resolve(h.as_str().unwrap(), ns);
+                match h.strip_prefix('*') {
+                    Some(suffix) => f.host.ends_with(suffix),
+                    None => h == f.host || h.starts_with(&format!("{}.", f.host)),
+                }
             })
-        }
+    })
+}
+
+/// The caller's workload labels: a sidecar's own, a gateway's `selector` (the generated Gateway
+/// selects `istio: ingressgateway`).
+fn caller_labels(source: &Source) -> Vec<(&str, &str)> {
+    match source.gateway_name() {
+        None => source
+            .labels()
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect(),
+        Some(_) => vec![("istio", "ingressgateway")],
+    }
 }
 
 /// The decision agrees with the model: the same virtual host, a route Envoy has, no earlier
@@ -1196,7 +1187,7 @@ fn check(
             prop_assert!(key.is_some(), "no VirtualService named: {}", json);
             let vs = find_vs(resources, key.unwrap());
             prop_assert!(
-                bound_to(vs, source),
+                bound_to(vs, source.gateway_name().unwrap_or("mesh")),
                 "{} is not bound to {:?}",
                 key.unwrap(),
                 source
@@ -1288,24 +1279,21 @@ fn decisions_name_configured_destinations() {
         configuration(),
         prop::collection::vec((request(), source(), any::<u64>()), 1..=24),
     );
-    runner(
-        std::env::var("N").map_or(300, |v| v.parse().unwrap()),
-        std::env::var("S").map_or(11, |v| v.parse().unwrap()),
-    )
-    .run(&cases, |(resources, requests)| {
-        total.set(total.get() + 1);
-        let Some(mesh) = compile(&resources) else {
-            return Ok(());
-        };
-        compiled.set(compiled.get() + 1);
-        for (req, source, seed) in &requests {
-            let Some(req) = req.build() else { continue };
-            let outcome = check(&mesh, &resources, &req, source, *seed)?;
-            *outcomes.borrow_mut().entry(outcome.as_str()).or_default() += 1;
-        }
-        Ok(())
-    })
-    .unwrap();
+    runner(CASES, 11)
+        .run(&cases, |(resources, requests)| {
+            total.set(total.get() + 1);
+            let Some(mesh) = compile(&resources) else {
+                return Ok(());
+            };
+            compiled.set(compiled.get() + 1);
+            for (req, source, seed) in &requests {
+                let Some(req) = req.build() else { continue };
+                let outcome = check(&mesh, &resources, &req, source, *seed)?;
+                *outcomes.borrow_mut().entry(outcome.as_str()).or_default() += 1;
+            }
+            Ok(())
+        })
+        .unwrap();
     let outcomes = outcomes.into_inner();
     eprintln!(
         "compiled {}/{}; outcomes {outcomes:?}",
@@ -1343,7 +1331,7 @@ fn decisions_name_configured_destinations() {
 fn weighted_picks_converge_to_weights() {
     let weights = prop::collection::vec(0u32..=1000, 2..=5)
         .prop_filter("weights not all zero", |w| w.iter().any(|&x| x > 0));
-    runner(24, 22)
+    runner(40, 22)
         .run(&(weights, any::<u64>()), |(weights, seed)| {
             let route: Vec<Value> = weights
                 .iter()
@@ -1408,7 +1396,7 @@ fn same_seed_same_decisions() {
         prop::collection::vec((request(), source()), 50),
         any::<u64>(),
     );
-    runner(40, 33)
+    runner(60, 33)
         .run(&cases, |(resources, requests, seed)| {
             let (Some(mesh), Some(again)) = (compile(&resources), compile(&resources)) else {
                 return Ok(());

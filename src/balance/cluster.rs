@@ -68,6 +68,9 @@ pub struct ClusterState {
     balancer: Balancer,
     /// Whether endpoints are known for this cluster (from manifests or the application).
     known: bool,
+    /// Which endpoint set this is: bumped by every replacement, kept by ejection rebuilds, so a
+    /// report can tell whether its endpoint index still means the same endpoint.
+    generation: u64,
 }
 
 impl ClusterState {
@@ -91,6 +94,8 @@ pub(crate) struct Cluster {
     outlier: Option<Mutex<Option<OutlierDetector>>>,
     /// The seed round robin starts from (Envoy draws it once per balancer).
     seed: AtomicU64,
+    /// The last endpoint-set generation handed out.
+    generation: AtomicU64,
 }
 
 impl Cluster {
@@ -110,7 +115,7 @@ impl Cluster {
             .cloned()
             .collect();
         let outlier = policy.outlier.as_ref().map(|_| Mutex::new(None));
-        let state = build_state(&policy, endpoints, None, seed, all.is_some());
+        let state = build_state(&policy, endpoints, None, seed, all.is_some(), 0);
         Self {
             host: host.into(),
             subset: subset.map(Into::into),
@@ -120,6 +125,7 @@ impl Cluster {
             state: ArcSwap::from_pointee(state),
             outlier,
             seed: AtomicU64::new(seed),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -135,40 +141,66 @@ impl Cluster {
             .filter(|e| self.selector.as_ref().is_none_or(|s| e.selected_by(s)))
             .cloned()
             .collect();
-        if let Some(outlier) = &self.outlier {
-            if let Ok(mut detector) = outlier.lock() {
-                // A new endpoint set starts with fresh outlier state.
-                *detector = None;
-            }
-        }
         let seed = self.seed.load(Ordering::Relaxed);
-        self.state.store(Arc::new(build_state(
+        let generation = self
+            .generation
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1);
+        let state = Arc::new(build_state(
             &self.policy,
             endpoints,
             None,
             seed,
             true,
-        )));
+            generation,
+        ));
+        // With outlier detection, swap under the detector's lock so that a concurrent report
+        // neither rebuilds the old set over the new one nor counts against the new set.
+        let mut detector = self.outlier.as_ref().and_then(|o| o.lock().ok());
+        if let Some(detector) = detector.as_mut() {
+            // A new endpoint set starts with fresh outlier state.
+            **detector = None;
+        }
+        self.state.store(state);
+        drop(detector);
     }
 
     /// Feeds one request's result to outlier detection; ejections rebuild the balancer.
-    pub(crate) fn report(&self, endpoint: usize, outcome: OutlierOutcome, now: Instant) {
-        self.with_detector(now, |detector| {
+    /// `picked_from` is the snapshot the endpoint was picked from: a report about an endpoint
+    /// set that has since been replaced is dropped (its index may name another endpoint now).
+    pub(crate) fn report(
+        &self,
+        picked_from: &ClusterState,
+        endpoint: usize,
+        outcome: OutlierOutcome,
+        now: Instant,
+    ) {
+        self.with_detector(now, Some(picked_from.generation), |detector| {
             detector.report(endpoint, outcome, now);
         });
     }
 
     /// Runs outlier detection's interval work (un-ejection) at `now`.
     pub(crate) fn tick(&self, now: Instant) {
-        self.with_detector(now, |detector| detector.advance(now));
+        self.with_detector(now, None, |detector| detector.advance(now));
     }
 
-    fn with_detector(&self, now: Instant, f: impl FnOnce(&mut OutlierDetector)) {
+    fn with_detector(
+        &self,
+        now: Instant,
+        generation: Option<u64>,
+        f: impl FnOnce(&mut OutlierDetector),
+    ) {
         let (Some(outlier), Some(config)) = (&self.outlier, &self.policy.outlier) else {
             return;
         };
         let Ok(mut slot) = outlier.lock() else { return };
-        let endpoints = self.state.load().endpoints.len();
+        // Stable while the lock is held: endpoint replacements swap under it too.
+        let current = self.state.load_full();
+        if generation.is_some_and(|g| g != current.generation) {
+            return;
+        }
+        let endpoints = current.endpoints.len();
         let detector = slot.get_or_insert_with(|| {
             OutlierDetector::new(OutlierConfig::from_istio(config), endpoints, now)
         });
@@ -180,7 +212,6 @@ impl Cluster {
             .map(|i| detector.is_ejected(i))
             .collect();
         if before != after {
-            let current = self.state.load_full();
             let seed = self.seed.load(Ordering::Relaxed);
             let state = build_state(
                 &self.policy,
@@ -188,6 +219,7 @@ impl Cluster {
                 Some(&after),
                 seed,
                 current.known,
+                current.generation,
             );
             self.state.store(Arc::new(state));
         }
@@ -262,6 +294,7 @@ fn build_state(
     ejected: Option<&[bool]>,
     seed: u64,
     known: bool,
+    generation: u64,
 ) -> ClusterState {
     let healthy: Vec<usize> = (0..endpoints.len())
         .filter(|i| !ejected.and_then(|e| e.get(*i)).copied().unwrap_or(false))
@@ -324,6 +357,7 @@ fn build_state(
         hosts,
         balancer,
         known,
+        generation,
     }
 }
 

@@ -7,8 +7,10 @@
 //!   per host, named `host:port` (Envoy resolves it).
 //! - Kubernetes `Service`s: the pods its `selector` selects — from `Pod` manifests and from the
 //!   replicas of `Deployment`s — and `WorkloadEntry`s in the same namespace whose labels match.
-//!   The endpoint port is the Service port's `targetPort` (a named target port is looked up in
-//!   the pod's container ports).
+//!   The endpoint port is the Service port's `targetPort`; a named target port is looked up in
+//!   the pod's container ports (or the WorkloadEntry's `ports`), and a workload without it is
+//!   not an endpoint of that port. A WorkloadEntry's `ports` entry named like the Service port
+//!   overrides a numeric `targetPort`, as Istio's kube controller does.
 //!
 //! Pods without a `status.podIP` get a **stable synthetic address** in `10.0.0.0/8`, derived
 //! from xxHash64 of `namespace/pod-name` (Deployment replicas are named `<deployment>-<i>`), so a
@@ -122,6 +124,8 @@ struct Workload<'a> {
     named_ports: BTreeMap<String, u32>,
     weight: u32,
     locality: Option<String>,
+    /// A WorkloadEntry (its `ports` are keyed by service port name), not a pod.
+    workload_entry: bool,
 }
 
 fn workloads<'a>(resources: &[&'a Resource]) -> Vec<Workload<'a>> {
@@ -145,6 +149,7 @@ fn workloads<'a>(resources: &[&'a Resource]) -> Vec<Workload<'a>> {
                     named_ports: container_ports(&pod.spec.containers),
                     weight: 1,
                     locality: None,
+                    workload_entry: false,
                 });
             }
             Body::Deployment(deployment) => {
@@ -159,6 +164,7 @@ fn workloads<'a>(resources: &[&'a Resource]) -> Vec<Workload<'a>> {
                         named_ports: container_ports(&deployment.template.spec.containers),
                         weight: 1,
                         locality: None,
+                        workload_entry: false,
                     });
                 }
             }
@@ -176,6 +182,7 @@ fn workloads<'a>(resources: &[&'a Resource]) -> Vec<Workload<'a>> {
                 named_ports: we.ports.clone(),
                 weight: we.weight.unwrap_or(1).max(1),
                 locality: (!we.locality.is_empty()).then(|| we.locality.clone()),
+                workload_entry: true,
             }),
             _ => {}
         }
@@ -207,6 +214,43 @@ fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String
     !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+/// The port a Kubernetes Service port sends to on workload `w`; `None` when `w` has no such
+/// port and is therefore not an endpoint of this Service port.
+///
+/// * A named `targetPort` is looked up in the pod's container ports (Kubernetes `FindPort`:
+///   the EndpointSlice controller skips a pod without it) or in a WorkloadEntry's `ports` (Istio
+///   kube controller `serviceInstanceFromWorkloadInstance`: `explicitName`, skipped when
+///   missing). A numeric string is read as the number.
+/// * A numeric (or unset, which Kubernetes defaults to `port`) `targetPort` is used as is for a
+///   pod; for a WorkloadEntry, its `ports` entry named like the Service port wins when present
+///   (`findServiceTargetPort` returns the Service port's name with `explicitName: false`).
+fn service_target_port(
+    port: &crate::config::ServiceSpecPort,
+    service_port: u16,
+    w: &Workload<'_>,
+) -> Option<u16> {
+    let numeric = match &port.target_port {
+        Some(IntOrString::String(name)) => {
+            return match name.parse::<u16>() {
+                Ok(n) => Some(n),
+                Err(_) => w.named_ports.get(name).and_then(|n| u16::try_from(*n).ok()),
+            };
+        }
+        Some(IntOrString::Int(n)) => u16::try_from(*n)
+            .ok()
+            .filter(|n| *n != 0)
+            .unwrap_or(service_port),
+        None => service_port,
+    };
+    let by_service_port_name = w
+        .workload_entry
+        .then(|| w.named_ports.get(&port.name))
+        .flatten()
+        .and_then(|n| u16::try_from(*n).ok())
+        .filter(|n| *n != 0);
+    Some(by_service_port_name.unwrap_or(numeric))
+}
+
 /// Endpoints per `(FQDN, service port)`, discovered from the manifests.
 pub(crate) fn discover(resources: &[&Resource]) -> BTreeMap<(String, u16), Vec<Endpoint>> {
     let workloads = workloads(resources);
@@ -225,14 +269,9 @@ pub(crate) fn discover(resources: &[&Resource]) -> BTreeMap<(String, u16), Vec<E
                         .iter()
                         .filter(|w| w.namespace == namespace && selects(&svc.selector, &w.labels))
                     {
-                        let target = match &port.target_port {
-                            Some(IntOrString::Int(n)) => u16::try_from(*n).ok(),
-                            Some(IntOrString::String(name)) => {
-                                w.named_ports.get(name).and_then(|n| u16::try_from(*n).ok())
-                            }
-                            None => None,
-                        }
-                        .unwrap_or(service_port);
+                        let Some(target) = service_target_port(port, service_port, w) else {
+                            continue;
+                        };
                         list.extend(endpoint_of(w, target));
                     }
                 }
