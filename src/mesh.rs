@@ -201,31 +201,31 @@ impl Mesh {
                     idx.and_then(|&i| sidecar.hosts.get(index(i)))
                 });
                 let name = entry.map(|e| &*e.fqdn).or(host).unwrap_or("");
-                let mut candidates: &[u32] = entry.map_or(&[], |e| e.virtual_services.as_slice());
-                if candidates.is_empty() {
-                    // A wildcard VirtualService host applies to the hosts it matches; the most
-                    // specific wins (MostSpecificHostMatch).
-                    candidates = sidecar
-                        .wildcards
-                        .iter()
-                        .find(|(suffix, _)| name.len() > suffix.len() && name.ends_with(&**suffix))
-                        .and_then(|(_, i)| sidecar.hosts.get(index(*i)))
-                        .map_or(&[], |e| e.virtual_services.as_slice());
-                }
+                // The exact host's VirtualServices first, then wildcard hosts from the most
+                // specific (MostSpecificHostMatch). A VirtualService that yields no routes for
+                // this caller builds no virtual host (route.go), so the next one applies.
+                let exact = entry.map(|e| e.virtual_services.as_slice());
+                let wildcards = sidecar
+                    .wildcards
+                    .iter()
+                    .filter(|(suffix, _)| name.len() > suffix.len() && name.ends_with(&**suffix))
+                    .filter_map(|(_, i)| sidecar.hosts.get(index(*i)))
+                    .map(|e| e.virtual_services.as_slice());
                 let mut result = Eval::NothingApplies;
-                for &vs in candidates {
-                    let Some(compiled) = tables.virtual_services.get(index(vs)) else {
-                        continue;
-                    };
-                    if !compiled.visible_to(&source.namespace) {
-                        continue;
-                    }
-                    let entries = sidecar.tables.get(index(vs)).map_or(&[][..], Vec::as_slice);
-                    result = self.eval(entries, &view, source, &source.labels_vec(), facts.port);
-                    // route.go: a VirtualService that yields no routes for this proxy builds no
-                    // virtual host; the next one (or default routing) applies.
-                    if !matches!(result, Eval::NothingApplies) {
-                        break;
+                'hosts: for candidates in exact.into_iter().chain(wildcards) {
+                    for &vs in candidates {
+                        let Some(compiled) = tables.virtual_services.get(index(vs)) else {
+                            continue;
+                        };
+                        if !compiled.visible_to(&source.namespace) {
+                            continue;
+                        }
+                        let entries = sidecar.tables.get(index(vs)).map_or(&[][..], Vec::as_slice);
+                        result =
+                            self.eval(entries, &view, source, &source.labels_vec(), facts.port);
+                        if !matches!(result, Eval::NothingApplies) {
+                            break 'hosts;
+                        }
                     }
                 }
                 (
@@ -240,24 +240,24 @@ impl Mesh {
                     .gateways
                     .get(gateway.as_str())
                     .map(|g| g.for_port(facts.port));
-                let entries = table.and_then(|t| {
-                    let h = host?;
-                    t.exact
-                        .get(h)
-                        .or_else(|| {
-                            t.wildcards
-                                .iter()
-                                .find(|(suffix, _)| {
-                                    h.len() > suffix.len() && h.ends_with(&**suffix)
-                                })
-                                .map(|(_, e)| e)
-                        })
-                        .or(t.star.as_ref())
-                });
-                let result = match (entries, table) {
-                    (Some(entries), Some(table)) => {
-                        let labels = GatewayLabels(&table.labels);
-                        self.eval(entries, &view, source, &labels, facts.port)
+                // Envoy's domain order: exact, then wildcards from the longest, then `*`; a host
+                // whose VirtualServices yield no routes here has no virtual host.
+                let result = match (table, host) {
+                    (Some(t), Some(h)) => {
+                        let labels = GatewayLabels(&t.labels);
+                        let wildcards = t
+                            .wildcards
+                            .iter()
+                            .filter(|(suffix, _)| h.len() > suffix.len() && h.ends_with(&**suffix))
+                            .map(|(_, e)| e);
+                        t.exact
+                            .get(h)
+                            .into_iter()
+                            .chain(wildcards)
+                            .chain(t.star.as_ref())
+                            .map(|entries| self.eval(entries, &view, source, &labels, facts.port))
+                            .find(|r| !matches!(r, Eval::NothingApplies))
+                            .unwrap_or(Eval::NothingApplies)
                     }
                     _ => Eval::NothingApplies,
                 };

@@ -2314,3 +2314,109 @@ fn single_destination_is_always_chosen_even_with_weight_zero() {
         );
     }
 }
+
+/// httproute.go: a VirtualService host `svc-b.default` gets a virtual host with exactly that
+/// domain, which Envoy prefers over the service's alternative name; the bare `svc-b` is not
+/// claimed by it (found by tests/route_props.rs).
+#[test]
+fn name_dot_namespace_host_claims_only_that_name() {
+    let mesh = mesh(
+        "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a, namespace: default, creationTimestamp: '2024-01-01T00:00:00Z'}
+spec:
+  hosts: [svc-b]
+  http:
+  - match: [{sourceNamespace: other}]
+    route: [{destination: {host: svc-a}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: b, namespace: default, creationTimestamp: '2024-01-02T00:00:00Z'}
+spec:
+  hosts: [svc-b.default]
+  http:
+  - route: [{destination: {host: svc-b, subset: v9}}]
+",
+    );
+    let bare = get("http://svc-b/");
+    let d = mesh.route(&bare, &Source::sidecar("default"));
+    assert_eq!(
+        d.outcome(),
+        Outcome::NoVirtualService,
+        "VS a yields no routes for this caller"
+    );
+    let dotted = get("http://svc-b.default/");
+    let d = mesh.route(&dotted, &Source::sidecar("default"));
+    assert_eq!(d.virtual_service(), Some("default/b"));
+}
+
+/// route.go: a catch-all-shaped match with `gateways: [mesh]` and a `port` is dropped on other
+/// ports before the catch-all check, so it does not cut off the later routes there.
+#[test]
+fn port_restricted_catch_all_does_not_truncate_other_ports() {
+    let mesh = mesh(
+        "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: p, namespace: default}
+spec:
+  hosts: [svc-b]
+  http:
+  - match: [{gateways: [mesh], port: 8080}]
+    route: [{destination: {host: svc-b, subset: v2}}]
+  - route: [{destination: {host: svc-b, subset: v1}}]
+",
+    );
+    let req = get("http://svc-b/");
+    assert_eq!(
+        mesh.route(&req, &Source::sidecar("default"))
+            .destination()
+            .unwrap()
+            .subset,
+        Some("v1")
+    );
+    let req = get("http://svc-b:8080/");
+    assert_eq!(
+        mesh.route(&req, &Source::sidecar("default"))
+            .destination()
+            .unwrap()
+            .subset,
+        Some("v2")
+    );
+}
+
+/// Envoy's domain matching: when the exact host's VirtualService yields no routes for the
+/// caller, the wildcard host's virtual host takes the request.
+#[test]
+fn routeless_exact_host_falls_back_to_the_wildcard_host() {
+    let mesh = mesh(
+        "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: exact, namespace: default}
+spec:
+  hosts: [api.example.com]
+  http:
+  - match: [{sourceNamespace: other}]
+    route: [{destination: {host: svc-a}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: wild, namespace: default}
+spec:
+  hosts: ['*.example.com']
+  http:
+  - route: [{destination: {host: svc-b}}]
+",
+    );
+    let req = get("http://api.example.com/");
+    assert_eq!(
+        mesh.route(&req, &Source::sidecar("default"))
+            .virtual_service(),
+        Some("default/wild")
+    );
+    assert_eq!(
+        mesh.route(&req, &Source::sidecar("other"))
+            .virtual_service(),
+        Some("default/exact")
+    );
+}

@@ -58,36 +58,47 @@ impl Clusters {
     }
 }
 
-/// The DestinationRule that applies to `fqdn`: rules for exactly that host are merged (the
-/// first `trafficPolicy` wins, subsets are concatenated with the first definition of a name
-/// winning, dr.go `mergeDestinationRule`); failing those, the most specific wildcard rule.
+/// The DestinationRule that applies to `fqdn`. Rules for exactly that host win over wildcard
+/// rules (the most specific wildcard otherwise). Among namespaces, Istio looks in the caller's
+/// namespace, then the service's, then the root namespace (`istio-system`); meshroute's clusters
+/// are shared by all callers, so it takes the service's namespace (the `ns` of
+/// `name.ns.svc.cluster.local`), then `istio-system`, then the first rule's namespace. Rules of
+/// that namespace are merged (dr.go `mergeDestinationRule`): the first `trafficPolicy` wins,
+/// subsets are concatenated with the first definition of a name winning.
 pub(crate) fn rule_for(
-    rules: &[(String, &DestinationRule)],
+    rules: &[(String, &str, &DestinationRule)],
     fqdn: &str,
 ) -> Option<DestinationRule> {
-    let exact: Vec<&DestinationRule> = rules
-        .iter()
-        .filter(|(h, _)| h == fqdn)
-        .map(|(_, r)| *r)
-        .collect();
-    let chosen: Vec<&DestinationRule> = if exact.is_empty() {
+    let exact: Vec<&(String, &str, &DestinationRule)> =
+        rules.iter().filter(|(h, _, _)| h == fqdn).collect();
+    let candidates: Vec<&(String, &str, &DestinationRule)> = if exact.is_empty() {
         let best = rules
             .iter()
-            .filter(|(h, _)| h.starts_with('*') && host::matches(h, fqdn))
-            .max_by_key(|(h, _)| h.len())
-            .map(|(h, _)| h.clone());
+            .filter(|(h, _, _)| h.starts_with('*') && host::matches(h, fqdn))
+            .map(|(h, _, _)| h.len())
+            .max();
         rules
             .iter()
-            .filter(|(h, _)| Some(h) == best.as_ref())
-            .map(|(_, r)| *r)
+            .filter(|(h, _, _)| {
+                h.starts_with('*') && host::matches(h, fqdn) && Some(h.len()) == best
+            })
             .collect()
     } else {
         exact
     };
+    let service_namespace = fqdn
+        .strip_suffix(&format!(".svc.{}", host::DOMAIN_SUFFIX))
+        .and_then(|base| base.split_once('.'))
+        .map(|(_, ns)| ns);
+    let namespace = [service_namespace, Some("istio-system")]
+        .into_iter()
+        .flatten()
+        .find(|ns| candidates.iter().any(|(_, n, _)| n == ns))
+        .or_else(|| candidates.first().map(|(_, n, _)| *n))?;
     let mut merged: Option<DestinationRule> = None;
-    for rule in chosen {
+    for (_, _, rule) in candidates.into_iter().filter(|(_, n, _)| *n == namespace) {
         match &mut merged {
-            None => merged = Some(rule.clone()),
+            None => merged = Some((*rule).clone()),
             Some(m) => {
                 if m.traffic_policy.is_none() {
                     m.traffic_policy = rule.traffic_policy.clone();
@@ -118,16 +129,17 @@ pub(crate) fn build(
     destinations: &[(String, Option<String>, u16)],
 ) -> Clusters {
     let discovered = endpoints::discover(resources);
-    let mut rules: Vec<(String, &DestinationRule)> = resources
+    let rules: Vec<(String, &str, &DestinationRule)> = resources
         .iter()
         .filter_map(|r| match &r.body {
-            Body::DestinationRule(dr) => {
-                Some((host::resolve(&dr.host, r.namespace()), dr.as_ref()))
-            }
+            Body::DestinationRule(dr) => Some((
+                host::resolve(&dr.host, r.namespace()),
+                r.namespace(),
+                dr.as_ref(),
+            )),
             _ => None,
         })
         .collect();
-    rules.sort_by_key(|(h, _)| h.clone());
     let mut clusters = Clusters::default();
     let mut wanted: BTreeMap<(String, Option<String>, u16), ()> = BTreeMap::new();
     for (host, port) in discovered.keys() {

@@ -64,15 +64,15 @@ struct GatewayCaller<'a> {
     port: Option<u16>,
 }
 
-/// What the registry knows about a host: its ports, its subsets, whether it hashes.
+/// What the registry knows about a host: its ports and its DestinationRules.
 #[derive(Debug, Default)]
-struct Registry {
+struct Registry<'r> {
     ports: HashMap<String, Vec<u16>>,
-    /// (resolved DR host, namespace-less) → subset names; DR hosts may be wildcards.
-    rules: Vec<(String, Vec<String>, bool)>,
+    /// `(resolved DR host, namespace, rule)`; DR hosts may be wildcards.
+    rules: Vec<(String, &'r str, &'r DestinationRule)>,
 }
 
-impl Registry {
+impl Registry<'_> {
     fn service_port(&self, fqdn: &str) -> Option<u16> {
         match self.ports.get(fqdn).map(Vec::as_slice) {
             Some([only]) => Some(*only),
@@ -80,16 +80,15 @@ impl Registry {
         }
     }
 
+    /// Whether the DestinationRule that applies to `fqdn` defines `subset`.
     fn subset_defined(&self, fqdn: &str, subset: &str) -> bool {
-        self.rules
-            .iter()
-            .any(|(h, subsets, _)| host::matches(h, fqdn) && subsets.iter().any(|s| s == subset))
+        crate::balance::build::rule_for(&self.rules, fqdn)
+            .is_some_and(|rule| rule.subsets.iter().any(|s| s.name == subset))
     }
 
+    /// Whether the DestinationRule that applies to `fqdn` hashes consistently.
     fn consistent_hash(&self, fqdn: &str) -> bool {
-        self.rules
-            .iter()
-            .any(|(h, _, hash)| *hash && host::matches(h, fqdn))
+        crate::balance::build::rule_for(&self.rules, fqdn).is_some_and(|r| uses_consistent_hash(&r))
     }
 }
 
@@ -120,6 +119,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
     });
 
     // gateway → (resolved host, VirtualService index), oldest VirtualService first.
+    let mut shadows: Vec<(u32, u32)> = Vec::new();
     let mut gateway_routes: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
     for (resource, vs) in &roots {
         let namespace = resource.namespace();
@@ -151,7 +151,8 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
                     tables.sidecar.wildcards.push((suffix.into(), idx));
                     push_candidate(&mut tables.sidecar, idx, vs_index);
                 } else {
-                    let idx = host_entry(&mut tables.sidecar, &resolved, &registry);
+                    let idx =
+                        vs_host_entry(&mut tables.sidecar, &resolved, &registry, &mut shadows);
                     push_candidate(&mut tables.sidecar, idx, vs_index);
                 }
             }
@@ -167,6 +168,19 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
             }
         }
         tables.virtual_services.push(compiled);
+    }
+    for (own, parent) in shadows {
+        let inherited: Vec<u32> = tables
+            .sidecar
+            .hosts
+            .get(index(parent))
+            .map(|e| e.virtual_services.clone())
+            .unwrap_or_default();
+        if let Some(entry) = tables.sidecar.hosts.get_mut(index(own)) {
+            entry.virtual_services.extend(inherited);
+            entry.virtual_services.sort_unstable();
+            entry.virtual_services.dedup();
+        }
     }
     // Registry services without a VirtualService are still hosts sidecars can call.
     let mut known: Vec<&String> = registry.ports.keys().collect();
@@ -328,6 +342,40 @@ fn push_candidate(sidecar: &mut SidecarHosts, host: u32, vs: u32) {
 /// The host entry for `fqdn`, creating it and its alternative names (httproute.go
 /// `generateAltVirtualHostsForKubernetesService`: `name`, `name.ns`, `name.ns.svc` for
 /// `name.ns.svc.cluster.local`; the short name only from the same namespace).
+/// The host entry a VirtualService host claims: the service's own entry for its FQDN, but a
+/// separate entry for any other name, even one that is also an alternative name of a service
+/// (`svc-b.default`). Istio builds a virtual host with exactly the VirtualService's host as its
+/// domain; where it collides with a service's alternative name, the older VirtualService keeps
+/// the domain (httproute.go dedupes domains in VirtualService order). So the separate entry's
+/// candidates are its own VirtualServices and the service's, merged in creation order once all
+/// are known (see `shadows`).
+fn vs_host_entry(
+    sidecar: &mut SidecarHosts,
+    name: &str,
+    registry: &Registry<'_>,
+    shadows: &mut Vec<(u32, u32)>,
+) -> u32 {
+    match sidecar.domains.get(name).copied() {
+        Some(idx)
+            if sidecar
+                .hosts
+                .get(usize::try_from(idx).unwrap_or(usize::MAX))
+                .is_some_and(|e| &*e.fqdn != name) =>
+        {
+            let own = u32::try_from(sidecar.hosts.len()).unwrap_or(u32::MAX);
+            sidecar.hosts.push(HostEntry {
+                fqdn: name.into(),
+                virtual_services: Vec::new(),
+                service_port: registry.service_port(name),
+            });
+            sidecar.domains.insert(name.into(), own);
+            shadows.push((own, idx));
+            own
+        }
+        _ => host_entry(sidecar, name, registry),
+    }
+}
+
 fn host_entry(sidecar: &mut SidecarHosts, fqdn: &str, registry: &Registry) -> u32 {
     if let Some(&idx) = sidecar.domains.get(fqdn) {
         return idx;
@@ -366,7 +414,7 @@ fn host_entry(sidecar: &mut SidecarHosts, fqdn: &str, registry: &Registry) -> u3
     idx
 }
 
-fn registry(resources: &[&Resource]) -> Registry {
+fn registry<'r>(resources: &[&'r Resource]) -> Registry<'r> {
     let mut registry = Registry::default();
     for resource in resources {
         match &resource.body {
@@ -391,11 +439,9 @@ fn registry(resources: &[&Resource]) -> Registry {
             }
             Body::DestinationRule(dr) => {
                 let fqdn = host::resolve(&dr.host, resource.namespace());
-                registry.rules.push((
-                    fqdn,
-                    dr.subsets.iter().map(|s| s.name.clone()).collect(),
-                    uses_consistent_hash(dr),
-                ));
+                registry
+                    .rules
+                    .push((fqdn, resource.namespace(), dr.as_ref()));
             }
             _ => {}
         }
@@ -459,9 +505,9 @@ fn entries_for(
                 route: route_idx,
                 matcher: u32::try_from(m).unwrap_or(u32::MAX),
             });
-            let unconditional = caller.is_some()
-                || !matcher.has_runtime_selectors()
-                || !matcher.gateways.is_empty();
+            // With `gateways` set the source selectors are already gone; a `port` is still
+            // checked per request, so such a match only truncates on its own port.
+            let unconditional = caller.is_some() || !matcher.has_runtime_selectors();
             if matcher.request.is_catch_all() && unconditional {
                 return entries;
             }

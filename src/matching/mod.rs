@@ -306,21 +306,33 @@ impl MatchRequest {
 }
 
 /// Removes dot segments (RFC 3986 §5.2.4) when the path has any, as Envoy's `normalize_path`
-/// does. Paths without `/.` are returned as they are (no allocation).
+/// does; percent-encoded dots (`%2e`, `%2E`) count as dots there (Envoy's canonicalizer decodes
+/// them). Paths without `/.` or `/%2e` are returned as they are (no allocation).
 pub(crate) fn normalize_path(path: &str) -> std::borrow::Cow<'_, str> {
-    if !path.contains("/.") {
+    let has_dot_segment = path.contains("/.")
+        || path.as_bytes().windows(4).any(|w| {
+            w.first() == Some(&b'/') && w.get(1..).is_some_and(|r| r.eq_ignore_ascii_case(b"%2e"))
+        });
+    if !has_dot_segment {
         return std::borrow::Cow::Borrowed(path);
     }
+    let is_dot = |s: &str| s == "." || s.eq_ignore_ascii_case("%2e");
+    let is_dot_dot = |s: &str| {
+        let lower = s.to_ascii_lowercase();
+        matches!(lower.as_str(), ".." | "%2e." | ".%2e" | "%2e%2e")
+    };
     let mut out: Vec<&str> = Vec::new();
-    let trailing = path.ends_with("/.") || path.ends_with("/..") || path.ends_with('/');
+    let last = path.rsplit('/').next().unwrap_or("");
+    let trailing = path.ends_with('/') || is_dot(last) || is_dot_dot(last);
     for segment in path.split('/').skip(1) {
-        match segment {
-            "." => {}
-            ".." => {
-                out.pop();
-            }
-            s => out.push(s),
+        if is_dot(segment) {
+            continue;
         }
+        if is_dot_dot(segment) {
+            out.pop();
+            continue;
+        }
+        out.push(segment);
     }
     let mut normalized = String::with_capacity(path.len());
     for segment in &out {
@@ -356,6 +368,11 @@ mod tests {
         assert_eq!(normalize_path("/a/b/.."), "/a/");
         assert_eq!(normalize_path("/.."), "/");
         assert_eq!(normalize_path("/plain/path"), "/plain/path");
+        // Envoy path_utility_test: percent-encoded dots are dot segments too.
+        assert_eq!(normalize_path("/a/b/%2E%2E/c"), "/a/c");
+        assert_eq!(normalize_path("/a/%2e/c"), "/a/c");
+        assert_eq!(normalize_path("/a/%2e%2E"), "/");
+        assert_eq!(normalize_path("/a/%2ex/c"), "/a/%2ex/c");
         assert!(matches!(
             normalize_path("/x.y/z"),
             std::borrow::Cow::Borrowed(_)
