@@ -8,8 +8,8 @@
 //! 2. weighted picks converge to the configured weights, and weight-0 destinations get nothing;
 //! 3. the same seed replays the same decisions.
 //!
-//! Known differences from Istio that are reported but not fixed yet are listed in
-//! `known_divergence`; the model comparison skips those requests.
+//! The model found five divergences that are now fixed in meshroute (routeless VirtualServices
+//! claiming hosts, port-restricted catch-alls truncating other ports); no request is skipped.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -1012,46 +1012,6 @@ fn model_routes(resources: &[Value], source: &Source, f: &Facts) -> Option<Optio
 
 /// Requests where meshroute is known to differ from Istio (reported, not fixed yet): the model
 /// comparison skips them. Delete a clause when its bug is fixed.
-fn known_divergence(_resources: &[Value], _source: &Source, _f: &Facts) -> bool {
-    false
-}
-
-/// Known divergence 1: a catch-all-shaped match with `gateways` and a `port` other than the
-/// request's truncates the later routes in meshroute, although route.go drops the match first
-/// (`translateRoute` returns nil) and truncates only after an emitted catch-all.
-fn gateways_and_port_truncate(resources: &[Value], f: &Facts) -> bool {
-    resources
-        .iter()
-        .filter(|r| r["kind"] == "VirtualService")
-        .flat_map(|vs| vs["spec"]["http"].as_array().unwrap())
-        .flat_map(|http| http["match"].as_array().into_iter().flatten())
-        .any(|m| {
-            m["gateways"].as_array().is_some_and(|g| !g.is_empty())
-                && m["port"].as_u64().is_some_and(|p| p != u64::from(f.port))
-                && is_catch_all(Some(m))
-        })
-}
-
-/// Known divergence 2: a VirtualService that yields no routes for this caller still claims its
-/// hosts in meshroute (a gateway's exact or wildcard host; a sidecar's wildcard host; an exact
-/// sidecar host in front of a wildcard one; a `name.ns` host merged into the service), although
-/// Istio builds no virtual host from it, so another VirtualService (or none) takes the request.
-fn routeless_vs_claims_host(resources: &[Value], source: &Source, f: &Facts) -> bool {
-    let gateway = source.gateway_name().unwrap_or("mesh");
-    let labels = caller_labels(source);
-    bound_vses(resources, gateway).iter().any(|vs| {
-        let ns = vs["metadata"]["namespace"].as_str().unwrap();
-        build_routes(vs, gateway, source, &labels, f.port).is_empty()
-            && vs["spec"]["hosts"].as_array().unwrap().iter().any(|h| {
-                let h = resolve(h.as_str().unwrap(), ns);
-                match h.strip_prefix('*') {
-                    Some(suffix) => f.host.ends_with(suffix),
-                    None => h == f.host || h.starts_with(&format!("{}.", f.host)),
-                }
-            })
-    })
-}
-
 /// The caller's workload labels: a sidecar's own, a gateway's `selector` (the generated Gateway
 /// selects `istio: ingressgateway`).
 fn caller_labels(source: &Source) -> Vec<(&str, &str)> {
@@ -1074,9 +1034,6 @@ fn compare_with_model(
     d: &meshroute::Decision<'_>,
 ) -> Result<(), TestCaseError> {
     let f = facts(req);
-    if known_divergence(resources, source, &f) {
-        return Ok(());
-    }
     let Some(model) = model_routes(resources, source, &f) else {
         return Ok(());
     };
