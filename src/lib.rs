@@ -120,6 +120,8 @@ pub mod host;
 mod matching;
 mod mesh;
 mod select;
+#[cfg(feature = "tower")]
+pub mod service;
 mod table;
 
 pub use compile::{CompileError, Diagnostic, Severity, check, compile};

@@ -156,6 +156,68 @@ impl Mesh {
         &self.inner.warnings
     }
 
+    /// The header names (lower case) that some VirtualService match refers to (`headers` and
+    /// `withoutHeaders` keys; pseudo-headers and JWT claims left out): the routing flags that
+    /// must travel from an inbound request to the calls it causes.
+    pub fn referenced_headers(&self) -> Vec<String> {
+        self.referenced(|m| {
+            m.headers
+                .keys()
+                .chain(m.without_headers.keys())
+                .filter(|k| !k.starts_with(':') && !k.starts_with('@'))
+                .map(|k| k.to_ascii_lowercase())
+                .collect()
+        })
+    }
+
+    /// The query parameter names some VirtualService match refers to.
+    pub fn referenced_query_params(&self) -> Vec<String> {
+        self.referenced(|m| m.query_params.keys().cloned().collect())
+    }
+
+    fn referenced(
+        &self,
+        names: impl Fn(&crate::config::HttpMatchRequest) -> Vec<String>,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .inner
+            .resources
+            .iter()
+            .filter_map(|r| match &r.body {
+                crate::config::Body::VirtualService(vs) => Some(vs),
+                _ => None,
+            })
+            .flat_map(|vs| vs.http.iter())
+            .flat_map(|route| route.matches.iter().flatten())
+            .flat_map(&names)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Whether a sidecar in `namespace` knows `host` (`host[:port]`): a VirtualService host or a
+    /// service of the configuration. Context propagation can be limited to such hosts.
+    pub fn knows_host(&self, host: &str, namespace: &str) -> bool {
+        let (host, _) = split_host_port(host);
+        let host = host.to_ascii_lowercase();
+        let sidecar = &self.inner.tables.sidecar;
+        let direct = if host.contains('.') {
+            sidecar.domains.contains_key(host.as_str())
+        } else {
+            sidecar
+                .short
+                .get(namespace)
+                .is_some_and(|m| m.contains_key(host.as_str()))
+                || sidecar.domains.contains_key(host.as_str())
+        };
+        direct
+            || sidecar
+                .wildcards
+                .iter()
+                .any(|(suffix, _)| host.len() > suffix.len() && host.ends_with(&**suffix))
+    }
+
     /// Decides where `request` goes when sent by `source`, as the Istio sidecar or gateway would,
     /// drawing weighted choices from a per-thread random source. Allocates nothing.
     ///
@@ -171,7 +233,20 @@ impl Mesh {
         source: &Source,
         rng: &mut impl Rng,
     ) -> Decision<'a> {
-        let facts = facts(request);
+        self.route_as(request, None, source, rng)
+    }
+
+    /// [`Mesh::route_with`] deciding as if the request had been sent to `authority`
+    /// (`host[:port]`) whatever its URI and `Host` say: what a service does to route requests
+    /// addressed to itself.
+    pub fn route_as<'a, B>(
+        &'a self,
+        request: &'a http::Request<B>,
+        authority: Option<&'a str>,
+        source: &Source,
+        rng: &mut impl Rng,
+    ) -> Decision<'a> {
+        let facts = facts(request, authority);
         let view = RequestView {
             path: &facts.path,
             query: facts.query,
@@ -575,11 +650,11 @@ fn lowercase<'b>(host: &str, buffer: &'b mut [u8; 256]) -> Option<&'b str> {
     (!text.is_empty()).then_some(text)
 }
 
-fn facts<B>(request: &http::Request<B>) -> RequestFacts<'_> {
+fn facts<'a, B>(request: &'a http::Request<B>, authority: Option<&'a str>) -> RequestFacts<'a> {
     let uri = request.uri();
     let scheme = uri.scheme_str().unwrap_or("http");
-    let authority = match uri.authority() {
-        Some(a) => a.as_str(),
+    let authority = match authority.or(uri.authority().map(http::uri::Authority::as_str)) {
+        Some(a) => a,
         None => request
             .headers()
             .get(http::header::HOST)

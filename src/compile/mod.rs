@@ -43,6 +43,11 @@ impl CompileError {
             .unwrap_or_default()
     }
 
+    /// An error made of these diagnostics (for load errors found before compiling).
+    pub fn from_diagnostics(diagnostics: Vec<Diagnostic>) -> Self {
+        Self { diagnostics }
+    }
+
     /// Only the errors.
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics.iter().filter(|d| d.is_error())

@@ -1,0 +1,153 @@
+//! In-process dispatch: route each request as the service's own host and call the handler
+//! registered for the chosen subset (e.g. the v1 and v2 versions of an axum app).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use tower::{Service, ServiceExt};
+
+use super::body::ResponseBody;
+use super::local::{RouteInfo, local_reply, span};
+use super::shared::SharedMesh;
+use crate::decision::Outcome;
+use crate::mesh::Source;
+use crate::select::ThreadRng;
+
+/// Routes each request per the mesh, as a request to `host`, and calls the service registered
+/// for the chosen destination subset. The [`RouteInfo`] goes into the request's extensions.
+/// Redirects, direct responses, no route (404) and missing subsets (503) are answered the way
+/// Envoy answers them, without calling any handler.
+///
+/// ```
+/// use meshroute::service::{Dispatch, SharedMesh};
+/// # fn demo(mesh: SharedMesh, v1: axum::Router, v2: axum::Router) {
+/// let app = Dispatch::builder(mesh, "svc-b:8080")
+///     .subset("v1", v1)
+///     .subset("v2", v2)
+///     .build();
+/// # let _ = app; }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Dispatch<S> {
+    mesh: SharedMesh,
+    host: Arc<str>,
+    source: Arc<Source>,
+    subsets: Arc<BTreeMap<String, S>>,
+    default: Option<S>,
+}
+
+/// Builds a [`Dispatch`].
+#[derive(Debug)]
+pub struct DispatchBuilder<S> {
+    mesh: SharedMesh,
+    host: String,
+    source: Source,
+    subsets: BTreeMap<String, S>,
+    default: Option<S>,
+}
+
+impl<S> Dispatch<S> {
+    /// Starts a dispatcher for the service reached as `host` (`name[:port]`, as callers address
+    /// it). The caller is taken to be a sidecar in namespace `default` unless set.
+    pub fn builder(mesh: SharedMesh, host: impl Into<String>) -> DispatchBuilder<S> {
+        DispatchBuilder {
+            mesh,
+            host: host.into(),
+            source: Source::default(),
+            subsets: BTreeMap::new(),
+            default: None,
+        }
+    }
+}
+
+impl<S> DispatchBuilder<S> {
+    /// The handler for a subset.
+    pub fn subset(mut self, name: impl Into<String>, service: S) -> Self {
+        self.subsets.insert(name.into(), service);
+        self
+    }
+
+    /// The handler for decisions without a subset (no VirtualService, or a route without one).
+    pub fn default_service(mut self, service: S) -> Self {
+        self.default = Some(service);
+        self
+    }
+
+    /// Who is calling (a sidecar's namespace and labels, or a gateway).
+    pub fn source(mut self, source: Source) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// The dispatcher.
+    pub fn build(self) -> Dispatch<S> {
+        Dispatch {
+            mesh: self.mesh,
+            host: self.host.into(),
+            source: Arc::new(self.source),
+            subsets: Arc::new(self.subsets),
+            default: self.default,
+        }
+    }
+}
+
+/// The response future of [`Dispatch`].
+pub type DispatchFuture<B, E> =
+    Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Dispatch<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = DispatchFuture<ResBody, S::Error>;
+
+    /// Always ready: the chosen handler's readiness is awaited per call (`oneshot`).
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let mesh = self.mesh.load();
+        let (target, info, local) = {
+            let decision = mesh.route_as(&request, Some(&self.host), &self.source, &mut ThreadRng);
+            let _entered = span(&decision, "dispatch").entered();
+            let info = RouteInfo::of(&decision);
+            let local = local_reply::<ResBody>(&decision);
+            let target = match decision.outcome() {
+                Outcome::Route | Outcome::NoVirtualService => {
+                    match decision.destination().and_then(|d| d.subset) {
+                        Some(subset) => self.subsets.get(subset).cloned(),
+                        None => self.default.clone(),
+                    }
+                }
+                _ => None,
+            };
+            (target, info, local)
+        };
+        if let Some(response) = local {
+            return Box::pin(async move { Ok(response) });
+        }
+        let Some(service) = target else {
+            // No handler for the chosen subset: Envoy's answer for an upstream it cannot reach.
+            tracing::debug!(subset = ?info.subset, "no handler registered for the chosen subset");
+            let mut response = Response::new(ResponseBody::local("no healthy upstream"));
+            *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+            return Box::pin(async move { Ok(response) });
+        };
+        request.extensions_mut().insert(info);
+        Box::pin(async move {
+            let response = service.oneshot(request).await?;
+            Ok(response.map(ResponseBody::inner))
+        })
+    }
+}

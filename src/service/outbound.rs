@@ -1,0 +1,184 @@
+//! The outbound client layer: route each outgoing request the way the caller's sidecar would,
+//! pick the endpoint, and send the request there.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{HeaderValue, Request, Response};
+use tower::{Layer, Service};
+
+use super::body::ResponseBody;
+use super::local::{local_reply, span};
+use super::propagation::{Propagation, RoutingContext, request_host};
+use super::shared::SharedMesh;
+use crate::decision::HeaderOps;
+use crate::mesh::Source;
+use crate::select::ThreadRng;
+
+/// Wraps an HTTP client service (hyper-util's client, or any `Service<Request<B>>`): each
+/// request is routed by its authority as the caller's sidecar would route it, the endpoint is
+/// picked with the destination's load balancer, the URI is rewritten to the endpoint (the
+/// `Host` header keeps the service name), header operations and rewrites are applied, and
+/// redirects, direct responses, no route (404), a missing subset (503 NC) and no healthy
+/// endpoint (503 UH) are answered locally, as Envoy answers them. The routing context of the
+/// inbound request being handled (see [`CaptureLayer`](super::CaptureLayer)) is injected first.
+///
+/// Timeouts, retries, fault injection, mirroring and outlier feedback are the next layer's job;
+/// the decision this layer makes carries them.
+#[derive(Debug, Clone)]
+pub struct OutboundLayer {
+    mesh: SharedMesh,
+    source: Arc<Source>,
+    propagation: Option<Arc<Propagation>>,
+}
+
+impl OutboundLayer {
+    /// Routes as a sidecar of `source` (its namespace and labels), injecting the current
+    /// routing context into every request.
+    pub fn new(mesh: SharedMesh, source: Source) -> Self {
+        Self {
+            mesh,
+            source: Arc::new(source),
+            propagation: Some(Arc::new(Propagation::default())),
+        }
+    }
+
+    /// Limits or disables propagation: `None` injects nothing; `Some(p)` with
+    /// [`Propagation::in_mesh_only`] injects only into requests for hosts the mesh knows.
+    pub fn propagation(mut self, propagation: Option<Propagation>) -> Self {
+        self.propagation = propagation.map(Arc::new);
+        self
+    }
+}
+
+impl<S> Layer<S> for OutboundLayer {
+    type Service = Outbound<S>;
+
+    fn layer(&self, inner: S) -> Outbound<S> {
+        Outbound {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`OutboundLayer`] produces.
+#[derive(Debug, Clone)]
+pub struct Outbound<S> {
+    inner: S,
+    layer: OutboundLayer,
+}
+
+/// The response future of [`Outbound`].
+pub type OutboundFuture<B, E> =
+    Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
+
+struct Forward {
+    endpoint: Option<String>,
+    path_and_query: Option<String>,
+    authority: Option<String>,
+    request_ops: Option<HeaderOps>,
+    response_ops: Option<HeaderOps>,
+    set_cookie: Option<String>,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Outbound<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Future: Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = OutboundFuture<ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let mesh = self.layer.mesh.load();
+        let source = &self.layer.source;
+        if let (Some(propagation), Some(context)) =
+            (&self.layer.propagation, RoutingContext::current())
+        {
+            let allowed = !propagation.is_in_mesh_only()
+                || request_host(&request).is_some_and(|h| mesh.knows_host(h, source.namespace()));
+            if allowed {
+                context.inject(&mut request);
+            }
+        }
+        let (forward, local, guard) = {
+            let decision = mesh.route_with(&request, source, &mut ThreadRng);
+            let _entered = span(&decision, "outbound").entered();
+            if let Some(response) = local_reply::<ResBody>(&decision) {
+                (None, Some(response), None)
+            } else {
+                let request_ops = decision.request_headers();
+                let response_ops = decision.response_headers();
+                let forward = Forward {
+                    endpoint: decision.endpoint().map(|e| e.address.clone()),
+                    path_and_query: decision.rewritten_path_and_query(),
+                    authority: decision.authority_rewrite().map(str::to_owned),
+                    request_ops: (!request_ops.is_empty()).then(|| request_ops.clone()),
+                    response_ops: (!response_ops.is_empty()).then(|| response_ops.clone()),
+                    set_cookie: decision.set_cookie().map(str::to_owned),
+                };
+                (Some(forward), None, mesh.start_request(&decision))
+            }
+        };
+        if let Some(response) = local {
+            return Box::pin(async move { Ok(response) });
+        }
+        let Some(forward) = forward else {
+            return Box::pin(async move { Ok(Response::new(ResponseBody::local(""))) });
+        };
+        if let Some(ops) = &forward.request_ops {
+            ops.apply(request.headers_mut());
+        }
+        let original = request_host(&request).map(str::to_owned);
+        let host_header = forward.authority.or(original);
+        if let Some(value) = host_header.and_then(|h| HeaderValue::from_str(&h).ok()) {
+            request.headers_mut().insert(http::header::HOST, value);
+        }
+        let path_and_query = forward.path_and_query.unwrap_or_else(|| {
+            request
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned()
+        });
+        let target = match &forward.endpoint {
+            Some(address) => format!("http://{address}{path_and_query}"),
+            None => {
+                let scheme = request.uri().scheme_str().unwrap_or("http");
+                match request_host(&request) {
+                    Some(host) => format!("{scheme}://{host}{path_and_query}"),
+                    None => path_and_query,
+                }
+            }
+        };
+        match target.parse() {
+            Ok(uri) => *request.uri_mut() = uri,
+            Err(error) => tracing::debug!(%error, "request URI not rewritten"),
+        }
+        let response_ops = forward.response_ops;
+        let set_cookie = forward.set_cookie;
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let mut response = future.await?;
+            drop(guard);
+            if let Some(ops) = &response_ops {
+                ops.apply(response.headers_mut());
+            }
+            if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                response
+                    .headers_mut()
+                    .append(http::header::SET_COOKIE, cookie);
+            }
+            Ok(response.map(ResponseBody::inner))
+        })
+    }
+}
