@@ -139,18 +139,28 @@ impl Naive {
     }
 }
 
-fn seed(c: &mut Criterion) {
+fn seed_yaml(files: &[&str]) -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed");
-    let yaml = [
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+fn seed(c: &mut Criterion) {
+    // The routing resources only: the decision without an endpoint pick (no endpoints known).
+    let (mesh, vs) = compile(&seed_yaml(&[
+        "demo-gateway.yaml",
+        "destination-rule-svc-b-canary.yaml",
+    ]));
+    // With the Kubernetes manifests: the decision includes the endpoint pick (RANDOM for svc-b,
+    // LEAST_REQUEST for svc-a).
+    let (full, _) = compile(&seed_yaml(&[
         "demo.yaml",
         "demo-gateway.yaml",
         "destination-rule-svc-b-canary.yaml",
-    ]
-    .iter()
-    .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
-    .collect::<Vec<_>>()
-    .join("\n---\n");
-    let (mesh, vs) = compile(&yaml);
+    ]));
     let naive = Naive::new(vs);
     let sidecar = Source::sidecar("default");
     let gateway = Source::gateway("default/demo-gateway");
@@ -163,6 +173,8 @@ fn seed(c: &mut Criterion) {
     let greet = http::Request::get("http://localhost/greet?name=xx")
         .body(())
         .unwrap();
+    assert!(mesh.route(&xx, &sidecar).endpoint().is_none());
+    assert!(full.route(&xx, &sidecar).endpoint().is_some());
     let mut rng = FastRng::from_seed(1);
     let mut group = c.benchmark_group("route/seed");
     group.bench_function("naive baseline (name=xx)", |b| {
@@ -192,6 +204,27 @@ fn seed(c: &mut Criterion) {
             )
         })
     });
+    group.bench_function("sidecar name=xx -> v2 + endpoint pick (RANDOM)", |b| {
+        b.iter(|| {
+            black_box(
+                full.route_with(black_box(&xx), &sidecar, &mut rng)
+                    .endpoint()
+                    .is_some(),
+            )
+        })
+    });
+    group.bench_function(
+        "gateway /greet -> svc-a + endpoint pick (LEAST_REQUEST)",
+        |b| {
+            b.iter(|| {
+                black_box(
+                    full.route_with(black_box(&greet), &gateway, &mut rng)
+                        .endpoint()
+                        .is_some(),
+                )
+            })
+        },
+    );
     group.finish();
 }
 

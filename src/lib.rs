@@ -134,6 +134,6 @@ pub use decision::{
 pub use mesh::{ActiveRequest, Mesh, Source, UnknownCluster};
 pub use select::{FastRng, Rng, ThreadRng};
 
-#[cfg(all(doctest, feature = "yaml"))]
+#[cfg(all(doctest, feature = "yaml", feature = "tower"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

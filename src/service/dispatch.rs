@@ -122,7 +122,18 @@ where
             let decision = mesh.route_as(&request, Some(&self.host), &self.source, &mut ThreadRng);
             let _entered = span(&decision, "dispatch").entered();
             let info = RouteInfo::of(&decision);
-            let local = local_reply::<ResBody>(&decision);
+            // In-process, the registered handler is the subset's workload: whether the mesh
+            // knows endpoints for it (pods in the manifests) does not matter, so "no healthy
+            // upstream" (503 UH) does not apply; a missing subset (503 NC) still does.
+            let in_process = matches!(
+                decision.outcome(),
+                Outcome::Route | Outcome::NoVirtualService
+            ) && decision.destination().is_some_and(|d| d.subset_defined);
+            let local = if in_process {
+                None
+            } else {
+                local_reply::<ResBody>(&decision)
+            };
             let target = match decision.outcome() {
                 Outcome::Route | Outcome::NoVirtualService => {
                     match decision.destination().and_then(|d| d.subset) {

@@ -138,29 +138,56 @@ where
         if let Some(ops) = &forward.request_ops {
             ops.apply(request.headers_mut());
         }
-        let original = request_host(&request).map(str::to_owned);
-        let host_header = forward.authority.or(original);
-        if let Some(value) = host_header.and_then(|h| HeaderValue::from_str(&h).ok()) {
+        let host_header = match &forward.authority {
+            Some(authority) => HeaderValue::from_str(authority).ok(),
+            None => request_host(&request).and_then(|h| HeaderValue::from_str(h).ok()),
+        };
+        if let Some(value) = host_header {
             request.headers_mut().insert(http::header::HOST, value);
         }
-        let path_and_query = forward.path_and_query.unwrap_or_else(|| {
-            request
-                .uri()
-                .path_and_query()
-                .map_or("/", |p| p.as_str())
-                .to_owned()
-        });
-        let target = match &forward.endpoint {
-            Some(address) => format!("http://{address}{path_and_query}"),
-            None => {
-                let scheme = request.uri().scheme_str().unwrap_or("http");
-                match request_host(&request) {
-                    Some(host) => format!("{scheme}://{host}{path_and_query}"),
-                    None => path_and_query,
-                }
+        let uri = match (&forward.endpoint, forward.path_and_query) {
+            // The common case, an endpoint and the path kept: no text is formatted or parsed
+            // again but the endpoint's address.
+            (Some(address), None) => {
+                let mut parts = http::uri::Parts::default();
+                parts.scheme = Some(http::uri::Scheme::HTTP);
+                parts.path_and_query = Some(
+                    request
+                        .uri()
+                        .path_and_query()
+                        .cloned()
+                        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+                );
+                address
+                    .parse::<http::uri::Authority>()
+                    .map_err(http::Error::from)
+                    .and_then(|authority| {
+                        parts.authority = Some(authority);
+                        http::Uri::from_parts(parts).map_err(http::Error::from)
+                    })
+            }
+            (endpoint, rewritten) => {
+                let path_and_query = rewritten.unwrap_or_else(|| {
+                    request
+                        .uri()
+                        .path_and_query()
+                        .map_or("/", |p| p.as_str())
+                        .to_owned()
+                });
+                let target = match endpoint {
+                    Some(address) => format!("http://{address}{path_and_query}"),
+                    None => {
+                        let scheme = request.uri().scheme_str().unwrap_or("http");
+                        match request_host(&request) {
+                            Some(host) => format!("{scheme}://{host}{path_and_query}"),
+                            None => path_and_query,
+                        }
+                    }
+                };
+                target.parse::<http::Uri>().map_err(http::Error::from)
             }
         };
-        match target.parse() {
+        match uri {
             Ok(uri) => *request.uri_mut() = uri,
             Err(error) => tracing::debug!(%error, "request URI not rewritten"),
         }

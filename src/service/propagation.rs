@@ -169,14 +169,21 @@ impl RoutingContext {
     /// does not have yet (appended raw). Nothing it already carries is overwritten.
     pub fn inject<B>(&self, request: &mut Request<B>) {
         // Headers the outgoing request already has are left alone; the others get every
-        // captured value.
-        let missing: Vec<&(HeaderName, HeaderValue)> = self
-            .headers
-            .iter()
-            .filter(|(name, _)| !request.headers().contains_key(name))
-            .collect();
-        for (name, value) in missing {
-            request.headers_mut().append(name.clone(), value.clone());
+        // captured value. `capture` stores the values of one name next to each other, so the
+        // check is made on a name's first value (later ones follow it), without collecting.
+        let mut current: Option<(&HeaderName, bool)> = None;
+        for (name, value) in &self.headers {
+            let inject = match current {
+                Some((previous, inject)) if previous == name => inject,
+                _ => !request.headers().contains_key(name),
+            };
+            current = Some((name, inject));
+            if inject {
+                request.headers_mut().append(name.clone(), value.clone());
+            }
+        }
+        if self.query.is_empty() {
+            return;
         }
         let existing = request.uri().query().unwrap_or("").to_owned();
         let missing: Vec<&(String, String)> = self

@@ -46,7 +46,10 @@ impl SharedMesh {
     /// Replaces the mesh. Application-supplied endpoints are applied to it first (those whose
     /// host the new configuration no longer has are skipped).
     pub fn store(&self, mesh: Mesh) {
-        if let Ok(endpoints) = self.inner.endpoints.lock() {
+        // The lock is held until the swap: a concurrent `set_endpoints` lands either in the list
+        // applied here or on the mesh stored here, never in between (where it would be lost).
+        let endpoints = self.inner.endpoints.lock();
+        if let Ok(endpoints) = &endpoints {
             for (host, port, list) in endpoints.iter() {
                 if let Err(error) = mesh.set_endpoints(host, *port, list) {
                     tracing::warn!(%error, "endpoints not applied to the new configuration");
@@ -54,6 +57,7 @@ impl SharedMesh {
             }
         }
         self.inner.current.store(Arc::new(mesh));
+        drop(endpoints);
         tracing::info!("meshroute configuration replaced");
     }
 
@@ -92,8 +96,11 @@ impl SharedMesh {
         port: u16,
         endpoints: Vec<Endpoint>,
     ) -> Result<(), UnknownCluster> {
+        // Under the lock `store` holds until its swap (see there), so the mesh loaded here is
+        // the one that stays current until the list below is updated.
+        let guard = self.inner.endpoints.lock();
         let result = self.load().set_endpoints(host, port, &endpoints);
-        if let Ok(mut list) = self.inner.endpoints.lock() {
+        if let Ok(mut list) = guard {
             list.retain(|(h, p, _)| !(h.eq_ignore_ascii_case(host) && *p == port));
             list.push((host.to_ascii_lowercase(), port, endpoints));
         }
