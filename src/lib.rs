@@ -90,6 +90,8 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `yaml` | yes | loading YAML and JSON manifests ([`from_str`], [`from_path`]) |
+//! | `tower` | yes | tower middleware: [`service::Dispatch`], [`service::OutboundLayer`], context propagation, [`service::SharedMesh`] |
+//! | `watch` | no | `SharedMesh::watch`: reload the configuration when its files change |
 //! | `cli` | no | the `meshroute` command-line tool (`meshroute check`, `meshroute route`) |
 //!
 //! ## Compatibility with Istio

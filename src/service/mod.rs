@@ -22,6 +22,8 @@ mod local;
 mod outbound;
 pub mod propagation;
 mod shared;
+#[cfg(feature = "watch")]
+mod watch;
 
 pub use body::ResponseBody;
 pub use dispatch::{Dispatch, DispatchBuilder, DispatchFuture};
@@ -29,3 +31,5 @@ pub use local::RouteInfo;
 pub use outbound::{Outbound, OutboundFuture, OutboundLayer};
 pub use propagation::{Capture, CaptureLayer, Inject, InjectLayer, Propagation, RoutingContext};
 pub use shared::SharedMesh;
+#[cfg(feature = "watch")]
+pub use watch::Watcher;
