@@ -1249,3 +1249,56 @@ fn watch_reloads_changed_files_and_refuses_broken_ones() {
     drop(watcher);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// route.go / Envoy: the route's request header operations and `rewrite.uri` are applied before
+/// the workload sees the request, its response header operations on the way back; in-process
+/// dispatch does the same for the handler.
+#[tokio::test]
+async fn dispatch_applies_header_operations_and_rewrites() {
+    let host = "svc-h";
+    let yaml = format!(
+        "{service}{subsets}apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: {host}}}
+spec:
+  hosts: [{host}]
+  http:
+  - match: [{{uri: {{prefix: /old}}}}]
+    rewrite: {{uri: /new}}
+    headers:
+      request: {{set: {{x-route: r1}}, remove: [x-drop]}}
+      response: {{set: {{x-served-by: mesh}}}}
+    route: [{{destination: {{host: {host}, subset: v2}}}}]
+---
+",
+        service = service(host),
+        subsets = subsets(host),
+    );
+    let mesh = shared(&yaml);
+    let handler = |version: &'static str| {
+        Router::new().fallback(move |request: Request| async move {
+            let headers = request.headers();
+            format!(
+                "{version} {} route={} drop={}",
+                request.uri().path_and_query().map_or("", |p| p.as_str()),
+                headers
+                    .get("x-route")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-"),
+                headers.contains_key("x-drop"),
+            )
+        })
+    };
+    let dispatch = meshroute::service::Dispatch::builder(mesh, format!("{host}:8080"))
+        .subset("v1", handler("v1"))
+        .subset("v2", handler("v2"))
+        .build();
+    let request = http::Request::get("/old/items?x=1")
+        .header("x-drop", "1")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = bounded(dispatch.oneshot(request)).await.unwrap();
+    assert_eq!(response.headers().get("x-served-by").unwrap(), "mesh");
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "v2 /new/items?x=1 route=r1 drop=false");
+}

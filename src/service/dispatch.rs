@@ -18,7 +18,10 @@ use crate::mesh::Source;
 use crate::select::ThreadRng;
 
 /// Routes each request per the mesh, as a request to `host`, and calls the service registered
-/// for the chosen destination subset. The [`RouteInfo`] goes into the request's extensions.
+/// for the chosen destination subset, with the route's request header operations and URI /
+/// authority rewrites applied (and its response header operations on the way back), as Envoy
+/// applies them before the workload sees the request. The [`RouteInfo`] goes into the
+/// request's extensions.
 /// Redirects, direct responses, no route (404) and missing subsets (503) are answered the way
 /// Envoy answers them, without calling any handler.
 ///
@@ -95,6 +98,13 @@ impl<S> DispatchBuilder<S> {
     }
 }
 
+struct Edits {
+    request_ops: Option<crate::decision::HeaderOps>,
+    response_ops: Option<crate::decision::HeaderOps>,
+    path_and_query: Option<String>,
+    authority: Option<String>,
+}
+
 /// The response future of [`Dispatch`].
 pub type DispatchFuture<B, E> =
     Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
@@ -118,7 +128,7 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let mesh = self.mesh.load();
-        let (target, info, local) = {
+        let (target, info, local, edits) = {
             let decision = mesh.route_as(&request, Some(&self.host), &self.source, &mut ThreadRng);
             let _entered = span(&decision, "dispatch").entered();
             let info = RouteInfo::of(&decision);
@@ -143,7 +153,17 @@ where
                 }
                 _ => None,
             };
-            (target, info, local)
+            // What Envoy does to the request before it reaches the workload, and to the
+            // response on the way back: header operations, URI and authority rewrites.
+            let request_ops = decision.request_headers();
+            let response_ops = decision.response_headers();
+            let edits = Edits {
+                request_ops: (!request_ops.is_empty()).then(|| request_ops.clone()),
+                response_ops: (!response_ops.is_empty()).then(|| response_ops.clone()),
+                path_and_query: decision.rewritten_path_and_query(),
+                authority: decision.authority_rewrite().map(str::to_owned),
+            };
+            (target, info, local, edits)
         };
         if let Some(response) = local {
             return Box::pin(async move { Ok(response) });
@@ -156,8 +176,31 @@ where
             return Box::pin(async move { Ok(response) });
         };
         request.extensions_mut().insert(info);
+        if let Some(ops) = &edits.request_ops {
+            ops.apply(request.headers_mut());
+        }
+        if let Some(value) = edits
+            .authority
+            .and_then(|a| http::HeaderValue::from_str(&a).ok())
+        {
+            request.headers_mut().insert(http::header::HOST, value);
+        }
+        if let Some(pq) = edits
+            .path_and_query
+            .and_then(|pq| pq.parse::<http::uri::PathAndQuery>().ok())
+        {
+            let mut parts = request.uri().clone().into_parts();
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = http::Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+            }
+        }
+        let response_ops = edits.response_ops;
         Box::pin(async move {
-            let response = service.oneshot(request).await?;
+            let mut response = service.oneshot(request).await?;
+            if let Some(ops) = &response_ops {
+                ops.apply(response.headers_mut());
+            }
             Ok(response.map(ResponseBody::inner))
         })
     }
