@@ -118,6 +118,7 @@ pub mod balance;
 pub mod compile;
 pub mod config;
 mod decision;
+mod explain;
 pub mod host;
 mod matching;
 mod mesh;
@@ -133,6 +134,7 @@ pub use decision::{
     Abort, Decision, DestinationRef, DirectResponse, FaultPolicy, HeaderOp, HeaderOps, Mirror,
     Outcome, RetryPolicy, Rewrite, RuleRef,
 };
+pub use explain::{Explanation, Step};
 pub use mesh::{ActiveRequest, Mesh, Source, UnknownCluster};
 pub use select::{FastRng, Rng, ThreadRng};
 

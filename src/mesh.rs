@@ -14,6 +14,7 @@ use crate::compile::lower::Tables;
 use crate::config::Resource;
 use crate::decision::PickedEndpoint;
 use crate::decision::{Decision, DestinationRef, Outcome, RequestFacts};
+use crate::explain::{EntryVerdict, Explanation, NoTrace, Tracer, VsVerdict};
 use crate::matching::{RequestView, normalize_path};
 use crate::select::{Rng, ThreadRng};
 use crate::table::{Action, CompiledMatch, CompiledRoute, CompiledVs, Entry, NO_MATCH};
@@ -246,7 +247,34 @@ impl Mesh {
         source: &Source,
         rng: &mut impl Rng,
     ) -> Decision<'a> {
+        self.route_traced(request, authority, source, rng, &mut NoTrace)
+    }
+
+    /// Decides like [`Mesh::route_with`] and records why: every VirtualService considered and
+    /// whether it applies, every route and match tried in order with the first condition that
+    /// failed and the value seen. Allocates; for tests, the CLI and debugging.
+    pub fn explain<'a, B>(
+        &'a self,
+        request: &'a http::Request<B>,
+        source: &Source,
+        rng: &mut impl Rng,
+    ) -> (Decision<'a>, Explanation) {
+        let mut trace = Explanation::default();
+        let decision = self.route_traced(request, None, source, rng, &mut trace);
+        trace.finish(&decision);
+        (decision, trace)
+    }
+
+    fn route_traced<'a, B>(
+        &'a self,
+        request: &'a http::Request<B>,
+        authority: Option<&'a str>,
+        source: &Source,
+        rng: &mut impl Rng,
+        tracer: &mut impl Tracer,
+    ) -> Decision<'a> {
         let facts = facts(request, authority);
+        tracer.start(source, facts.authority);
         let view = RequestView {
             path: &facts.path,
             query: facts.query,
@@ -293,12 +321,22 @@ impl Mesh {
                             continue;
                         };
                         if !compiled.visible_to(&source.namespace) {
+                            tracer.virtual_service(&compiled.key, VsVerdict::NotExported);
                             continue;
                         }
                         let entries = sidecar.tables.get(index(vs)).map_or(&[][..], Vec::as_slice);
-                        result =
-                            self.eval(entries, &view, source, &source.labels_vec(), facts.port);
-                        if !matches!(result, Eval::NothingApplies) {
+                        result = self.eval(
+                            entries,
+                            &view,
+                            source,
+                            &source.labels_vec(),
+                            facts.port,
+                            tracer,
+                        );
+                        if matches!(result, Eval::NothingApplies) {
+                            tracer.virtual_service(&compiled.key, VsVerdict::NoRoutesForCaller);
+                        } else {
+                            tracer.virtual_service(&compiled.key, VsVerdict::Applies);
                             break 'hosts;
                         }
                     }
@@ -330,7 +368,9 @@ impl Mesh {
                             .into_iter()
                             .chain(wildcards)
                             .chain(t.star.as_ref())
-                            .map(|entries| self.eval(entries, &view, source, &labels, facts.port))
+                            .map(|entries| {
+                                self.eval(entries, &view, source, &labels, facts.port, tracer)
+                            })
                             .find(|r| !matches!(r, Eval::NothingApplies))
                             .unwrap_or(Eval::NothingApplies)
                     }
@@ -521,6 +561,7 @@ impl Mesh {
         source: &Source,
         labels: &dyn LabelSet,
         port: u16,
+        tracer: &mut impl Tracer,
     ) -> Eval<'a> {
         let vses = &self.inner.tables.virtual_services;
         let mut last_vs = None;
@@ -538,13 +579,28 @@ impl Mesh {
                     continue;
                 };
                 if m.has_runtime_selectors() && !selectors_hold(m, source, labels, port) {
+                    if tracer.enabled() {
+                        tracer.entry(
+                            &vs.key,
+                            route,
+                            Some(m),
+                            EntryVerdict::Dropped(selector_failure(m, source, labels, port)),
+                        );
+                    }
                     continue;
                 }
                 Some(m)
             };
             last_vs = Some(vs);
             if matched.is_none_or(|m| m.request.matches(view)) {
+                tracer.entry(&vs.key, route, matched, EntryVerdict::Matched);
                 return Eval::Found(vs, route, matched);
+            }
+            if tracer.enabled() {
+                if let Some(m) = matched {
+                    let failure = m.request.first_failure(view).unwrap_or_default();
+                    tracer.entry(&vs.key, route, matched, EntryVerdict::Failed(failure));
+                }
             }
         }
         match last_vs {
@@ -579,6 +635,34 @@ impl Source {
     fn labels_vec(&self) -> SidecarLabels<'_> {
         SidecarLabels(&self.labels)
     }
+}
+
+/// Which config-time selector drops `m` for this caller (for explanations).
+fn selector_failure(
+    m: &CompiledMatch,
+    source: &Source,
+    labels: &dyn LabelSet,
+    port: u16,
+) -> String {
+    if let Some(p) = m.port.filter(|p| *p != port) {
+        return format!("port: match is for port {p}, the request is on port {port}");
+    }
+    if let Some(ns) = m
+        .source_namespace
+        .as_deref()
+        .filter(|ns| *ns != source.namespace)
+    {
+        return format!(
+            "sourceNamespace: {ns:?} ≠ caller namespace {:?}",
+            source.namespace
+        );
+    }
+    for (k, v) in &m.source_labels {
+        if !labels.has(k, v) {
+            return format!("sourceLabels: caller has no label {k}={v}");
+        }
+    }
+    String::new()
 }
 
 /// route.go `sourceMatchHTTP` and the port check of `TranslateRoute`.

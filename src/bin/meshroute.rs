@@ -74,6 +74,10 @@ enum Command {
         /// Print the decision as JSON.
         #[arg(long)]
         json: bool,
+        /// Also print why: each VirtualService considered, each route and match tried, the first
+        /// condition that failed and the value seen.
+        #[arg(long)]
+        explain: bool,
     },
 }
 
@@ -97,8 +101,10 @@ fn main() -> ExitCode {
             namespace,
             seed,
             json,
+            explain,
         } => {
             let args = RouteArgs {
+                explain,
                 request,
                 headers,
                 gateway,
@@ -245,6 +251,7 @@ struct RouteArgs {
     namespace: String,
     seed: Option<u64>,
     json: bool,
+    explain: bool,
 }
 
 fn usage(message: &str) -> ExitCode {
@@ -330,11 +337,27 @@ fn route(paths: &[PathBuf], args: &RouteArgs) -> ExitCode {
         Some(seed) => FastRng::from_seed(seed),
         None => FastRng::from_entropy(),
     };
-    let decision = mesh.route_with(&request, &source, &mut rng);
-    let text = if args.json {
-        decision.to_json().to_string()
-    } else {
-        describe(&decision)
+    let (decision, explanation) = mesh.explain(&request, &source, &mut rng);
+    let text = match (args.json, args.explain) {
+        (true, false) => decision.to_json().to_string(),
+        (true, true) => {
+            let mut value = decision.to_json();
+            if let Some(object) = value.as_object_mut() {
+                object.insert("explain".to_owned(), explanation.to_json());
+            }
+            value.to_string()
+        }
+        (false, false) => describe(&decision),
+        (false, true) => {
+            use std::io::IsTerminal;
+            let trace = explanation.to_string();
+            let trace = if std::io::stdout().is_terminal() {
+                colour(&trace)
+            } else {
+                trace
+            };
+            format!("{trace}\n{}", describe(&decision))
+        }
     };
     println!("{text}");
     ExitCode::SUCCESS
@@ -452,4 +475,23 @@ fn describe(d: &meshroute::Decision<'_>) -> String {
         lines.push(format!("  mirror: {} {}%", mirror.host, mirror.percentage));
     }
     lines.join("\n")
+}
+
+/// ANSI colours for a terminal: the match that fired green, failures dim, the outcome bold.
+fn colour(trace: &str) -> String {
+    trace
+        .lines()
+        .map(|line| {
+            if line.ends_with(": MATCHED") {
+                format!("\x1b[32m{line}\x1b[0m")
+            } else if line.trim_start().starts_with("=>") {
+                format!("\x1b[1m{line}\x1b[0m")
+            } else if line.starts_with("    ") {
+                format!("\x1b[2m{line}\x1b[0m")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -68,6 +68,25 @@ impl MatchString {
     }
 }
 
+impl std::fmt::Display for MatchString {
+    /// `exact "x"`, `prefix "x"`, `regex "x"` (as written), `present`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MatchString::Exact(s) => write!(f, "exact {s:?}"),
+            MatchString::Prefix(s) => write!(f, "prefix {s:?}"),
+            MatchString::Regex(r) => {
+                let pattern = r.as_str();
+                let pattern = pattern
+                    .strip_prefix("^(?:")
+                    .and_then(|p| p.strip_suffix(")$"))
+                    .unwrap_or(pattern);
+                write!(f, "regex {pattern:?}")
+            }
+            MatchString::Present => f.write_str("present"),
+        }
+    }
+}
+
 /// Compiles a full-match regex the way Envoy runs `safe_regex`.
 pub(crate) fn full_match_regex(pattern: &str) -> Result<Regex, regex::Error> {
     regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
@@ -284,6 +303,96 @@ impl MatchRequest {
         self.query.iter().all(|q| {
             query_value(request.query, &q.key).is_some_and(|value| q.matcher.matches(value))
         })
+    }
+
+    /// The first condition that fails for `request`, with the value seen: for explanations
+    /// (`queryParams.name: exact "xx" ≠ "yy"`). Allocates; `None` when everything matches.
+    pub(crate) fn first_failure(&self, request: &RequestView<'_>) -> Option<String> {
+        let describe = |field: &str, matcher: &MatchString, seen: Option<&str>, invert: bool| {
+            let wants = if invert {
+                format!("not {matcher}")
+            } else {
+                matcher.to_string()
+            };
+            match seen {
+                Some(v) => format!("{field}: {wants} ≠ {v:?}"),
+                None => format!("{field}: absent (wants {wants})"),
+            }
+        };
+        if let Some(uri) = &self.uri {
+            let ok = if self.ignore_uri_case {
+                uri.matches_ignore_case(request.path)
+            } else {
+                uri.matches(request.path)
+            };
+            if !ok {
+                return Some(describe("uri", uri, Some(request.path), false));
+            }
+        }
+        for (field, matcher, value) in [
+            ("method", &self.method, request.method),
+            ("scheme", &self.scheme, request.scheme),
+            ("authority", &self.authority, request.authority),
+        ] {
+            if let Some(m) = matcher {
+                if !m.matches(value) {
+                    return Some(describe(field, m, Some(value), false));
+                }
+            }
+        }
+        for h in &self.headers {
+            if !h.matches(request.headers) {
+                let values: Vec<&str> = request
+                    .headers
+                    .get_all(&h.name)
+                    .iter()
+                    .map(|v| v.to_str().unwrap_or("<binary>"))
+                    .collect();
+                let seen = (!values.is_empty()).then(|| values.join(","));
+                let field = if h.invert {
+                    "withoutHeaders"
+                } else {
+                    "headers"
+                };
+                return Some(describe(
+                    &format!("{field}.{}", h.name),
+                    &h.matcher,
+                    seen.as_deref(),
+                    h.invert,
+                ));
+            }
+        }
+        for p in &self.pseudo {
+            if !p.matches(request) {
+                let (field, seen) = match p.pseudo {
+                    Pseudo::Method => (":method", Some(request.method)),
+                    Pseudo::Authority => (":authority", Some(request.authority)),
+                    Pseudo::Scheme => (":scheme", Some(request.scheme)),
+                    Pseudo::Path => (":path", Some(request.path_and_query)),
+                    Pseudo::Unavailable => {
+                        ("(JWT claim / :status, not available in-process)", None)
+                    }
+                };
+                return Some(describe(
+                    &format!("headers.{field}"),
+                    &p.matcher,
+                    seen,
+                    p.invert,
+                ));
+            }
+        }
+        for q in &self.query {
+            let seen = query_value(request.query, &q.key);
+            if !seen.is_some_and(|v| q.matcher.matches(v)) {
+                return Some(describe(
+                    &format!("queryParams.{}", q.key),
+                    &q.matcher,
+                    seen,
+                    false,
+                ));
+            }
+        }
+        None
     }
 
     /// Istio's `IsCatchAllRoute`: the translation is path prefix `/` (or regex `.*`, or no path)
