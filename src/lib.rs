@@ -122,6 +122,7 @@ mod explain;
 pub mod host;
 mod matching;
 mod mesh;
+pub mod propagation;
 mod select;
 #[cfg(feature = "tower")]
 pub mod service;

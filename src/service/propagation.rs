@@ -23,200 +23,19 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{HeaderName, HeaderValue, Request};
+use http::Request;
 use tower::{Layer, Service};
 
 use crate::mesh::Mesh;
-
-/// The trace headers Istio's documentation asks applications to forward.
-pub const TRACE_HEADERS: [&str; 12] = [
-    "x-request-id",
-    "traceparent",
-    "tracestate",
-    "x-b3-traceid",
-    "x-b3-spanid",
-    "x-b3-parentspanid",
-    "x-b3-sampled",
-    "x-b3-flags",
-    "b3",
-    "x-ot-span-context",
-    "x-cloud-trace-context",
-    "baggage",
-];
-
-/// Which headers and query parameters travel from inbound to outbound requests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Propagation {
-    headers: Vec<HeaderName>,
-    query: Vec<String>,
-    in_mesh_only: bool,
-}
-
-impl Default for Propagation {
-    /// The trace headers only.
-    fn default() -> Self {
-        Self {
-            headers: TRACE_HEADERS
-                .iter()
-                .map(|h| HeaderName::from_static(h))
-                .collect(),
-            query: Vec::new(),
-            in_mesh_only: false,
-        }
-    }
-}
-
-impl Propagation {
-    /// The trace headers plus every header and query parameter the mesh's VirtualServices match
-    /// on.
-    pub fn from_mesh(mesh: &Mesh) -> Self {
-        let mut propagation = Self::default();
-        for name in mesh.referenced_headers() {
-            propagation = propagation.with_header(&name);
-        }
-        for name in mesh.referenced_query_params() {
-            propagation = propagation.with_query_param(&name);
-        }
-        propagation
-    }
-
-    /// Also propagate this header (ignored if it is not a valid header name).
-    pub fn with_header(mut self, name: &str) -> Self {
-        if let Ok(name) = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) {
-            if !self.headers.contains(&name) {
-                self.headers.push(name);
-            }
-        }
-        self
-    }
-
-    /// Also propagate this query parameter.
-    pub fn with_query_param(mut self, name: &str) -> Self {
-        if !self.query.iter().any(|q| q == name) {
-            self.query.push(name.to_owned());
-        }
-        self
-    }
-
-    /// Inject only into requests for hosts the mesh knows (see [`Mesh::knows_host`]).
-    pub fn in_mesh_only(mut self, yes: bool) -> Self {
-        self.in_mesh_only = yes;
-        self
-    }
-
-    /// Whether injection is limited to in-mesh hosts.
-    pub fn is_in_mesh_only(&self) -> bool {
-        self.in_mesh_only
-    }
-
-    /// The propagated headers.
-    pub fn headers(&self) -> &[HeaderName] {
-        &self.headers
-    }
-
-    /// The propagated query parameters.
-    pub fn query_params(&self) -> &[String] {
-        &self.query
-    }
-}
-
-/// The routing flags captured from one inbound request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RoutingContext {
-    headers: Vec<(HeaderName, HeaderValue)>,
-    query: Vec<(String, String)>,
-}
+pub use crate::propagation::{Propagation, RoutingContext, TRACE_HEADERS};
 
 tokio::task_local! {
     static CURRENT: Arc<RoutingContext>;
 }
 
 impl RoutingContext {
-    /// Takes the allowlisted headers (every value) and query parameters (first value, raw) of
-    /// `request`.
-    pub fn capture<B>(propagation: &Propagation, request: &Request<B>) -> Self {
-        let mut context = Self::default();
-        for name in &propagation.headers {
-            for value in request.headers().get_all(name) {
-                context.headers.push((name.clone(), value.clone()));
-            }
-        }
-        let query = request.uri().query().unwrap_or("");
-        for name in &propagation.query {
-            if let Some(value) = crate::matching::query_value(query, name) {
-                context.query.push((name.clone(), value.to_owned()));
-            }
-        }
-        context
-    }
-
-    /// Whether nothing was captured.
-    pub fn is_empty(&self) -> bool {
-        self.headers.is_empty() && self.query.is_empty()
-    }
-
-    /// The captured headers.
-    pub fn headers(&self) -> &[(HeaderName, HeaderValue)] {
-        &self.headers
-    }
-
-    /// The captured query parameters (raw values).
-    pub fn query_params(&self) -> &[(String, String)] {
-        &self.query
-    }
-
-    /// Copies the context onto `request`: headers it does not have yet, query parameters it
-    /// does not have yet (appended raw). Nothing it already carries is overwritten.
-    pub fn inject<B>(&self, request: &mut Request<B>) {
-        // Headers the outgoing request already has are left alone; the others get every
-        // captured value. `capture` stores the values of one name next to each other, so the
-        // check is made on a name's first value (later ones follow it), without collecting.
-        let mut current: Option<(&HeaderName, bool)> = None;
-        for (name, value) in &self.headers {
-            let inject = match current {
-                Some((previous, inject)) if previous == name => inject,
-                _ => !request.headers().contains_key(name),
-            };
-            current = Some((name, inject));
-            if inject {
-                request.headers_mut().append(name.clone(), value.clone());
-            }
-        }
-        if self.query.is_empty() {
-            return;
-        }
-        let existing = request.uri().query().unwrap_or("").to_owned();
-        let missing: Vec<&(String, String)> = self
-            .query
-            .iter()
-            .filter(|(name, _)| crate::matching::query_value(&existing, name).is_none())
-            .collect();
-        if missing.is_empty() {
-            return;
-        }
-        let mut query = existing;
-        for (name, value) in missing {
-            if !query.is_empty() {
-                query.push('&');
-            }
-            query.push_str(name);
-            query.push('=');
-            query.push_str(value);
-        }
-        let path = request.uri().path().to_owned();
-        let mut parts = request.uri().clone().into_parts();
-        match format!("{path}?{query}").parse() {
-            Ok(pq) => {
-                parts.path_and_query = Some(pq);
-                if let Ok(uri) = http::Uri::from_parts(parts) {
-                    *request.uri_mut() = uri;
-                }
-            }
-            Err(error) => tracing::debug!(%error, "propagated query parameters not injected"),
-        }
-    }
-
-    /// The context of the inbound request the current task is handling, if any.
+    /// The context of the inbound request the current task is handling, if any (set by
+    /// [`CaptureLayer`]).
     pub fn current() -> Option<Arc<RoutingContext>> {
         CURRENT.try_with(Arc::clone).ok()
     }
@@ -317,7 +136,7 @@ where
 }
 
 fn strip(routing: &Propagation, parts: &mut http::request::Parts) {
-    for name in &routing.headers {
+    for name in routing.headers() {
         if !TRACE_HEADERS.contains(&name.as_str()) {
             parts.headers.remove(name);
         }
@@ -329,7 +148,7 @@ fn strip(routing: &Propagation, parts: &mut http::request::Parts) {
         .split('&')
         .filter(|piece| {
             let key = piece.split_once('=').map_or(*piece, |(k, _)| k);
-            !routing.query.iter().any(|q| q == key)
+            !routing.query_params().iter().any(|q| q == key)
         })
         .collect();
     if kept.len() == query.split('&').count() {
