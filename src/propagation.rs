@@ -116,8 +116,10 @@ impl RoutingContext {
     /// `request`.
     pub fn capture<B>(propagation: &Propagation, request: &Request<B>) -> Self {
         let mut context = Self::default();
-        for name in &propagation.headers {
-            for value in request.headers().get_all(name) {
+        // One pass over the request's (usually few) headers instead of one hash lookup per
+        // allowlisted name; values keep the request's order.
+        for (name, value) in request.headers() {
+            if propagation.headers.iter().any(|allowed| allowed == name) {
                 context.headers.push((name.clone(), value.clone()));
             }
         }
