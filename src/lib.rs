@@ -126,9 +126,11 @@ pub mod propagation;
 mod select;
 #[cfg(feature = "tower")]
 pub mod service;
+#[cfg(feature = "yaml")]
+pub mod sim;
 mod table;
 
-pub use compile::{CompileError, Diagnostic, Severity, check, compile};
+pub use compile::{CompileError, Diagnostic, Severity, check, compile, lint};
 #[cfg(feature = "yaml")]
 pub use config::load::{from_path, from_str, from_str_named};
 pub use decision::{

@@ -1,11 +1,16 @@
 //! The `meshroute` command-line tool: check Istio routing configuration offline.
 //!
-//! - `meshroute check PATH...` loads and validates files or folders (`-` reads stdin).
+//! - `meshroute check PATH...` loads and validates files or folders (`-` reads stdin);
+//!   `--lint` adds meshroute's own warnings (MR001–MR004, see `meshroute::lint`).
 //!   Exit status: 0 no errors (warnings allowed), 1 errors (or warnings with
 //!   `--deny-warnings`), 2 unreadable input or bad arguments.
 //! - `meshroute route PATH... --request 'GET http://svc-b:8080/greet?name=xx'` decides one
 //!   request. Exit status: 0 decided, 1 the configuration has errors, 2 unreadable input or
 //!   bad arguments.
+//! - `meshroute simulate PATH... --requests FILE.jsonl [--seed N] [--repeat N]` decides every
+//!   request line (one decision JSON per line; with `--repeat`, one distribution JSON per
+//!   line). Exit status: 0 done, 1 the configuration has errors, 2 unreadable input, a bad
+//!   request line or bad arguments.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +43,10 @@ enum Command {
         /// Exit 1 when there are warnings, not only errors.
         #[arg(long)]
         deny_warnings: bool,
+        /// Also run meshroute's own lints (warnings MR001 shadowed match, MR002 subset without
+        /// endpoints, MR003 destination without traffic, MR004 routing flag callers must forward).
+        #[arg(long)]
+        lint: bool,
         /// Namespace for resources that do not name one.
         #[arg(long, default_value = "default")]
         namespace: String,
@@ -79,6 +88,28 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Decide every request of a JSON-lines file (one decision, or one distribution, per line).
+    Simulate {
+        /// Files or folders with the configuration; `-` for stdin.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The requests, one JSON object per line (`{"method":"GET","url":"http://svc-b:8080/",
+        /// "headers":{},"gateway":null,"sourceLabels":{},"sourceNamespace":"default",
+        /// "sourceIp":null}`, all but `url` optional; blank lines skipped); `-` for stdin.
+        #[arg(long)]
+        requests: PathBuf,
+        /// Seed: the request on line i (0-based, counting request lines only) is decided with
+        /// seed + i, so every line replays alone with `route --seed`.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Decide each request N times (one random source seeded seed + i per line) and print
+        /// the distribution of destinations and endpoints instead of one decision.
+        #[arg(long)]
+        repeat: Option<u64>,
+        /// Namespace for resources that do not name one (and for a bare gateway name).
+        #[arg(long, default_value = "default")]
+        namespace: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -88,8 +119,9 @@ fn main() -> ExitCode {
             paths,
             json,
             deny_warnings,
+            lint,
             namespace,
-        } => check(&paths, json, deny_warnings, &namespace),
+        } => check(&paths, json, deny_warnings, lint, &namespace),
         Command::Route {
             paths,
             request,
@@ -117,6 +149,13 @@ fn main() -> ExitCode {
             };
             route(&paths, &args)
         }
+        Command::Simulate {
+            paths,
+            requests,
+            seed,
+            repeat,
+            namespace,
+        } => simulate(&paths, &requests, seed, repeat, &namespace),
     }
 }
 
@@ -135,13 +174,23 @@ fn load(paths: &[PathBuf], namespace: &str) -> Result<Loaded, ExitCode> {
     Ok(loaded)
 }
 
-fn check(paths: &[PathBuf], json: bool, deny_warnings: bool, namespace: &str) -> ExitCode {
+fn check(
+    paths: &[PathBuf],
+    json: bool,
+    deny_warnings: bool,
+    lint: bool,
+    namespace: &str,
+) -> ExitCode {
     let loaded = match load(paths, namespace) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
     let mut diagnostics = loaded.diagnostics.clone();
     diagnostics.extend(meshroute::check(&loaded.resources));
+    if lint {
+        // Lints are warnings: the exit status rules below are unchanged.
+        diagnostics.extend(meshroute::lint(&loaded.resources));
+    }
     let errors = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
@@ -266,25 +315,11 @@ fn build_request(args: &RouteArgs) -> Result<http::Request<()>, String> {
         .trim()
         .split_once(char::is_whitespace)
         .ok_or("--request must be 'METHOD URL', e.g. 'GET http://svc-b:8080/greet?name=xx'")?;
-    let uri: http::Uri = url
-        .trim()
-        .parse()
-        .map_err(|e| format!("invalid URL {url:?}: {e}"))?;
-    if uri.authority().is_none() {
-        return Err(format!(
-            "the URL {url:?} must be absolute (http://host[:port]/path): its authority is the host being called"
-        ));
-    }
-    let mut builder = http::Request::builder().method(method).uri(uri);
+    let mut request = meshroute::sim::SimRequest::new(method, url.trim());
     for header in &args.headers {
-        let (name, value) = header
-            .split_once(':')
-            .ok_or_else(|| format!("invalid header {header:?}: expected 'Name: value'"))?;
-        builder = builder.header(name.trim(), value.trim());
+        request = request.header_line(header)?;
     }
-    builder
-        .body(())
-        .map_err(|e| format!("invalid request: {e}"))
+    request.build()
 }
 
 fn route(paths: &[PathBuf], args: &RouteArgs) -> ExitCode {
@@ -494,4 +529,72 @@ fn colour(trace: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `meshroute simulate`: one decision (or distribution) JSON per request line.
+fn simulate(
+    paths: &[PathBuf],
+    requests: &std::path::Path,
+    seed: u64,
+    repeat: Option<u64>,
+    namespace: &str,
+) -> ExitCode {
+    use meshroute::sim::{SimError, SimRequest, Simulation};
+    use std::io::Write as _;
+
+    if requests == std::path::Path::new("-") && paths.iter().any(|p| p.as_os_str() == "-") {
+        return usage("stdin can hold the configuration or the requests, not both");
+    }
+    let text = if requests == std::path::Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text).map(|_| text)
+    } else {
+        std::fs::read_to_string(requests)
+    };
+    let text = match text {
+        Ok(text) => text,
+        Err(error) => return usage(&format!("cannot read {}: {error}", requests.display())),
+    };
+    let mut lines = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match SimRequest::from_json_line_in(line, namespace) {
+            Ok(request) => lines.push(request),
+            Err(message) => {
+                return usage(&format!(
+                    "{}:{}: bad request line: {message}",
+                    requests.display(),
+                    number + 1
+                ));
+            }
+        }
+    }
+    let options = LoadOptions::default().default_namespace(namespace);
+    let sim = match Simulation::load_with(paths, &options) {
+        Ok(sim) => sim,
+        Err(SimError::Invalid(diagnostics)) => {
+            for d in diagnostics {
+                eprintln!("{d}");
+            }
+            return ExitCode::from(1);
+        }
+        Err(error) => return usage(&error.to_string()),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (index, request) in (0u64..).zip(&lines) {
+        let seed = seed.wrapping_add(index);
+        let value = match repeat {
+            Some(n) => sim.distribution(request, n, seed).to_json(),
+            None => sim.decide(request, seed),
+        };
+        if writeln!(out, "{value}").is_err() {
+            return ExitCode::from(2);
+        }
+    }
+    if out.flush().is_err() {
+        return ExitCode::from(2);
+    }
+    ExitCode::SUCCESS
 }

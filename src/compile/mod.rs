@@ -10,6 +10,7 @@ mod analysis;
 mod destination_rule;
 pub(crate) mod diagnostics;
 mod gateway;
+mod lint;
 pub(crate) mod lower;
 pub(crate) mod rules;
 mod service_entry;
@@ -69,8 +70,60 @@ pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
     let effective = effective(resources);
     let start = out.len();
     analysis::analyze(&effective, &mut out);
+    locate_effective(&effective, out.get_mut(start..).unwrap_or_default());
+    out
+}
+
+/// Runs meshroute's own lints, the findings beyond Istio's validation and `istioctl analyze`,
+/// on the resources that take effect ([`effective`]). Every finding is a [`Severity::Warning`]
+/// with a code, each with its line when the resource's text is known:
+///
+/// - `MR001`: a match (or a rule) that never fires, because an earlier match of the same
+///   VirtualService accepts every request it accepts (beyond IST0130 / IST0131, which it does
+///   not repeat);
+/// - `MR002`: a DestinationRule subset whose labels select none of the host's endpoints known
+///   from the manifests (like `istioctl analyze` IST0173);
+/// - `MR003`: a destination that gets no traffic (weight 0, or no weight, beside other
+///   destinations), or two destinations of a route that name the same host, subset and port;
+/// - `MR004`: a mesh VirtualService for a host other services call that routes on a request
+///   header or query parameter (not a trace header), which every caller must forward.
+///
+/// [`check`] never runs them: its output stays what Istio and `istioctl analyze` report.
+///
+/// ```
+/// # #[cfg(feature = "yaml")] {
+/// let yaml = "apiVersion: networking.istio.io/v1
+/// kind: VirtualService
+/// metadata: {name: svc-b, namespace: default}
+/// spec:
+///   hosts: [svc-b]
+///   http:
+///   - route:
+///     - destination: {host: svc-b, subset: v1}
+///       weight: 0
+///     - destination: {host: svc-b, subset: v2}
+///       weight: 100
+/// ";
+/// let loaded = meshroute::from_str(yaml, &meshroute::config::LoadOptions::default());
+/// let lints = meshroute::lint(&loaded.resources);
+/// assert_eq!(lints.len(), 1);
+/// assert_eq!(lints[0].code, Some("MR003"));
+/// assert_eq!(lints[0].path, "spec.http[0].route[0].weight");
+/// assert_eq!(lints[0].line, Some(9));
+/// # }
+/// ```
+pub fn lint(resources: &[Resource]) -> Vec<Diagnostic> {
+    let effective = effective(resources);
+    let mut out = Vec::new();
+    lint::lint(&effective, &mut out);
+    locate_effective(&effective, &mut out);
+    out
+}
+
+/// Fills in the line of each diagnostic about one of the `effective` resources.
+fn locate_effective(effective: &[&Resource], diagnostics: &mut [Diagnostic]) {
     #[cfg(feature = "yaml")]
-    for diagnostic in out.get_mut(start..).unwrap_or_default() {
+    for diagnostic in diagnostics {
         if let Some(resource) = effective.iter().find(|r| {
             diagnostic.name.as_deref() == Some(r.key().as_str())
                 && diagnostic.kind.as_deref() == Some(r.kind())
@@ -78,7 +131,8 @@ pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
             crate::config::load::locate_lines(resource, std::slice::from_mut(diagnostic));
         }
     }
-    out
+    #[cfg(not(feature = "yaml"))]
+    let _ = (effective, diagnostics);
 }
 
 /// The resources that take effect: where several have the same kind, namespace and name, the last

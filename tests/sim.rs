@@ -1,0 +1,270 @@
+//! The simulation harness (`meshroute::sim`) on the seed scenario.
+#![cfg(feature = "yaml")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use meshroute::Source;
+use meshroute::sim::{SimError, SimRequest, Simulation};
+
+const CANARY: [&str; 3] = [
+    "examples/seed/demo.yaml",
+    "examples/seed/demo-gateway.yaml",
+    "examples/seed/destination-rule-svc-b-canary.yaml",
+];
+const WEIGHTED: [&str; 3] = [
+    "examples/seed/demo.yaml",
+    "examples/seed/demo-gateway.yaml",
+    "examples/seed/destination-rule-svc-b-weighted.yaml",
+];
+
+fn seed(files: [&str; 3]) -> Simulation {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    Simulation::load(files.iter().map(|f| root.join(f))).unwrap()
+}
+
+fn svc_a() -> Source {
+    Source::sidecar("default").with_labels([("app", "demo-a"), ("version", "v1")])
+}
+
+fn gateway_request() -> SimRequest {
+    SimRequest::get("http://demo.example.com/greet?name=xx").from_gateway("default/demo-gateway")
+}
+
+#[test]
+fn call_chain_carries_the_flag_from_the_gateway_to_svc_b() {
+    let sim = seed(CANARY);
+    let hops = sim
+        .chain(gateway_request())
+        .then("http://svc-b:8080/greet", svc_a())
+        .run(0);
+    assert_eq!(hops.len(), 2);
+    assert_eq!(
+        hops[0].decision["destination"]["host"],
+        "svc-a.default.svc.cluster.local"
+    );
+    assert_eq!(hops[0].decision["virtualService"], "default/demo");
+    assert_eq!(hops[1].url, "http://svc-b:8080/greet?name=xx");
+    assert_eq!(hops[1].decision["destination"]["subset"], "v2");
+    assert!(
+        hops[1].explanation.to_string().contains("MATCHED"),
+        "{}",
+        hops[1].explanation
+    );
+}
+
+#[test]
+fn call_chain_without_propagation_loses_the_flag() {
+    let sim = seed(CANARY);
+    let hops = sim
+        .chain(gateway_request())
+        .then("http://svc-b:8080/greet", svc_a())
+        .without_propagation()
+        .run(0);
+    assert_eq!(hops[1].url, "http://svc-b:8080/greet");
+    assert_eq!(hops[1].decision["destination"]["subset"], "v1");
+    let trace = hops[1].explanation.to_string();
+    assert!(trace.contains("queryParams.name: absent"), "{trace}");
+}
+
+#[test]
+fn call_chain_propagates_matched_headers() {
+    let yaml = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: svc-b}
+spec:
+  hosts: [svc-b]
+  http:
+  - match: [{headers: {x-user: {exact: tester}}}]
+    route: [{destination: {host: svc-b, subset: v2}}]
+  - route: [{destination: {host: svc-b, subset: v1}}]
+";
+    let sim = Simulation::from_yaml(yaml).unwrap();
+    let first = SimRequest::get("http://svc-a:8080/").header("x-user", "tester");
+    let hops = sim.chain(first).then("http://svc-b/", svc_a()).run(3);
+    assert!(
+        hops[1]
+            .headers
+            .contains(&("x-user".to_owned(), "tester".to_owned()))
+    );
+    assert_eq!(hops[1].decision["destination"]["subset"], "v2");
+}
+
+#[test]
+fn assertions_pass_on_the_seed() {
+    let sim = seed(CANARY);
+    sim.assert_routes_to(&SimRequest::get("http://svc-b:8080/greet?name=xx"), "v2");
+    sim.assert_routes_to(&SimRequest::get("http://svc-b:8080/greet?name=yy"), "v1");
+    sim.assert_routes_to(&gateway_request(), "svc-a.default.svc.cluster.local");
+    let weighted = seed(WEIGHTED);
+    let request = SimRequest::get("http://svc-b:8080/greet");
+    weighted.assert_share(&request, "v2", 0.95, 0.01);
+    weighted.assert_share(&request, "v1", 0.05, 0.01);
+    weighted.assert_share(&request, "svc-b.default.svc.cluster.local", 1.0, 0.0);
+}
+
+fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+    let payload = std::panic::catch_unwind(f).expect_err("the assertion should fail");
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap()
+}
+
+#[test]
+fn failing_assertions_explain_why() {
+    let sim = seed(CANARY);
+    let message = panic_message(|| {
+        sim.assert_routes_to(&SimRequest::get("http://svc-b:8080/greet"), "v2");
+    });
+    assert!(
+        message.contains("expected GET http://svc-b:8080/greet"),
+        "{message}"
+    );
+    assert!(message.contains("queryParams.name: absent"), "{message}");
+    assert!(
+        message.contains("VirtualService default/svc-b"),
+        "{message}"
+    );
+
+    let weighted = seed(WEIGHTED);
+    let message = panic_message(|| {
+        weighted.assert_share(&SimRequest::get("http://svc-b:8080/greet"), "v2", 0.5, 0.01);
+    });
+    assert!(message.contains("\"total\":10000"), "{message}");
+    assert!(
+        message.contains("VirtualService default/svc-b"),
+        "{message}"
+    );
+}
+
+#[test]
+fn request_lines_parse() {
+    let full = SimRequest::from_json_line(
+        r#"{"method":"POST","url":"http://svc-b:8080/greet?name=xx","headers":{"x-user":"a"},"gateway":null,"sourceLabels":{"app":"demo-a"},"sourceNamespace":"team","sourceIp":"10.0.0.1"}"#,
+    )
+    .unwrap();
+    assert_eq!(full.method(), "POST");
+    assert_eq!(full.url(), "http://svc-b:8080/greet?name=xx");
+    assert_eq!(full.headers(), &[("x-user".to_owned(), "a".to_owned())]);
+    let source = full.source();
+    assert_eq!(source.namespace(), "team");
+    assert_eq!(source.gateway_name(), None);
+    assert_eq!(source.labels()["app"], "demo-a");
+    assert_eq!(source.ip(), Some("10.0.0.1".parse().unwrap()));
+
+    let minimal = SimRequest::from_json_line(r#"{"url":"http://svc-b/"}"#).unwrap();
+    assert_eq!(minimal, SimRequest::get("http://svc-b/"));
+    assert_eq!(minimal.source(), Source::sidecar("default"));
+
+    let gateway =
+        SimRequest::from_json_line(r#"{"url":"http://x/","gateway":"demo-gateway"}"#).unwrap();
+    assert_eq!(
+        gateway.source().gateway_name(),
+        Some("default/demo-gateway")
+    );
+    let gateway =
+        SimRequest::from_json_line_in(r#"{"url":"http://x/","gateway":"demo-gateway"}"#, "edge")
+            .unwrap();
+    assert_eq!(gateway.source().gateway_name(), Some("edge/demo-gateway"));
+
+    for (line, wanted) in [
+        ("", "invalid JSON"),
+        ("[]", "JSON object"),
+        (r#"{"method":"GET"}"#, "missing \"url\""),
+        (r#"{"url":"/greet"}"#, "must be absolute"),
+        (r#"{"url":1}"#, "must be a string"),
+        (
+            r#"{"url":"http://x/","headers":{"a":1}}"#,
+            "headers.a must be a string",
+        ),
+        (
+            r#"{"url":"http://x/","sourceIp":"nope"}"#,
+            "invalid \"sourceIp\"",
+        ),
+        (
+            r#"{"url":"http://x/","header":{}}"#,
+            "unknown key \"header\"",
+        ),
+    ] {
+        let error = SimRequest::from_json_line(line).unwrap_err();
+        assert!(error.contains(wanted), "{line}: {error}");
+    }
+}
+
+#[test]
+fn distribution_json_has_the_design_shape() {
+    let sim = seed(WEIGHTED);
+    let request = SimRequest::get("http://svc-b:8080/greet");
+    let distribution = sim.distribution(&request, 1000, 7);
+    assert_eq!(distribution, sim.distribution(&request, 1000, 7));
+    let json = distribution.to_json();
+    assert_eq!(json["total"], 1000);
+    let destinations = json["destinations"].as_array().unwrap();
+    assert_eq!(destinations.len(), 2);
+    for (d, subset) in destinations.iter().zip(["v1", "v2"]) {
+        let keys: Vec<&String> = d.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["count", "host", "port", "subset"]);
+        assert_eq!(d["host"], "svc-b.default.svc.cluster.local");
+        assert_eq!(d["subset"], subset);
+        assert_eq!(d["port"], 8080);
+    }
+    let sum: u64 = destinations
+        .iter()
+        .map(|d| d["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, 1000);
+    let endpoints = json["endpoints"].as_array().unwrap();
+    assert_eq!(endpoints.len(), 2);
+    let sum: u64 = endpoints.iter().map(|e| e["count"].as_u64().unwrap()).sum();
+    assert_eq!(sum, 1000);
+    assert!(endpoints[0]["address"].as_str().unwrap() < endpoints[1]["address"].as_str().unwrap());
+    assert!((distribution.share("v1") + distribution.share("v2") - 1.0).abs() < 1e-9);
+}
+
+#[test]
+fn decide_and_explain_agree() {
+    let sim = seed(CANARY);
+    let request = SimRequest::get("http://svc-b:8080/greet?name=xx");
+    let decision = sim.decide(&request, 0);
+    assert_eq!(decision["action"], "route");
+    assert_eq!(decision["virtualService"], "default/svc-b");
+    assert!(decision["endpoint"]["address"].is_string());
+    let explanation = sim.explain(&request, 0);
+    assert!(explanation.outcome.contains("subset v2"), "{explanation}");
+    assert_eq!(
+        sim.decide(&SimRequest::get("/relative"), 0)["error"]
+            .as_str()
+            .map(|e| e.contains("absolute")),
+        Some(true)
+    );
+}
+
+#[test]
+fn invalid_configuration_lists_every_error() {
+    let yaml = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: svc-b}
+spec:
+  hosts: [svc-b]
+  http:
+  - route:
+    - destination: {host: svc-b, subset: v1}
+      weight: -1
+    - destination: {host: svc-b, subset: v2}
+      weight: -2
+";
+    let error = Simulation::from_yaml(yaml).unwrap_err();
+    assert!(matches!(error, SimError::Invalid(_)));
+    assert_eq!(error.diagnostics().len(), 2);
+    let text = error.to_string();
+    assert!(text.contains("spec.http[0].route[0].weight"), "{text}");
+    assert!(text.contains("spec.http[0].route[1].weight"), "{text}");
+    let missing = Simulation::load(["/nonexistent/meshroute"]).unwrap_err();
+    assert!(missing.diagnostics().is_empty());
+    assert!(missing.to_string().contains("cannot read"), "{missing}");
+}

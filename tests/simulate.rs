@@ -1,0 +1,229 @@
+//! The `meshroute simulate` command: JSON lines in, decision or distribution JSON lines out.
+#![cfg(feature = "cli")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+fn meshroute(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meshroute"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn lines(output: &Output) -> Vec<serde_json::Value> {
+    stdout(output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const CANARY: &str = "examples/seed/destination-rule-svc-b-canary.yaml";
+const WEIGHTED: &str = "examples/seed/destination-rule-svc-b-weighted.yaml";
+
+#[test]
+fn json_lines_on_the_seed() {
+    let requests = r#"{"url":"http://svc-b:8080/greet?name=xx"}
+
+{"method":"GET","url":"http://svc-b:8080/greet?name=yy","headers":{"x-user":"a"},"gateway":null,"sourceLabels":{"app":"demo-a"},"sourceNamespace":"default","sourceIp":null}
+{"url":"http://svc-b:8080/greet"}
+{"url":"http://demo.example.com/greet?name=xx","gateway":"demo-gateway"}
+"#;
+    let out = meshroute(
+        &[
+            "simulate",
+            "examples/seed/demo.yaml",
+            "examples/seed/demo-gateway.yaml",
+            CANARY,
+            "--requests",
+            "-",
+        ],
+        Some(requests),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let decisions = lines(&out);
+    assert_eq!(decisions.len(), 4, "{}", stdout(&out));
+    let subsets: Vec<Option<&str>> = decisions
+        .iter()
+        .map(|d| d["destination"]["subset"].as_str())
+        .collect();
+    assert_eq!(subsets, [Some("v2"), Some("v1"), Some("v1"), None]);
+    for d in &decisions[..3] {
+        assert_eq!(d["action"], "route");
+        assert_eq!(d["virtualService"], "default/svc-b");
+        assert_eq!(d["destination"]["host"], "svc-b.default.svc.cluster.local");
+    }
+    assert_eq!(decisions[3]["virtualService"], "default/demo");
+    assert_eq!(
+        decisions[3]["destination"]["host"],
+        "svc-a.default.svc.cluster.local"
+    );
+}
+
+#[test]
+fn repeat_reports_the_weighted_split_deterministically() {
+    let dir = std::env::temp_dir().join(format!("meshroute-simulate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("requests.jsonl");
+    std::fs::write(&file, "{\"url\":\"http://svc-b:8080/greet\"}\n").unwrap();
+    let args = [
+        "simulate",
+        "examples/seed/demo.yaml",
+        WEIGHTED,
+        "--requests",
+        file.to_str().unwrap(),
+        "--repeat",
+        "100000",
+        "--seed",
+        "7",
+    ];
+    let started = std::time::Instant::now();
+    let first = meshroute(&args, None);
+    let elapsed = started.elapsed();
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(elapsed.as_secs() < 10, "100,000 decisions took {elapsed:?}");
+    let second = meshroute(&args, None);
+    assert_eq!(stdout(&first), stdout(&second));
+    std::fs::remove_dir_all(&dir).ok();
+
+    let distributions = lines(&first);
+    assert_eq!(distributions.len(), 1);
+    let d = &distributions[0];
+    assert_eq!(d["total"], 100_000);
+    let destinations = d["destinations"].as_array().unwrap();
+    assert_eq!(destinations.len(), 2, "{d}");
+    for (entry, subset, percent) in [
+        (&destinations[0], "v1", 5.0),
+        (&destinations[1], "v2", 95.0),
+    ] {
+        assert_eq!(entry["subset"], subset);
+        assert_eq!(entry["host"], "svc-b.default.svc.cluster.local");
+        assert_eq!(entry["port"], 8080);
+        let share = entry["count"].as_f64().unwrap() / 1000.0;
+        assert!((share - percent).abs() <= 0.5, "{subset}: {share}% in {d}");
+    }
+    let endpoints = d["endpoints"].as_array().unwrap();
+    let sum: u64 = endpoints.iter().map(|e| e["count"].as_u64().unwrap()).sum();
+    assert_eq!(sum, 100_000);
+}
+
+#[test]
+fn a_bad_line_exits_2_and_names_it() {
+    let out = meshroute(
+        &["simulate", "examples/seed/", "--requests", "-"],
+        Some("{\"url\":\"http://svc-b/\"}\n{\"url\": \n"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    assert!(stderr(&out).contains("-:2:"), "{}", stderr(&out));
+
+    let out = meshroute(
+        &["simulate", "examples/seed/", "--requests", "-"],
+        Some("{\"url\":\"/greet\"}\n"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("-:1:"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("absolute"), "{}", stderr(&out));
+
+    let out = meshroute(
+        &[
+            "simulate",
+            "examples/seed/",
+            "--requests",
+            "/nonexistent/requests.jsonl",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn config_errors_exit_1() {
+    let bad = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: svc-b}
+spec:
+  hosts: [svc-b]
+  http:
+  - route:
+    - destination: {host: svc-b, subset: v1}
+      weight: -1
+";
+    let dir = std::env::temp_dir().join(format!("meshroute-simulate-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let requests = dir.join("requests.jsonl");
+    std::fs::write(&requests, "{\"url\":\"http://svc-b/\"}\n").unwrap();
+    let out = meshroute(
+        &["simulate", "-", "--requests", requests.to_str().unwrap()],
+        Some(bad),
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("spec.http[0].route[0].weight"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn each_line_replays_with_route_and_its_seed() {
+    // Line i is decided with seed + i: the same as `route --seed (seed + i)`.
+    let requests = "{\"url\":\"http://svc-b:8080/greet\"}\n".repeat(20);
+    let out = meshroute(
+        &[
+            "simulate",
+            "examples/seed/demo.yaml",
+            WEIGHTED,
+            "--requests",
+            "-",
+            "--seed",
+            "3",
+        ],
+        Some(&requests),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let decisions = lines(&out);
+    assert_eq!(decisions.len(), 20);
+    for (i, decision) in [0usize, 7, 19].iter().map(|&i| (i, &decisions[i])) {
+        let seed = (3 + i).to_string();
+        let route = meshroute(
+            &[
+                "route",
+                "examples/seed/demo.yaml",
+                WEIGHTED,
+                "--request",
+                "GET http://svc-b:8080/greet",
+                "--seed",
+                &seed,
+                "--json",
+            ],
+            None,
+        );
+        assert_eq!(route.status.code(), Some(0), "{}", stderr(&route));
+        let expected: serde_json::Value = serde_json::from_str(stdout(&route).trim()).unwrap();
+        assert_eq!(&expected, decision, "line {i}");
+    }
+}
