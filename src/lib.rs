@@ -31,6 +31,11 @@
 //!   Services with their Deployments and Pods, or [`Mesh::set_endpoints`]) and the endpoint
 //!   Envoy would pick — round robin (EDF), random, least request, ring hash and Maglev with
 //!   Envoy's hash policies, bit for bit — plus outlier detection fed by [`Mesh::report`].
+//! - [`Mesh::explain`]: the same decision with its reasons; [`sim`] runs requests, traffic
+//!   distributions and call chains offline for tests and CI; [`lint()`] finds routes that can
+//!   never fire and canaries that get no traffic.
+//! - [`service`] (feature `tower`): the decision inside a tower/axum/hyper service, with the
+//!   routing flags propagated from each inbound request to every outbound call.
 //!
 //! ## Example
 //!
@@ -92,7 +97,7 @@
 //! | `yaml` | yes | loading YAML and JSON manifests ([`from_str`], [`from_path`]) |
 //! | `tower` | yes | tower middleware: [`service::Dispatch`], [`service::OutboundLayer`], context propagation, [`service::SharedMesh`] |
 //! | `watch` | no | `SharedMesh::watch`: reload the configuration when its files change |
-//! | `cli` | no | the `meshroute` command-line tool (`meshroute check`, `meshroute route`) |
+//! | `cli` | no | the `meshroute` command-line tool (`check [--lint]`, `route [--explain]`, `simulate`) |
 //!
 //! ## Compatibility with Istio
 //!
