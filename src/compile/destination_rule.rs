@@ -775,7 +775,8 @@ fn retry_budget(sink: &mut Sink<'_>, path: &str, budget: &RetryBudget) {
 
 #[cfg(test)]
 mod tests {
-    use crate::compile::{Diagnostic, Severity, check_yaml};
+    use crate::compile::test_support::*;
+    use crate::compile::{Diagnostic, check_yaml};
 
     /// Loads a DestinationRule in namespace `default` whose spec is `spec` (YAML, unindented).
     fn dr(spec: &str) -> Vec<Diagnostic> {
@@ -783,48 +784,6 @@ mod tests {
         check_yaml(&format!(
             "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: x\n  namespace: default\nspec:\n{spec}"
         ))
-    }
-
-    fn at<'a>(diagnostics: &'a [Diagnostic], severity: Severity, path: &str) -> Vec<&'a str> {
-        diagnostics
-            .iter()
-            .filter(|d| d.severity == severity && d.path == path)
-            .map(|d| d.message.as_str())
-            .collect()
-    }
-
-    /// Asserts an error at `path` whose message contains `text`.
-    fn assert_error(diagnostics: &[Diagnostic], path: &str, text: &str) {
-        let found = at(diagnostics, Severity::Error, path);
-        assert!(
-            found.iter().any(|m| m.contains(text)),
-            "no error {text:?} at {path}; got {diagnostics:#?}"
-        );
-    }
-
-    /// Asserts a warning at `path` whose message contains `text`.
-    fn assert_warning(diagnostics: &[Diagnostic], path: &str, text: &str) {
-        let found = at(diagnostics, Severity::Warning, path);
-        assert!(
-            found.iter().any(|m| m.contains(text)),
-            "no warning {text:?} at {path}; got {diagnostics:#?}"
-        );
-    }
-
-    /// Asserts nothing at all (error or warning) at `path`.
-    fn assert_clean(diagnostics: &[Diagnostic], path: &str) {
-        let found: Vec<_> = diagnostics.iter().filter(|d| d.path == path).collect();
-        assert!(
-            found.is_empty(),
-            "unexpected diagnostics at {path}: {found:#?}"
-        );
-    }
-
-    /// Asserts the configuration is free of validation errors and warnings (`istioctl
-    /// analyze`-style findings, which carry a code, are not this module's concern).
-    fn assert_no_diagnostics(diagnostics: &[Diagnostic]) {
-        let found: Vec<_> = diagnostics.iter().filter(|d| d.code.is_none()).collect();
-        assert!(found.is_empty(), "unexpected diagnostics: {found:#?}");
     }
 
     /// A DestinationRule using every field loads without a single warning: nothing is unmodelled.

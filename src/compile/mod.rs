@@ -212,3 +212,56 @@ pub(crate) fn check_yaml(yaml: &str) -> Vec<Diagnostic> {
     all.extend(check(&loaded.resources));
     all
 }
+
+/// Assertion helpers shared by the validation unit tests.
+#[cfg(all(test, feature = "yaml"))]
+pub(crate) mod test_support {
+    use super::{Diagnostic, Severity};
+
+    /// The messages of the diagnostics of `severity` at `path`.
+    pub(crate) fn at<'a>(
+        diagnostics: &'a [Diagnostic],
+        severity: Severity,
+        path: &str,
+    ) -> Vec<&'a str> {
+        diagnostics
+            .iter()
+            .filter(|d| d.severity == severity && d.path == path)
+            .map(|d| d.message.as_str())
+            .collect()
+    }
+
+    /// Asserts an error at `path` whose message contains `text`.
+    pub(crate) fn assert_error(diagnostics: &[Diagnostic], path: &str, text: &str) {
+        let found = at(diagnostics, Severity::Error, path);
+        assert!(
+            found.iter().any(|m| m.contains(text)),
+            "no error {text:?} at {path}; got {diagnostics:#?}"
+        );
+    }
+
+    /// Asserts a warning at `path` whose message contains `text`.
+    pub(crate) fn assert_warning(diagnostics: &[Diagnostic], path: &str, text: &str) {
+        let found = at(diagnostics, Severity::Warning, path);
+        assert!(
+            found.iter().any(|m| m.contains(text)),
+            "no warning {text:?} at {path}; got {diagnostics:#?}"
+        );
+    }
+
+    /// Asserts nothing at all (error or warning) at `path`.
+    pub(crate) fn assert_clean(diagnostics: &[Diagnostic], path: &str) {
+        let found: Vec<_> = diagnostics.iter().filter(|d| d.path == path).collect();
+        assert!(
+            found.is_empty(),
+            "unexpected diagnostics at {path}: {found:#?}"
+        );
+    }
+
+    /// Asserts the configuration is free of validation errors and warnings (`istioctl
+    /// analyze`-style findings, which carry a code, are not the validators' concern).
+    pub(crate) fn assert_no_diagnostics(diagnostics: &[Diagnostic]) {
+        let found: Vec<_> = diagnostics.iter().filter(|d| d.code.is_none()).collect();
+        assert!(found.is_empty(), "unexpected diagnostics: {found:#?}");
+    }
+}

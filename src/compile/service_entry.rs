@@ -269,7 +269,8 @@ fn dns_endpoints(sink: &mut Sink<'_>, spec: &ServiceEntry, port_names: &BTreeSet
 
 #[cfg(test)]
 mod tests {
-    use crate::compile::{Diagnostic, Severity, check_yaml};
+    use crate::compile::test_support::*;
+    use crate::compile::{Diagnostic, check_yaml};
 
     /// Loads a ServiceEntry in namespace `default` whose spec is `spec` (unindented), with the
     /// given extra metadata lines.
@@ -282,43 +283,6 @@ mod tests {
 
     fn se(spec: &str) -> Vec<Diagnostic> {
         se_with("", spec)
-    }
-
-    fn at<'a>(diagnostics: &'a [Diagnostic], severity: Severity, path: &str) -> Vec<&'a str> {
-        diagnostics
-            .iter()
-            .filter(|d| d.severity == severity && d.path == path)
-            .map(|d| d.message.as_str())
-            .collect()
-    }
-
-    fn assert_error(diagnostics: &[Diagnostic], path: &str, text: &str) {
-        let found = at(diagnostics, Severity::Error, path);
-        assert!(
-            found.iter().any(|m| m.contains(text)),
-            "no error {text:?} at {path}; got {diagnostics:#?}"
-        );
-    }
-
-    fn assert_warning(diagnostics: &[Diagnostic], path: &str, text: &str) {
-        let found = at(diagnostics, Severity::Warning, path);
-        assert!(
-            found.iter().any(|m| m.contains(text)),
-            "no warning {text:?} at {path}; got {diagnostics:#?}"
-        );
-    }
-
-    fn assert_clean(diagnostics: &[Diagnostic], path: &str) {
-        let found: Vec<_> = diagnostics.iter().filter(|d| d.path == path).collect();
-        assert!(
-            found.is_empty(),
-            "unexpected diagnostics at {path}: {found:#?}"
-        );
-    }
-
-    fn assert_no_diagnostics(diagnostics: &[Diagnostic]) {
-        let found: Vec<_> = diagnostics.iter().filter(|d| d.code.is_none()).collect();
-        assert!(found.is_empty(), "unexpected diagnostics: {found:#?}");
     }
 
     const HTTP_PORT: &str = "ports: [{number: 80, name: http, protocol: HTTP}]";

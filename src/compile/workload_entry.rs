@@ -86,6 +86,7 @@ pub(crate) fn endpoint(
 
 #[cfg(test)]
 mod tests {
+    use crate::compile::test_support::*;
     use crate::compile::{Diagnostic, Severity, check_yaml};
 
     /// Loads a WorkloadEntry in namespace `default` whose spec is `spec` (unindented).
@@ -94,28 +95,6 @@ mod tests {
         check_yaml(&format!(
             "apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata:\n  name: vm\n  namespace: default\nspec:\n{spec}"
         ))
-    }
-
-    fn assert_error(diagnostics: &[Diagnostic], path: &str, text: &str) {
-        assert!(
-            diagnostics.iter().any(|d| d.severity == Severity::Error
-                && d.path == path
-                && d.message.contains(text)),
-            "no error {text:?} at {path}; got {diagnostics:#?}"
-        );
-    }
-
-    fn assert_clean(diagnostics: &[Diagnostic], path: &str) {
-        let found: Vec<_> = diagnostics.iter().filter(|d| d.path == path).collect();
-        assert!(
-            found.is_empty(),
-            "unexpected diagnostics at {path}: {found:#?}"
-        );
-    }
-
-    fn assert_no_diagnostics(diagnostics: &[Diagnostic]) {
-        let found: Vec<_> = diagnostics.iter().filter(|d| d.code.is_none()).collect();
-        assert!(found.is_empty(), "unexpected diagnostics: {found:#?}");
     }
 
     /// A WorkloadEntry using every field loads without a warning.
