@@ -122,14 +122,11 @@ fn seed_of(host: &str, subset: Option<&str>, port: u16) -> u64 {
     )
 }
 
-/// Builds the clusters. `destinations` are the `(host, subset, port)` the routes name with a
-/// port known at compile time.
-pub(crate) fn build(
-    resources: &[&Resource],
-    destinations: &[(String, Option<String>, u16)],
-) -> Clusters {
-    let discovered = endpoints::discover(resources);
-    let rules: Vec<(String, &str, &DestinationRule)> = resources
+/// Every DestinationRule with its resolved host and namespace, the input of [`rule_for`].
+pub(crate) fn destination_rules<'r>(
+    resources: &[&'r Resource],
+) -> Vec<(String, &'r str, &'r DestinationRule)> {
+    resources
         .iter()
         .filter_map(|r| match &r.body {
             Body::DestinationRule(dr) => Some((
@@ -139,7 +136,17 @@ pub(crate) fn build(
             )),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// Builds the clusters. `destinations` are the `(host, subset, port)` the routes name with a
+/// port known at compile time.
+pub(crate) fn build(
+    resources: &[&Resource],
+    destinations: &[(String, Option<String>, u16)],
+) -> Clusters {
+    let discovered = endpoints::discover(resources);
+    let rules = destination_rules(resources);
     let mut clusters = Clusters::default();
     let mut wanted: BTreeMap<(String, Option<String>, u16), ()> = BTreeMap::new();
     for (host, port) in discovered.keys() {

@@ -53,17 +53,7 @@ const SHOWN_LABEL_SETS: usize = 5;
 /// Runs every lint over the effective resources, appending the findings to `out`.
 pub(crate) fn lint(resources: &[&Resource], out: &mut Vec<Diagnostic>) {
     let discovered = endpoints::discover(resources);
-    let rules: Vec<(String, &str, &DestinationRule)> = resources
-        .iter()
-        .filter_map(|r| match &r.body {
-            Body::DestinationRule(dr) => Some((
-                host::resolve(&dr.host, r.namespace()),
-                r.namespace(),
-                dr.as_ref(),
-            )),
-            _ => None,
-        })
-        .collect();
+    let rules = crate::balance::build::destination_rules(resources);
     let called = called_hosts(resources);
     for &resource in resources {
         let mut sink = Sink::new(resource, out);
