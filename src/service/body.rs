@@ -16,7 +16,7 @@ pin_project_lite::pin_project! {
     #[allow(missing_docs)]
     pub enum ResponseBody<B> {
         /// From the inner service.
-        Inner { #[pin] body: B },
+        Inner { #[pin] body: B, active: Option<crate::mesh::ActiveRequest> },
         /// Made by meshroute.
         Local { #[pin] body: Full<Bytes> },
     }
@@ -32,7 +32,13 @@ impl<B> ResponseBody<B> {
 
     /// The inner service's body.
     pub fn inner(body: B) -> Self {
-        ResponseBody::Inner { body }
+        ResponseBody::Inner { body, active: None }
+    }
+
+    /// The inner service's body, counting the request as active on its endpoint (for least
+    /// request balancing) until the body ends or is dropped.
+    pub(crate) fn tracked(body: B, active: Option<crate::mesh::ActiveRequest>) -> Self {
+        ResponseBody::Inner { body, active }
     }
 }
 
@@ -48,7 +54,14 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.project() {
-            ResponseBodyProj::Inner { body } => body.poll_frame(cx),
+            ResponseBodyProj::Inner { body, active } => {
+                let frame = body.poll_frame(cx);
+                if matches!(frame, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
+                    // The response is over: the endpoint is no longer busy with it.
+                    active.take();
+                }
+                frame
+            }
             ResponseBodyProj::Local { body } => match body.poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
                 Poll::Ready(Some(Err(never))) => match never {},
@@ -60,14 +73,14 @@ where
 
     fn is_end_stream(&self) -> bool {
         match self {
-            ResponseBody::Inner { body } => body.is_end_stream(),
+            ResponseBody::Inner { body, .. } => body.is_end_stream(),
             ResponseBody::Local { body } => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            ResponseBody::Inner { body } => body.size_hint(),
+            ResponseBody::Inner { body, .. } => body.size_hint(),
             ResponseBody::Local { body } => body.size_hint(),
         }
     }

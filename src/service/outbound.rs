@@ -196,7 +196,6 @@ where
         let future = self.inner.call(request);
         Box::pin(async move {
             let mut response = future.await?;
-            drop(guard);
             if let Some(ops) = &response_ops {
                 ops.apply(response.headers_mut());
             }
@@ -205,7 +204,7 @@ where
                     .headers_mut()
                     .append(http::header::SET_COOKIE, cookie);
             }
-            Ok(response.map(ResponseBody::inner))
+            Ok(response.map(|body| ResponseBody::tracked(body, guard)))
         })
     }
 }
