@@ -18,7 +18,7 @@ use crate::decision::{
 };
 use crate::host;
 use crate::matching::{
-    MatchHeader, MatchPseudo, MatchQuery, MatchRequest, MatchString, Pseudo, full_match_regex,
+    MatchHeader, MatchPseudo, MatchQuery, MatchRegex, MatchRequest, MatchString, Pseudo,
 };
 use crate::select::WeightedChoice;
 use crate::table::{
@@ -687,7 +687,7 @@ fn string_match(m: &StringMatch) -> Option<MatchString> {
             return Some(MatchString::Present);
         }
         // Validated already; an uncompilable pattern cannot reach here.
-        full_match_regex(regex)
+        MatchRegex::new(regex)
             .ok()
             .map(|r| MatchString::Regex(Box::new(r)))
     } else {

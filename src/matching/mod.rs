@@ -31,7 +31,7 @@ pub(crate) enum MatchString {
     /// The value starts with this string.
     Prefix(Box<str>),
     /// The whole value matches (anchored at compile time).
-    Regex(Box<Regex>),
+    Regex(Box<MatchRegex>),
     /// The value exists (any content, including empty).
     Present,
 }
@@ -42,7 +42,7 @@ impl MatchString {
         match self {
             MatchString::Exact(s) => value == &**s,
             MatchString::Prefix(s) => value.starts_with(&**s),
-            MatchString::Regex(r) => r.is_match(value),
+            MatchString::Regex(r) => r.matches(value),
             MatchString::Present => true,
         }
     }
@@ -85,6 +85,58 @@ impl std::fmt::Display for MatchString {
             MatchString::Present => f.write_str("present"),
         }
     }
+}
+
+/// A full-match regex with the literal text every match must start with, checked first: most
+/// values a route table tries against a regex fail on their first bytes, and a prefix compare
+/// is much cheaper than entering the regex engine.
+#[derive(Debug, Clone)]
+pub(crate) struct MatchRegex {
+    regex: Regex,
+    prefix: Box<str>,
+}
+
+impl MatchRegex {
+    /// Compiles `pattern` (as written in the config) for full matching.
+    pub(crate) fn new(pattern: &str) -> Result<Self, regex::Error> {
+        Ok(Self {
+            regex: full_match_regex(pattern)?,
+            prefix: literal_prefix(pattern).into(),
+        })
+    }
+
+    fn matches(&self, value: &str) -> bool {
+        value.starts_with(&*self.prefix) && self.regex.is_match(value)
+    }
+}
+
+impl std::ops::Deref for MatchRegex {
+    type Target = Regex;
+
+    fn deref(&self) -> &Regex {
+        &self.regex
+    }
+}
+
+/// The literal text a match of `pattern` must begin with: the characters before the first
+/// regex operator, minus one made optional by a following quantifier. Empty (no prefilter)
+/// for patterns with alternation or inline flags, where the first characters are not fixed.
+fn literal_prefix(pattern: &str) -> String {
+    if pattern.contains('|') || pattern.starts_with("(?") {
+        return String::new();
+    }
+    let mut prefix = String::new();
+    for c in pattern.chars() {
+        match c {
+            '*' | '?' | '{' => {
+                prefix.pop();
+                break;
+            }
+            '\\' | '.' | '[' | ']' | '(' | ')' | '}' | '+' | '^' | '$' => break,
+            c => prefix.push(c),
+        }
+    }
+    prefix
 }
 
 /// Compiles a full-match regex the way Envoy runs `safe_regex`.
@@ -471,6 +523,28 @@ mod tests {
         assert_eq!(query_value("a=b=c", "a"), Some("b=c"));
     }
 
+    /// The prefilter never rejects a value the regex accepts.
+    #[test]
+    fn literal_prefixes_are_required_text_only() {
+        assert_eq!(literal_prefix("/items/[0-9]+/r2"), "/items/");
+        assert_eq!(literal_prefix("/ab?c"), "/a");
+        assert_eq!(literal_prefix("/a+b"), "/a");
+        assert_eq!(literal_prefix("/a|/b"), "");
+        assert_eq!(literal_prefix("(?i)/api"), "");
+        assert_eq!(literal_prefix(".*"), "");
+        assert_eq!(literal_prefix("/v1/status"), "/v1/status");
+        assert_eq!(literal_prefix("/x{2}"), "/");
+        for (pattern, value) in [
+            ("/ab?c", "/ac"),
+            ("/a+b", "/aab"),
+            ("/x{2}", "/xx"),
+            ("/a|/b", "/b"),
+        ] {
+            let m = MatchRegex::new(pattern).unwrap();
+            assert!(m.matches(value), "{pattern} {value}");
+        }
+    }
+
     #[test]
     fn dot_segments_are_removed() {
         assert_eq!(normalize_path("/a/./b/../c"), "/a/c");
@@ -491,11 +565,11 @@ mod tests {
     /// regex.proto: "The regex is matched against the full string, not as a partial match".
     #[test]
     fn regex_is_a_full_match() {
-        let m = MatchString::Regex(Box::new(full_match_regex("/status").unwrap()));
+        let m = MatchString::Regex(Box::new(MatchRegex::new("/status").unwrap()));
         assert!(m.matches("/status"));
         assert!(!m.matches("/v1/status"));
         assert!(!m.matches("/status/x"));
-        let alt = MatchString::Regex(Box::new(full_match_regex("a|b").unwrap()));
+        let alt = MatchString::Regex(Box::new(MatchRegex::new("a|b").unwrap()));
         assert!(alt.matches("a") && alt.matches("b") && !alt.matches("ab"));
     }
 }
