@@ -2,8 +2,6 @@
 //! registered for the chosen subset (e.g. the v1 and v2 versions of an axum app).
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -11,6 +9,7 @@ use http::{Request, Response};
 use tower::{Service, ServiceExt};
 
 use super::body::ResponseBody;
+use super::future::{After, ResponseFuture};
 use super::local::{RouteInfo, local_reply, span};
 use super::shared::SharedMesh;
 use crate::decision::Outcome;
@@ -105,10 +104,6 @@ struct Edits {
     authority: Option<String>,
 }
 
-/// The response future of [`Dispatch`].
-pub type DispatchFuture<B, E> =
-    Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
-
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Dispatch<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -119,7 +114,7 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = DispatchFuture<ResBody, S::Error>;
+    type Future = ResponseFuture<tower::util::Oneshot<S, Request<ReqBody>>, ResBody>;
 
     /// Always ready: the chosen handler's readiness is awaited per call (`oneshot`).
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
@@ -166,14 +161,14 @@ where
             (target, info, local, edits)
         };
         if let Some(response) = local {
-            return Box::pin(async move { Ok(response) });
+            return ResponseFuture::local(response);
         }
         let Some(service) = target else {
             // No handler for the chosen subset: Envoy's answer for an upstream it cannot reach.
             tracing::debug!(subset = ?info.subset, "no handler registered for the chosen subset");
             let mut response = Response::new(ResponseBody::local("no healthy upstream"));
             *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
-            return Box::pin(async move { Ok(response) });
+            return ResponseFuture::local(response);
         };
         request.extensions_mut().insert(info);
         if let Some(ops) = &edits.request_ops {
@@ -195,13 +190,10 @@ where
                 *request.uri_mut() = uri;
             }
         }
-        let response_ops = edits.response_ops;
-        Box::pin(async move {
-            let mut response = service.oneshot(request).await?;
-            if let Some(ops) = &response_ops {
-                ops.apply(response.headers_mut());
-            }
-            Ok(response.map(ResponseBody::inner))
-        })
+        let after = After {
+            response_ops: edits.response_ops,
+            ..After::default()
+        };
+        ResponseFuture::inner(service.oneshot(request), after)
     }
 }

@@ -18,6 +18,7 @@
 
 mod body;
 mod dispatch;
+pub mod future;
 mod local;
 mod outbound;
 pub mod propagation;
@@ -26,9 +27,9 @@ mod shared;
 mod watch;
 
 pub use body::ResponseBody;
-pub use dispatch::{Dispatch, DispatchBuilder, DispatchFuture};
+pub use dispatch::{Dispatch, DispatchBuilder};
 pub use local::RouteInfo;
-pub use outbound::{Outbound, OutboundFuture, OutboundLayer};
+pub use outbound::{Outbound, OutboundLayer};
 pub use propagation::{Capture, CaptureLayer, Inject, InjectLayer, Propagation, RoutingContext};
 pub use shared::SharedMesh;
 #[cfg(feature = "watch")]

@@ -1,8 +1,6 @@
 //! The outbound client layer: route each outgoing request the way the caller's sidecar would,
 //! pick the endpoint, and send the request there.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -10,6 +8,7 @@ use http::{HeaderValue, Request, Response};
 use tower::{Layer, Service};
 
 use super::body::ResponseBody;
+use super::future::{After, ResponseFuture};
 use super::local::{local_reply, span};
 use super::propagation::{Propagation, RoutingContext, request_host};
 use super::shared::SharedMesh;
@@ -71,10 +70,6 @@ pub struct Outbound<S> {
     layer: OutboundLayer,
 }
 
-/// The response future of [`Outbound`].
-pub type OutboundFuture<B, E> =
-    Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
-
 struct Forward {
     endpoint: Option<String>,
     path_and_query: Option<String>,
@@ -92,7 +87,7 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = OutboundFuture<ResBody, S::Error>;
+    type Future = ResponseFuture<S::Future, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -130,10 +125,10 @@ where
             }
         };
         if let Some(response) = local {
-            return Box::pin(async move { Ok(response) });
+            return ResponseFuture::local(response);
         }
         let Some(forward) = forward else {
-            return Box::pin(async move { Ok(Response::new(ResponseBody::local(""))) });
+            return ResponseFuture::local(Response::new(ResponseBody::local("")));
         };
         if let Some(ops) = &forward.request_ops {
             ops.apply(request.headers_mut());
@@ -191,20 +186,11 @@ where
             Ok(uri) => *request.uri_mut() = uri,
             Err(error) => tracing::debug!(%error, "request URI not rewritten"),
         }
-        let response_ops = forward.response_ops;
-        let set_cookie = forward.set_cookie;
-        let future = self.inner.call(request);
-        Box::pin(async move {
-            let mut response = future.await?;
-            if let Some(ops) = &response_ops {
-                ops.apply(response.headers_mut());
-            }
-            if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
-                response
-                    .headers_mut()
-                    .append(http::header::SET_COOKIE, cookie);
-            }
-            Ok(response.map(|body| ResponseBody::tracked(body, guard)))
-        })
+        let after = After {
+            response_ops: forward.response_ops,
+            set_cookie: forward.set_cookie,
+            active: guard,
+        };
+        ResponseFuture::inner(self.inner.call(request), after)
     }
 }
