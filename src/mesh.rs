@@ -384,30 +384,10 @@ impl Mesh {
         let is_gateway = source.gateway.is_some();
         let decision = match eval {
             Eval::Found(vs, route, matched) => decide(vs, route, matched, facts, rng),
-            Eval::NoMatch(vs) => Decision {
-                outcome: Outcome::NoRoute,
-                virtual_service: Some(&vs.key),
-                route: None,
-                matched: None,
-                destination: None,
-                chosen: None,
-                request: facts,
-                endpoint: None,
-                no_endpoint: None,
-                set_cookie: None,
-            },
-            Eval::NothingApplies if is_gateway => Decision {
-                outcome: Outcome::NoRoute,
-                virtual_service: None,
-                route: None,
-                matched: None,
-                destination: None,
-                chosen: None,
-                request: facts,
-                endpoint: None,
-                no_endpoint: None,
-                set_cookie: None,
-            },
+            // Envoy's 404 NR: the host's VirtualService matched nothing, or a gateway has no
+            // virtual host for it (gateways have no default route).
+            Eval::NoMatch(vs) => no_route(Some(&vs.key), facts),
+            Eval::NothingApplies if is_gateway => no_route(None, facts),
             Eval::NothingApplies => {
                 let port = facts.port;
                 Decision {
@@ -672,6 +652,21 @@ fn selectors_hold(m: &CompiledMatch, source: &Source, labels: &dyn LabelSet, por
             .as_deref()
             .is_none_or(|ns| ns == source.namespace)
         && m.source_labels.iter().all(|(k, v)| labels.has(k, v))
+}
+
+fn no_route<'a>(virtual_service: Option<&'a str>, facts: RequestFacts<'a>) -> Decision<'a> {
+    Decision {
+        outcome: Outcome::NoRoute,
+        virtual_service,
+        route: None,
+        matched: None,
+        destination: None,
+        chosen: None,
+        request: facts,
+        endpoint: None,
+        no_endpoint: None,
+        set_cookie: None,
+    }
 }
 
 fn decide<'a>(

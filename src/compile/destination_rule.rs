@@ -75,27 +75,7 @@ pub(crate) fn validate(sink: &mut Sink<'_>, spec: &DestinationRule) {
 
 /// validation.go `validateWorkloadSelector`.
 fn workload_selector(sink: &mut Sink<'_>, path: &str, selector: &WorkloadSelector) {
-    for (key, value) in &selector.match_labels {
-        let here = format!("{path}.matchLabels.{key}");
-        if key.is_empty() {
-            sink.error(
-                here.clone(),
-                format!(
-                    "empty key is not supported in selector: {:?}",
-                    format!("{key}={value}")
-                ),
-            );
-        }
-        if key.contains('*') || value.contains('*') {
-            sink.error(
-                here,
-                format!(
-                    "wildcard is not supported in selector: {:?}",
-                    format!("{key}={value}")
-                ),
-            );
-        }
-    }
+    rules::selector_labels(sink, &format!("{path}.matchLabels"), &selector.match_labels);
     if selector.match_labels.is_empty() {
         sink.warn(path, "workload selector specified without labels");
     }

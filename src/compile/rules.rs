@@ -416,6 +416,31 @@ pub(crate) fn export_to(
     }
 }
 
+/// validation.go `validateWorkloadSelector`: selector keys must not be empty, and neither keys
+/// nor values may hold `*`. `path` names the label map (`spec.workloadSelector.matchLabels`).
+pub(crate) fn selector_labels<'a>(
+    sink: &mut Sink<'_>,
+    path: &str,
+    labels: impl IntoIterator<Item = (&'a String, &'a String)>,
+) {
+    for (key, value) in labels {
+        let here = format!("{path}.{key}");
+        let pair = format!("{key}={value}");
+        if key.is_empty() {
+            sink.error(
+                here.clone(),
+                format!("empty key is not supported in selector: {pair:?}"),
+            );
+        }
+        if key.contains('*') || value.contains('*') {
+            sink.error(
+                here,
+                format!("wildcard is not supported in selector: {pair:?}"),
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,27 +22,7 @@ pub(crate) fn validate(sink: &mut Sink<'_>, spec: &ServiceEntry) {
     let namespace = resource.namespace();
 
     if let Some(selector) = &spec.workload_selector {
-        for (key, value) in &selector.labels {
-            let here = format!("spec.workloadSelector.labels.{key}");
-            if key.is_empty() {
-                sink.error(
-                    here.clone(),
-                    format!(
-                        "empty key is not supported in selector: {:?}",
-                        format!("{key}={value}")
-                    ),
-                );
-            }
-            if key.contains('*') || value.contains('*') {
-                sink.error(
-                    here,
-                    format!(
-                        "wildcard is not supported in selector: {:?}",
-                        format!("{key}={value}")
-                    ),
-                );
-            }
-        }
+        rules::selector_labels(sink, "spec.workloadSelector.labels", &selector.labels);
         if selector.labels.is_empty() {
             sink.warn(
                 "spec.workloadSelector",
