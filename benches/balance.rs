@@ -1,7 +1,11 @@
-//! Endpoint pick cost per policy for 10/100/1,000 endpoints, Maglev table build (100 endpoints,
-//! 65,537 slots) and ring build (1,024 entries), each group with a naive baseline measured in the
-//! same run: modulo hashing (`xxhash64(key) % n`) for picks, filling the same number of slots
-//! round-robin for builds. Read the figures as multiples of the baseline.
+//! Endpoint pick cost per load-balancing policy, as users feel it: one `Mesh::route_with` call
+//! on a host with 10, 100 or 1,000 endpoints, for each policy a DestinationRule can choose.
+//! Baselines measured in the same run: the same decision on a host whose endpoints are unknown
+//! (no pick at all), and naive modulo hashing (`xxhash64(key) % n`). Read the pick cost as the
+//! difference to the first baseline, and every figure as a multiple of the baselines.
+//!
+//! Builds: replacing 100 endpoints (`Mesh::set_endpoints`) under Maglev (65,537 slots) and ring
+//! hash (1,024 entries), against the same replacement under `RANDOM` (which builds no table).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,69 +14,125 @@
 )]
 
 use std::hint::black_box;
+use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use meshroute::FastRng;
-use meshroute::balance::hash::xxhash64;
-use meshroute::balance::least_request::{LeastRequest, LeastRequestConfig};
-use meshroute::balance::maglev::Maglev;
-use meshroute::balance::random;
-use meshroute::balance::ring_hash::{HashFunction, RingHash};
-use meshroute::balance::round_robin::RoundRobin;
+use meshroute::{Endpoint, FastRng, LoadOptions, Mesh, Source};
 
-fn hosts(n: usize) -> Vec<String> {
+const HOST: &str = "svc.example.com";
+
+/// A ServiceEntry for [`HOST`] and a DestinationRule with `traffic_policy` (a YAML flow
+/// mapping), plus a ServiceEntry for `unknown.example.com` whose endpoints are never known.
+fn mesh(traffic_policy: &str) -> Mesh {
+    let yaml = format!(
+        r#"apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {{name: svc, namespace: default}}
+spec:
+  hosts: [{HOST}]
+  ports: [{{number: 8080, name: http, protocol: HTTP}}]
+  resolution: STATIC
+  endpoints: [{{address: 10.0.0.1}}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {{name: svc, namespace: default}}
+spec:
+  host: {HOST}
+  trafficPolicy: {traffic_policy}
+"#
+    );
+    let loaded = meshroute::from_str(&yaml, &LoadOptions::default());
+    meshroute::compile(loaded.resources).unwrap()
+}
+
+fn endpoints(n: usize, weighted: bool) -> Vec<Endpoint> {
     (0..n)
-        .map(|i| format!("10.0.{}.{}:8080", i / 250, i % 250 + 1))
+        .map(|i| {
+            let ip = IpAddr::V4(Ipv4Addr::new(10, 0, (i / 250) as u8, (i % 250 + 1) as u8));
+            let weight = if weighted { (i % 3 + 1) as u32 } else { 1 };
+            Endpoint::new(ip, 8080).with_weight(weight)
+        })
         .collect()
 }
 
+fn request(host: &str) -> http::Request<()> {
+    http::Request::get(format!("http://{host}:8080/"))
+        .header("x-user", "alice")
+        .body(())
+        .unwrap()
+}
+
+const POLICIES: [(&str, &str, bool); 7] = [
+    ("random", "{loadBalancer: {simple: RANDOM}}", false),
+    (
+        "round_robin",
+        "{loadBalancer: {simple: ROUND_ROBIN}}",
+        false,
+    ),
+    (
+        "round_robin weighted (EDF)",
+        "{loadBalancer: {simple: ROUND_ROBIN}}",
+        true,
+    ),
+    (
+        "least_request P2C",
+        "{loadBalancer: {simple: LEAST_REQUEST}}",
+        false,
+    ),
+    (
+        "least_request weighted (EDF)",
+        "{loadBalancer: {simple: LEAST_REQUEST}}",
+        true,
+    ),
+    (
+        "ring_hash by header",
+        "{loadBalancer: {consistentHash: {httpHeaderName: x-user, ringHash: {minimumRingSize: 1024}}}}",
+        false,
+    ),
+    (
+        "maglev by header",
+        "{loadBalancer: {consistentHash: {httpHeaderName: x-user, maglev: {tableSize: 65537}}}}",
+        false,
+    ),
+];
+
 fn picks(c: &mut Criterion) {
     let mut group = c.benchmark_group("balance/pick");
+    let source = Source::sidecar("default");
     for n in [10usize, 100, 1000] {
-        let names = hosts(n);
-        let keyed: Vec<(&str, u32)> = names.iter().map(|h| (h.as_str(), 1)).collect();
-        let weighted: Vec<u32> = (0..n).map(|i| (i % 3 + 1) as u32).collect();
-        let equal = vec![1u32; n];
-        let active = vec![0u32; n];
         let mut rng = FastRng::from_seed(1);
         group.bench_with_input(
             BenchmarkId::new("modulo hash (baseline)", n),
             &n,
-            |b, &n| b.iter(|| black_box(xxhash64(black_box(b"alice"), 0) % n as u64)),
+            |b, &n| {
+                b.iter(|| black_box(xxhash_rust::xxh64::xxh64(black_box(b"alice"), 0) % n as u64))
+            },
         );
-        group.bench_with_input(BenchmarkId::new("random", n), &n, |b, &n| {
-            b.iter(|| black_box(random::pick(n, &mut rng)))
-        });
-        let mut rr = RoundRobin::new(&equal, 7);
-        group.bench_with_input(BenchmarkId::new("round_robin", n), &n, |b, _| {
-            b.iter(|| black_box(rr.pick(&mut rng)))
-        });
-        let mut wrr = RoundRobin::new(&weighted, 7);
+        let unknown = mesh("{loadBalancer: {simple: RANDOM}}");
+        let no_pick = request("unknown.example.com");
         group.bench_with_input(
-            BenchmarkId::new("round_robin weighted (EDF)", n),
+            BenchmarkId::new("decision without a pick (baseline)", n),
             &n,
-            |b, _| b.iter(|| black_box(wrr.pick(&mut rng))),
+            |b, _| b.iter(|| black_box(unknown.route_with(&no_pick, &source, &mut rng).outcome())),
         );
-        let mut lr = LeastRequest::new(&equal, LeastRequestConfig::default(), 7);
-        group.bench_with_input(BenchmarkId::new("least_request P2C", n), &n, |b, _| {
-            b.iter(|| black_box(lr.pick(&active, &mut rng)))
-        });
-        let mut wlr = LeastRequest::new(&weighted, LeastRequestConfig::default(), 7);
-        group.bench_with_input(
-            BenchmarkId::new("least_request weighted (EDF)", n),
-            &n,
-            |b, _| b.iter(|| black_box(wlr.pick(&active, &mut rng))),
-        );
-        let ring = RingHash::build(&keyed, 1024, 8 * 1024 * 1024, HashFunction::XxHash).unwrap();
-        group.bench_with_input(
-            BenchmarkId::new("ring_hash (hash + lookup)", n),
-            &n,
-            |b, _| b.iter(|| black_box(ring.pick(xxhash64(black_box(b"alice"), 0), 0))),
-        );
-        let maglev = Maglev::build(&keyed, 65537).unwrap();
-        group.bench_with_input(BenchmarkId::new("maglev (hash + lookup)", n), &n, |b, _| {
-            b.iter(|| black_box(maglev.pick(xxhash64(black_box(b"alice"), 0), 0)))
-        });
+        for (name, policy, weighted) in POLICIES {
+            let m = mesh(policy);
+            m.set_endpoints(HOST, 8080, &endpoints(n, weighted))
+                .unwrap();
+            let request = request(HOST);
+            assert!(
+                m.route_with(&request, &source, &mut rng)
+                    .endpoint()
+                    .is_some()
+            );
+            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, _| {
+                b.iter(|| {
+                    let decision = m.route_with(black_box(&request), &source, &mut rng);
+                    black_box(decision.endpoint().map(|e| e.port))
+                })
+            });
+        }
     }
     group.finish();
 }
@@ -80,42 +140,26 @@ fn picks(c: &mut Criterion) {
 fn builds(c: &mut Criterion) {
     let mut group = c.benchmark_group("balance/build");
     group.sample_size(20);
-    let names = hosts(100);
-    let keyed: Vec<(&str, u32)> = names.iter().map(|h| (h.as_str(), 1)).collect();
-    group.bench_function("fill 65537 slots (baseline)", |b| {
-        b.iter(|| black_box((0..65537u32).map(|i| i % 100).collect::<Vec<u32>>()))
-    });
-    group.bench_function("maglev 100 endpoints, 65537 slots", |b| {
-        b.iter(|| black_box(Maglev::build(black_box(&keyed), 65537).unwrap()))
-    });
-    group.bench_function("fill 1024 slots (baseline)", |b| {
-        b.iter(|| {
-            black_box(
-                (0..1024u64)
-                    .map(|i| (i, i % 100))
-                    .collect::<Vec<(u64, u64)>>(),
-            )
-        })
-    });
-    group.bench_function("ring 100 endpoints, 1024 entries", |b| {
-        b.iter(|| {
-            black_box(
-                RingHash::build(
-                    black_box(&keyed),
-                    1024,
-                    8 * 1024 * 1024,
-                    HashFunction::XxHash,
-                )
-                .unwrap(),
-            )
-        })
-    });
-    let maglev = Maglev::build(&keyed, 65537).unwrap();
-    println!(
-        "maglev table: {} slots, {} byte(s) per slot",
-        maglev.table_size(),
-        maglev.bytes_per_slot()
-    );
+    let hundred = endpoints(100, false);
+    for (name, policy) in [
+        (
+            "replace 100 endpoints, RANDOM (baseline)",
+            "{loadBalancer: {simple: RANDOM}}",
+        ),
+        (
+            "replace 100 endpoints, maglev 65537 slots",
+            "{loadBalancer: {consistentHash: {httpHeaderName: x-user, maglev: {tableSize: 65537}}}}",
+        ),
+        (
+            "replace 100 endpoints, ring 1024 entries",
+            "{loadBalancer: {consistentHash: {httpHeaderName: x-user, ringHash: {minimumRingSize: 1024}}}}",
+        ),
+    ] {
+        let m = mesh(policy);
+        group.bench_function(name, |b| {
+            b.iter(|| m.set_endpoints(HOST, 8080, black_box(&hundred)).unwrap())
+        });
+    }
     group.finish();
 }
 

@@ -12,7 +12,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use meshroute::config::LoadOptions;
+use meshroute::LoadOptions;
 
 fn seed_text() -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed");

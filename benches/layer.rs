@@ -29,9 +29,8 @@ use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, Response};
 use http_body_util::Full;
-use meshroute::Source;
-use meshroute::balance::Endpoint;
-use meshroute::service::{CaptureLayer, Dispatch, OutboundLayer, Propagation, SharedMesh};
+use meshroute::service::{CaptureLayer, Dispatch, OutboundLayer};
+use meshroute::{Endpoint, Propagation, SharedMesh, Source};
 use tokio::runtime::Runtime;
 use tower::{Layer, Service, ServiceExt, service_fn};
 
@@ -66,7 +65,7 @@ spec:
 ";
 
 fn mesh() -> SharedMesh {
-    let loaded = meshroute::from_str(CONFIG, &meshroute::config::LoadOptions::default());
+    let loaded = meshroute::from_str(CONFIG, &meshroute::LoadOptions::default());
     assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
     let mesh = SharedMesh::new(meshroute::compile(loaded.resources).unwrap());
     let endpoints = (1..=4u8)

@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use meshroute::config::{Body, HttpRoute, LoadOptions, StringMatch, VirtualService};
+use meshroute::LoadOptions;
+use meshroute::config::{Body, HttpRoute, StringMatch, VirtualService};
 use meshroute::{FastRng, Mesh, Source};
 use regex::Regex;
 

@@ -8,7 +8,8 @@
 
 use axum::{Router, body::Body, extract::Request, routing::get};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
-use meshroute::service::{CaptureLayer, Dispatch, Propagation, RoutingContext, SharedMesh};
+use meshroute::service::{CaptureLayer, Dispatch};
+use meshroute::{Propagation, RoutingContext, SharedMesh};
 
 const CONFIG: &str = r#"
 apiVersion: networking.istio.io/v1

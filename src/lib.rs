@@ -18,29 +18,35 @@
 //!                istio/api)             tables and clusters          pick          endpoints
 //! ```
 //!
-//! - [`config`]: serde models of the Istio resources (`VirtualService`, `DestinationRule`,
-//!   `Gateway`, `ServiceEntry`, `WorkloadEntry`) and the Kubernetes kinds needed for endpoints;
-//!   [`from_str`], [`from_path`] load multi-document YAML and JSON.
-//! - [`compile()`]: validation (Istio's rules, Istio's messages) and analysis warnings; a
-//!   configuration with errors never becomes a [`Mesh`].
-//! - [`Mesh::route`]: which VirtualService applies to the host, which route and match fire,
-//!   which destination the weighted choice picks, and everything Envoy would apply (header
-//!   operations, rewrite, redirect, direct response, timeout, retries, fault, mirrors), as a
-//!   [`Decision`]. It allocates nothing; weighted choices draw from an injected [`Rng`].
-//! - [`balance`]: the destination's endpoints (from ServiceEntries, WorkloadEntries, Kubernetes
-//!   Services with their Deployments and Pods, or [`Mesh::set_endpoints`]) and the endpoint
-//!   Envoy would pick — round robin (EDF), random, least request, ring hash and Maglev with
-//!   Envoy's hash policies, bit for bit — plus outlier detection fed by [`Mesh::report`].
-//! - [`Mesh::explain`]: the same decision with its reasons; [`sim`] runs requests, traffic
-//!   distributions and call chains offline for tests and CI; [`lint()`] finds routes that can
-//!   never fire and canaries that get no traffic.
-//! - [`service`] (feature `tower`): the decision inside a tower/axum/hyper service, with the
-//!   routing flags propagated from each inbound request to every outbound call.
+//! - **Load** ([`from_str`], [`from_path`] → [`Loaded`]): multi-document YAML and JSON into the
+//!   serde models of [`config`] (field names exactly as in istio/api), every problem kept as a
+//!   [`Diagnostic`] with its file, line and field path.
+//! - **Check** ([`check`], [`lint`]): Istio's admission rules with Istio's messages, then the
+//!   `istioctl analyze` findings meshroute shares with Istio ([`Code`], at istioctl's
+//!   [`Severity`] levels) and meshroute's own lints.
+//! - **Compile** ([`Loaded::compile`], [`compile()`]): a configuration Istio would accept
+//!   becomes an immutable [`Mesh`]; one it would reject never does ([`CompileError`] lists every
+//!   reason).
+//! - **Route** ([`Mesh::route`]): which VirtualService applies to the host, which route and
+//!   match fire, which destination the weighted choice picks, and everything Envoy would apply
+//!   (header operations, rewrite, redirect, direct response, timeout, retries, fault, mirrors),
+//!   as a [`Decision`] — without allocating; random choices draw from an injected [`Rng`].
+//!   [`Mesh::explain`] records why; [`Decision::report`] is the owned [`DecisionReport`].
+//! - **Balance**: the destination's [`Endpoint`]s (from ServiceEntries, WorkloadEntries,
+//!   Kubernetes Services with their Pods and Deployments, or [`Mesh::set_endpoints`]) and the one
+//!   Envoy's load balancer would pick — round robin, random, least request, ring hash and Maglev
+//!   with Envoy's hash policies, bit for bit — with outlier detection fed by [`Mesh::report`].
+//!
+//! On top of the core: [`SharedMesh`] (the live configuration, swapped atomically; [`Watcher`]
+//! reloads it from files with feature `watch`), [`service`] (feature `tower`: canary dispatch,
+//! outbound routing, and the [`Propagation`] of routing flags from each inbound request to
+//! every outbound call), and [`sim`] (simulations and call chains for tests and CI, behind the
+//! `meshroute` command-line tool).
 //!
 //! ## Example
 //!
 //! ```
-//! use meshroute::config::LoadOptions;
+//! use meshroute::LoadOptions;
 //!
 //! let yaml = r#"
 //! apiVersion: networking.istio.io/v1
@@ -65,10 +71,10 @@
 //!   - {name: v1, labels: {version: v1}}
 //!   - {name: v2, labels: {version: v2}}
 //! "#;
-//! let loaded = meshroute::from_str(yaml, &LoadOptions::default());
-//! assert!(loaded.diagnostics.is_empty());
-//! let mesh = meshroute::compile(loaded.resources).expect("valid configuration");
-//! assert!(mesh.warnings().is_empty());
+//! let mesh = meshroute::from_str(yaml, &LoadOptions::default())
+//!     .compile()
+//!     .expect("valid configuration");
+//! assert!(mesh.diagnostics().is_empty());
 //!
 //! // Where does a call from a sidecar in `default` go?
 //! let request = http::Request::get("http://svc-b:8080/greet?name=xx").body(()).unwrap();
@@ -82,8 +88,7 @@
 //!
 //! // A mistake is reported with the resource, the field path and Istio's message.
 //! let bad = yaml.replace("subset: v2}", "subset: v2}\n      weight: -1");
-//! let loaded = meshroute::from_str(&bad, &LoadOptions::default());
-//! let error = meshroute::compile(loaded.resources).unwrap_err();
+//! let error = meshroute::from_str(&bad, &LoadOptions::default()).compile().unwrap_err();
 //! let first = error.errors().next().unwrap();
 //! assert_eq!(first.path, "spec.http[0].route[0].weight");
 //! assert_eq!(first.to_string(),
@@ -94,10 +99,13 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `yaml` | yes | loading YAML and JSON manifests ([`from_str`], [`from_path`]) |
-//! | `tower` | yes | tower middleware: [`service::Dispatch`], [`service::OutboundLayer`], context propagation, [`service::SharedMesh`] |
-//! | `watch` | no | `SharedMesh::watch`: reload the configuration when its files change |
-//! | `cli` | no | the `meshroute` command-line tool (`check [--lint]`, `route [--explain]`, `simulate`) |
+//! | `yaml` | yes | loading YAML and JSON manifests ([`from_str`], [`from_path`]) and [`sim`] |
+//! | `tower` | yes | tower middleware: [`service::Dispatch`], [`service::OutboundLayer`], [`service::CaptureLayer`], [`service::InjectLayer`] |
+//! | `watch` | no | [`SharedMesh::watch`]: reload the configuration when its files change (implies `yaml`) |
+//! | `cli` | no | the `meshroute` command-line tool (`check`, `route`, `simulate`; implies `yaml`) |
+//!
+//! Without default features the crate still compiles configurations built from [`config`]
+//! values and decides with them.
 //!
 //! ## Compatibility with Istio
 //!
@@ -107,44 +115,66 @@
 //! | VirtualService, DestinationRule, Gateway, ServiceEntry, WorkloadEntry | every field modelled; unknown fields are warnings |
 //! | Validation (`pkg/config/validation`) | VirtualService, HTTP routes, matches, destinations, weights (relative, no 100-sum since Istio 1.15), redirects, direct responses, rewrites, retries, faults, mirrors, CORS, headers, durations (Go syntax, ≥ 1ms, ms precision); DestinationRule, Gateway, ServiceEntry, WorkloadEntry |
 //! | Regex syntax | Rust's `regex` crate stands in for Go's RE2 `regexp`: the same family (no backreferences, no look-around); rare syntax differences are possible |
-//! | `istioctl analyze` | IST0101 (subset or gateway not found), IST0109 (mesh VirtualServices sharing a host), IST0130 / IST0131 (unreachable rule, ineffective match), IST0132 (host not in gateway) — as warnings |
+//! | `istioctl analyze` | IST0101 (subset or gateway not found) and IST0109 (mesh VirtualServices sharing a host) as errors, IST0130 (unreachable rule) and IST0132 (host not in gateway) as warnings, IST0131 (ineffective match) as info — istioctl's levels; analysis findings never refuse a configuration, as Istio applies it |
 //! | Duplicate resources | the later definition of the same kind/namespace/name replaces the earlier, as `kubectl apply` does |
 //! | Host selection | authority lowercased, port ignored; short names in the VirtualService's namespace; `name`, `name.ns`, `name.ns.svc` and the FQDN reach a Kubernetes service (the short name only from its own namespace); wildcard hosts, most specific first; oldest VirtualService wins on sidecars, routes merged (catch-alls last) on gateways; delegates merged |
 //! | Matching | path without query, RFC 3986 dot segments removed (Istio's default `BASE` normalization; percent-decoding is not applied); regex full match (RE2 semantics via the `regex` crate); `ignoreUriCase` for exact/prefix only; header names case-insensitive, repeated headers joined with `,`; `withoutHeaders` as Istio ≥ 1.22; raw first query value |
 //! | Not evaluated in-process | JWT claim matches (`@request.auth.claims.*`) never match (their `withoutHeaders` form always does); Envoy `%VARIABLE%` header values are passed through as written |
 //! | Load balancing | `ROUND_ROBIN` (weighted via Envoy's EDF scheduler with its random start), `RANDOM`, `LEAST_REQUEST` (default; P2C, weighted with active-request bias), `PASSTHROUGH` (reported), `consistentHash` ring hash (default 1024) and Maglev (65537), hash on header / cookie / source IP / query parameter, random hash when the key is absent; subset and port-level policy precedence as Istio; one priority, no locality weighting |
 //! | Outlier detection | consecutive 5xx and gateway errors, ejection time base × times ejected (capped), `maxEjectionPercent` as current Envoy checks it, interval sweeps, `minHealthPercent` panic; success-rate ejection is disabled, as Istio configures it |
-//! | Endpoints | ServiceEntry endpoints, WorkloadEntries, Kubernetes Services with Pods (their `podIP`) and Deployments (stable synthetic `10.x.y.z` addresses from the pod name); the application can replace them at run time |
+//! | Endpoints | ServiceEntry endpoints, WorkloadEntries, Kubernetes Services with Pods (their `podIP`) and Deployments (stable synthetic `10.x.y.z` addresses from the pod name, for simulation only: never dialled); the application can replace them at run time |
 //! | TLS and TCP routes | loaded and validated; not routed |
 
 #![forbid(unsafe_code)]
 
-pub mod balance;
-pub mod compile;
+mod analyze;
+mod balance;
+mod compile;
 pub mod config;
-mod decision;
-mod explain;
-pub mod host;
-mod matching;
-mod mesh;
-pub mod propagation;
-mod select;
+mod diagnostic;
+mod live;
+mod propagation;
+mod registry;
+mod route;
 #[cfg(feature = "tower")]
 pub mod service;
 #[cfg(feature = "yaml")]
 pub mod sim;
-mod table;
+mod util;
+mod validate;
 
-pub use compile::{CompileError, Diagnostic, Severity, check, compile, lint};
+/// A decision as owned data: the parts of a [`DecisionReport`], what `meshroute route --json`
+/// prints.
+pub mod report {
+    pub use crate::route::report::{
+        AbortReport, DecisionReport, DelayReport, DestinationReport, DirectResponseReport,
+        EndpointReport, FaultReport, HeaderOpReport, HeadersReport, MirrorReport, RedirectReport,
+        RetriesReport, RewriteReport, RuleReport,
+    };
+}
+
+pub use analyze::{check, lint};
+pub use balance::endpoint::Endpoint;
+pub use balance::outlier::UpstreamResult;
+pub use compile::compile;
 #[cfg(feature = "yaml")]
-pub use config::load::{from_path, from_str, from_str_named};
-pub use decision::{
-    Abort, Decision, DestinationRef, DirectResponse, FaultPolicy, HeaderOp, HeaderOps, Mirror,
-    Outcome, RetryPolicy, Rewrite, RuleRef,
+pub use config::load::{LoadError, LoadOptions, Loaded, from_path, from_str, from_str_named};
+pub use diagnostic::{Code, CompileError, Diagnostic, InvalidSeverity, Severity};
+pub use live::SharedMesh;
+#[cfg(feature = "watch")]
+pub use live::Watcher;
+pub use propagation::{Propagation, RoutingContext};
+pub use route::cluster::NoEndpoint;
+pub use route::decision::{Decision, DestinationRef, Outcome, RuleRef};
+pub use route::explain::{Explanation, Step};
+pub use route::mesh::{ActiveRequest, Mesh, UnknownCluster};
+pub use route::policy::{
+    Abort, CorsPolicy, DirectResponse, FaultPolicy, HeaderOp, HeaderOps, Mirror, RetryPolicy,
+    Rewrite,
 };
-pub use explain::{Explanation, Step};
-pub use mesh::{ActiveRequest, Mesh, Source, UnknownCluster};
-pub use select::{FastRng, Rng, ThreadRng};
+pub use route::report::DecisionReport;
+pub use route::source::Source;
+pub use util::rng::{FastRng, Rng, ThreadRng};
 
 #[cfg(all(doctest, feature = "yaml", feature = "tower"))]
 #[doc = include_str!("../README.md")]

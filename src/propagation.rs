@@ -1,7 +1,7 @@
 //! Which routing flags travel from an inbound request to the calls it causes, and how they are
 //! captured and put back: the runtime-independent half of context propagation. The tower
-//! layers ([`service::CaptureLayer`](crate::service), `OutboundLayer`, `InjectLayer`) and the
-//! call-chain simulation use this same code.
+//! layers (`CaptureLayer`, `OutboundLayer`, `InjectLayer`) and the call-chain simulation use
+//! this same code.
 //!
 //! What travels is an allowlist ([`Propagation`]): the trace headers Istio asks applications to
 //! forward, every header and query parameter a VirtualService match refers to
@@ -10,10 +10,10 @@
 
 use http::{HeaderName, HeaderValue, Request};
 
-use crate::mesh::Mesh;
+use crate::util::query;
 
 /// The trace headers Istio's documentation asks applications to forward.
-pub const TRACE_HEADERS: [&str; 12] = [
+pub(crate) const TRACE_HEADERS: [&str; 12] = [
     "x-request-id",
     "traceparent",
     "tracestate",
@@ -51,19 +51,6 @@ impl Default for Propagation {
 }
 
 impl Propagation {
-    /// The trace headers plus every header and query parameter the mesh's VirtualServices match
-    /// on.
-    pub fn from_mesh(mesh: &Mesh) -> Self {
-        let mut propagation = Self::default();
-        for name in mesh.referenced_headers() {
-            propagation = propagation.with_header(&name);
-        }
-        for name in mesh.referenced_query_params() {
-            propagation = propagation.with_query_param(&name);
-        }
-        propagation
-    }
-
     /// Also propagate this header (ignored if it is not a valid header name).
     pub fn with_header(mut self, name: &str) -> Self {
         if let Ok(name) = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) {
@@ -82,7 +69,8 @@ impl Propagation {
         self
     }
 
-    /// Inject only into requests for hosts the mesh knows (see [`Mesh::knows_host`]).
+    /// Inject only into requests for hosts the mesh knows (see
+    /// [`Mesh::knows_host`](crate::Mesh::knows_host)).
     pub fn in_mesh_only(mut self, yes: bool) -> Self {
         self.in_mesh_only = yes;
         self
@@ -101,6 +89,40 @@ impl Propagation {
     /// The propagated query parameters.
     pub fn query_params(&self) -> &[String] {
         &self.query
+    }
+
+    /// Removes the routing flags this allowlist names (headers other than the trace headers,
+    /// and query parameters) from a request: what the edge does to requests from clients that
+    /// may not choose the canary themselves (`CaptureLayer::strip_untrusted` calls it for
+    /// requests it does not trust).
+    pub fn strip_routing_flags(&self, parts: &mut http::request::Parts) {
+        for name in &self.headers {
+            if !TRACE_HEADERS.contains(&name.as_str()) {
+                parts.headers.remove(name);
+            }
+        }
+        let Some(raw) = parts.uri.query() else {
+            return;
+        };
+        let pieces = query::pieces(raw).count();
+        let kept: Vec<&str> = query::pieces(raw)
+            .filter(|piece| !self.query.iter().any(|q| q == query::split(piece).0))
+            .collect();
+        if kept.len() == pieces {
+            return;
+        }
+        let path_and_query = if kept.is_empty() {
+            parts.uri.path().to_owned()
+        } else {
+            format!("{}?{}", parts.uri.path(), kept.join("&"))
+        };
+        let mut uri_parts = parts.uri.clone().into_parts();
+        if let Ok(pq) = path_and_query.parse() {
+            uri_parts.path_and_query = Some(pq);
+            if let Ok(uri) = http::Uri::from_parts(uri_parts) {
+                parts.uri = uri;
+            }
+        }
     }
 }
 
@@ -125,7 +147,7 @@ impl RoutingContext {
         }
         let query = request.uri().query().unwrap_or("");
         for name in &propagation.query {
-            if let Some(value) = crate::matching::query_value(query, name) {
+            if let Some(value) = query::first_value(query, name) {
                 context.query.push((name.clone(), value.to_owned()));
             }
         }
@@ -171,7 +193,7 @@ impl RoutingContext {
         let missing: Vec<&(String, String)> = self
             .query
             .iter()
-            .filter(|(name, _)| crate::matching::query_value(&existing, name).is_none())
+            .filter(|(name, _)| query::first_value(&existing, name).is_none())
             .collect();
         if missing.is_empty() {
             return;

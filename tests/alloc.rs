@@ -14,7 +14,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use meshroute::config::LoadOptions;
+use meshroute::LoadOptions;
 use meshroute::{FastRng, Mesh, Outcome, Source};
 
 struct Counting;

@@ -42,7 +42,8 @@ fn check_seed_folder_exits_0_and_lists_what_it_loaded() {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
     assert!(
-        text.trim_end().ends_with("0 error(s), 0 warning(s)"),
+        text.trim_end()
+            .ends_with("0 error(s), 0 warning(s), 0 info"),
         "{text}"
     );
 }
@@ -58,7 +59,8 @@ fn errors_exit_1_with_file_line_resource_and_path() {
         ),
         "{text}"
     );
-    assert!(text.contains("1 error(s)"), "{text}");
+    // The weight is a validation error; the two undefined subsets are IST0101 errors.
+    assert!(text.contains("3 error(s)"), "{text}");
 }
 
 #[test]
@@ -74,21 +76,98 @@ fn json_output_follows_the_contract() {
     assert_eq!(weight["path"], "spec.http[0].route[0].weight");
     assert_eq!(weight["message"], "weight -1 < 0");
     assert_eq!(weight["line"], 9);
-    // The subsets are not defined anywhere: IST0101 warnings.
+    // The subsets are not defined anywhere: IST0101, an error to `istioctl analyze`.
     assert!(
         list.iter()
-            .any(|d| d["severity"] == "warning" && d["code"] == "IST0101")
+            .any(|d| d["severity"] == "error" && d["code"] == "IST0101")
     );
+    // Every key is present, `null` where unknown.
+    let keys: Vec<&String> = weight.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "code", "file", "kind", "line", "message", "name", "path", "severity"
+        ]
+    );
+    assert!(weight["code"].is_null());
 }
 
+/// A VirtualService whose second rule can never fire (IST0130, a warning) and whose second
+/// match repeats the first (IST0131, info), with its subsets defined.
+const UNREACHABLE: &str = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: svc-b, namespace: default}
+spec:
+  hosts: [svc-b]
+  http:
+  - match:
+    - uri: {prefix: /a}
+    - uri: {prefix: /a}
+    route:
+    - destination: {host: svc-b, subset: v1}
+  - route:
+    - destination: {host: svc-b, subset: v1}
+  - route:
+    - destination: {host: svc-b, subset: v2}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: svc-b, namespace: default}
+spec:
+  host: svc-b
+  subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+";
+
+/// istioctl analyze's thresholds: failure at error by default, output from info.
 #[test]
-fn warnings_pass_unless_denied() {
+fn thresholds_follow_istioctl() {
+    let out = meshroute(&["check", "-"], Some(UNREACHABLE));
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("warning[IST0130]"), "{text}");
+    assert!(text.contains("-:9: info[IST0131]"), "{text}");
+    assert!(text.contains("0 error(s), 1 warning(s), 1 info"), "{text}");
+    for args in [
+        &["check", "--deny-warnings", "-"][..],
+        &["check", "--failure-threshold", "warning", "-"],
+        &["check", "--failure-threshold", "Info", "-"],
+    ] {
+        let out = meshroute(args, Some(UNREACHABLE));
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+    }
+    let out = meshroute(
+        &["check", "--output-threshold", "warning", "-"],
+        Some(UNREACHABLE),
+    );
+    assert!(!stdout(&out).contains("IST0131"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("IST0130"));
+    let out = meshroute(
+        &["check", "--json", "--output-threshold", "ERROR", "-"],
+        Some(UNREACHABLE),
+    );
+    assert_eq!(stdout(&out).trim(), r#"{"diagnostics":[]}"#);
+    let out = meshroute(
+        &["check", "--failure-threshold", "fatal", "-"],
+        Some(UNREACHABLE),
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// IST0101 is an error to istioctl: a missing subset fails `check`.
+#[test]
+fn missing_subset_is_an_error() {
     let yaml = BAD.replace("weight: -1", "weight: 1");
     let out = meshroute(&["check", "-"], Some(&yaml));
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert!(stdout(&out).contains("warning[IST0101]"));
-    let out = meshroute(&["check", "--deny-warnings", "-"], Some(&yaml));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("-:8: error[IST0101]"),
+        "{}",
+        stdout(&out)
+    );
+    let json = meshroute(&["check", "--json", "-"], Some(&yaml));
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["diagnostics"][0]["severity"], "error");
+    assert_eq!(value["diagnostics"][0]["code"], "IST0101");
 }
 
 #[test]

@@ -7,8 +7,8 @@
     clippy::panic
 )]
 
-use meshroute::config::{LoadOptions, Loaded};
 use meshroute::{FastRng, Mesh, Source};
+use meshroute::{LoadOptions, Loaded};
 
 fn seed(files: &[&str]) -> Mesh {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed");
@@ -24,7 +24,10 @@ fn explain(mesh: &Mesh, url: &str, source: &Source) -> String {
     let (decision, explanation) = mesh.explain(&request, source, &mut FastRng::from_seed(1));
     // The trace and the plain decision agree.
     let plain = mesh.route_with(&request, source, &mut FastRng::from_seed(1));
-    assert_eq!(decision.to_json(), plain.to_json());
+    assert_eq!(
+        serde_json::to_value(decision.report()).unwrap(),
+        serde_json::to_value(plain.report()).unwrap()
+    );
     explanation.to_string()
 }
 

@@ -46,13 +46,14 @@ fn the_flag_survives_both_hops() {
             "http://svc-b:8080/greet",
             Source::sidecar("default").with_labels([("app", "demo-a"), ("version", "v1")]),
         )
-        .run(1);
+        .run(1)
+        .expect("valid requests");
+    let first = hops[0].decision.destination.as_ref().unwrap();
+    assert_eq!(first.host, "svc-a.default.svc.cluster.local");
+    let second = hops[1].decision.destination.as_ref().unwrap();
     assert_eq!(
-        hops[0].decision["destination"]["host"],
-        "svc-a.default.svc.cluster.local"
-    );
-    assert_eq!(
-        hops[1].decision["destination"]["subset"], "v2",
+        second.subset.as_deref(),
+        Some("v2"),
         "{}",
         hops[1].explanation
     );

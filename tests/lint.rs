@@ -8,7 +8,7 @@
     clippy::panic
 )]
 
-use meshroute::config::LoadOptions;
+use meshroute::LoadOptions;
 use meshroute::{Diagnostic, Severity};
 
 fn load(yaml: &str) -> Vec<meshroute::config::Resource> {
@@ -25,7 +25,7 @@ fn lint(yaml: &str) -> Vec<Diagnostic> {
 fn found(diagnostics: &[Diagnostic], code: &str) -> Vec<(String, String)> {
     diagnostics
         .iter()
-        .filter(|d| d.code == Some(code))
+        .filter(|d| d.code.map(meshroute::Code::as_str) == Some(code))
         .inspect(|d| assert_eq!(d.severity, Severity::Warning, "{d}"))
         .map(|d| (d.path.clone(), d.message.clone()))
         .collect()
@@ -90,9 +90,10 @@ fn mr001_rule_whose_match_an_earlier_match_covers() {
     // Istio's own analysis (IST0130 / IST0131) does not see it.
     let checked = meshroute::check(&load(&yaml));
     assert!(
-        !checked
-            .iter()
-            .any(|d| matches!(d.code, Some("IST0130" | "IST0131"))),
+        !checked.iter().any(|d| matches!(
+            d.code.map(meshroute::Code::as_str),
+            Some("IST0130" | "IST0131")
+        )),
         "{checked:#?}"
     );
 }
@@ -290,11 +291,15 @@ fn mr001_does_not_repeat_istio_findings() {
 ");
     let checked = meshroute::check(&load(&yaml));
     assert!(
-        checked.iter().any(|d| d.code == Some("IST0131")),
+        checked
+            .iter()
+            .any(|d| d.code.map(meshroute::Code::as_str) == Some("IST0131")),
         "{checked:#?}"
     );
     assert!(
-        checked.iter().any(|d| d.code == Some("IST0130")),
+        checked
+            .iter()
+            .any(|d| d.code.map(meshroute::Code::as_str) == Some("IST0130")),
         "{checked:#?}"
     );
     assert!(found(&lint(&yaml), "MR001").is_empty());
@@ -583,7 +588,7 @@ fn mr004_not_on_gateways_external_hosts_or_trace_headers() {
 
 fn seed(files: &[&str]) -> Vec<meshroute::config::Resource> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed");
-    let mut loaded = meshroute::config::Loaded::default();
+    let mut loaded = meshroute::Loaded::default();
     for f in files {
         loaded.extend(meshroute::from_path(dir.join(f), &LoadOptions::default()).unwrap());
     }
@@ -619,7 +624,7 @@ fn seed_canary_files_give_mr003_and_mr004() {
     let lints = meshroute::lint(&resources);
     assert_eq!(lints.len(), 2, "{lints:#?}");
     let mr003 = &lints[0];
-    assert_eq!(mr003.code, Some("MR003"));
+    assert_eq!(mr003.code.map(meshroute::Code::as_str), Some("MR003"));
     assert_eq!(mr003.name.as_deref(), Some("default/svc-b"));
     assert_eq!(mr003.path, "spec.http[0].route[0].weight");
     assert_eq!(mr003.line, Some(58));
@@ -629,7 +634,7 @@ fn seed_canary_files_give_mr003_and_mr004() {
             .starts_with("destination svc-b subset v1 gets no traffic")
     );
     let mr004 = &lints[1];
-    assert_eq!(mr004.code, Some("MR004"));
+    assert_eq!(mr004.code.map(meshroute::Code::as_str), Some("MR004"));
     assert_eq!(mr004.path, "spec.http[0].match[0].queryParams.name");
     assert_eq!(mr004.line, Some(52));
     assert!(
@@ -689,7 +694,8 @@ mod cli {
         );
         assert!(text.contains("warning[MR004]"), "{text}");
         assert!(
-            text.trim_end().ends_with("0 error(s), 2 warning(s)"),
+            text.trim_end()
+                .ends_with("0 error(s), 2 warning(s), 0 info"),
             "{text}"
         );
 
@@ -704,7 +710,8 @@ mod cli {
         let text = stdout(&plain);
         assert!(!text.contains("MR0"), "{text}");
         assert!(
-            text.trim_end().ends_with("0 error(s), 0 warning(s)"),
+            text.trim_end()
+                .ends_with("0 error(s), 0 warning(s), 0 info"),
             "{text}"
         );
     }
@@ -738,7 +745,8 @@ mod cli {
         assert_eq!(out.status.code(), Some(0));
         let text = stdout(&out);
         assert!(
-            text.trim_end().ends_with("0 error(s), 0 warning(s)"),
+            text.trim_end()
+                .ends_with("0 error(s), 0 warning(s), 0 info"),
             "{text}"
         );
     }

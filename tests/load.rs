@@ -8,7 +8,8 @@
 
 use std::time::Instant;
 
-use meshroute::config::{Body, LoadOptions};
+use meshroute::LoadOptions;
+use meshroute::config::Body;
 use meshroute::{Severity, from_path, from_str};
 
 fn seed() -> std::path::PathBuf {

@@ -19,7 +19,7 @@
 
 use std::cell::Cell;
 
-use meshroute::config::LoadOptions;
+use meshroute::LoadOptions;
 use meshroute::{FastRng, Mesh, Outcome, Source};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -1037,7 +1037,7 @@ fn compare_with_model(
     let Some(model) = model_routes(resources, source, &f) else {
         return Ok(());
     };
-    let json = d.to_json();
+    let json = serde_json::to_value(d.report()).unwrap();
     let Some(routes) = model else {
         let expected = if source.gateway_name().is_some() {
             Outcome::NoRoute
@@ -1133,7 +1133,7 @@ fn check(
     seed: u64,
 ) -> Result<Outcome, TestCaseError> {
     let d = mesh.route_with(req, source, &mut FastRng::from_seed(seed));
-    let json = d.to_json();
+    let json = serde_json::to_value(d.report()).unwrap();
     prop_assert_eq!(json["action"].as_str(), Some(d.outcome().as_str()));
     let _ = d.local_status();
     let _ = d.rewritten_path_and_query();
@@ -1367,7 +1367,10 @@ fn same_seed_same_decisions() {
                 let mut rng = FastRng::from_seed(seed);
                 built
                     .iter()
-                    .map(|(req, source)| mesh.route_with(req, source, &mut rng).to_json())
+                    .map(|(req, source)| {
+                        serde_json::to_value(mesh.route_with(req, source, &mut rng).report())
+                            .unwrap()
+                    })
                     .collect()
             };
             let first = run(&mesh);

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
-use meshroute::config::LoadOptions;
+use meshroute::LoadOptions;
 use meshroute::{Abort, Decision, FastRng, Mesh, Outcome, Source};
 
 // ---------------------------------------------------------------------------------------------
@@ -1710,7 +1710,7 @@ fn host_without_vs_gets_default_routing() {
     assert_eq!(d.endpoint(), None);
     assert_eq!(
         d.no_endpoint(),
-        Some(meshroute::balance::NoEndpoint::NoHealthyUpstream)
+        Some(meshroute::NoEndpoint::NoHealthyUpstream)
     );
     assert_eq!(d.local_status(), Some(StatusCode::SERVICE_UNAVAILABLE));
 }

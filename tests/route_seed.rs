@@ -6,12 +6,12 @@
     clippy::panic
 )]
 
-use meshroute::config::LoadOptions;
+use meshroute::LoadOptions;
 use meshroute::{FastRng, Mesh, Outcome, Source};
 
 fn mesh(files: &[&str]) -> Mesh {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed");
-    let mut loaded = meshroute::config::Loaded::default();
+    let mut loaded = meshroute::Loaded::default();
     for f in files {
         loaded.extend(meshroute::from_path(dir.join(f), &LoadOptions::default()).unwrap());
     }

@@ -66,21 +66,8 @@ impl<T> Ord for Entry<T> {
 
 /// Envoy's EDF scheduler (`EdfScheduler<C>`), generic over the scheduled value (a host index in
 /// the balancers).
-///
-/// ```
-/// use meshroute::balance::edf::EdfScheduler;
-///
-/// let weights = [1.0, 2.0];
-/// let mut edf = EdfScheduler::new();
-/// edf.add(weights[0], 0_usize);
-/// edf.add(weights[1], 1_usize);
-/// let picks: Vec<usize> = (0..6)
-///     .filter_map(|_| edf.pick_and_add(|&i| weights[i]))
-///     .collect();
-/// assert_eq!(picks, [1, 0, 1, 1, 0, 1]);
-/// ```
 #[derive(Debug, Clone)]
-pub struct EdfScheduler<T> {
+pub(crate) struct EdfScheduler<T> {
     current_time: f64,
     order_offset: u64,
     queue: BinaryHeap<Entry<T>>,
@@ -96,7 +83,7 @@ impl<T> Default for EdfScheduler<T> {
 
 impl<T> EdfScheduler<T> {
     /// An empty scheduler with its clock at 0.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             current_time: 0.0,
             order_offset: 0,
@@ -109,7 +96,7 @@ impl<T> EdfScheduler<T> {
     ///
     /// Envoy asserts `weight > 0`; a weight that is not positive (or NaN) is replaced here by the
     /// smallest positive `f64`, which schedules the item (practically) never.
-    pub fn add(&mut self, weight: f64, item: T) {
+    pub(crate) fn add(&mut self, weight: f64, item: T) {
         let weight = if weight > 0.0 {
             weight
         } else {
@@ -124,19 +111,10 @@ impl<T> EdfScheduler<T> {
         self.order_offset = self.order_offset.wrapping_add(1);
     }
 
-    /// Whether nothing is scheduled.
-    pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
-
     /// The number of scheduled entries.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.queue.len()
-    }
-
-    /// The scheduler's clock: the deadline of the last entry popped.
-    pub fn current_time(&self) -> f64 {
-        self.current_time
     }
 
     /// Pops the earliest entry and moves the clock to its deadline.
@@ -152,7 +130,7 @@ impl<T: Clone> EdfScheduler<T> {
     /// `weight_of(&item)` has *now* (`pickAndAdd`). Entries already handed out by
     /// [`EdfScheduler::peek_again`] are returned first, in peek order, without being re-added a
     /// second time. `None` when nothing is scheduled.
-    pub fn pick_and_add(&mut self, mut weight_of: impl FnMut(&T) -> f64) -> Option<T> {
+    pub(crate) fn pick_and_add(&mut self, mut weight_of: impl FnMut(&T) -> f64) -> Option<T> {
         if let Some(item) = self.prepicked.pop_front() {
             return Some(item);
         }
@@ -166,7 +144,8 @@ impl<T: Clone> EdfScheduler<T> {
     /// preconnecting): the first call returns the first pick, the second call the second pick,
     /// and so on. The entry is popped and re-added as if picked and remembered, so that
     /// [`EdfScheduler::pick_and_add`] returns it later. Unlike picks, peeks may allocate.
-    pub fn peek_again(&mut self, mut weight_of: impl FnMut(&T) -> f64) -> Option<T> {
+    #[cfg(test)]
+    pub(crate) fn peek_again(&mut self, mut weight_of: impl FnMut(&T) -> f64) -> Option<T> {
         let item = self.pop()?;
         self.prepicked.push_back(item.clone());
         let weight = weight_of(&item);
@@ -183,7 +162,7 @@ impl<T: Clone> EdfScheduler<T> {
     /// order offset `i`; the clock starts at the largest `p_i / (w_i + 1e-13)`. The remaining
     /// `picks − Σ p_i` picks (fewer than the number of items) are then made one by one with the
     /// real weights.
-    pub fn create_with_picks(
+    pub(crate) fn create_with_picks(
         items: &[T],
         mut weight_of: impl FnMut(&T) -> f64,
         picks: u32,
@@ -371,7 +350,7 @@ mod tests {
     /// `create_with_picks(random)` follows the weights (±1 percentage point).
     #[test]
     fn first_pick_distribution_follows_weights() {
-        use crate::{FastRng, Rng};
+        use crate::util::rng::{FastRng, Rng};
         let cases: [&[f64]; 4] = [
             &[25.0, 75.0],
             &[1.0, 99.0],
@@ -428,5 +407,18 @@ mod tests {
         edf.add(1.0, 3);
         assert_eq!(edf.pick_and_add(|_| 1.0), Some(3));
         assert_eq!(edf.len(), 4);
+    }
+
+    /// The example of the module documentation.
+    #[test]
+    fn example_weighted_picks() {
+        let weights = [1.0, 2.0];
+        let mut edf = EdfScheduler::new();
+        edf.add(weights[0], 0_usize);
+        edf.add(weights[1], 1_usize);
+        let picks: Vec<usize> = (0..6)
+            .filter_map(|_| edf.pick_and_add(|&i| weights[i]))
+            .collect();
+        assert_eq!(picks, [1, 0, 1, 1, 0, 1]);
     }
 }

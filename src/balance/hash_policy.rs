@@ -35,35 +35,20 @@
 //! [`INLINE_HEADER_VALUES`] entries of one header are sorted on the stack; more are sorted in a
 //! heap buffer), cookie and query values are slices of the request, and the source IP is
 //! formatted into a stack buffer. Only a generated cookie allocates, for its `Set-Cookie` text.
-//!
-//! ```
-//! use meshroute::balance::hash_policy::{HashInput, HashPolicy, hash};
-//!
-//! let mut headers = http::HeaderMap::new();
-//! headers.insert("x-user", http::HeaderValue::from_static("foo"));
-//! let input = HashInput {
-//!     headers: &headers,
-//!     path_and_query: "/",
-//!     source_ip: None,
-//!     downstream_remote: None,
-//!     downstream_local: None,
-//! };
-//! let policy = [HashPolicy::Header { name: http::HeaderName::from_static("x-user") }];
-//! assert_eq!(hash(&policy, &input).hash, Some(3728699739546630719)); // XXH64("foo")
-//! ```
 
 use std::fmt::{self, Write as _};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use super::hash::{xxhash64, xxhash64_chain};
+use crate::util::query;
 
 /// How many entries of one header are sorted on the stack; more go to a heap buffer.
-pub const INLINE_HEADER_VALUES: usize = 8;
+pub(crate) const INLINE_HEADER_VALUES: usize = 8;
 
 /// One hash policy of a route, as Istio's `consistentHash` produces it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HashPolicy {
+pub(crate) enum HashPolicy {
     /// `httpHeaderName`: the header's values (all entries, sorted).
     Header {
         /// The header name (lower case, as `http::HeaderName` stores it).
@@ -90,36 +75,36 @@ pub enum HashPolicy {
 
 /// What a request offers to the hash policies.
 #[derive(Debug, Clone, Copy)]
-pub struct HashInput<'a> {
+pub(crate) struct HashInput<'a> {
     /// The request headers (`cookie` and the policy's header are read).
-    pub headers: &'a http::HeaderMap,
+    pub(crate) headers: &'a http::HeaderMap,
     /// The `:path` pseudo-header: path and query, e.g. `/cart?user=7`.
-    pub path_and_query: &'a str,
+    pub(crate) path_and_query: &'a str,
     /// The client address for `useSourceIp` (Envoy's downstream remote address, which may be
     /// XFF-derived). When `None`, the IP of `downstream_remote` is used. A dual-stack socket's
     /// IPv4-mapped peer (`::ffff:1.2.3.4`) hashes as IPv6 text; Envoy reports such peers as
     /// IPv4 unless the listener is IPv6-only, so pass `ip.to_canonical()` to match it.
-    pub source_ip: Option<IpAddr>,
+    pub(crate) source_ip: Option<IpAddr>,
     /// The downstream connection's peer address (for generated cookies).
-    pub downstream_remote: Option<SocketAddr>,
+    pub(crate) downstream_remote: Option<SocketAddr>,
     /// The downstream connection's local address (for generated cookies).
-    pub downstream_local: Option<SocketAddr>,
+    pub(crate) downstream_local: Option<SocketAddr>,
 }
 
 /// The request's hash and the cookie a cookie policy asks to set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HashResult {
+pub(crate) struct HashResult {
     /// The combined hash; `None` when no policy produced one (Envoy then uses a random number).
-    pub hash: Option<u64>,
+    pub(crate) hash: Option<u64>,
     /// A `Set-Cookie` header value for the response when a cookie was generated
     /// (`name="0123456789abcdef"; Max-Age=60; Path=/; HttpOnly`). With several generating
     /// cookie policies (Istio has at most one) only the first is kept.
-    pub set_cookie: Option<String>,
+    pub(crate) set_cookie: Option<String>,
 }
 
 /// Evaluates `policies` in order and combines their hashes like Envoy's
 /// `HashPolicyImpl::generateHash` (`rotl64(hash, 1) ^ new`; no terminal policies).
-pub fn hash(policies: &[HashPolicy], input: &HashInput<'_>) -> HashResult {
+pub(crate) fn hash(policies: &[HashPolicy], input: &HashInput<'_>) -> HashResult {
     let mut result = HashResult::default();
     for policy in policies {
         let new = match policy {
@@ -255,23 +240,8 @@ fn source_ip_hash(input: &HashInput<'_>) -> Option<u64> {
 }
 
 /// `QueryParamsMulti::parseQueryString(path).getFirstValue(name)`, without decoding.
-///
-/// Like Envoy's `parseParameters`, an empty piece after the last `&` (or right after `?`) is
-/// not a parameter, while an empty piece between two `&` is the parameter `""`.
 fn query_parameter<'p>(path: &'p str, name: &str) -> Option<&'p str> {
-    let (_, mut rest) = path.split_once('?')?;
-    while !rest.is_empty() {
-        let (piece, next) = match rest.split_once('&') {
-            Some((piece, next)) => (piece, Some(next)),
-            None => (rest, None),
-        };
-        let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
-        if key == name {
-            return Some(value);
-        }
-        rest = next?;
-    }
-    None
+    query::first_value(query::of_path(path)?, name)
 }
 
 /// An IP as Envoy's `addressAsString()` prints it: dotted quad for IPv4; for IPv6 glibc's
@@ -690,5 +660,23 @@ mod tests {
         );
         let mut small = StackText::<4>::new();
         assert!(write_ip(&mut small, IpAddr::V6(ip)).is_err());
+    }
+
+    /// The example of the module documentation.
+    #[test]
+    fn example_header_policy() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-user", http::HeaderValue::from_static("foo"));
+        let input = HashInput {
+            headers: &headers,
+            path_and_query: "/",
+            source_ip: None,
+            downstream_remote: None,
+            downstream_local: None,
+        };
+        let policy = [HashPolicy::Header {
+            name: http::HeaderName::from_static("x-user"),
+        }];
+        assert_eq!(hash(&policy, &input).hash, Some(3728699739546630719)); // XXH64("foo")
     }
 }

@@ -32,31 +32,18 @@
 //! (`EdfLoadBalancerBase::refresh`, `chooseHostOnce`), `source/common/upstream/edf_scheduler.h`.
 
 use super::edf::EdfScheduler;
-use crate::Rng;
-
-/// How the unweighted path chooses among hosts (`LeastRequest.selection_method`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SelectionMethod {
-    /// Sample `choice_count` hosts with replacement and keep the least loaded (the default).
-    #[default]
-    NChoices,
-    /// Scan all hosts; break ties for the least loaded by reservoir sampling.
-    FullScan,
-}
+use crate::util::rng::Rng;
 
 /// Envoy's `LeastRequest` policy settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LeastRequestConfig {
+pub(crate) struct LeastRequestConfig {
     /// Hosts sampled per pick on the N-choices path (Envoy default 2; its validation requires at
     /// least 2). Here 0 means "unset" (2) and 1 samples a single host.
-    pub choice_count: u32,
+    pub(crate) choice_count: u32,
     /// `active_request_bias`: `None` when not configured (1.0 and no forced weighted path).
     /// `Some(bias)` forces the weighted path, as newest Envoy does; a negative or NaN bias is
     /// replaced by 1.0 with a warning.
-    pub active_request_bias: Option<f64>,
-    /// Selection on the unweighted path.
-    pub selection_method: SelectionMethod,
+    pub(crate) active_request_bias: Option<f64>,
 }
 
 impl Default for LeastRequestConfig {
@@ -64,7 +51,6 @@ impl Default for LeastRequestConfig {
         Self {
             choice_count: 2,
             active_request_bias: None,
-            selection_method: SelectionMethod::NChoices,
         }
     }
 }
@@ -83,26 +69,14 @@ enum Mode {
 
 /// Least request over one host list, picking exactly the host Envoy picks given the same active
 /// request counts and random numbers.
-///
-/// ```
-/// use meshroute::balance::least_request::{LeastRequest, LeastRequestConfig};
-/// use meshroute::FastRng;
-///
-/// let mut rng = FastRng::from_seed(9);
-/// let mut lr = LeastRequest::new(&[1, 1, 1], LeastRequestConfig::default(), 0);
-/// // Host 1 is idle, the others are busy: it wins whenever it is sampled.
-/// let host = lr.pick(&[10, 0, 10], &mut rng);
-/// assert!(host.is_some());
-/// ```
 #[derive(Debug, Clone)]
-pub struct LeastRequest {
+pub(crate) struct LeastRequest {
     len: usize,
     seed: u64,
     choice_count: u32,
     /// `active_request_bias` was configured: always use the weighted path (newest Envoy).
     forced_weighted: bool,
     bias: f64,
-    selection_method: SelectionMethod,
     mode: Mode,
 }
 
@@ -110,14 +84,14 @@ impl LeastRequest {
     /// A balancer over hosts with these weights and no active requests, with Envoy's LB seed
     /// (the first `random()` the LB draws). A weight of 0, which Envoy's config validation
     /// rejects, is treated as 1.
-    pub fn new(weights: &[u32], config: LeastRequestConfig, seed: u64) -> Self {
+    pub(crate) fn new(weights: &[u32], config: LeastRequestConfig, seed: u64) -> Self {
         Self::with_active(weights, &[], config, seed)
     }
 
     /// Like [`LeastRequest::new`], building the weighted schedule with the active request counts
     /// of the moment (`active[i]` for host `i`; missing entries count as 0), as Envoy does when it
     /// rebuilds after a host-set change.
-    pub fn with_active(
+    pub(crate) fn with_active(
         weights: &[u32],
         active: &[u32],
         config: LeastRequestConfig,
@@ -145,7 +119,6 @@ impl LeastRequest {
             choice_count,
             bias,
             forced_weighted: config.active_request_bias.is_some(),
-            selection_method: config.selection_method,
             mode: Mode::Unweighted,
         };
         lr.update(weights, active);
@@ -155,7 +128,7 @@ impl LeastRequest {
     /// Replaces the host list after a membership or health change, rebuilding the weighted
     /// schedule from the seed with the active request counts of the moment, as Envoy's
     /// `refresh` does.
-    pub fn update(&mut self, weights: &[u32], active: &[u32]) {
+    pub(crate) fn update(&mut self, weights: &[u32], active: &[u32]) {
         let len = weights.len();
         let all_equal = weights.windows(2).all(|pair| match pair {
             [a, b] => a.max(&1) == b.max(&1),
@@ -180,23 +153,15 @@ impl LeastRequest {
         };
     }
 
-    /// The number of hosts.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether there are no hosts.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Whether the weighted (EDF) path is used.
-    pub fn is_weighted(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_weighted(&self) -> bool {
         matches!(self.mode, Mode::Weighted { .. })
     }
 
     /// The active request bias in effect (after replacing an invalid value by 1.0).
-    pub fn active_request_bias(&self) -> f64 {
+    #[cfg(test)]
+    pub(crate) fn active_request_bias(&self) -> f64 {
         self.bias
     }
 
@@ -205,7 +170,7 @@ impl LeastRequest {
     /// `choice_count` numbers on the N-choices path, one per tie on the full-scan path and none on
     /// the weighted path. `None` (after the priority draw) when there are no hosts. Does not
     /// allocate.
-    pub fn pick(&mut self, active: &[u32], rng: &mut impl Rng) -> Option<usize> {
+    pub(crate) fn pick(&mut self, active: &[u32], rng: &mut impl Rng) -> Option<usize> {
         let _priority = rng.next_u64();
         if self.len == 0 {
             return None;
@@ -215,10 +180,9 @@ impl LeastRequest {
             Mode::Weighted { scheduler, weights } => {
                 scheduler.pick_and_add(|&i| host_weight(weights, active, bias, i))
             }
-            Mode::Unweighted => match self.selection_method {
-                SelectionMethod::NChoices => n_choices(self.len, self.choice_count, active, rng),
-                SelectionMethod::FullScan => Some(full_scan(self.len, active, rng)),
-            },
+            // Envoy's other unweighted selection method, FULL_SCAN, is not reachable from
+            // Istio (it never sets `selection_method`).
+            Mode::Unweighted => n_choices(self.len, self.choice_count, active, rng),
         }
     }
 }
@@ -261,28 +225,10 @@ fn n_choices(len: usize, choice_count: u32, active: &[u32], rng: &mut impl Rng) 
     candidate
 }
 
-/// `unweightedHostPickFullScan`: the least loaded host, ties broken by reservoir sampling.
-fn full_scan(len: usize, active: &[u32], rng: &mut impl Rng) -> usize {
-    let mut candidate = 0;
-    let mut tied: u64 = 1;
-    for sampled in 1..len {
-        let (candidate_rq, sampled_rq) = (active_of(active, candidate), active_of(active, sampled));
-        if sampled_rq < candidate_rq {
-            tied = 1;
-            candidate = sampled;
-        } else if sampled_rq == candidate_rq {
-            tied += 1;
-            if rng.next_u64() % tied == 0 {
-                candidate = sampled;
-            }
-        }
-    }
-    candidate
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::rng::FastRng;
 
     /// Envoy's mocked `random()`: returns the scripted values in order (cycling) and counts draws.
     struct Script(Vec<u64>, usize);
@@ -439,51 +385,11 @@ mod tests {
         assert!((0..10).all(|_| lr.pick(&[1, 0], &mut rng) == Some(0)));
     }
 
-    /// Envoy `FullScanOneHostWithLeastRequests`: full scan finds the single least loaded host.
-    #[test]
-    fn full_scan_single_least() {
-        let cfg = LeastRequestConfig {
-            selection_method: SelectionMethod::FullScan,
-            ..LeastRequestConfig::default()
-        };
-        let mut lr = LeastRequest::new(&[1; 5], cfg, 0);
-        let mut rng = Script(vec![0], 0);
-        assert_eq!(lr.pick(&[4, 3, 2, 1, 5], &mut rng), Some(3));
-        assert_eq!(rng.1, 1, "no ties, only the priority draw");
-    }
-
-    /// Full scan ties: reservoir sampling consumes one draw per tie, in scan order.
-    #[test]
-    fn full_scan_ties() {
-        let cfg = LeastRequestConfig {
-            selection_method: SelectionMethod::FullScan,
-            ..LeastRequestConfig::default()
-        };
-        let mut lr = LeastRequest::new(&[1; 5], cfg, 0);
-        let active = [3, 3, 1, 1, 1];
-        // Host 1 ties host 0 (draw 1: 1 % 2 != 0, keep 0); host 2 resets; host 3 ties (draw 2:
-        // 0 % 2 == 0 → 3); host 4 ties (draw 3: 1 % 3 != 0 → keep 3).
-        let mut rng = Script(vec![0, 1, 0, 1], 0);
-        assert_eq!(lr.pick(&active, &mut rng), Some(3));
-        assert_eq!(rng.1, 4);
-
-        // Envoy `FullScanMultipleHostsWithLeastRequests`: the three tied hosts share the picks.
-        let mut rng = crate::FastRng::from_seed(5);
-        let mut counts = [0_u32; 5];
-        for _ in 0..30_000 {
-            counts[lr.pick(&active, &mut rng).unwrap()] += 1;
-        }
-        assert_eq!(counts[0] + counts[1], 0);
-        for &c in &counts[2..] {
-            assert!((9_500..=10_500).contains(&c), "{counts:?}");
-        }
-    }
-
     /// Weighted least request with no active requests converges to the weights (fixed seeds,
     /// several weight vectors and LB seeds).
     #[test]
     fn weighted_converges_to_weights() {
-        let mut source = crate::FastRng::from_seed(2024);
+        let mut source = crate::util::rng::FastRng::from_seed(2024);
         for _case in 0..20 {
             let n = 2 + (source.next_u64() % 6) as usize;
             let weights: Vec<u32> = (0..n)
@@ -510,12 +416,22 @@ mod tests {
     #[test]
     fn p2c_prefers_idle() {
         let mut lr = LeastRequest::new(&[1; 4], LeastRequestConfig::default(), 0);
-        let mut rng = crate::FastRng::from_seed(11);
+        let mut rng = crate::util::rng::FastRng::from_seed(11);
         let active = [0, 10, 10, 10];
         let idle = (0..10_000)
             .filter(|_| lr.pick(&active, &mut rng) == Some(0))
             .count();
         // P(host 0 sampled at least once in 2 draws) = 1 − (3/4)² = 7/16.
         assert!((4_100..=4_650).contains(&idle), "{idle}");
+    }
+
+    /// The example of the module documentation.
+    #[test]
+    fn example_idle_host_wins() {
+        let mut rng = FastRng::from_seed(9);
+        let mut lr = LeastRequest::new(&[1, 1, 1], LeastRequestConfig::default(), 0);
+        // Host 1 is idle, the others are busy: it wins whenever it is sampled.
+        let host = lr.pick(&[10, 0, 10], &mut rng);
+        assert!(host.is_some());
     }
 }

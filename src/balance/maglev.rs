@@ -33,16 +33,6 @@
 //! its `CompactMaglevTable` stores `bit_width(#hosts)` bits per slot. Here a slot is a host
 //! index of 1 byte (up to 256 hosts), 2 bytes (up to 65536) or 4 bytes: 64 KiB for the default
 //! table with up to 256 endpoints. One host, or none, needs no table at all.
-//!
-//! ```
-//! use meshroute::balance::maglev::Maglev;
-//!
-//! let hosts = [("127.0.0.1:90", 1), ("127.0.0.1:91", 2)];
-//! let maglev = Maglev::build(&hosts, 65537)?;
-//! assert_eq!(maglev.entry_counts(), &[21846, 43691]);
-//! assert_eq!(maglev.pick(0xdead_beef, 0), maglev.pick(0xdead_beef % 65537, 0));
-//! # Ok::<(), meshroute::balance::maglev::InvalidMaglev>(())
-//! ```
 
 use super::hash::xxhash64;
 use super::ring_hash::NormalizedWeights;
@@ -50,7 +40,7 @@ use super::ring_hash::NormalizedWeights;
 /// A Maglev configuration Envoy would reject.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum InvalidMaglev {
+pub(crate) enum InvalidMaglev {
     /// The table size is not a prime number (Envoy's constructor message, verbatim).
     ///
     /// Envoy's `Primes::isPrime` also accepts 1, and then divides by `M - 1 = 0` when it builds
@@ -74,11 +64,11 @@ pub enum InvalidMaglev {
 
 /// Envoy's Maglev gauges (`maglev_lb.min_entries_per_host`, `.max_entries_per_host`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct MaglevStats {
+pub(crate) struct MaglevStats {
     /// The fewest slots any host got (1 for a single-host table, like newest Envoy).
-    pub min_entries_per_host: u64,
+    pub(crate) min_entries_per_host: u64,
     /// The most slots any host got (1 for a single-host table, like newest Envoy).
-    pub max_entries_per_host: u64,
+    pub(crate) max_entries_per_host: u64,
 }
 
 /// The slot array, in the narrowest integer that holds every host index.
@@ -96,7 +86,7 @@ enum Slots {
 /// A built Maglev lookup table over a host list; [`Maglev::pick`] returns an index into that
 /// list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Maglev {
+pub(crate) struct Maglev {
     table_size: u64,
     slots: Slots,
     counts: Vec<u32>,
@@ -119,9 +109,10 @@ const FREE: u32 = u32::MAX;
 
 impl Maglev {
     /// Envoy's (and Istio's) default table size, a prime.
-    pub const DEFAULT_TABLE_SIZE: u64 = 65537;
+    #[cfg(test)]
+    pub(crate) const DEFAULT_TABLE_SIZE: u64 = 65537;
     /// The largest table size Envoy's proto validation accepts, a prime.
-    pub const MAX_TABLE_SIZE: u64 = 5_000_011;
+    pub(crate) const MAX_TABLE_SIZE: u64 = 5_000_011;
 
     /// Builds the table for `hosts`, each `(hash key, weight)` in host-set order, the way
     /// Envoy does (see the module docs). The order of `hosts` does not change which host owns
@@ -133,7 +124,7 @@ impl Maglev {
     ///
     /// [`InvalidMaglev`] when `table_size` is not prime or above 5000011, or the weights add up
     /// to more than `u32::MAX`.
-    pub fn build(hosts: &[(&str, u32)], table_size: u64) -> Result<Maglev, InvalidMaglev> {
+    pub(crate) fn build(hosts: &[(&str, u32)], table_size: u64) -> Result<Maglev, InvalidMaglev> {
         if table_size > Self::MAX_TABLE_SIZE {
             return Err(InvalidMaglev::TableSizeTooLarge { table_size });
         }
@@ -243,7 +234,7 @@ impl Maglev {
     /// `attempt` is the host-selection retry (Envoy's retry host predicate): attempt `n > 0`
     /// looks up `hash ^ (2^64 - n)` instead, a far-away slot that may still be the same host.
     /// Allocates nothing.
-    pub fn pick(&self, hash: u64, attempt: u32) -> Option<usize> {
+    pub(crate) fn pick(&self, hash: u64, attempt: u32) -> Option<usize> {
         let hash = if attempt > 0 {
             hash ^ 0_u64.wrapping_sub(u64::from(attempt))
         } else {
@@ -260,24 +251,28 @@ impl Maglev {
     }
 
     /// The table size `M`.
-    pub fn table_size(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn table_size(&self) -> u64 {
         self.table_size
     }
 
     /// How many slots each host owns, indexed like the host list (a single host owns all
     /// `M`; the counts add up to `M` whenever there are hosts).
-    pub fn entry_counts(&self) -> &[u32] {
+    #[cfg(test)]
+    pub(crate) fn entry_counts(&self) -> &[u32] {
         &self.counts
     }
 
     /// Envoy's Maglev gauges for this table.
-    pub fn stats(&self) -> MaglevStats {
+    #[cfg(test)]
+    pub(crate) fn stats(&self) -> MaglevStats {
         self.stats
     }
 
     /// Bytes per table slot: 1, 2 or 4 depending on the host count; 0 when no table is stored
     /// (no hosts, or one).
-    pub fn bytes_per_slot(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn bytes_per_slot(&self) -> usize {
         match self.slots {
             Slots::Empty | Slots::Single => 0,
             Slots::U8(_) => 1,
@@ -576,5 +571,17 @@ mod tests {
         assert!(stats.min_entries_per_host >= 218 && stats.max_entries_per_host <= 219);
         let small = Maglev::build(&hosts[..256], 65537).unwrap();
         assert_eq!(small.bytes_per_slot(), 1);
+    }
+
+    /// The example of the module documentation.
+    #[test]
+    fn example_weighted_table() {
+        let hosts = [("127.0.0.1:90", 1), ("127.0.0.1:91", 2)];
+        let maglev = Maglev::build(&hosts, 65537).unwrap();
+        assert_eq!(maglev.entry_counts(), &[21846, 43691]);
+        assert_eq!(
+            maglev.pick(0xdead_beef, 0),
+            maglev.pick(0xdead_beef % 65537, 0)
+        );
     }
 }

@@ -1,23 +1,21 @@
-//! Endpoints, subsets and load balancing that pick the same endpoint Envoy picks.
+//! Envoy's load balancers, bit for bit, and nothing of Istio: the algorithms a cluster picks an
+//! endpoint with, given its endpoints, its policy and a random source.
 //!
-//! After a [`Decision`](crate::Decision) names `host` + `subset` + `port`, the balancer picks the
-//! endpoint among that subset's endpoints with the policy of the host's DestinationRule, the
-//! way Envoy's load balancers do (`source/extensions/load_balancing_policies/` in Envoy):
-//! the same hash functions, the same ring and Maglev table construction and lookup, the same
-//! EDF scheduler, the same consumption of random numbers. Randomness and time are injected.
+//! The same hash functions (xxHash64, MurmurHash2), the same ring and Maglev table construction
+//! and lookup, the same EDF scheduler behind weighted round robin and least request, the same
+//! consumption of random numbers and the same hash policies as Envoy
+//! (`source/extensions/load_balancing_policies/` and `source/common/http/hash_policy.cc` in
+//! envoyproxy/envoy), and its outlier detector. Randomness and time are injected. Istio's
+//! `DestinationRule` is translated into these terms by `compile`, never read here.
 
-pub(crate) mod cluster;
-pub mod edf;
-pub mod endpoints;
-pub mod hash;
-pub mod hash_policy;
-pub mod least_request;
-pub mod maglev;
-pub mod outlier;
-pub mod policy;
-pub mod random;
-pub mod ring_hash;
-pub mod round_robin;
-pub use cluster::{ClusterState, NoEndpoint};
-pub use endpoints::Endpoint;
-pub(crate) mod build;
+pub(crate) mod edf;
+pub(crate) mod endpoint;
+pub(crate) mod hash;
+pub(crate) mod hash_policy;
+pub(crate) mod least_request;
+pub(crate) mod maglev;
+pub(crate) mod outlier;
+pub(crate) mod panic;
+pub(crate) mod random;
+pub(crate) mod ring_hash;
+pub(crate) mod round_robin;

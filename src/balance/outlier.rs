@@ -49,45 +49,43 @@ use std::time::{Duration, Instant};
 /// Outlier detection settings, in Envoy's terms. [`Default`] is what Istio produces for an
 /// `outlierDetection: {}` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutlierConfig {
+pub(crate) struct OutlierConfig {
     /// Consecutive 5xx responses (and local failures) before ejection; `None` or `Some(0)`
     /// disables it. Istio default `Some(5)`.
-    pub consecutive_5xx: Option<u32>,
+    pub(crate) consecutive_5xx: Option<u32>,
     /// Consecutive 502/503/504 responses (and local failures) before ejection; `None` or
     /// `Some(0)` disables it. Istio default `None` (Envoy counts them but does not enforce).
-    pub consecutive_gateway: Option<u32>,
+    pub(crate) consecutive_gateway: Option<u32>,
     /// Time between sweeps. Default 10s.
-    pub interval: Duration,
+    pub(crate) interval: Duration,
     /// Ejection time for a first ejection; multiplied by the backoff. Default 30s.
-    pub base_ejection_time: Duration,
+    pub(crate) base_ejection_time: Duration,
     /// Cap on the ejection time: `max(300s, base_ejection_time)` by default (Istio cannot set it).
-    pub max_ejection_time: Duration,
+    pub(crate) max_ejection_time: Duration,
     /// Maximum share of endpoints ejected at once, in percent (capped at 100). Default 10.
-    pub max_ejection_percent: u32,
+    pub(crate) max_ejection_percent: u32,
     /// Envoy's `healthy_panic_threshold` as Istio sets it: below this healthy share, balance over
     /// all endpoints. Default 0 (never panic).
-    pub min_health_percent: u32,
+    pub(crate) min_health_percent: u32,
     /// Envoy's `always_eject_one_host`: allow one ejection whatever `max_ejection_percent` says.
     /// Istio does not set it (false).
-    pub always_eject_one_host: bool,
+    pub(crate) always_eject_one_host: bool,
     /// Count local-origin failures separately from HTTP responses.
-    pub split_external_local_origin_errors: bool,
+    pub(crate) split_external_local_origin_errors: bool,
     /// Consecutive local-origin failures before ejection, used only when split; `None` or
     /// `Some(0)` disables it. Istio: the configured value, else Envoy's default `Some(5)`.
-    pub consecutive_local_origin: Option<u32>,
+    pub(crate) consecutive_local_origin: Option<u32>,
 }
 
 /// Envoy's defaults.
-const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
-const DEFAULT_BASE_EJECTION_TIME: Duration = Duration::from_secs(30);
-const DEFAULT_MAX_EJECTION_TIME: Duration = Duration::from_secs(300);
-const DEFAULT_MAX_EJECTION_PERCENT: u32 = 10;
-const DEFAULT_CONSECUTIVE: u32 = 5;
+pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_BASE_EJECTION_TIME: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_MAX_EJECTION_TIME: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_MAX_EJECTION_PERCENT: u32 = 10;
+pub(crate) const DEFAULT_CONSECUTIVE: u32 = 5;
 /// Envoy's `healthy_panic_threshold` default, which Istio leaves in place only for a negative
 /// `minHealthPercent`.
-const ENVOY_PANIC_THRESHOLD: u32 = 50;
-/// Envoy's default overprovisioning factor (percent).
-const OVERPROVISIONING_FACTOR: u64 = 140;
+pub(crate) const ENVOY_PANIC_THRESHOLD: u32 = 50;
 
 impl Default for OutlierConfig {
     fn default() -> Self {
@@ -106,80 +104,10 @@ impl Default for OutlierConfig {
     }
 }
 
-/// A duration from config as Envoy reads it (`PROTOBUF_GET_MS_OR_DEFAULT`: whole milliseconds);
-/// unset, negative or zero (rejected by validation) gives the default.
-fn millis_or(duration: Option<&crate::config::Duration>, default: Duration) -> Duration {
-    duration
-        .and_then(crate::config::Duration::to_std)
-        .map(|d| Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
-        .filter(|d| !d.is_zero())
-        .unwrap_or(default)
-}
-
-/// A threshold as Istio translates it: 0 disables.
-fn threshold(value: Option<u32>) -> Option<u32> {
-    value.filter(|&v| v > 0)
-}
-
-impl OutlierConfig {
-    /// The settings Envoy runs with for an Istio `OutlierDetection`, per Istio's
-    /// `applyOutlierDetection`:
-    ///
-    /// * `consecutive5xxErrors`: unset → 5 (Envoy's default, enforced); 0 → disabled.
-    /// * `consecutiveGatewayErrors`: unset or 0 → not enforced; n → n, enforced.
-    /// * `consecutiveErrors` (deprecated): ignored by Istio since 1.7 (PR #24087; Istio ≤ 1.6
-    ///   mapped it to gateway errors); a warning is logged.
-    /// * `interval`, `baseEjectionTime`: whole milliseconds, defaults 10s and 30s;
-    ///   `max_ejection_time` is `max(300s, base)`.
-    /// * `maxEjectionPercent`: only a positive value is passed on (0 or unset → 10).
-    /// * `minHealthPercent`: unset → 0 (panic disabled); negative → not written, so Envoy's 50.
-    /// * `splitExternalLocalOriginErrors` / `consecutiveLocalOriginFailures` (positive value, else 5).
-    /// * `outlierDetectionHttpErrorCodes` is not modelled (a warning is logged).
-    pub fn from_istio(od: &crate::config::OutlierDetection) -> Self {
-        if od.consecutive_errors.is_some_and(|v| v != 0) {
-            tracing::warn!(
-                "outlierDetection.consecutiveErrors is deprecated and ignored by Istio; \
-                 use consecutive5xxErrors or consecutiveGatewayErrors"
-            );
-        }
-        if !od.outlier_detection_http_error_codes.is_empty() {
-            tracing::warn!(
-                "outlierDetection.outlierDetectionHttpErrorCodes is not modelled; counting 5xx"
-            );
-        }
-        let base_ejection_time =
-            millis_or(od.base_ejection_time.as_ref(), DEFAULT_BASE_EJECTION_TIME);
-        let split = od.split_external_local_origin_errors;
-        Self {
-            consecutive_5xx: match od.consecutive_5xx_errors {
-                None => Some(DEFAULT_CONSECUTIVE),
-                value => threshold(value),
-            },
-            consecutive_gateway: threshold(od.consecutive_gateway_errors),
-            interval: millis_or(od.interval.as_ref(), DEFAULT_INTERVAL),
-            base_ejection_time,
-            max_ejection_time: DEFAULT_MAX_EJECTION_TIME.max(base_ejection_time),
-            max_ejection_percent: od
-                .max_ejection_percent
-                .and_then(|v| u32::try_from(v).ok())
-                .filter(|&v| v > 0)
-                .unwrap_or(DEFAULT_MAX_EJECTION_PERCENT),
-            min_health_percent: match od.min_health_percent {
-                None => 0,
-                Some(v) => u32::try_from(v).unwrap_or(ENVOY_PANIC_THRESHOLD),
-            },
-            always_eject_one_host: false,
-            split_external_local_origin_errors: split,
-            consecutive_local_origin: split.then(|| {
-                threshold(od.consecutive_local_origin_failures).unwrap_or(DEFAULT_CONSECUTIVE)
-            }),
-        }
-    }
-}
-
 /// What happened to one request sent to an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+#[non_exhaustive]
+pub enum UpstreamResult {
     /// A successful response (counts as HTTP 200).
     Success,
     /// A response with this HTTP status: 500..=599 are errors, 502/503/504 gateway errors.
@@ -211,23 +139,8 @@ struct HostState {
 
 /// Envoy's outlier detector for one cluster of `N` endpoints (indices `0..N`), driven by
 /// explicit timestamps.
-///
-/// ```
-/// use std::time::{Duration, Instant};
-/// use meshroute::balance::outlier::{OutlierConfig, OutlierDetector, Outcome};
-///
-/// let start = Instant::now();
-/// let config = OutlierConfig { max_ejection_percent: 100, ..OutlierConfig::default() };
-/// let mut detector = OutlierDetector::new(config, 3, start);
-/// for _ in 0..5 {
-///     detector.report(1, Outcome::Status(500), start + Duration::from_secs(1));
-/// }
-/// assert!(detector.is_ejected(1));
-/// detector.advance(start + Duration::from_secs(40)); // sweeps at 10s, 20s, 30s, 40s
-/// assert!(!detector.is_ejected(1));
-/// ```
 #[derive(Debug, Clone)]
-pub struct OutlierDetector {
+pub(crate) struct OutlierDetector {
     config: OutlierConfig,
     hosts: Vec<HostState>,
     ejected: usize,
@@ -240,7 +153,7 @@ pub struct OutlierDetector {
 impl OutlierDetector {
     /// A detector for `endpoints` endpoints, created at `now`; the first sweep is due at
     /// `now + interval`.
-    pub fn new(config: OutlierConfig, endpoints: usize, now: Instant) -> Self {
+    pub(crate) fn new(config: OutlierConfig, endpoints: usize, now: Instant) -> Self {
         let interval = config.interval.max(Duration::from_millis(1));
         Self {
             config,
@@ -251,48 +164,43 @@ impl OutlierDetector {
         }
     }
 
-    /// The settings in use.
-    pub fn config(&self) -> &OutlierConfig {
-        &self.config
-    }
-
     /// The number of endpoints tracked.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.hosts.len()
     }
 
-    /// Whether no endpoints are tracked.
-    pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty()
-    }
-
     /// When the next interval sweep is due (`None` if beyond what `Instant` can represent).
-    pub fn next_sweep(&self) -> Option<Instant> {
+    #[cfg(test)]
+    pub(crate) fn next_sweep(&self) -> Option<Instant> {
         self.next_sweep
     }
 
     /// Whether endpoint `endpoint` is ejected (false for an unknown index).
-    pub fn is_ejected(&self, endpoint: usize) -> bool {
+    pub(crate) fn is_ejected(&self, endpoint: usize) -> bool {
         self.hosts.get(endpoint).is_some_and(|h| h.ejected)
     }
 
     /// How many times endpoint `endpoint` has been ejected so far.
-    pub fn num_ejections(&self, endpoint: usize) -> u32 {
+    #[cfg(test)]
+    pub(crate) fn num_ejections(&self, endpoint: usize) -> u32 {
         self.hosts.get(endpoint).map_or(0, |h| h.num_ejections)
     }
 
     /// The number of endpoints currently ejected.
-    pub fn ejected_count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn ejected_count(&self) -> usize {
         self.ejected
     }
 
     /// The number of endpoints not ejected.
-    pub fn healthy_count(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn healthy_count(&self) -> usize {
         self.hosts.len().saturating_sub(self.ejected)
     }
 
     /// Indices of the endpoints not ejected, in order.
-    pub fn healthy(&self) -> impl Iterator<Item = usize> + '_ {
+    #[cfg(test)]
+    pub(crate) fn healthy(&self) -> impl Iterator<Item = usize> + '_ {
         self.hosts
             .iter()
             .enumerate()
@@ -301,7 +209,8 @@ impl OutlierDetector {
     }
 
     /// `mask[i]` is true when endpoint `i` is not ejected.
-    pub fn healthy_mask(&self) -> Vec<bool> {
+    #[cfg(test)]
+    pub(crate) fn healthy_mask(&self) -> Vec<bool> {
         self.hosts.iter().map(|h| !h.ejected).collect()
     }
 
@@ -310,27 +219,25 @@ impl OutlierDetector {
     /// times the overprovisioning factor 1.4 cover 100% (Envoy never panics then). With a
     /// threshold of 0 (Istio's default) this is never true, and when every endpoint is ejected
     /// there is no endpoint to pick.
-    pub fn panic(&self) -> bool {
-        let threshold = self.config.min_health_percent.min(100);
-        let total = self.hosts.len() as u64;
-        let healthy = self.healthy_count() as u64;
-        if total > 0 && (OVERPROVISIONING_FACTOR * healthy / total).min(100) == 100 {
-            return false;
-        }
-        #[allow(clippy::cast_precision_loss)]
-        let healthy_percent = if total == 0 {
-            0.0
-        } else {
-            100.0 * healthy as f64 / total as f64
-        };
-        healthy_percent < f64::from(threshold)
+    #[cfg(test)]
+    pub(crate) fn panic(&self) -> bool {
+        super::panic::in_panic(
+            self.healthy_count(),
+            self.hosts.len(),
+            self.config.min_health_percent,
+        )
     }
 
     /// Records the outcome of one request to `endpoint` at `now`, after running any sweep due by
     /// `now` ([`OutlierDetector::advance`]). Returns whether this report ejected the endpoint.
     /// Reports for an unknown index are ignored. Reports for an ejected endpoint (requests
     /// already in flight) still count, as in Envoy.
-    pub fn report(&mut self, endpoint: usize, outcome: Outcome, now: Instant) -> bool {
+    pub(crate) fn report(
+        &mut self,
+        endpoint: usize,
+        outcome: UpstreamResult,
+        now: Instant,
+    ) -> bool {
         self.advance(now);
         if endpoint >= self.hosts.len() {
             return false;
@@ -338,7 +245,7 @@ impl OutlierDetector {
         let split = self.config.split_external_local_origin_errors;
         let mut fired: [Option<Kind>; 2] = [None, None];
         match outcome {
-            Outcome::LocalFailure if split => {
+            UpstreamResult::LocalFailure if split => {
                 if let Some(host) = self.hosts.get_mut(endpoint) {
                     host.consecutive_local_origin = host.consecutive_local_origin.wrapping_add(1);
                     if Some(host.consecutive_local_origin) == self.config.consecutive_local_origin {
@@ -346,8 +253,8 @@ impl OutlierDetector {
                     }
                 }
             }
-            Outcome::LocalFailure => fired = self.put_http_status(endpoint, 503),
-            Outcome::Success | Outcome::Status(_) => {
+            UpstreamResult::LocalFailure => fired = self.put_http_status(endpoint, 503),
+            UpstreamResult::Success | UpstreamResult::Status(_) => {
                 if split {
                     // The connection succeeded (`localOriginNoFailure`).
                     if let Some(host) = self.hosts.get_mut(endpoint) {
@@ -355,7 +262,7 @@ impl OutlierDetector {
                     }
                 }
                 let status = match outcome {
-                    Outcome::Status(status) => status,
+                    UpstreamResult::Status(status) => status,
                     _ => 200,
                 };
                 fired = self.put_http_status(endpoint, status);
@@ -447,7 +354,7 @@ impl OutlierDetector {
     /// Runs every interval sweep due at or before `now`, each at its scheduled time, the way
     /// Envoy's re-armed interval timer fires. Sweeps that cannot change anything (no endpoint
     /// ejected, no backoff left to decay) are skipped in one step.
-    pub fn advance(&mut self, now: Instant) {
+    pub(crate) fn advance(&mut self, now: Instant) {
         while let Some(at) = self.next_sweep.filter(|&at| at <= now) {
             if self.ejected == 0 && self.hosts.iter().all(|h| h.backoff == 0) {
                 // Jump to the last sweep due by `now`; it and the skipped ones are no-ops.
@@ -469,7 +376,7 @@ impl OutlierDetector {
     /// `min(base · backoff, max_ejection_time)` has elapsed, then decrements the backoff of every
     /// endpoint that has been back for at least one interval; the next sweep is due at
     /// `now + interval`.
-    pub fn tick(&mut self, now: Instant) {
+    pub(crate) fn tick(&mut self, now: Instant) {
         let config = &self.config;
         let mut unejected = 0;
         for host in &mut self.hosts {
@@ -531,7 +438,7 @@ mod tests {
 
     fn fail(d: &mut OutlierDetector, endpoint: usize, times: usize, status: u16, at: Instant) {
         for _ in 0..times {
-            d.report(endpoint, Outcome::Status(status), at);
+            d.report(endpoint, UpstreamResult::Status(status), at);
         }
     }
 
@@ -546,48 +453,6 @@ mod tests {
         assert_eq!(c.max_ejection_time, secs(300));
         assert_eq!(c.max_ejection_percent, 10);
         assert_eq!(c.min_health_percent, 0);
-        assert_eq!(c, OutlierConfig::from_istio(&Default::default()));
-    }
-
-    /// `from_istio` follows Istio's `applyOutlierDetection`.
-    #[test]
-    fn from_istio_translation() {
-        use crate::config::{Duration as D, OutlierDetection};
-        let od = OutlierDetection {
-            consecutive_5xx_errors: Some(0),
-            consecutive_gateway_errors: Some(3),
-            consecutive_errors: Some(7),
-            interval: Some(D::from_nanos(1_500_000)),
-            base_ejection_time: Some(D::from_millis(600_000)),
-            max_ejection_percent: Some(0),
-            min_health_percent: Some(-1),
-            split_external_local_origin_errors: true,
-            ..OutlierDetection::default()
-        };
-        let c = OutlierConfig::from_istio(&od);
-        assert_eq!(c.consecutive_5xx, None);
-        assert_eq!(c.consecutive_gateway, Some(3));
-        assert_eq!(c.interval, Duration::from_millis(1));
-        assert_eq!(c.base_ejection_time, secs(600));
-        assert_eq!(c.max_ejection_time, secs(600), "max(300s, base)");
-        assert_eq!(c.max_ejection_percent, 10, "0 is not passed on");
-        assert_eq!(c.min_health_percent, 50, "negative leaves Envoy's default");
-        assert_eq!(c.consecutive_local_origin, Some(5));
-        let c = OutlierConfig::from_istio(&OutlierDetection {
-            consecutive_5xx_errors: Some(2),
-            max_ejection_percent: Some(40),
-            min_health_percent: Some(30),
-            ..OutlierDetection::default()
-        });
-        assert_eq!(
-            (
-                c.consecutive_5xx,
-                c.max_ejection_percent,
-                c.min_health_percent
-            ),
-            (Some(2), 40, 30)
-        );
-        assert_eq!(c.consecutive_local_origin, None);
     }
 
     /// Five consecutive 5xx eject; four do not.
@@ -596,7 +461,7 @@ mod tests {
         let (mut d, t0) = detector(open(), 5);
         fail(&mut d, 2, 4, 500, t0);
         assert!(!d.is_ejected(2));
-        assert!(d.report(2, Outcome::Status(503), t0));
+        assert!(d.report(2, UpstreamResult::Status(503), t0));
         assert!(d.is_ejected(2));
         assert_eq!(d.ejected_count(), 1);
         assert_eq!(d.healthy().collect::<Vec<_>>(), [0, 1, 3, 4]);
@@ -608,12 +473,12 @@ mod tests {
     fn success_resets_count() {
         let (mut d, t0) = detector(open(), 5);
         fail(&mut d, 0, 4, 500, t0);
-        d.report(0, Outcome::Success, t0);
+        d.report(0, UpstreamResult::Success, t0);
         fail(&mut d, 0, 4, 502, t0);
-        d.report(0, Outcome::Status(404), t0);
+        d.report(0, UpstreamResult::Status(404), t0);
         fail(&mut d, 0, 4, 500, t0);
         assert!(!d.is_ejected(0));
-        d.report(0, Outcome::LocalFailure, t0);
+        d.report(0, UpstreamResult::LocalFailure, t0);
         assert!(d.is_ejected(0), "a local failure is a 503");
     }
 
@@ -745,24 +610,11 @@ mod tests {
         };
         let (mut d, t0) = detector(config, 5);
         fail(&mut d, 0, 2, 502, t0);
-        d.report(0, Outcome::Status(500), t0);
+        d.report(0, UpstreamResult::Status(500), t0);
         fail(&mut d, 0, 2, 504, t0);
         assert!(!d.is_ejected(0), "the 500 reset the gateway count");
-        d.report(0, Outcome::LocalFailure, t0);
+        d.report(0, UpstreamResult::LocalFailure, t0);
         assert!(d.is_ejected(0));
-    }
-
-    /// `consecutive5xxErrors: 0` disables 5xx ejection.
-    #[test]
-    fn zero_disables_5xx() {
-        let od = crate::config::OutlierDetection {
-            consecutive_5xx_errors: Some(0),
-            max_ejection_percent: Some(100),
-            ..Default::default()
-        };
-        let (mut d, t0) = detector(OutlierConfig::from_istio(&od), 5);
-        fail(&mut d, 0, 50, 500, t0);
-        assert!(!d.is_ejected(0));
     }
 
     /// Split mode: local failures feed their own counter and leave the 5xx counter alone; any
@@ -776,20 +628,20 @@ mod tests {
         };
         let (mut d, t0) = detector(config, 5);
         fail(&mut d, 0, 4, 500, t0);
-        d.report(0, Outcome::LocalFailure, t0);
+        d.report(0, UpstreamResult::LocalFailure, t0);
         assert!(!d.is_ejected(0));
         assert!(
-            d.report(0, Outcome::Status(500), t0),
+            d.report(0, UpstreamResult::Status(500), t0),
             "fifth 5xx; the local failure did not reset"
         );
-        d.report(1, Outcome::LocalFailure, t0);
-        d.report(1, Outcome::Status(500), t0);
-        d.report(1, Outcome::LocalFailure, t0);
+        d.report(1, UpstreamResult::LocalFailure, t0);
+        d.report(1, UpstreamResult::Status(500), t0);
+        d.report(1, UpstreamResult::LocalFailure, t0);
         assert!(
             !d.is_ejected(1),
             "the response reset the local-origin count"
         );
-        assert!(d.report(1, Outcome::LocalFailure, t0));
+        assert!(d.report(1, UpstreamResult::LocalFailure, t0));
     }
 
     /// Panic: below `min_health_percent` Envoy uses all endpoints, unless 1.4 × healthy covers
@@ -826,7 +678,7 @@ mod tests {
     #[test]
     fn robustness_and_schedule() {
         let (mut d, t0) = detector(open(), 2);
-        assert!(!d.report(7, Outcome::Status(500), t0));
+        assert!(!d.report(7, UpstreamResult::Status(500), t0));
         assert!(!d.is_ejected(7));
         d.advance(t0 + secs(35));
         assert_eq!(d.next_sweep(), Some(t0 + secs(40)));
@@ -848,7 +700,28 @@ mod tests {
         d.advance(t0 + secs(86_430));
         assert!(!d.is_ejected(0));
         let (mut empty, t0) = detector(open(), 0);
-        assert!(!empty.report(0, Outcome::LocalFailure, t0));
+        assert!(!empty.report(0, UpstreamResult::LocalFailure, t0));
         assert!(!empty.panic());
+    }
+
+    /// Five 5xx eject an endpoint; the sweep after the ejection time returns it.
+    #[test]
+    fn example_eject_and_return() {
+        let start = Instant::now();
+        let config = OutlierConfig {
+            max_ejection_percent: 100,
+            ..OutlierConfig::default()
+        };
+        let mut detector = OutlierDetector::new(config, 3, start);
+        for _ in 0..5 {
+            detector.report(
+                1,
+                UpstreamResult::Status(500),
+                start + Duration::from_secs(1),
+            );
+        }
+        assert!(detector.is_ejected(1));
+        detector.advance(start + Duration::from_secs(40)); // sweeps at 10s, 20s, 30s, 40s
+        assert!(!detector.is_ejected(1));
     }
 }

@@ -8,21 +8,11 @@
 //! With a single priority the priority step always lands on priority 0, so the pick is simply
 //! `r % n` for the one draw `r`.
 
-use crate::Rng;
+use crate::util::rng::Rng;
 
 /// Picks one of `n` hosts with a single draw from `rng`, as Envoy's random LB does.
 /// `None` (after consuming the draw, as Envoy does) when there are no hosts.
-///
-/// ```
-/// use meshroute::balance::random;
-/// use meshroute::FastRng;
-///
-/// let mut rng = FastRng::from_seed(1);
-/// let host = random::pick(3, &mut rng);
-/// assert!(matches!(host, Some(0..=2)));
-/// assert_eq!(random::pick(0, &mut rng), None);
-/// ```
-pub fn pick(n: usize, rng: &mut impl Rng) -> Option<usize> {
+pub(crate) fn pick(n: usize, rng: &mut impl Rng) -> Option<usize> {
     let r = rng.next_u64();
     let n = u64::try_from(n).ok().filter(|&n| n > 0)?;
     usize::try_from(r % n).ok()
@@ -31,6 +21,7 @@ pub fn pick(n: usize, rng: &mut impl Rng) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::rng::FastRng;
 
     struct Script(Vec<u64>, usize);
 
@@ -57,5 +48,14 @@ mod tests {
         let mut rng = Script(vec![9], 0);
         assert_eq!(pick(0, &mut rng), None);
         assert_eq!(rng.1, 1);
+    }
+
+    /// The example of the module documentation.
+    #[test]
+    fn example_pick() {
+        let mut rng = FastRng::from_seed(1);
+        let host = pick(3, &mut rng);
+        assert!(matches!(host, Some(0..=2)));
+        assert_eq!(pick(0, &mut rng), None);
     }
 }

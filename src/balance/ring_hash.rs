@@ -28,46 +28,15 @@
 //! 5. **Lookup** (`chooseHost`): Envoy ports ketama's signed binary search; it is exactly
 //!    `lower_bound` with wrap-around: the first entry whose hash is `>= h`, or entry 0 when `h`
 //!    is above the last entry. A retry (`attempt > 0`) moves to `(index + attempt) % len`.
-//!
-//! ```
-//! use meshroute::balance::ring_hash::{HashFunction, RingHash};
-//!
-//! let hosts = [("127.0.0.1:90", 1), ("127.0.0.1:91", 1), ("127.0.0.1:92", 1)];
-//! let ring = RingHash::build(&hosts, 1024, RingHash::DEFAULT_MAX_RING_SIZE, HashFunction::XxHash)?;
-//! assert_eq!(ring.len(), 1026); // ceil(1024 / 3) = 342 entries per host
-//! let host = ring.pick(0x1234_5678_9abc_def0, 0);
-//! assert!(host.is_some_and(|h| h < hosts.len()));
-//! # Ok::<(), meshroute::balance::ring_hash::InvalidRingHash>(())
-//! ```
 
 use std::fmt::Write as _;
 
-use super::hash::{MURMUR_SEED, murmur2_64, xxhash64};
-
-/// The hash Envoy uses to place `"<host key>_<i>"` on the ring (`RingHash.hash_function`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum HashFunction {
-    /// `XX_HASH` (the default): XXH64 with seed 0.
-    #[default]
-    XxHash,
-    /// `MURMUR_HASH_2`: libstdc++'s `std::hash<std::string>` (MurmurHash2-64, seed
-    /// `0xc70f6907`).
-    MurmurHash2,
-}
-
-impl HashFunction {
-    fn hash(self, key: &[u8]) -> u64 {
-        match self {
-            HashFunction::XxHash => xxhash64(key, 0),
-            HashFunction::MurmurHash2 => murmur2_64(key, MURMUR_SEED),
-        }
-    }
-}
+use super::hash::xxhash64;
 
 /// A ring-hash configuration Envoy would reject.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum InvalidRingHash {
+pub(crate) enum InvalidRingHash {
     /// `minimum_ring_size` is above `maximum_ring_size` (Envoy's constructor message).
     #[error("ring hash: minimum_ring_size ({minimum}) > maximum_ring_size ({maximum})")]
     MinimumAboveMaximum {
@@ -93,14 +62,14 @@ pub enum InvalidRingHash {
 /// Envoy's ring-hash gauges (`ring_hash_lb.size`, `.min_hashes_per_host`,
 /// `.max_hashes_per_host`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RingHashStats {
+pub(crate) struct RingHashStats {
     /// `ceil(scale)`: the ring size Envoy reports (the real entry count can differ by one
     /// through floating-point rounding of the running sums).
-    pub size: u64,
+    pub(crate) size: u64,
     /// The fewest entries any host got.
-    pub min_hashes_per_host: u64,
+    pub(crate) min_hashes_per_host: u64,
     /// The most entries any host got.
-    pub max_hashes_per_host: u64,
+    pub(crate) max_hashes_per_host: u64,
 }
 
 /// A built ketama ring over a host list; [`RingHash::pick`] returns an index into that list.
@@ -108,7 +77,7 @@ pub struct RingHashStats {
 /// Entries are stored as two parallel arrays (hashes, host indices): 12 bytes per entry, and the
 /// binary search only touches the hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RingHash {
+pub(crate) struct RingHash {
     hashes: Vec<u64>,
     hosts: Vec<u32>,
     per_host: Vec<u32>,
@@ -116,10 +85,8 @@ pub struct RingHash {
 }
 
 impl RingHash {
-    /// Envoy's default `minimum_ring_size` (Istio's `minimumRingSize` default too).
-    pub const DEFAULT_MIN_RING_SIZE: u64 = 1024;
     /// Envoy's default (and largest accepted) `maximum_ring_size`, 8M entries.
-    pub const DEFAULT_MAX_RING_SIZE: u64 = 8 * 1024 * 1024;
+    pub(crate) const DEFAULT_MAX_RING_SIZE: u64 = 8 * 1024 * 1024;
 
     /// Builds the ring for `hosts`, each `(hash key, weight)` in host-set order, the way
     /// Envoy's `Ring` constructor does (see the module docs).
@@ -132,11 +99,10 @@ impl RingHash {
     ///
     /// [`InvalidRingHash`] when a size is above 8388608, `min_ring_size > max_ring_size`, or the
     /// weights add up to more than `u32::MAX`.
-    pub fn build(
+    pub(crate) fn build(
         hosts: &[(&str, u32)],
         min_ring_size: u64,
         max_ring_size: u64,
-        hash_function: HashFunction,
     ) -> Result<RingHash, InvalidRingHash> {
         for (field, value) in [
             ("minimum_ring_size", min_ring_size),
@@ -190,7 +156,7 @@ impl RingHash {
                 key.truncate(prefix);
                 // Writing to a `String` cannot fail.
                 let _ = write!(key, "{i}");
-                entries.push((hash_function.hash(key.as_bytes()), host));
+                entries.push((xxhash64(key.as_bytes(), 0), host));
                 i += 1;
                 current += 1.0;
             }
@@ -216,7 +182,7 @@ impl RingHash {
     /// `attempt` is the host-selection retry (Envoy's retry host predicate): attempt `n > 0`
     /// takes the entry `n` places after the first choice, wrapping. It may be the same host.
     /// Allocates nothing.
-    pub fn pick(&self, hash: u64, attempt: u32) -> Option<usize> {
+    pub(crate) fn pick(&self, hash: u64, attempt: u32) -> Option<usize> {
         let len = self.hashes.len();
         if len == 0 {
             return None;
@@ -235,17 +201,20 @@ impl RingHash {
     }
 
     /// The number of ring entries.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.hashes.len()
     }
 
     /// Whether the ring has no entries (no hosts, or `minimum_ring_size` 0).
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.hashes.is_empty()
     }
 
     /// The ring entries in ring order: `(hash, host index)`.
-    pub fn entries(&self) -> impl ExactSizeIterator<Item = (u64, usize)> + '_ {
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> impl ExactSizeIterator<Item = (u64, usize)> + '_ {
         self.hashes
             .iter()
             .zip(&self.hosts)
@@ -253,12 +222,14 @@ impl RingHash {
     }
 
     /// How many entries each host got, indexed like the host list.
-    pub fn hashes_per_host(&self) -> &[u32] {
+    #[cfg(test)]
+    pub(crate) fn hashes_per_host(&self) -> &[u32] {
         &self.per_host
     }
 
     /// Envoy's ring-hash gauges for this ring.
-    pub fn stats(&self) -> RingHashStats {
+    #[cfg(test)]
+    pub(crate) fn stats(&self) -> RingHashStats {
         self.stats
     }
 }
@@ -317,13 +288,7 @@ mod tests {
     ];
 
     fn basic() -> RingHash {
-        RingHash::build(
-            &BASIC,
-            12,
-            RingHash::DEFAULT_MAX_RING_SIZE,
-            HashFunction::XxHash,
-        )
-        .unwrap()
+        RingHash::build(&BASIC, 12, RingHash::DEFAULT_MAX_RING_SIZE).unwrap()
     }
 
     /// Envoy's `Ring::chooseHost`, line by line (ketama's signed binary search).
@@ -461,13 +426,13 @@ mod tests {
     #[test]
     fn fractional_scale_carries_across_hosts() {
         let hosts = [("a:1", 1), ("b:1", 1), ("c:1", 1), ("d:1", 1)];
-        let ring = RingHash::build(&hosts, 2, 2, HashFunction::XxHash).unwrap();
+        let ring = RingHash::build(&hosts, 2, 2).unwrap();
         assert_eq!(ring.hashes_per_host(), &[1, 0, 1, 0]);
         assert_eq!(ring.len(), 2);
         assert_eq!(ring.stats().size, 2);
         assert_eq!(ring.stats().min_hashes_per_host, 0);
         assert_eq!(ring.stats().max_hashes_per_host, 1);
-        let six = RingHash::build(&hosts, 6, 6, HashFunction::XxHash).unwrap();
+        let six = RingHash::build(&hosts, 6, 6).unwrap();
         assert_eq!(six.hashes_per_host(), &[2, 1, 2, 1]);
     }
 
@@ -477,13 +442,7 @@ mod tests {
     #[test]
     fn weight_scales_entries_per_host() {
         let hosts = [("127.0.0.1:90", 1), ("127.0.0.1:91", 2)];
-        let ring = RingHash::build(
-            &hosts,
-            1024,
-            RingHash::DEFAULT_MAX_RING_SIZE,
-            HashFunction::XxHash,
-        )
-        .unwrap();
+        let ring = RingHash::build(&hosts, 1024, RingHash::DEFAULT_MAX_RING_SIZE).unwrap();
         assert_eq!(ring.hashes_per_host(), &[342, 684]);
         assert_eq!(ring.len(), 1026);
         assert_eq!(ring.stats().size, 1026);
@@ -501,53 +460,25 @@ mod tests {
         // ceil(1000 / 1001) / (1 / 1001) = 1001 > 1000: capped at scale 1000. The running
         // target ends at 1000.0000000000001 in f64, so Envoy's loop (and this one) makes 1001
         // entries while the `size` gauge says 1000.
-        let ring = RingHash::build(&hosts, 1000, 1000, HashFunction::XxHash).unwrap();
+        let ring = RingHash::build(&hosts, 1000, 1000).unwrap();
         assert_eq!(ring.hashes_per_host(), &[1, 1000]);
         assert_eq!(ring.len(), 1001);
         assert_eq!(ring.stats().size, 1000);
         let scale = 1000.0_f64;
         assert!(scale * (1.0 / 1001.0) + scale * (1000.0 / 1001.0) > 1000.0);
-        let uncapped = RingHash::build(&hosts, 1000, 2000, HashFunction::XxHash).unwrap();
+        let uncapped = RingHash::build(&hosts, 1000, 2000).unwrap();
         assert_eq!(uncapped.hashes_per_host(), &[1, 1000]);
         assert_eq!(uncapped.stats().size, 1001);
-    }
-
-    /// `hash_function: MURMUR_HASH_2` places entries at MurmurHash2 of the same keys.
-    #[test]
-    fn murmur_ring_uses_murmur_hashes_of_the_same_keys() {
-        let ring = RingHash::build(
-            &BASIC,
-            12,
-            RingHash::DEFAULT_MAX_RING_SIZE,
-            HashFunction::MurmurHash2,
-        )
-        .unwrap();
-        assert_eq!(ring.len(), 12);
-        let mut expected: Vec<(u64, usize)> = BASIC
-            .iter()
-            .enumerate()
-            .flat_map(|(host, (key, _))| {
-                (0..2).map(move |i| {
-                    (
-                        murmur2_64(format!("{key}_{i}").as_bytes(), MURMUR_SEED),
-                        host,
-                    )
-                })
-            })
-            .collect();
-        expected.sort();
-        assert_eq!(ring.entries().collect::<Vec<_>>(), expected);
-        assert_ne!(ring, basic());
     }
 
     /// No hosts (or a zero minimum) give an empty ring whose picks are `None`.
     #[test]
     fn empty_ring_picks_nothing() {
-        let ring = RingHash::build(&[], 1024, 2048, HashFunction::XxHash).unwrap();
+        let ring = RingHash::build(&[], 1024, 2048).unwrap();
         assert!(ring.is_empty());
         assert_eq!(ring.pick(42, 0), None);
         assert_eq!(ring.pick(42, 3), None);
-        let zero = RingHash::build(&BASIC, 0, 2048, HashFunction::XxHash).unwrap();
+        let zero = RingHash::build(&BASIC, 0, 2048).unwrap();
         assert!(zero.is_empty());
         assert_eq!(zero.pick(42, 0), None);
     }
@@ -555,12 +486,12 @@ mod tests {
     /// ring_hash_lb_test.cc `MinRingSizeGreaterThanMax`-style config errors use Envoy's message.
     #[test]
     fn minimum_above_maximum_is_rejected_with_envoys_message() {
-        let err = RingHash::build(&BASIC, 1025, 1024, HashFunction::XxHash).unwrap_err();
+        let err = RingHash::build(&BASIC, 1025, 1024).unwrap_err();
         assert_eq!(
             err.to_string(),
             "ring hash: minimum_ring_size (1025) > maximum_ring_size (1024)"
         );
-        let too_big = RingHash::build(&BASIC, 1024, 8388609, HashFunction::XxHash).unwrap_err();
+        let too_big = RingHash::build(&BASIC, 1024, 8388609).unwrap_err();
         assert_eq!(
             too_big,
             InvalidRingHash::RingSizeTooLarge {
@@ -573,10 +504,23 @@ mod tests {
     /// Zero weights count as 1; weights adding up past `u32::MAX` are rejected.
     #[test]
     fn weights_are_clamped_and_bounded() {
-        let zero = RingHash::build(&[("a:1", 0), ("b:1", 1)], 4, 4, HashFunction::XxHash).unwrap();
+        let zero = RingHash::build(&[("a:1", 0), ("b:1", 1)], 4, 4).unwrap();
         assert_eq!(zero.hashes_per_host(), &[2, 2]);
-        let err = RingHash::build(&[("a:1", u32::MAX), ("b:1", 1)], 4, 4, HashFunction::XxHash)
-            .unwrap_err();
+        let err = RingHash::build(&[("a:1", u32::MAX), ("b:1", 1)], 4, 4).unwrap_err();
         assert_eq!(err, InvalidRingHash::WeightSumTooLarge);
+    }
+
+    /// The example of the module documentation.
+    #[test]
+    fn example_ring() {
+        let hosts = [
+            ("127.0.0.1:90", 1),
+            ("127.0.0.1:91", 1),
+            ("127.0.0.1:92", 1),
+        ];
+        let ring = RingHash::build(&hosts, 1024, RingHash::DEFAULT_MAX_RING_SIZE).unwrap();
+        assert_eq!(ring.len(), 1026); // ceil(1024 / 3) = 342 entries per host
+        let host = ring.pick(0x1234_5678_9abc_def0, 0);
+        assert!(host.is_some_and(|h| h < hosts.len()));
     }
 }

@@ -20,7 +20,7 @@
 //! (`EdfLoadBalancerBase::refresh`, `chooseHostOnce`), `source/common/upstream/edf_scheduler.h`.
 
 use super::edf::EdfScheduler;
-use crate::Rng;
+use crate::util::rng::Rng;
 
 /// The weighted path: EDF over host indices with the weights used on re-insertion.
 #[derive(Debug, Clone)]
@@ -30,19 +30,8 @@ struct Weighted {
 }
 
 /// Round robin over one host list, picking exactly the host Envoy picks.
-///
-/// ```
-/// use meshroute::balance::round_robin::RoundRobin;
-/// use meshroute::FastRng;
-///
-/// let mut rng = FastRng::from_seed(3);
-/// // Envoy's seed is its first `random()`; here it is passed in (0).
-/// let mut rr = RoundRobin::new(&[1, 2], 0);
-/// let picks: Vec<usize> = (0..6).filter_map(|_| rr.pick(&mut rng)).collect();
-/// assert_eq!(picks, [1, 0, 1, 1, 0, 1]);
-/// ```
 #[derive(Debug, Clone)]
-pub struct RoundRobin {
+pub(crate) struct RoundRobin {
     len: usize,
     seed: u64,
     /// The unweighted index (`rr_indexes_`): starts at the seed and survives updates.
@@ -55,7 +44,7 @@ impl RoundRobin {
     /// A balancer over hosts with these weights (host `i` has `weights[i]`), with Envoy's LB seed
     /// (the first `random()` the LB draws). A weight of 0, which Envoy's config validation
     /// rejects, is treated as 1.
-    pub fn new(weights: &[u32], seed: u64) -> Self {
+    pub(crate) fn new(weights: &[u32], seed: u64) -> Self {
         let mut rr = Self {
             len: 0,
             seed,
@@ -69,7 +58,7 @@ impl RoundRobin {
     /// Replaces the host list after a membership or health change, as Envoy's `refresh` does:
     /// the EDF schedule is rebuilt from the seed, while the unweighted index carries on where it
     /// was (Envoy keeps it in a map that is never reset).
-    pub fn update(&mut self, weights: &[u32]) {
+    pub(crate) fn update(&mut self, weights: &[u32]) {
         let len = weights.len();
         let all_equal = weights.windows(2).all(|pair| match pair {
             [a, b] => a.max(&1) == b.max(&1),
@@ -93,18 +82,9 @@ impl RoundRobin {
         };
     }
 
-    /// The number of hosts.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether there are no hosts.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Whether the weighted (EDF) path is used.
-    pub fn is_weighted(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_weighted(&self) -> bool {
         self.weighted.is_some()
     }
 
@@ -112,7 +92,8 @@ impl RoundRobin {
     /// before the next host-set refresh: the new weight applies when the host is next picked and
     /// re-inserted. Has no effect on the unweighted path (Envoy chooses the path at refresh time)
     /// or for an index out of range.
-    pub fn set_weight(&mut self, index: usize, weight: u32) {
+    #[cfg(test)]
+    pub(crate) fn set_weight(&mut self, index: usize, weight: u32) {
         if let Some(slot) = self
             .weighted
             .as_mut()
@@ -124,7 +105,7 @@ impl RoundRobin {
 
     /// Picks a host index. Draws exactly one random number (priority selection) per call, even
     /// when there are no hosts. Does not allocate.
-    pub fn pick(&mut self, rng: &mut impl Rng) -> Option<usize> {
+    pub(crate) fn pick(&mut self, rng: &mut impl Rng) -> Option<usize> {
         let _priority = rng.next_u64();
         let n = u64::try_from(self.len).ok().filter(|&n| n > 0)?;
         match &mut self.weighted {
@@ -143,6 +124,7 @@ impl RoundRobin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::util::rng::FastRng;
 
     /// Envoy's mocked `random()`: returns the scripted values in order and counts the draws.
     struct Script(Vec<u64>, usize);
@@ -253,12 +235,22 @@ mod tests {
     #[test]
     fn weighted_converges() {
         let weights = [1_u32, 3, 6];
-        let mut rng = crate::FastRng::from_seed(42);
+        let mut rng = crate::util::rng::FastRng::from_seed(42);
         let mut rr = RoundRobin::new(&weights, 987_654_321);
         let mut counts = [0_u32; 3];
         for _ in 0..10_000 {
             counts[rr.pick(&mut rng).unwrap()] += 1;
         }
         assert_eq!(counts, [1000, 3000, 6000]);
+    }
+
+    /// The example of the module documentation.
+    #[test]
+    fn example_weighted_cycle() {
+        let mut rng = FastRng::from_seed(3);
+        // Envoy's seed is its first `random()`; here it is passed in (0).
+        let mut rr = RoundRobin::new(&[1, 2], 0);
+        let picks: Vec<usize> = (0..6).filter_map(|_| rr.pick(&mut rng)).collect();
+        assert_eq!(picks, [1, 0, 1, 1, 0, 1]);
     }
 }

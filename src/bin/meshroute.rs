@@ -1,9 +1,10 @@
 //! The `meshroute` command-line tool: check Istio routing configuration offline.
 //!
-//! - `meshroute check PATH...` loads and validates files or folders (`-` reads stdin);
-//!   `--lint` adds meshroute's own warnings (MR001–MR004, see `meshroute::lint`).
-//!   Exit status: 0 no errors (warnings allowed), 1 errors (or warnings with
-//!   `--deny-warnings`), 2 unreadable input or bad arguments.
+//! - `meshroute check PATH...` loads, validates and analyzes files or folders (`-` reads stdin),
+//!   as `istioctl analyze` does; `--lint` adds meshroute's own warnings (MR001–MR004, see
+//!   `meshroute::lint`). `--failure-threshold` and `--output-threshold` (`error`, `warning`,
+//!   `info`) mean what they mean to istioctl. Exit status: 0 nothing at or above the failure
+//!   threshold (default: error), 1 something is, 2 unreadable input or bad arguments.
 //! - `meshroute route PATH... --request 'GET http://svc-b:8080/greet?name=xx'` decides one
 //!   request. Exit status: 0 decided, 1 the configuration has errors, 2 unreadable input or
 //!   bad arguments.
@@ -16,8 +17,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use meshroute::config::{Body, LoadOptions, Loaded};
-use meshroute::{Diagnostic, FastRng, Outcome, Severity, Source};
+use meshroute::config::Body;
+use meshroute::{Diagnostic, FastRng, LoadOptions, Loaded, NoEndpoint, Outcome, Severity, Source};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,7 +41,15 @@ enum Command {
         /// Print `{"diagnostics":[...]}` instead of text.
         #[arg(long)]
         json: bool,
-        /// Exit 1 when there are warnings, not only errors.
+        /// The severity at which the exit status is 1, as `istioctl analyze`'s flag: `error`,
+        /// `warning` or `info` (any case).
+        #[arg(long, default_value = "error", value_name = "LEVEL")]
+        failure_threshold: Severity,
+        /// The lowest severity printed, as `istioctl analyze`'s flag: `error`, `warning` or
+        /// `info` (any case).
+        #[arg(long, default_value = "info", value_name = "LEVEL")]
+        output_threshold: Severity,
+        /// Exit 1 when there are warnings, not only errors (`--failure-threshold warning`).
         #[arg(long)]
         deny_warnings: bool,
         /// Also run meshroute's own lints (warnings MR001 shadowed match, MR002 subset without
@@ -118,10 +127,25 @@ fn main() -> ExitCode {
         Command::Check {
             paths,
             json,
+            failure_threshold,
+            output_threshold,
             deny_warnings,
             lint,
             namespace,
-        } => check(&paths, json, deny_warnings, lint, &namespace),
+        } => {
+            let failure = if deny_warnings {
+                failure_threshold.max(Severity::Warning)
+            } else {
+                failure_threshold
+            };
+            let args = CheckArgs {
+                json,
+                failure,
+                output: output_threshold,
+                lint,
+            };
+            check(&paths, &args, &namespace)
+        }
         Command::Route {
             paths,
             request,
@@ -174,72 +198,72 @@ fn load(paths: &[PathBuf], namespace: &str) -> Result<Loaded, ExitCode> {
     Ok(loaded)
 }
 
-fn check(
-    paths: &[PathBuf],
+struct CheckArgs {
     json: bool,
-    deny_warnings: bool,
+    /// Exit 1 when a diagnostic is at least this severe.
+    failure: Severity,
+    /// Print the diagnostics at least this severe.
+    output: Severity,
     lint: bool,
-    namespace: &str,
-) -> ExitCode {
+}
+
+fn check(paths: &[PathBuf], args: &CheckArgs, namespace: &str) -> ExitCode {
     let loaded = match load(paths, namespace) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
     let mut diagnostics = loaded.diagnostics.clone();
     diagnostics.extend(meshroute::check(&loaded.resources));
-    if lint {
-        // Lints are warnings: the exit status rules below are unchanged.
+    if args.lint {
         diagnostics.extend(meshroute::lint(&loaded.resources));
     }
-    let errors = diagnostics
+    // istioctl decides the exit status on every message, whatever the output threshold shows.
+    let failed = diagnostics
         .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let warnings = diagnostics.len() - errors;
+        .any(|d| d.severity.is_at_least(args.failure));
+    let shown: Vec<&Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.severity.is_at_least(args.output))
+        .collect();
 
     let mut out = std::io::stdout().lock();
-    let written = if json {
-        print_json(&mut out, &diagnostics)
+    let written = if args.json {
+        print_json(&mut out, &shown)
     } else {
-        print_human(&mut out, &loaded, &diagnostics, errors, warnings)
+        print_human(&mut out, &loaded, &shown)
     };
     if written.is_err() {
         return ExitCode::from(2);
     }
-    if errors > 0 || (deny_warnings && warnings > 0) {
+    if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-fn print_json(out: &mut impl std::io::Write, diagnostics: &[Diagnostic]) -> std::io::Result<()> {
-    let list: Vec<serde_json::Value> = diagnostics
-        .iter()
-        .map(|d| {
-            serde_json::json!({
-                "severity": d.severity,
-                "file": d.file,
-                "line": d.line,
-                "kind": d.kind,
-                "name": d.name,
-                "path": d.path,
-                "message": d.message,
-                "code": d.code,
-            })
-        })
-        .collect();
-    writeln!(out, "{}", serde_json::json!({ "diagnostics": list }))
+#[derive(serde::Serialize)]
+struct CheckReport<'a> {
+    diagnostics: &'a [&'a Diagnostic],
+}
+
+fn print_json(out: &mut impl std::io::Write, diagnostics: &[&Diagnostic]) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &CheckReport { diagnostics })?;
+    writeln!(out)
 }
 
 fn print_human(
     out: &mut impl std::io::Write,
     loaded: &Loaded,
-    diagnostics: &[Diagnostic],
-    errors: usize,
-    warnings: usize,
+    diagnostics: &[&Diagnostic],
 ) -> std::io::Result<()> {
-    let effective = meshroute::compile::effective(&loaded.resources);
+    let count = |severity| {
+        diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    };
+    let effective = meshroute::config::effective(&loaded.resources);
     let mut files: Vec<&str> = loaded
         .resources
         .iter()
@@ -287,7 +311,13 @@ fn print_human(
     for diagnostic in diagnostics {
         writeln!(out, "{diagnostic}")?;
     }
-    writeln!(out, "{errors} error(s), {warnings} warning(s)")
+    writeln!(
+        out,
+        "{} error(s), {} warning(s), {} info",
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info)
+    )
 }
 
 struct RouteArgs {
@@ -317,9 +347,9 @@ fn build_request(args: &RouteArgs) -> Result<http::Request<()>, String> {
         .ok_or("--request must be 'METHOD URL', e.g. 'GET http://svc-b:8080/greet?name=xx'")?;
     let mut request = meshroute::sim::SimRequest::new(method, url.trim());
     for header in &args.headers {
-        request = request.header_line(header)?;
+        request = request.header_line(header).map_err(|e| e.to_string())?;
     }
-    request.build()
+    request.build().map_err(|e| e.to_string())
 }
 
 fn route(paths: &[PathBuf], args: &RouteArgs) -> ExitCode {
@@ -351,15 +381,7 @@ fn route(paths: &[PathBuf], args: &RouteArgs) -> ExitCode {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let load_errors: Vec<&Diagnostic> =
-        loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
-    if !load_errors.is_empty() {
-        for d in load_errors {
-            eprintln!("{d}");
-        }
-        return ExitCode::from(1);
-    }
-    let mesh = match meshroute::compile(loaded.resources) {
+    let mesh = match loaded.compile() {
         Ok(mesh) => mesh,
         Err(error) => {
             for d in error.errors() {
@@ -374,14 +396,11 @@ fn route(paths: &[PathBuf], args: &RouteArgs) -> ExitCode {
     };
     let (decision, explanation) = mesh.explain(&request, &source, &mut rng);
     let text = match (args.json, args.explain) {
-        (true, false) => decision.to_json().to_string(),
-        (true, true) => {
-            let mut value = decision.to_json();
-            if let Some(object) = value.as_object_mut() {
-                object.insert("explain".to_owned(), explanation.to_json());
-            }
-            value.to_string()
-        }
+        (true, false) => json(&decision.report()),
+        (true, true) => json(&Explained {
+            decision: decision.report(),
+            explain: &explanation,
+        }),
         (false, false) => describe(&decision),
         (false, true) => {
             use std::io::IsTerminal;
@@ -396,6 +415,18 @@ fn route(paths: &[PathBuf], args: &RouteArgs) -> ExitCode {
     };
     println!("{text}");
     ExitCode::SUCCESS
+}
+
+/// A decision with its explanation: the decision's keys plus `explain`.
+#[derive(serde::Serialize)]
+struct Explained<'a> {
+    #[serde(flatten)]
+    decision: meshroute::DecisionReport,
+    explain: &'a meshroute::Explanation,
+}
+
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 fn rule(r: Option<meshroute::RuleRef<'_>>) -> String {
@@ -453,7 +484,7 @@ fn describe(d: &meshroute::Decision<'_>) -> String {
         lines.push(format!("  endpoint: {}{name}", endpoint.address));
     } else if let Some(reason) = d.no_endpoint() {
         lines.push(match reason {
-            meshroute::balance::NoEndpoint::NoHealthyUpstream => {
+            NoEndpoint::NoHealthyUpstream => {
                 "  endpoint: none healthy (Envoy answers 503, flag UH)".to_owned()
             }
             _ => "  endpoint: passthrough to the original destination".to_owned(),
@@ -585,11 +616,16 @@ fn simulate(
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for (index, request) in (0u64..).zip(&lines) {
         let seed = seed.wrapping_add(index);
+        // Request lines were checked when they were read.
         let value = match repeat {
-            Some(n) => sim.distribution(request, n, seed).to_json(),
-            None => sim.decide(request, seed),
+            Some(n) => sim.distribution(request, n, seed).map(|d| json(&d)),
+            None => sim.decide(request, seed).map(|d| json(&d)),
         };
-        if writeln!(out, "{value}").is_err() {
+        let line = match value {
+            Ok(line) => line,
+            Err(error) => return usage(&error.to_string()),
+        };
+        if writeln!(out, "{line}").is_err() {
             return ExitCode::from(2);
         }
     }

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::PortSelector;
-use super::{Duration, proto_enum};
+use super::meta::{Duration, proto_enum};
+use super::virtual_service::PortSelector;
 
 /// The `spec` of a `DestinationRule`: policies applied to traffic for `host`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::proto_enum;
+use super::meta::proto_enum;
 
 /// The `spec` of a `Gateway`: its servers and the gateway workloads it configures.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -59,6 +59,22 @@ pub struct Origin {
     pub(crate) text: Option<Arc<str>>,
 }
 
+#[cfg(feature = "yaml")]
+impl Origin {
+    /// An error about input read from here that is not (yet) a resource.
+    pub(crate) fn diagnostic(
+        &self,
+        line: Option<u32>,
+        message: impl Into<String>,
+    ) -> crate::diagnostic::Diagnostic {
+        use crate::diagnostic::{Diagnostic, Severity};
+        let mut diagnostic = Diagnostic::new(Severity::Error, message);
+        diagnostic.file.clone_from(&self.file);
+        diagnostic.line = line.or(self.line);
+        diagnostic
+    }
+}
+
 /// A duration as Istio writes it: Go `time.ParseDuration` syntax (`1.5s`, `100ms`, `1m30s`, `2h`),
 /// which includes the protobuf JSON form (`0.100s`).
 ///
@@ -161,15 +177,7 @@ impl Duration {
 impl fmt::Display for Duration {
     /// Prints the shortest exact form in seconds, as Istio and protobuf JSON do (`1.5s`, `0.1s`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sign = if self.nanos < 0 { "-" } else { "" };
-        let abs = self.nanos.unsigned_abs();
-        let secs = abs / 1_000_000_000;
-        let frac = abs % 1_000_000_000;
-        if frac == 0 {
-            return write!(f, "{sign}{secs}s");
-        }
-        let digits = format!("{frac:09}");
-        write!(f, "{sign}{secs}.{}s", digits.trim_end_matches('0'))
+        crate::util::duration::write_seconds(f, self.nanos)
     }
 }
 
@@ -292,9 +300,47 @@ macro_rules! proto_enum {
 }
 pub(crate) use proto_enum;
 
-/// A protobuf `bytes` field: base64 text in YAML and JSON.
+/// A protobuf `bytes` field: base64 text in YAML and JSON, decoded when the resource is loaded.
+///
+/// Decoded as protobuf's JSON mapping decodes `bytes` (protobuf-go `protojson`): the standard
+/// alphabet, or the URL-safe one when the text contains `-` or `_`; padded when the length is a
+/// multiple of 4, unpadded otherwise; line breaks ignored, as Go's decoder ignores them. Anything
+/// else is an error naming the field, as Istio rejects such a resource.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Base64Bytes(pub String);
+pub struct Base64Bytes(pub Vec<u8>);
+
+impl Base64Bytes {
+    /// Decodes base64 text the way protobuf's JSON mapping does (see the type's docs).
+    pub fn decode(text: &str) -> Result<Self, InvalidBase64> {
+        use base64::Engine as _;
+        use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+        let text: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+        let alphabet = if text.contains(['-', '_']) {
+            &base64::alphabet::URL_SAFE
+        } else {
+            &base64::alphabet::STANDARD
+        };
+        let padding = if text.len() % 4 == 0 {
+            DecodePaddingMode::RequireCanonical
+        } else {
+            DecodePaddingMode::RequireNone
+        };
+        // Go's decoder is not strict about the unused bits of the last character.
+        let config = GeneralPurposeConfig::new()
+            .with_decode_padding_mode(padding)
+            .with_decode_allow_trailing_bits(true);
+        GeneralPurpose::new(alphabet, config)
+            .decode(&text)
+            .map(Base64Bytes)
+            .map_err(|error| InvalidBase64(error.to_string()))
+    }
+}
+
+/// Text that is not base64 as protobuf's JSON mapping reads it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid base64 ({0}): expected standard or URL-safe base64 text")]
+pub struct InvalidBase64(String);
 
 impl<'de> Deserialize<'de> for Base64Bytes {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -305,7 +351,7 @@ impl<'de> Deserialize<'de> for Base64Bytes {
                 f.write_str("base64 text")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Base64Bytes, E> {
-                Ok(Base64Bytes(v.to_owned()))
+                Base64Bytes::decode(v).map_err(E::custom)
             }
         }
         deserializer.deserialize_str(V)
@@ -314,7 +360,8 @@ impl<'de> Deserialize<'de> for Base64Bytes {
 
 impl Serialize for Base64Bytes {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        use base64::Engine as _;
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
     }
 }
 
@@ -364,6 +411,23 @@ mod tests {
         ] {
             assert!(Duration::parse(text).is_err(), "{text}");
         }
+    }
+
+    /// protojson's `bytes`: standard or URL-safe alphabet, padding when the length allows it;
+    /// anything else is rejected (Istio refuses the resource).
+    #[test]
+    fn base64_decodes_as_protojson() {
+        let decode = |t: &str| Base64Bytes::decode(t).map(|b| b.0);
+        assert_eq!(decode("aGVsbG8="), Ok(b"hello".to_vec()));
+        assert_eq!(decode("aGVsbG8"), Ok(b"hello".to_vec()));
+        assert_eq!(decode("aGVs\nbG8="), Ok(b"hello".to_vec()));
+        assert_eq!(decode("-_8="), Ok(vec![0xfb, 0xff]));
+        assert_eq!(decode(""), Ok(Vec::new()));
+        assert!(decode("aGVsbG8*").is_err());
+        assert!(decode("a").is_err());
+        assert!(decode("aGVsbG8==").is_err());
+        let text = serde_json::to_string(&Base64Bytes(b"hello".to_vec())).unwrap_or_default();
+        assert_eq!(text, "\"aGVsbG8=\"");
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::WorkloadEntry;
-use super::proto_enum;
+use super::meta::proto_enum;
+use super::workload_entry::WorkloadEntry;
 
 /// The `spec` of a `ServiceEntry`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

@@ -7,38 +7,44 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 
+use crate::route::mesh::ActiveRequest;
+
 pin_project_lite::pin_project! {
-    /// Either the inner service's response body or a body meshroute made itself (a redirect,
-    /// a direct response, a 404 or 503 answered the way Envoy answers it).
-    /// (Each variant holds its body in `body`.)
-    #[project = ResponseBodyProj]
+    /// The response body of [`Dispatch`](super::Dispatch) and [`Outbound`](super::Outbound):
+    /// the inner service's body, or a body meshroute made itself (a redirect, a direct
+    /// response, a 404 or 503 answered the way Envoy answers it).
     #[derive(Debug)]
-    #[allow(missing_docs)]
-    pub enum ResponseBody<B> {
-        /// From the inner service.
-        Inner { #[pin] body: B, active: Option<crate::mesh::ActiveRequest> },
-        /// Made by meshroute.
+    pub struct ResponseBody<B> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProj]
+    #[derive(Debug)]
+    enum Kind<B> {
+        Inner { #[pin] body: B, active: Option<ActiveRequest> },
         Local { #[pin] body: Full<Bytes> },
     }
 }
 
 impl<B> ResponseBody<B> {
     /// A local body with these bytes.
-    pub fn local(bytes: impl Into<Bytes>) -> Self {
-        ResponseBody::Local {
-            body: Full::new(bytes.into()),
+    pub(crate) fn local(bytes: impl Into<Bytes>) -> Self {
+        Self {
+            kind: Kind::Local {
+                body: Full::new(bytes.into()),
+            },
         }
-    }
-
-    /// The inner service's body.
-    pub fn inner(body: B) -> Self {
-        ResponseBody::Inner { body, active: None }
     }
 
     /// The inner service's body, counting the request as active on its endpoint (for least
     /// request balancing) until the body ends or is dropped.
-    pub(crate) fn tracked(body: B, active: Option<crate::mesh::ActiveRequest>) -> Self {
-        ResponseBody::Inner { body, active }
+    pub(crate) fn inner(body: B, active: Option<ActiveRequest>) -> Self {
+        Self {
+            kind: Kind::Inner { body, active },
+        }
     }
 }
 
@@ -53,8 +59,8 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        match self.project() {
-            ResponseBodyProj::Inner { body, active } => {
+        match self.project().kind.project() {
+            KindProj::Inner { body, active } => {
                 let frame = body.poll_frame(cx);
                 if matches!(frame, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
                     // The response is over: the endpoint is no longer busy with it.
@@ -62,7 +68,7 @@ where
                 }
                 frame
             }
-            ResponseBodyProj::Local { body } => match body.poll_frame(cx) {
+            KindProj::Local { body } => match body.poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
                 Poll::Ready(Some(Err(never))) => match never {},
                 Poll::Ready(None) => Poll::Ready(None),
@@ -72,16 +78,16 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        match self {
-            ResponseBody::Inner { body, .. } => body.is_end_stream(),
-            ResponseBody::Local { body } => body.is_end_stream(),
+        match &self.kind {
+            Kind::Inner { body, .. } => body.is_end_stream(),
+            Kind::Local { body } => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
-        match self {
-            ResponseBody::Inner { body, .. } => body.size_hint(),
-            ResponseBody::Local { body } => body.size_hint(),
+        match &self.kind {
+            Kind::Inner { body, .. } => body.size_hint(),
+            Kind::Local { body } => body.size_hint(),
         }
     }
 }

@@ -7,8 +7,8 @@ use std::task::{Context, Poll, ready};
 use http::{HeaderValue, Response};
 
 use super::body::ResponseBody;
-use crate::decision::HeaderOps;
-use crate::mesh::ActiveRequest;
+use crate::route::mesh::ActiveRequest;
+use crate::route::policy::HeaderOps;
 
 /// What to do to the response once the inner service has answered.
 #[derive(Debug, Default)]
@@ -19,30 +19,40 @@ pub(crate) struct After {
 }
 
 pin_project_lite::pin_project! {
-    /// Either a reply meshroute made itself (ready at once), or the inner service's response
-    /// with the route's response header operations (and a generated cookie) applied.
-    #[project = ResponseFutureProj]
+    /// Response future of [`Dispatch`](super::Dispatch) and [`Outbound`](super::Outbound):
+    /// a reply meshroute made itself (ready at once), or the inner service's response with the
+    /// route's response header operations (and a generated cookie) applied.
     #[derive(Debug)]
-    #[allow(missing_docs)]
-    pub enum ResponseFuture<F, B> {
-        /// A local reply.
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    #[derive(Debug)]
+    enum State<F, B> {
         Local { response: Option<Response<ResponseBody<B>>> },
-        /// The inner service's call.
         Inner { #[pin] future: F, after: Option<After> },
     }
 }
 
 impl<F, B> ResponseFuture<F, B> {
     pub(crate) fn local(response: Response<ResponseBody<B>>) -> Self {
-        ResponseFuture::Local {
-            response: Some(response),
+        Self {
+            state: State::Local {
+                response: Some(response),
+            },
         }
     }
 
     pub(crate) fn inner(future: F, after: After) -> Self {
-        ResponseFuture::Inner {
-            future,
-            after: Some(after),
+        Self {
+            state: State::Inner {
+                future,
+                after: Some(after),
+            },
         }
     }
 }
@@ -54,11 +64,11 @@ where
     type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ResponseFutureProj::Local { response } => Poll::Ready(Ok(response
+        match self.project().state.project() {
+            StateProj::Local { response } => Poll::Ready(Ok(response
                 .take()
                 .unwrap_or_else(|| Response::new(ResponseBody::local(""))))),
-            ResponseFutureProj::Inner { future, after } => {
+            StateProj::Inner { future, after } => {
                 let mut response = ready!(future.poll(cx))?;
                 let after = after.take().unwrap_or_default();
                 if let Some(ops) = &after.response_ops {
@@ -73,7 +83,7 @@ where
                         .append(http::header::SET_COOKIE, cookie);
                 }
                 let active = after.active;
-                Poll::Ready(Ok(response.map(|body| ResponseBody::tracked(body, active))))
+                Poll::Ready(Ok(response.map(|body| ResponseBody::inner(body, active))))
             }
         }
     }

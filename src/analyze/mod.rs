@@ -1,0 +1,124 @@
+//! What Istio accepts but is probably wrong: the `istioctl analyze` findings meshroute shares
+//! with Istio (IST0101, IST0109, IST0130, IST0131, IST0132) at istioctl's levels, and meshroute's
+//! own opt-in lints (MR001–MR004).
+//!
+//! [`check`] is what `meshroute check` runs: validation of every resource, then analysis of the
+//! resources that take effect. [`lint`] adds meshroute's lints.
+
+mod flags;
+mod references;
+mod shadowed;
+mod subsets;
+mod weights;
+
+use crate::config::{Body, Resource, effective};
+use crate::diagnostic::Diagnostic;
+use crate::registry::endpoints::discover;
+use crate::registry::rules::destination_rules;
+use crate::validate::sink::Sink;
+use crate::validate::validate;
+
+/// Validates `resources` the way Istio's admission webhook does and analyzes them the way
+/// `istioctl analyze` does, returning every diagnostic (errors, warnings, info), each with its
+/// line when the resource's text is known.
+///
+/// Validation sees every resource; analysis sees the ones that take effect
+/// ([`effective`](crate::config::effective)): a later definition of the same kind, namespace and
+/// name replaces an earlier one, as `kubectl apply` does.
+pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for resource in resources {
+        let start = out.len();
+        validate(resource, &mut out);
+        resource.locate(out.get_mut(start..).unwrap_or_default());
+    }
+    let effective = effective(resources);
+    let start = out.len();
+    references::analyze(&effective, &mut out);
+    locate(&effective, out.get_mut(start..).unwrap_or_default());
+    out
+}
+
+/// Runs meshroute's own lints, the findings beyond Istio's validation and `istioctl analyze`,
+/// on the resources that take effect. Every finding is a [`Severity::Warning`] with a
+/// [`Code`], each with its line when the resource's text is known:
+///
+/// - `MR001` ([`Code::ShadowedMatch`]): a match (or a rule) that never fires, because an
+///   earlier match of the same VirtualService accepts every request it accepts (beyond IST0130 /
+///   IST0131, which it does not repeat);
+/// - `MR002` ([`Code::SubsetWithoutEndpoints`]): a DestinationRule subset whose labels select
+///   none of the host's endpoints known from the manifests (like `istioctl analyze` IST0173);
+/// - `MR003` ([`Code::DestinationWithoutTraffic`]): a destination that gets no traffic (weight
+///   0, or no weight, beside other destinations), or two destinations of a route that name the
+///   same host, subset and port;
+/// - `MR004` ([`Code::UnforwardedRoutingFlag`]): a mesh VirtualService for a host other services
+///   call that routes on a request header or query parameter (not a trace header), which every
+///   caller must forward.
+///
+/// [`check`] never runs them: its output stays what Istio and `istioctl analyze` report.
+///
+/// [`Severity::Warning`]: crate::Severity::Warning
+/// [`Code`]: crate::Code
+/// [`Code::ShadowedMatch`]: crate::Code::ShadowedMatch
+/// [`Code::SubsetWithoutEndpoints`]: crate::Code::SubsetWithoutEndpoints
+/// [`Code::DestinationWithoutTraffic`]: crate::Code::DestinationWithoutTraffic
+/// [`Code::UnforwardedRoutingFlag`]: crate::Code::UnforwardedRoutingFlag
+///
+/// ```
+/// # #[cfg(feature = "yaml")] {
+/// let yaml = "apiVersion: networking.istio.io/v1
+/// kind: VirtualService
+/// metadata: {name: svc-b, namespace: default}
+/// spec:
+///   hosts: [svc-b]
+///   http:
+///   - route:
+///     - destination: {host: svc-b, subset: v1}
+///       weight: 0
+///     - destination: {host: svc-b, subset: v2}
+///       weight: 100
+/// ";
+/// let loaded = meshroute::from_str(yaml, &meshroute::LoadOptions::default());
+/// let lints = meshroute::lint(&loaded.resources);
+/// assert_eq!(lints.len(), 1);
+/// assert_eq!(lints[0].code, Some(meshroute::Code::DestinationWithoutTraffic));
+/// assert_eq!(lints[0].path, "spec.http[0].route[0].weight");
+/// assert_eq!(lints[0].line, Some(9));
+/// # }
+/// ```
+pub fn lint(resources: &[Resource]) -> Vec<Diagnostic> {
+    let effective = effective(resources);
+    let discovered = discover(&effective);
+    let rules = destination_rules(&effective);
+    let called = flags::called_hosts(&effective);
+    let mut out = Vec::new();
+    for &resource in &effective {
+        let mut sink = Sink::new(resource, &mut out);
+        match &resource.body {
+            Body::VirtualService(vs) => {
+                shadowed::shadowed(&mut sink, vs);
+                weights::idle_destinations(&mut sink, vs);
+                flags::forwarded_flags(&mut sink, vs, &called);
+            }
+            Body::DestinationRule(dr) => {
+                subsets::empty_subsets(&mut sink, dr, &rules, &discovered);
+            }
+            _ => {}
+        }
+    }
+    locate(&effective, &mut out);
+    out
+}
+
+/// Fills in the line of each diagnostic about one of the `effective` resources.
+fn locate(effective: &[&Resource], diagnostics: &mut [Diagnostic]) {
+    for diagnostic in diagnostics {
+        let resource = effective.iter().find(|r| {
+            diagnostic.name.as_deref() == Some(r.key().as_str())
+                && diagnostic.kind.as_deref() == Some(r.kind())
+        });
+        if let Some(resource) = resource {
+            resource.locate(std::slice::from_mut(diagnostic));
+        }
+    }
+}

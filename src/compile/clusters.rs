@@ -1,0 +1,437 @@
+//! The clusters of a mesh: one per known `(host, port)` and per subset of the host's
+//! DestinationRule, plus one per route destination, each with its endpoints and its policy in
+//! Envoy's terms.
+//!
+//! **Policy precedence** (`pilot/pkg/model/destination_rule.go` / `cluster_traffic_policy.go`
+//! in istio/istio, `MergeSubsetTrafficPolicy`, `GetPortLevelTrafficPolicy`): start from the
+//! top-level `trafficPolicy`; a top-level `portLevelSettings` entry for the port replaces
+//! loadBalancer, connectionPool, outlierDetection and tls **as a whole** (what it leaves unset
+//! goes back to defaults); a subset's `trafficPolicy` then replaces each component it sets, and
+//! a subset `portLevelSettings` entry for the port replaces all four. Components are replaced,
+//! never deep-merged.
+//!
+//! **Defaults**: `LEAST_REQUEST` when no algorithm is set (Istio ≥ 1.14; `LEAST_CONN` is an
+//! alias); consistent hashing uses a ring of at least 1024 entries unless `maglev` is chosen
+//! (table 65537); outlier detection, when present, sets the panic threshold to
+//! `minHealthPercent` (default 0, i.e. never panic) instead of Envoy's 50%.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::known::Known;
+use crate::balance::endpoint::Endpoint;
+use crate::balance::hash::xxhash64;
+use crate::balance::hash_policy::HashPolicy;
+use crate::balance::outlier::{
+    DEFAULT_BASE_EJECTION_TIME, DEFAULT_CONSECUTIVE, DEFAULT_INTERVAL,
+    DEFAULT_MAX_EJECTION_PERCENT, DEFAULT_MAX_EJECTION_TIME, ENVOY_PANIC_THRESHOLD, OutlierConfig,
+};
+use crate::config::{
+    ConnectionPoolSettings, DestinationRule, Duration as IstioDuration, LoadBalancerSettings,
+    OutlierDetection, Resource, SimpleLb, TrafficPolicy,
+};
+use crate::registry::endpoints::discover;
+use crate::route::cluster::{Cluster, ClusterPolicy, Clusters, LbPolicy};
+
+/// A stable per-cluster seed for round robin's starting point, so simulations replay.
+fn seed_of(host: &str, subset: Option<&str>, port: u16) -> u64 {
+    xxhash64(
+        format!("{host}|{}|{port}", subset.unwrap_or("")).as_bytes(),
+        0,
+    )
+}
+
+/// Builds the clusters. `destinations` are the `(host, subset, port)` the routes name with a
+/// port known at compile time.
+pub(crate) fn build(
+    resources: &[&Resource],
+    known: &Known<'_>,
+    destinations: &[(String, Option<String>, u16)],
+) -> Clusters {
+    let discovered = discover(resources);
+    let mut clusters = Clusters::default();
+    let mut wanted: BTreeMap<(String, Option<String>, u16), ()> = BTreeMap::new();
+    for (host, port) in discovered.keys() {
+        wanted.insert((host.clone(), None, *port), ());
+        if let Some(rule) = known.rule_for(host) {
+            for subset in &rule.subsets {
+                wanted.insert((host.clone(), Some(subset.name.clone()), *port), ());
+            }
+        }
+    }
+    for d in destinations {
+        wanted.insert(d.clone(), ());
+    }
+    for (host, subset, port) in wanted.into_keys() {
+        let rule = known.rule_for(&host);
+        let selector = match (&subset, &rule) {
+            (Some(name), Some(rule)) => match rule.subsets.iter().find(|s| &s.name == name) {
+                Some(s) => Some(s.labels.clone()),
+                // Subset not defined: the cluster does not exist in Envoy (503 NC); keep an
+                // empty selector that matches nothing.
+                None => Some(BTreeMap::from([(String::new(), String::from("\u{0}"))])),
+            },
+            (Some(_), None) => Some(BTreeMap::from([(String::new(), String::from("\u{0}"))])),
+            (None, _) => None,
+        };
+        let policy = resolve(rule.as_ref(), subset.as_deref(), port);
+        let all: Option<&[Endpoint]> = discovered.get(&(host.clone(), port)).map(Vec::as_slice);
+        let seed = seed_of(&host, subset.as_deref(), port);
+        clusters.add(Cluster::new(
+            &host,
+            subset.as_deref(),
+            port,
+            selector,
+            policy,
+            all,
+            seed,
+        ));
+    }
+    clusters
+}
+
+/// The four components a port-level entry replaces, plus what a subset can override.
+#[derive(Default)]
+struct Components<'a> {
+    load_balancer: Option<&'a LoadBalancerSettings>,
+    connection_pool: Option<&'a ConnectionPoolSettings>,
+    outlier: Option<&'a OutlierDetection>,
+}
+
+fn port_level(policy: &TrafficPolicy, port: u16) -> Option<Components<'_>> {
+    policy
+        .port_level_settings
+        .iter()
+        .find(|p| p.port.as_ref().is_some_and(|s| s.number == u32::from(port)))
+        .map(|p| Components {
+            load_balancer: p.load_balancer.as_ref(),
+            connection_pool: p.connection_pool.as_ref(),
+            outlier: p.outlier_detection.as_ref(),
+        })
+}
+
+fn apply<'a>(
+    components: &mut Components<'a>,
+    policy: &'a TrafficPolicy,
+    port: u16,
+    per_component: bool,
+) {
+    if per_component {
+        if policy.load_balancer.is_some() {
+            components.load_balancer = policy.load_balancer.as_ref();
+        }
+        if policy.connection_pool.is_some() {
+            components.connection_pool = policy.connection_pool.as_ref();
+        }
+        if policy.outlier_detection.is_some() {
+            components.outlier = policy.outlier_detection.as_ref();
+        }
+    } else {
+        components.load_balancer = policy.load_balancer.as_ref();
+        components.connection_pool = policy.connection_pool.as_ref();
+        components.outlier = policy.outlier_detection.as_ref();
+    }
+    if let Some(level) = port_level(policy, port) {
+        *components = level;
+    }
+}
+
+/// Resolves the policy of `rule`'s cluster for `subset` (if any) on `port`.
+pub(crate) fn resolve(
+    rule: Option<&DestinationRule>,
+    subset: Option<&str>,
+    port: u16,
+) -> ClusterPolicy {
+    let mut components = Components::default();
+    if let Some(rule) = rule {
+        if let Some(top) = &rule.traffic_policy {
+            apply(&mut components, top, port, false);
+        }
+        if let Some(subset) = subset.and_then(|name| rule.subsets.iter().find(|s| s.name == name)) {
+            if let Some(policy) = &subset.traffic_policy {
+                apply(&mut components, policy, port, true);
+            }
+        }
+    }
+    let (lb, hash) = match components.load_balancer {
+        None => (LbPolicy::LeastRequest, Vec::new()),
+        Some(lb) => match &lb.consistent_hash {
+            Some(ch) => {
+                let mut hash = Vec::new();
+                if let Some(name) = &ch.http_header_name {
+                    if let Ok(name) =
+                        http::HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
+                    {
+                        hash.push(HashPolicy::Header { name });
+                    }
+                } else if let Some(cookie) = &ch.http_cookie {
+                    hash.push(HashPolicy::Cookie {
+                        name: cookie.name.clone(),
+                        path: (!cookie.path.is_empty()).then(|| cookie.path.clone()),
+                        ttl: cookie.ttl.and_then(|t| t.to_std()),
+                    });
+                } else if ch.use_source_ip == Some(true) {
+                    hash.push(HashPolicy::SourceIp);
+                } else if let Some(name) = &ch.http_query_parameter_name {
+                    hash.push(HashPolicy::QueryParameter { name: name.clone() });
+                }
+                let lb = match (&ch.maglev, &ch.ring_hash) {
+                    (Some(m), _) => LbPolicy::Maglev {
+                        table_size: m.table_size.unwrap_or(65537),
+                    },
+                    (None, Some(r)) => LbPolicy::RingHash {
+                        minimum_ring_size: r.minimum_ring_size.unwrap_or(1024),
+                    },
+                    (None, None) => LbPolicy::RingHash {
+                        minimum_ring_size: ch.minimum_ring_size.unwrap_or(1024),
+                    },
+                };
+                (lb, hash)
+            }
+            None => (
+                match lb.simple.unwrap_or_default() {
+                    SimpleLb::Random => LbPolicy::Random,
+                    SimpleLb::RoundRobin => LbPolicy::RoundRobin,
+                    SimpleLb::Passthrough => LbPolicy::Passthrough,
+                    _ => LbPolicy::LeastRequest,
+                },
+                Vec::new(),
+            ),
+        },
+    };
+    let outlier = components.outlier;
+    let panic_threshold = match outlier {
+        Some(o) => u32::try_from(o.min_health_percent.unwrap_or(0)).unwrap_or(0),
+        None => 50,
+    };
+    ClusterPolicy {
+        lb,
+        hash,
+        outlier: outlier.map(outlier_config),
+        panic_threshold,
+    }
+}
+
+/// A duration from config as Envoy reads it (`PROTOBUF_GET_MS_OR_DEFAULT`: whole milliseconds);
+/// unset, negative or zero (rejected by validation) gives the default.
+fn millis_or(duration: Option<&IstioDuration>, default: Duration) -> Duration {
+    duration
+        .and_then(IstioDuration::to_std)
+        .map(|d| Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+        .filter(|d| !d.is_zero())
+        .unwrap_or(default)
+}
+
+/// A threshold as Istio translates it: 0 disables.
+fn threshold(value: Option<u32>) -> Option<u32> {
+    value.filter(|&v| v > 0)
+}
+
+/// The settings Envoy runs with for an Istio `OutlierDetection`, per Istio's
+/// `applyOutlierDetection` (`pilot/pkg/networking/core/cluster_traffic_policy.go`):
+///
+/// * `consecutive5xxErrors`: unset → 5 (Envoy's default, enforced); 0 → disabled.
+/// * `consecutiveGatewayErrors`: unset or 0 → not enforced; n → n, enforced.
+/// * `consecutiveErrors` (deprecated): ignored by Istio since 1.7 (PR #24087; Istio ≤ 1.6
+///   mapped it to gateway errors); a warning is logged.
+/// * `interval`, `baseEjectionTime`: whole milliseconds, defaults 10s and 30s;
+///   `max_ejection_time` is `max(300s, base)`.
+/// * `maxEjectionPercent`: only a positive value is passed on (0 or unset → 10).
+/// * `minHealthPercent`: unset → 0 (panic disabled); negative → not written, so Envoy's 50.
+/// * `splitExternalLocalOriginErrors` / `consecutiveLocalOriginFailures` (positive value, else 5).
+/// * `outlierDetectionHttpErrorCodes` is not modelled (a warning is logged).
+pub(crate) fn outlier_config(od: &OutlierDetection) -> OutlierConfig {
+    if od.consecutive_errors.is_some_and(|v| v != 0) {
+        tracing::warn!(
+            "outlierDetection.consecutiveErrors is deprecated and ignored by Istio; \
+             use consecutive5xxErrors or consecutiveGatewayErrors"
+        );
+    }
+    if !od.outlier_detection_http_error_codes.is_empty() {
+        tracing::warn!(
+            "outlierDetection.outlierDetectionHttpErrorCodes is not modelled; counting 5xx"
+        );
+    }
+    let base_ejection_time = millis_or(od.base_ejection_time.as_ref(), DEFAULT_BASE_EJECTION_TIME);
+    let split = od.split_external_local_origin_errors;
+    OutlierConfig {
+        consecutive_5xx: match od.consecutive_5xx_errors {
+            None => Some(DEFAULT_CONSECUTIVE),
+            value => threshold(value),
+        },
+        consecutive_gateway: threshold(od.consecutive_gateway_errors),
+        interval: millis_or(od.interval.as_ref(), DEFAULT_INTERVAL),
+        base_ejection_time,
+        max_ejection_time: DEFAULT_MAX_EJECTION_TIME.max(base_ejection_time),
+        max_ejection_percent: od
+            .max_ejection_percent
+            .and_then(|v| u32::try_from(v).ok())
+            .filter(|&v| v > 0)
+            .unwrap_or(DEFAULT_MAX_EJECTION_PERCENT),
+        min_health_percent: match od.min_health_percent {
+            None => 0,
+            Some(v) => u32::try_from(v).unwrap_or(ENVOY_PANIC_THRESHOLD),
+        },
+        always_eject_one_host: false,
+        split_external_local_origin_errors: split,
+        consecutive_local_origin: split.then(|| {
+            threshold(od.consecutive_local_origin_failures).unwrap_or(DEFAULT_CONSECUTIVE)
+        }),
+    }
+}
+
+#[cfg(test)]
+#[cfg(feature = "yaml")]
+mod tests {
+    use super::*;
+    use crate::balance::outlier::{OutlierDetector, UpstreamResult};
+
+    fn dr(yaml: &str) -> DestinationRule {
+        let loaded = crate::config::load::from_str(
+            &format!(
+                "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: r}}\nspec:\n{yaml}"
+            ),
+            &crate::config::load::LoadOptions::default(),
+        );
+        match &loaded.resources[0].body {
+            crate::config::Body::DestinationRule(dr) => (**dr).clone(),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Istio ≥ 1.14 (destination_rule.proto `LoadBalancerSettings.simple`): LEAST_REQUEST is the default since Istio 1.14; LEAST_CONN is an alias.
+    #[test]
+    fn default_is_least_request() {
+        assert_eq!(resolve(None, None, 80).lb, LbPolicy::LeastRequest);
+        let rule = dr("  host: a\n  trafficPolicy: {loadBalancer: {simple: LEAST_CONN}}\n");
+        assert_eq!(resolve(Some(&rule), None, 80).lb, LbPolicy::LeastRequest);
+        let rule = dr("  host: a\n  trafficPolicy: {loadBalancer: {simple: RANDOM}}\n");
+        assert_eq!(resolve(Some(&rule), None, 80).lb, LbPolicy::Random);
+    }
+
+    /// dr.go MergeSubsetTrafficPolicy: a subset's component replaces the top-level one.
+    #[test]
+    fn subset_overrides_per_component() {
+        let rule = dr(
+            "  host: a\n  trafficPolicy:\n    loadBalancer: {simple: RANDOM}\n    outlierDetection: {consecutive5xxErrors: 3}\n  subsets:\n  - name: v2\n    labels: {version: v2}\n    trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}\n",
+        );
+        let v2 = resolve(Some(&rule), Some("v2"), 80);
+        assert_eq!(v2.lb, LbPolicy::RoundRobin);
+        assert!(
+            v2.outlier.is_some(),
+            "outlier detection inherited from the top level"
+        );
+        assert_eq!(v2.panic_threshold, 0);
+        assert_eq!(resolve(Some(&rule), None, 80).lb, LbPolicy::Random);
+    }
+
+    /// dr.proto port_level_settings: the port entry replaces the components as a whole.
+    #[test]
+    fn port_level_replaces_everything() {
+        let rule = dr(
+            "  host: a\n  trafficPolicy:\n    loadBalancer: {simple: RANDOM}\n    outlierDetection: {consecutive5xxErrors: 3}\n    portLevelSettings:\n    - port: {number: 9080}\n      loadBalancer: {simple: ROUND_ROBIN}\n",
+        );
+        let p = resolve(Some(&rule), None, 9080);
+        assert_eq!(p.lb, LbPolicy::RoundRobin);
+        assert!(p.outlier.is_none(), "not inherited from the top level");
+        assert_eq!(p.panic_threshold, 50);
+        assert_eq!(resolve(Some(&rule), None, 80).lb, LbPolicy::Random);
+    }
+
+    #[test]
+    fn consistent_hash_defaults_to_a_1024_ring() {
+        let rule = dr(
+            "  host: a\n  trafficPolicy: {loadBalancer: {consistentHash: {httpHeaderName: X-User}}}\n",
+        );
+        let p = resolve(Some(&rule), None, 80);
+        assert_eq!(
+            p.lb,
+            LbPolicy::RingHash {
+                minimum_ring_size: 1024
+            }
+        );
+        assert_eq!(
+            p.hash,
+            vec![HashPolicy::Header {
+                name: http::HeaderName::from_static("x-user")
+            }]
+        );
+        let rule = dr(
+            "  host: a\n  trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 7}}}}\n",
+        );
+        assert_eq!(
+            resolve(Some(&rule), None, 80).lb,
+            LbPolicy::Maglev { table_size: 7 }
+        );
+        let rule = dr(
+            "  host: a\n  trafficPolicy: {loadBalancer: {consistentHash: {httpQueryParameterName: u, minimumRingSize: 64}}}\n",
+        );
+        assert_eq!(
+            resolve(Some(&rule), None, 80).lb,
+            LbPolicy::RingHash {
+                minimum_ring_size: 64
+            }
+        );
+    }
+
+    /// `from_istio` follows Istio's `applyOutlierDetection`.
+    #[test]
+    fn from_istio_translation() {
+        use crate::config::Duration as D;
+        let od = OutlierDetection {
+            consecutive_5xx_errors: Some(0),
+            consecutive_gateway_errors: Some(3),
+            consecutive_errors: Some(7),
+            interval: Some(D::from_nanos(1_500_000)),
+            base_ejection_time: Some(D::from_millis(600_000)),
+            max_ejection_percent: Some(0),
+            min_health_percent: Some(-1),
+            split_external_local_origin_errors: true,
+            ..OutlierDetection::default()
+        };
+        let c = outlier_config(&od);
+        assert_eq!(c.consecutive_5xx, None);
+        assert_eq!(c.consecutive_gateway, Some(3));
+        assert_eq!(c.interval, Duration::from_millis(1));
+        assert_eq!(c.base_ejection_time, Duration::from_secs(600));
+        assert_eq!(
+            c.max_ejection_time,
+            Duration::from_secs(600),
+            "max(300s, base)"
+        );
+        assert_eq!(c.max_ejection_percent, 10, "0 is not passed on");
+        assert_eq!(c.min_health_percent, 50, "negative leaves Envoy's default");
+        assert_eq!(c.consecutive_local_origin, Some(5));
+        let c = outlier_config(&OutlierDetection {
+            consecutive_5xx_errors: Some(2),
+            max_ejection_percent: Some(40),
+            min_health_percent: Some(30),
+            ..OutlierDetection::default()
+        });
+        assert_eq!(
+            (
+                c.consecutive_5xx,
+                c.max_ejection_percent,
+                c.min_health_percent
+            ),
+            (Some(2), 40, 30)
+        );
+        assert_eq!(c.consecutive_local_origin, None);
+    }
+
+    /// `consecutive5xxErrors: 0` disables 5xx ejection.
+    #[test]
+    fn zero_disables_5xx() {
+        let od = OutlierDetection {
+            consecutive_5xx_errors: Some(0),
+            max_ejection_percent: Some(100),
+            ..Default::default()
+        };
+        let t0 = std::time::Instant::now();
+        let mut d = OutlierDetector::new(outlier_config(&od), 5, t0);
+        for _ in 0..50 {
+            d.report(0, UpstreamResult::Status(500), t0);
+        }
+        assert!(!d.is_ejected(0));
+    }
+}

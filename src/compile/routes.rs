@@ -1,0 +1,552 @@
+//! Lowering one VirtualService's HTTP routes: matches into matchers, destinations with their
+//! merged header operations, and the route's policies, as Istio's route translation
+//! (`pilot/pkg/networking/core/route/route.go` and `retry/retry.go` in istio/istio) builds them
+//! for Envoy.
+
+use std::collections::BTreeMap;
+
+use http::{HeaderName, HeaderValue, StatusCode};
+
+use super::known::Known;
+use crate::config::{
+    CorsPolicy as IstioCors, Destination, HeaderOperations, HttpMatchRequest, HttpRoute,
+    RedirectPortSelection, Resource, StringMatch, UnmatchedPreflights, VirtualService,
+};
+use crate::registry::gateways::gateway_key;
+use crate::route::choice::WeightedChoice;
+use crate::route::matcher::{
+    MatchHeader, MatchPseudo, MatchQuery, MatchRegex, MatchRequest, MatchString, Pseudo,
+};
+use crate::route::policy::{
+    Abort, CorsPolicy, DirectResponse, FaultPolicy, HeaderOp, HeaderOps, Mirror, Redirect,
+    RetryPolicy, Rewrite, RoutePolicy, bytes_like,
+};
+use crate::route::table::{Action, CompiledDestination, CompiledMatch, CompiledRoute, CompiledVs};
+use crate::util::host;
+use crate::util::status::go_status_text_known;
+
+pub(crate) fn compile_vs(
+    resource: &Resource,
+    vs: &VirtualService,
+    http: &[(usize, HttpRoute)],
+    known: &Known<'_>,
+) -> CompiledVs {
+    let namespace = resource.namespace();
+    let export_to = if vs.export_to.is_empty() || vs.export_to.iter().any(|e| e == "*") {
+        None
+    } else {
+        Some(
+            vs.export_to
+                .iter()
+                .map(|e| {
+                    if e == "." {
+                        namespace.into()
+                    } else {
+                        e.as_str().into()
+                    }
+                })
+                .collect(),
+        )
+    };
+    let routes = http
+        .iter()
+        .map(|(index, route)| compile_route(*index, route, namespace, known))
+        .collect();
+    CompiledVs {
+        key: resource.key().into(),
+        export_to,
+        routes,
+    }
+}
+
+fn non_empty(s: &str) -> Option<Box<str>> {
+    (!s.is_empty()).then(|| s.into())
+}
+
+fn compile_route(
+    index: usize,
+    route: &HttpRoute,
+    namespace: &str,
+    known: &Known<'_>,
+) -> CompiledRoute {
+    let matches = route
+        .matches
+        .iter()
+        .enumerate()
+        .map(|(i, m)| compile_match(i, m.as_ref(), namespace))
+        .collect();
+    let route_response = route.headers.as_ref().and_then(|h| h.response.as_ref());
+    let action = if let Some(redirect) = &route.redirect {
+        Action::Redirect {
+            redirect: Redirect {
+                status: redirect
+                    .redirect_code
+                    .filter(|c| *c != 0)
+                    .and_then(|c| u16::try_from(c).ok())
+                    .unwrap_or(301),
+                uri: non_empty(&redirect.uri).map(String::from),
+                prefix_rewrite: non_empty(&redirect.prefix_rewrite).map(String::from),
+                authority: non_empty(&redirect.authority).map(String::from),
+                scheme: non_empty(&redirect.scheme).map(String::from),
+                port: redirect
+                    .port
+                    .filter(|p| *p != 0)
+                    .and_then(|p| u16::try_from(p).ok()),
+                derive_from_request: redirect.derive_port
+                    == Some(RedirectPortSelection::FromRequestPort),
+            },
+            response_headers: header_ops(&[route_response]),
+        }
+    } else if let Some(direct) = &route.direct_response {
+        let body = direct
+            .body
+            .as_ref()
+            .and_then(|b| match (&b.string, &b.bytes) {
+                (Some(s), _) => Some(s.as_bytes().to_vec()),
+                (None, Some(bytes)) => Some(bytes.0.clone()),
+                (None, None) => None,
+            });
+        Action::DirectResponse {
+            response: DirectResponse {
+                status: u16::try_from(direct.status)
+                    .ok()
+                    .and_then(|s| StatusCode::from_u16(s).ok())
+                    .unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                body: body.map(bytes_like::Body),
+            },
+            response_headers: header_ops(&[route_response]),
+        }
+    } else {
+        let single = route.route.len() == 1;
+        let route_request = route.headers.as_ref().and_then(|h| h.request.as_ref());
+        let rewrite_authority = route.rewrite.as_ref().and_then(|r| non_empty(&r.authority));
+        let destinations: Vec<CompiledDestination> = route
+            .route
+            .iter()
+            .map(|d| {
+                let dest = d.destination.clone().unwrap_or_default();
+                let fqdn = host::resolve(&dest.host, namespace);
+                let dest_request = d.headers.as_ref().and_then(|h| h.request.as_ref());
+                let dest_response = d.headers.as_ref().and_then(|h| h.response.as_ref());
+                // route.go: a single destination's operations follow the route's; weighted
+                // destinations' (cluster-level) operations are applied before the route's.
+                let (request_order, response_order) = if single {
+                    (
+                        [route_request, dest_request],
+                        [route_response, dest_response],
+                    )
+                } else {
+                    (
+                        [dest_request, route_request],
+                        [dest_response, route_response],
+                    )
+                };
+                let authority = rewrite_authority
+                    .clone()
+                    .or_else(|| authority_of(route_request))
+                    .or_else(|| authority_of(dest_request));
+                CompiledDestination {
+                    subset_defined: dest.subset.is_empty()
+                        || known.subset_defined(&fqdn, &dest.subset),
+                    service_port: known.service_port(&fqdn),
+                    port: dest
+                        .port
+                        .as_ref()
+                        .and_then(|p| u16::try_from(p.number).ok())
+                        .filter(|p| *p != 0),
+                    subset: non_empty(&dest.subset),
+                    host: fqdn.into(),
+                    request_headers: header_ops(&request_order),
+                    response_headers: header_ops(&response_order),
+                    authority,
+                }
+            })
+            .collect();
+        let weights: Vec<u32> = route
+            .route
+            .iter()
+            .map(|d| u32::try_from(d.weight.unwrap_or(0)).unwrap_or(0))
+            .collect();
+        let hashing = destinations.iter().any(|d| known.consistent_hash(&d.host));
+        Action::Route {
+            choice: WeightedChoice::new(&weights),
+            destinations,
+            policy: Box::new(route_policy(route, namespace, hashing)),
+            response_headers: header_ops(&[route_response]),
+        }
+    };
+    CompiledRoute {
+        index,
+        name: non_empty(&route.name),
+        matches,
+        action,
+    }
+}
+
+fn string_match(m: &StringMatch) -> Option<MatchString> {
+    if let Some(exact) = &m.exact {
+        Some(MatchString::Exact(exact.as_str().into()))
+    } else if let Some(prefix) = &m.prefix {
+        Some(MatchString::Prefix(prefix.as_str().into()))
+    } else if let Some(regex) = &m.regex {
+        if regex == "*" {
+            // route.go canBeConvertedToPresentMatch
+            return Some(MatchString::Present);
+        }
+        // Validated already; an uncompilable pattern cannot reach here.
+        MatchRegex::new(regex)
+            .ok()
+            .map(|r| MatchString::Regex(Box::new(r)))
+    } else {
+        None
+    }
+}
+
+fn compile_match(index: usize, m: Option<&HttpMatchRequest>, namespace: &str) -> CompiledMatch {
+    let Some(m) = m else {
+        // `match: [null]` translates to prefix `/`: a catch-all.
+        return CompiledMatch {
+            index,
+            name: None,
+            request: MatchRequest {
+                uri: Some(MatchString::Prefix("/".into())),
+                ..MatchRequest::default()
+            },
+            port: None,
+            source_labels: Vec::new(),
+            source_namespace: None,
+            gateways: Vec::new(),
+        };
+    };
+    let mut request = MatchRequest {
+        // An unset uri translates to prefix `/` (route.go TranslateRouteMatch).
+        uri: Some(
+            m.uri
+                .as_ref()
+                .and_then(string_match)
+                .unwrap_or(MatchString::Prefix("/".into())),
+        ),
+        ignore_uri_case: m.ignore_uri_case,
+        method: m.method.as_ref().and_then(string_match),
+        scheme: m.scheme.as_ref().and_then(string_match),
+        authority: m.authority.as_ref().and_then(string_match),
+        ..MatchRequest::default()
+    };
+    for (headers, invert) in [(&m.headers, false), (&m.without_headers, true)] {
+        for (name, value) in headers {
+            let matcher = value
+                .as_ref()
+                .and_then(string_match)
+                .unwrap_or(MatchString::Present);
+            let lower = name.to_ascii_lowercase();
+            let pseudo = match lower.as_str() {
+                ":method" => Some(Pseudo::Method),
+                ":authority" | "host" => Some(Pseudo::Authority),
+                ":scheme" => Some(Pseudo::Scheme),
+                ":path" => Some(Pseudo::Path),
+                _ if lower.starts_with(':') || lower.starts_with("@request.auth.claims") => {
+                    Some(Pseudo::Unavailable)
+                }
+                _ => None,
+            };
+            match (pseudo, HeaderName::from_bytes(lower.as_bytes())) {
+                (Some(pseudo), _) => request.pseudo.push(MatchPseudo {
+                    pseudo,
+                    matcher,
+                    invert,
+                }),
+                (None, Ok(name)) => request.headers.push(MatchHeader {
+                    name,
+                    matcher,
+                    invert,
+                }),
+                (None, Err(_)) => request.pseudo.push(MatchPseudo {
+                    pseudo: Pseudo::Unavailable,
+                    matcher,
+                    invert,
+                }),
+            }
+        }
+    }
+    for (key, value) in &m.query_params {
+        let matcher = value
+            .as_ref()
+            .and_then(string_match)
+            .unwrap_or(MatchString::Present);
+        request.query.push(MatchQuery {
+            key: key.as_str().into(),
+            matcher,
+        });
+    }
+    CompiledMatch {
+        index,
+        name: non_empty(&m.name),
+        request,
+        port: m
+            .port
+            .filter(|p| *p != 0)
+            .and_then(|p| u16::try_from(p).ok()),
+        // route.go sourceMatchHTTP: with `gateways` set, source labels and namespace are ignored.
+        source_labels: if m.gateways.is_empty() {
+            m.source_labels
+                .iter()
+                .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        source_namespace: if m.gateways.is_empty() {
+            non_empty(&m.source_namespace)
+        } else {
+            None
+        },
+        gateways: m
+            .gateways
+            .iter()
+            .map(|g| gateway_key(g, namespace).into())
+            .collect(),
+    }
+}
+
+fn authority_of(ops: Option<&HeaderOperations>) -> Option<Box<str>> {
+    let ops = ops?;
+    let find = |map: &BTreeMap<String, String>| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(":authority") || k.eq_ignore_ascii_case("host"))
+            .map(|(_, v)| v.as_str().into())
+    };
+    find(&ops.set).or_else(|| find(&ops.add))
+}
+
+/// Merges header operation blocks in the order given: all removals, then each block's sets and
+/// adds (each sorted by name, as BTreeMap iteration is). Authority and pseudo-headers are left
+/// out: Istio turns the former into a host rewrite and drops the latter.
+fn header_ops(blocks: &[Option<&HeaderOperations>]) -> HeaderOps {
+    let mut ops = HeaderOps::default();
+    for block in blocks.iter().flatten() {
+        for name in &block.remove {
+            if let Ok(name) = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) {
+                ops.remove.push(name);
+            }
+        }
+    }
+    for block in blocks.iter().flatten() {
+        for (map, append) in [(&block.set, false), (&block.add, true)] {
+            for (name, value) in map {
+                let lower = name.to_ascii_lowercase();
+                if lower.starts_with(':') || lower == "host" {
+                    continue;
+                }
+                let value = value.replace("%%", "%");
+                if let (Ok(name), Ok(value)) = (
+                    HeaderName::from_bytes(lower.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    ops.ops.push(HeaderOp {
+                        name,
+                        value,
+                        append,
+                    });
+                }
+            }
+        }
+    }
+    ops
+}
+
+const DEFAULT_RETRY_ON: &str =
+    "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
+
+/// retry.go `ConvertPolicy`.
+fn retry_policy(route: &HttpRoute, hashing: bool) -> Option<RetryPolicy> {
+    let mut policy = RetryPolicy {
+        attempts: 2,
+        retry_on: DEFAULT_RETRY_ON.to_owned(),
+        retriable_status_codes: Vec::new(),
+        per_try_timeout: None,
+        // The previous_hosts predicate is left out when the route hashes.
+        retry_ignore_previous_hosts: !hashing,
+        retry_remote_localities: false,
+        backoff: None,
+        host_selection_max_attempts: 5,
+    };
+    let Some(retries) = &route.retries else {
+        return Some(policy);
+    };
+    if retries.attempts <= 0 {
+        return None;
+    }
+    policy.attempts = u32::try_from(retries.attempts).unwrap_or(0);
+    let tokens: Vec<&str> = retries
+        .retry_on
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if !tokens.is_empty() {
+        let mut on = Vec::new();
+        for token in tokens {
+            match token.parse::<u32>() {
+                Ok(code) if go_status_text_known(code) => {
+                    policy
+                        .retriable_status_codes
+                        .push(u16::try_from(code).unwrap_or(0));
+                }
+                _ => on.push(token),
+            }
+        }
+        if !policy.retriable_status_codes.is_empty() && !on.contains(&"retriable-status-codes") {
+            on.push("retriable-status-codes");
+        }
+        policy.retry_on = on.join(",");
+    }
+    policy.per_try_timeout = retries.per_try_timeout.and_then(|d| d.to_std());
+    if !hashing {
+        policy.retry_ignore_previous_hosts = retries.retry_ignore_previous_hosts.unwrap_or(true);
+    }
+    policy.retry_remote_localities = retries.retry_remote_localities.unwrap_or(false);
+    policy.backoff = retries.backoff.and_then(|d| d.to_std());
+    Some(policy)
+}
+
+fn route_policy(route: &HttpRoute, namespace: &str, hashing: bool) -> RoutePolicy {
+    let rewrite = route.rewrite.as_ref().and_then(|r| {
+        let regex = r.uri_regex_rewrite.as_ref().and_then(|rr| {
+            let pattern = regex::RegexBuilder::new(&rr.pattern)
+                .size_limit(1 << 22)
+                .build()
+                .ok()?;
+            Some((pattern, envoy_replacement(&rr.rewrite)))
+        });
+        let uri = non_empty(&r.uri).map(String::from);
+        (uri.is_some() || regex.is_some()).then_some(Rewrite { uri, regex })
+    });
+    let fault = route.fault.as_ref().map(|f| FaultPolicy {
+        delay: f.delay.as_ref().and_then(|d| {
+            let duration = d.fixed_delay?.to_std()?;
+            // route.go TranslateFault: without `percentage`, the deprecated `percent` (0).
+            let percent = d
+                .percentage
+                .map_or(f64::from(d.percent.unwrap_or(0)), |p| p.value);
+            Some((duration, percent))
+        }),
+        abort: f.abort.as_ref().and_then(|a| {
+            let kind = if let Some(status) = a.http_status {
+                Abort::Http(u16::try_from(status).ok()?)
+            } else {
+                Abort::Grpc(a.grpc_status.clone()?)
+            };
+            Some((kind, a.percentage.map_or(0.0, |p| p.value)))
+        }),
+    });
+    let mut mirrors = Vec::new();
+    let mirror_of = |d: &Destination, percentage: f64| Mirror {
+        host: host::resolve(&d.host, namespace),
+        subset: non_empty(&d.subset).map(String::from),
+        port: d
+            .port
+            .as_ref()
+            .and_then(|p| u16::try_from(p.number).ok())
+            .filter(|p| *p != 0),
+        percentage,
+    };
+    if let Some(mirror) = &route.mirror {
+        let percentage = route
+            .mirror_percentage
+            .map(|p| p.value)
+            .or(route.mirror_percent.map(f64::from))
+            .unwrap_or(100.0);
+        if percentage > 0.0 {
+            mirrors.push(mirror_of(mirror, percentage));
+        }
+    }
+    for policy in route.mirrors.iter().flatten() {
+        if let Some(d) = &policy.destination {
+            let percentage = policy.percentage.map_or(100.0, |p| p.value);
+            if percentage > 0.0 {
+                mirrors.push(mirror_of(d, percentage));
+            }
+        }
+    }
+    RoutePolicy {
+        rewrite,
+        timeout: route.timeout.and_then(|d| d.to_std()),
+        retries: retry_policy(route, hashing),
+        fault,
+        mirrors,
+        cors: route.cors_policy.as_ref().map(cors_policy),
+    }
+}
+
+/// route.go `TranslateCORSPolicy`: `allowOrigins` as string matchers (entries that are not a
+/// valid matcher left out, as `ConvertToEnvoyMatches` leaves them out), else the deprecated
+/// `allowOrigin` as exact matches; lists joined with `,`; `maxAge` in whole seconds;
+/// `forwardNotMatchingPreflights` unless `unmatchedPreflights: IGNORE`.
+fn cors_policy(cors: &IstioCors) -> CorsPolicy {
+    let allow_origins = if cors.allow_origins.is_empty() {
+        cors.allow_origin
+            .iter()
+            .map(|o| MatchString::Exact(o.as_str().into()))
+            .collect()
+    } else {
+        cors.allow_origins
+            .iter()
+            .flatten()
+            .filter_map(|m| match (&m.exact, &m.prefix, &m.regex) {
+                (Some(e), _, _) => Some(MatchString::Exact(e.as_str().into())),
+                (None, Some(p), _) => Some(MatchString::Prefix(p.as_str().into())),
+                (None, None, Some(r)) => MatchRegex::new(r)
+                    .ok()
+                    .map(|r| MatchString::Regex(Box::new(r))),
+                (None, None, None) => None,
+            })
+            .collect()
+    };
+    CorsPolicy {
+        allow_origins,
+        allow_methods: cors.allow_methods.join(","),
+        allow_headers: cors.allow_headers.join(","),
+        expose_headers: cors.expose_headers.join(","),
+        max_age: cors
+            .max_age
+            .and_then(|d| u64::try_from(d.as_nanos() / 1_000_000_000).ok()),
+        allow_credentials: cors.allow_credentials,
+        forward_unmatched_preflights: cors.unmatched_preflights
+            != Some(UnmatchedPreflights::Ignore),
+    }
+}
+
+/// Envoy's `\1` capture references in the regex crate's `${1}` syntax (and `$` escaped).
+fn envoy_replacement(rewrite: &str) -> String {
+    let mut out = String::with_capacity(rewrite.len());
+    let mut chars = rewrite.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek().is_some_and(char::is_ascii_digit) => {
+                out.push_str("${");
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    out.push(d);
+                    chars.next();
+                }
+                out.push('}');
+            }
+            '$' => out.push_str("$$"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envoy_capture_references_translate() {
+        assert_eq!(
+            envoy_replacement("/customprefix/\\2/\\1"),
+            "/customprefix/${2}/${1}"
+        );
+        assert_eq!(envoy_replacement("/a$b"), "/a$$b");
+    }
+}

@@ -1,0 +1,589 @@
+//! Loading manifests: multi-document YAML streams and JSON, from strings, files, folders and
+//! readers, the way `kubectl apply -f` reads them.
+//!
+//! - Documents that are empty or hold only comments are skipped.
+//! - A `kind: List` (what `kubectl get -o yaml` prints) is unpacked into its items.
+//! - Kinds meshroute does not route on are kept as [`Body::Ignored`].
+//! - A field the Istio API does not have is a warning that names its path; a value of the wrong
+//!   type is an error that names its path and line. A broken document does not stop the others
+//!   from loading.
+//! - Hostile input is bounded: documents over [`LoadOptions::max_document_bytes`], nesting deeper
+//!   than 64 levels and alias expansion ("billion laughs") fail fast with an error.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::destination_rule::DestinationRule;
+use super::gateway::Gateway;
+use super::kubernetes::{DeploymentSpec, Pod, ServiceSpec};
+use super::meta::{ObjectMeta, Origin};
+use super::resource::{Body, Resource};
+use super::service_entry::ServiceEntry;
+use super::virtual_service::VirtualService;
+use super::workload_entry::WorkloadEntry;
+use crate::diagnostic::{Diagnostic, Severity};
+
+pub(super) mod lines;
+
+use lines::{join, locate_in};
+
+/// How to load manifests.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LoadOptions {
+    /// The namespace of resources that do not name one (`kubectl apply` uses the context's
+    /// namespace; `default` unless set).
+    pub default_namespace: String,
+    /// The largest single document accepted, in bytes (default 8 MiB; Kubernetes stores at most
+    /// about 1.5 MiB per object).
+    pub max_document_bytes: usize,
+    /// The largest file (or string) accepted, in bytes (default 64 MiB).
+    pub max_input_bytes: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            default_namespace: "default".to_owned(),
+            max_document_bytes: 8 << 20,
+            max_input_bytes: 64 << 20,
+        }
+    }
+}
+
+impl LoadOptions {
+    /// Sets the namespace for resources that do not name one.
+    pub fn default_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.default_namespace = namespace.into();
+        self
+    }
+}
+
+/// What loading produced: the resources that could be read, and every problem found.
+///
+/// Loading does not stop at the first bad document: `diagnostics` holds an error for each
+/// document that could not be read and a warning for each unknown field.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Loaded {
+    /// The resources, in input order.
+    pub resources: Vec<Resource>,
+    /// Load errors and warnings.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// Appends another load result.
+    pub fn extend(&mut self, other: Loaded) {
+        self.resources.extend(other.resources);
+        self.diagnostics.extend(other.diagnostics);
+    }
+}
+
+/// Input that could not be read at all (as opposed to read and found wrong).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// A file or folder could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The input is not UTF-8 text.
+    #[error("{path} is not UTF-8 text")]
+    NotUtf8 {
+        /// The path (`-` for stdin).
+        path: PathBuf,
+    },
+}
+
+/// Loads every document in `text`. Resources get no file name in their origin.
+pub fn from_str(text: &str, options: &LoadOptions) -> Loaded {
+    load_text(text, None, options)
+}
+
+/// Loads every document in `text`, naming `file` as its origin in diagnostics.
+pub fn from_str_named(text: &str, file: &str, options: &LoadOptions) -> Loaded {
+    load_text(text, Some(Arc::from(file)), options)
+}
+
+/// Loads a file, or every `*.yaml`, `*.yml` and `*.json` file below a folder (recursively, in
+/// name order). `-` reads standard input.
+pub fn from_path(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let path = path.as_ref();
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text).map_err(
+            |source| match source.kind() {
+                std::io::ErrorKind::InvalidData => LoadError::NotUtf8 { path: path.into() },
+                _ => LoadError::Io {
+                    path: path.into(),
+                    source,
+                },
+            },
+        )?;
+        return Ok(load_text(&text, Some(Arc::from("-")), options));
+    }
+    let metadata = std::fs::metadata(path).map_err(|source| LoadError::Io {
+        path: path.into(),
+        source,
+    })?;
+    if !metadata.is_dir() {
+        return load_file(path, options);
+    }
+    let mut files = Vec::new();
+    collect_manifests(path, &mut files, 0)?;
+    files.sort();
+    let mut loaded = Loaded::default();
+    for file in files {
+        loaded.extend(load_file(&file, options)?);
+    }
+    Ok(loaded)
+}
+
+fn collect_manifests(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), LoadError> {
+    // Symlink loops are cut off by depth rather than followed forever.
+    if depth > 32 {
+        return Ok(());
+    }
+    let io = |source| LoadError::Io {
+        path: dir.into(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let path = entry.path();
+        if path.is_dir() {
+            collect_manifests(&path, out, depth + 1)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn load_file(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+        path: path.into(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: path.into() })?;
+    let name = path.display().to_string();
+    Ok(load_text(&text, Some(Arc::from(name)), options))
+}
+
+fn load_text(text: &str, file: Option<Arc<str>>, options: &LoadOptions) -> Loaded {
+    let mut loaded = Loaded::default();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.len() > options.max_input_bytes {
+        let origin = Origin {
+            file,
+            ..Origin::default()
+        };
+        loaded.diagnostics.push(origin.diagnostic(
+            None,
+            format!(
+                "input is {} bytes, more than the {} byte limit (LoadOptions::max_input_bytes)",
+                text.len(),
+                options.max_input_bytes
+            ),
+        ));
+        return loaded;
+    }
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        // JSON: one value (an object, a `List`, or an array of objects).
+        let origin = Origin {
+            file,
+            document: 0,
+            line: Some(1),
+            text_line: 1,
+            text: None,
+        };
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Array(items)) => {
+                for item in items {
+                    load_value(item, &origin, options, &mut loaded);
+                }
+            }
+            Ok(value) => load_value(value, &origin, options, &mut loaded),
+            Err(error) => loaded.diagnostics.push(origin.diagnostic(
+                u32::try_from(error.line()).ok(),
+                format!("invalid JSON: {error}"),
+            )),
+        }
+        return loaded;
+    }
+    for (index, (line, doc)) in split_documents(text).into_iter().enumerate() {
+        let content_line = doc
+            .lines()
+            .position(|l| {
+                let l = l.trim();
+                !l.is_empty() && !l.starts_with('#') && l != "---"
+            })
+            .and_then(|i| u32::try_from(i).ok())
+            .map_or(line, |i| line + i);
+        let origin = Origin {
+            file: file.clone(),
+            document: index,
+            line: Some(content_line),
+            text_line: line,
+            text: Some(Arc::from(doc)),
+        };
+        if doc.len() > options.max_document_bytes {
+            loaded.diagnostics.push(origin.diagnostic(
+                None,
+                format!(
+                    "document is {} bytes, more than the {} byte limit (LoadOptions::max_document_bytes)",
+                    doc.len(),
+                    options.max_document_bytes
+                ),
+            ));
+            continue;
+        }
+        match parse_yaml(doc) {
+            Ok(Value::Null) => {}
+            Ok(value) => load_value(value, &origin, options, &mut loaded),
+            Err((doc_line, message)) => loaded
+                .diagnostics
+                .push(origin.diagnostic(doc_line.map(|l| line + l.saturating_sub(1)), message)),
+        }
+    }
+    loaded
+}
+
+/// Splits a YAML stream at its document markers (`---` and `...` at the start of a line, which
+/// YAML reserves for that purpose even inside block scalars). Returns each document's text and
+/// the one-based line it starts on. Empty and comment-only pieces are kept: the parser skips them.
+fn split_documents(text: &str) -> Vec<(u32, &str)> {
+    let mut docs = Vec::new();
+    let mut start = 0usize;
+    let mut start_line = 1u32;
+    let mut offset = 0usize;
+    for (line_no, line) in (1u32..).zip(text.split_inclusive('\n')) {
+        let is_marker = |marker: &str| {
+            line.strip_prefix(marker)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
+        };
+        if is_marker("---") || is_marker("...") {
+            docs.push((start_line, text.get(start..offset).unwrap_or_default()));
+            // Content after `--- ` on the marker line belongs to the next document; keep the
+            // line (with the marker blanked) so that line numbers stay right.
+            start = offset;
+            start_line = line_no;
+            if is_marker("...") {
+                start = offset + line.len();
+                start_line = line_no + 1;
+            }
+        }
+        offset += line.len();
+    }
+    docs.push((start_line, text.get(start..).unwrap_or_default()));
+    docs.retain(|(_, doc)| {
+        doc.lines().any(|l| {
+            let l = l.trim();
+            !l.is_empty() && !l.starts_with('#') && l != "---" && l != "..." && !l.starts_with('%')
+        })
+    });
+    docs
+}
+
+fn yaml_options() -> serde_saphyr::Options {
+    let mut alias_limits = serde_saphyr::options::AliasLimits::default();
+    alias_limits.max_total_replayed_events = 100_000;
+    alias_limits.max_replay_stack_depth = 16;
+    alias_limits.max_alias_expansions_per_anchor = 1_000;
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: 64,
+            max_aliases: 1_000,
+            max_anchors: 1_000,
+            max_events: 2_000_000,
+            max_nodes: 1_000_000,
+            max_documents: 2,
+        },
+        alias_limits: alias_limits,
+        with_snippet: false,
+    }
+}
+
+/// Parses one YAML document into a JSON value. On failure returns the line (within the document)
+/// and a message.
+fn parse_yaml(doc: &str) -> Result<Value, (Option<u32>, String)> {
+    serde_saphyr::from_str_with_options::<Option<Value>>(doc, yaml_options())
+        .map(Option::unwrap_or_default)
+        .map_err(|error| {
+            let line = error
+                .location()
+                .and_then(|l| u32::try_from(l.line()).ok())
+                .filter(|l| *l > 0);
+            let message = error.to_string();
+            // serde-saphyr appends " at line X, column Y"; the diagnostic carries the line.
+            let message = match message.find(" at line ") {
+                Some(cut) => message.get(..cut).unwrap_or(&message).to_owned(),
+                None => message,
+            };
+            (line, format!("invalid YAML: {message}"))
+        })
+}
+
+const ISTIO_KINDS: [&str; 5] = [
+    "VirtualService",
+    "DestinationRule",
+    "Gateway",
+    "ServiceEntry",
+    "WorkloadEntry",
+];
+
+fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut Loaded) {
+    let Value::Object(mut object) = value else {
+        loaded.diagnostics.push(origin.diagnostic(
+            None,
+            format!(
+                "expected a Kubernetes object (a mapping with apiVersion and kind), found {}",
+                describe(&value)
+            ),
+        ));
+        return;
+    };
+    let api_version = match object.get("apiVersion") {
+        Some(Value::String(v)) => v.clone(),
+        _ => String::new(),
+    };
+    let kind = match object.get("kind") {
+        Some(Value::String(v)) => v.clone(),
+        _ => String::new(),
+    };
+    if api_version.is_empty() || kind.is_empty() {
+        loaded.diagnostics.push(origin.diagnostic(
+            None,
+            "document has no apiVersion and kind: every manifest needs both (e.g. apiVersion: networking.istio.io/v1, kind: VirtualService)",
+        ));
+        return;
+    }
+    if kind == "List" || kind.ends_with("List") && object.contains_key("items") {
+        if let Some(Value::Array(items)) = object.remove("items") {
+            for item in items {
+                load_value(item, origin, options, loaded);
+            }
+        }
+        return;
+    }
+    let metadata: ObjectMeta = match object.remove("metadata") {
+        None | Some(Value::Null) => ObjectMeta::default(),
+        Some(meta) => match serde_path_to_error::deserialize::<_, ObjectMeta>(meta) {
+            Ok(meta) => meta,
+            Err(error) => {
+                let mut diagnostic = origin.diagnostic(None, format!("{}", error.inner()));
+                diagnostic.kind = Some(kind.clone());
+                diagnostic.path = join_path("metadata", error.path());
+                locate_in(origin, std::slice::from_mut(&mut diagnostic));
+                loaded.diagnostics.push(diagnostic);
+                return;
+            }
+        },
+    };
+    let mut metadata = metadata;
+    if metadata.namespace.as_deref().is_none_or(str::is_empty) {
+        metadata.namespace = Some(options.default_namespace.clone());
+    }
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
+    let istio = group == "networking.istio.io";
+    if istio
+        && ISTIO_KINDS.contains(&kind.as_str())
+        && !matches!(version, "v1alpha3" | "v1beta1" | "v1")
+    {
+        let mut diagnostic = origin.diagnostic(
+            None,
+            format!(
+                "unsupported apiVersion {api_version:?} for {kind}: use networking.istio.io/v1, v1beta1 or v1alpha3"
+            ),
+        );
+        diagnostic.kind = Some(kind);
+        diagnostic.name = Some(format!("{}/{}", metadata.namespace(), metadata.name));
+        diagnostic.path = "apiVersion".into();
+        loaded.diagnostics.push(diagnostic);
+        return;
+    }
+    let spec = object.remove("spec").unwrap_or(Value::Null);
+    let mut warnings = Vec::new();
+    let body = match (istio, group, kind.as_str()) {
+        (true, _, "VirtualService") => typed::<VirtualService>(spec, "spec", true, &mut warnings)
+            .map(|s| Body::VirtualService(Box::new(s))),
+        (true, _, "DestinationRule") => typed::<DestinationRule>(spec, "spec", true, &mut warnings)
+            .map(|s| Body::DestinationRule(Box::new(s))),
+        (true, _, "Gateway") => {
+            typed::<Gateway>(spec, "spec", true, &mut warnings).map(|s| Body::Gateway(Box::new(s)))
+        }
+        (true, _, "ServiceEntry") => typed::<ServiceEntry>(spec, "spec", true, &mut warnings)
+            .map(|s| Body::ServiceEntry(Box::new(s))),
+        (true, _, "WorkloadEntry") => typed::<WorkloadEntry>(spec, "spec", true, &mut warnings)
+            .map(|s| Body::WorkloadEntry(Box::new(s))),
+        (false, "", "Service") => typed::<ServiceSpec>(spec, "spec", false, &mut warnings)
+            .map(|s| Body::Service(Box::new(s))),
+        (false, "apps", "Deployment") => {
+            typed::<DeploymentSpec>(spec, "spec", false, &mut warnings)
+                .map(|s| Body::Deployment(Box::new(s)))
+        }
+        (false, "", "Pod") => {
+            let mut pod = serde_json::Map::new();
+            pod.insert("spec".into(), spec);
+            pod.insert(
+                "status".into(),
+                object.remove("status").unwrap_or(Value::Null),
+            );
+            typed::<Pod>(Value::Object(pod), "", false, &mut warnings)
+                .map(|p| Body::Pod(Box::new(p)))
+        }
+        _ => Ok(Body::Ignored { kind: kind.clone() }),
+    };
+    let resource = Resource {
+        api_version,
+        metadata,
+        origin: origin.clone(),
+        body: Body::Ignored { kind: kind.clone() },
+    };
+    let mut diagnostics: Vec<Diagnostic> = warnings
+        .into_iter()
+        .map(|path| {
+            let field = path.rsplit(['.', ']']).next().unwrap_or(&path).to_owned();
+            let mut d = resource.diagnostic(
+                Severity::Warning,
+                path,
+                format!("unknown field {field:?}: Istio's API has no such field here (typo or wrong indentation?); it is ignored"),
+            );
+            d.kind = Some(kind.clone());
+            d
+        })
+        .collect();
+    match body {
+        Ok(body) => {
+            locate_in(origin, &mut diagnostics);
+            loaded.diagnostics.extend(diagnostics);
+            loaded.resources.push(Resource { body, ..resource });
+        }
+        Err((path, message)) => {
+            let mut d = resource.diagnostic(Severity::Error, path, message);
+            d.kind = Some(kind);
+            diagnostics.push(d);
+            locate_in(origin, &mut diagnostics);
+            loaded.diagnostics.extend(diagnostics);
+        }
+    }
+}
+
+/// Deserializes `value` as `T`, recording the paths of fields `T` does not have in `unknown`
+/// (when `report_unknown`). On failure returns the path and message of the error.
+fn typed<T: DeserializeOwned>(
+    value: Value,
+    prefix: &str,
+    report_unknown: bool,
+    unknown: &mut Vec<String>,
+) -> Result<T, (String, String)> {
+    let value = if value.is_null() {
+        Value::Object(serde_json::Map::new())
+    } else {
+        value
+    };
+    let mut ignored = Vec::new();
+    let mut on_ignored = |path: serde_ignored::Path<'_>| ignored.push(render_ignored(&path));
+    let deserializer = serde_ignored::Deserializer::new(value, &mut on_ignored);
+    let result = serde_path_to_error::deserialize::<_, T>(deserializer);
+    if report_unknown {
+        unknown.extend(ignored.into_iter().map(|p| join(prefix, &p)));
+    }
+    result.map_err(|error| {
+        let path = join_path(prefix, error.path());
+        (path, error.inner().to_string())
+    })
+}
+
+fn join_path(prefix: &str, path: &serde_path_to_error::Path) -> String {
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            serde_path_to_error::Segment::Seq { index } => {
+                let _ = write!(out, "[{index}]");
+            }
+            serde_path_to_error::Segment::Map { key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            serde_path_to_error::Segment::Enum { variant } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(variant);
+            }
+            serde_path_to_error::Segment::Unknown => {}
+        }
+    }
+    join(prefix, &out)
+}
+
+fn render_ignored(path: &serde_ignored::Path<'_>) -> String {
+    match path {
+        serde_ignored::Path::Root => String::new(),
+        serde_ignored::Path::Seq { parent, index } => {
+            format!("{}[{index}]", render_ignored(parent))
+        }
+        serde_ignored::Path::Map { parent, key } => join(&render_ignored(parent), key),
+        serde_ignored::Path::Some { parent }
+        | serde_ignored::Path::NewtypeStruct { parent }
+        | serde_ignored::Path::NewtypeVariant { parent } => render_ignored(parent),
+    }
+}
+
+fn describe(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_documents_and_keeps_line_numbers() {
+        let text = "a: 1\n---\n# only a comment\n---\nb: 2\nc: 3\n...\n---\n";
+        let docs = split_documents(text);
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0], (1, "a: 1\n"));
+        assert_eq!(docs[1].0, 4);
+        assert!(docs[1].1.contains("b: 2"));
+    }
+
+    #[test]
+    fn a_document_marker_with_content_on_its_line_starts_a_document() {
+        let loaded = from_str(
+            "--- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n",
+            &LoadOptions::default(),
+        );
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        assert_eq!(loaded.resources.len(), 1);
+    }
+}

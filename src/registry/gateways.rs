@@ -1,0 +1,42 @@
+//! References to Gateways, resolved as Istio resolves them.
+
+/// Resolves a gateway reference as Istio's `resolveGatewayName` (`pilot/pkg/model/
+/// virtualservice.go`): `gw` and `./gw` are in the VirtualService's namespace, `ns/gw` is
+/// explicit, the legacy `gw.ns.svc.cluster.local` is `ns/gw`. Returns `(namespace, name)`.
+pub(crate) fn gateway_ref(name: &str, namespace: &str) -> (String, String) {
+    if let Some((ns, gw)) = name.split_once('/') {
+        let ns = if ns == "." { namespace } else { ns };
+        return (ns.to_owned(), gw.to_owned());
+    }
+    let mut parts = name.split('.');
+    match (parts.next(), parts.next()) {
+        (Some(gw), Some(ns)) => (ns.to_owned(), gw.to_owned()),
+        _ => (namespace.to_owned(), name.to_owned()),
+    }
+}
+
+/// A match's or VirtualService's `gateways` entry as a key: `mesh`, or `namespace/name`.
+pub(crate) fn gateway_key(name: &str, namespace: &str) -> String {
+    if name == "mesh" {
+        return name.to_owned();
+    }
+    let (ns, gw) = gateway_ref(name, namespace);
+    format!("{ns}/{gw}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_resolve_like_istio() {
+        assert_eq!(gateway_key("gw", "prod"), "prod/gw");
+        assert_eq!(gateway_key("./gw", "prod"), "prod/gw");
+        assert_eq!(gateway_key("infra/gw", "prod"), "infra/gw");
+        assert_eq!(
+            gateway_key("gw.infra.svc.cluster.local", "prod"),
+            "infra/gw"
+        );
+        assert_eq!(gateway_key("mesh", "prod"), "mesh");
+    }
+}

@@ -1,0 +1,458 @@
+//! One Envoy cluster (host + subset + port): its endpoints, its balancer state and its outlier
+//! detector.
+//!
+//! The endpoint set and everything derived from it (the healthy set, ring or Maglev table,
+//! round-robin scheduler) live in an immutable [`ClusterState`] behind an `ArcSwap`: an update
+//! (new endpoints, an ejection) builds a new state and swaps it in atomically, so a pick never
+//! waits for an update and never sees half of one. Round robin and least request keep their
+//! scheduler behind a short mutex inside the state, as Envoy keeps it per worker.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+
+use rustc_hash::FxHashMap;
+
+use crate::balance::endpoint::Endpoint;
+use crate::balance::hash_policy::{self, HashInput, HashPolicy};
+use crate::balance::least_request::{LeastRequest, LeastRequestConfig};
+use crate::balance::maglev::Maglev;
+use crate::balance::outlier::{OutlierConfig, OutlierDetector, UpstreamResult};
+use crate::balance::panic::in_panic;
+use crate::balance::random;
+use crate::balance::ring_hash::RingHash;
+use crate::balance::round_robin::RoundRobin;
+use crate::util::rng::Rng;
+
+/// Why no endpoint was picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NoEndpoint {
+    /// The cluster has no endpoints at all (or the subset selects none): Envoy answers 503
+    /// with response flag `UH` (no healthy upstream).
+    NoHealthyUpstream,
+    /// `PASSTHROUGH`: Envoy connects to the caller's original destination; nothing is picked.
+    Passthrough,
+}
+
+/// The algorithm a cluster balances with.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub(crate) enum LbPolicy {
+    /// `ROUND_ROBIN`: weighted round robin (Envoy's EDF scheduler).
+    RoundRobin,
+    /// `RANDOM`: one draw, weights ignored.
+    Random,
+    /// `LEAST_REQUEST` (the default): power of two choices, or weighted with active-request bias.
+    LeastRequest,
+    /// `PASSTHROUGH`: the original destination; meshroute reports it and picks nothing.
+    Passthrough,
+    /// Consistent hashing over a ketama ring.
+    RingHash {
+        /// `minimumRingSize` (default 1024).
+        minimum_ring_size: u64,
+    },
+    /// Consistent hashing over a Maglev table.
+    Maglev {
+        /// `tableSize` (default 65537, prime).
+        table_size: u64,
+    },
+}
+
+/// Everything the balancer of one cluster needs from the DestinationRule.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ClusterPolicy {
+    /// The algorithm.
+    pub(crate) lb: LbPolicy,
+    /// The request hash for consistent hashing (empty otherwise).
+    pub(crate) hash: Vec<HashPolicy>,
+    /// Outlier detection, in Envoy's terms, if configured.
+    pub(crate) outlier: Option<OutlierConfig>,
+    /// Envoy's healthy panic threshold in percent: 50 by default, `minHealthPercent` (default
+    /// 0) once outlier detection is configured.
+    pub(crate) panic_threshold: u32,
+}
+
+impl Default for ClusterPolicy {
+    fn default() -> Self {
+        Self {
+            lb: LbPolicy::LeastRequest,
+            hash: Vec::new(),
+            outlier: None,
+            panic_threshold: 50,
+        }
+    }
+}
+
+enum Balancer {
+    RoundRobin(Mutex<RoundRobin>),
+    LeastRequest(Mutex<(LeastRequest, Vec<u32>)>),
+    Random,
+    Ring(RingHash),
+    Maglev(Maglev),
+    Passthrough,
+}
+
+impl std::fmt::Debug for Balancer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Balancer::RoundRobin(_) => "RoundRobin",
+            Balancer::LeastRequest(_) => "LeastRequest",
+            Balancer::Random => "Random",
+            Balancer::Ring(_) => "RingHash",
+            Balancer::Maglev(_) => "Maglev",
+            Balancer::Passthrough => "Passthrough",
+        })
+    }
+}
+
+/// An immutable snapshot of a cluster: endpoints, which of them the balancer uses, and the
+/// balancer built over those.
+#[derive(Debug)]
+pub(crate) struct ClusterState {
+    endpoints: Vec<Endpoint>,
+    /// Indices (into `endpoints`) of the hosts the balancer chooses among: the healthy ones, or
+    /// all of them when the cluster is in panic.
+    hosts: Vec<usize>,
+    balancer: Balancer,
+    /// Whether endpoints are known for this cluster (from manifests or the application).
+    known: bool,
+    /// Which endpoint set this is: bumped by every replacement, kept by ejection rebuilds, so a
+    /// report can tell whether its endpoint index still means the same endpoint.
+    generation: u64,
+}
+
+impl ClusterState {
+    /// The endpoints.
+    pub(crate) fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+}
+
+/// One cluster.
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    pub(crate) host: Box<str>,
+    pub(crate) subset: Option<Box<str>>,
+    pub(crate) port: u16,
+    /// The subset's labels (`None`: all endpoints of the host).
+    selector: Option<std::collections::BTreeMap<String, String>>,
+    pub(crate) policy: ClusterPolicy,
+    state: ArcSwap<ClusterState>,
+    /// Created at the first report (it needs a start time).
+    outlier: Option<Mutex<Option<OutlierDetector>>>,
+    /// The seed round robin starts from (Envoy draws it once per balancer).
+    seed: AtomicU64,
+    /// The last endpoint-set generation handed out.
+    generation: AtomicU64,
+}
+
+impl Cluster {
+    pub(crate) fn new(
+        host: &str,
+        subset: Option<&str>,
+        port: u16,
+        selector: Option<std::collections::BTreeMap<String, String>>,
+        policy: ClusterPolicy,
+        all: Option<&[Endpoint]>,
+        seed: u64,
+    ) -> Self {
+        let endpoints: Vec<Endpoint> = all
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| selector.as_ref().is_none_or(|s| e.selected_by(s)))
+            .cloned()
+            .collect();
+        let outlier = policy.outlier.as_ref().map(|_| Mutex::new(None));
+        let state = build_state(&policy, endpoints, None, seed, all.is_some(), 0);
+        Self {
+            host: host.into(),
+            subset: subset.map(Into::into),
+            port,
+            selector,
+            policy,
+            state: ArcSwap::from_pointee(state),
+            outlier,
+            seed: AtomicU64::new(seed),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The current snapshot.
+    pub(crate) fn state(&self) -> Arc<ClusterState> {
+        self.state.load_full()
+    }
+
+    /// Replaces the host's endpoints (the subset filter is applied here).
+    pub(crate) fn set_endpoints(&self, all: &[Endpoint]) {
+        let endpoints: Vec<Endpoint> = all
+            .iter()
+            .filter(|e| self.selector.as_ref().is_none_or(|s| e.selected_by(s)))
+            .cloned()
+            .collect();
+        let seed = self.seed.load(Ordering::Relaxed);
+        let generation = self
+            .generation
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1);
+        let state = Arc::new(build_state(
+            &self.policy,
+            endpoints,
+            None,
+            seed,
+            true,
+            generation,
+        ));
+        // With outlier detection, swap under the detector's lock so that a concurrent report
+        // neither rebuilds the old set over the new one nor counts against the new set.
+        let mut detector = self.outlier.as_ref().and_then(|o| o.lock().ok());
+        if let Some(detector) = detector.as_mut() {
+            // A new endpoint set starts with fresh outlier state.
+            **detector = None;
+        }
+        self.state.store(state);
+        drop(detector);
+    }
+
+    /// Feeds one request's result to outlier detection; ejections rebuild the balancer.
+    /// `picked_from` is the snapshot the endpoint was picked from: a report about an endpoint
+    /// set that has since been replaced is dropped (its index may name another endpoint now).
+    pub(crate) fn report(
+        &self,
+        picked_from: &ClusterState,
+        endpoint: usize,
+        outcome: UpstreamResult,
+        now: Instant,
+    ) {
+        self.with_detector(now, Some(picked_from.generation), |detector| {
+            detector.report(endpoint, outcome, now);
+        });
+    }
+
+    /// Runs outlier detection's interval work (un-ejection) at `now`.
+    pub(crate) fn tick(&self, now: Instant) {
+        self.with_detector(now, None, |detector| detector.advance(now));
+    }
+
+    fn with_detector(
+        &self,
+        now: Instant,
+        generation: Option<u64>,
+        f: impl FnOnce(&mut OutlierDetector),
+    ) {
+        let (Some(outlier), Some(config)) = (&self.outlier, &self.policy.outlier) else {
+            return;
+        };
+        let Ok(mut slot) = outlier.lock() else { return };
+        // Stable while the lock is held: endpoint replacements swap under it too.
+        let current = self.state.load_full();
+        if generation.is_some_and(|g| g != current.generation) {
+            return;
+        }
+        let endpoints = current.endpoints.len();
+        let detector =
+            slot.get_or_insert_with(|| OutlierDetector::new(config.clone(), endpoints, now));
+        let before: Vec<bool> = (0..detector.len())
+            .map(|i| detector.is_ejected(i))
+            .collect();
+        f(detector);
+        let after: Vec<bool> = (0..detector.len())
+            .map(|i| detector.is_ejected(i))
+            .collect();
+        if before != after {
+            let seed = self.seed.load(Ordering::Relaxed);
+            let state = build_state(
+                &self.policy,
+                current.endpoints.clone(),
+                Some(&after),
+                seed,
+                current.known,
+                current.generation,
+            );
+            self.state.store(Arc::new(state));
+        }
+    }
+
+    /// Picks an endpoint for a request.
+    pub(crate) fn pick(
+        &self,
+        state: &ClusterState,
+        input: &HashInput<'_>,
+        rng: &mut impl Rng,
+    ) -> Result<(usize, Option<String>), NoEndpoint> {
+        let mut set_cookie = None;
+        let host = match &state.balancer {
+            Balancer::Passthrough => return Err(NoEndpoint::Passthrough),
+            _ if state.hosts.is_empty() => return Err(NoEndpoint::NoHealthyUpstream),
+            Balancer::Random => random::pick(state.hosts.len(), rng),
+            Balancer::RoundRobin(rr) => rr.lock().ok().and_then(|mut rr| rr.pick(rng)),
+            Balancer::LeastRequest(lr) => lr.lock().ok().and_then(|mut guard| {
+                let (lr, active) = &mut *guard;
+                lr.pick(active, rng)
+            }),
+            Balancer::Ring(ring) => {
+                // ENVOY-LB §1.3: no hash (absent header, ...) means a random one.
+                let result = hash_policy::hash(&self.policy.hash, input);
+                set_cookie = result.set_cookie;
+                ring.pick(result.hash.unwrap_or_else(|| rng.next_u64()), 0)
+            }
+            Balancer::Maglev(maglev) => {
+                let result = hash_policy::hash(&self.policy.hash, input);
+                set_cookie = result.set_cookie;
+                maglev.pick(result.hash.unwrap_or_else(|| rng.next_u64()), 0)
+            }
+        };
+        host.and_then(|h| state.hosts.get(h).copied())
+            .map(|h| (h, set_cookie))
+            .ok_or(NoEndpoint::NoHealthyUpstream)
+    }
+
+    /// Counts a request as active on `endpoint` (least request); undo with [`Cluster::finish`].
+    pub(crate) fn start(&self, state: &ClusterState, endpoint: usize) {
+        if let Balancer::LeastRequest(lr) = &state.balancer {
+            if let Ok(mut guard) = lr.lock() {
+                if let Some(slot) = state.hosts.iter().position(|h| *h == endpoint) {
+                    if let Some(count) = guard.1.get_mut(slot) {
+                        *count = count.saturating_add(1);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends a request counted by [`Cluster::start`].
+    pub(crate) fn finish(&self, state: &ClusterState, endpoint: usize) {
+        if let Balancer::LeastRequest(lr) = &state.balancer {
+            if let Ok(mut guard) = lr.lock() {
+                if let Some(slot) = state.hosts.iter().position(|h| *h == endpoint) {
+                    if let Some(count) = guard.1.get_mut(slot) {
+                        *count = count.saturating_sub(1);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Builds the balancer over the healthy hosts (all hosts in panic: healthy share below the
+/// panic threshold, ENVOY-LB §2.5).
+fn build_state(
+    policy: &ClusterPolicy,
+    endpoints: Vec<Endpoint>,
+    ejected: Option<&[bool]>,
+    seed: u64,
+    known: bool,
+    generation: u64,
+) -> ClusterState {
+    let healthy: Vec<usize> = (0..endpoints.len())
+        .filter(|i| !ejected.and_then(|e| e.get(*i)).copied().unwrap_or(false))
+        .collect();
+    let total = endpoints.len();
+    let panic = in_panic(healthy.len(), total, policy.panic_threshold);
+    let hosts: Vec<usize> = if panic { (0..total).collect() } else { healthy };
+    let weights: Vec<u32> = hosts
+        .iter()
+        .filter_map(|&i| endpoints.get(i).map(|e| e.weight.max(1)))
+        .collect();
+    let keys: Vec<(&str, u32)> = hosts
+        .iter()
+        .filter_map(|&i| {
+            endpoints
+                .get(i)
+                .map(|e| (e.address.as_str(), e.weight.max(1)))
+        })
+        .collect();
+    let balancer = match &policy.lb {
+        LbPolicy::Passthrough => Balancer::Passthrough,
+        LbPolicy::Random => Balancer::Random,
+        LbPolicy::RoundRobin => Balancer::RoundRobin(Mutex::new(RoundRobin::new(&weights, seed))),
+        LbPolicy::LeastRequest => Balancer::LeastRequest(Mutex::new((
+            LeastRequest::new(&weights, LeastRequestConfig::default(), seed),
+            vec![0; weights.len()],
+        ))),
+        LbPolicy::RingHash { minimum_ring_size } => {
+            match RingHash::build(&keys, *minimum_ring_size, RingHash::DEFAULT_MAX_RING_SIZE) {
+                Ok(ring) => Balancer::Ring(ring),
+                Err(error) => {
+                    tracing::warn!(%error, "ring hash could not be built; using random");
+                    Balancer::Random
+                }
+            }
+        }
+        LbPolicy::Maglev { table_size } => match Maglev::build(&keys, *table_size) {
+            Ok(table) => Balancer::Maglev(table),
+            Err(error) => {
+                tracing::warn!(%error, "maglev table could not be built; using random");
+                Balancer::Random
+            }
+        },
+    };
+    ClusterState {
+        endpoints,
+        hosts,
+        balancer,
+        known,
+        generation,
+    }
+}
+
+impl ClusterState {
+    /// Whether endpoints are known for this cluster at all.
+    pub(crate) fn known(&self) -> bool {
+        self.known
+    }
+}
+
+/// `(subset, port, cluster index)` of one host's clusters.
+type HostClusters = Vec<(Option<Box<str>>, u16, u32)>;
+
+/// All clusters, and how to find them without allocating.
+#[derive(Debug, Default)]
+pub(crate) struct Clusters {
+    clusters: Vec<Cluster>,
+    /// host → `(subset, port, cluster index)`.
+    by_host: FxHashMap<Box<str>, HostClusters>,
+}
+
+impl Clusters {
+    /// The cluster for `host` / `subset` / `port`.
+    pub(crate) fn find(&self, host: &str, subset: Option<&str>, port: u16) -> Option<u32> {
+        self.by_host
+            .get(host)?
+            .iter()
+            .find(|(s, p, _)| *p == port && s.as_deref() == subset)
+            .map(|(_, _, i)| *i)
+    }
+
+    pub(crate) fn get(&self, index: u32) -> Option<&Cluster> {
+        self.clusters.get(usize::try_from(index).ok()?)
+    }
+
+    /// Every cluster.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Cluster> {
+        self.clusters.iter()
+    }
+
+    /// Every cluster of `host` on `port` (all subsets).
+    pub(crate) fn of_host_port(&self, host: &str, port: u16) -> impl Iterator<Item = &Cluster> {
+        self.by_host
+            .get(host)
+            .into_iter()
+            .flatten()
+            .filter(move |(_, p, _)| *p == port)
+            .filter_map(|(_, _, i)| self.get(*i))
+    }
+
+    pub(crate) fn add(&mut self, cluster: Cluster) -> u32 {
+        let index = u32::try_from(self.clusters.len()).unwrap_or(u32::MAX);
+        self.by_host.entry(cluster.host.clone()).or_default().push((
+            cluster.subset.clone(),
+            cluster.port,
+            index,
+        ));
+        self.clusters.push(cluster);
+        index
+    }
+}

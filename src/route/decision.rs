@@ -1,0 +1,402 @@
+//! What the mesh decided for one request, and the policies that come with it.
+//!
+//! A [`Decision`] borrows from the `Mesh` and the request it was made for, so
+//! making one allocates nothing. The parts that need new strings (a redirect's `Location`, a
+//! rewritten path) are computed on demand by methods.
+
+use std::time::Duration;
+
+use http::StatusCode;
+
+use super::cluster::{ClusterState, NoEndpoint};
+use super::policy::{
+    CorsPolicy, DirectResponse, FaultPolicy, HeaderOps, Mirror, Redirect, RetryPolicy, Rewrite,
+    RoutePolicy,
+};
+use super::table::{Action, CompiledDestination, CompiledMatch, CompiledRoute};
+use crate::balance::endpoint::Endpoint;
+
+/// The kind of answer, as Envoy would give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Forward to [`Decision::destination`].
+    Route,
+    /// Answer with a redirect ([`Decision::redirect_location`]).
+    Redirect,
+    /// Answer with a fixed response ([`Decision::direct_response`]).
+    DirectResponse,
+    /// A VirtualService claims the host but no route matched: Envoy answers 404 with response
+    /// flag `NR`. Gateways without a virtual host for the request's host answer the same.
+    NoRoute,
+    /// No VirtualService applies to the host: the request goes to the host as it is (Istio's
+    /// default route, all endpoints, no subset).
+    NoVirtualService,
+}
+
+impl Outcome {
+    /// The name used in JSON output (`route`, `redirect`, `directResponse`, `noRoute`,
+    /// `noVirtualService`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Route => "route",
+            Outcome::Redirect => "redirect",
+            Outcome::DirectResponse => "directResponse",
+            Outcome::NoRoute => "noRoute",
+            Outcome::NoVirtualService => "noVirtualService",
+        }
+    }
+}
+
+/// Which route (or match) fired: its position in the VirtualService and its name, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleRef<'a> {
+    /// Zero-based index in `spec.http` (for a route) or in `match` (for a match).
+    pub index: usize,
+    /// The `name` field, if set.
+    pub name: Option<&'a str>,
+}
+
+/// Where the request is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DestinationRef<'a> {
+    /// The fully qualified host (`svc-b.default.svc.cluster.local`), as Istio resolves it.
+    pub host: &'a str,
+    /// The subset, if the route names one.
+    pub subset: Option<&'a str>,
+    /// The port: the route's, else the service's only port, else the port the request was sent to.
+    pub port: Option<u16>,
+    /// Whether a DestinationRule defines the subset; `false` means Envoy answers 503 (`NC`,
+    /// cluster not found). Always `true` without a subset.
+    pub subset_defined: bool,
+}
+
+/// The request facts a decision keeps (borrowed from the request).
+#[derive(Debug, Clone)]
+pub(crate) struct RequestFacts<'a> {
+    /// Normalized path (owned only when dot segments were removed).
+    pub(crate) path: std::borrow::Cow<'a, str>,
+    pub(crate) query: &'a str,
+    pub(crate) scheme: &'a str,
+    /// `:authority` as sent.
+    pub(crate) authority: &'a str,
+    /// The host part of the authority (as sent, not lowercased).
+    pub(crate) host: &'a str,
+    pub(crate) port: u16,
+}
+
+/// What the mesh decided for one request: the route that fired and everything Envoy would apply.
+///
+/// Borrowed from the `Mesh` and the request; producing it allocates nothing.
+#[derive(Debug, Clone)]
+pub struct Decision<'a> {
+    pub(crate) outcome: Outcome,
+    pub(crate) virtual_service: Option<&'a str>,
+    pub(crate) route: Option<&'a CompiledRoute>,
+    pub(crate) matched: Option<&'a CompiledMatch>,
+    pub(crate) destination: Option<DestinationRef<'a>>,
+    pub(crate) chosen: Option<&'a CompiledDestination>,
+    pub(crate) request: RequestFacts<'a>,
+    pub(crate) endpoint: Option<PickedEndpoint>,
+    pub(crate) no_endpoint: Option<NoEndpoint>,
+    pub(crate) set_cookie: Option<String>,
+}
+
+/// The endpoint a decision picked: the cluster snapshot it was picked from and its index.
+#[derive(Debug, Clone)]
+pub(crate) struct PickedEndpoint {
+    pub(crate) cluster: u32,
+    pub(crate) state: std::sync::Arc<ClusterState>,
+    pub(crate) index: usize,
+}
+
+static EMPTY_OPS: HeaderOps = HeaderOps {
+    remove: Vec::new(),
+    ops: Vec::new(),
+};
+
+impl<'a> Decision<'a> {
+    /// A decision with this outcome and nothing else decided yet.
+    pub(crate) fn new(
+        outcome: Outcome,
+        virtual_service: Option<&'a str>,
+        request: RequestFacts<'a>,
+    ) -> Self {
+        Self {
+            outcome,
+            virtual_service,
+            route: None,
+            matched: None,
+            destination: None,
+            chosen: None,
+            request,
+            endpoint: None,
+            no_endpoint: None,
+            set_cookie: None,
+        }
+    }
+
+    /// The kind of answer.
+    pub fn outcome(&self) -> Outcome {
+        self.outcome
+    }
+
+    /// The VirtualService that decided (`namespace/name`), if any.
+    pub fn virtual_service(&self) -> Option<&'a str> {
+        self.virtual_service
+    }
+
+    /// The route that fired.
+    pub fn route(&self) -> Option<RuleRef<'a>> {
+        self.route.map(|r| RuleRef {
+            index: r.index,
+            name: r.name.as_deref(),
+        })
+    }
+
+    /// The match (within the route) that fired; `None` for a route without match conditions.
+    pub fn matched(&self) -> Option<RuleRef<'a>> {
+        self.matched.map(|m| RuleRef {
+            index: m.index,
+            name: m.name.as_deref(),
+        })
+    }
+
+    /// Envoy's route name: the route's name, `route.match` when the match has a name too
+    /// (route.go `TranslateRoute`). Allocates.
+    pub fn envoy_route_name(&self) -> Option<String> {
+        let route = self.route?.name.as_deref()?;
+        Some(match self.matched.and_then(|m| m.name.as_deref()) {
+            Some(m) => format!("{route}.{m}"),
+            None => route.to_owned(),
+        })
+    }
+
+    /// Where the request goes (for [`Outcome::Route`] and [`Outcome::NoVirtualService`]).
+    pub fn destination(&self) -> Option<DestinationRef<'a>> {
+        self.destination
+    }
+
+    /// The endpoint the destination's load balancer picked, when the destination's endpoints are
+    /// known (from manifests or [`Mesh::set_endpoints`](crate::Mesh::set_endpoints)).
+    pub fn endpoint(&self) -> Option<&Endpoint> {
+        let picked = self.endpoint.as_ref()?;
+        picked.state.endpoints().get(picked.index)
+    }
+
+    /// Why no endpoint was picked although the destination's endpoints are known: no healthy
+    /// upstream (503 `UH`) or `PASSTHROUGH`.
+    pub fn no_endpoint(&self) -> Option<NoEndpoint> {
+        self.no_endpoint
+    }
+
+    /// The `Set-Cookie` value Envoy would add to the response when a `consistentHash.httpCookie`
+    /// with a `ttl` generated the cookie.
+    pub fn set_cookie(&self) -> Option<&str> {
+        self.set_cookie.as_deref()
+    }
+
+    /// The status Envoy answers with itself, without forwarding: the redirect or direct response
+    /// status, 404 for no route, 503 for a subset no DestinationRule defines (flag `NC`) or a
+    /// cluster without a healthy endpoint (flag `UH`).
+    pub fn local_status(&self) -> Option<StatusCode> {
+        match self.outcome {
+            Outcome::NoRoute => Some(StatusCode::NOT_FOUND),
+            Outcome::Redirect => self
+                .redirect()
+                .map(|r| StatusCode::from_u16(r.status).unwrap_or(StatusCode::MOVED_PERMANENTLY)),
+            Outcome::DirectResponse => self.direct_response().map(DirectResponse::status),
+            Outcome::Route | Outcome::NoVirtualService => {
+                let missing_subset = self.destination.is_some_and(|d| !d.subset_defined);
+                let unhealthy = self.no_endpoint == Some(NoEndpoint::NoHealthyUpstream);
+                (missing_subset || unhealthy).then_some(StatusCode::SERVICE_UNAVAILABLE)
+            }
+        }
+    }
+
+    fn action(&self) -> Option<&'a Action> {
+        self.route.map(|r| &r.action)
+    }
+
+    fn policy(&self) -> Option<&'a RoutePolicy> {
+        match self.action()? {
+            Action::Route { policy, .. } => Some(policy),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn redirect(&self) -> Option<&'a Redirect> {
+        match self.action()? {
+            Action::Redirect { redirect, .. } => Some(redirect),
+            _ => None,
+        }
+    }
+
+    /// The direct response, for [`Outcome::DirectResponse`].
+    pub fn direct_response(&self) -> Option<&'a DirectResponse> {
+        match self.action()? {
+            Action::DirectResponse { response, .. } => Some(response),
+            _ => None,
+        }
+    }
+
+    /// Request header operations for the chosen destination, in Envoy's order.
+    pub fn request_headers(&self) -> &'a HeaderOps {
+        self.chosen.map_or(&EMPTY_OPS, |d| &d.request_headers)
+    }
+
+    /// Response header operations (route and destination merged), in Envoy's order.
+    pub fn response_headers(&self) -> &'a HeaderOps {
+        match (self.chosen, self.action()) {
+            (Some(d), _) => &d.response_headers,
+            (
+                None,
+                Some(Action::Redirect {
+                    response_headers, ..
+                }),
+            )
+            | (
+                None,
+                Some(Action::DirectResponse {
+                    response_headers, ..
+                }),
+            )
+            | (
+                None,
+                Some(Action::Route {
+                    response_headers, ..
+                }),
+            ) => response_headers,
+            (None, None) => &EMPTY_OPS,
+        }
+    }
+
+    /// The authority the request is forwarded with, when rewritten (`rewrite.authority` beats a
+    /// `:authority`/`host` header `set`, which beats `add`; route level beats destination level).
+    pub fn authority_rewrite(&self) -> Option<&'a str> {
+        self.chosen.and_then(|d| d.authority.as_deref())
+    }
+
+    /// The URI rewrite, if the route has one.
+    pub fn rewrite(&self) -> Option<&'a Rewrite> {
+        self.policy()?.rewrite.as_ref()
+    }
+
+    /// The path and query the request is forwarded with, when `rewrite.uri` or
+    /// `uriRegexRewrite` changes them. The query string is kept (routing_it.go "rewrite uri").
+    pub fn rewritten_path_and_query(&self) -> Option<String> {
+        let rewrite = self.rewrite()?;
+        let path: &str = &self.request.path;
+        let new_path = if let Some(uri) = &rewrite.uri {
+            // Envoy prefix_rewrite: replaces the matched prefix (the whole path for exact and
+            // regex matches; `/` for a route without a uri match).
+            let matched = match self.matched.and_then(|m| m.request.uri.as_ref()) {
+                Some(m) => m.prefix_len(path),
+                None => usize::from(path.starts_with('/')),
+            };
+            format!("{uri}{}", path.get(matched..).unwrap_or(""))
+        } else if let Some((regex, replacement)) = &rewrite.regex {
+            regex.replace_all(path, replacement.as_str()).into_owned()
+        } else {
+            return None;
+        };
+        Some(if self.request.query.is_empty() {
+            new_path
+        } else {
+            format!("{new_path}?{}", self.request.query)
+        })
+    }
+
+    /// The route timeout; `None` means none (Istio disables Envoy's 15s default).
+    pub fn timeout(&self) -> Option<Duration> {
+        self.policy()?.timeout
+    }
+
+    /// The retry policy Envoy applies; `None` when retries are disabled (`attempts: 0`) or for
+    /// non-forwarding outcomes.
+    pub fn retries(&self) -> Option<&'a RetryPolicy> {
+        self.policy()?.retries.as_ref()
+    }
+
+    /// Fault injection, if configured.
+    pub fn fault(&self) -> Option<&'a FaultPolicy> {
+        self.policy()?.fault.as_ref()
+    }
+
+    /// Mirrors (shadow traffic), with their percentages.
+    pub fn mirrors(&self) -> &'a [Mirror] {
+        self.policy().map_or(&[], |p| p.mirrors.as_slice())
+    }
+
+    /// The CORS policy, if configured.
+    pub fn cors(&self) -> Option<&'a CorsPolicy> {
+        self.policy()?.cors.as_ref()
+    }
+
+    /// The `Location` of a redirect, built as Envoy builds it (route.go `ApplyRedirect`):
+    /// path replaced by `uri` (query kept unless `uri` has one) or its matched prefix by
+    /// `prefixRewrite`; authority, scheme and port replaced when configured. Allocates.
+    pub fn redirect_location(&self) -> Option<String> {
+        let r = self.redirect()?;
+        let request = &self.request;
+        let scheme = r.scheme.as_deref().unwrap_or(request.scheme);
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        // route.go ApplyRedirect: `port_redirect` is the configured (or, for FROM_REQUEST_PORT,
+        // the listener) port, cleared when it is the redirect scheme's default.
+        let port = r
+            .port
+            .or(r.derive_from_request.then_some(request.port))
+            .filter(|p| *p != default_port);
+        let host = match (&r.authority, port) {
+            (Some(a), _) => a.as_str(),
+            // Envoy processRequestHost: a port redirect replaces the port sent.
+            (None, Some(_)) => request.host,
+            // Otherwise the Host is kept as sent (routing_it "redirect request port": Host
+            // `b:80` gives `http://b:80/foo`), except that a scheme change drops the old
+            // scheme's default port.
+            (None, None) => {
+                let old_default = if request.scheme.eq_ignore_ascii_case("https") {
+                    ":443"
+                } else {
+                    ":80"
+                };
+                if scheme != request.scheme && request.authority.ends_with(old_default) {
+                    request.host
+                } else {
+                    request.authority
+                }
+            }
+        };
+        let authority = match port {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
+        let (path, query) = if let Some(uri) = &r.uri {
+            match uri.split_once('?') {
+                Some((p, q)) => (p.to_owned(), q.to_owned()),
+                None => (uri.clone(), request.query.to_owned()),
+            }
+        } else if let Some(prefix) = &r.prefix_rewrite {
+            let matched = match self.matched.and_then(|m| m.request.uri.as_ref()) {
+                Some(m) => m.prefix_len(&request.path),
+                None => usize::from(request.path.starts_with('/')),
+            };
+            (
+                format!("{prefix}{}", request.path.get(matched..).unwrap_or("")),
+                request.query.to_owned(),
+            )
+        } else {
+            (request.path.to_string(), request.query.to_owned())
+        };
+        Some(if query.is_empty() {
+            format!("{scheme}://{authority}{path}")
+        } else {
+            format!("{scheme}://{authority}{path}?{query}")
+        })
+    }
+
+    /// The redirect status (301 unless configured).
+    pub fn redirect_status(&self) -> Option<u16> {
+        self.redirect().map(|r| r.status)
+    }
+}

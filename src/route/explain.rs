@@ -1,0 +1,284 @@
+//! Why a request went where it went: the trace [`Mesh::explain`](crate::Mesh::explain) records
+//! while deciding with the same code as [`Mesh::route`](crate::Mesh::route).
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::decision::{Decision, Outcome};
+use super::matcher::{Failure, RequestView};
+use super::report::RuleReport;
+use super::source::Source;
+use super::table::{CompiledMatch, CompiledRoute, SelectorFailure};
+
+/// How a VirtualService fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VsVerdict {
+    /// It decided the request (a route matched, or none did: 404).
+    Applies,
+    /// Its `exportTo` hides it from the caller's namespace.
+    NotExported,
+    /// Every match was dropped by a config-time selector for this caller: Istio builds no
+    /// virtual host from it.
+    NoRoutesForCaller,
+}
+
+/// How one route table entry (a route's match) fared: what the decision found, for a tracer to
+/// render (the route path renders nothing).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum EntryVerdict<'m, 'v> {
+    Matched,
+    /// A config-time selector (`port`, `sourceLabels`, `sourceNamespace`) dropped it, for a
+    /// request on this port from this namespace.
+    Dropped(SelectorFailure<'m>, u16, &'v str),
+    /// The first request condition that failed, and the request it failed for.
+    Failed(Failure<'m>, &'v RequestView<'v>),
+}
+
+impl EntryVerdict<'_, '_> {
+    /// Why the entry did not fire (`None` when it did).
+    fn reason(&self) -> Option<String> {
+        match *self {
+            EntryVerdict::Matched => None,
+            EntryVerdict::Dropped(failure, port, namespace) => {
+                let why = match failure {
+                    SelectorFailure::Port(p) => {
+                        format!("port: match is for port {p}, the request is on port {port}")
+                    }
+                    SelectorFailure::SourceNamespace(ns) => {
+                        format!("sourceNamespace: {ns:?} ≠ caller namespace {namespace:?}")
+                    }
+                    SelectorFailure::SourceLabel(k, v) => {
+                        format!("sourceLabels: caller has no label {k}={v}")
+                    }
+                };
+                Some(format!("dropped for this caller: {why}"))
+            }
+            EntryVerdict::Failed(failure, request) => Some(failure.describe(request)),
+        }
+    }
+}
+
+/// Receives the steps of a decision. The no-op implementation compiles away.
+pub(crate) trait Tracer {
+    fn start(&mut self, _source: &Source, _authority: &str) {}
+    fn virtual_service(&mut self, _key: &str, _verdict: VsVerdict) {}
+    fn entry(
+        &mut self,
+        _vs: &str,
+        _route: &CompiledRoute,
+        _matched: Option<&CompiledMatch>,
+        _verdict: EntryVerdict<'_, '_>,
+    ) {
+    }
+}
+
+/// The verdict of a VirtualService whose routes are being tried (gateways merge several).
+const CONSIDERED: &str = "routes tried";
+
+/// The tracer of `Mesh::route`: records nothing.
+pub(crate) struct NoTrace;
+
+impl Tracer for NoTrace {}
+
+/// One line of an explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+#[non_exhaustive]
+pub enum Step {
+    /// A VirtualService claiming the host, and whether it applied.
+    VirtualService {
+        /// `namespace/name`.
+        #[serde(rename = "virtualService")]
+        name: String,
+        /// `applies`, `not exported to the caller's namespace`, or `no routes for this caller`.
+        verdict: String,
+    },
+    /// One match of one route, tried in order.
+    Match {
+        /// The VirtualService.
+        #[serde(rename = "virtualService")]
+        virtual_service: String,
+        /// The route's index in `spec.http` and its name.
+        route: RuleReport,
+        /// The match's index and name; `None` for a route without matches.
+        #[serde(rename = "match")]
+        matched: Option<RuleReport>,
+        /// `true` when this is the match that fired.
+        fired: bool,
+        /// Why it did not fire: the selector that dropped it, or the first failing condition
+        /// and the value seen (`queryParams.name: exact "xx" ≠ "yy"`).
+        reason: Option<String>,
+    },
+}
+
+/// The trace of one decision: the caller, the host, each VirtualService considered and each
+/// route and match tried, then a summary of the decision.
+///
+/// `Display` prints it one step per line; it serializes as
+/// `{"caller", "authority", "steps": [...], "outcome"}` (what `meshroute route --json --explain`
+/// prints under `explain`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Explanation {
+    /// Who called (`sidecar in default` or `gateway default/demo-gateway`).
+    pub caller: String,
+    /// The authority the request was sent to.
+    pub authority: String,
+    /// The steps, in the order they were taken.
+    pub steps: Vec<Step>,
+    /// A one-line summary of the decision.
+    #[serde(rename = "outcome")]
+    pub summary: String,
+}
+
+impl Tracer for Explanation {
+    fn start(&mut self, source: &Source, authority: &str) {
+        self.caller = match source.gateway_name() {
+            Some(gateway) => format!("gateway {gateway}"),
+            None => format!("sidecar in namespace {}", source.namespace()),
+        };
+        self.authority = authority.to_owned();
+    }
+
+    fn virtual_service(&mut self, key: &str, verdict: VsVerdict) {
+        let verdict = match verdict {
+            VsVerdict::Applies => "applies",
+            VsVerdict::NotExported => "not exported to the caller's namespace (exportTo)",
+            VsVerdict::NoRoutesForCaller => {
+                "yields no routes for this caller (every match dropped by port/sourceLabels/sourceNamespace): ignored"
+            }
+        };
+        // Update the header pushed when its first match was tried, if any.
+        let open = self.steps.iter_mut().rev().find_map(|step| match step {
+            Step::VirtualService { name, verdict: v } if name == key && v == CONSIDERED => Some(v),
+            _ => None,
+        });
+        match open {
+            Some(v) => verdict.clone_into(v),
+            None => self.steps.push(Step::VirtualService {
+                name: key.to_owned(),
+                verdict: verdict.to_owned(),
+            }),
+        }
+    }
+
+    fn entry(
+        &mut self,
+        vs: &str,
+        route: &CompiledRoute,
+        matched: Option<&CompiledMatch>,
+        verdict: EntryVerdict<'_, '_>,
+    ) {
+        let current = self.steps.iter().rev().find_map(|step| match step {
+            Step::VirtualService { name, .. } => Some(name.as_str()),
+            Step::Match { .. } => None,
+        });
+        if current != Some(vs) {
+            self.steps.push(Step::VirtualService {
+                name: vs.to_owned(),
+                verdict: CONSIDERED.to_owned(),
+            });
+        }
+        let reason = verdict.reason();
+        self.steps.push(Step::Match {
+            virtual_service: vs.to_owned(),
+            route: RuleReport {
+                index: route.index,
+                name: route.name.as_deref().map(str::to_owned),
+            },
+            matched: matched.map(|m| RuleReport {
+                index: m.index,
+                name: m.name.as_deref().map(str::to_owned),
+            }),
+            fired: matches!(verdict, EntryVerdict::Matched),
+            reason,
+        });
+    }
+}
+
+impl Explanation {
+    pub(crate) fn finish(&mut self, decision: &Decision<'_>) {
+        let destination = decision.destination().map(|d| {
+            let mut text = d.host.to_owned();
+            if let Some(subset) = d.subset {
+                text.push_str(&format!(" subset {subset}"));
+            }
+            if let Some(port) = d.port {
+                text.push_str(&format!(" port {port}"));
+            }
+            text
+        });
+        self.summary = match decision.outcome() {
+            Outcome::Route => format!("route to {}", destination.unwrap_or_default()),
+            Outcome::Redirect => format!(
+                "redirect {} {}",
+                decision.redirect_status().unwrap_or(301),
+                decision.redirect_location().unwrap_or_default()
+            ),
+            Outcome::DirectResponse => format!(
+                "direct response {}",
+                decision
+                    .direct_response()
+                    .map_or(0, |r| r.status().as_u16())
+            ),
+            Outcome::NoRoute => "no route matched: Envoy answers 404 (NR)".to_owned(),
+            Outcome::NoVirtualService => format!(
+                "no VirtualService applies: default routing to {}",
+                destination.unwrap_or_default()
+            ),
+        };
+        if let Some(endpoint) = decision.endpoint() {
+            self.summary
+                .push_str(&format!(", endpoint {}", endpoint.address));
+        }
+        if let Some(status) = decision.local_status().filter(|_| {
+            matches!(
+                decision.outcome(),
+                Outcome::Route | Outcome::NoVirtualService
+            )
+        }) {
+            self.summary
+                .push_str(&format!(" (Envoy answers {})", status.as_u16()));
+        }
+    }
+}
+
+impl fmt::Display for Explanation {
+    /// A readable trace, one step per line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} calls {}", self.caller, self.authority)?;
+        let name = |n: &Option<String>| n.as_ref().map(|n| format!(" ({n})")).unwrap_or_default();
+        for step in &self.steps {
+            match step {
+                Step::VirtualService { name, verdict } => {
+                    writeln!(f, "  VirtualService {name}: {verdict}")?;
+                }
+                Step::Match {
+                    virtual_service,
+                    route,
+                    matched,
+                    fired,
+                    reason,
+                } => {
+                    let which = match matched {
+                        Some(m) => format!("match #{}{}", m.index, name(&m.name)),
+                        None => "no match conditions".to_owned(),
+                    };
+                    let verdict = if *fired {
+                        "MATCHED".to_owned()
+                    } else {
+                        reason.clone().unwrap_or_default()
+                    };
+                    writeln!(
+                        f,
+                        "    {virtual_service} http[{}]{} {which}: {verdict}",
+                        route.index,
+                        name(&route.name)
+                    )?;
+                }
+            }
+        }
+        write!(f, "  => {}", self.summary)
+    }
+}

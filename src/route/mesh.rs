@@ -1,0 +1,591 @@
+//! The compiled mesh and the route decision.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::cluster::ClusterState;
+use super::decision::{Decision, DestinationRef, Outcome, PickedEndpoint, RequestFacts};
+use super::explain::{EntryVerdict, Explanation, NoTrace, Tracer, VsVerdict};
+use super::matcher::{RequestView, normalize_path};
+use super::source::Source;
+use super::table::{
+    Action, CompiledMatch, CompiledRoute, CompiledVs, Entry, LabelSet, NO_MATCH, Tables,
+};
+use crate::balance::endpoint::Endpoint;
+use crate::balance::hash_policy::HashInput;
+use crate::balance::outlier::UpstreamResult;
+use crate::diagnostic::Diagnostic;
+use crate::propagation::Propagation;
+use crate::util::host::{DOMAIN_SUFFIX, lowercase, request_authority, split_host_port};
+use crate::util::rng::{Rng, ThreadRng};
+
+/// A validated, compiled configuration: immutable, cheap to clone (`Arc` inside), `Send + Sync`.
+///
+/// Build one with [`compile`](crate::compile()) or [`Loaded::compile`](crate::Loaded::compile);
+/// ask it where requests go with [`Mesh::route`].
+///
+/// **Host names.** Every method that takes a host resolves it the way a sidecar does: a fully
+/// qualified name (`svc-b.default.svc.cluster.local`), `name.namespace.svc`, `name.namespace` or
+/// a ServiceEntry host reach the service from anywhere; a short name (`svc-b`) reaches the
+/// service of that name in the caller's namespace. Where a method has no caller
+/// ([`Mesh::set_endpoints`], [`Mesh::endpoints`]), a short name stands for the one service of
+/// that name in the mesh and is refused when several namespaces have one.
+#[derive(Debug, Clone)]
+pub struct Mesh {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    diagnostics: Vec<Diagnostic>,
+    tables: Tables,
+}
+
+enum Eval<'a> {
+    Found(&'a CompiledVs, &'a CompiledRoute, Option<&'a CompiledMatch>),
+    NoMatch(&'a CompiledVs),
+    NothingApplies,
+}
+
+impl Mesh {
+    pub(crate) fn new(diagnostics: Vec<Diagnostic>, tables: Tables) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                diagnostics,
+                tables,
+            }),
+        }
+    }
+
+    /// What loading and checking found without refusing the configuration: warnings, info, and
+    /// analysis findings of any level (an IST0101 missing subset is an error to `istioctl
+    /// analyze`, yet Istio applies the configuration and Envoy answers 503).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.inner.diagnostics
+    }
+
+    /// The header names (lower case) that some VirtualService match refers to (`headers` and
+    /// `withoutHeaders` keys; pseudo-headers and JWT claims left out): the routing flags that
+    /// must travel from an inbound request to the calls it causes.
+    pub fn referenced_headers(&self) -> &[String] {
+        &self.inner.tables.referenced_headers
+    }
+
+    /// The query parameter names some VirtualService match refers to.
+    pub fn referenced_query_params(&self) -> &[String] {
+        &self.inner.tables.referenced_query_params
+    }
+
+    /// Whether a sidecar in `namespace` knows `host` (`host[:port]`): a VirtualService host or a
+    /// service of the configuration. Context propagation can be limited to such hosts.
+    pub fn knows_host(&self, host: &str, namespace: &str) -> bool {
+        let (host, _) = split_host_port(host);
+        let mut buffer = [0u8; 256];
+        let Some(host) = lowercase(host, &mut buffer) else {
+            return false;
+        };
+        let sidecar = &self.inner.tables.sidecar;
+        sidecar.lookup(host, namespace).is_some() || sidecar.wildcard_entries(host).next().is_some()
+    }
+
+    /// Decides where `request` goes when sent by `source`, as the Istio sidecar or gateway would,
+    /// drawing weighted choices from a per-thread random source. Allocates nothing.
+    ///
+    /// The host being called is the request URI's authority, or its `Host` header.
+    pub fn route<'a, B>(&'a self, request: &'a http::Request<B>, source: &Source) -> Decision<'a> {
+        self.route_with(request, source, &mut ThreadRng)
+    }
+
+    /// [`Mesh::route`] with an explicit random source, so that weighted choices replay exactly.
+    pub fn route_with<'a, B>(
+        &'a self,
+        request: &'a http::Request<B>,
+        source: &Source,
+        rng: &mut impl Rng,
+    ) -> Decision<'a> {
+        self.route_as(request, None, source, rng)
+    }
+
+    /// [`Mesh::route_with`] deciding as if the request had been sent to `authority`
+    /// (`host[:port]`) whatever its URI and `Host` say: what a service does to route requests
+    /// addressed to itself.
+    pub fn route_as<'a, B>(
+        &'a self,
+        request: &'a http::Request<B>,
+        authority: Option<&'a str>,
+        source: &Source,
+        rng: &mut impl Rng,
+    ) -> Decision<'a> {
+        self.route_traced(request, authority, source, rng, &mut NoTrace)
+    }
+
+    /// Decides like [`Mesh::route_with`] and records why: every VirtualService considered and
+    /// whether it applies, every route and match tried in order with the first condition that
+    /// failed and the value seen. Allocates; for tests, the CLI and debugging.
+    pub fn explain<'a, B>(
+        &'a self,
+        request: &'a http::Request<B>,
+        source: &Source,
+        rng: &mut impl Rng,
+    ) -> (Decision<'a>, Explanation) {
+        let mut trace = Explanation::default();
+        let decision = self.route_traced(request, None, source, rng, &mut trace);
+        trace.finish(&decision);
+        (decision, trace)
+    }
+
+    fn route_traced<'a, B>(
+        &'a self,
+        request: &'a http::Request<B>,
+        authority: Option<&'a str>,
+        source: &Source,
+        rng: &mut impl Rng,
+        tracer: &mut impl Tracer,
+    ) -> Decision<'a> {
+        let facts = facts(request, authority);
+        tracer.start(source, facts.authority);
+        let view = RequestView {
+            path: &facts.path,
+            query: facts.query,
+            path_and_query: request.uri().path_and_query().map_or("/", |p| p.as_str()),
+            method: request.method().as_str(),
+            scheme: facts.scheme,
+            authority: facts.authority,
+            headers: request.headers(),
+        };
+        let mut buffer = [0u8; 256];
+        let host = lowercase(facts.host, &mut buffer);
+        let tables = &self.inner.tables;
+
+        let (eval, fqdn, service_port) = match source.gateway_name() {
+            None => {
+                let sidecar = &tables.sidecar;
+                let entry = host.and_then(|h| sidecar.lookup(h, source.namespace()));
+                let name = entry.map(|e| &*e.fqdn).or(host).unwrap_or("");
+                // The exact host's VirtualServices first, then wildcard hosts from the most
+                // specific (MostSpecificHostMatch). A VirtualService that yields no routes for
+                // this caller builds no virtual host (route.go), so the next one applies.
+                let exact = entry.map(|e| e.virtual_services.as_slice());
+                let wildcards = sidecar
+                    .wildcard_entries(name)
+                    .map(|e| e.virtual_services.as_slice());
+                let mut result = Eval::NothingApplies;
+                'hosts: for candidates in exact.into_iter().chain(wildcards) {
+                    for &vs in candidates {
+                        let Some(compiled) = tables.virtual_services.get(index(vs)) else {
+                            continue;
+                        };
+                        if !compiled.visible_to(source.namespace()) {
+                            tracer.virtual_service(&compiled.key, VsVerdict::NotExported);
+                            continue;
+                        }
+                        let entries = sidecar.tables.get(index(vs)).map_or(&[][..], Vec::as_slice);
+                        result =
+                            self.eval(entries, &view, source, source.labels(), facts.port, tracer);
+                        if matches!(result, Eval::NothingApplies) {
+                            tracer.virtual_service(&compiled.key, VsVerdict::NoRoutesForCaller);
+                        } else {
+                            tracer.virtual_service(&compiled.key, VsVerdict::Applies);
+                            break 'hosts;
+                        }
+                    }
+                }
+                (
+                    result,
+                    entry.map(|e| &*e.fqdn),
+                    entry.and_then(|e| e.service_port),
+                )
+            }
+            Some(gateway) => {
+                // Routes are built per listener port (route.go translateRoute); Envoy's domain
+                // order: exact, then wildcards from the longest, then `*`. A host whose
+                // VirtualServices yield no routes here has no virtual host.
+                let table = tables.gateways.get(gateway).map(|g| g.for_port(facts.port));
+                let result = match (table, host) {
+                    (Some(t), Some(h)) => t
+                        .candidates(h)
+                        .map(|entries| {
+                            self.eval(entries, &view, source, &*t.labels, facts.port, tracer)
+                        })
+                        .find(|r| !matches!(r, Eval::NothingApplies))
+                        .unwrap_or(Eval::NothingApplies),
+                    _ => Eval::NothingApplies,
+                };
+                // A gateway has no default route: nothing applicable is Envoy's 404 NR.
+                (result, None, None)
+            }
+        };
+
+        let is_gateway = source.gateway_name().is_some();
+        let mut decision = match eval {
+            Eval::Found(vs, route, matched) => decide(vs, route, matched, facts, rng),
+            // Envoy's 404 NR: the host's VirtualService matched nothing, or a gateway has no
+            // virtual host for it (gateways have no default route).
+            Eval::NoMatch(vs) => Decision::new(Outcome::NoRoute, Some(&vs.key), facts),
+            Eval::NothingApplies if is_gateway => Decision::new(Outcome::NoRoute, None, facts),
+            Eval::NothingApplies => {
+                let port = facts.port;
+                let host = fqdn.unwrap_or(facts.host);
+                let mut decision = Decision::new(Outcome::NoVirtualService, None, facts);
+                decision.destination = Some(DestinationRef {
+                    host,
+                    subset: None,
+                    port: Some(port).or(service_port),
+                    subset_defined: true,
+                });
+                decision
+            }
+        };
+        if let Some(dest) = decision.destination {
+            if dest.subset_defined {
+                self.attach_endpoint(&mut decision, dest, request, source, rng);
+            }
+        }
+        tracing::trace!(
+            outcome = decision.outcome.as_str(),
+            virtual_service = decision.virtual_service,
+            route = decision.route.map(|r| r.index),
+            destination = decision.destination.map(|d| d.host),
+            subset = decision.destination.and_then(|d| d.subset),
+            endpoint = decision.endpoint().map(|e| e.address.as_str()),
+            "meshroute decision"
+        );
+        decision
+    }
+
+    /// Picks the endpoint of `dest` with its cluster's balancer (Envoy's algorithms, fed the
+    /// request's hash input and the injected random source).
+    fn attach_endpoint<B>(
+        &self,
+        decision: &mut Decision<'_>,
+        dest: DestinationRef<'_>,
+        request: &http::Request<B>,
+        source: &Source,
+        rng: &mut impl Rng,
+    ) {
+        let clusters = &self.inner.tables.clusters;
+        let Some(port) = dest.port else { return };
+        let Some(index) = clusters.find(dest.host, dest.subset, port) else {
+            return;
+        };
+        let Some(cluster) = clusters.get(index) else {
+            return;
+        };
+        let state = cluster.state();
+        if !state.known() {
+            return;
+        }
+        let downstream = source.downstream();
+        let input = HashInput {
+            headers: request.headers(),
+            path_and_query: request.uri().path_and_query().map_or("/", |p| p.as_str()),
+            source_ip: source.ip(),
+            downstream_remote: downstream.map(|(remote, _)| remote),
+            downstream_local: downstream.map(|(_, local)| local),
+        };
+        match cluster.pick(&state, &input, rng) {
+            Ok((endpoint, set_cookie)) => {
+                decision.endpoint = Some(PickedEndpoint {
+                    cluster: index,
+                    state,
+                    index: endpoint,
+                });
+                decision.set_cookie = set_cookie;
+            }
+            Err(reason) => decision.no_endpoint = Some(reason),
+        }
+    }
+
+    /// The clusters of the service `host` names on `port`, for an API call without a caller
+    /// (see the type's docs on host names), or why there are none.
+    fn service_clusters(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<(String, Vec<&super::cluster::Cluster>), UnknownCluster> {
+        let host = host.to_ascii_lowercase();
+        let sidecar = &self.inner.tables.sidecar;
+        let clusters = &self.inner.tables.clusters;
+        let mut names: Vec<String> = Vec::new();
+        if host.contains('.') {
+            // The name as a sidecar resolves it, then as a Kubernetes alternative name
+            // (`name.ns`, `name.ns.svc`) of a service, then literally.
+            names.extend(sidecar.lookup(&host, "").map(|e| e.fqdn.to_string()));
+            let base = host.strip_suffix(".svc").unwrap_or(&host);
+            if base.matches('.').count() == 1 {
+                names.push(format!("{base}.svc.{DOMAIN_SUFFIX}"));
+            }
+            names.push(host.clone());
+        } else {
+            names = sidecar
+                .short_names(&host)
+                .map(|(_, entry)| entry.fqdn.to_string())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            if names.len() > 1 {
+                return Err(UnknownCluster {
+                    host,
+                    port,
+                    candidates: names,
+                });
+            }
+        }
+        for name in names {
+            let found: Vec<_> = clusters.of_host_port(&name, port).collect();
+            if !found.is_empty() {
+                return Ok((name, found));
+            }
+        }
+        Err(UnknownCluster {
+            host,
+            port,
+            candidates: Vec::new(),
+        })
+    }
+
+    /// Replaces the endpoints of `host` on `port` for every cluster of it (each subset filters
+    /// them by its labels). `host` is any name of the service (see the type's docs on host
+    /// names). The swap is atomic: picks in flight finish on the old set, later picks see the
+    /// new one, nobody waits.
+    pub fn set_endpoints(
+        &self,
+        host: &str,
+        port: u16,
+        endpoints: &[Endpoint],
+    ) -> Result<(), UnknownCluster> {
+        let (fqdn, clusters) = self.service_clusters(host, port)?;
+        for cluster in clusters {
+            cluster.set_endpoints(endpoints);
+        }
+        tracing::debug!(host = %fqdn, port, endpoints = endpoints.len(), "endpoints replaced");
+        Ok(())
+    }
+
+    /// The endpoints of a cluster (`subset` `None`: all endpoints of the host), if it exists.
+    /// `host` is any name of the service (see the type's docs on host names).
+    pub fn endpoints(&self, host: &str, subset: Option<&str>, port: u16) -> Option<Vec<Endpoint>> {
+        let (_, clusters) = self.service_clusters(host, port).ok()?;
+        let cluster = clusters
+            .into_iter()
+            .find(|c| c.subset.as_deref() == subset)?;
+        Some(cluster.state().endpoints().to_vec())
+    }
+
+    /// Feeds the result of a request sent to `decision`'s endpoint to outlier detection (a
+    /// no-op when its DestinationRule has none). `now` comes from the caller's clock.
+    pub fn report(&self, decision: &Decision<'_>, result: UpstreamResult, now: Instant) {
+        let Some(picked) = &decision.endpoint else {
+            return;
+        };
+        if let Some(cluster) = self.inner.tables.clusters.get(picked.cluster) {
+            // The index is into the snapshot the pick was made on; a swapped endpoint set
+            // starts fresh outlier state, so stale reports are dropped (ejections rebuild the
+            // snapshot but keep the endpoint set, so their reports still count).
+            cluster.report(&picked.state, picked.index, result, now);
+        }
+    }
+
+    /// Runs outlier detection's interval work (un-ejecting endpoints whose time is up) at `now`.
+    pub fn tick(&self, now: Instant) {
+        for cluster in self.inner.tables.clusters.iter() {
+            cluster.tick(now);
+        }
+    }
+
+    /// Counts a request as in flight on `decision`'s endpoint (least-request balancing reads
+    /// these counts) until the returned guard is dropped.
+    pub fn start_request(&self, decision: &Decision<'_>) -> Option<ActiveRequest> {
+        let picked = decision.endpoint.as_ref()?;
+        let cluster = self.inner.tables.clusters.get(picked.cluster)?;
+        cluster.start(&picked.state, picked.index);
+        Some(ActiveRequest {
+            mesh: self.clone(),
+            cluster: picked.cluster,
+            state: Arc::clone(&picked.state),
+            index: picked.index,
+        })
+    }
+
+    fn eval<'a, L: LabelSet + ?Sized>(
+        &'a self,
+        entries: &[Entry],
+        view: &RequestView<'_>,
+        source: &Source,
+        labels: &L,
+        port: u16,
+        tracer: &mut impl Tracer,
+    ) -> Eval<'a> {
+        let vses = &self.inner.tables.virtual_services;
+        let mut last_vs = None;
+        for entry in entries {
+            let Some(vs) = vses.get(index(entry.vs)) else {
+                continue;
+            };
+            let Some(route) = vs.routes.get(index(entry.route)) else {
+                continue;
+            };
+            let matched = if entry.matcher == NO_MATCH {
+                None
+            } else {
+                let Some(m) = route.matches.get(index(entry.matcher)) else {
+                    continue;
+                };
+                if m.has_runtime_selectors() {
+                    if let Some(failure) =
+                        m.selector_failure(Some(port), source.namespace(), labels)
+                    {
+                        tracer.entry(
+                            &vs.key,
+                            route,
+                            Some(m),
+                            EntryVerdict::Dropped(failure, port, source.namespace()),
+                        );
+                        continue;
+                    }
+                }
+                Some(m)
+            };
+            last_vs = Some(vs);
+            let failure = matched.and_then(|m| m.request.first_failure(view));
+            match (matched, failure) {
+                (Some(m), Some(failure)) => {
+                    tracer.entry(&vs.key, route, Some(m), EntryVerdict::Failed(failure, view));
+                }
+                _ => {
+                    tracer.entry(&vs.key, route, matched, EntryVerdict::Matched);
+                    return Eval::Found(vs, route, matched);
+                }
+            }
+        }
+        match last_vs {
+            Some(vs) => Eval::NoMatch(vs),
+            None => Eval::NothingApplies,
+        }
+    }
+}
+
+fn decide<'a>(
+    vs: &'a CompiledVs,
+    route: &'a CompiledRoute,
+    matched: Option<&'a CompiledMatch>,
+    facts: RequestFacts<'a>,
+    rng: &mut impl Rng,
+) -> Decision<'a> {
+    let mut decision = Decision::new(Outcome::Route, Some(&vs.key), facts);
+    decision.route = Some(route);
+    decision.matched = matched;
+    match &route.action {
+        Action::Route {
+            destinations,
+            choice,
+            ..
+        } => {
+            let pick = choice.as_ref().map_or(0, |c| c.pick(rng));
+            match destinations.get(pick) {
+                Some(d) => {
+                    decision.destination = Some(DestinationRef {
+                        host: &d.host,
+                        subset: d.subset.as_deref(),
+                        port: d.port.or(d.service_port).or(Some(decision.request.port)),
+                        subset_defined: d.subset_defined,
+                    });
+                    decision.chosen = Some(d);
+                }
+                None => decision.outcome = Outcome::NoRoute,
+            }
+        }
+        Action::Redirect { .. } => decision.outcome = Outcome::Redirect,
+        Action::DirectResponse { .. } => decision.outcome = Outcome::DirectResponse,
+    }
+    decision
+}
+
+fn index(i: u32) -> usize {
+    usize::try_from(i).unwrap_or(usize::MAX)
+}
+
+fn facts<'a, B>(request: &'a http::Request<B>, authority: Option<&'a str>) -> RequestFacts<'a> {
+    let uri = request.uri();
+    let scheme = uri.scheme_str().unwrap_or("http");
+    let authority = authority
+        .or_else(|| request_authority(request))
+        .unwrap_or("");
+    let (host, port) = split_host_port(authority);
+    let default_port = if scheme.eq_ignore_ascii_case("https") {
+        443
+    } else {
+        80
+    };
+    RequestFacts {
+        path: normalize_path(uri.path()),
+        query: uri.query().unwrap_or(""),
+        scheme,
+        authority,
+        host,
+        port: port.unwrap_or(default_port),
+    }
+}
+
+impl Propagation {
+    /// The trace headers plus every header and query parameter the mesh's VirtualServices match
+    /// on: what must travel from an inbound request to the calls it causes.
+    pub fn from_mesh(mesh: &Mesh) -> Self {
+        let mut propagation = Self::default();
+        for name in mesh.referenced_headers() {
+            propagation = propagation.with_header(name);
+        }
+        for name in mesh.referenced_query_params() {
+            propagation = propagation.with_query_param(name);
+        }
+        propagation
+    }
+}
+
+/// [`Mesh::set_endpoints`] named a host and port no cluster of the mesh serves, or a short name
+/// several services share.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.describe())]
+#[non_exhaustive]
+pub struct UnknownCluster {
+    /// The host as given (lowercased).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// For a short name several namespaces have a service of: their fully qualified names.
+    pub candidates: Vec<String>,
+}
+
+impl UnknownCluster {
+    fn describe(&self) -> String {
+        if self.candidates.is_empty() {
+            format!(
+                "no cluster for {}:{}: the configuration names no such service on that port (add a Service, ServiceEntry or route destination for it)",
+                self.host, self.port
+            )
+        } else {
+            format!(
+                "{} names several services ({}): give name.namespace or the fully qualified name",
+                self.host,
+                self.candidates.join(", ")
+            )
+        }
+    }
+}
+
+/// A request in flight on an endpoint, for least-request balancing; dropping it ends it.
+#[derive(Debug)]
+pub struct ActiveRequest {
+    mesh: Mesh,
+    cluster: u32,
+    state: Arc<ClusterState>,
+    index: usize,
+}
+
+impl Drop for ActiveRequest {
+    fn drop(&mut self) {
+        if let Some(cluster) = self.mesh.inner.tables.clusters.get(self.cluster) {
+            cluster.finish(&self.state, self.index);
+        }
+    }
+}

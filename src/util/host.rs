@@ -1,0 +1,202 @@
+//! Host names as Istio treats them: short-name resolution, wildcard matching, and splitting an
+//! authority into host and port.
+//!
+//! Per Istio's `ResolveShortnameToFQDN` (`pilot/pkg/model/config.go` in istio/istio): a name with
+//! no dot that is not `*` or an IP becomes `name.<namespace of the rule>.svc.cluster.local`;
+//! anything with a dot is taken literally. Per `host.Name.Matches` (`pkg/config/host/name.go`):
+//! `*.foo.com` matches any name ending in `.foo.com` but not `foo.com`; `*` matches everything.
+//! Hosts are compared lowercased.
+
+/// The Kubernetes cluster domain suffix Istio assumes by default.
+pub(crate) const DOMAIN_SUFFIX: &str = "cluster.local";
+
+/// Resolves `name` (as written in a rule in `namespace`) to the name Istio uses.
+pub(crate) fn resolve(name: &str, namespace: &str) -> String {
+    let name = name.to_ascii_lowercase();
+    if name == "*" || name.contains('.') || name.contains(':') || name.is_empty() {
+        return name;
+    }
+    format!("{name}.{namespace}.svc.{DOMAIN_SUFFIX}")
+}
+
+/// The `(name, namespace)` of a Kubernetes service FQDN (`name.ns.svc.cluster.local`).
+pub(crate) fn kubernetes_service(fqdn: &str) -> Option<(&str, &str)> {
+    let base = fqdn
+        .strip_suffix(DOMAIN_SUFFIX)?
+        .strip_suffix('.')?
+        .strip_suffix(".svc")?;
+    let (name, namespace) = base.split_once('.')?;
+    (!namespace.contains('.')).then_some((name, namespace))
+}
+
+/// Istio's `Name.Matches`: whether the two (already lowercased) names can refer to the same host.
+/// Symmetric; wildcards on either side.
+pub(crate) fn matches(a: &str, b: &str) -> bool {
+    match (a.strip_prefix('*'), b.strip_prefix('*')) {
+        (None, None) => a == b,
+        (Some(sa), None) => wildcard_matches(sa, b),
+        (None, Some(sb)) => wildcard_matches(sb, a),
+        (Some(sa), Some(sb)) => sa.ends_with(sb) || sb.ends_with(sa),
+    }
+}
+
+/// Whether the concrete `host` is matched by the wildcard host `*<suffix>`: the one wildcard
+/// rule every lookup uses (`*.foo.com` has the suffix `.foo.com`, `*` the empty suffix). The
+/// wildcard part matches at least one character.
+pub(crate) fn wildcard_matches(suffix: &str, host: &str) -> bool {
+    host.len() > suffix.len() && host.ends_with(suffix)
+}
+
+/// Wildcard hosts with their values, looked up most specific (longest suffix) first, as Envoy
+/// orders virtual host domains and Istio's `MostSpecificHostMatch` chooses; `*` comes last.
+#[derive(Debug)]
+pub(crate) struct Wildcards<T> {
+    /// `(suffix, value)`, longest suffix first; equal lengths keep their insertion order.
+    list: Vec<(Box<str>, T)>,
+}
+
+impl<T> Default for Wildcards<T> {
+    fn default() -> Self {
+        Self { list: Vec::new() }
+    }
+}
+
+impl<T> Wildcards<T> {
+    /// Adds the wildcard host `*<suffix>`.
+    pub(crate) fn insert(&mut self, suffix: &str, value: T) {
+        let at = self
+            .list
+            .iter()
+            .position(|(s, _)| s.len() < suffix.len())
+            .unwrap_or(self.list.len());
+        self.list.insert(at, (suffix.into(), value));
+    }
+
+    /// The values whose wildcard matches `host`, most specific first.
+    pub(crate) fn matching<'a>(&'a self, host: &'a str) -> impl Iterator<Item = &'a T> + 'a {
+        self.list
+            .iter()
+            .filter(move |(suffix, _)| wildcard_matches(suffix, host))
+            .map(|(_, value)| value)
+    }
+
+    /// Every `(suffix, value)`, most specific first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
+        self.list.iter().map(|(s, v)| (&**s, v))
+    }
+}
+
+/// Splits `host:port` (and `[v6]:port`); the port is `None` when absent or not a number.
+pub(crate) fn split_host_port(authority: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((h, tail)) => {
+                let host = authority.get(..h.len() + 2).unwrap_or(authority);
+                (host, tail.strip_prefix(':').and_then(|p| p.parse().ok()))
+            }
+            None => (authority, None),
+        };
+    }
+    match authority.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') => match p.parse() {
+            Ok(port) => (h, Some(port)),
+            Err(_) => (authority, None),
+        },
+        _ => (authority, None),
+    }
+}
+
+/// Lowercases an ASCII host into `buffer` without allocating; `None` if it is empty, does not
+/// fit, or is not UTF-8.
+pub(crate) fn lowercase<'b>(host: &str, buffer: &'b mut [u8; 256]) -> Option<&'b str> {
+    let bytes = host.as_bytes();
+    let target = buffer.get_mut(..bytes.len())?;
+    for (dst, src) in target.iter_mut().zip(bytes) {
+        *dst = src.to_ascii_lowercase();
+    }
+    let text = std::str::from_utf8(target).ok()?;
+    (!text.is_empty()).then_some(text)
+}
+
+/// The authority a request is sent to: its URI's, else its `Host` header.
+pub(crate) fn request_authority<B>(request: &http::Request<B>) -> Option<&str> {
+    request
+        .uri()
+        .authority()
+        .map(http::uri::Authority::as_str)
+        .or_else(|| {
+            request
+                .headers()
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// config.go ResolveShortnameToFQDN: the rule's namespace, not the service's.
+    #[test]
+    fn short_names_resolve_in_the_rule_namespace() {
+        assert_eq!(resolve("reviews", "foo"), "reviews.foo.svc.cluster.local");
+        assert_eq!(resolve("Reviews", "foo"), "reviews.foo.svc.cluster.local");
+        assert_eq!(resolve("reviews.default", "foo"), "reviews.default");
+        assert_eq!(resolve("*", "foo"), "*");
+        assert_eq!(resolve("10.0.0.1", "foo"), "10.0.0.1");
+        assert_eq!(resolve("::1", "foo"), "::1");
+    }
+
+    #[test]
+    fn kubernetes_service_names_split() {
+        assert_eq!(
+            kubernetes_service("reviews.prod.svc.cluster.local"),
+            Some(("reviews", "prod"))
+        );
+        assert_eq!(kubernetes_service("reviews.prod"), None);
+        assert_eq!(kubernetes_service("a.b.c.svc.cluster.local"), None);
+        assert_eq!(kubernetes_service("svc.cluster.local"), None);
+    }
+
+    /// name.go Matches: `*.foo.com` does not match `foo.com`.
+    #[test]
+    fn wildcard_matching_as_istio() {
+        assert!(matches("a.foo.com", "a.foo.com"));
+        assert!(matches("*.foo.com", "a.b.foo.com"));
+        assert!(!matches("*.foo.com", "foo.com"));
+        assert!(matches("*", "anything"));
+        assert!(matches("*.bar", "*.foo.bar"));
+        assert!(!matches("a.com", "b.com"));
+    }
+
+    /// Envoy's virtual host domain order: the longest wildcard suffix first, `*` last.
+    #[test]
+    fn wildcards_are_tried_most_specific_first() {
+        let mut table = Wildcards::default();
+        table.insert("", "star");
+        table.insert(".com", "com");
+        table.insert(".foo.com", "foo");
+        table.insert(".bar.com", "bar");
+        let found: Vec<_> = table.matching("a.foo.com").copied().collect();
+        assert_eq!(found, ["foo", "com", "star"]);
+        assert_eq!(
+            table.matching("foo.com").copied().collect::<Vec<_>>(),
+            ["com", "star"]
+        );
+        assert_eq!(table.matching("").count(), 0);
+    }
+
+    #[test]
+    fn authorities_split_into_host_and_port() {
+        assert_eq!(split_host_port("svc-b:8080"), ("svc-b", Some(8080)));
+        assert_eq!(split_host_port("svc-b"), ("svc-b", None));
+        assert_eq!(split_host_port("[::1]:80"), ("[::1]", Some(80)));
+        assert_eq!(split_host_port("[::1]"), ("[::1]", None));
+        assert_eq!(split_host_port("::1"), ("::1", None));
+        assert_eq!(split_host_port("a:b"), ("a:b", None));
+        let mut buffer = [0u8; 256];
+        assert_eq!(lowercase("Svc-B", &mut buffer), Some("svc-b"));
+        assert_eq!(lowercase("", &mut buffer), None);
+        assert_eq!(lowercase(&"a".repeat(300), &mut buffer), None);
+    }
+}

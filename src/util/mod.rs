@@ -1,0 +1,8 @@
+//! Small shared pieces every stage uses: host names, raw query strings, random sources and
+//! duration text. Nothing here knows Istio's resources or meshroute's decisions.
+
+pub(crate) mod duration;
+pub(crate) mod host;
+pub(crate) mod query;
+pub(crate) mod rng;
+pub(crate) mod status;

@@ -1,0 +1,66 @@
+//! Raw query strings, parsed once and the same way everywhere: route matching, hash policies,
+//! context propagation.
+//!
+//! Envoy's `Http::Utility::QueryParamsMulti::parseQueryString` (`source/common/http/utility.cc`
+//! in envoyproxy/envoy), which both the router's query parameter matchers and the
+//! `query_parameter` hash policy use: pieces split at `&`, each at its first `=` (no `=` means
+//! the value `""`), **no percent-decoding**. An empty piece after the last `&` (or an empty query)
+//! is not a parameter; an empty piece between two `&` is the parameter `""`.
+
+/// The parameters of a raw query string (without the `?`), in order, as written (`key=value`).
+pub(crate) fn pieces(query: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(query).filter(|q| !q.is_empty());
+    std::iter::from_fn(move || {
+        let current = rest?;
+        let (piece, next) = match current.split_once('&') {
+            Some((piece, next)) => (piece, Some(next).filter(|n| !n.is_empty())),
+            None => (current, None),
+        };
+        rest = next;
+        Some(piece)
+    })
+}
+
+/// The key and value of one parameter as written.
+pub(crate) fn split(piece: &str) -> (&str, &str) {
+    piece.split_once('=').unwrap_or((piece, ""))
+}
+
+/// The parameters of a raw query string (without the `?`), in order, as `(key, value)`.
+pub(crate) fn params(query: &str) -> impl Iterator<Item = (&str, &str)> {
+    pieces(query).map(split)
+}
+
+/// The first value of `key` in a raw query string (without the `?`), not decoded; `""` for a
+/// bare `key`.
+pub(crate) fn first_value<'q>(query: &'q str, key: &str) -> Option<&'q str> {
+    params(query).find_map(|(k, v)| (k == key).then_some(v))
+}
+
+/// The query part of a `:path` (after its first `?`), if it has one.
+pub(crate) fn of_path(path_and_query: &str) -> Option<&str> {
+    path_and_query.split_once('?').map(|(_, query)| query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// utility_test.cc `parseQueryString`: `/hello?` has no parameters; `a&&b` has `""`.
+    #[test]
+    fn pieces_follow_envoy() {
+        assert_eq!(params("").count(), 0);
+        assert_eq!(params("a=1&b").collect::<Vec<_>>(), [("a", "1"), ("b", "")]);
+        assert_eq!(params("a&").collect::<Vec<_>>(), [("a", "")]);
+        assert_eq!(
+            params("a&&b").collect::<Vec<_>>(),
+            [("a", ""), ("", ""), ("b", "")]
+        );
+        assert_eq!(first_value("name=xx&name=yy", "name"), Some("xx"));
+        assert_eq!(first_value("x=%41", "x"), Some("%41"));
+        assert_eq!(first_value("a=b=c", "a"), Some("b=c"));
+        assert_eq!(first_value("", ""), None);
+        assert_eq!(of_path("/p?a=1?b"), Some("a=1?b"));
+        assert_eq!(of_path("/p"), None);
+    }
+}

@@ -1,0 +1,32 @@
+//! Istio's validation: the rules its admission webhook applies (`pkg/config/validation` in
+//! istio/istio), one file per kind, with Istio's messages. Every problem of every resource is
+//! reported, each with its field path.
+
+mod common;
+mod destination_rule;
+mod gateway;
+mod service_entry;
+pub(crate) mod sink;
+pub(crate) mod unreachable;
+mod virtual_service;
+mod workload_entry;
+
+use crate::config::{Body, Resource};
+use crate::diagnostic::Diagnostic;
+use sink::Sink;
+
+/// Validates one resource, appending every problem found to `out`.
+pub(crate) fn validate(resource: &Resource, out: &mut Vec<Diagnostic>) {
+    let mut sink = Sink::new(resource, out);
+    if resource.metadata.name.is_empty() && !matches!(resource.body, Body::Ignored { .. }) {
+        sink.error("metadata.name", "name is required");
+    }
+    match &resource.body {
+        Body::VirtualService(vs) => virtual_service::validate(&mut sink, vs),
+        Body::DestinationRule(dr) => destination_rule::validate(&mut sink, dr),
+        Body::Gateway(gw) => gateway::validate(&mut sink, gw),
+        Body::ServiceEntry(se) => service_entry::validate(&mut sink, se),
+        Body::WorkloadEntry(we) => workload_entry::validate(&mut sink, we),
+        Body::Service(_) | Body::Deployment(_) | Body::Pod(_) | Body::Ignored { .. } => {}
+    }
+}
