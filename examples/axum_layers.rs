@@ -36,8 +36,7 @@ async fn v2() -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let loaded = meshroute::from_str(CONFIG, &Default::default());
-    let mesh = SharedMesh::new(meshroute::compile(loaded.resources)?);
+    let mesh = SharedMesh::new(meshroute::from_str(CONFIG, &Default::default()).compile()?);
     let v1 = Router::new().route("/hello", get(async || "hello from v1"));
     let dispatch = Dispatch::builder(mesh.clone(), "greeter")
         .subset("v1", v1)

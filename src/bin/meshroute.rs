@@ -476,12 +476,16 @@ fn describe(d: &meshroute::Decision<'_>) -> String {
         lines.push(line);
     }
     if let Some(endpoint) = d.endpoint() {
-        let name = endpoint
-            .name
-            .as_deref()
-            .map(|n| format!(" ({n})"))
-            .unwrap_or_default();
-        lines.push(format!("  endpoint: {}{name}", endpoint.address));
+        let mut notes: Vec<&str> = endpoint.name.as_deref().into_iter().collect();
+        if endpoint.is_synthetic() {
+            notes.push("simulated address");
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join(", "))
+        };
+        lines.push(format!("  endpoint: {}{notes}", endpoint.address));
     } else if let Some(reason) = d.no_endpoint() {
         lines.push(match reason {
             NoEndpoint::NoHealthyUpstream => {

@@ -198,9 +198,10 @@ impl Simulation {
             destination.and_then(|d| d.subset.as_deref())
         };
         if actual != Some(expected) {
+            let actual = actual.map_or_else(|| "no destination".to_owned(), |a| format!("{a:?}"));
             let json = serde_json::to_string(&decision).unwrap_or_default();
             panic!(
-                "expected {request} to be routed to {expected:?}, got {actual:?}\ndecision: {json}\n{explanation}"
+                "expected {request} to be routed to {expected:?}, got {actual}\ndecision: {json}\n{explanation}"
             );
         }
     }
