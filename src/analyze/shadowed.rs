@@ -1,10 +1,11 @@
 //! MR001: matches and rules that never fire because an earlier match of the same
 //! VirtualService accepts every request they accept.
 //!
-//! **A proof, never a guess.** Per Istio's route translation (route.go
-//! `BuildHTTPRoutesForVirtualService`) every match becomes one Envoy route, in order, and the
-//! first that matches wins. A later match is reported only when, field by field, the earlier
-//! match is absent or at least as broad:
+//! **A proof, never a guess.** Per Istio's route translation
+//! (`pilot/pkg/networking/core/route/route.go` `BuildHTTPRoutesForVirtualService` in
+//! istio/istio) every match becomes one Envoy route, in order, and the first that matches wins.
+//! A later match is reported only when, field by field, the earlier match is absent or at least
+//! as broad:
 //!
 //! - `uri`: exact `X` covers exact `X`; prefix `P` covers exact and prefix values starting
 //!   with `P` (no `uri` is prefix `/`, as Istio translates it); prefix `""` and regex `.*`

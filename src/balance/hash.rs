@@ -1,8 +1,8 @@
 //! The hash functions Envoy's hashing load balancers use, bit for bit.
 //!
 //! Consistent hashing only keeps a request on "its" endpoint across proxies if every proxy
-//! computes the same numbers. Envoy uses two forms of xxHash64 (`source/common/common/hash.h` and
-//! `hash.cc`):
+//! computes the same numbers. Envoy uses two forms of xxHash64 (`source/common/common/hash.h`
+//! and `source/common/common/hash.cc`):
 //!
 //! - **xxHash64** (`HashUtil::xxHash64(value, seed = 0)`): plain `XXH64(data, len, seed)`. It
 //!   hashes request keys (header, cookie, source IP, query parameter; see
@@ -44,7 +44,7 @@ pub(crate) fn xxhash64_chain<'a>(values: impl IntoIterator<Item = &'a [u8]>, see
 mod tests {
     use super::*;
 
-    /// hash_test.cc `xxHash`: Envoy's known answers for XXH64 with seed 0.
+    /// `test/common/common/hash_test.cc` `xxHash`: Envoy's known answers for XXH64 with seed 0.
     #[test]
     fn xxhash64_matches_envoy_known_answers() {
         assert_eq!(xxhash64(b"", 0), 17241709254077376921);

@@ -14,10 +14,11 @@
 //!   `name` across all `cookie` headers, pieces split at `;`, the name running from the first
 //!   non-space character to the first `=`, pieces without `=` skipped, one pair of surrounding
 //!   double quotes stripped. A non-empty value hashes as `XXH64(value)`. When it is absent or
-//!   empty and a `ttl` is set, Envoy generates a cookie (`Router::Filter::addDownstreamSetCookie`):
-//!   the value is the 16 lower-case hex digits of `XXH64(remote.asString() + local.asString())`
-//!   over the downstream connection's addresses (with ports), the hash is `XXH64(value)`, and
-//!   the response gets `Set-Cookie: name="value"; Max-Age=ttl; Path=path; HttpOnly`
+//!   empty and a `ttl` is set, Envoy generates a cookie (`Router::Filter::addDownstreamSetCookie`
+//!   in `source/common/router/router.h`): the value is the 16 lower-case hex digits of
+//!   `XXH64(remote.asString() + local.asString())` over the downstream connection's addresses
+//!   (with ports), the hash is `XXH64(value)`, and the response gets
+//!   `Set-Cookie: name="value"; Max-Age=ttl; Path=path; HttpOnly`
 //!   (`Utility::makeSetCookieValue`: no `Max-Age` for a ttl of 0 s, no `Path` for an empty
 //!   path). Without the addresses there is no hash, as in Envoy's `MaglevLbWithHashPolicy`
 //!   test. Without a ttl: no hash.
@@ -29,7 +30,10 @@
 //!
 //! Several policies combine in order (`HashPolicyImpl::generateHash`): the first hash is taken
 //! as is and each later one is mixed in as `hash = rotl64(hash, 1) ^ new`. If none produces a
-//! hash the balancer uses a random number instead (ENVOY-LB §1.3), which is the caller's job.
+//! hash the balancer uses a random number instead (`LoadBalancerImpl::chooseHost` of
+//! `ThreadAwareLoadBalancerBase` in
+//! `source/extensions/load_balancing_policies/common/thread_aware_lb_impl.cc`), which is the
+//! caller's job.
 //!
 //! The normal path allocates nothing: header values are hashed in place (up to
 //! [`INLINE_HEADER_VALUES`] entries of one header are sorted on the stack; more are sorted in a
@@ -381,7 +385,8 @@ mod tests {
         );
     }
 
-    /// route_test.cc `HashPolicy` header cases: one value hashes as `XXH64(value)`.
+    /// `test/common/http/hash_policy_test.cc` `HeaderHashForSingleHeaderValue`: one value hashes as
+    /// `XXH64(value)`.
     #[test]
     fn single_header_value_is_plain_xxhash() {
         let map = headers(&[("x-user", "foo")]);
@@ -398,8 +403,9 @@ mod tests {
         assert_eq!(hash_of(header("x-user"), &map, "/"), Some(EMPTY_XXH64));
     }
 
-    /// route_test.cc `HashPolicyMultipleHeaderValues`: entries are sorted, so the order of
-    /// the lines does not matter, and the list form chains the seed.
+    /// hash_policy_test.cc `MultipleHeaderValues` and
+    /// `HeaderHashMethodSameHashForDifferentHeaderOrder`: entries are sorted, so the order of the
+    /// lines does not matter, and the list form chains the seed.
     #[test]
     fn header_lines_are_sorted_then_list_hashed() {
         let expected = xxhash64_chain([b"bar".as_slice(), b"foo"], 0);
@@ -443,7 +449,7 @@ mod tests {
         assert_eq!(hash_of(header("x-user"), &eight, "/"), Some(expected));
     }
 
-    /// ENVOY-LB §1.2: two policies combine as `rotl(h, 1) ^ new`.
+    /// hash_policy.cc `HashPolicyImpl::generateHash`: two policies combine as `rotl(h, 1) ^ new`.
     #[test]
     fn policies_combine_with_rotate_and_xor() {
         let map = headers(&[("x-a", "foo"), ("x-b", "foo"), ("x-c", "bar")]);

@@ -352,7 +352,8 @@ mod tests {
             .collect()
     }
 
-    /// ENVOY-LB §8.1: per-host offset and skip at M = 7 and M = 17, from XXH64 seeds 0 and 1.
+    /// maglev_lb.cc `MaglevTable::constructMaglevTableInternal`: per-host offset and skip at M = 7
+    /// and M = 17, from XXH64 seeds 0 and 1.
     #[test]
     fn offset_and_skip_come_from_xxhash_seeds_0_and_1() {
         let expected = [
@@ -407,7 +408,8 @@ mod tests {
         }
     }
 
-    /// maglev_lb_test.cc `Basic`: six hosts at M = 7.
+    /// `test/extensions/load_balancing_policies/maglev/maglev_lb_test.cc` `Basic`: six hosts
+    /// at M = 7.
     #[test]
     fn basic_table_matches_envoy() {
         let maglev = Maglev::build(&BASIC, 7).unwrap();

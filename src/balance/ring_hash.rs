@@ -320,7 +320,8 @@ mod tests {
         }
     }
 
-    /// ring_hash_lb_test.cc `Basic`: the 12 sorted entries of 6 hosts at minimum_ring_size 12.
+    /// `test/extensions/load_balancing_policies/ring_hash/ring_hash_lb_test.cc` `Basic`: the 12
+    /// sorted entries of 6 hosts at minimum_ring_size 12.
     #[test]
     fn basic_ring_has_envoys_sorted_entries() {
         let ring = basic();

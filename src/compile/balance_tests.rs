@@ -7,6 +7,23 @@
 //! over the endpoints written in the test, fed the same random numbers through a mirror
 //! `FastRng`: these tests check that compilation wires each DestinationRule to the right
 //! algorithm, endpoints and random draws.
+//!
+//! The upstream files cited by short name below are, in full: envoyproxy/envoy
+//! `source/common/http/hash_policy.cc`, `source/common/router/router.h`,
+//! `source/extensions/load_balancing_policies/common/thread_aware_lb_impl.cc`,
+//! `source/extensions/load_balancing_policies/common/load_balancer_impl.cc`,
+//! `source/extensions/load_balancing_policies/ring_hash/ring_hash_lb.h`,
+//! `source/extensions/load_balancing_policies/ring_hash/ring_hash_lb.cc`,
+//! `source/extensions/load_balancing_policies/maglev/maglev_lb.cc`,
+//! `source/extensions/load_balancing_policies/round_robin/round_robin_lb.h`,
+//! `source/extensions/load_balancing_policies/least_request/least_request_lb.cc`,
+//! `source/extensions/load_balancing_policies/random/random_lb.cc`,
+//! `source/common/upstream/edf_scheduler.h` and `source/common/upstream/outlier_detection_impl.cc`;
+//! istio/istio `pilot/pkg/networking/core/cluster_traffic_policy.go`,
+//! `pilot/pkg/networking/core/cluster_builder.go`, `pilot/pkg/networking/util/util.go`,
+//! `pilot/pkg/serviceregistry/serviceentry/conversion.go` and
+//! `pilot/pkg/serviceregistry/kube/controller/controller.go`; istio/api
+//! `networking/v1alpha3/destination_rule.proto` and `networking/v1alpha3/service_entry.proto`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -43,7 +60,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 /// The ServiceEntry host of the main fixture.
 const HOST: &str = "svc.example.com";
-/// Envoy's `maximum_ring_size` default (ENVOY-LB §2).
+/// Envoy's `maximum_ring_size` default (ring_hash_lb.h `DefaultMaxRingSize`).
 const MAX_RING: u64 = 8_388_608;
 /// Subset v1's endpoints, in ServiceEntry order.
 const V1: [&str; 3] = ["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080"];
@@ -229,10 +246,12 @@ fn runner(cases: u32, seed: u8) -> TestRunner {
 // Consistent hashing
 // ---------------------------------------------------------------------------------------------
 
-/// ENVOY-LB §1.1 (header policy: `XXH64(value, 0)` for a single value), §2.3 (ring built from
-/// the cluster's endpoints in host-set order, keys `ip:port`), §2.4 (`lower_bound` lookup);
-/// ISTIO-SEMANTICS §5.3 (`httpHeaderName`, `ringHash.minimumRingSize`; each subset is its own
-/// cluster, so hashing happens among that subset's endpoints).
+/// hash_policy.cc `HeaderHashMethod` (`XXH64(value, 0)` for a single value), ring_hash_lb.cc
+/// `RingHashLoadBalancer::Ring::Ring` (ring built from the cluster's endpoints in host-set order,
+/// keys `ip:port`) and `Ring::chooseHost` (`lower_bound` lookup); destination_rule.proto
+/// `LoadBalancerSettings.ConsistentHashLB` (`httpHeaderName`, `ringHash.minimumRingSize`) and
+/// cluster_builder.go `buildSubsetCluster` (each subset is its own cluster, so hashing happens
+/// among that subset's endpoints).
 #[test]
 fn consistent_hash_header_ring_hash_picks_the_envoy_ring_entry() {
     let m = fixture(
@@ -265,8 +284,10 @@ fn consistent_hash_header_ring_hash_picks_the_envoy_ring_entry() {
     }
 }
 
-/// ENVOY-LB §3.1 (weighted Maglev table, keys sorted), §3.3 (`table[hash % M]`);
-/// ISTIO-SEMANTICS §5.3 (`maglev.tableSize`, Envoy default 65537).
+/// maglev_lb.cc `MaglevTable::constructMaglevTableInternal` (weighted Maglev table, keys sorted)
+/// and `OriginalMaglevTable::chooseHost` (`table[hash % M]`); destination_rule.proto
+/// `LoadBalancerSettings.ConsistentHashLB.MagLev.table_size` (`maglev.tableSize`, Envoy default
+/// 65537).
 #[test]
 fn consistent_hash_header_maglev_picks_the_envoy_table_slot() {
     for (policy, table_size) in [
@@ -300,8 +321,9 @@ fn consistent_hash_header_maglev_picks_the_envoy_table_slot() {
     }
 }
 
-/// ENVOY-LB §1.3: the hash depends on the request only, so the same user always lands on the
-/// same endpoint whatever the random source does.
+/// thread_aware_lb_impl.cc `ThreadAwareLoadBalancerBase::LoadBalancerImpl::chooseHost`: the hash
+/// depends on the request only, so the same user always lands on the same endpoint whatever the
+/// random source does.
 #[test]
 fn consistent_hash_same_user_is_sticky() {
     for policy in ["ringHash: {minimumRingSize: 64}", "maglev: {tableSize: 7}"] {
@@ -317,8 +339,9 @@ fn consistent_hash_same_user_is_sticky() {
     }
 }
 
-/// ENVOY-LB §2.3/§3.1: different keys spread over the ring or table, so different users reach
-/// every endpoint of the subset (and only endpoints of the subset).
+/// ring_hash_lb.cc `RingHashLoadBalancer::Ring::Ring` / maglev_lb.cc
+/// `MaglevTable::constructMaglevTableInternal`: different keys spread over the ring or table, so
+/// different users reach every endpoint of the subset (and only endpoints of the subset).
 #[test]
 fn consistent_hash_different_users_spread_over_endpoints() {
     for policy in [
@@ -349,10 +372,10 @@ fn consistent_hash_different_users_spread_over_endpoints() {
     }
 }
 
-/// ENVOY-LB §1.3: when no policy yields a hash (header absent) the LB uses `random()` as the
-/// hash, so a seeded random source replays the same picks and different seeds pick differently.
-/// `Mesh::route_with` draws nothing else for a single-destination route, so the hash is the
-/// first draw.
+/// thread_aware_lb_impl.cc `ThreadAwareLoadBalancerBase::LoadBalancerImpl::chooseHost`: when no
+/// policy yields a hash (header absent) the LB uses `random()` as the hash, so a seeded random
+/// source replays the same picks and different seeds pick differently. `Mesh::route_with` draws
+/// nothing else for a single-destination route, so the hash is the first draw.
 #[test]
 fn consistent_hash_without_the_header_uses_a_random_hash() {
     let m = fixture(
@@ -380,9 +403,11 @@ fn consistent_hash_without_the_header_uses_a_random_hash() {
     assert_ne!(run(1), run(2), "different seeds pick differently");
 }
 
-/// ENVOY-LB §1.1 (`connection_properties {source_ip}`: `XXH64` of the IP text without the
-/// port, IPv6 without brackets); ISTIO-SEMANTICS §5.3 (`useSourceIp`). The caller's IP comes
-/// from `Source::with_ip`; without one there is no hash and the pick is random (§1.3).
+/// hash_policy.cc `IpHashMethod` (`connection_properties {source_ip}`: `XXH64` of the IP text
+/// without the port, IPv6 without brackets); destination_rule.proto
+/// `LoadBalancerSettings.ConsistentHashLB.use_source_ip` (`useSourceIp`). The caller's IP comes
+/// from `Source::with_ip`; without one there is no hash and the pick is random
+/// (thread_aware_lb_impl.cc `chooseHost`).
 #[test]
 fn consistent_hash_use_source_ip() {
     let m = fixture(
@@ -421,9 +446,9 @@ fn consistent_hash_use_source_ip() {
     }
 }
 
-/// ENVOY-LB §1.1 (`query_parameter`: the raw value of the first occurrence, an empty value
-/// hashes "", a missing parameter gives no hash); ISTIO-SEMANTICS §5.3
-/// (`httpQueryParameterName`).
+/// hash_policy.cc `QueryParameterHashMethod` (`query_parameter`: the raw value of the first
+/// occurrence, an empty value hashes "", a missing parameter gives no hash); destination_rule.proto
+/// `LoadBalancerSettings.ConsistentHashLB.http_query_parameter_name` (`httpQueryParameterName`).
 #[test]
 fn consistent_hash_query_parameter() {
     let m = fixture(
@@ -459,8 +484,9 @@ fn consistent_hash_query_parameter() {
     }
 }
 
-/// ENVOY-LB §1.1 (cookie policy: `XXH64` of the value of the first cookie with that name,
-/// surrounding double quotes stripped); ISTIO-SEMANTICS §5.3 (`httpCookie`).
+/// hash_policy.cc `CookieHashMethod` (cookie policy: `XXH64` of the value of the first cookie with
+/// that name, surrounding double quotes stripped); destination_rule.proto
+/// `LoadBalancerSettings.ConsistentHashLB.http_cookie` (`httpCookie`).
 #[test]
 fn consistent_hash_cookie_present_hashes_its_value() {
     let m = fixture(
@@ -484,10 +510,11 @@ fn consistent_hash_cookie_present_hashes_its_value() {
     }
 }
 
-/// ENVOY-LB §1.1 (generated cookie) and §1.3: with the cookie absent and a `ttl`, Envoy
-/// generates the value from the downstream remote and local addresses. Without them (a
-/// `Source` with no `with_downstream`), like current Envoy without addresses, no hash is
-/// produced, the pick uses a random hash, and no `Set-Cookie` is asked for.
+/// hash_policy.cc `CookieHashMethod` (generated cookie) and thread_aware_lb_impl.cc
+/// `generateCookie` / `chooseHost`: with the cookie absent and a `ttl`, Envoy generates the value
+/// from the downstream remote and local addresses. Without them (a `Source` with no
+/// `with_downstream`), like current Envoy without addresses, no hash is produced, the pick uses a
+/// random hash, and no `Set-Cookie` is asked for.
 #[test]
 fn consistent_hash_cookie_absent_with_ttl_falls_back_to_random_without_set_cookie() {
     let m = fixture(
@@ -509,8 +536,8 @@ fn consistent_hash_cookie_absent_with_ttl_falls_back_to_random_without_set_cooki
     }
 }
 
-/// ENVOY-LB §1.1 generated cookie: value = 16 lower-case hex digits of
-/// `XXH64(remote.asString() + local.asString())`, hashed again with XXH64; Envoy asks for
+/// router.h `Router::Filter::addDownstreamSetCookie` (generated cookie): value = 16 lower-case hex
+/// digits of `XXH64(remote.asString() + local.asString())`, hashed again with XXH64; Envoy asks for
 /// `Set-Cookie: name="value"; Max-Age=ttl; Path=path; HttpOnly`.
 #[test]
 fn consistent_hash_cookie_absent_with_ttl_generates_it_from_the_connection() {
@@ -541,8 +568,9 @@ fn consistent_hash_cookie_absent_with_ttl_generates_it_from_the_connection() {
 // Subsets and endpoint discovery
 // ---------------------------------------------------------------------------------------------
 
-/// ISTIO-SEMANTICS §5.1: a subset's `labels` select the endpoints whose labels are a superset;
-/// the host's own cluster (no subset) has every endpoint. Order is ServiceEntry order.
+/// destination_rule.proto `Subset.labels`: a subset's `labels` select the endpoints whose labels
+/// are a superset; the host's own cluster (no subset) has every endpoint. Order is ServiceEntry
+/// order.
 #[test]
 fn subset_endpoints_are_those_whose_labels_include_the_subset_labels() {
     let m = mesh(
@@ -613,8 +641,9 @@ spec:
     assert_eq!(m.endpoints(host, Some("v7"), 8080), None, "no such cluster");
 }
 
-/// ISTIO-SEMANTICS §5.1/§5.3: each subset is its own Envoy cluster, so a route to subset v2
-/// only ever reaches v2 endpoints (and reaches all of them).
+/// destination_rule.proto `Subset` and cluster_builder.go `buildSubsetCluster`: each subset is its
+/// own Envoy cluster, so a route to subset v2 only ever reaches v2 endpoints (and reaches all of
+/// them).
 #[test]
 fn route_to_a_subset_only_picks_that_subsets_endpoints() {
     let m = fixture("{loadBalancer: {simple: RANDOM}}");
@@ -675,9 +704,9 @@ spec:
       containers: [{name: api, image: api:1}]
 ";
 
-/// src/balance/endpoints.rs (the Kubernetes registry as meshroute models it): a Deployment
-/// with `replicas: 3` selected by a Service gives three pods named `<deployment>-0..2`, each at
-/// a stable synthetic `10.x.y.z` address on the Service port's `targetPort`; only pods in the
+/// meshroute's `registry::endpoints` (the Kubernetes registry as meshroute models it): a Deployment
+/// with `replicas: 3` selected by a Service gives three pods named `<deployment>-0..2`, each at a
+/// stable synthetic `10.x.y.z` address on the Service port's `targetPort`; only pods in the
 /// Service's namespace whose labels match its selector count (Kubernetes Service semantics).
 #[test]
 fn kubernetes_deployment_replicas_are_stable_synthetic_endpoints() {
@@ -837,10 +866,11 @@ spec:
   labels: {app: vm-app}
 ";
 
-/// ISTIO-SEMANTICS (ServiceEntry `workloadSelector`; serviceentry conversion): WorkloadEntries
-/// in the ServiceEntry's namespace whose labels match are its endpoints; a WorkloadEntry's
-/// `ports` entry named like the ServiceEntry port gives the endpoint port, otherwise the port
-/// (or `targetPort`) is used; its `weight` and name carry over.
+/// service_entry.proto `ServiceEntry.workload_selector` and conversion.go
+/// `convertWorkloadInstanceToServiceInstance` (ServiceEntry `workloadSelector`): WorkloadEntries in
+/// the ServiceEntry's namespace whose labels match are its endpoints; a WorkloadEntry's `ports`
+/// entry named like the ServiceEntry port gives the endpoint port, otherwise the port (or
+/// `targetPort`) is used; its `weight` and name carry over.
 #[test]
 fn workload_entry_selected_by_a_service_entry_workload_selector() {
     let m = mesh(&format!(
@@ -881,12 +911,12 @@ spec:
     );
 }
 
-/// Istio kube controller (`serviceInstancesFromWorkloadInstances`,
-/// `serviceInstanceFromWorkloadInstance`, `findServiceTargetPort`): a Kubernetes Service's
-/// selector also selects WorkloadEntries in its namespace. With a numeric `targetPort` the
-/// endpoint port is the WorkloadEntry's `ports` entry named like the Service port when there is
-/// one, else the `targetPort`; with a named `targetPort` it is the `ports` entry of that name,
-/// and a WorkloadEntry without one is skipped.
+/// Istio kube controller (controller.go `serviceInstancesFromWorkloadInstances`,
+/// `serviceInstanceFromWorkloadInstance`, `findServiceTargetPort`): a Kubernetes Service's selector
+/// also selects WorkloadEntries in its namespace. With a numeric `targetPort` the endpoint port is
+/// the WorkloadEntry's `ports` entry named like the Service port when there is one, else the
+/// `targetPort`; with a named `targetPort` it is the `ports` entry of that name, and a
+/// WorkloadEntry without one is skipped.
 #[test]
 fn workload_entry_selected_by_a_kubernetes_service_selector() {
     let m = mesh(&format!(
@@ -927,8 +957,8 @@ spec:
 // No endpoint
 // ---------------------------------------------------------------------------------------------
 
-/// Envoy: a cluster without a healthy host answers 503 with flag `UH`; a subset whose labels
-/// select no endpoint is such a cluster (ISTIO-SEMANTICS §5.1).
+/// Envoy: a cluster without a healthy host answers 503 with flag `UH`; a subset whose labels select
+/// no endpoint is such a cluster (destination_rule.proto `Subset.labels`).
 #[test]
 fn subset_selecting_no_endpoints_is_503_no_healthy_upstream() {
     let m = fixture("{loadBalancer: {simple: ROUND_ROBIN}}");
@@ -944,8 +974,9 @@ fn subset_selecting_no_endpoints_is_503_no_healthy_upstream() {
     assert_eq!(m.endpoints(HOST, Some("v3"), 8080), Some(Vec::new()));
 }
 
-/// ISTIO-SEMANTICS §5.1: a subset no DestinationRule defines has no cluster; Envoy answers 503
-/// with flag `NC` (no cluster). There is no balancer, hence no endpoint and no `no_endpoint`.
+/// cluster_builder.go `buildSubsetCluster` (clusters exist only for the subsets a DestinationRule
+/// defines): a subset no DestinationRule defines has no cluster; Envoy answers 503 with flag `NC`
+/// (no cluster). There is no balancer, hence no endpoint and no `no_endpoint`.
 #[test]
 fn subset_missing_from_every_destination_rule_is_503_no_cluster() {
     let m = fixture("");
@@ -960,8 +991,8 @@ fn subset_missing_from_every_destination_rule_is_503_no_cluster() {
     assert_eq!(d.local_status(), Some(StatusCode::SERVICE_UNAVAILABLE));
 }
 
-/// ISTIO-SEMANTICS §5.3: `PASSTHROUGH` makes an ORIGINAL_DST cluster; nothing is picked, the
-/// request goes to the caller's original destination (not a local reply).
+/// cluster_traffic_policy.go `applyLoadBalancer`: `PASSTHROUGH` makes an ORIGINAL_DST cluster;
+/// nothing is picked, the request goes to the caller's original destination (not a local reply).
 #[test]
 fn passthrough_picks_no_endpoint() {
     let m = fixture("{loadBalancer: {simple: PASSTHROUGH}}");
@@ -979,10 +1010,10 @@ fn passthrough_picks_no_endpoint() {
 // Policy precedence
 // ---------------------------------------------------------------------------------------------
 
-/// ISTIO-SEMANTICS §5.2 (dr.go `MergeSubsetTrafficPolicy`): a subset's `loadBalancer` replaces
-/// the top-level one for routes to that subset only. Top-level RANDOM (ENVOY-LB: one draw,
-/// `r % n`), subset v2 ROUND_ROBIN (one priority draw per pick, then the index; clusters start
-/// at the seed `xxhash64("<host>|<subset>|<port>")`).
+/// util.go `MergeSubsetTrafficPolicy`: a subset's `loadBalancer` replaces the top-level one for
+/// routes to that subset only. Top-level RANDOM (random_lb.cc `peekOrChoose`: one draw, `r % n`),
+/// subset v2 ROUND_ROBIN (one priority draw per pick, then the index; clusters start at the seed
+/// `xxhash64("<host>|<subset>|<port>")`).
 #[test]
 fn subset_load_balancer_overrides_the_top_level_one() {
     let m = fixture_with(
@@ -1066,11 +1097,11 @@ spec:
   - route: [{destination: {host: ports.example.com}}]
 ";
 
-/// ISTIO-SEMANTICS §5.2 (dr.go `GetPortLevelTrafficPolicy`, dr.proto `port_level_settings`): a
-/// `portLevelSettings` entry for the port replaces loadBalancer, connectionPool,
-/// outlierDetection and tls as a whole, so the top-level outlier detection does not apply on that
-/// port; a subset's port-level entry replaces all four too; a subset policy that sets nothing for
-/// a port inherits the (port-level) top-level components.
+/// util.go `GetPortLevelTrafficPolicy` and `MergeSubsetTrafficPolicy`, destination_rule.proto
+/// `TrafficPolicy.port_level_settings`: a `portLevelSettings` entry for the port replaces
+/// loadBalancer, connectionPool, outlierDetection and tls as a whole, so the top-level outlier
+/// detection does not apply on that port; a subset's port-level entry replaces all four too; a
+/// subset policy that sets nothing for a port inherits the (port-level) top-level components.
 #[test]
 fn port_level_settings_replace_components_as_a_whole() {
     let m = mesh(PORTS);
@@ -1124,8 +1155,9 @@ fn port_level_settings_replace_components_as_a_whole() {
 // Round robin and least request
 // ---------------------------------------------------------------------------------------------
 
-/// ENVOY-LB round robin, unweighted path (`round_robin_lb.h`): with equal weights each pick
-/// takes the next endpoint, so every window of `n` picks visits each endpoint exactly once.
+/// Envoy round robin, unweighted path (round_robin_lb.h `unweightedHostPick`): with equal weights
+/// each pick takes the next endpoint, so every window of `n` picks visits each endpoint exactly
+/// once.
 #[test]
 fn round_robin_equal_weights_visits_every_endpoint_once_per_cycle() {
     let m = fixture("{loadBalancer: {simple: ROUND_ROBIN}}");
@@ -1247,7 +1279,7 @@ fn assert_converges(got: &[f64], weights: &[u32], points: f64) {
     }
 }
 
-/// ENVOY-LB round robin, weighted path (EDF scheduler, `edf_scheduler.h`): with unequal
+/// Envoy round robin, weighted path (EDF scheduler, edf_scheduler.h `EdfScheduler`): with unequal
 /// WorkloadEntry `weight`s each endpoint's share of picks converges to weight / total.
 #[test]
 fn weighted_round_robin_converges_to_workload_entry_weights() {
@@ -1259,10 +1291,11 @@ fn weighted_round_robin_converges_to_workload_entry_weights() {
     assert_converges(&shares(&m, 3, 8000, 1), &weights, 0.1);
 }
 
-/// ISTIO-SEMANTICS §5.3: with no DestinationRule the algorithm is LEAST_REQUEST (Istio ≥ 1.14);
-/// ENVOY-LB least request, P2C path (equal weights): two samples with replacement, the one with
-/// strictly fewer active requests wins, so an idle endpoint wins whenever it is sampled. Requests
-/// are counted active from `Mesh::start_request` until the guard drops.
+/// cluster_traffic_policy.go `defaultLBAlgorithm`: with no DestinationRule the algorithm is
+/// LEAST_REQUEST (Istio ≥ 1.14); least_request_lb.cc `unweightedHostPickNChoices`, the P2C path
+/// (equal weights): two samples with replacement, the one with strictly fewer active requests wins,
+/// so an idle endpoint wins whenever it is sampled. Requests are counted active from
+/// `Mesh::start_request` until the guard drops.
 #[test]
 fn default_least_request_avoids_busy_endpoints() {
     let m = mesh(
@@ -1346,8 +1379,8 @@ spec:
     }
 }
 
-/// ENVOY-LB least request with two endpoints, one busy: P2C keeps the busy one only when both
-/// samples hit it (probability 1/4).
+/// least_request_lb.cc `unweightedHostPickNChoices` with two endpoints, one busy: P2C keeps the
+/// busy one only when both samples hit it (probability 1/4).
 #[test]
 fn least_request_idle_endpoint_wins_whenever_sampled() {
     let m = mesh(
@@ -1376,11 +1409,12 @@ spec:
 // Outlier detection
 // ---------------------------------------------------------------------------------------------
 
-/// ISTIO-SEMANTICS §5.4 and ENVOY-LB outlier detection: `consecutive5xxErrors: 5` ejects the
+/// cluster_traffic_policy.go `applyOutlierDetection` and outlier_detection_impl.cc
+/// (`DetectorImpl::ejectHost`, `checkHostForUneject`): `consecutive5xxErrors: 5` ejects the
 /// endpoint on the fifth consecutive 5xx (a success resets the count); it is not picked until an
-/// interval sweep finds `baseEjectionTime` elapsed (sweeps every 10s from the first report:
-/// at +30s only 29s have passed, at +40s it is back). Each subset is its own cluster with its
-/// own detector, so the host's cluster still uses the endpoint.
+/// interval sweep finds `baseEjectionTime` elapsed (sweeps every 10s from the first report: at +30s
+/// only 29s have passed, at +40s it is back). Each subset is its own cluster with its own detector,
+/// so the host's cluster still uses the endpoint.
 #[test]
 fn outlier_detection_ejects_after_consecutive_5xx_and_returns_after_base_ejection_time() {
     let m = fixture(
@@ -1430,10 +1464,11 @@ fn panic_fixture(min_health_percent: &str) -> Mesh {
     ))
 }
 
-/// ISTIO-SEMANTICS §5.4 (`minHealthPercent` becomes Envoy's `healthy_panic_threshold`) and
-/// ENVOY-LB §2.5 (panic: when the healthy share is under the threshold, balance over all
-/// endpoints). Three endpoints at 60%: one ejected leaves 67% healthy (the ejected one is
-/// avoided); two ejected leave 33%, so every endpoint is used again.
+/// cluster_traffic_policy.go `applyOutlierDetection` (`minHealthPercent` becomes Envoy's
+/// `healthy_panic_threshold`) and load_balancer_impl.cc `LoadBalancerBase::isHostSetInPanic`
+/// (panic: when the healthy share is under the threshold, balance over all endpoints). Three
+/// endpoints at 60%: one ejected leaves 67% healthy (the ejected one is avoided); two ejected leave
+/// 33%, so every endpoint is used again.
 #[test]
 fn min_health_percent_panic_uses_every_endpoint() {
     let m = panic_fixture(", minHealthPercent: 60");
@@ -1461,9 +1496,9 @@ fn min_health_percent_panic_uses_every_endpoint() {
     );
 }
 
-/// ISTIO-SEMANTICS §5.4: without `minHealthPercent` the threshold is 0 (panic disabled), so
-/// ejected endpoints stay out even when few remain, and with every endpoint ejected there is no
-/// healthy upstream (503 `UH`).
+/// cluster_traffic_policy.go `applyOutlierDetection`: without `minHealthPercent` the threshold is 0
+/// (panic disabled), so ejected endpoints stay out even when few remain, and with every endpoint
+/// ejected there is no healthy upstream (503 `UH`).
 #[test]
 fn without_min_health_percent_there_is_no_panic() {
     let m = panic_fixture("");
@@ -1675,9 +1710,9 @@ fn set_endpoints_swaps_atomically_under_concurrent_routing() {
 // Convergence properties
 // ---------------------------------------------------------------------------------------------
 
-/// ENVOY-LB weighted round robin (EDF): over random weights (2-6 endpoints, weights 1-20 as
-/// ServiceEntry endpoint `weight`s), 5,000 picks give every endpoint weight / total of the picks
-/// within 2 percentage points.
+/// Envoy weighted round robin (edf_scheduler.h `EdfScheduler`): over random weights (2-6 endpoints,
+/// weights 1-20 as ServiceEntry endpoint `weight`s), 5,000 picks give every endpoint weight / total
+/// of the picks within 2 percentage points.
 #[test]
 fn prop_weighted_round_robin_converges_to_the_weights() {
     runner(24, 31)
@@ -1689,9 +1724,10 @@ fn prop_weighted_round_robin_converges_to_the_weights() {
         .unwrap();
 }
 
-/// ENVOY-LB weighted least request (EDF with `weight / (active + 1)`), Istio's default: with no
-/// request in flight the dynamic weight is the weight, so over random WorkloadEntry weights
-/// (2-6 endpoints, 1-20) 5,000 picks converge to weight / total within 2 percentage points.
+/// Envoy weighted least request (least_request_lb.cc `hostWeight`: EDF with `weight / (active +
+/// 1)`), Istio's default: with no request in flight the dynamic weight is the weight, so over
+/// random WorkloadEntry weights (2-6 endpoints, 1-20) 5,000 picks converge to weight / total within
+/// 2 percentage points.
 #[test]
 fn prop_weighted_least_request_converges_to_the_weights() {
     runner(24, 32)

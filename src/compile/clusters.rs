@@ -2,13 +2,14 @@
 //! DestinationRule, plus one per route destination, each with its endpoints and its policy in
 //! Envoy's terms.
 //!
-//! **Policy precedence** (`pilot/pkg/model/destination_rule.go` / `cluster_traffic_policy.go`
-//! in istio/istio, `MergeSubsetTrafficPolicy`, `GetPortLevelTrafficPolicy`): start from the
-//! top-level `trafficPolicy`; a top-level `portLevelSettings` entry for the port replaces
-//! loadBalancer, connectionPool, outlierDetection and tls **as a whole** (what it leaves unset
-//! goes back to defaults); a subset's `trafficPolicy` then replaces each component it sets, and
-//! a subset `portLevelSettings` entry for the port replaces all four. Components are replaced,
-//! never deep-merged.
+//! **Policy precedence** (istio/istio `pilot/pkg/networking/util/util.go`
+//! `MergeSubsetTrafficPolicy`, `GetPortLevelTrafficPolicy`; `pilot/pkg/model/destination_rule.go`
+//! `MergeTrafficPolicy`; `pilot/pkg/networking/core/cluster_traffic_policy.go`; istio/api
+//! `networking/v1alpha3/destination_rule.proto`): start from the top-level `trafficPolicy`; a
+//! top-level `portLevelSettings` entry for the port replaces loadBalancer, connectionPool,
+//! outlierDetection and tls **as a whole** (what it leaves unset goes back to defaults); a subset's
+//! `trafficPolicy` then replaces each component it sets, and a subset `portLevelSettings` entry for
+//! the port replaces all four. Components are replaced, never deep-merged.
 //!
 //! **Defaults**: `LEAST_REQUEST` when no algorithm is set (Istio ≥ 1.14; `LEAST_CONN` is an
 //! alias); consistent hashing uses a ring of at least 1024 entries unless `maglev` is chosen
@@ -309,7 +310,7 @@ mod tests {
         assert_eq!(resolve(Some(&rule), None, 80).lb, LbPolicy::Random);
     }
 
-    /// dr.go MergeSubsetTrafficPolicy: a subset's component replaces the top-level one.
+    /// util.go `MergeSubsetTrafficPolicy`: a subset's component replaces the top-level one.
     #[test]
     fn subset_overrides_per_component() {
         let rule = dr(
@@ -325,7 +326,8 @@ mod tests {
         assert_eq!(resolve(Some(&rule), None, 80).lb, LbPolicy::Random);
     }
 
-    /// dr.proto port_level_settings: the port entry replaces the components as a whole.
+    /// destination_rule.proto `TrafficPolicy.port_level_settings`: the port entry replaces the
+    /// components as a whole.
     #[test]
     fn port_level_replaces_everything() {
         let rule = dr(

@@ -1,12 +1,14 @@
 //! Delegate VirtualServices: a root route that names a delegate is replaced by the delegate's
-//! routes merged into it, as Istio's `pilot/pkg/model/virtualservice.go` (`mergeVirtualServicesIfNeeded`,
-//! `mergeHTTPRoutes`, `mergeHTTPMatchRequests`, `hasConflict`) merges them.
+//! routes merged into it, as Istio merges them: `pilot/pkg/model/virtualservice_controller.go`
+//! (`mergeVirtualServices`) and `pilot/pkg/model/virtualservice.go` (`MergeHTTPRoutes`,
+//! `mergeHTTPMatchRequests`, `hasConflict`) in istio/istio.
 
 use crate::config::{HttpMatchRequest, HttpRoute, Resource, StringMatch, VirtualService};
 
 /// Replaces each root route that names a delegate with the delegate's routes merged into it
-/// (virtualservice.go `mergeHTTPRoutes`). Returns `(root route index, route)` pairs. A missing or
-/// invisible delegate drops only that root route.
+/// (virtualservice_controller.go `mergeVirtualServices`, virtualservice.go `MergeHTTPRoutes`).
+/// Returns `(root route index, route)` pairs. A missing or invisible delegate drops only that root
+/// route.
 pub(crate) fn expand_delegates(
     resource: &Resource,
     vs: &VirtualService,

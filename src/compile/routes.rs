@@ -1,7 +1,7 @@
 //! Lowering one VirtualService's HTTP routes: matches into matchers, destinations with their
 //! merged header operations, and the route's policies, as Istio's route translation
-//! (`pilot/pkg/networking/core/route/route.go` and `retry/retry.go` in istio/istio) builds them
-//! for Envoy.
+//! (`pilot/pkg/networking/core/route/route.go` and
+//! `pilot/pkg/networking/core/route/retry/retry.go` in istio/istio) builds them for Envoy.
 
 use std::collections::BTreeMap;
 

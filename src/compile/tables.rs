@@ -1,7 +1,7 @@
-//! Lowering the configuration into route tables: which VirtualServices a sidecar consults for
-//! each host it can call, and each gateway's virtual hosts per listener port, as Istio builds
-//! them (`pilot/pkg/networking/core/httproute.go`, `gateway.go` and `route/route.go` in
-//! istio/istio).
+//! Lowering the configuration into route tables: which VirtualServices a sidecar consults for each
+//! host it can call, and each gateway's virtual hosts per listener port, as Istio builds them
+//! (`pilot/pkg/networking/core/httproute.go`, `pilot/pkg/networking/core/gateway.go`,
+//! `pilot/pkg/networking/core/route/route.go` and `pilot/pkg/model/config.go` in istio/istio).
 
 use std::collections::BTreeMap;
 
@@ -43,7 +43,8 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         .copied()
         .filter(|(_, vs)| !vs.hosts.is_empty())
         .collect();
-    // Istio orders by creation time, then name, then namespace (config.go).
+    // Istio orders by creation time, then name, then namespace (config.go
+    // `configCompareByCreationTime`).
     roots.sort_by(|(a, _), (b, _)| {
         (&a.metadata.creation_timestamp, a.name(), a.namespace()).cmp(&(
             &b.metadata.creation_timestamp,
@@ -386,7 +387,7 @@ fn entries_for(
                 continue;
             }
             if let Some(caller) = caller {
-                // route.go translateRoute / sourceMatchHTTP, for this gateway and port.
+                // route.go `TranslateRoute` / `sourceMatchHTTP`, for this gateway and port.
                 let dropped =
                     matcher.selector_failure(caller.port, caller.namespace, caller.labels);
                 if dropped.is_some() {

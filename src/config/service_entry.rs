@@ -42,8 +42,9 @@ pub struct ServiceEntry {
     pub subject_alt_names: Vec<String>,
 }
 
-/// `istio.networking.v1alpha3.WorkloadSelector` (sidecar.proto): workloads selected by
-/// `labels`. Unlike `DestinationRule.workloadSelector`, the key is `labels`, not `matchLabels`.
+/// `istio.networking.v1alpha3.WorkloadSelector` (istio/api `networking/v1alpha3/sidecar.proto`):
+/// workloads selected by `labels`. Unlike `DestinationRule.workloadSelector`, the key is `labels`,
+/// not `matchLabels`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkingWorkloadSelector {

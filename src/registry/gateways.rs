@@ -1,8 +1,8 @@
 //! References to Gateways, resolved as Istio resolves them.
 
-/// Resolves a gateway reference as Istio's `resolveGatewayName` (`pilot/pkg/model/
-/// virtualservice.go`): `gw` and `./gw` are in the VirtualService's namespace, `ns/gw` is
-/// explicit, the legacy `gw.ns.svc.cluster.local` is `ns/gw`. Returns `(namespace, name)`.
+/// Resolves a gateway reference as Istio's `resolveGatewayName` (`pilot/pkg/model/config.go` in
+/// istio/istio): `gw` and `./gw` are in the VirtualService's namespace, `ns/gw` is explicit, the
+/// legacy `gw.ns.svc.cluster.local` is `ns/gw`. Returns `(namespace, name)`.
 pub(crate) fn gateway_ref(name: &str, namespace: &str) -> (String, String) {
     if let Some((ns, gw)) = name.split_once('/') {
         let ns = if ns == "." { namespace } else { ns };

@@ -20,13 +20,13 @@ pub(crate) fn destination_rules<'r>(
         .collect()
 }
 
-/// The DestinationRule that applies to `fqdn`. Rules for exactly that host win over wildcard
-/// rules (the most specific wildcard otherwise). Among namespaces, Istio looks in the caller's
-/// namespace, then the service's, then the root namespace (`istio-system`); meshroute's clusters
-/// are shared by all callers, so it takes the service's namespace (the `ns` of
-/// `name.ns.svc.cluster.local`), then `istio-system`, then the first rule's namespace. Rules of
-/// that namespace are merged (dr.go `mergeDestinationRule`): the first `trafficPolicy` wins,
-/// subsets are concatenated with the first definition of a name winning.
+/// The DestinationRule that applies to `fqdn`. Rules for exactly that host win over wildcard rules
+/// (the most specific wildcard otherwise). Among namespaces, Istio looks in the caller's namespace,
+/// then the service's, then the root namespace (`istio-system`); meshroute's clusters are shared by
+/// all callers, so it takes the service's namespace (the `ns` of `name.ns.svc.cluster.local`), then
+/// `istio-system`, then the first rule's namespace. Rules of that namespace are merged
+/// (`pilot/pkg/model/destination_rule.go` `mergeDestinationRule` in istio/istio): the first
+/// `trafficPolicy` wins, subsets are concatenated with the first definition of a name winning.
 pub(crate) fn rule_for(
     rules: &[(String, &str, &DestinationRule)],
     fqdn: &str,

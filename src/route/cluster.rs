@@ -293,7 +293,9 @@ impl Cluster {
                 lr.pick(active, rng)
             }),
             Balancer::Ring(ring) => {
-                // ENVOY-LB §1.3: no hash (absent header, ...) means a random one.
+                // Envoy's `ThreadAwareLoadBalancerBase::LoadBalancerImpl::chooseHost`
+                // (`source/extensions/load_balancing_policies/common/thread_aware_lb_impl.cc`): no
+                // hash (absent header, ...) means a random one.
                 let result = hash_policy::hash(&self.policy.hash, input);
                 set_cookie = result.set_cookie;
                 ring.pick(result.hash.unwrap_or_else(|| rng.next_u64()), 0)
@@ -336,8 +338,9 @@ impl Cluster {
     }
 }
 
-/// Builds the balancer over the healthy hosts (all hosts in panic: healthy share below the
-/// panic threshold, ENVOY-LB §2.5).
+/// Builds the balancer over the healthy hosts (all hosts in panic: healthy share below the panic
+/// threshold, Envoy's `LoadBalancerBase::recalculatePerPriorityPanic` in
+/// `source/extensions/load_balancing_policies/common/load_balancer_impl.cc`).
 fn build_state(
     policy: &ClusterPolicy,
     endpoints: Vec<Endpoint>,

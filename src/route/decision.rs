@@ -163,7 +163,7 @@ impl<'a> Decision<'a> {
     }
 
     /// Envoy's route name: the route's name, `route.match` when the match has a name too
-    /// (route.go `TranslateRoute`). Allocates.
+    /// (`pilot/pkg/networking/core/route/route.go` `TranslateRoute` in istio/istio). Allocates.
     pub fn envoy_route_name(&self) -> Option<String> {
         let route = self.route?.name.as_deref()?;
         Some(match self.matched.and_then(|m| m.name.as_deref()) {
@@ -282,8 +282,9 @@ impl<'a> Decision<'a> {
         self.policy()?.rewrite.as_ref()
     }
 
-    /// The path and query the request is forwarded with, when `rewrite.uri` or
-    /// `uriRegexRewrite` changes them. The query string is kept (routing_it.go "rewrite uri").
+    /// The path and query the request is forwarded with, when `rewrite.uri` or `uriRegexRewrite`
+    /// changes them. The query string is kept (istio/istio
+    /// `tests/integration/pilot/common/routing.go`, case "rewrite uri").
     pub fn rewritten_path_and_query(&self) -> Option<String> {
         let rewrite = self.rewrite()?;
         let path: &str = &self.request.path;
@@ -351,9 +352,9 @@ impl<'a> Decision<'a> {
             (Some(a), _) => a.as_str(),
             // Envoy processRequestHost: a port redirect replaces the port sent.
             (None, Some(_)) => request.host,
-            // Otherwise the Host is kept as sent (routing_it "redirect request port": Host
-            // `b:80` gives `http://b:80/foo`), except that a scheme change drops the old
-            // scheme's default port.
+            // Otherwise the Host is kept as sent (routing.go "redirect request port": Host `b:80`
+            // gives `http://b:80/foo`), except that a scheme change drops the old scheme's default
+            // port.
             (None, None) => {
                 let old_default = if request.scheme.eq_ignore_ascii_case("https") {
                     ":443"

@@ -12,8 +12,9 @@
 //!   `pathNormalization: BASE`).
 //! - A regex is RE2, matched against the **whole** value (`safe_regex` is a full match): patterns
 //!   are compiled as `^(?:...)$`.
-//! - `ignoreUriCase` applies to exact and prefix only; a regex stays case-sensitive unless it
-//!   says `(?i)` (rc.proto `case_sensitive`: "ignored for safe_regex matching").
+//! - `ignoreUriCase` applies to exact and prefix only; a regex stays case-sensitive unless it says
+//!   `(?i)` (envoyproxy/envoy `api/envoy/config/route/v3/route_components.proto`
+//!   `RouteMatch.case_sensitive`: "ignored for safe_regex matching").
 //! - Header names are case-insensitive (Envoy lower-cases them); values are case-sensitive.
 //!   Repeated headers are joined with `,` before matching.
 //! - `{}` and `regex: "*"` mean "present" (route.go `canBeConvertedToPresentMatch`).
@@ -537,7 +538,8 @@ mod tests {
         ));
     }
 
-    /// regex.proto: "The regex is matched against the full string, not as a partial match".
+    /// envoyproxy/envoy `api/envoy/type/matcher/v3/regex.proto` `RegexMatcher.regex`: "The regex is
+    /// matched against the full string, not as a partial match".
     #[test]
     fn regex_is_a_full_match() {
         let m = MatchString::Regex(Box::new(MatchRegex::new("/status").unwrap()));

@@ -163,8 +163,9 @@ impl Mesh {
                 let entry = host.and_then(|h| sidecar.lookup(h, source.namespace()));
                 let name = entry.map(|e| &*e.fqdn).or(host).unwrap_or("");
                 // The exact host's VirtualServices first, then wildcard hosts from the most
-                // specific (MostSpecificHostMatch). A VirtualService that yields no routes for
-                // this caller builds no virtual host (route.go), so the next one applies.
+                // specific (MostSpecificHostMatch). A VirtualService that yields no routes for this
+                // caller builds no virtual host (`BuildHTTPRoutesForVirtualService` in istio/istio
+                // `pilot/pkg/networking/core/route/route.go`), so the next one applies.
                 let exact = entry.map(|e| e.virtual_services.as_slice());
                 let wildcards = sidecar
                     .wildcard_entries(name)
@@ -197,9 +198,10 @@ impl Mesh {
                 )
             }
             Some(gateway) => {
-                // Routes are built per listener port (route.go translateRoute); Envoy's domain
-                // order: exact, then wildcards from the longest, then `*`. A host whose
-                // VirtualServices yield no routes here has no virtual host.
+                // Routes are built per listener port (`pilot/pkg/networking/core/route/route.go`
+                // `BuildHTTPRoutesForVirtualService` / `TranslateRoute`); Envoy's domain order:
+                // exact, then wildcards from the longest, then `*`. A host whose VirtualServices
+                // yield no routes here has no virtual host.
                 let table = tables.gateways.get(gateway).map(|g| g.for_port(facts.port));
                 let result = match (table, host) {
                     (Some(t), Some(h)) => t

@@ -72,7 +72,8 @@ impl Rewrite {
     }
 }
 
-/// The retry policy Envoy gets (Istio `retry.go` `ConvertPolicy`, defaults included).
+/// The retry policy Envoy gets (Istio's `pilot/pkg/networking/core/route/retry/retry.go`
+/// `ConvertPolicy`, defaults included).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Number of retries (`num_retries`).
@@ -137,9 +138,10 @@ pub(crate) struct RoutePolicy {
     pub(crate) cors: Option<CorsPolicy>,
 }
 
-/// A route's CORS policy as Istio gives it to Envoy's CORS filter (`route.go`
-/// `TranslateCORSPolicy`): `allowOrigins` as string matchers, else the deprecated `allowOrigin`
-/// as exact matches; lists joined as Envoy gets them; `maxAge` in whole seconds.
+/// A route's CORS policy as Istio gives it to Envoy's CORS filter
+/// (`pilot/pkg/networking/core/route/route.go` `TranslateCORSPolicy`): `allowOrigins` as string
+/// matchers, else the deprecated `allowOrigin` as exact matches; lists joined as Envoy gets them;
+/// `maxAge` in whole seconds.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CorsPolicy {

@@ -26,9 +26,9 @@ pub(crate) struct Tables {
 
 /// One gateway's route tables. Istio builds a gateway's routes per listener port and for the
 /// gateway workload itself, so each match's `port`, `sourceLabels` and `sourceNamespace` are
-/// decided *before* catch-all truncation and the catch-all sort (route.go
-/// `BuildHTTPRoutesForVirtualService`, `SortVHostRoutes`): one table per port some match names,
-/// and one for every other port.
+/// decided *before* catch-all truncation and the catch-all sort (istio/istio
+/// `pilot/pkg/networking/core/route/route.go` `BuildHTTPRoutesForVirtualService`,
+/// `SortVHostRoutes`): one table per port some match names, and one for every other port.
 #[derive(Debug, Default)]
 pub(crate) struct GatewayTables {
     pub(crate) by_port: Vec<(u16, GatewayTable)>,
@@ -219,9 +219,10 @@ pub(crate) struct SidecarHosts {
 
 impl SidecarHosts {
     /// The host a sidecar in `namespace` reaches by the lowercase name `host`: the one host
-    /// resolution of meshroute (httproute.go's virtual host domains). A name with a dot is looked
-    /// up as written (FQDN, `name.ns.svc`, `name.ns`, a ServiceEntry host); a short name reaches
-    /// the service of that name in the caller's namespace.
+    /// resolution of meshroute (the virtual host domains of istio/istio
+    /// `pilot/pkg/networking/core/httproute.go`). A name with a dot is looked up as written (FQDN,
+    /// `name.ns.svc`, `name.ns`, a ServiceEntry host); a short name reaches the service of that
+    /// name in the caller's namespace.
     pub(crate) fn lookup(&self, host: &str, namespace: &str) -> Option<&HostEntry> {
         let index = if host.contains('.') {
             self.domains.get(host)

@@ -97,11 +97,11 @@ impl SimRequest {
         self
     }
 
-    /// Parses a request line of DESIGN.md: `{"method":"GET","url":"http://svc-b:8080/greet",
+    /// Parses a request line of a `meshroute simulate --requests` file (one JSON object per line):
+    /// `{"method":"GET","url":"http://svc-b:8080/greet",
     /// "headers":{"x-user":"a"},"gateway":null,"sourceLabels":{},"sourceNamespace":"default",
-    /// "sourceIp":null}`; all but `url` optional (`null` = absent), unknown keys rejected. A
-    /// bare gateway name is in namespace `default`. The request is checked with
-    /// [`SimRequest::build`].
+    /// "sourceIp":null}`; all but `url` optional (`null` = absent), unknown keys rejected. A bare
+    /// gateway name is in namespace `default`. The request is checked with [`SimRequest::build`].
     pub fn from_json_line(line: &str) -> Result<Self, InvalidRequest> {
         Self::from_json_line_in(line, "default")
     }

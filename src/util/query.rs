@@ -46,7 +46,8 @@ pub(crate) fn of_path(path_and_query: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
-    /// utility_test.cc `parseQueryString`: `/hello?` has no parameters; `a&&b` has `""`.
+    /// `test/common/http/utility_test.cc` `parseQueryString`: `/hello?` has no parameters; `a&&b`
+    /// has `""`.
     #[test]
     fn pieces_follow_envoy() {
         assert_eq!(params("").count(), 0);

@@ -1,7 +1,8 @@
 //! Validation rules shared by several resources: names, domains, labels, durations, ports.
 //!
-//! Messages follow Istio's `pkg/config/validation` (`validation.go`, `agent/validation.go`) so
-//! that a user can search for them; where Istio's text does not say what to do, ours adds it.
+//! Messages follow Istio's `pkg/config/validation/validation.go` and
+//! `pkg/config/validation/agent/validation.go` (istio/istio) so that a user can search for them;
+//! where Istio's text does not say what to do, ours adds it.
 
 use super::sink::Sink;
 use crate::config::Duration;
@@ -457,7 +458,7 @@ mod tests {
         assert!(!is_dns1123_label(&"a".repeat(64)));
     }
 
-    /// validation_test.go `TestValidateWildcardDomain` cases.
+    /// `pkg/config/validation/agent/validation_test.go` `TestValidateWildcardDomain` cases.
     #[test]
     fn wildcard_domains_as_istio() {
         for ok in [

@@ -1,12 +1,12 @@
 //! Validation of `DestinationRule` resources.
 //!
 //! Follows Istio's `ValidateDestinationRule` (`pkg/config/validation/validation.go`) with
-//! `agent.ValidateTLS` and `agent.ValidateLocalityLbSetting` (`pkg/config/validation/agent/
-//! validation.go`), using Istio's messages. Rules Istio enforces through the CRD schema rather
-//! than in Go (proto `oneof`s, the retry budget and warm-up ranges, outlier detection status
-//! codes) are checked too, since `kubectl apply` rejects those files as well. A few warnings go
-//! beyond Istio where a policy can never apply (a port-level policy for port 0 or for a port
-//! already listed).
+//! `agent.ValidateTLS` and `agent.ValidateLocalityLbSetting`
+//! (`pkg/config/validation/agent/validation.go`), using Istio's messages. Rules Istio enforces
+//! through the CRD schema rather than in Go (proto `oneof`s, the retry budget and warm-up ranges,
+//! outlier detection status codes) are checked too, since `kubectl apply` rejects those files as
+//! well. A few warnings go beyond Istio where a policy can never apply (a port-level policy for
+//! port 0 or for a port already listed).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,8 +14,8 @@ use super::common;
 use super::sink::Sink;
 use crate::config::*;
 
-/// Labels Istio treats as locality topology in `failoverPriority` (`pilot/pkg/serviceregistry/
-/// util/label`).
+/// Labels Istio treats as locality topology in `failoverPriority`
+/// (`pilot/pkg/serviceregistry/util/label/label.go`).
 const TOPOLOGY_LABELS: [&str; 3] = [
     "topology.kubernetes.io/region",
     "topology.kubernetes.io/zone",

@@ -1,5 +1,5 @@
 //! Rules and matches that can never fire: Istio's `analyzeUnreachableHTTPRules`
-//! (`pkg/config/validation/virtualservice.go` in istio/istio), which `istioctl analyze` reports as
+//! (`pkg/config/validation/validation.go` in istio/istio), which `istioctl analyze` reports as
 //! IST0130 `VirtualServiceUnreachableRule` and IST0131 `VirtualServiceIneffectiveMatch`.
 
 use std::collections::{BTreeMap, HashMap};

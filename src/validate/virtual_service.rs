@@ -1,5 +1,8 @@
-//! Validation of `VirtualService`s: Istio's `ValidateVirtualService` (pkg/config/validation/
-//! virtualservice.go and validation.go) rule by rule, plus its unreachable-rule warnings.
+//! Validation of `VirtualService`s: Istio's `ValidateVirtualService`
+//! (`pkg/config/validation/virtualservice.go`, `pkg/config/validation/validation.go` and
+//! `pkg/config/validation/agent/validation.go` in istio/istio) rule by rule, plus its
+//! unreachable-rule warnings. Where a rule follows from Istio's route translation, the source is
+//! `pilot/pkg/networking/core/route/route.go`.
 
 use super::common;
 use super::sink::Sink;
