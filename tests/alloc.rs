@@ -11,11 +11,14 @@
 // The library itself forbids unsafe code.
 #![allow(unsafe_code)]
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use meshroute::LoadOptions;
 use meshroute::{FastRng, Mesh, Outcome, Source};
+
+use common::{CANARY, mesh, seed_mesh};
 
 struct Counting;
 
@@ -56,25 +59,6 @@ fn allocations(f: impl FnOnce()) -> usize {
     f();
     COUNTING.with(|c| c.set(false));
     COUNT.with(Cell::get)
-}
-
-fn compile(yaml: &str) -> Mesh {
-    let loaded = meshroute::from_str(yaml, &LoadOptions::default());
-    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
-    meshroute::compile(loaded.resources).unwrap()
-}
-
-fn seed_yaml() -> String {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed");
-    [
-        "demo.yaml",
-        "demo-gateway.yaml",
-        "destination-rule-svc-b-canary.yaml",
-    ]
-    .iter()
-    .map(|f| std::fs::read_to_string(dir.join(f)).unwrap())
-    .collect::<Vec<_>>()
-    .join("\n---\n")
 }
 
 /// 100 routes mixing uri prefix, exact header, regex and query matches, each split 90/10.
@@ -122,7 +106,7 @@ fn assert_no_allocations(
 
 #[test]
 fn seed_decisions_allocate_nothing() {
-    let mesh = compile(&seed_yaml());
+    let mesh = seed_mesh(&CANARY);
     let sidecar = Source::sidecar("default").with_labels([("app", "demo-a")]);
     for url in [
         "http://svc-b:8080/greet?name=xx",
@@ -150,7 +134,7 @@ fn seed_decisions_allocate_nothing() {
 
 #[test]
 fn hundred_route_decisions_allocate_nothing() {
-    let mesh = compile(&hundred_routes());
+    let mesh = mesh(&hundred_routes());
     let source = Source::sidecar("default");
     for req in [
         // Matches the last route: every matcher kind is evaluated on the way.
@@ -226,7 +210,7 @@ fn balanced(n: usize) -> String {
 /// Picking the endpoint (every load balancer) allocates nothing either.
 #[test]
 fn endpoint_picks_allocate_nothing() {
-    let mesh = compile(&balanced(100));
+    let mesh = mesh(&balanced(100));
     let source = Source::sidecar("default").with_ip("192.0.2.7".parse().unwrap());
     for lb in ["rr", "lr", "random", "ring", "maglev", "source"] {
         let req = http::Request::get("http://pool.example.com/")

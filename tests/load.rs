@@ -6,21 +6,21 @@
     clippy::panic
 )]
 
+mod common;
+
 use std::time::Instant;
 
 use meshroute::LoadOptions;
 use meshroute::config::Body;
 use meshroute::{Severity, from_path, from_str};
 
-fn seed() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed")
-}
+use common::{seed_dir, seed_file};
 
 /// The seed folder holds comment-only documents and an empty trailing document; both are skipped
 /// and nothing else is reported.
 #[test]
 fn seed_folder_loads_every_resource_without_diagnostics() {
-    let loaded = from_path(seed(), &LoadOptions::default()).expect("readable");
+    let loaded = from_path(seed_dir(), &LoadOptions::default()).expect("readable");
     assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
     let mut kinds: Vec<String> = loaded
         .resources
@@ -48,7 +48,7 @@ fn seed_folder_loads_every_resource_without_diagnostics() {
 
 #[test]
 fn origin_names_file_and_line_of_each_document() {
-    let loaded = from_path(seed().join("demo-gateway.yaml"), &LoadOptions::default()).unwrap();
+    let loaded = from_path(seed_file("demo-gateway.yaml"), &LoadOptions::default()).unwrap();
     let lines: Vec<_> = loaded.resources.iter().map(|r| r.origin.line).collect();
     assert_eq!(lines, [Some(1), Some(16)]);
     assert!(

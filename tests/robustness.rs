@@ -7,10 +7,13 @@
     clippy::panic
 )]
 
+mod common;
+
 use meshroute::LoadOptions;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Map, Value, json};
+
+use common::runner;
 
 const SEEDS: [&str; 4] = [
     include_str!("../examples/seed/demo.yaml"),
@@ -18,18 +21,6 @@ const SEEDS: [&str; 4] = [
     include_str!("../examples/seed/destination-rule-svc-b-canary.yaml"),
     include_str!("../examples/seed/destination-rule-svc-b-weighted.yaml"),
 ];
-
-fn runner(cases: u32, seed: u8) -> TestRunner {
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    TestRunner::new_with_rng(
-        config,
-        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
-    )
-}
 
 /// Load, validate and compile; the only property is that nothing panics and that `compile`
 /// succeeds exactly when `check` finds nothing that rejects the configuration (an analysis error

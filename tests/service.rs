@@ -767,10 +767,14 @@ spec:
     route: [{destination: {host: svc-d, subset: v1}}]
 ";
 
-/// ISTIO-SEMANTICS §1.7: the outbound layer answers like Envoy without calling the client: a
-/// redirect (301 with `Location`), a direct response (status and body), no matching route
-/// (404 NR), a subset no DestinationRule defines (503 NC, empty body) and a subset without
-/// endpoints (503 UH, `no healthy upstream`).
+/// The outbound layer answers like Envoy without calling the client: a redirect (301 with
+/// `Location`; istio/istio `pilot/pkg/networking/core/route/route.go` `ApplyRedirect`), a direct
+/// response (status and body; `ApplyDirectResponse`), no matching route (404 NR; istio/istio
+/// `tests/integration/pilot/common/routing.go` "weird header matches" / "no match"), a subset no
+/// DestinationRule defines (503 NC, empty body: the route names a cluster that does not exist,
+/// and Envoy's `RouteAction.cluster_not_found_response_code` defaults to 503) and a subset
+/// without endpoints (503 UH, `no healthy upstream`). The response flags are Envoy's:
+/// <https://www.envoyproxy.io/docs/envoy/latest/configuration/observability/access_log/usage#config-access-log-format-response-flags>.
 #[tokio::test]
 async fn outbound_answers_envoy_local_replies_without_calling_the_client() {
     bounded(async {
@@ -1247,9 +1251,10 @@ fn watch_reloads_changed_files_and_refuses_broken_ones() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// route.go / Envoy: the route's request header operations and `rewrite.uri` are applied before
-/// the workload sees the request, its response header operations on the way back; in-process
-/// dispatch does the same for the handler.
+/// istio/istio `pilot/pkg/networking/core/route/route.go` (`TranslateHeadersOperations`,
+/// `rewrite.uri` as Envoy's `prefix_rewrite`): the route's request header operations and
+/// `rewrite.uri` are applied before the workload sees the request, its response header
+/// operations on the way back; in-process dispatch does the same for the handler.
 #[tokio::test]
 async fn dispatch_applies_header_operations_and_rewrites() {
     let host = "svc-h";
@@ -1300,9 +1305,12 @@ spec:
     assert_eq!(body, "v2 /new/items?x=1 route=r1 drop=false");
 }
 
-/// ENVOY-LB §4: least request counts a request as active until its response is over — the
-/// body, not only the headers. While one response body is still open on an endpoint, P2C
-/// prefers the other endpoint whenever it samples both.
+/// Least request counts a request as active until its response is over — the body, not only
+/// the headers: Envoy's `LeastRequestLoadBalancer::unweightedHostPickNChoices`
+/// (envoyproxy/envoy `source/extensions/load_balancing_policies/least_request/least_request_lb.cc`)
+/// compares the hosts' `rq_active`, which `ConnPoolImplBase` (`source/common/conn_pool/conn_pool_base.cc`)
+/// raises when it attaches a stream and lowers in `onStreamClosed`. While one response body is
+/// still open on an endpoint, P2C prefers the other endpoint whenever it samples both.
 #[tokio::test]
 async fn outbound_counts_a_request_active_until_its_body_ends() {
     let host = "svc-l";

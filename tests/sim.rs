@@ -1,4 +1,6 @@
-//! The simulation harness (`meshroute::sim`) on the seed scenario.
+//! The simulation harness (`meshroute::sim`) on the seed scenario: call chains with and without
+//! propagation, the routing assertions, request lines, distributions and errors. The `meshroute
+//! simulate` command built on it is tested with the other commands, in `tests/cli/`.
 #![cfg(feature = "yaml")]
 #![allow(
     clippy::unwrap_used,
@@ -7,29 +9,29 @@
     clippy::panic
 )]
 
+mod common;
+
 use meshroute::Source;
 use meshroute::sim::{SimError, SimRequest, Simulation};
 use serde_json::Value;
+
+use common::{CANARY, seed_file};
 
 /// A report as JSON, as the CLI prints it.
 fn json(report: &impl serde::Serialize) -> Value {
     serde_json::to_value(report).unwrap()
 }
 
-const CANARY: [&str; 3] = [
-    "examples/seed/demo.yaml",
-    "examples/seed/demo-gateway.yaml",
-    "examples/seed/destination-rule-svc-b-canary.yaml",
-];
+/// The weighted variant of the seed scenario, with the gateway.
 const WEIGHTED: [&str; 3] = [
-    "examples/seed/demo.yaml",
-    "examples/seed/demo-gateway.yaml",
-    "examples/seed/destination-rule-svc-b-weighted.yaml",
+    "demo.yaml",
+    "demo-gateway.yaml",
+    "destination-rule-svc-b-weighted.yaml",
 ];
 
+/// A simulation of seed files.
 fn seed(files: [&str; 3]) -> Simulation {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    Simulation::load(files.iter().map(|f| root.join(f))).unwrap()
+    Simulation::load(files.map(seed_file)).unwrap()
 }
 
 fn svc_a() -> Source {

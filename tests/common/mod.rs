@@ -1,12 +1,17 @@
 //! Helpers shared by the integration tests: loading YAML, the validation assertions, the seed
-//! scenario's files, and running the `meshroute` binary.
+//! scenario's files, the fixtures in `tests/fixtures/`, requests, a seeded proptest runner and
+//! running the `meshroute` binary.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::panic)]
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
 
-use meshroute::{Diagnostic, LoadOptions, Mesh, Severity};
+use meshroute::config::Resource;
+use meshroute::{Diagnostic, LoadOptions, Loaded, Mesh, Severity};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+// ---------------------------------------------------------------------------------------------
+// Files: the seed scenario and the fixtures
+// ---------------------------------------------------------------------------------------------
 
 /// The seed scenario's folder (`examples/seed`).
 pub fn seed_dir() -> PathBuf {
@@ -17,6 +22,70 @@ pub fn seed_dir() -> PathBuf {
 pub fn seed_file(name: &str) -> PathBuf {
     seed_dir().join(name)
 }
+
+/// The seed scenario's canary variant: the gateway, svc-a and svc-b, with `name=xx` sent to v2.
+pub const CANARY: [&str; 3] = [
+    "demo.yaml",
+    "demo-gateway.yaml",
+    "destination-rule-svc-b-canary.yaml",
+];
+
+/// The seed scenario's weighted variant: svc-b split 5/95 between v1 and v2.
+pub const WEIGHTED: [&str; 2] = ["demo.yaml", "destination-rule-svc-b-weighted.yaml"];
+
+/// Loads seed files (see [`seed_file`]); any load diagnostic fails the test.
+pub fn seed_resources(files: &[&str]) -> Vec<Resource> {
+    let mut loaded = Loaded::default();
+    for f in files {
+        loaded.extend(meshroute::from_path(seed_file(f), &LoadOptions::default()).unwrap());
+    }
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    loaded.resources
+}
+
+/// Loads and compiles seed files (see [`seed_resources`]).
+pub fn seed_mesh(files: &[&str]) -> Mesh {
+    meshroute::compile(seed_resources(files)).unwrap()
+}
+
+/// The text of `tests/fixtures/NAME.yaml`.
+pub fn fixture(name: &str) -> String {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{name}.yaml"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration text
+// ---------------------------------------------------------------------------------------------
+
+/// A `networking.istio.io/v1` resource of `kind` named `default/NAME`, with `metadata` (extra
+/// metadata lines, indented by two spaces, each ending in a newline) and `spec` (YAML,
+/// unindented).
+pub fn resource(kind: &str, name: &str, metadata: &str, spec: &str) -> String {
+    let spec: String = spec.lines().map(|line| format!("  {line}\n")).collect();
+    format!(
+        "apiVersion: networking.istio.io/v1\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: default\n{metadata}spec:\n{spec}"
+    )
+}
+
+/// The VirtualService `default/svc-b` for host `svc-b` with these `http` routes (a YAML list
+/// indented by two spaces).
+pub fn svc_b_routes(http: &str) -> String {
+    format!(
+        "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: svc-b, namespace: default}}
+spec:
+  hosts: [svc-b]
+  http:
+{http}"
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading, compiling and the validation assertions
+// ---------------------------------------------------------------------------------------------
 
 /// Every diagnostic for `yaml`: load problems, validation and analysis.
 pub fn diagnostics(yaml: &str) -> Vec<Diagnostic> {
@@ -83,8 +152,40 @@ pub fn assert_no_diagnostics(diagnostics: &[Diagnostic]) {
     assert!(found.is_empty(), "unexpected diagnostics: {found:#?}");
 }
 
-/// Runs `meshroute ARGS` in the crate root with `stdin` piped in.
-pub fn meshroute(args: &[&str], stdin: Option<&str>) -> Output {
+// ---------------------------------------------------------------------------------------------
+// Requests and randomness
+// ---------------------------------------------------------------------------------------------
+
+/// A GET of `url` without a body.
+pub fn get(url: &str) -> http::Request<()> {
+    http::Request::get(url).body(()).unwrap()
+}
+
+/// A proptest runner running `cases` cases from a fixed seed (ChaCha, every byte `seed`), with
+/// no failure persistence: runs are reproducible.
+pub fn runner(cases: u32, seed: u8) -> TestRunner {
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command line
+// ---------------------------------------------------------------------------------------------
+
+/// Runs `meshroute ARGS` in the crate root with `stdin` piped in (the binary needs the `cli`
+/// feature).
+#[cfg(feature = "cli")]
+pub fn meshroute(args: &[&str], stdin: Option<&str>) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
     let mut child = Command::new(env!("CARGO_BIN_EXE_meshroute"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -100,11 +201,11 @@ pub fn meshroute(args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 /// Standard output as text.
-pub fn stdout(output: &Output) -> String {
+pub fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Standard error as text.
-pub fn stderr(output: &Output) -> String {
+pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }

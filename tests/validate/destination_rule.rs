@@ -4,12 +4,9 @@
 use crate::common::*;
 use meshroute::Diagnostic;
 
-/// Loads a DestinationRule in namespace `default` whose spec is `spec` (YAML, unindented).
+/// Loads a DestinationRule `default/x` whose spec is `spec` (YAML, unindented).
 fn dr(spec: &str) -> Vec<Diagnostic> {
-    let spec: String = spec.lines().map(|line| format!("  {line}\n")).collect();
-    diagnostics(&format!(
-        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n  name: x\n  namespace: default\nspec:\n{spec}"
-    ))
+    diagnostics(&resource("DestinationRule", "x", "", spec))
 }
 
 /// A DestinationRule using every field loads without a single warning: nothing is unmodelled.

@@ -6,10 +6,7 @@ use meshroute::Diagnostic;
 
 /// Loads a Gateway named `name` in namespace `default` whose spec is `spec` (unindented).
 fn gateway_named(name: &str, spec: &str) -> Vec<Diagnostic> {
-    let spec: String = spec.lines().map(|line| format!("  {line}\n")).collect();
-    diagnostics(&format!(
-        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata:\n  name: {name}\n  namespace: default\nspec:\n{spec}"
-    ))
+    diagnostics(&resource("Gateway", name, "", spec))
 }
 
 fn gw(spec: &str) -> Vec<Diagnostic> {

@@ -7,10 +7,7 @@ use meshroute::Diagnostic;
 /// Loads a ServiceEntry in namespace `default` whose spec is `spec` (unindented), with the
 /// given extra metadata lines.
 fn se_with(metadata: &str, spec: &str) -> Vec<Diagnostic> {
-    let spec: String = spec.lines().map(|line| format!("  {line}\n")).collect();
-    diagnostics(&format!(
-        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: ext\n  namespace: default\n{metadata}spec:\n{spec}"
-    ))
+    diagnostics(&resource("ServiceEntry", "ext", metadata, spec))
 }
 
 fn se(spec: &str) -> Vec<Diagnostic> {

@@ -4,12 +4,9 @@
 use crate::common::*;
 use meshroute::{Diagnostic, Severity};
 
-/// Loads a WorkloadEntry in namespace `default` whose spec is `spec` (unindented).
+/// Loads a WorkloadEntry `default/vm` whose spec is `spec` (unindented).
 fn we(spec: &str) -> Vec<Diagnostic> {
-    let spec: String = spec.lines().map(|line| format!("  {line}\n")).collect();
-    diagnostics(&format!(
-        "apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata:\n  name: vm\n  namespace: default\nspec:\n{spec}"
-    ))
+    diagnostics(&resource("WorkloadEntry", "vm", "", spec))
 }
 
 /// A WorkloadEntry using every field loads without a warning.

@@ -1,38 +1,13 @@
-//! The seed scenario (examples/seed): gateway → svc-a → svc-b v1/v2.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+//! The seed scenario (`examples/seed`): gateway → svc-a → svc-b v1/v2, through `Mesh::route`.
 
-use meshroute::LoadOptions;
-use meshroute::{FastRng, Mesh, Outcome, Source};
+use meshroute::{FastRng, Outcome, Source};
 
-fn mesh(files: &[&str]) -> Mesh {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed");
-    let mut loaded = meshroute::Loaded::default();
-    for f in files {
-        loaded.extend(meshroute::from_path(dir.join(f), &LoadOptions::default()).unwrap());
-    }
-    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
-    meshroute::compile(loaded.resources).unwrap()
-}
-
-fn get(url: &str) -> http::Request<()> {
-    http::Request::get(url).body(()).unwrap()
-}
-
-const CANARY: [&str; 3] = [
-    "demo.yaml",
-    "demo-gateway.yaml",
-    "destination-rule-svc-b-canary.yaml",
-];
+use crate::common::{CANARY, WEIGHTED, get, seed_mesh};
 
 /// demo-gateway.yaml: through the gateway, `exact: /greet` goes to svc-a:8080.
 #[test]
 fn gateway_greet_goes_to_svc_a() {
-    let mesh = mesh(&CANARY);
+    let mesh = seed_mesh(&CANARY);
     let req = get("http://localhost/greet?name=xx");
     let d = mesh.route(&req, &Source::gateway("default/demo-gateway"));
     assert_eq!(d.outcome(), Outcome::Route);
@@ -51,7 +26,7 @@ fn gateway_greet_goes_to_svc_a() {
 /// destination-rule-svc-b-canary.yaml: `name=xx` goes 0/100 to v1/v2, everything else to v1.
 #[test]
 fn sidecar_name_xx_goes_to_v2_else_v1() {
-    let mesh = mesh(&CANARY);
+    let mesh = seed_mesh(&CANARY);
     let source = Source::sidecar("default").with_labels([("app", "demo-a"), ("version", "v1")]);
     let mut rng = FastRng::from_seed(1);
     for _ in 0..1000 {
@@ -86,7 +61,7 @@ fn sidecar_name_xx_goes_to_v2_else_v1() {
 /// destination-rule-svc-b-weighted.yaml: 5/95 over 100,000 seeded picks within ±0.5 points.
 #[test]
 fn weighted_file_splits_5_95() {
-    let mesh = mesh(&["demo.yaml", "destination-rule-svc-b-weighted.yaml"]);
+    let mesh = seed_mesh(&WEIGHTED);
     let source = Source::sidecar("default");
     let mut rng = FastRng::from_seed(7);
     let req = get("http://svc-b:8080/greet?name=xx");

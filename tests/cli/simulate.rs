@@ -1,26 +1,21 @@
-//! The `meshroute simulate` command: JSON lines in, decision or distribution JSON lines out.
-#![cfg(feature = "cli")]
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+//! `meshroute simulate`: JSON request lines in, decision or distribution JSON lines out, each line
+//! replayable with `meshroute route`, and its exit status on bad lines and bad configurations.
 
-mod common;
-
-use common::{meshroute, stderr, stdout};
 use std::process::Output;
 
+use crate::common::{fixture, meshroute, stderr, stdout};
+
+/// The seed files the tests name, relative to the crate root (where `meshroute` runs).
+const CANARY: &str = "examples/seed/destination-rule-svc-b-canary.yaml";
+const WEIGHTED: &str = "examples/seed/destination-rule-svc-b-weighted.yaml";
+
+/// Standard output as JSON values, one a line.
 fn lines(output: &Output) -> Vec<serde_json::Value> {
     stdout(output)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
-
-const CANARY: &str = "examples/seed/destination-rule-svc-b-canary.yaml";
-const WEIGHTED: &str = "examples/seed/destination-rule-svc-b-weighted.yaml";
 
 #[test]
 fn json_lines_on_the_seed() {
@@ -140,23 +135,14 @@ fn a_bad_line_exits_2_and_names_it() {
 
 #[test]
 fn config_errors_exit_1() {
-    let bad = "apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: svc-b}
-spec:
-  hosts: [svc-b]
-  http:
-  - route:
-    - destination: {host: svc-b, subset: v1}
-      weight: -1
-";
+    let bad = fixture("negative-weight");
     let dir = std::env::temp_dir().join(format!("meshroute-simulate-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let requests = dir.join("requests.jsonl");
     std::fs::write(&requests, "{\"url\":\"http://svc-b/\"}\n").unwrap();
     let out = meshroute(
         &["simulate", "-", "--requests", requests.to_str().unwrap()],
-        Some(bad),
+        Some(&bad),
     );
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));

@@ -10,35 +10,18 @@
 //!
 //! The model found five divergences that are now fixed in meshroute (routeless VirtualServices
 //! claiming hosts, port-restricted catch-alls truncating other ports); no request is skipped.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 use std::cell::Cell;
 
 use meshroute::LoadOptions;
 use meshroute::{FastRng, Mesh, Outcome, Source};
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Map, Value, json};
+
+use crate::common::{get, runner};
 
 /// Configurations generated for property 1 (each routes 1-24 requests).
 const CASES: u32 = 600;
-
-fn runner(cases: u32, seed: u8) -> TestRunner {
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    TestRunner::new_with_rng(
-        config,
-        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
-    )
-}
 
 // ---------------------------------------------------------------------------------------------
 // Configuration generators
@@ -742,7 +725,8 @@ fn query_value<'q>(query: &'q str, key: &str) -> Option<&'q str> {
         .map(|(_, v)| v)
 }
 
-/// The runtime part of one HTTPMatchRequest (§2).
+/// The runtime part of one HTTPMatchRequest (route.go `TranslateRouteMatch`, as Envoy evaluates
+/// the resulting `RouteMatch`).
 fn runtime_match(m: Option<&Value>, f: &Facts) -> Tri {
     let Some(m) = m else { return Tri::Yes };
     let ignore_case = m["ignoreUriCase"].as_bool().unwrap_or(false);
@@ -1303,7 +1287,7 @@ fn weighted_picks_converge_to_weights() {
             }]);
             let loaded = meshroute::from_str(&vs.to_string(), &LoadOptions::default());
             let mesh = meshroute::compile(loaded.resources).expect("valid split");
-            let req = http::Request::get("http://svc-w/x").body(()).unwrap();
+            let req = get("http://svc-w/x");
             let source = Source::sidecar("default");
             let mut rng = FastRng::from_seed(seed);
             let n = 20_000u32;

@@ -1,40 +1,17 @@
 //! Golden route rules: one test per Istio routing rule, each an Istio manifest, a request and the
 //! decision Istio (pilot's translation plus Envoy at runtime) would make. Every test names the
-//! rule and cites where the rule comes from (see /work/shared/ISTIO-SEMANTICS.md for the sources).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+//! rule and cites where the rule comes from (the sources are listed in `main.rs`).
 
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
-use meshroute::LoadOptions;
 use meshroute::{Abort, Decision, FastRng, Mesh, Outcome, Source};
+
+use crate::common::{get, mesh, svc_b_routes};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Loads and compiles `yaml`; any load diagnostic or compile error fails the test.
-fn mesh(yaml: &str) -> Mesh {
-    let loaded = meshroute::from_str(yaml, &LoadOptions::default());
-    assert!(
-        loaded.diagnostics.is_empty(),
-        "load diagnostics: {:#?}",
-        loaded.diagnostics
-    );
-    match meshroute::compile(loaded.resources) {
-        Ok(mesh) => mesh,
-        Err(e) => panic!("compile errors: {:#?}", e.diagnostics),
-    }
-}
-
-fn get(url: &str) -> Request<()> {
-    Request::get(url).body(()).unwrap()
-}
 
 fn with_headers(method: &str, url: &str, headers: &[(&str, &str)]) -> Request<()> {
     let mut builder = Request::builder().method(method).uri(url);
@@ -99,15 +76,7 @@ spec:
 /// A VirtualService `default/svc-b` for host `svc-b` with the given `http:` list (indented by
 /// two spaces), plus [`DR_SVC_B`].
 fn svc_b(http: &str) -> Mesh {
-    mesh(&format!(
-        "apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {{name: svc-b, namespace: default}}
-spec:
-  hosts: [svc-b]
-  http:
-{http}{DR_SVC_B}"
-    ))
+    mesh(&format!("{}{DR_SVC_B}", svc_b_routes(http)))
 }
 
 const GATEWAY: &str = r#"
@@ -126,7 +95,8 @@ fn gateway() -> Source {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §4 Which VirtualService applies
+// Which VirtualService applies (httproute.go, config.go, vs.proto `hosts` and `gateways`,
+// virtualservice.go delegation)
 // ---------------------------------------------------------------------------------------------
 
 /// Envoy config_impl.cc ("hostnames are case insensitive") + httproute.go
@@ -258,7 +228,7 @@ spec:
     }
 }
 
-/// hostname.go `Name.Matches`: `*.foo.com` matches any name ending in `.foo.com`, at any depth,
+/// host/name.go `Name.Matches`: `*.foo.com` matches any name ending in `.foo.com`, at any depth,
 /// but never `foo.com` itself.
 #[test]
 fn wildcard_vs_host_matches_subdomains_not_the_bare_domain() {
@@ -528,7 +498,7 @@ spec:
     timeout: 1s
 "#;
 
-/// vsmodel.go `MergeHTTPRoutes`: a delegate's routes replace the root route; a leaf match is
+/// virtualservice.go `MergeHTTPRoutes`: a delegate's routes replace the root route; a leaf match is
 /// merged with the root match, a leaf without matches inherits the root's, unset route fields
 /// (timeout) are inherited, and the merged name is `root-leaf`.
 #[test]
@@ -549,7 +519,7 @@ fn delegate_routes_merge_into_the_root_route() {
     assert_eq!(d.timeout(), Some(Duration::from_secs(1)));
 }
 
-/// vsmodel.go `hasConflict`: a delegate match that conflicts with every root match (a leaf
+/// virtualservice.go `hasConflict`: a delegate match that conflicts with every root match (a leaf
 /// prefix that does not start with the root prefix) drops the whole delegate route.
 #[test]
 fn delegate_route_conflicting_with_every_root_match_is_dropped() {
@@ -561,7 +531,7 @@ fn delegate_route_conflicting_with_every_root_match_is_dropped() {
     assert_eq!(d.route().unwrap().name, Some("rest"));
 }
 
-/// vsctrl.go / vs.proto `Delegate`: a missing (or unexported) delegate skips only the root
+/// virtualservice_controller.go / vs.proto `Delegate`: a missing (or unexported) delegate skips only the root
 /// route that names it; the other routes still apply.
 #[test]
 fn missing_delegate_skips_only_that_route() {
@@ -573,7 +543,7 @@ fn missing_delegate_skips_only_that_route() {
     assert_eq!(d.route().unwrap().index, 2);
 }
 
-/// vsmodel.go `MergeHTTPRoutes`: merged matches are the cross product of leaf and root matches,
+/// virtualservice.go `MergeHTTPRoutes`: merged matches are the cross product of leaf and root matches,
 /// fields the leaf leaves unset come from the root, header maps are merged.
 #[test]
 fn delegate_matches_are_the_cross_product_with_root_matches() {
@@ -632,7 +602,7 @@ spec:
     assert_eq!(jason("http://svc-b/other", &[]), "noRoute");
 }
 
-/// vsmodel.go `mergeHTTPMatchRequests` ("each HTTPMatchRequest of delegate must find a superset
+/// virtualservice.go `mergeHTTPMatchRequests` ("each HTTPMatchRequest of delegate must find a superset
 /// in root, otherwise it conflicts"): if any one leaf match conflicts with every root match,
 /// the whole leaf route is dropped, its compatible matches included. Merged match names are
 /// `root-leaf` (`mergeHTTPMatchRequest`).
@@ -674,7 +644,7 @@ spec:
     assert_eq!(d.matched().unwrap().name, Some("reviews"));
 }
 
-/// vsmodel.go `hasConflict` / `stringMatchConflict`: a leaf header prefix that extends the
+/// virtualservice.go `hasConflict` / `stringMatchConflict`: a leaf header prefix that extends the
 /// root's does not conflict; a different `ignoreUriCase`, or a root `sourceNamespace` the leaf
 /// does not repeat, does.
 #[test]
@@ -756,7 +726,8 @@ spec:
 }
 
 // ---------------------------------------------------------------------------------------------
-// §1.3, §1.6, §2 Matching
+// Matching: vs.proto `HTTPMatchRequest`, route.go `TranslateRouteMatch` and
+// `BuildHTTPRoutesForVirtualService`, rc.proto `RouteMatch`
 // ---------------------------------------------------------------------------------------------
 
 /// vs.proto `http` + rc.proto (Envoy evaluates routes in order): the first route that matches
@@ -793,7 +764,9 @@ fn match_list_is_ored() {
     assert_eq!(goes_get(&mesh, "http://svc-b/b"), "noRoute");
 }
 
-/// vs.proto `HTTPMatchRequest` + ISTIO-SEMANTICS §2.7: every field inside one match must hold.
+/// vs.proto `HTTPMatchRequest` + route.go `TranslateRouteMatch` (one Envoy `RouteMatch` per
+/// match) + rc.proto `RouteMatch` (the path, every `headers` and every `query_parameters`
+/// matcher must match): every field inside one match must hold.
 #[test]
 fn match_fields_are_anded() {
     let mesh = svc_b(
@@ -824,7 +797,7 @@ fn match_fields_are_anded() {
 
 /// route.go `TranslateRouteMatch` + Envoy `PathMatcher::match` (`removeQueryAndFragment`): the
 /// query string is removed before uri matching, for exact, prefix and regex alike
-/// (routing_it.go "redirect", "rewrite uri": `exact: /foo` matches `/foo?key=value`).
+/// (routing.go "redirect", "rewrite uri": `exact: /foo` matches `/foo?key=value`).
 #[test]
 fn uri_is_matched_without_the_query_string() {
     let mesh = svc_b(
@@ -957,8 +930,10 @@ fn header_exact_empty_needs_a_present_empty_header() {
     assert_eq!(goes_get(&mesh, "http://svc-b/"), "noRoute");
 }
 
-/// Checks one `withoutHeaders` entry against the four rows of ISTIO-SEMANTICS §2.4:
-/// absent, present `""`, present `jason`, present `bob`.
+/// Checks one `withoutHeaders` entry against four requests: the header absent, present `""`,
+/// present `jason`, present `bob`. route.go `TranslateRouteMatch` makes the entry an Envoy
+/// `HeaderMatcher` with `invert_match`, plus `treat_missing_header_as_empty` unless it is a
+/// presence test (rc.proto `HeaderMatcher`).
 fn without_headers_row(matcher: &str, expected: [bool; 4]) {
     let mesh = svc_b(&format!(
         "  - match: [{{withoutHeaders: {{end-user: {matcher}}}}}]
@@ -982,13 +957,13 @@ fn without_headers_row(matcher: &str, expected: [bool; 4]) {
 }
 
 /// route.go withoutHeaders (`invert_match` + `treat_missing_header_as_empty`, Istio ≥ 1.22) +
-/// routing_it.go "without headers": `{exact: jason}` matches an absent header and any other value.
+/// routing.go "without headers": `{exact: jason}` matches an absent header and any other value.
 #[test]
 fn without_headers_exact_matches_absent_and_other_values() {
     without_headers_row("{exact: jason}", [true, true, false, true]);
 }
 
-/// routing_it.go "without headers regex convert to present_match": a presence matcher (`{}` or
+/// routing.go "without headers regex convert to present_match": a presence matcher (`{}` or
 /// `regex: "*"`) inverted matches only when the header is absent.
 #[test]
 fn without_headers_presence_matches_only_absent() {
@@ -996,14 +971,15 @@ fn without_headers_presence_matches_only_absent() {
     without_headers_row("{regex: \"*\"}", [true, false, false, false]);
 }
 
-/// routing_it.go "without headers regex match any string": `regex: ".*"` also matches a missing
+/// routing.go "without headers regex match any string": `regex: ".*"` also matches a missing
 /// header (treated as empty), so inverted it never matches.
 #[test]
 fn without_headers_regex_dot_star_never_matches() {
     without_headers_row("{regex: \".*\"}", [false, false, false, false]);
 }
 
-/// ISTIO-SEMANTICS §2.4 fourth row (same translation): `exact: ""` inverted fails for an absent
+/// route.go `TranslateRouteMatch` (`invert_match` + `treat_missing_header_as_empty`) + rc.proto
+/// `HeaderMatcher.treat_missing_header_as_empty`: `exact: ""` inverted fails for an absent
 /// header (treated as `""`) and an empty one, and matches any non-empty value.
 #[test]
 fn without_headers_exact_empty_matches_non_empty_values() {
@@ -1066,7 +1042,9 @@ fn query_param_values_are_compared_percent_encoded() {
     assert_eq!(goes_get(&mesh, "http://svc-b/?q=foo+bar"), "noRoute");
 }
 
-/// route.go (`authority` → `:authority` header matcher) + ISTIO-SEMANTICS §2.6: the authority
+/// route.go `TranslateRouteMatch` (`authority` → a `:authority` header matcher, compared with
+/// the header as sent; the port is ignored only when Envoy picks the virtual host, through the
+/// `ignore_port_in_host_matching` httproute.go sets on the `RouteConfiguration`): the authority
 /// is matched as sent, port included; `exact: foo.com` does not match `foo.com:8080`.
 #[test]
 fn authority_match_sees_the_port_as_sent() {
@@ -1118,7 +1096,7 @@ fn scheme_match() {
     assert_eq!(goes_get(&mesh, "http://svc-b/"), "r1");
 }
 
-/// route.go `TranslateRouteMatch` (header keys are not filtered) + routing_it.go "pseudo header
+/// route.go `TranslateRouteMatch` (header keys are not filtered) + routing.go "pseudo header
 /// matches": `:method` and `:authority` as `headers` keys match the pseudo-headers.
 #[test]
 fn pseudo_header_keys_in_headers() {
@@ -1221,8 +1199,9 @@ fn match_gateways_make_source_labels_ignored() {
     assert_eq!(goes(&mesh, &get("http://svc-b/"), &caller), "r0");
 }
 
-/// route.go `BuildHTTPRoutesForVirtualService` + ISTIO-SEMANTICS §1.6.2: a route whose matches
-/// are all dropped for this caller disappears; it does not become a catch-all.
+/// route.go `BuildHTTPRoutesForVirtualService` + `TranslateRoute` (a match whose `port` or
+/// `sourceMatchHTTP` does not fit the caller yields no Envoy route): a route whose matches are
+/// all dropped for this caller disappears; it does not become a catch-all.
 #[test]
 fn route_whose_matches_all_drop_disappears() {
     let mesh = svc_b(
@@ -1330,7 +1309,7 @@ fn prefix_slash_is_a_catch_all_truncating_later_routes() {
     );
 }
 
-/// routing_it.go "catch all route short circuit the other routes" + route.go `IsCatchAllRoute`
+/// routing.go "catch all route short circuit the other routes" + route.go `IsCatchAllRoute`
 /// (regex `.*`): a `regex: .*` match is a catch-all too.
 #[test]
 fn regex_dot_star_is_a_catch_all() {
@@ -1438,7 +1417,8 @@ fn source_labels_match_selecting_the_gateway_is_a_catch_all() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §1.5, §1.7, §7 The decision
+// The decision: destination, redirect, direct response, local replies, header operations,
+// rewrites, timeout, retries, fault, mirrors (route.go `TranslateRoute`)
 // ---------------------------------------------------------------------------------------------
 
 /// config.go `ResolveShortnameToFQDN` + route.go `GetDestinationCluster`: a route's destination
@@ -1519,7 +1499,7 @@ spec:
     assert_eq!(d.destination().unwrap().port, Some(443));
 }
 
-/// route.go `ApplyRedirect` (code 0 → 301, `path_redirect`) + routing_it.go "redirect": the
+/// route.go `ApplyRedirect` (code 0 → 301, `path_redirect`) + routing.go "redirect": the
 /// default status is 301 and the original query string is kept.
 #[test]
 fn redirect_defaults_to_301_and_keeps_the_query() {
@@ -1589,7 +1569,7 @@ fn redirect_replaces_authority_and_scheme() {
 }
 
 /// route.go `ApplyRedirect` (`derivePort: FROM_REQUEST_PORT` → `port_redirect` = listener port,
-/// cleared when it is the scheme's default) + Envoy `processRequestHost` + routing_it.go
+/// cleared when it is the scheme's default) + Envoy `processRequestHost` + routing.go
 /// "redirect request port": Host `b` on 80 gives `http://b/foo`, Host `b:80` keeps its explicit
 /// `:80`, port 85 gives `http://b:85/foo`.
 #[test]
@@ -1615,7 +1595,7 @@ spec:
     assert_eq!(location("b:85").as_deref(), Some("http://b:85/foo"));
 }
 
-/// route.go `ApplyRedirect` + routing_it.go "redirect port and scheme": the port is omitted only
+/// route.go `ApplyRedirect` + routing.go "redirect port and scheme": the port is omitted only
 /// when it equals the *redirect* scheme's default, so `derivePort` with `scheme: https` on port
 /// 80 gives `https://host:80/foo`, while `port: 443` with `https` gives no port.
 #[test]
@@ -1669,14 +1649,16 @@ fn direct_response_answers_status_and_body() {
     assert_eq!(response.body(), Some(&b"unavailable"[..]));
     assert_eq!(d.local_status(), Some(StatusCode::SERVICE_UNAVAILABLE));
     assert_eq!(d.destination(), None);
-    // §7.3: route-level response headers still apply.
+    // route.go `TranslateRoute` sets the route's header operations whatever its action:
+    // route-level response headers still apply.
     let ops = d.response_headers();
     assert_eq!(ops.ops.len(), 1);
     assert_eq!(ops.ops[0].name.as_str(), "x-reason");
 }
 
-/// ISTIO-SEMANTICS §1.7 + routing_it.go "weird header matches / no match": when a VirtualService
-/// claims the host but no route matches, Envoy answers 404 (NR); no default route is appended.
+/// routing.go "weird header matches" / "no match" + Envoy response flag `NR` (no route
+/// configured, 404): when a VirtualService claims the host but no route matches, Envoy answers
+/// 404 (NR); no default route is appended.
 #[test]
 fn no_matching_route_is_404() {
     let mesh = svc_b(
@@ -1738,7 +1720,7 @@ fn undefined_subset_is_503() {
     assert_eq!(d.local_status(), None);
     // A subset defined only for another host (or in a DestinationRule whose short host resolves
     // in another namespace) does not count.
-    let mesh = crate::mesh(
+    let mesh = crate::common::mesh(
         r#"
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -1882,7 +1864,7 @@ fn weighted_destination_header_ops_destination_first() {
 }
 
 /// route.go `applyHTTPRouteDestination` (`rewrite.authority` overrides the header authority) +
-/// routing_it.go "rewrite authority": `rewrite.authority` beats a destination `:authority` set.
+/// routing.go "rewrite authority": `rewrite.authority` beats a destination `:authority` set.
 #[test]
 fn rewrite_authority_beats_destination_authority() {
     let mesh = svc_b(
@@ -1900,7 +1882,7 @@ fn rewrite_authority_beats_destination_authority() {
 }
 
 /// route.go `processDestination` ("we only override if the top level rewrite is not set") +
-/// routing_it.go "set host header in route and destination" / "... and multi destination":
+/// routing.go "set host header in route and destination" / "... and multi destination":
 /// route-level authority beats destination-level authority, single or weighted.
 #[test]
 fn route_authority_beats_destination_authority() {
@@ -1960,7 +1942,7 @@ fn destination_authority_applies_when_the_route_sets_none() {
     assert_eq!(d.authority_rewrite(), Some("v2-add"));
 }
 
-/// route.go (`rewrite.uri` → Envoy `prefix_rewrite`) + routing_it.go "rewrite uri": with a
+/// route.go (`rewrite.uri` → Envoy `prefix_rewrite`) + routing.go "rewrite uri": with a
 /// prefix match only the matched prefix is replaced; the query string is kept.
 #[test]
 fn rewrite_uri_replaces_the_matched_prefix_and_keeps_the_query() {
@@ -1979,7 +1961,7 @@ fn rewrite_uri_replaces_the_matched_prefix_and_keeps_the_query() {
     let req = get("http://svc-b/foobar");
     let d = mesh.route(&req, &sidecar());
     assert_eq!(d.rewritten_path_and_query().as_deref(), Some("/barbar"));
-    // An exact match replaces the whole path (routing_it.go "rewrite uri").
+    // An exact match replaces the whole path (routing.go "rewrite uri").
     let req = get("http://svc-b/exact?key=value");
     let d = mesh.route(&req, &sidecar());
     assert_eq!(
@@ -2227,7 +2209,8 @@ fn decision_names_the_vs_route_and_match_that_fired() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §3 Weights
+// Weights: vs.proto `HTTPRouteDestination.weight`, route.go `applyHTTPRouteDestination`,
+// Envoy weighted clusters
 // ---------------------------------------------------------------------------------------------
 
 /// weighted_cluster_specifier.cc: Envoy draws `v = random % total` and picks the destination

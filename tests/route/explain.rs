@@ -1,26 +1,12 @@
 //! `Mesh::explain` on the seed scenario, pinned as text snapshots: a change in the trace is a
 //! change in behaviour or wording and must be looked at.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
 
 use meshroute::{FastRng, Mesh, Source};
-use meshroute::{LoadOptions, Loaded};
 
-fn seed(files: &[&str]) -> Mesh {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed");
-    let mut loaded = Loaded::default();
-    for f in files {
-        loaded.extend(meshroute::from_path(dir.join(f), &LoadOptions::default()).unwrap());
-    }
-    meshroute::compile(loaded.resources).unwrap()
-}
+use crate::common::{CANARY, get, seed_mesh};
 
 fn explain(mesh: &Mesh, url: &str, source: &Source) -> String {
-    let request = http::Request::get(url).body(()).unwrap();
+    let request = get(url);
     let (decision, explanation) = mesh.explain(&request, source, &mut FastRng::from_seed(1));
     // The trace and the plain decision agree.
     let plain = mesh.route_with(&request, source, &mut FastRng::from_seed(1));
@@ -31,16 +17,10 @@ fn explain(mesh: &Mesh, url: &str, source: &Source) -> String {
     explanation.to_string()
 }
 
-const CANARY: [&str; 3] = [
-    "demo.yaml",
-    "demo-gateway.yaml",
-    "destination-rule-svc-b-canary.yaml",
-];
-
 #[test]
 fn gateway_greet_to_svc_a() {
     let text = explain(
-        &seed(&CANARY),
+        &seed_mesh(&CANARY),
         "http://localhost/greet?name=xx",
         &Source::gateway("default/demo-gateway"),
     );
@@ -56,7 +36,7 @@ fn gateway_greet_to_svc_a() {
 #[test]
 fn sidecar_name_xx_to_v2() {
     let text = explain(
-        &seed(&CANARY),
+        &seed_mesh(&CANARY),
         "http://svc-b:8080/greet?name=xx",
         &Source::sidecar("default"),
     );
@@ -72,7 +52,7 @@ fn sidecar_name_xx_to_v2() {
 #[test]
 fn sidecar_name_yy_falls_through_to_v1() {
     let text = explain(
-        &seed(&CANARY),
+        &seed_mesh(&CANARY),
         "http://svc-b:8080/greet?name=yy",
         &Source::sidecar("default"),
     );
@@ -90,7 +70,7 @@ fn sidecar_name_yy_falls_through_to_v1() {
 #[test]
 fn sidecar_without_name_shows_the_missing_flag() {
     let text = explain(
-        &seed(&CANARY),
+        &seed_mesh(&CANARY),
         "http://svc-b:8080/greet",
         &Source::sidecar("default"),
     );
@@ -105,7 +85,7 @@ fn sidecar_without_name_shows_the_missing_flag() {
 #[test]
 fn gateway_unknown_path_is_404() {
     let text = explain(
-        &seed(&CANARY),
+        &seed_mesh(&CANARY),
         "http://localhost/nothing",
         &Source::gateway("default/demo-gateway"),
     );
@@ -121,7 +101,7 @@ fn gateway_unknown_path_is_404() {
 #[test]
 fn host_without_virtual_service_is_default_routing() {
     let text = explain(
-        &seed(&CANARY),
+        &seed_mesh(&CANARY),
         "http://svc-a:8080/greet",
         &Source::sidecar("default"),
     );
