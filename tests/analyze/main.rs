@@ -5,9 +5,9 @@
 //! (`flags.rs`); then the seed scenario and the command line. Each lint has a bad configuration
 //! and a good neighbour.
 //!
-//! The `istioctl analyze` findings meshroute shares with Istio (IST0101, IST0109, IST0130,
-//! IST0131, IST0132) are asserted beside the VirtualService validation rules, in
-//! `tests/validate/virtual_service.rs`; here they only appear where a lint must not repeat them.
+//! `references.rs` holds the cross-resource `istioctl analyze` findings (IST0101, IST0109,
+//! IST0132); the unreachable-rule findings validation produces (IST0130, IST0131) are asserted
+//! beside the VirtualService validation rules, in `tests/validate/virtual_service.rs`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -21,6 +21,7 @@ mod common;
 #[cfg(feature = "cli")]
 mod cli;
 mod flags;
+mod references;
 mod seed;
 mod shadowed;
 mod subsets;

@@ -9,6 +9,8 @@ use meshroute::config::Resource;
 use meshroute::{Diagnostic, LoadOptions, Loaded, Mesh, Severity};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
+pub mod manifests;
+
 // ---------------------------------------------------------------------------------------------
 // Files: the seed scenario and the fixtures
 // ---------------------------------------------------------------------------------------------
@@ -208,4 +210,78 @@ pub fn stdout(output: &std::process::Output) -> String {
 /// Standard error as text.
 pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assertions over the diagnostics of a YAML text
+// ---------------------------------------------------------------------------------------------
+
+/// The diagnostics, one per line, for failure messages.
+pub fn render(diags: &[Diagnostic]) -> String {
+    diags.iter().map(|d| format!("  {d}\n")).collect()
+}
+
+/// Asserts a diagnostic of `severity` (and `code`, if given) at exactly `path` whose message
+/// contains `needle`.
+#[track_caller]
+pub fn assert_diag(yaml: &str, severity: Severity, code: Option<&str>, path: &str, needle: &str) {
+    let diags = diagnostics(yaml);
+    let found = diags.iter().any(|d| {
+        d.severity == severity
+            && d.path == path
+            && d.message.contains(needle)
+            && (code.is_none() || d.code.map(meshroute::Code::as_str) == code)
+    });
+    assert!(
+        found,
+        "expected {severity} {code:?} at `{path}` containing {needle:?}; got:\n{}\nfor:\n{yaml}",
+        render(&diags)
+    );
+}
+
+/// Asserts an `istioctl analyze` finding `code` at `path` containing `needle`, at the level
+/// istioctl gives that code (`pkg/config/analysis/msg/messages.yaml`).
+#[track_caller]
+pub fn assert_analysis(yaml: &str, code: &str, path: &str, needle: &str) {
+    let severity = match code {
+        "IST0101" | "IST0109" => Severity::Error,
+        "IST0131" => Severity::Info,
+        _ => Severity::Warning,
+    };
+    assert_diag(yaml, severity, Some(code), path, needle);
+}
+
+/// Asserts that no diagnostic (error or warning) is reported.
+#[track_caller]
+pub fn assert_clean_yaml(yaml: &str) {
+    let diags = diagnostics(yaml);
+    assert!(
+        diags.is_empty(),
+        "expected no diagnostics; got:\n{}\nfor:\n{yaml}",
+        render(&diags)
+    );
+}
+
+/// Asserts that no validation error is reported (warnings and analysis findings allowed).
+#[track_caller]
+pub fn assert_no_errors(yaml: &str) {
+    let diags = diagnostics(yaml);
+    assert!(
+        !diags.iter().any(Diagnostic::rejects),
+        "expected no errors; got:\n{}\nfor:\n{yaml}",
+        render(&diags)
+    );
+}
+
+/// Asserts that no diagnostic carries `code`.
+#[track_caller]
+pub fn assert_no_code(yaml: &str, code: &str) {
+    let diags = diagnostics(yaml);
+    assert!(
+        !diags
+            .iter()
+            .any(|d| d.code.map(meshroute::Code::as_str) == Some(code)),
+        "expected no {code}; got:\n{}",
+        render(&diags)
+    );
 }

@@ -1,77 +1,21 @@
 //! VirtualService validation, rule by rule, against Istio's `ValidateVirtualService`
-//! (`pkg/config/validation/validation.go`, `virtualservice.go`, `agent/validation.go`) and the
-//! `istioctl analyze` findings meshroute reports for VirtualServices.
+//! (`pkg/config/validation/validation.go`, `virtualservice.go`, `agent/validation.go`), with the
+//! unreachable-rule findings validation produces (IST0130, IST0131); the cross-resource
+//! `istioctl analyze` findings are in `tests/analyze/references.rs`.
 //!
 //! Every rule has a bad configuration (asserting the diagnostic's path, severity and a distinctive
 //! part of Istio's message) and its closest valid neighbour (asserting no diagnostic at all).
 
-use crate::common::diagnostics;
+use crate::common::manifests::{ROUTE, destination_rule, docs, gateway, http, named_vs, vs};
+use crate::common::{
+    assert_analysis, assert_clean_yaml, assert_diag, assert_no_code, assert_no_errors, diagnostics,
+    render,
+};
 use meshroute::{Diagnostic, Severity};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// Removes the common indentation of `text`, then indents every line by `by` spaces.
-fn reindent(text: &str, by: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let common = lines
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    let pad = " ".repeat(by);
-    lines
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| format!("{pad}{}\n", &l[common..]))
-        .collect()
-}
-
-/// A VirtualService `namespace/name` with the given `spec` body.
-fn named_vs(namespace: &str, name: &str, spec: &str) -> String {
-    format!(
-        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{}",
-        reindent(spec, 2)
-    )
-}
-
-/// A VirtualService `default/r` with the given `spec` body.
-fn vs(spec: &str) -> String {
-    named_vs("default", "r", spec)
-}
-
-/// A VirtualService `default/r` for host `svc-b` (bound to the mesh) with these `http` routes.
-fn http(routes: &str) -> String {
-    vs(&format!("hosts: [svc-b]\nhttp:\n{}", reindent(routes, 0)))
-}
-
-/// A Gateway `namespace/name` with one HTTP server for `hosts` (a YAML flow list).
-fn gateway(namespace: &str, name: &str, hosts: &str) -> String {
-    format!(
-        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  selector: {{istio: ingressgateway}}\n  servers:\n  - port: {{number: 80, name: http, protocol: HTTP}}\n    hosts: {hosts}\n"
-    )
-}
-
-/// A DestinationRule `namespace/name` for `host` defining the subsets `v1` and `v2`.
-fn destination_rule(namespace: &str, name: &str, host: &str) -> String {
-    format!(
-        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  host: {host}\n  subsets:\n  - {{name: v1, labels: {{version: v1}}}}\n  - {{name: v2, labels: {{version: v2}}}}\n"
-    )
-}
-
-/// Several documents as one stream.
-fn docs(parts: &[&str]) -> String {
-    parts.join("---\n")
-}
-
-/// The usual destination of a route.
-const ROUTE: &str = "route: [{destination: {host: svc-b}}]";
-
-fn render(diags: &[Diagnostic]) -> String {
-    diags.iter().map(|d| format!("  {d}\n")).collect()
-}
 
 /// The errors at exactly `path`.
 fn errors_at<'a>(diags: &'a [Diagnostic], path: &str) -> Vec<&'a Diagnostic> {
@@ -79,24 +23,6 @@ fn errors_at<'a>(diags: &'a [Diagnostic], path: &str) -> Vec<&'a Diagnostic> {
         .iter()
         .filter(|d| d.severity == Severity::Error && d.path == path)
         .collect()
-}
-
-/// Asserts a diagnostic of `severity` (and `code`, if given) at exactly `path` whose message
-/// contains `needle`.
-#[track_caller]
-fn assert_diag(yaml: &str, severity: Severity, code: Option<&str>, path: &str, needle: &str) {
-    let diags = diagnostics(yaml);
-    let found = diags.iter().any(|d| {
-        d.severity == severity
-            && d.path == path
-            && d.message.contains(needle)
-            && (code.is_none() || d.code.map(meshroute::Code::as_str) == code)
-    });
-    assert!(
-        found,
-        "expected {severity} {code:?} at `{path}` containing {needle:?}; got:\n{}\nfor:\n{yaml}",
-        render(&diags)
-    );
 }
 
 /// Asserts an error at `path` containing `needle`.
@@ -127,53 +53,6 @@ fn assert_warning(yaml: &str, path: &str, needle: &str) {
     assert_diag(yaml, Severity::Warning, None, path, needle);
 }
 
-/// Asserts an `istioctl analyze` finding `code` at `path` containing `needle`, at the level
-/// istioctl gives that code (`pkg/config/analysis/msg/messages.yaml`).
-#[track_caller]
-fn assert_analysis(yaml: &str, code: &str, path: &str, needle: &str) {
-    let severity = match code {
-        "IST0101" | "IST0109" => Severity::Error,
-        "IST0131" => Severity::Info,
-        _ => Severity::Warning,
-    };
-    assert_diag(yaml, severity, Some(code), path, needle);
-}
-
-/// Asserts that no diagnostic (error or warning) is reported.
-#[track_caller]
-fn assert_clean(yaml: &str) {
-    let diags = diagnostics(yaml);
-    assert!(
-        diags.is_empty(),
-        "expected no diagnostics; got:\n{}\nfor:\n{yaml}",
-        render(&diags)
-    );
-}
-
-/// Asserts that no validation error is reported (warnings and analysis findings allowed).
-#[track_caller]
-fn assert_no_errors(yaml: &str) {
-    let diags = diagnostics(yaml);
-    assert!(
-        !diags.iter().any(Diagnostic::rejects),
-        "expected no errors; got:\n{}\nfor:\n{yaml}",
-        render(&diags)
-    );
-}
-
-/// Asserts that no diagnostic carries `code`.
-#[track_caller]
-fn assert_no_code(yaml: &str, code: &str) {
-    let diags = diagnostics(yaml);
-    assert!(
-        !diags
-            .iter()
-            .any(|d| d.code.map(meshroute::Code::as_str) == Some(code)),
-        "expected no {code}; got:\n{}",
-        render(&diags)
-    );
-}
-
 /// A route on `svc-b` with one match `m` (a YAML flow mapping).
 fn with_match(m: &str) -> String {
     http(&format!("- match: [{m}]\n  {ROUTE}"))
@@ -191,7 +70,7 @@ fn http_tcp_or_tls_required() {
         "spec",
         "http, tcp or tls must be provided in virtual service",
     );
-    assert_clean(&http(&format!("- {ROUTE}")));
+    assert_clean_yaml(&http(&format!("- {ROUTE}")));
 }
 
 /// agent.ValidateWildcardDomain: a host is a DNS name whose first label may be a wildcard.
@@ -208,7 +87,7 @@ fn host_must_be_valid_wildcard_domain() {
         "svc-b.default.svc.cluster.local",
         "svc-b",
     ] {
-        assert_clean(&vs(&format!("hosts: [\"{good}\"]\nhttp:\n- {ROUTE}")));
+        assert_clean_yaml(&vs(&format!("hosts: [\"{good}\"]\nhttp:\n- {ROUTE}")));
     }
 }
 
@@ -218,7 +97,7 @@ fn host_must_be_valid_wildcard_domain() {
 fn host_top_level_domain_not_numeric_but_ip_accepted() {
     let yaml = vs(&format!("hosts: [foo.123]\nhttp:\n- {ROUTE}"));
     assert_only_error(&yaml, "spec.hosts[0]", "cannot be all-numeric");
-    assert_clean(&vs(&format!("hosts: [10.0.0.1]\nhttp:\n- {ROUTE}")));
+    assert_clean_yaml(&vs(&format!("hosts: [10.0.0.1]\nhttp:\n- {ROUTE}")));
 }
 
 /// validation.go ValidateVirtualService: "wildcard host * is not allowed for virtual services
@@ -244,7 +123,7 @@ fn wildcard_host_rejected_when_bound_to_mesh() {
 /// gateways (`isGateway`).
 #[test]
 fn wildcard_host_accepted_when_bound_only_to_gateway() {
-    assert_clean(&docs(&[
+    assert_clean_yaml(&docs(&[
         &vs(&format!("hosts: [\"*\"]\ngateways: [gw]\nhttp:\n- {ROUTE}")),
         &gateway("default", "gw", "[\"*\"]"),
     ]));
@@ -259,7 +138,7 @@ fn duplicate_hosts_rejected() {
         "spec.hosts[2]",
         "duplicate hosts in virtual service: a.com & a.com",
     );
-    assert_clean(&vs(&format!("hosts: [a.com, b.com]\nhttp:\n- {ROUTE}")));
+    assert_clean_yaml(&vs(&format!("hosts: [a.com, b.com]\nhttp:\n- {ROUTE}")));
 }
 
 /// validation.go ValidateVirtualService: duplicates include wildcard overlaps (`host.Name.Matches`):
@@ -282,7 +161,7 @@ fn duplicate_hosts_include_wildcard_overlap() {
         "spec.hosts[1]",
         "duplicate hosts in virtual service: *.foo.bar & a.foo.bar",
     );
-    assert_clean(&vs(&format!(
+    assert_clean_yaml(&vs(&format!(
         "hosts: [\"*.foo.bar\", foo.bar]\nhttp:\n- {ROUTE}"
     )));
 }
@@ -291,7 +170,7 @@ fn duplicate_hosts_include_wildcard_overlap() {
 /// name and its FQDN are not duplicates for validation.
 #[test]
 fn duplicate_hosts_compare_names_as_written() {
-    assert_clean(&vs(&format!(
+    assert_clean_yaml(&vs(&format!(
         "hosts: [svc-b, svc-b.default.svc.cluster.local]\nhttp:\n- {ROUTE}"
     )));
 }
@@ -307,7 +186,7 @@ fn delegate_virtual_service_with_gateways_rejected() {
     );
     // The gateway is not defined either: an IST0101 error, which does not reject.
     assert_eq!(diagnostics(&yaml).iter().filter(|d| d.rejects()).count(), 1);
-    assert_clean(&vs(&format!("http:\n- {ROUTE}")));
+    assert_clean_yaml(&vs(&format!("http:\n- {ROUTE}")));
 }
 
 /// validation.go ValidateVirtualService: a delegate "must have no tcp route specified".
@@ -319,7 +198,7 @@ fn delegate_virtual_service_with_tcp_rejected() {
         "spec.tcp",
         "delegate virtual service must have no tcp route specified",
     );
-    assert_clean(&vs(
+    assert_clean_yaml(&vs(
         "hosts: [svc-b]\ntcp:\n- route: [{destination: {host: svc-b, port: {number: 9000}}}]",
     ));
 }
@@ -369,7 +248,7 @@ fn gateway_names_must_be_namespace_slash_name() {
             render(&diags)
         );
     }
-    assert_clean(&docs(&[
+    assert_clean_yaml(&docs(&[
         &with_gw("ns1/gw"),
         &gateway("ns1", "gw", "[\"*\"]"),
     ]));
@@ -391,7 +270,7 @@ fn legacy_gateway_name_format_warns() {
         "spec.gateways[0]",
         "using legacy gatewayName format \"gw.ns1.svc.cluster.local\"; prefer the <namespace>/<name> format: \"ns1/gw\"",
     );
-    assert_clean(&docs(&[
+    assert_clean_yaml(&docs(&[
         &vs(&format!(
             "hosts: [svc-b]\ngateways: [ns1/gw]\nhttp:\n- {ROUTE}"
         )),
@@ -438,7 +317,7 @@ fn jwt_claim_without_header_rejected_on_mesh() {
 /// VirtualService bound only to gateways.
 #[test]
 fn jwt_claim_header_accepted_on_gateway() {
-    assert_clean(&docs(&[
+    assert_clean_yaml(&docs(&[
         &vs(&format!(
             "hosts: [svc-b]\ngateways: [gw]\nhttp:\n- match: [{{headers: {{\"@request.auth.claims.group\": {{exact: admin}}}}, withoutHeaders: {{\"@request.auth.claims[a][b]\": {{exact: x}}}}}}]\n  {ROUTE}"
         )),
@@ -477,7 +356,7 @@ fn route_redirect_or_direct_response_required() {
         "spec.http[0]",
         "HTTP route, redirect or direct_response is required",
     );
-    assert_clean(&http(&format!(
+    assert_clean_yaml(&http(&format!(
         "- match: [{{uri: {{prefix: /a}}}}]\n  {ROUTE}"
     )));
 }
@@ -492,7 +371,7 @@ fn route_and_redirect_conflict() {
         "spec.http[0]",
         "HTTP route cannot contain both route and redirect",
     );
-    assert_clean(&http("- redirect: {uri: /b}"));
+    assert_clean_yaml(&http("- redirect: {uri: /b}"));
 }
 
 /// virtualservice.go validateHTTPRouteConflict: "HTTP route cannot contain both fault and
@@ -506,7 +385,7 @@ fn fault_and_redirect_conflict() {
         "spec.http[0]",
         "HTTP route cannot contain both fault and redirect",
     );
-    assert_clean(&http(&format!(
+    assert_clean_yaml(&http(&format!(
         "- fault: {{abort: {{httpStatus: 500, percentage: {{value: 1}}}}}}\n  {ROUTE}"
     )));
 }
@@ -521,7 +400,7 @@ fn rewrite_and_redirect_conflict() {
         "spec.http[0]",
         "HTTP route rule cannot contain both rewrite and redirect",
     );
-    assert_clean(&http(&format!("- rewrite: {{uri: /c}}\n  {ROUTE}")));
+    assert_clean_yaml(&http(&format!("- rewrite: {{uri: /c}}\n  {ROUTE}")));
 }
 
 /// virtualservice.go validateHTTPRouteConflict: "HTTP route rule cannot contain both
@@ -534,7 +413,7 @@ fn direct_response_and_redirect_conflict() {
         "spec.http[0]",
         "HTTP route rule cannot contain both direct_response and redirect",
     );
-    assert_clean(&http("- directResponse: {status: 200}"));
+    assert_clean_yaml(&http("- directResponse: {status: 200}"));
 }
 
 /// virtualservice.go validateHTTPRouteConflict: "HTTP route cannot contain both route and
@@ -547,7 +426,7 @@ fn route_and_direct_response_conflict() {
         "spec.http[0]",
         "HTTP route cannot contain both route and direct_response",
     );
-    assert_clean(&http(
+    assert_clean_yaml(&http(
         "- directResponse: {status: 503, body: {string: unavailable}}",
     ));
 }
@@ -590,7 +469,7 @@ fn mirror_and_mirrors_conflict() {
         "spec.http[0]",
         "HTTP route cannot contain both mirror and mirrors",
     );
-    assert_clean(&http(&format!(
+    assert_clean_yaml(&http(&format!(
         "- {ROUTE}\n  mirrors: [{{destination: {{host: svc-c}}}}, {{destination: {{host: svc-d}}, percentage: {{value: 50}}}}]"
     )));
 }
@@ -608,7 +487,7 @@ fn root_route_with_delegate_and_route_rejected() {
         "root HTTP route root must not specify route",
     );
     let leaf = named_vs("default", "leaf", &format!("http:\n- {ROUTE}"));
-    assert_clean(&docs(&[
+    assert_clean_yaml(&docs(&[
         &http("- name: root\n  delegate: {name: leaf}"),
         &leaf,
     ]));
@@ -635,7 +514,7 @@ fn delegate_route_cannot_delegate() {
         "spec.http[0].delegate",
         "delegate HTTP route cannot contain delegate",
     );
-    assert_clean(&vs(&format!("http:\n- {ROUTE}")));
+    assert_clean_yaml(&vs(&format!("http:\n- {ROUTE}")));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -661,8 +540,8 @@ fn mirror_percentage_in_range() {
         "spec.http[0].mirrorPercentage.value",
         "mirror_percentage must have a min value of 0",
     );
-    assert_clean(&with("0"));
-    assert_clean(&with("100"));
+    assert_clean_yaml(&with("0"));
+    assert_clean_yaml(&with("100"));
 }
 
 /// validation.go validateHTTPMirrors: "mirror percentage must have a max value of 100",
@@ -685,7 +564,7 @@ fn mirrors_entries_validated() {
         "spec.http[0].mirrors[0]",
         "mirror cannot be null",
     );
-    assert_clean(&with(
+    assert_clean_yaml(&with(
         "{destination: {host: svc-c}, percentage: {value: 100}}",
     ));
 }
@@ -742,8 +621,8 @@ fn timeout_zero_rejected() {
         "spec.http[0].timeout",
         "duration must be greater than 1ms",
     );
-    assert_clean(&with("1ms"));
-    assert_clean(&with("10s"));
+    assert_clean_yaml(&with("1ms"));
+    assert_clean_yaml(&with("10s"));
 }
 
 /// agent.ValidateDuration: "only durations to ms precision are supported" (`1.5ms` fails).
@@ -760,8 +639,8 @@ fn duration_millisecond_precision() {
         "spec.http[0].timeout",
         "only durations to ms precision are supported",
     );
-    assert_clean(&with("1.5s"));
-    assert_clean(&with("2ms"));
+    assert_clean_yaml(&with("1.5s"));
+    assert_clean_yaml(&with("2ms"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -788,10 +667,10 @@ fn authority_set_only_once() {
         "spec.http[0].headers.request.add.host",
         "authority header cannot be set multiple times",
     );
-    assert_clean(&http(&format!(
+    assert_clean_yaml(&http(&format!(
         "- {ROUTE}\n  rewrite: {{authority: a.com}}"
     )));
-    assert_clean(&http(&format!(
+    assert_clean_yaml(&http(&format!(
         "- {ROUTE}\n  headers: {{request: {{set: {{\":authority\": a.com}}}}}}"
     )));
 }
@@ -811,8 +690,8 @@ fn request_header_operation_names() {
         "spec.http[0].headers.request.add.",
         "header name cannot be empty",
     );
-    assert_clean(&with("{set: {host: a.com}}"));
-    assert_clean(&with("{set: {x-foo: bar}, add: {x-bar: baz}}"));
+    assert_clean_yaml(&with("{set: {host: a.com}}"));
+    assert_clean_yaml(&with("{set: {x-foo: bar}, add: {x-bar: baz}}"));
 }
 
 /// validation.go ValidateHTTPHeaderOperationName: request remove and all response operations
@@ -840,7 +719,7 @@ fn remove_and_response_header_operation_names() {
         "spec.http[0].headers.response.remove[0]",
         "header cannot have \":\" prefix",
     );
-    assert_clean(&with(
+    assert_clean_yaml(&with(
         "{request: {remove: [x-foo]}, response: {set: {x-a: b}, add: {x-c: d}, remove: [x-e]}}",
     ));
 }
@@ -856,7 +735,7 @@ fn destination_header_operations_validated() {
         "spec.http[0].route[0].headers.request.set.:path",
         "header cannot have \":\" prefix",
     );
-    assert_clean(&http(
+    assert_clean_yaml(&http(
         "- route: [{destination: {host: svc-b}, headers: {request: {set: {x-a: b}}}}]",
     ));
 }
@@ -880,9 +759,9 @@ fn header_values_escape_percent() {
         "spec.http[0].headers.request.set.x-foo",
         "header value configuration",
     );
-    assert_clean(&with("100%%"));
-    assert_clean(&with("%HOSTNAME%"));
-    assert_clean(&with("prefix %REQ(x-id)% suffix"));
+    assert_clean_yaml(&with("100%%"));
+    assert_clean_yaml(&with("%HOSTNAME%"));
+    assert_clean_yaml(&with("prefix %REQ(x-id)% suffix"));
 }
 
 /// validation.go ValidateHTTPHeaderValue: control characters are rejected ("header value
@@ -897,7 +776,7 @@ fn header_values_no_control_characters() {
         "spec.http[0].headers.response.add.x-foo",
         "header value configuration",
     );
-    assert_clean(&http(&format!(
+    assert_clean_yaml(&http(&format!(
         "- {ROUTE}\n  headers: {{response: {{add: {{x-foo: \"a\\tb\"}}}}}}"
     )));
 }
@@ -910,8 +789,8 @@ fn header_values_no_control_characters() {
 /// an empty match `{}` and a `null` element pass.
 #[test]
 fn empty_and_null_matches_valid() {
-    assert_clean(&with_match("{}"));
-    assert_clean(&with_match("null"));
+    assert_clean_yaml(&with_match("{}"));
+    assert_clean_yaml(&with_match("null"));
 }
 
 /// virtualservice.go validateHTTPRouteMatchRequest: "header match %v cannot be null"; `{}` is the
@@ -923,14 +802,14 @@ fn header_match_cannot_be_null() {
         "spec.http[0].match[0].headers.x-foo",
         "header match x-foo cannot be null",
     );
-    assert_clean(&with_match("{headers: {x-foo: {}}}"));
+    assert_clean_yaml(&with_match("{headers: {x-foo: {}}}"));
 }
 
 /// virtualservice.go validateHTTPRouteMatchRequest: a null `withoutHeaders` or `queryParams` entry
 /// is not checked (it translates to a presence match).
 #[test]
 fn null_without_header_and_query_param_accepted() {
-    assert_clean(&with_match(
+    assert_clean_yaml(&with_match(
         "{withoutHeaders: {x-foo: null}, queryParams: {q: null}}",
     ));
 }
@@ -955,7 +834,7 @@ fn match_header_names() {
         "spec.http[0].match[0].withoutHeaders.x/y",
         "header name x/y is not a valid header name",
     );
-    assert_clean(&with_match(
+    assert_clean_yaml(&with_match(
         "{headers: {\":method\": {exact: GET}, \":authority\": {prefix: a}, X-Upper_case.1: {exact: a}}}",
     ));
 }
@@ -963,7 +842,7 @@ fn match_header_names() {
 /// validation.go validateStringMatch / virtualservice.go: `prefix: ""` is valid for `uri` only.
 #[test]
 fn empty_prefix_valid_for_uri_only() {
-    assert_clean(&with_match("{uri: {prefix: \"\"}}"));
+    assert_clean_yaml(&with_match("{uri: {prefix: \"\"}}"));
     for (field, m, path) in [
         (
             "headers",
@@ -994,11 +873,11 @@ fn empty_prefix_valid_for_uri_only() {
             &format!("\"{field}\": prefix string match should not be empty"),
         );
     }
-    assert_clean(&with_match(
+    assert_clean_yaml(&with_match(
         "{headers: {x-foo: {prefix: a}}, queryParams: {q: {prefix: b}}}",
     ));
     // `exact: ""` is valid (it matches a header present with an empty value).
-    assert_clean(&with_match(
+    assert_clean_yaml(&with_match(
         "{headers: {x-foo: {exact: \"\"}}, queryParams: {q: {exact: \"\"}}}",
     ));
 }
@@ -1016,7 +895,7 @@ fn empty_regex_invalid_everywhere() {
         "spec.http[0].match[0].headers.x.regex",
         "\"headers\": regex string match should not be empty",
     );
-    assert_clean(&with_match("{uri: {regex: \"/a/.*\"}}"));
+    assert_clean_yaml(&with_match("{uri: {regex: \"/a/.*\"}}"));
 }
 
 /// validation.go validateStringRegexp: Go (RE2) syntax; `*` is not a regex, so
@@ -1040,7 +919,7 @@ fn star_regex_invalid_in_headers_and_query_params() {
         "spec.http[0].match[0].queryParams.q.regex",
         "\"queryParams\":",
     );
-    assert_clean(&with_match(
+    assert_clean_yaml(&with_match(
         "{headers: {x-foo: {regex: \".*\"}}, queryParams: {q: {regex: \"\\\\d+\"}}}",
     ));
 }
@@ -1060,7 +939,7 @@ fn regex_must_be_re2() {
         "spec.http[0].match[0].authority.regex",
         "\"authority\":",
     );
-    assert_clean(&with_match(
+    assert_clean_yaml(&with_match(
         "{uri: {regex: \"(?i)/A/[0-9]+\"}, method: {regex: \"GET|HEAD\"}}",
     ));
 }
@@ -1069,7 +948,7 @@ fn regex_must_be_re2() {
 /// (virtualservice_test "regex without headers match *" valid, "... match ?" invalid).
 #[test]
 fn star_regex_valid_in_without_headers() {
-    assert_clean(&with_match("{withoutHeaders: {x-foo: {regex: \"*\"}}}"));
+    assert_clean_yaml(&with_match("{withoutHeaders: {x-foo: {regex: \"*\"}}}"));
     assert_only_error(
         &with_match("{withoutHeaders: {x-foo: {regex: \"?\"}}}"),
         "spec.http[0].match[0].withoutHeaders.x-foo.regex",
@@ -1086,7 +965,7 @@ fn regex_max_length() {
         "spec.http[0].match[0].uri.regex",
         "\"uri\": regex is too large, max length allowed is 1024",
     );
-    assert_clean(&with_match(&format!(
+    assert_clean_yaml(&with_match(&format!(
         "{{uri: {{regex: {}}}}}",
         "a".repeat(1024)
     )));
@@ -1101,8 +980,8 @@ fn match_port_in_range() {
         "spec.http[0].match[0].port",
         "port number 65536 must be in the range 1..65535",
     );
-    assert_clean(&with_match("{port: 8080}"));
-    assert_clean(&with_match("{port: 0}"));
+    assert_clean_yaml(&with_match("{port: 8080}"));
+    assert_clean_yaml(&with_match("{port: 0}"));
 }
 
 /// virtualservice.go validateHTTPRouteMatchRequest: `sourceLabels` must be valid labels.
@@ -1113,7 +992,7 @@ fn match_source_labels_valid() {
         "spec.http[0].match[0].sourceLabels.app",
         "invalid tag value",
     );
-    assert_clean(&with_match(
+    assert_clean_yaml(&with_match(
         "{sourceLabels: {app: reviews, version: v1.2_3}}",
     ));
 }
@@ -1126,7 +1005,7 @@ fn match_source_namespace_valid() {
         "spec.http[0].match[0].sourceNamespace",
         "sourceNamespace match bad_ns is invalid",
     );
-    assert_clean(&with_match("{sourceNamespace: prod}"));
+    assert_clean_yaml(&with_match("{sourceNamespace: prod}"));
 }
 
 /// virtualservice.go validateHTTPRouteMatchRequest: match `gateways` follow validateGatewayNames.
@@ -1137,7 +1016,7 @@ fn match_gateway_names_valid() {
         "spec.http[0].match[0].gateways[0]",
         "invalid value for gateway name",
     );
-    assert_clean(&with_match("{gateways: [mesh]}"));
+    assert_clean_yaml(&with_match("{gateways: [mesh]}"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1152,7 +1031,7 @@ fn destination_required() {
         "spec.http[0].route[0].destination",
         "destination is required",
     );
-    assert_clean(&http(
+    assert_clean_yaml(&http(
         "- route: [{destination: {host: svc-b}, weight: 100}]",
     ));
 }
@@ -1196,7 +1075,7 @@ fn destination_host_valid_wildcard_domain() {
         "svc-b.default.svc.cluster.local",
         "reviews",
     ] {
-        assert_clean(&with(good));
+        assert_clean_yaml(&with(good));
     }
 }
 
@@ -1222,7 +1101,7 @@ fn destination_subset_name_valid() {
         "spec.http[0].route[0].destination.subset",
         "subset name is invalid: v_1",
     );
-    assert_clean(&with("v1"));
+    assert_clean_yaml(&with("v1"));
     assert_no_errors(&with("V1"));
 }
 
@@ -1244,7 +1123,7 @@ fn destination_port_in_range() {
         "spec.http[0].route[0].destination.port.number",
         "must be in the range 1..65535",
     );
-    assert_clean(&with(8080));
+    assert_clean_yaml(&with(8080));
 }
 
 /// validation.go validateWeight: "weight %d < 0".
@@ -1266,7 +1145,7 @@ fn weights_not_all_zero_with_several_destinations() {
     assert_only_error(&yaml, "spec.http[0].route", "total destination weight = 0");
     let yaml = http("- route: [{destination: {host: svc-b}}, {destination: {host: svc-c}}]");
     assert_only_error(&yaml, "spec.http[0].route", "total destination weight = 0");
-    assert_clean(&http(
+    assert_clean_yaml(&http(
         "- route: [{destination: {host: svc-b}, weight: 0}, {destination: {host: svc-c}, weight: 1}]",
     ));
 }
@@ -1275,16 +1154,16 @@ fn weights_not_all_zero_with_several_destinations() {
 /// weight is ignored).
 #[test]
 fn single_destination_weight_zero_valid() {
-    assert_clean(&http("- route: [{destination: {host: svc-b}, weight: 0}]"));
+    assert_clean_yaml(&http("- route: [{destination: {host: svc-b}, weight: 0}]"));
 }
 
 /// Istio 1.15 (PR #39544) loosened the weights: they need not sum to 100 and have no upper bound.
 #[test]
 fn weights_need_not_sum_to_100() {
-    assert_clean(&http(
+    assert_clean_yaml(&http(
         "- route: [{destination: {host: svc-b}, weight: 1}, {destination: {host: svc-c}, weight: 2}]",
     ));
-    assert_clean(&http(
+    assert_clean_yaml(&http(
         "- route: [{destination: {host: svc-b}, weight: 300}, {destination: {host: svc-c}, weight: 700}]",
     ));
 }
@@ -1302,7 +1181,7 @@ fn redirect_uri_or_prefix_rewrite() {
         "spec.http[0].redirect",
         "redirect may only specify one of uri or prefix_rewrite",
     );
-    assert_clean(&http(
+    assert_clean_yaml(&http(
         "- match: [{uri: {prefix: /a}}]\n  redirect: {prefixRewrite: /c}",
     ));
 }
@@ -1318,7 +1197,7 @@ fn redirect_prefix_rewrite_needs_prefix_matches() {
         "spec.http[0].redirect.prefixRewrite",
         "redirect prefix_rewrite requires all URI matches to use prefix match type",
     );
-    assert_clean(&http(
+    assert_clean_yaml(&http(
         "- match: [{uri: {prefix: /a}}, {headers: {x: {exact: v}}}]\n  redirect: {prefixRewrite: /c}",
     ));
 }
@@ -1331,9 +1210,9 @@ fn redirect_must_specify_something() {
         "spec.http[0].redirect",
         "redirect must specify URI, authority, scheme, or port",
     );
-    assert_clean(&http("- redirect: {authority: b.com}"));
-    assert_clean(&http("- redirect: {scheme: https}"));
-    assert_clean(&http("- redirect: {port: 8443}"));
+    assert_clean_yaml(&http("- redirect: {authority: b.com}"));
+    assert_clean_yaml(&http("- redirect: {scheme: https}"));
+    assert_clean_yaml(&http("- redirect: {port: 8443}"));
 }
 
 /// validation.go validateHTTPRedirect: "%d is not a valid redirect code, must be 3xx".
@@ -1351,7 +1230,7 @@ fn redirect_code_must_be_3xx() {
         "299 is not a valid redirect code, must be 3xx",
     );
     for good in [301, 302, 303, 307, 308] {
-        assert_clean(&with(good));
+        assert_clean_yaml(&with(good));
     }
 }
 
@@ -1378,7 +1257,7 @@ fn redirect_scheme_http_or_https() {
         "spec.http[0].redirect.scheme",
         "invalid redirect scheme, must be \"http\" or \"https\"",
     );
-    assert_clean(&http("- redirect: {scheme: http}"));
+    assert_clean_yaml(&http("- redirect: {scheme: http}"));
 }
 
 /// validation.go validateHTTPRedirect: a redirect port must be in 1..65535.
@@ -1406,8 +1285,8 @@ fn direct_response_status_range() {
         "spec.http[0].directResponse.status",
         "HTTP status 199 is not in range 200-599",
     );
-    assert_clean(&with(600));
-    assert_clean(&with(200));
+    assert_clean_yaml(&with(600));
+    assert_clean_yaml(&with(200));
 }
 
 /// validation.go validateHTTPDirectResponse: bodies over 1 MiB are rejected ("must be less than
@@ -1432,7 +1311,7 @@ fn direct_response_body_size() {
         "spec.http[0].directResponse.body",
         "large direct_responses may impact control plane performance",
     );
-    assert_clean(&with(100 << 10));
+    assert_clean_yaml(&with(100 << 10));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1450,7 +1329,7 @@ fn rewrite_uri_or_regex_rewrite() {
         "spec.http[0].rewrite",
         "rewrite may only contain one of URI or UriRegexRewrite",
     );
-    assert_clean(&http(&format!(
+    assert_clean_yaml(&http(&format!(
         "- rewrite: {{uriRegexRewrite: {{match: \"^/b(.*)\", rewrite: \"/c\\\\1\"}}}}\n  {ROUTE}"
     )));
 }
@@ -1465,7 +1344,7 @@ fn rewrite_must_specify_something() {
         "spec.http[0].rewrite",
         "rewrite must specify at least one of URI, UriRegexRewrite, or authority",
     );
-    assert_clean(&http(&format!(
+    assert_clean_yaml(&http(&format!(
         "- rewrite: {{authority: a.com}}\n  {ROUTE}"
     )));
 }
@@ -1490,7 +1369,7 @@ fn rewrite_regex_rewrite_complete_and_valid() {
         "spec.http[0].rewrite.uriRegexRewrite.match",
         "\"HTTPRewrite.UriRegexRewrite.Match\":",
     );
-    assert_clean(&http(&format!(
+    assert_clean_yaml(&http(&format!(
         "- rewrite: {{uriRegexRewrite: {{match: \"^/service/([^/]+)(/.*)$\", rewrite: \"/p/\\\\2/\\\\1\"}}}}\n  {ROUTE}"
     )));
 }
@@ -1511,7 +1390,7 @@ fn retry_attempts_not_negative() {
         "spec.http[0].retries.attempts",
         "attempts cannot be negative",
     );
-    assert_clean(&retries("{attempts: 3}"));
+    assert_clean_yaml(&retries("{attempts: 3}"));
 }
 
 /// validation.go validateHTTPRetry: "http retry policy configured when attempts are set to 0
@@ -1534,7 +1413,7 @@ fn retry_policy_with_zero_attempts_rejected() {
         "spec.http[0].retries",
         need,
     );
-    assert_clean(&retries("{attempts: 0}"));
+    assert_clean_yaml(&retries("{attempts: 0}"));
 }
 
 /// validation.go validateHTTPRetry: perTryTimeout and backoff follow agent.ValidateDuration.
@@ -1550,7 +1429,7 @@ fn retry_durations_validated() {
         "spec.http[0].retries.backoff",
         "only durations to ms precision are supported",
     );
-    assert_clean(&retries("{attempts: 2, perTryTimeout: 2s, backoff: 25ms}"));
+    assert_clean_yaml(&retries("{attempts: 2, perTryTimeout: 2s, backoff: 25ms}"));
 }
 
 /// validation.go validateHTTPRetry: retryOn tokens are split on `,` and not trimmed, so
@@ -1562,7 +1441,7 @@ fn retry_on_tokens_not_trimmed() {
         "spec.http[0].retries.retryOn",
         "\" gateway-error\" is not a valid retryOn policy",
     );
-    assert_clean(&retries(
+    assert_clean_yaml(&retries(
         "{attempts: 2, retryOn: \"5xx,gateway-error,connect-failure,refused-stream,reset,unavailable\"}",
     ));
 }
@@ -1571,8 +1450,8 @@ fn retry_on_tokens_not_trimmed() {
 /// `600` and `1000` no).
 #[test]
 fn retry_on_status_codes() {
-    assert_clean(&retries("{attempts: 2, retryOn: \"503\"}"));
-    assert_clean(&retries(
+    assert_clean_yaml(&retries("{attempts: 2, retryOn: \"503\"}"));
+    assert_clean_yaml(&retries(
         "{attempts: 2, retryOn: \"retriable-status-codes,404,503\"}",
     ));
     assert_only_error(
@@ -1609,7 +1488,7 @@ fn fault_needs_abort_or_delay() {
         "spec.http[0].fault",
         "HTTP fault injection must have an abort and/or a delay",
     );
-    assert_clean(&fault("{delay: {fixedDelay: 5s, percentage: {value: 10}}}"));
+    assert_clean_yaml(&fault("{delay: {fixedDelay: 5s, percentage: {value: 10}}}"));
 }
 
 /// validation.go validatePercentage: "percentage %v is neither 0.0, nor in range [0.0001,
@@ -1648,8 +1527,8 @@ fn fault_percentage_zero_or_in_range() {
         need,
     );
     for good in ["0", "0.0001", "100"] {
-        assert_clean(&abort(good));
-        assert_clean(&delay(good));
+        assert_clean_yaml(&abort(good));
+        assert_clean_yaml(&delay(good));
     }
 }
 
@@ -1672,8 +1551,8 @@ fn fault_abort_http_status_range() {
         "spec.http[0].fault.abort.httpStatus",
         "HTTP status 100 is not in range 200-599",
     );
-    assert_clean(&with(600));
-    assert_clean(&with(418));
+    assert_clean_yaml(&with(600));
+    assert_clean_yaml(&with(418));
 }
 
 /// validation.go validateGRPCStatus: "gRPC status %q is not supported".
@@ -1689,7 +1568,7 @@ fn fault_abort_grpc_status_known() {
         "spec.http[0].fault.abort.grpcStatus",
         "gRPC status \"BOGUS\" is not supported",
     );
-    assert_clean(&with("UNAVAILABLE"));
+    assert_clean_yaml(&with("UNAVAILABLE"));
 }
 
 /// validation.go validateHTTPFaultInjectionAbort: "HTTP/2 abort fault injection not supported
@@ -1731,7 +1610,7 @@ fn fault_delay_kinds() {
         "spec.http[0].fault.delay.fixedDelay",
         "duration must be greater than 1ms",
     );
-    assert_clean(&fault("{delay: {fixedDelay: 7s, percent: 50}}"));
+    assert_clean_yaml(&fault("{delay: {fixedDelay: 7s, percent: 50}}"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1767,7 +1646,7 @@ fn cors_allow_origins() {
         "spec.http[0].corsPolicy.allowOrigins[0].regex",
         "\"corsPolicy.allowOrigins\":",
     );
-    assert_clean(&cors(
+    assert_clean_yaml(&cors(
         "{allowOrigins: [{exact: \"https://a.com\"}, {prefix: \"https://b\"}, {regex: \"https://.*\\\\.c\\\\.com\"}]}",
     ));
 }
@@ -1786,7 +1665,7 @@ fn cors_allow_methods() {
         "spec.http[0].corsPolicy.allowMethods[0]",
         "\"get\" is not a supported HTTP method",
     );
-    assert_clean(&cors("{allowMethods: [GET, POST, PATCH, \"*\"]}"));
+    assert_clean_yaml(&cors("{allowMethods: [GET, POST, PATCH, \"*\"]}"));
 }
 
 /// validation.go ValidateCORSHTTPHeaderName: header names are tokens or `*` ("header name %s is
@@ -1803,7 +1682,7 @@ fn cors_header_names() {
         "spec.http[0].corsPolicy.exposeHeaders[0]",
         "header name a,b is not a valid header name",
     );
-    assert_clean(&cors(
+    assert_clean_yaml(&cors(
         "{allowHeaders: [\"*\", x-custom], exposeHeaders: [x-id]}",
     ));
 }
@@ -1822,7 +1701,7 @@ fn cors_max_age() {
         "spec.http[0].corsPolicy.maxAge",
         "duration must be greater than 1ms",
     );
-    assert_clean(&cors("{maxAge: 24h}"));
+    assert_clean_yaml(&cors("{maxAge: 24h}"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1840,7 +1719,7 @@ fn ist0130_second_rule_without_matches() {
         "spec.http[1]",
         "virtualService rule #1 not used (only the last rule can have no matches)",
     );
-    assert_clean(&http(&format!(
+    assert_clean_yaml(&http(&format!(
         "- match: [{{uri: {{prefix: /a}}}}]\n  {ROUTE}\n- {ROUTE}"
     )));
 }
@@ -1881,7 +1760,7 @@ fn ist0131_duplicate_match_and_ist0130_all_matches_used() {
         "spec.http[1]",
         "virtualService rule #1 not used (all matches used by prior rules)",
     );
-    assert_clean(&http(&format!(
+    assert_clean_yaml(&http(&format!(
         "- match: [{{uri: {{exact: /a}}}}]\n  {ROUTE}\n- match: [{{uri: {{exact: /a}}, method: {{exact: POST}}}}]\n  {ROUTE}"
     )));
 }
@@ -1915,178 +1794,10 @@ fn ist0131_longer_prefix_after_shorter_prefix() {
     );
     assert_no_code(&yaml, "IST0130");
     // The other order is the right one, and a different header makes them independent.
-    assert_clean(&http(&format!(
+    assert_clean_yaml(&http(&format!(
         "- match: [{{uri: {{prefix: /foo/bar}}}}]\n  {ROUTE}\n- match: [{{uri: {{prefix: /foo}}}}]\n  {ROUTE}"
     )));
-    assert_clean(&http(&format!(
+    assert_clean_yaml(&http(&format!(
         "- match: [{{uri: {{prefix: /foo}}, headers: {{x: {{exact: a}}}}}}]\n  {ROUTE}\n- match: [{{uri: {{prefix: /foo/bar}}}}]\n  {ROUTE}"
     )));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Cross-resource analysis (IST0101, IST0109, IST0132)
-// ---------------------------------------------------------------------------------------------
-
-/// istioctl analyze IST0101 ReferencedResourceNotFound: "Referenced host+subset in destinationrule
-/// not found" when no DestinationRule for the host defines the subset.
-#[test]
-fn ist0101_subset_not_defined() {
-    let vs = http("- route: [{destination: {host: svc-b, subset: v3}}]");
-    let yaml = docs(&[&vs, &destination_rule("default", "svc-b", "svc-b")]);
-    assert_no_errors(&yaml);
-    assert_analysis(
-        &yaml,
-        "IST0101",
-        "spec.http[0].route[0].destination.subset",
-        "Referenced host+subset in destinationrule not found: \"svc-b+v3\"",
-    );
-    assert_analysis(
-        &vs,
-        "IST0101",
-        "spec.http[0].route[0].destination.subset",
-        "Referenced host+subset in destinationrule not found",
-    );
-}
-
-/// IST0101 also covers mirror subsets.
-#[test]
-fn ist0101_mirror_subset_not_defined() {
-    let yaml = docs(&[
-        &http(&format!("- {ROUTE}\n  mirror: {{host: svc-b, subset: v9}}")),
-        &destination_rule("default", "svc-b", "svc-b"),
-    ]);
-    assert_analysis(
-        &yaml,
-        "IST0101",
-        "spec.http[0].mirror.subset",
-        "Referenced host+subset in destinationrule not found",
-    );
-}
-
-/// IST0101 is not reported when a DestinationRule for the host defines the subset.
-#[test]
-fn ist0101_subset_defined_no_warning() {
-    assert_clean(&docs(&[
-        &http(
-            "- route: [{destination: {host: svc-b, subset: v1}, weight: 90}, {destination: {host: svc-b, subset: v2}, weight: 10}]",
-        ),
-        &destination_rule("default", "svc-b", "svc-b"),
-    ]));
-}
-
-/// config.go ResolveShortnameToFQDN: a short destination host resolves in the VirtualService's
-/// namespace, so it matches a DestinationRule written with the FQDN; a short DestinationRule host
-/// in another namespace names another service.
-#[test]
-fn ist0101_short_host_resolved_in_virtual_service_namespace() {
-    let vs = http("- route: [{destination: {host: svc-b, subset: v1}}]");
-    assert_clean(&docs(&[
-        &vs,
-        &destination_rule("default", "svc-b", "svc-b.default.svc.cluster.local"),
-    ]));
-    assert_clean(&docs(&[
-        &vs,
-        &destination_rule("other", "svc-b", "svc-b.default.svc.cluster.local"),
-    ]));
-    let elsewhere = docs(&[&vs, &destination_rule("other", "svc-b", "svc-b")]);
-    assert_analysis(
-        &elsewhere,
-        "IST0101",
-        "spec.http[0].route[0].destination.subset",
-        "Referenced host+subset in destinationrule not found",
-    );
-}
-
-/// istioctl analyze IST0109 ConflictingMeshGatewayVirtualServiceHosts: two mesh VirtualServices for
-/// the same host ("associated with mesh gateway define the same host").
-#[test]
-fn ist0109_two_mesh_virtual_services_same_host() {
-    let a = named_vs("default", "a", &format!("hosts: [svc-b]\nhttp:\n- {ROUTE}"));
-    let b = named_vs(
-        "default",
-        "b",
-        &format!("hosts: [svc-b.default.svc.cluster.local]\nhttp:\n- {ROUTE}"),
-    );
-    let yaml = docs(&[&a, &b]);
-    assert_no_errors(&yaml);
-    let diags = diagnostics(&yaml);
-    let ist0109: Vec<&Diagnostic> = diags
-        .iter()
-        .filter(|d| d.code.map(meshroute::Code::as_str) == Some("IST0109"))
-        .collect();
-    assert_eq!(ist0109.len(), 2, "{}", render(&diags));
-    for d in &ist0109 {
-        // messages.yaml: ConflictingMeshGatewayVirtualServiceHosts is an Error.
-        assert_eq!(d.severity, Severity::Error);
-        assert_eq!(d.path, "spec.hosts[0]");
-        assert!(
-            d.message.contains(
-                "associated with mesh gateway define the same host svc-b.default.svc.cluster.local"
-            ),
-            "{d}"
-        );
-    }
-    // Bound to a gateway only, the second one no longer conflicts on sidecars.
-    let b_gateway = named_vs(
-        "default",
-        "b",
-        &format!("hosts: [svc-b]\ngateways: [gw]\nhttp:\n- {ROUTE}"),
-    );
-    assert_clean(&docs(&[
-        &a,
-        &b_gateway,
-        &gateway("default", "gw", "[\"*\"]"),
-    ]));
-}
-
-/// istioctl analyze IST0132 VirtualServiceHostNotFoundInGateway: a VirtualService host that its
-/// Gateway does not expose.
-#[test]
-fn ist0132_host_not_exposed_by_gateway() {
-    let vs = vs(&format!(
-        "hosts: [shop.example.com]\ngateways: [gw]\nhttp:\n- {ROUTE}"
-    ));
-    let yaml = docs(&[&vs, &gateway("default", "gw", "[\"*.other.com\"]")]);
-    assert_no_errors(&yaml);
-    assert_analysis(
-        &yaml,
-        "IST0132",
-        "spec.hosts[0]",
-        "host [shop.example.com] defined in VirtualService default/r not found in Gateway default/gw",
-    );
-    assert_clean(&docs(&[
-        &vs,
-        &gateway("default", "gw", "[\"*.example.com\"]"),
-    ]));
-    assert_clean(&docs(&[
-        &vs,
-        &gateway("default", "gw", "[\"default/shop.example.com\"]"),
-    ]));
-}
-
-/// istioctl analyze IST0101 for gateways: "Referenced gateway not found".
-#[test]
-fn gateway_not_found() {
-    let vs = vs(&format!(
-        "hosts: [shop.example.com]\ngateways: [ns1/gw]\nhttp:\n- {ROUTE}"
-    ));
-    assert_no_errors(&vs);
-    assert_analysis(
-        &vs,
-        "IST0101",
-        "spec.gateways[0]",
-        "Referenced gateway not found: \"ns1/gw\"",
-    );
-    // A bare name is looked up in the VirtualService's namespace.
-    let wrong_namespace = docs(&[
-        &vs.replace("ns1/gw", "gw"),
-        &gateway("ns1", "gw", "[\"*\"]"),
-    ]);
-    assert_analysis(
-        &wrong_namespace,
-        "IST0101",
-        "spec.gateways[0]",
-        "Referenced gateway not found: \"default/gw\"",
-    );
-    assert_clean(&docs(&[&vs, &gateway("ns1", "gw", "[\"*\"]")]));
 }

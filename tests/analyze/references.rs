@@ -1,0 +1,173 @@
+//! The cross-resource `istioctl analyze` findings meshroute shares with Istio, at istioctl's
+//! levels (`pkg/config/analysis/msg/messages.yaml` in istio/istio): IST0101
+//! ReferencedResourceNotFound (a subset or gateway no resource defines) and IST0109
+//! ConflictingMeshGatewayVirtualServiceHosts are errors, IST0132
+//! VirtualServiceHostNotFoundInGateway a warning.
+
+use crate::common::manifests::{ROUTE, destination_rule, docs, gateway, http, named_vs, vs};
+use crate::common::{assert_analysis, assert_clean_yaml, assert_no_errors, diagnostics, render};
+use meshroute::{Diagnostic, Severity};
+
+/// istioctl analyze IST0101 ReferencedResourceNotFound: "Referenced host+subset in destinationrule
+/// not found" when no DestinationRule for the host defines the subset.
+#[test]
+fn ist0101_subset_not_defined() {
+    let vs = http("- route: [{destination: {host: svc-b, subset: v3}}]");
+    let yaml = docs(&[&vs, &destination_rule("default", "svc-b", "svc-b")]);
+    assert_no_errors(&yaml);
+    assert_analysis(
+        &yaml,
+        "IST0101",
+        "spec.http[0].route[0].destination.subset",
+        "Referenced host+subset in destinationrule not found: \"svc-b+v3\"",
+    );
+    assert_analysis(
+        &vs,
+        "IST0101",
+        "spec.http[0].route[0].destination.subset",
+        "Referenced host+subset in destinationrule not found",
+    );
+}
+
+/// IST0101 also covers mirror subsets.
+#[test]
+fn ist0101_mirror_subset_not_defined() {
+    let yaml = docs(&[
+        &http(&format!("- {ROUTE}\n  mirror: {{host: svc-b, subset: v9}}")),
+        &destination_rule("default", "svc-b", "svc-b"),
+    ]);
+    assert_analysis(
+        &yaml,
+        "IST0101",
+        "spec.http[0].mirror.subset",
+        "Referenced host+subset in destinationrule not found",
+    );
+}
+
+/// IST0101 is not reported when a DestinationRule for the host defines the subset.
+#[test]
+fn ist0101_subset_defined_no_warning() {
+    assert_clean_yaml(&docs(&[
+        &http(
+            "- route: [{destination: {host: svc-b, subset: v1}, weight: 90}, {destination: {host: svc-b, subset: v2}, weight: 10}]",
+        ),
+        &destination_rule("default", "svc-b", "svc-b"),
+    ]));
+}
+
+/// config.go ResolveShortnameToFQDN: a short destination host resolves in the VirtualService's
+/// namespace, so it matches a DestinationRule written with the FQDN; a short DestinationRule host
+/// in another namespace names another service.
+#[test]
+fn ist0101_short_host_resolved_in_virtual_service_namespace() {
+    let vs = http("- route: [{destination: {host: svc-b, subset: v1}}]");
+    assert_clean_yaml(&docs(&[
+        &vs,
+        &destination_rule("default", "svc-b", "svc-b.default.svc.cluster.local"),
+    ]));
+    assert_clean_yaml(&docs(&[
+        &vs,
+        &destination_rule("other", "svc-b", "svc-b.default.svc.cluster.local"),
+    ]));
+    let elsewhere = docs(&[&vs, &destination_rule("other", "svc-b", "svc-b")]);
+    assert_analysis(
+        &elsewhere,
+        "IST0101",
+        "spec.http[0].route[0].destination.subset",
+        "Referenced host+subset in destinationrule not found",
+    );
+}
+
+/// istioctl analyze IST0109 ConflictingMeshGatewayVirtualServiceHosts: two mesh VirtualServices for
+/// the same host ("associated with mesh gateway define the same host").
+#[test]
+fn ist0109_two_mesh_virtual_services_same_host() {
+    let a = named_vs("default", "a", &format!("hosts: [svc-b]\nhttp:\n- {ROUTE}"));
+    let b = named_vs(
+        "default",
+        "b",
+        &format!("hosts: [svc-b.default.svc.cluster.local]\nhttp:\n- {ROUTE}"),
+    );
+    let yaml = docs(&[&a, &b]);
+    assert_no_errors(&yaml);
+    let diags = diagnostics(&yaml);
+    let ist0109: Vec<&Diagnostic> = diags
+        .iter()
+        .filter(|d| d.code.map(meshroute::Code::as_str) == Some("IST0109"))
+        .collect();
+    assert_eq!(ist0109.len(), 2, "{}", render(&diags));
+    for d in &ist0109 {
+        // messages.yaml: ConflictingMeshGatewayVirtualServiceHosts is an Error.
+        assert_eq!(d.severity, Severity::Error);
+        assert_eq!(d.path, "spec.hosts[0]");
+        assert!(
+            d.message.contains(
+                "associated with mesh gateway define the same host svc-b.default.svc.cluster.local"
+            ),
+            "{d}"
+        );
+    }
+    // Bound to a gateway only, the second one no longer conflicts on sidecars.
+    let b_gateway = named_vs(
+        "default",
+        "b",
+        &format!("hosts: [svc-b]\ngateways: [gw]\nhttp:\n- {ROUTE}"),
+    );
+    assert_clean_yaml(&docs(&[
+        &a,
+        &b_gateway,
+        &gateway("default", "gw", "[\"*\"]"),
+    ]));
+}
+
+/// istioctl analyze IST0132 VirtualServiceHostNotFoundInGateway: a VirtualService host that its
+/// Gateway does not expose.
+#[test]
+fn ist0132_host_not_exposed_by_gateway() {
+    let vs = vs(&format!(
+        "hosts: [shop.example.com]\ngateways: [gw]\nhttp:\n- {ROUTE}"
+    ));
+    let yaml = docs(&[&vs, &gateway("default", "gw", "[\"*.other.com\"]")]);
+    assert_no_errors(&yaml);
+    assert_analysis(
+        &yaml,
+        "IST0132",
+        "spec.hosts[0]",
+        "host [shop.example.com] defined in VirtualService default/r not found in Gateway default/gw",
+    );
+    assert_clean_yaml(&docs(&[
+        &vs,
+        &gateway("default", "gw", "[\"*.example.com\"]"),
+    ]));
+    assert_clean_yaml(&docs(&[
+        &vs,
+        &gateway("default", "gw", "[\"default/shop.example.com\"]"),
+    ]));
+}
+
+/// istioctl analyze IST0101 for gateways: "Referenced gateway not found".
+#[test]
+fn gateway_not_found() {
+    let vs = vs(&format!(
+        "hosts: [shop.example.com]\ngateways: [ns1/gw]\nhttp:\n- {ROUTE}"
+    ));
+    assert_no_errors(&vs);
+    assert_analysis(
+        &vs,
+        "IST0101",
+        "spec.gateways[0]",
+        "Referenced gateway not found: \"ns1/gw\"",
+    );
+    // A bare name is looked up in the VirtualService's namespace.
+    let wrong_namespace = docs(&[
+        &vs.replace("ns1/gw", "gw"),
+        &gateway("ns1", "gw", "[\"*\"]"),
+    ]);
+    assert_analysis(
+        &wrong_namespace,
+        "IST0101",
+        "spec.gateways[0]",
+        "Referenced gateway not found: \"default/gw\"",
+    );
+    assert_clean_yaml(&docs(&[&vs, &gateway("ns1", "gw", "[\"*\"]")]));
+}

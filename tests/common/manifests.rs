@@ -1,0 +1,58 @@
+//! Manifests for tests: VirtualServices, Gateways and DestinationRules as YAML text.
+
+/// Removes the common indentation of `text`, then indents every line by `by` spaces.
+pub fn reindent(text: &str, by: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let common = lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let pad = " ".repeat(by);
+    lines
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| format!("{pad}{}\n", &l[common..]))
+        .collect()
+}
+
+/// A VirtualService `namespace/name` with the given `spec` body.
+pub fn named_vs(namespace: &str, name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n{}",
+        reindent(spec, 2)
+    )
+}
+
+/// A VirtualService `default/r` with the given `spec` body.
+pub fn vs(spec: &str) -> String {
+    named_vs("default", "r", spec)
+}
+
+/// A VirtualService `default/r` for host `svc-b` (bound to the mesh) with these `http` routes.
+pub fn http(routes: &str) -> String {
+    vs(&format!("hosts: [svc-b]\nhttp:\n{}", reindent(routes, 0)))
+}
+
+/// A Gateway `namespace/name` with one HTTP server for `hosts` (a YAML flow list).
+pub fn gateway(namespace: &str, name: &str, hosts: &str) -> String {
+    format!(
+        "apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  selector: {{istio: ingressgateway}}\n  servers:\n  - port: {{number: 80, name: http, protocol: HTTP}}\n    hosts: {hosts}\n"
+    )
+}
+
+/// A DestinationRule `namespace/name` for `host` defining the subsets `v1` and `v2`.
+pub fn destination_rule(namespace: &str, name: &str, host: &str) -> String {
+    format!(
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  host: {host}\n  subsets:\n  - {{name: v1, labels: {{version: v1}}}}\n  - {{name: v2, labels: {{version: v2}}}}\n"
+    )
+}
+
+/// Several documents as one stream.
+pub fn docs(parts: &[&str]) -> String {
+    parts.join("---\n")
+}
+
+/// The usual destination of a route.
+pub const ROUTE: &str = "route: [{destination: {host: svc-b}}]";
