@@ -252,3 +252,43 @@ fn oversized_document_is_refused_before_parsing() {
 fn unreadable_path_is_an_io_error() {
     assert!(from_path("/nonexistent/meshroute", &LoadOptions::default()).is_err());
 }
+
+/// `directResponse.body.bytes` is protobuf `bytes`: base64 as protobuf's JSON mapping reads it
+/// (standard or URL-safe alphabet, padding as the length requires), decoded when the resource is
+/// loaded. Text that is not base64 is an error at its field path, as Istio rejects it (a decoder
+/// that skipped invalid characters used to turn it into another body).
+#[test]
+fn direct_response_bytes_are_base64_checked_at_load() {
+    let vs = |bytes: &str| {
+        format!(
+            "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: r}}
+spec:
+  hosts: [svc-b]
+  http:
+  - directResponse:
+      status: 200
+      body:
+        bytes: \"{bytes}\"
+"
+        )
+    };
+    let loaded = from_str(&vs("aGVsbG8*"), &LoadOptions::default());
+    assert!(loaded.resources.is_empty());
+    let error = &loaded.diagnostics[0];
+    assert_eq!(error.severity, Severity::Error);
+    assert_eq!(error.path, "spec.http[0].directResponse.body.bytes");
+    assert_eq!(error.line, Some(10));
+    assert!(error.message.contains("invalid base64"), "{error}");
+
+    for (text, body) in [("aGVsbG8=", "hello"), ("aGVsbG8", "hello"), ("LV8-", "-_>")] {
+        let mesh = from_str(&vs(text), &LoadOptions::default())
+            .compile()
+            .unwrap();
+        let request = http::Request::get("http://svc-b/").body(()).unwrap();
+        let decision = mesh.route(&request, &meshroute::Source::default());
+        let response = decision.direct_response().unwrap();
+        assert_eq!(response.body(), Some(body.as_bytes()), "{text}");
+    }
+}

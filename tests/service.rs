@@ -1361,3 +1361,361 @@ async fn outbound_counts_a_request_active_until_its_body_ends() {
     );
     drop(held);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Real addresses only, one host-name rule, replayable randomness
+// ---------------------------------------------------------------------------------------------
+
+/// A client that records the URI and `Host` of every request it is asked to send, and sends
+/// nothing: it answers 200 itself.
+#[derive(Clone, Default)]
+struct Recorder {
+    sent: Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl Recorder {
+    fn sent(&self) -> Vec<(String, String)> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+impl Service<http::Request<Empty<Bytes>>> for Recorder {
+    type Response = http::Response<Empty<Bytes>>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Empty<Bytes>>) -> Self::Future {
+        let host = request
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        self.sent
+            .lock()
+            .unwrap()
+            .push((request.uri().to_string(), host));
+        std::future::ready(Ok(http::Response::new(Empty::new())))
+    }
+}
+
+/// A Deployment `name` of `app` in `default`: its one replica gets a simulated address.
+fn deployment(name: &str, app: &str, version: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  replicas: 1
+  template:
+    metadata: {{labels: {{app: {app}, version: {version}}}}}
+    spec: {{containers: [{{name: app, image: x}}]}}
+---
+"
+    )
+}
+
+/// The address meshroute made up for a Deployment's pod is never dialled: the outbound layer
+/// answers 503 `UH` (Envoy's answer for a cluster without a healthy endpoint) with a
+/// `LocalReply` saying how to supply endpoints, and never calls the client; with
+/// `dns_fallback` it sends to the service's DNS name; once the application supplies a real
+/// endpoint, that one is used.
+#[tokio::test]
+async fn outbound_never_dials_simulated_addresses() {
+    let yaml = format!(
+        "{}{}{}",
+        service("svc-s"),
+        deployment("svc-s-v1", "svc-s", "v1"),
+        subsets("svc-s")
+    );
+    let mesh = shared(&yaml);
+    let decision_mesh = mesh.load();
+    let probe = http::Request::get("http://svc-s:8080/").body(()).unwrap();
+    let picked = decision_mesh.route(&probe, &Source::default());
+    let endpoint = picked
+        .endpoint()
+        .expect("the simulation still picks the pod");
+    assert!(endpoint.is_synthetic(), "{endpoint:?}");
+
+    let recorder = Recorder::default();
+    let outbound = OutboundLayer::new(mesh.clone(), Source::default()).layer(recorder.clone());
+    let response = outbound
+        .clone()
+        .oneshot(get("http://svc-s:8080/hello", &[]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let reply = response
+        .extensions()
+        .get::<meshroute::service::LocalReply>()
+        .cloned()
+        .expect("a local reply says why");
+    assert_eq!(reply.flag, "UH");
+    assert!(
+        reply.detail.contains("SharedMesh::set_endpoints"),
+        "{}",
+        reply.detail
+    );
+    assert!(reply.detail.contains("dns_fallback"), "{}", reply.detail);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, "no healthy upstream");
+    assert!(recorder.sent().is_empty(), "{:?}", recorder.sent());
+
+    // Opting into DNS: the service's name and port, the Host as the application wrote it.
+    let dns = OutboundLayer::new(mesh.clone(), Source::default())
+        .dns_fallback(true)
+        .layer(recorder.clone());
+    let response = dns
+        .oneshot(get("http://svc-s:8080/hello", &[]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        recorder.sent(),
+        [(
+            "http://svc-s.default.svc.cluster.local:8080/hello".to_owned(),
+            "svc-s:8080".to_owned()
+        )]
+    );
+
+    // Real endpoints from the application (by the service's short name) are dialled.
+    let real: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    mesh.set_endpoints(
+        "svc-s",
+        8080,
+        vec![Endpoint::new(real, 18080).with_labels([("version", "v1")])],
+    )
+    .unwrap();
+    let response = outbound
+        .oneshot(get("http://svc-s:8080/hello", &[]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        recorder.sent().last().cloned(),
+        Some((
+            "http://127.0.0.1:18080/hello".to_owned(),
+            "svc-s:8080".to_owned()
+        ))
+    );
+}
+
+/// One host-name rule for every API that takes a host: the FQDN, `name.ns.svc`, `name.ns` and,
+/// where the name is not ambiguous, the short name reach the same service; a short name that
+/// two namespaces share is refused with both candidates.
+#[test]
+fn set_endpoints_accepts_every_name_of_a_service() {
+    let yaml = "apiVersion: v1
+kind: Service
+metadata: {name: svc-a, namespace: default}
+spec: {ports: [{port: 8080}], selector: {app: a}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc-a, namespace: prod}
+spec: {ports: [{port: 8080}], selector: {app: a}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc-b, namespace: prod}
+spec: {ports: [{port: 8080}], selector: {app: b}}
+";
+    let mesh = shared(yaml).load();
+    let one = |port| vec![Endpoint::new("127.0.0.1".parse().unwrap(), port)];
+    for (name, port) in [
+        ("svc-b", 1),
+        ("svc-b.prod", 2),
+        ("svc-b.prod.svc", 3),
+        ("svc-b.prod.svc.cluster.local", 4),
+        ("SVC-B.Prod", 5),
+    ] {
+        mesh.set_endpoints(name, 8080, &one(port))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let endpoints = mesh
+            .endpoints("svc-b.prod.svc.cluster.local", None, 8080)
+            .unwrap();
+        assert_eq!(endpoints[0].port, port, "{name}");
+        assert_eq!(
+            mesh.endpoints(name, None, 8080).unwrap()[0].port,
+            port,
+            "{name}"
+        );
+    }
+    let ambiguous = mesh.set_endpoints("svc-a", 8080, &one(9)).unwrap_err();
+    assert_eq!(
+        ambiguous.candidates,
+        [
+            "svc-a.default.svc.cluster.local",
+            "svc-a.prod.svc.cluster.local"
+        ]
+    );
+    assert!(
+        ambiguous.to_string().contains("name.namespace"),
+        "{ambiguous}"
+    );
+    mesh.set_endpoints("svc-a.prod", 8080, &one(7)).unwrap();
+    let unknown = mesh.set_endpoints("svc-c", 8080, &one(1)).unwrap_err();
+    assert!(unknown.candidates.is_empty());
+    assert!(
+        mesh.set_endpoints("svc-b", 9090, &one(1)).is_err(),
+        "no such port"
+    );
+}
+
+/// `with_rng`: two layers seeded alike make the same weighted choices for the same sequence
+/// of requests (the sequence FastRng gives for the seed), whatever the thread.
+#[tokio::test]
+async fn outbound_with_rng_replays_weighted_choices() {
+    let yaml = format!(
+        "{}{}apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: svc-w}}
+spec:
+  hosts: [svc-w]
+  http:
+  - route:
+    - {{destination: {{host: svc-w, subset: v1}}, weight: 50}}
+    - {{destination: {{host: svc-w, subset: v2}}, weight: 50}}
+",
+        service("svc-w"),
+        subsets("svc-w")
+    );
+    let mesh = shared(&yaml);
+    mesh.set_endpoints(
+        "svc-w",
+        8080,
+        vec![
+            Endpoint::new("127.0.0.1".parse().unwrap(), 1).with_labels([("version", "v1")]),
+            Endpoint::new("127.0.0.1".parse().unwrap(), 2).with_labels([("version", "v2")]),
+        ],
+    )
+    .unwrap();
+    let run = |seed: u64| {
+        let recorder = Recorder::default();
+        let layer = OutboundLayer::new(mesh.clone(), Source::default())
+            .with_rng(meshroute::FastRng::from_seed(seed));
+        let service = layer.layer(recorder.clone());
+        async move {
+            for _ in 0..40 {
+                service
+                    .clone()
+                    .oneshot(get("http://svc-w:8080/", &[]))
+                    .await
+                    .unwrap();
+            }
+            recorder
+                .sent()
+                .into_iter()
+                .map(|(uri, _)| uri)
+                .collect::<Vec<_>>()
+        }
+    };
+    let first = run(7).await;
+    assert_eq!(first, run(7).await);
+    assert_ne!(first, run(8).await, "another seed, another sequence");
+    let ports: BTreeMap<&str, usize> = first.iter().fold(BTreeMap::new(), |mut counts, uri| {
+        *counts.entry(uri.as_str()).or_default() += 1;
+        counts
+    });
+    assert_eq!(ports.len(), 2, "both subsets chosen: {ports:?}");
+}
+
+/// The watcher notices a file replaced by an older copy (same number of files, the newest time
+/// unchanged: a restored backup of one file among several), sees a change made right after
+/// `watch` returns, and stops at once when dropped, whatever its polling interval.
+#[cfg(feature = "watch")]
+#[test]
+fn watch_sees_older_copies_and_stops_at_once() {
+    use std::time::{Duration, Instant, SystemTime};
+
+    let dir = std::env::temp_dir().join(format!("meshroute-watch-old-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let routes = dir.join("a-routes.yaml");
+    let rules = dir.join("b-rules.yaml");
+    let vs = |subset: &str| {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: w}}\nspec:\n  hosts: [svc-w]\n  http:\n  - route: [{{destination: {{host: svc-w, subset: {subset}}}}}]\n"
+        )
+    };
+    let set_time = |path: &std::path::Path, time: SystemTime| {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(time)
+            .unwrap();
+    };
+    let now = SystemTime::now();
+    std::fs::write(&routes, vs("v1")).unwrap();
+    set_time(&routes, now - Duration::from_secs(100));
+    std::fs::write(&rules, subsets("svc-w")).unwrap();
+    set_time(&rules, now - Duration::from_secs(10));
+
+    let loaded = meshroute::from_path(&dir, &LoadOptions::default()).unwrap();
+    let shared = SharedMesh::new(loaded.compile().unwrap());
+    let subset = |shared: &SharedMesh| {
+        let mesh = shared.load();
+        let req = http::Request::get("http://svc-w/").body(()).unwrap();
+        mesh.route(&req, &Source::default())
+            .destination()
+            .and_then(|d| d.subset.map(str::to_owned))
+    };
+    let wait_for = |want: &str| {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if subset(&shared).as_deref() == Some(want) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    };
+    let watcher = shared
+        .watch(
+            vec![dir.clone()],
+            Duration::from_millis(20),
+            LoadOptions::default(),
+        )
+        .unwrap();
+    // A change right after `watch` returns (same modification time is possible: the size
+    // differs).
+    std::fs::write(&routes, vs("v2-b")).unwrap();
+    set_time(&routes, now - Duration::from_secs(100));
+    assert!(wait_for("v2-b"), "a change right after watch() was missed");
+
+    // An older copy of the routes, of the same size: the newest file (the rules) and the file
+    // count are unchanged.
+    std::fs::write(&routes, vs("v3-b")).unwrap();
+    set_time(&routes, now - Duration::from_secs(200));
+    assert!(
+        wait_for("v3-b"),
+        "a file replaced by an older copy was missed"
+    );
+    drop(watcher);
+
+    // Dropping never waits for the polling interval.
+    let slow = shared
+        .watch(
+            vec![dir.clone()],
+            Duration::from_secs(60),
+            LoadOptions::default(),
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    let start = Instant::now();
+    drop(slow);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "dropping the watcher took {:?}",
+        start.elapsed()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
