@@ -10,6 +10,7 @@
 //! - `rust` blocks of `README.md` are doc tests (`src/lib.rs` includes the README); the test file
 //!   of `docs/testing-routing.md` is `tests/guide_routing.rs`, line for line.
 //! - The `toml` dependency list of `README.md` builds the README's service example on its own.
+#![cfg(all(feature = "cli", feature = "tower"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
