@@ -158,7 +158,9 @@ pub use balance::endpoint::Endpoint;
 pub use balance::outlier::UpstreamResult;
 pub use compile::compile;
 #[cfg(feature = "yaml")]
-pub use config::load::{LoadError, LoadOptions, Loaded, from_path, from_str, from_str_named};
+pub use config::load::{
+    LoadError, LoadOptions, Loaded, from_path, from_str, from_str_named, mesh_config_from_str,
+};
 pub use diagnostic::{Code, CompileError, Diagnostic, InvalidSeverity, Severity};
 pub use live::SharedMesh;
 #[cfg(feature = "watch")]

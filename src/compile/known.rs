@@ -3,11 +3,14 @@
 use crate::config::{DestinationRule, Resource};
 use crate::registry::rules::{destination_rules, rule_for, uses_consistent_hash};
 use crate::registry::services::ServicePorts;
+use crate::registry::visibility::MeshSettings;
 
 /// The services and DestinationRules of the configuration, as routes and hosts consult them.
 #[derive(Debug)]
 pub(crate) struct Known<'r> {
     pub(crate) services: ServicePorts,
+    /// MeshConfig's settings (or Istio's defaults).
+    pub(crate) settings: MeshSettings,
     /// `(resolved DR host, namespace, rule)`; DR hosts may be wildcards.
     rules: Vec<(String, &'r str, &'r DestinationRule)>,
 }
@@ -16,6 +19,7 @@ impl<'r> Known<'r> {
     pub(crate) fn new(resources: &[&'r Resource]) -> Self {
         Self {
             services: ServicePorts::new(resources),
+            settings: MeshSettings::new(resources),
             rules: destination_rules(resources),
         }
     }

@@ -11,6 +11,8 @@
 mod balance_tests;
 mod clusters;
 mod delegates;
+mod entries;
+mod gateways;
 mod known;
 mod routes;
 mod tables;

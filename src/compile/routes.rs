@@ -32,22 +32,10 @@ pub(crate) fn compile_vs(
     known: &Known<'_>,
 ) -> CompiledVs {
     let namespace = resource.namespace();
-    let export_to = if vs.export_to.is_empty() || vs.export_to.iter().any(|e| e == "*") {
-        None
-    } else {
-        Some(
-            vs.export_to
-                .iter()
-                .map(|e| {
-                    if e == "." {
-                        namespace.into()
-                    } else {
-                        e.as_str().into()
-                    }
-                })
-                .collect(),
-        )
-    };
+    let export = known
+        .settings
+        .virtual_service_export(&vs.export_to, namespace);
+    let export_to = (!export.is_public()).then(|| export.namespaces().to_vec());
     let routes = http
         .iter()
         .map(|(index, route)| compile_route(*index, route, namespace, known))

@@ -7,23 +7,13 @@ use std::collections::BTreeMap;
 
 use super::clusters;
 use super::delegates::expand_delegates;
+use super::entries::{entries_for, index};
 use super::known::Known;
 use super::routes::compile_vs;
 use crate::config::{Body, Resource, VirtualService};
 use crate::registry::gateways::gateway_key;
-use crate::route::table::{
-    Action, CompiledVs, Entry, GatewayTable, GatewayTables, HostEntry, NO_MATCH, SidecarHosts,
-    Tables,
-};
+use crate::route::table::{Action, HostEntry, SidecarHosts, Tables};
 use crate::util::host;
-
-/// What a gateway is as a caller: its workload labels (the Gateway's `selector`), its namespace
-/// and the listener port the routes are built for.
-struct GatewayCaller<'a> {
-    labels: &'a [(Box<str>, Box<str>)],
-    namespace: &'a str,
-    port: Option<u16>,
-}
 
 /// Builds every table of a `Mesh` from the effective resources.
 pub(crate) fn lower(resources: &[&Resource]) -> Tables {
@@ -121,45 +111,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         host_entry(&mut tables.sidecar, fqdn, &known);
     }
 
-    for (gateway, per_host) in gateway_routes {
-        let (namespace, name) = gateway.split_once('/').unwrap_or(("default", &gateway));
-        let labels: Vec<(Box<str>, Box<str>)> = resources
-            .iter()
-            .find_map(|r| match &r.body {
-                Body::Gateway(g) if r.namespace() == namespace && r.name() == name => Some(g),
-                _ => None,
-            })
-            .map(|gw| {
-                gw.selector
-                    .iter()
-                    .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut ports: Vec<u16> = per_host
-            .iter()
-            .filter_map(|(_, vs)| tables.virtual_services.get(index(*vs)))
-            .flat_map(|vs| vs.routes.iter().flat_map(|r| r.matches.iter()))
-            .filter_map(|m| m.port)
-            .collect();
-        ports.sort_unstable();
-        ports.dedup();
-        let table_for = |port: Option<u16>| {
-            let caller = GatewayCaller {
-                labels: &labels,
-                namespace,
-                port,
-            };
-            gateway_table(&tables.virtual_services, &gateway, &per_host, &caller)
-        };
-        let gateway_tables = GatewayTables {
-            by_port: ports.iter().map(|&p| (p, table_for(Some(p)))).collect(),
-            other_ports: table_for(None),
-        };
-        tables
-            .gateways
-            .insert(gateway.as_str().into(), gateway_tables);
-    }
+    super::gateways::lower(resources, &mut tables, gateway_routes);
     // One cluster per destination a route names (port known at compile time), besides the
     // clusters of every known service.
     let mut destinations = Vec::new();
@@ -209,73 +161,6 @@ fn referenced(virtual_services: &[(&Resource, &VirtualService)]) -> (Vec<String>
     query.sort();
     query.dedup();
     (headers, query)
-}
-
-/// One gateway's virtual hosts for one listener port: the routes of every VirtualService bound
-/// to it, concatenated per host (oldest first) with catch-alls moved to the end (gateway.go,
-/// route.go `SortVHostRoutes`).
-fn gateway_table(
-    vses: &[CompiledVs],
-    gateway: &str,
-    per_host: &[(String, u32)],
-    caller: &GatewayCaller<'_>,
-) -> GatewayTable {
-    let mut table = GatewayTable {
-        labels: caller.labels.to_vec(),
-        ..GatewayTable::default()
-    };
-    let mut merged: BTreeMap<&str, Vec<Entry>> = BTreeMap::new();
-    let mut order: Vec<&str> = Vec::new();
-    for (h, vs) in per_host {
-        let Some(compiled) = vses.get(index(*vs)) else {
-            continue;
-        };
-        if !merged.contains_key(h.as_str()) {
-            order.push(h);
-        }
-        merged
-            .entry(h)
-            .or_default()
-            .extend(entries_for(*vs, compiled, gateway, Some(caller)));
-    }
-    for h in order {
-        let entries = merged.remove(h).unwrap_or_default();
-        // gateway.go / route.go SortVHostRoutes: catch-all routes move to the end.
-        let (mut entries, catch_all): (Vec<Entry>, Vec<Entry>) =
-            entries.into_iter().partition(|e| !is_catch_all(vses, e));
-        entries.extend(catch_all);
-        match h.strip_prefix('*') {
-            Some(suffix) => table.wildcards.insert(suffix, entries),
-            None => {
-                table.exact.insert(h.into(), entries);
-            }
-        }
-    }
-    table
-}
-
-fn index(i: u32) -> usize {
-    usize::try_from(i).unwrap_or(usize::MAX)
-}
-
-fn is_catch_all(vses: &[CompiledVs], e: &Entry) -> bool {
-    let Some(route) = usize::try_from(e.vs)
-        .ok()
-        .and_then(|v| vses.get(v))
-        .and_then(|vs| {
-            vs.routes
-                .get(usize::try_from(e.route).unwrap_or(usize::MAX))
-        })
-    else {
-        return false;
-    };
-    if e.matcher == NO_MATCH {
-        return true;
-    }
-    route
-        .matches
-        .get(usize::try_from(e.matcher).unwrap_or(usize::MAX))
-        .is_some_and(|m| m.request.is_catch_all())
 }
 
 fn push_candidate(sidecar: &mut SidecarHosts, host: u32, vs: u32) {
@@ -357,55 +242,4 @@ fn host_entry(sidecar: &mut SidecarHosts, fqdn: &str, known: &Known<'_>) -> u32 
             .or_insert(idx);
     }
     idx
-}
-
-/// The route table entries of one VirtualService as seen by `gateway` (`mesh` for sidecars):
-/// one entry per match (or per route without matches), matches whose `gateways` exclude this
-/// gateway dropped, and everything after an unconditional catch-all truncated (route.go
-/// `BuildHTTPRoutesForVirtualService`). For a gateway, `caller` decides the config-time selectors
-/// (`port`, `sourceLabels`, `sourceNamespace`) here, so that truncation sees them as Istio does;
-/// for sidecars they are checked per request.
-fn entries_for(
-    vs: u32,
-    compiled: &CompiledVs,
-    gateway: &str,
-    caller: Option<&GatewayCaller<'_>>,
-) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    for (r, route) in compiled.routes.iter().enumerate() {
-        let route_idx = u32::try_from(r).unwrap_or(u32::MAX);
-        if route.matches.is_empty() {
-            entries.push(Entry {
-                vs,
-                route: route_idx,
-                matcher: NO_MATCH,
-            });
-            return entries;
-        }
-        for (m, matcher) in route.matches.iter().enumerate() {
-            if !matcher.gateways.is_empty() && !matcher.gateways.iter().any(|g| &**g == gateway) {
-                continue;
-            }
-            if let Some(caller) = caller {
-                // route.go `TranslateRoute` / `sourceMatchHTTP`, for this gateway and port.
-                let dropped =
-                    matcher.selector_failure(caller.port, caller.namespace, caller.labels);
-                if dropped.is_some() {
-                    continue;
-                }
-            }
-            entries.push(Entry {
-                vs,
-                route: route_idx,
-                matcher: u32::try_from(m).unwrap_or(u32::MAX),
-            });
-            // With `gateways` set the source selectors are already gone; a `port` is still
-            // checked per request, so such a match only truncates on its own port.
-            let unconditional = caller.is_some() || !matcher.has_runtime_selectors();
-            if matcher.request.is_catch_all() && unconditional {
-                return entries;
-            }
-        }
-    }
-    entries
 }

@@ -12,19 +12,23 @@ mod gateway;
 mod kubernetes;
 #[cfg(feature = "yaml")]
 pub(crate) mod load;
+mod mesh_config;
 mod meta;
 mod resource;
 mod service_entry;
+mod sidecar;
 mod virtual_service;
 mod workload_entry;
 
 pub use destination_rule::*;
 pub use gateway::*;
 pub use kubernetes::*;
+pub use mesh_config::*;
 pub use meta::{
     Base64Bytes, Duration, InvalidBase64, InvalidDuration, ObjectMeta, Origin, Percent, StringMatch,
 };
 pub use resource::{Body, Resource, effective};
 pub use service_entry::*;
+pub use sidecar::*;
 pub use virtual_service::*;
 pub use workload_entry::*;

@@ -3,8 +3,10 @@
 use super::destination_rule::DestinationRule;
 use super::gateway::Gateway;
 use super::kubernetes::{DeploymentSpec, Pod, ServiceSpec};
+use super::mesh_config::MeshConfig;
 use super::meta::{ObjectMeta, Origin};
 use super::service_entry::ServiceEntry;
+use super::sidecar::Sidecar;
 use super::virtual_service::VirtualService;
 use super::workload_entry::WorkloadEntry;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -37,6 +39,10 @@ pub enum Body {
     ServiceEntry(Box<ServiceEntry>),
     /// `networking.istio.io` `WorkloadEntry`.
     WorkloadEntry(Box<WorkloadEntry>),
+    /// `networking.istio.io` `Sidecar`.
+    Sidecar(Box<Sidecar>),
+    /// Istio's mesh-wide settings: the `mesh` key of the `istio` ConfigMap (kind `ConfigMap`).
+    MeshConfig(Box<MeshConfig>),
     /// Kubernetes `v1` `Service`.
     Service(Box<ServiceSpec>),
     /// Kubernetes `apps/v1` `Deployment`.
@@ -60,6 +66,8 @@ impl Resource {
             Body::Gateway(_) => "Gateway",
             Body::ServiceEntry(_) => "ServiceEntry",
             Body::WorkloadEntry(_) => "WorkloadEntry",
+            Body::Sidecar(_) => "Sidecar",
+            Body::MeshConfig(_) => "ConfigMap",
             Body::Service(_) => "Service",
             Body::Deployment(_) => "Deployment",
             Body::Pod(_) => "Pod",

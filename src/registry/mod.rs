@@ -7,3 +7,4 @@ pub(crate) mod endpoints;
 pub(crate) mod gateways;
 pub(crate) mod rules;
 pub(crate) mod services;
+pub(crate) mod visibility;

@@ -197,25 +197,11 @@ impl Mesh {
                     entry.and_then(|e| e.service_port),
                 )
             }
-            Some(gateway) => {
-                // Routes are built per listener port (`pilot/pkg/networking/core/route/route.go`
-                // `BuildHTTPRoutesForVirtualService` / `TranslateRoute`); Envoy's domain order:
-                // exact, then wildcards from the longest, then `*`. A host whose VirtualServices
-                // yield no routes here has no virtual host.
-                let table = tables.gateways.get(gateway).map(|g| g.for_port(facts.port));
-                let result = match (table, host) {
-                    (Some(t), Some(h)) => t
-                        .candidates(h)
-                        .map(|entries| {
-                            self.eval(entries, &view, source, &*t.labels, facts.port, tracer)
-                        })
-                        .find(|r| !matches!(r, Eval::NothingApplies))
-                        .unwrap_or(Eval::NothingApplies),
-                    _ => Eval::NothingApplies,
-                };
-                // A gateway has no default route: nothing applicable is Envoy's 404 NR.
-                (result, None, None)
-            }
+            Some(gateway) => (
+                self.gateway_eval(gateway, host, &view, source, facts.port, tracer),
+                None,
+                None,
+            ),
         };
 
         let is_gateway = source.gateway_name().is_some();
@@ -253,6 +239,36 @@ impl Mesh {
             "meshroute decision"
         );
         decision
+    }
+
+    /// The route a gateway's virtual hosts give the request.
+    fn gateway_eval<'a>(
+        &'a self,
+        gateway: &str,
+        host: Option<&str>,
+        view: &RequestView<'_>,
+        source: &Source,
+        port: u16,
+        tracer: &mut impl Tracer,
+    ) -> Eval<'a> {
+        // Routes are built per listener port (`pilot/pkg/networking/core/route/route.go`
+        // `BuildHTTPRoutesForVirtualService` / `TranslateRoute`); Envoy's domain order:
+        // exact, then wildcards from the longest, then `*`. A host whose VirtualServices
+        // yield no routes here has no virtual host.
+        let table = self
+            .inner
+            .tables
+            .gateways
+            .get(gateway)
+            .map(|g| g.for_port(port));
+        match (table, host) {
+            (Some(t), Some(h)) => t
+                .candidates(h)
+                .map(|entries| self.eval(entries, view, source, &*t.labels, port, tracer))
+                .find(|r| !matches!(r, Eval::NothingApplies))
+                .unwrap_or(Eval::NothingApplies),
+            _ => Eval::NothingApplies,
+        }
     }
 
     /// Picks the endpoint of `dest` with its cluster's balancer (Envoy's algorithms, fed the

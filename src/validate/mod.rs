@@ -27,6 +27,11 @@ pub(crate) fn validate(resource: &Resource, out: &mut Vec<Diagnostic>) {
         Body::Gateway(gw) => gateway::validate(&mut sink, gw),
         Body::ServiceEntry(se) => service_entry::validate(&mut sink, se),
         Body::WorkloadEntry(we) => workload_entry::validate(&mut sink, we),
-        Body::Service(_) | Body::Deployment(_) | Body::Pod(_) | Body::Ignored { .. } => {}
+        Body::Service(_)
+        | Body::Deployment(_)
+        | Body::Pod(_)
+        | Body::Sidecar(_)
+        | Body::MeshConfig(_)
+        | Body::Ignored { .. } => {}
     }
 }

@@ -20,9 +20,11 @@ use serde_json::Value;
 use super::destination_rule::DestinationRule;
 use super::gateway::Gateway;
 use super::kubernetes::{DeploymentSpec, Pod, ServiceSpec};
+use super::mesh_config::MeshConfig;
 use super::meta::{ObjectMeta, Origin};
 use super::resource::{Body, Resource};
 use super::service_entry::ServiceEntry;
+use super::sidecar::Sidecar;
 use super::virtual_service::VirtualService;
 use super::workload_entry::WorkloadEntry;
 use crate::diagnostic::{Diagnostic, Severity};
@@ -343,12 +345,13 @@ fn parse_yaml(doc: &str) -> Result<Value, (Option<u32>, String)> {
         })
 }
 
-const ISTIO_KINDS: [&str; 5] = [
+const ISTIO_KINDS: [&str; 6] = [
     "VirtualService",
     "DestinationRule",
     "Gateway",
     "ServiceEntry",
     "WorkloadEntry",
+    "Sidecar",
 ];
 
 fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut Loaded) {
@@ -435,6 +438,17 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
             .map(|s| Body::ServiceEntry(Box::new(s))),
         (true, _, "WorkloadEntry") => typed::<WorkloadEntry>(spec, "spec", true, &mut warnings)
             .map(|s| Body::WorkloadEntry(Box::new(s))),
+        (true, _, "Sidecar") => {
+            typed::<Sidecar>(spec, "spec", true, &mut warnings).map(|s| Body::Sidecar(Box::new(s)))
+        }
+        (false, "", "ConfigMap") if is_mesh_config_map(&metadata.name) => {
+            match object.get("data").and_then(|d| d.get("mesh")) {
+                Some(Value::String(mesh)) => {
+                    mesh_config(mesh, "data.mesh").map(|m| Body::MeshConfig(Box::new(m)))
+                }
+                _ => Ok(Body::Ignored { kind: kind.clone() }),
+            }
+        }
         (false, "", "Service") => typed::<ServiceSpec>(spec, "spec", false, &mut warnings)
             .map(|s| Body::Service(Box::new(s))),
         (false, "apps", "Deployment") => {
@@ -486,6 +500,82 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
             loaded.diagnostics.extend(diagnostics);
         }
     }
+}
+
+/// Whether a ConfigMap of this name holds istiod's MeshConfig under `data.mesh`: `istio`, or
+/// `istio-<revision>` for a revisioned control plane.
+fn is_mesh_config_map(name: &str) -> bool {
+    name == "istio" || name.starts_with("istio-")
+}
+
+/// Parses MeshConfig text (the YAML of the ConfigMap's `mesh` key). Fields meshroute does not
+/// model are ignored: MeshConfig has many settings that change no routing decision.
+fn mesh_config(text: &str, prefix: &str) -> Result<MeshConfig, (String, String)> {
+    let value = parse_yaml(text).map_err(|(_, message)| (prefix.to_owned(), message))?;
+    let mut ignored = Vec::new();
+    typed::<MeshConfig>(value, prefix, false, &mut ignored)
+}
+
+/// Loads a MeshConfig file: either the `istio` ConfigMap (as `kubectl get cm istio -n
+/// istio-system -o yaml` prints it) or the text of its `mesh` key. The result holds one
+/// [`Body::MeshConfig`] resource (named `istio-system/istio`) or the errors found; add it to the
+/// other resources with [`Loaded::extend`], last, so that it wins over any `istio` ConfigMap
+/// among them.
+pub fn mesh_config_from_str(text: &str, file: Option<&str>) -> Loaded {
+    let options =
+        LoadOptions::default().default_namespace(super::mesh_config::DEFAULT_ROOT_NAMESPACE);
+    let as_manifest = parse_yaml(text)
+        .ok()
+        .is_some_and(|v| v.get("kind").and_then(Value::as_str) == Some("ConfigMap"));
+    if as_manifest {
+        let mut loaded = load_text(text, file.map(Arc::from), &options);
+        loaded
+            .resources
+            .retain(|r| matches!(r.body, Body::MeshConfig(_)));
+        if loaded.resources.is_empty() && !loaded.has_errors() {
+            let origin = Origin {
+                file: file.map(Arc::from),
+                line: Some(1),
+                ..Origin::default()
+            };
+            loaded.diagnostics.push(origin.diagnostic(
+                None,
+                "no MeshConfig found: expected a ConfigMap named istio (or istio-<revision>) with a `mesh` key",
+            ));
+        }
+        return loaded;
+    }
+    let origin = Origin {
+        file: file.map(Arc::from),
+        line: Some(1),
+        text_line: 1,
+        text: Some(Arc::from(text)),
+        ..Origin::default()
+    };
+    let mut loaded = Loaded::default();
+    match mesh_config(text, "") {
+        Ok(mesh) => {
+            let metadata = ObjectMeta {
+                name: "istio".to_owned(),
+                namespace: Some(super::mesh_config::DEFAULT_ROOT_NAMESPACE.to_owned()),
+                ..ObjectMeta::default()
+            };
+            loaded.resources.push(Resource {
+                api_version: "v1".to_owned(),
+                metadata,
+                origin,
+                body: Body::MeshConfig(Box::new(mesh)),
+            });
+        }
+        Err((path, message)) => {
+            let mut diagnostic = origin.diagnostic(None, message);
+            diagnostic.kind = Some("MeshConfig".to_owned());
+            diagnostic.path = path;
+            locate_in(&origin, std::slice::from_mut(&mut diagnostic));
+            loaded.diagnostics.push(diagnostic);
+        }
+    }
+    loaded
 }
 
 /// Deserializes `value` as `T`, recording the paths of fields `T` does not have in `unknown`
@@ -585,5 +675,43 @@ mod tests {
         );
         assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
         assert_eq!(loaded.resources.len(), 1);
+    }
+
+    /// istiod reads MeshConfig from the `mesh` key of the `istio` ConfigMap (istio/istio
+    /// `pkg/config/mesh/mesh.go` `ApplyMeshConfig`); fields meshroute does not model are ignored.
+    #[test]
+    fn mesh_config_from_the_config_map_or_its_mesh_text() {
+        let text = "rootNamespace: mesh-root\noutboundTrafficPolicy: {mode: REGISTRY_ONLY}\naccessLogFile: /dev/stdout\n";
+        let bare = mesh_config_from_str(text, None);
+        assert!(bare.diagnostics.is_empty(), "{:?}", bare.diagnostics);
+        let map = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: istio, namespace: istio-system}}\ndata:\n  mesh: |\n{}",
+            text.lines()
+                .map(|l| format!("    {l}\n"))
+                .collect::<String>()
+        );
+        let wrapped = mesh_config_from_str(&map, Some("mesh.yaml"));
+        assert!(wrapped.diagnostics.is_empty(), "{:?}", wrapped.diagnostics);
+        for loaded in [bare, wrapped] {
+            let [resource] = loaded.resources.as_slice() else {
+                panic!("one resource expected: {:?}", loaded.resources)
+            };
+            let Body::MeshConfig(mesh) = &resource.body else {
+                panic!("a MeshConfig expected: {resource:?}")
+            };
+            assert_eq!(mesh.root_namespace(), "mesh-root");
+            assert_eq!(
+                mesh.outbound_traffic_mode(),
+                super::super::sidecar::OutboundTrafficMode::RegistryOnly
+            );
+        }
+        let wrong = mesh_config_from_str("rootNamespace: [a]\n", None);
+        assert_eq!(wrong.diagnostics.len(), 1, "{:?}", wrong.diagnostics);
+        assert_eq!(wrong.diagnostics[0].path, "rootNamespace");
+        let other = mesh_config_from_str(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+            None,
+        );
+        assert!(other.has_errors());
     }
 }
