@@ -62,6 +62,12 @@
 //!   - route:
 //!     - destination: {host: svc-b, subset: v1}
 //! ---
+//! apiVersion: v1
+//! kind: Service
+//! metadata: {name: svc-b, namespace: default}
+//! spec:
+//!   ports: [{name: http, port: 8080}]
+//! ---
 //! apiVersion: networking.istio.io/v1
 //! kind: DestinationRule
 //! metadata: {name: svc-b, namespace: default}
@@ -83,7 +89,8 @@
 //! let destination = decision.destination().unwrap();
 //! assert_eq!(destination.host, "svc-b.default.svc.cluster.local");
 //! assert_eq!(destination.subset, Some("v2"));
-//! // No Service or ServiceEntry for svc-b in this configuration: endpoints are unknown.
+//! // The Service (a sidecar applies a VirtualService on a port other than 80 only for a
+//! // service with that port) selects no pods here: its endpoints are unknown.
 //! assert!(decision.endpoint().is_none());
 //!
 //! // A mistake is reported with the resource, the field path and Istio's message.

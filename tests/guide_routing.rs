@@ -26,6 +26,13 @@ spec:
   - match: [{uri: {exact: /greet}}]
     route: [{destination: {host: svc-a, port: {number: 8080}}}]
 ---
+apiVersion: v1
+kind: Service
+metadata: {name: svc-b, namespace: default}
+spec:
+  selector: {app: demo-b}
+  ports: [{name: http, port: 8080}]
+---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: svc-b, namespace: default}
@@ -46,6 +53,13 @@ spec:
 
 /// The weighted rollout: 5% of svc-b's traffic to v1, 95% to v2.
 const WEIGHTED: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: svc-b, namespace: default}
+spec:
+  selector: {app: demo-b}
+  ports: [{name: http, port: 8080}]
+---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: svc-b, namespace: default}

@@ -14,7 +14,8 @@ mod weights;
 use crate::config::{Body, Resource, effective};
 use crate::diagnostic::Diagnostic;
 use crate::registry::endpoints::discover;
-use crate::registry::rules::destination_rules;
+use crate::registry::rules::Rules;
+use crate::registry::visibility::MeshSettings;
 use crate::validate::sink::Sink;
 use crate::validate::validate;
 
@@ -89,7 +90,8 @@ pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
 pub fn lint(resources: &[Resource]) -> Vec<Diagnostic> {
     let effective = effective(resources);
     let discovered = discover(&effective);
-    let rules = destination_rules(&effective);
+    let settings = MeshSettings::new(&effective);
+    let rules = Rules::new(&effective, &settings);
     let called = flags::called_hosts(&effective);
     let mut out = Vec::new();
     for &resource in &effective {

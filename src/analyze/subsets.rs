@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::balance::endpoint::Endpoint;
 use crate::config::DestinationRule;
 use crate::diagnostic::Code;
-use crate::registry::rules::rule_for;
+use crate::registry::rules::Rules;
 use crate::util::host;
 use crate::validate::sink::Sink;
 
@@ -32,7 +32,7 @@ fn show_labels(labels: &BTreeMap<String, String>) -> String {
 pub(crate) fn empty_subsets(
     sink: &mut Sink<'_>,
     dr: &DestinationRule,
-    rules: &[(String, &str, &DestinationRule)],
+    rules: &Rules<'_>,
     discovered: &BTreeMap<(String, u16), Vec<Endpoint>>,
 ) {
     let fqdn = host::resolve(&dr.host, sink.resource().namespace());
@@ -42,8 +42,12 @@ pub(crate) fn empty_subsets(
         .filter(|h| host::matches(&fqdn, h))
         .collect();
     hosts.dedup();
-    let applied: Vec<(&str, Option<DestinationRule>)> =
-        hosts.iter().map(|h| (*h, rule_for(rules, h))).collect();
+    // The rule in effect for the host as seen from this rule's own namespace.
+    let namespace = sink.resource().namespace().to_owned();
+    let applied: Vec<(&str, Option<DestinationRule>)> = hosts
+        .iter()
+        .map(|h| (*h, rules.lookup(&namespace, h, None).map(|c| c.rule)))
+        .collect();
     for (i, subset) in dr.subsets.iter().enumerate() {
         if subset.labels.is_empty() {
             continue;

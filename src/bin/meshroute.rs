@@ -470,7 +470,7 @@ fn describe(d: &meshroute::Decision<'_>) -> String {
         if let Some(port) = dest.port {
             line.push_str(&format!(" port {port}"));
         }
-        if !dest.subset_defined {
+        if !dest.cluster_exists {
             line.push_str("  (no DestinationRule defines this subset: Envoy answers 503, flag NC)");
         }
         lines.push(line);

@@ -967,7 +967,7 @@ fn subset_selecting_no_endpoints_is_503_no_healthy_upstream() {
     assert_eq!(d.outcome(), Outcome::Route);
     let dest = d.destination().unwrap();
     assert_eq!(dest.subset, Some("v3"));
-    assert!(dest.subset_defined);
+    assert!(dest.cluster_exists);
     assert!(d.endpoint().is_none());
     assert_eq!(d.no_endpoint(), Some(NoEndpoint::NoHealthyUpstream));
     assert_eq!(d.local_status(), Some(StatusCode::SERVICE_UNAVAILABLE));
@@ -985,7 +985,7 @@ fn subset_missing_from_every_destination_rule_is_503_no_cluster() {
     assert_eq!(d.outcome(), Outcome::Route);
     let dest = d.destination().unwrap();
     assert_eq!(dest.subset, Some("v4"));
-    assert!(!dest.subset_defined);
+    assert!(!dest.cluster_exists);
     assert!(d.endpoint().is_none());
     assert_eq!(d.no_endpoint(), None);
     assert_eq!(d.local_status(), Some(StatusCode::SERVICE_UNAVAILABLE));

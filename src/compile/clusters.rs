@@ -33,6 +33,7 @@ use crate::config::{
 };
 use crate::registry::endpoints::discover;
 use crate::route::cluster::{Cluster, ClusterPolicy, Clusters, LbPolicy};
+use crate::route::table::{Action, NO_RULE, Tables};
 
 /// A stable per-cluster seed for round robin's starting point, so simulations replay.
 fn seed_of(host: &str, subset: Option<&str>, port: u16) -> u64 {
@@ -42,30 +43,88 @@ fn seed_of(host: &str, subset: Option<&str>, port: u16) -> u64 {
     )
 }
 
-/// Builds the clusters. `destinations` are the `(host, subset, port)` the routes name with a
-/// port known at compile time.
+/// Builds the clusters: for every scope, one per known `(host, port)` of the hosts it has
+/// clusters for, per subset of the DestinationRule the scope applies to the host, and per route
+/// destination with a port known at compile time. Scopes that apply the same DestinationRule
+/// share clusters. `policies` holds the merged rule of each of `tables.rules`.
 pub(crate) fn build(
     resources: &[&Resource],
     known: &Known<'_>,
-    destinations: &[(String, Option<String>, u16)],
+    tables: &Tables,
+    policies: &[DestinationRule],
 ) -> Clusters {
     let discovered = discover(resources);
-    let mut clusters = Clusters::default();
-    let mut wanted: BTreeMap<(String, Option<String>, u16), ()> = BTreeMap::new();
+    let mut ports_of: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
     for (host, port) in discovered.keys() {
-        wanted.insert((host.clone(), None, *port), ());
-        if let Some(rule) = known.rule_for(host) {
-            for subset in &rule.subsets {
-                wanted.insert((host.clone(), Some(subset.name.clone()), *port), ());
+        ports_of.entry(host.as_str()).or_default().push(*port);
+    }
+    let mut destinations: Vec<(&str, Option<&str>, u16)> = Vec::new();
+    for vs in &tables.virtual_services {
+        for route in &vs.routes {
+            if let Action::Route {
+                destinations: list, ..
+            } = &route.action
+            {
+                for d in list {
+                    if let Some(port) = d.port.or(d.service_port) {
+                        destinations.push((&d.host, d.subset.as_deref(), port));
+                    }
+                }
             }
         }
     }
-    for d in destinations {
-        wanted.insert(d.clone(), ());
+    let policy = |rule: u32| policies.get(usize::try_from(rule).unwrap_or(usize::MAX));
+    let mut wanted: BTreeMap<(String, Option<String>, u16, u32), ()> = BTreeMap::new();
+    let want = |wanted: &mut BTreeMap<_, ()>, host: &str, rule: u32, ports: &[u16]| {
+        for &port in ports {
+            wanted.insert((host.to_owned(), None, port, rule), ());
+            for subset in policy(rule).into_iter().flat_map(|r| r.subsets.iter()) {
+                wanted.insert((host.to_owned(), Some(subset.name.clone()), port, rule), ());
+            }
+        }
+    };
+    for scope in &tables.scopes.list {
+        for (host, seen) in &scope.hosts {
+            if seen.exists {
+                want(
+                    &mut wanted,
+                    host,
+                    seen.rule,
+                    ports_of.get(&**host).map_or(&[], Vec::as_slice),
+                );
+            }
+        }
+        for (host, subset, port) in &destinations {
+            if let Some(seen) = scope.hosts.get(*host).filter(|s| s.exists) {
+                wanted.insert(
+                    (
+                        (*host).to_owned(),
+                        subset.map(String::from),
+                        *port,
+                        seen.rule,
+                    ),
+                    (),
+                );
+            }
+        }
     }
-    for (host, subset, port) in wanted.into_keys() {
-        let rule = known.rule_for(&host);
-        let selector = match (&subset, &rule) {
+    // Every service keeps a cluster under the rule its own namespace sees, so that endpoints
+    // can be set for it even when no scope imports it.
+    for (host, ports) in &ports_of {
+        let rule = known.rule_for(host);
+        let id = policies
+            .iter()
+            .position(|p| Some(p) == rule.as_ref())
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or(NO_RULE);
+        if rule.is_none() || id != NO_RULE {
+            want(&mut wanted, host, id, ports);
+        }
+    }
+    let mut clusters = Clusters::default();
+    for (host, subset, port, rule_id) in wanted.into_keys() {
+        let rule = policy(rule_id);
+        let selector = match (&subset, rule) {
             (Some(name), Some(rule)) => match rule.subsets.iter().find(|s| &s.name == name) {
                 Some(s) => Some(s.labels.clone()),
                 // Subset not defined: the cluster does not exist in Envoy (503 NC); keep an
@@ -75,13 +134,14 @@ pub(crate) fn build(
             (Some(_), None) => Some(BTreeMap::from([(String::new(), String::from("\u{0}"))])),
             (None, _) => None,
         };
-        let policy = resolve(rule.as_ref(), subset.as_deref(), port);
+        let policy = resolve(rule, subset.as_deref(), port);
         let all: Option<&[Endpoint]> = discovered.get(&(host.clone(), port)).map(Vec::as_slice);
         let seed = seed_of(&host, subset.as_deref(), port);
         clusters.add(Cluster::new(
             &host,
             subset.as_deref(),
             port,
+            rule_id,
             selector,
             policy,
             all,

@@ -1,26 +1,28 @@
-//! What compilation needs to know about the hosts routes name: their ports and DestinationRules.
+//! What compilation needs to know about the hosts routes name: their services, ports and
+//! DestinationRules, and the mesh-wide settings.
 
 use crate::config::{DestinationRule, Resource};
-use crate::registry::rules::{destination_rules, rule_for, uses_consistent_hash};
-use crate::registry::services::ServicePorts;
+use crate::registry::rules::{Rules, uses_consistent_hash};
+use crate::registry::services::Services;
 use crate::registry::visibility::MeshSettings;
+use crate::util::host;
 
 /// The services and DestinationRules of the configuration, as routes and hosts consult them.
 #[derive(Debug)]
 pub(crate) struct Known<'r> {
-    pub(crate) services: ServicePorts,
+    pub(crate) services: Services,
+    pub(crate) rules: Rules<'r>,
     /// MeshConfig's settings (or Istio's defaults).
     pub(crate) settings: MeshSettings,
-    /// `(resolved DR host, namespace, rule)`; DR hosts may be wildcards.
-    rules: Vec<(String, &'r str, &'r DestinationRule)>,
 }
 
 impl<'r> Known<'r> {
     pub(crate) fn new(resources: &[&'r Resource]) -> Self {
+        let settings = MeshSettings::new(resources);
         Self {
-            services: ServicePorts::new(resources),
-            settings: MeshSettings::new(resources),
-            rules: destination_rules(resources),
+            services: Services::new(resources, &settings),
+            rules: Rules::new(resources, &settings),
+            settings,
         }
     }
 
@@ -29,15 +31,19 @@ impl<'r> Known<'r> {
         self.services.only_port(fqdn)
     }
 
-    /// The DestinationRule that applies to `fqdn`, merged as Istio merges it.
+    /// The DestinationRule of `fqdn` as the service's own namespace sees it (for decisions
+    /// made once for every caller).
     pub(crate) fn rule_for(&self, fqdn: &str) -> Option<DestinationRule> {
-        rule_for(&self.rules, fqdn)
-    }
-
-    /// Whether the DestinationRule that applies to `fqdn` defines `subset`.
-    pub(crate) fn subset_defined(&self, fqdn: &str, subset: &str) -> bool {
-        self.rule_for(fqdn)
-            .is_some_and(|rule| rule.subsets.iter().any(|s| s.name == subset))
+        let namespace = self
+            .services
+            .of_host(fqdn)
+            .next()
+            .map(|s| s.namespace.clone())
+            .or_else(|| host::kubernetes_service(fqdn).map(|(_, ns)| ns.to_owned()))
+            .unwrap_or_default();
+        self.rules
+            .lookup(&namespace, fqdn, Some(&namespace))
+            .map(|c| c.rule)
     }
 
     /// Whether the DestinationRule that applies to `fqdn` hashes consistently.

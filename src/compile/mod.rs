@@ -15,6 +15,8 @@ mod entries;
 mod gateways;
 mod known;
 mod routes;
+mod scopes;
+mod sidecar;
 mod tables;
 
 use crate::analyze::check;

@@ -9,7 +9,7 @@ use http::{HeaderName, HeaderValue, StatusCode};
 
 use super::known::Known;
 use crate::config::{
-    CorsPolicy as IstioCors, Destination, HeaderOperations, HttpMatchRequest, HttpRoute,
+    CorsPolicy as IstioCors, Destination, HeaderOperations, HttpMatchRequest, HttpRetry, HttpRoute,
     RedirectPortSelection, Resource, StringMatch, UnmatchedPreflights, VirtualService,
 };
 use crate::registry::gateways::gateway_key;
@@ -134,8 +134,6 @@ fn compile_route(
                     .or_else(|| authority_of(route_request))
                     .or_else(|| authority_of(dest_request));
                 CompiledDestination {
-                    subset_defined: dest.subset.is_empty()
-                        || known.subset_defined(&fqdn, &dest.subset),
                     service_port: known.service_port(&fqdn),
                     port: dest
                         .port
@@ -159,7 +157,12 @@ fn compile_route(
         Action::Route {
             choice: WeightedChoice::new(&weights),
             destinations,
-            policy: Box::new(route_policy(route, namespace, hashing)),
+            policy: Box::new(route_policy(
+                route,
+                namespace,
+                hashing,
+                known.settings.default_http_retry_policy(),
+            )),
             response_headers: header_ops(&[route_response]),
         }
     };
@@ -345,8 +348,14 @@ fn header_ops(blocks: &[Option<&HeaderOperations>]) -> HeaderOps {
 const DEFAULT_RETRY_ON: &str =
     "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
 
-/// retry.go `ConvertPolicy`.
-fn retry_policy(route: &HttpRoute, hashing: bool) -> Option<RetryPolicy> {
+/// retry.go `ConvertPolicy`, applied to the route's `retries`, else to MeshConfig's
+/// `defaultHttpRetryPolicy` (route.go `applyHTTPRouteDestination`: a route's own `retries`
+/// replaces the mesh default whole), else Istio's default policy.
+fn retry_policy(
+    route: &HttpRoute,
+    hashing: bool,
+    mesh_default: Option<&HttpRetry>,
+) -> Option<RetryPolicy> {
     let mut policy = RetryPolicy {
         attempts: 2,
         retry_on: DEFAULT_RETRY_ON.to_owned(),
@@ -358,7 +367,7 @@ fn retry_policy(route: &HttpRoute, hashing: bool) -> Option<RetryPolicy> {
         backoff: None,
         host_selection_max_attempts: 5,
     };
-    let Some(retries) = &route.retries else {
+    let Some(retries) = route.retries.as_ref().or(mesh_default) else {
         return Some(policy);
     };
     if retries.attempts <= 0 {
@@ -397,7 +406,12 @@ fn retry_policy(route: &HttpRoute, hashing: bool) -> Option<RetryPolicy> {
     Some(policy)
 }
 
-fn route_policy(route: &HttpRoute, namespace: &str, hashing: bool) -> RoutePolicy {
+fn route_policy(
+    route: &HttpRoute,
+    namespace: &str,
+    hashing: bool,
+    mesh_retries: Option<&HttpRetry>,
+) -> RoutePolicy {
     let rewrite = route.rewrite.as_ref().and_then(|r| {
         let regex = r.uri_regex_rewrite.as_ref().and_then(|rr| {
             let pattern = regex::RegexBuilder::new(&rr.pattern)
@@ -459,7 +473,7 @@ fn route_policy(route: &HttpRoute, namespace: &str, hashing: bool) -> RoutePolic
     RoutePolicy {
         rewrite,
         timeout: route.timeout.and_then(|d| d.to_std()),
-        retries: retry_policy(route, hashing),
+        retries: retry_policy(route, hashing, mesh_retries),
         fault,
         mirrors,
         cors: route.cors_policy.as_ref().map(cors_policy),

@@ -7,12 +7,14 @@ use std::collections::BTreeMap;
 
 use super::clusters;
 use super::delegates::expand_delegates;
-use super::entries::{entries_for, index};
+use super::entries::entries_for;
 use super::known::Known;
 use super::routes::compile_vs;
+use super::scopes;
+use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, Resource, VirtualService};
 use crate::registry::gateways::gateway_key;
-use crate::route::table::{Action, HostEntry, SidecarHosts, Tables};
+use crate::route::table::Tables;
 use crate::util::host;
 
 /// Builds every table of a `Mesh` from the effective resources.
@@ -44,8 +46,8 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
     });
 
     // gateway → (resolved host, VirtualService index), oldest VirtualService first.
-    let mut shadows: Vec<(u32, u32)> = Vec::new();
     let mut gateway_routes: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
+    let mut infos: Vec<VsInfo<'_>> = Vec::new();
     for (resource, vs) in &roots {
         let namespace = resource.namespace();
         let http = expand_delegates(resource, vs, &vs_resources);
@@ -59,30 +61,12 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
                 .map(|g| gateway_key(g, namespace))
                 .collect()
         };
-        if gateways.iter().any(|g| g == "mesh") {
-            let entries = entries_for(vs_index, &compiled, "mesh", None);
-            tables.sidecar.tables.push(entries);
-            for h in &vs.hosts {
-                let resolved = host::resolve(h, namespace);
-                if let Some(suffix) = resolved.strip_prefix('*') {
-                    let idx = host_entry(&mut tables.sidecar, &resolved, &known);
-                    let listed = tables
-                        .sidecar
-                        .wildcards
-                        .iter()
-                        .any(|(s, &i)| s == suffix && i == idx);
-                    if !listed {
-                        tables.sidecar.wildcards.insert(suffix, idx);
-                    }
-                    push_candidate(&mut tables.sidecar, idx, vs_index);
-                } else {
-                    let idx = vs_host_entry(&mut tables.sidecar, &resolved, &known, &mut shadows);
-                    push_candidate(&mut tables.sidecar, idx, vs_index);
-                }
-            }
+        let mesh = gateways.iter().any(|g| g == "mesh");
+        tables.vs_entries.push(if mesh {
+            entries_for(vs_index, &compiled, "mesh", None)
         } else {
-            tables.sidecar.tables.push(Vec::new());
-        }
+            Vec::new()
+        });
         for gateway in gateways.iter().filter(|g| *g != "mesh") {
             for h in &vs.hosts {
                 gateway_routes
@@ -91,49 +75,55 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
                     .push((host::resolve(h, namespace), vs_index));
             }
         }
+        let mut destinations: Vec<String> = http
+            .iter()
+            .flat_map(|(_, route)| {
+                route
+                    .route
+                    .iter()
+                    .filter_map(|d| d.destination.as_ref())
+                    .chain(route.mirror.as_ref())
+                    .chain(
+                        route
+                            .mirrors
+                            .iter()
+                            .flatten()
+                            .filter_map(|m| m.destination.as_ref()),
+                    )
+            })
+            .map(|d| host::resolve(&d.host, namespace))
+            .collect();
+        destinations.sort();
+        destinations.dedup();
+        infos.push(VsInfo {
+            index: vs_index,
+            namespace,
+            hosts: vs
+                .hosts
+                .iter()
+                .map(|h| host::resolve(h, namespace))
+                .collect(),
+            mesh,
+            export: known
+                .settings
+                .virtual_service_export(&vs.export_to, namespace),
+            destinations,
+        });
         tables.virtual_services.push(compiled);
     }
-    for (own, parent) in shadows {
-        let inherited: Vec<u32> = tables
-            .sidecar
-            .hosts
-            .get(index(parent))
-            .map(|e| e.virtual_services.clone())
-            .unwrap_or_default();
-        if let Some(entry) = tables.sidecar.hosts.get_mut(index(own)) {
-            entry.virtual_services.extend(inherited);
-            entry.virtual_services.sort_unstable();
-            entry.virtual_services.dedup();
-        }
-    }
-    // Registry services without a VirtualService are still hosts sidecars can call.
-    for fqdn in known.services.hosts() {
-        host_entry(&mut tables.sidecar, fqdn, &known);
-    }
+    // The caller-less view: every mesh VirtualService (oldest first) and every service.
+    let every_vs: Vec<u32> = infos.iter().filter(|i| i.mesh).map(|i| i.index).collect();
+    let every_service: Vec<(&str, Vec<u16>)> = known
+        .services
+        .hosts()
+        .into_iter()
+        .map(|h| (h, known.services.ports(h).to_vec()))
+        .collect();
+    tables.registry = sidecar_hosts(&every_vs, &every_service, &infos);
+    let policies = scopes::build(resources, &known, &infos, &mut tables);
 
     super::gateways::lower(resources, &mut tables, gateway_routes);
-    // One cluster per destination a route names (port known at compile time), besides the
-    // clusters of every known service.
-    let mut destinations = Vec::new();
-    for vs in &tables.virtual_services {
-        for route in &vs.routes {
-            if let Action::Route {
-                destinations: list, ..
-            } = &route.action
-            {
-                for d in list {
-                    if let Some(port) = d.port.or(d.service_port) {
-                        destinations.push((
-                            d.host.to_string(),
-                            d.subset.as_deref().map(String::from),
-                            port,
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    tables.clusters = clusters::build(resources, &known, &destinations);
+    tables.clusters = clusters::build(resources, &known, &tables, &policies);
     (tables.referenced_headers, tables.referenced_query_params) = referenced(&vs_resources);
     tables
 }
@@ -161,85 +151,4 @@ fn referenced(virtual_services: &[(&Resource, &VirtualService)]) -> (Vec<String>
     query.sort();
     query.dedup();
     (headers, query)
-}
-
-fn push_candidate(sidecar: &mut SidecarHosts, host: u32, vs: u32) {
-    if let Some(entry) = sidecar
-        .hosts
-        .get_mut(usize::try_from(host).unwrap_or(usize::MAX))
-    {
-        if !entry.virtual_services.contains(&vs) {
-            entry.virtual_services.push(vs);
-        }
-    }
-}
-
-/// The host entry for `fqdn`, creating it and its alternative names (httproute.go
-/// `generateAltVirtualHostsForKubernetesService`: `name`, `name.ns`, `name.ns.svc` for
-/// `name.ns.svc.cluster.local`; the short name only from the same namespace).
-/// The host entry a VirtualService host claims: the service's own entry for its FQDN, but a
-/// separate entry for any other name, even one that is also an alternative name of a service
-/// (`svc-b.default`). Istio builds a virtual host with exactly the VirtualService's host as its
-/// domain; where it collides with a service's alternative name, the older VirtualService keeps
-/// the domain (httproute.go dedupes domains in VirtualService order). So the separate entry's
-/// candidates are its own VirtualServices and the service's, merged in creation order once all
-/// are known (see `shadows`).
-fn vs_host_entry(
-    sidecar: &mut SidecarHosts,
-    name: &str,
-    known: &Known<'_>,
-    shadows: &mut Vec<(u32, u32)>,
-) -> u32 {
-    match sidecar.domains.get(name).copied() {
-        Some(idx)
-            if sidecar
-                .hosts
-                .get(usize::try_from(idx).unwrap_or(usize::MAX))
-                .is_some_and(|e| &*e.fqdn != name) =>
-        {
-            let own = u32::try_from(sidecar.hosts.len()).unwrap_or(u32::MAX);
-            sidecar.hosts.push(HostEntry {
-                fqdn: name.into(),
-                virtual_services: Vec::new(),
-                service_port: known.service_port(name),
-            });
-            sidecar.domains.insert(name.into(), own);
-            shadows.push((own, idx));
-            own
-        }
-        _ => host_entry(sidecar, name, known),
-    }
-}
-
-fn host_entry(sidecar: &mut SidecarHosts, fqdn: &str, known: &Known<'_>) -> u32 {
-    if let Some(&idx) = sidecar.domains.get(fqdn) {
-        return idx;
-    }
-    let idx = u32::try_from(sidecar.hosts.len()).unwrap_or(u32::MAX);
-    sidecar.hosts.push(HostEntry {
-        fqdn: fqdn.into(),
-        virtual_services: Vec::new(),
-        service_port: known.service_port(fqdn),
-    });
-    if fqdn.starts_with('*') {
-        return idx;
-    }
-    sidecar.domains.insert(fqdn.into(), idx);
-    if let Some((name, ns)) = host::kubernetes_service(fqdn) {
-        sidecar
-            .domains
-            .entry(format!("{name}.{ns}.svc").into())
-            .or_insert(idx);
-        sidecar
-            .domains
-            .entry(format!("{name}.{ns}").into())
-            .or_insert(idx);
-        sidecar
-            .short
-            .entry(ns.into())
-            .or_default()
-            .entry(name.into())
-            .or_insert(idx);
-    }
-    idx
 }

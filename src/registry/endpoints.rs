@@ -175,7 +175,9 @@ pub(crate) fn discover(resources: &[&Resource]) -> BTreeMap<(String, u16), Vec<E
     for resource in resources {
         let namespace = resource.namespace();
         match &resource.body {
-            Body::Service(svc) => {
+            // A Service without a selector has its endpoints managed by hand (EndpointSlices
+            // meshroute does not read): unknown rather than none.
+            Body::Service(svc) if !svc.selector.is_empty() => {
                 let fqdn = host::resolve(resource.name(), namespace);
                 for port in &svc.ports {
                     let Ok(service_port) = u16::try_from(port.port) else {

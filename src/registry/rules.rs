@@ -1,67 +1,270 @@
-//! DestinationRules: which one applies to a host, and what it says, as Istio looks it up.
+//! DestinationRules: which one applies to a host for a caller, and what it says, as Istio looks it
+//! up (istio/istio `pilot/pkg/model/push_context.go` `setDestinationRules`, `destinationRule`,
+//! `getExportedDestinationRuleFromNamespace`; `pilot/pkg/model/destination_rule.go`
+//! `mergeDestinationRule`).
+//!
+//! For a caller in namespace N and a service in namespace S, the first of these that has a rule
+//! for the host (exact host first, else the most specific wildcard) is used whole, never merged
+//! with the others:
+//! 1. rules of N visible in N (`exportTo` empty, `*`, `.` or N); for a caller in the root
+//!    namespace, the root namespace's rules that are private to it;
+//! 2. rules of S exported to N (`exportTo` empty, `*` or N; `.` never exports);
+//! 3. rules of the root namespace exported to N.
+//!
+//! Rules of one namespace for the same host are merged: the first `trafficPolicy` wins, subsets
+//! are concatenated with the first definition of a name winning.
 
+use super::visibility::MeshSettings;
 use crate::config::{Body, DestinationRule, Resource, TrafficPolicy};
 use crate::util::host;
 
-/// Every DestinationRule with its resolved host and namespace, the input of [`rule_for`].
-pub(crate) fn destination_rules<'r>(
-    resources: &[&'r Resource],
-) -> Vec<(String, &'r str, &'r DestinationRule)> {
-    resources
-        .iter()
-        .filter_map(|r| match &r.body {
-            Body::DestinationRule(dr) => Some((
-                host::resolve(&dr.host, r.namespace()),
-                r.namespace(),
-                dr.as_ref(),
-            )),
-            _ => None,
-        })
-        .collect()
+/// One DestinationRule, indexed.
+#[derive(Debug)]
+pub(crate) struct RuleEntry<'r> {
+    /// The resolved host (may be a wildcard).
+    pub(crate) host: String,
+    pub(crate) namespace: &'r str,
+    pub(crate) name: &'r str,
+    pub(crate) rule: &'r DestinationRule,
+    /// `exportTo` as written (`.` not resolved): Istio's lookups read the raw set.
+    export: Vec<String>,
+    /// Exported beyond its own namespace (push_context.go `isPrivateOnly` is false).
+    exported: bool,
 }
 
-/// The DestinationRule that applies to `fqdn`. Rules for exactly that host win over wildcard rules
-/// (the most specific wildcard otherwise). Among namespaces, Istio looks in the caller's namespace,
-/// then the service's, then the root namespace (`istio-system`); meshroute's clusters are shared by
-/// all callers, so it takes the service's namespace (the `ns` of `name.ns.svc.cluster.local`), then
-/// `istio-system`, then the first rule's namespace. Rules of that namespace are merged
-/// (`pilot/pkg/model/destination_rule.go` `mergeDestinationRule` in istio/istio): the first
-/// `trafficPolicy` wins, subsets are concatenated with the first definition of a name winning.
-pub(crate) fn rule_for(
-    rules: &[(String, &str, &DestinationRule)],
-    fqdn: &str,
-) -> Option<DestinationRule> {
-    let exact: Vec<&(String, &str, &DestinationRule)> =
-        rules.iter().filter(|(h, _, _)| h == fqdn).collect();
-    let wildcard = |h: &str| h.starts_with('*') && host::matches(h, fqdn);
-    let candidates: Vec<&(String, &str, &DestinationRule)> = if exact.is_empty() {
-        let best = rules
+impl RuleEntry<'_> {
+    /// Visible to callers of its own namespace (tier 1).
+    fn local(&self) -> bool {
+        self.export.is_empty()
+            || self
+                .export
+                .iter()
+                .any(|e| e == "*" || e == "." || e == self.namespace)
+    }
+
+    /// Exported to callers in `namespace` (tiers 2 and 3).
+    fn exported_to(&self, namespace: &str) -> bool {
+        self.exported
+            && (self.export.is_empty() || self.export.iter().any(|e| e == "*" || e == namespace))
+    }
+
+    /// `namespace/name`.
+    pub(crate) fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// Which tier of the lookup found the rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RuleSource {
+    /// The caller's namespace.
+    Caller,
+    /// The service's namespace.
+    Service,
+    /// The root namespace.
+    Root,
+}
+
+/// The DestinationRule that applies for one caller and host: the rules merged and where they
+/// came from.
+#[derive(Debug, Clone)]
+pub(crate) struct RuleChoice {
+    /// `namespace/name` of every rule merged, oldest first.
+    pub(crate) keys: Vec<String>,
+    pub(crate) source: RuleSource,
+    pub(crate) rule: DestinationRule,
+}
+
+/// Every DestinationRule of the configuration, oldest first.
+#[derive(Debug)]
+pub(crate) struct Rules<'r> {
+    entries: Vec<RuleEntry<'r>>,
+    root: String,
+}
+
+impl<'r> Rules<'r> {
+    pub(crate) fn new(resources: &[&'r Resource], settings: &MeshSettings) -> Self {
+        let mut ordered: Vec<&'r Resource> = resources.to_vec();
+        // setDestinationRules: creation time, then name, then namespace.
+        ordered.sort_by(|a, b| {
+            (&a.metadata.creation_timestamp, a.name(), a.namespace()).cmp(&(
+                &b.metadata.creation_timestamp,
+                b.name(),
+                b.namespace(),
+            ))
+        });
+        let entries = ordered
+            .into_iter()
+            .filter_map(|r| match &r.body {
+                Body::DestinationRule(dr) => {
+                    let namespace = r.namespace();
+                    // A rule with a workload selector is private to its namespace.
+                    let export = if dr.workload_selector.is_some() {
+                        vec![".".to_owned()]
+                    } else {
+                        dr.export_to.clone()
+                    };
+                    // push_context.go `isPrivateOnly`.
+                    let private_only = match export.as_slice() {
+                        [] => settings.destination_rule_default_is_private(),
+                        [only] => only == "." || only == namespace,
+                        _ => false,
+                    };
+                    Some(RuleEntry {
+                        host: host::resolve(&dr.host, namespace),
+                        namespace,
+                        name: r.name(),
+                        rule: dr.as_ref(),
+                        export,
+                        exported: !private_only,
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        Self {
+            entries,
+            root: settings.root_namespace().to_owned(),
+        }
+    }
+
+    /// Why each DestinationRule for `fqdn` applies or not for a caller in `caller`:
+    /// `(namespace/name, verdict)` for the rule the lookup finds and every other rule whose
+    /// host names `fqdn`.
+    pub(crate) fn explain(
+        &self,
+        caller: &str,
+        fqdn: &str,
+        service_namespace: Option<&str>,
+    ) -> Vec<(String, String)> {
+        let chosen = self.lookup(caller, fqdn, service_namespace);
+        let service_namespace =
+            service_namespace.or_else(|| host::kubernetes_service(fqdn).map(|(_, ns)| ns));
+        let root = self.root.as_str();
+        let who = if caller.is_empty() {
+            "the caller's namespace".to_owned()
+        } else {
+            caller.to_owned()
+        };
+        let mut out = Vec::new();
+        for e in &self.entries {
+            let names = e.host == fqdn || (e.host.starts_with('*') && host::matches(&e.host, fqdn));
+            if !names {
+                continue;
+            }
+            let key = e.key();
+            let verdict = match &chosen {
+                Some(c) if c.keys.contains(&key) => format!(
+                    "applies (found in {})",
+                    match c.source {
+                        RuleSource::Caller => "the caller's namespace",
+                        RuleSource::Service => "the service's namespace",
+                        RuleSource::Root => "the root namespace",
+                    }
+                ),
+                _ => {
+                    let consulted = e.namespace == caller
+                        || Some(e.namespace) == service_namespace
+                        || e.namespace == root;
+                    let visible = (e.namespace == caller
+                        && if caller == root {
+                            !e.exported
+                        } else {
+                            e.local()
+                        })
+                        || (Some(e.namespace) == service_namespace && e.exported_to(caller))
+                        || (e.namespace == root && e.exported_to(caller));
+                    match (&chosen, visible, consulted) {
+                        (Some(c), true, _) => format!(
+                            "shadowed by {} (one DestinationRule applies, never merged across namespaces)",
+                            c.keys.join(", ")
+                        ),
+                        (_, _, true) => format!("not exported to {who} (exportTo)"),
+                        _ => format!(
+                            "not consulted: only the caller's, the service's and the root namespace ({root}) are"
+                        ),
+                    }
+                }
+            };
+            out.push((key, verdict));
+        }
+        out
+    }
+
+    /// The rule a caller in `caller` uses for `fqdn`, whose service lives in `service_namespace`
+    /// (the namespace of `name.ns.svc.cluster.local` when not given).
+    pub(crate) fn lookup(
+        &self,
+        caller: &str,
+        fqdn: &str,
+        service_namespace: Option<&str>,
+    ) -> Option<RuleChoice> {
+        let root = self.root.as_str();
+        let first = if caller == root {
+            self.pick(fqdn, |e| e.namespace == root && !e.exported)
+        } else {
+            self.pick(fqdn, |e| e.namespace == caller && e.local())
+        };
+        if let Some(found) = first {
+            return Some(merge(found, RuleSource::Caller));
+        }
+        let service_namespace =
+            service_namespace.or_else(|| host::kubernetes_service(fqdn).map(|(_, ns)| ns));
+        if let Some(ns) = service_namespace {
+            if let Some(found) = self.pick(fqdn, |e| e.namespace == ns && e.exported_to(caller)) {
+                return Some(merge(found, RuleSource::Service));
+            }
+        }
+        self.pick(fqdn, |e| e.namespace == root && e.exported_to(caller))
+            .map(|found| merge(found, RuleSource::Root))
+    }
+
+    /// The rules among those `eligible` for `fqdn`: those for exactly that host, else those of
+    /// the most specific wildcard host (`MostSpecificHostMatch`).
+    fn pick(
+        &self,
+        fqdn: &str,
+        eligible: impl Fn(&RuleEntry<'r>) -> bool,
+    ) -> Option<Vec<&RuleEntry<'r>>> {
+        let exact: Vec<&RuleEntry<'r>> = self
+            .entries
             .iter()
-            .filter(|(h, _, _)| wildcard(h))
-            .map(|(h, _, _)| h.len())
-            .max();
-        rules
+            .filter(|e| e.host == fqdn && eligible(e))
+            .collect();
+        if !exact.is_empty() {
+            return Some(exact);
+        }
+        let wildcard = |e: &RuleEntry<'r>| {
+            e.host.starts_with('*') && host::matches(&e.host, fqdn) && eligible(e)
+        };
+        let best = self
+            .entries
             .iter()
-            .filter(|(h, _, _)| wildcard(h) && Some(h.len()) == best)
-            .collect()
-    } else {
-        exact
-    };
-    let service_namespace = host::kubernetes_service(fqdn).map(|(_, ns)| ns);
-    let namespace = [service_namespace, Some("istio-system")]
-        .into_iter()
-        .flatten()
-        .find(|ns| candidates.iter().any(|(_, n, _)| n == ns))
-        .or_else(|| candidates.first().map(|(_, n, _)| *n))?;
+            .filter(|e| wildcard(e))
+            .map(|e| e.host.len())
+            .max()?;
+        Some(
+            self.entries
+                .iter()
+                .filter(|e| wildcard(e) && e.host.len() == best)
+                .collect(),
+        )
+    }
+}
+
+/// Merges the rules one namespace has for a host (`mergeDestinationRule`).
+fn merge(found: Vec<&RuleEntry<'_>>, source: RuleSource) -> RuleChoice {
+    let mut keys = Vec::new();
     let mut merged: Option<DestinationRule> = None;
-    for (_, _, rule) in candidates.into_iter().filter(|(_, n, _)| *n == namespace) {
+    for entry in found {
+        keys.push(entry.key());
         match &mut merged {
-            None => merged = Some((*rule).clone()),
+            None => merged = Some(entry.rule.clone()),
             Some(m) => {
                 if m.traffic_policy.is_none() {
-                    m.traffic_policy = rule.traffic_policy.clone();
+                    m.traffic_policy = entry.rule.traffic_policy.clone();
                 }
-                for subset in &rule.subsets {
+                for subset in &entry.rule.subsets {
                     if !m.subsets.iter().any(|s| s.name == subset.name) {
                         m.subsets.push(subset.clone());
                     }
@@ -69,7 +272,11 @@ pub(crate) fn rule_for(
             }
         }
     }
-    merged
+    RuleChoice {
+        keys,
+        source,
+        rule: merged.unwrap_or_default(),
+    }
 }
 
 /// Whether `rule` (or one of its subsets) balances with consistent hashing.

@@ -2,9 +2,6 @@
 //! visibility (istio/istio `pilot/pkg/model/push_context.go` `IsServiceVisible`,
 //! `initVirtualServices`, `setDestinationRules`; `pkg/config/visibility`).
 
-// Wired into compilation step by step (issue #10); the allowance goes with the last step.
-#![allow(dead_code)]
-
 use crate::config::{Body, HttpRetry, MeshConfig, OutboundTrafficMode, Resource};
 
 /// Istio's annotation on a Kubernetes Service that sets its `exportTo` (comma-separated).
@@ -18,27 +15,22 @@ pub(crate) struct ExportTo {
     public: bool,
     /// Namespaces named (with `.` resolved); `~` leaves this empty and `public` false.
     namespaces: Vec<Box<str>>,
-    /// Whether the list was written on the resource (not taken from MeshConfig's defaults).
-    explicit: bool,
 }
 
 impl ExportTo {
     /// Resolves `values` (the resource's `exportTo`) for a resource in `own`, falling back to
     /// `default` (MeshConfig's `default…ExportTo`, `*` when that is empty too).
     pub(crate) fn new(values: &[String], own: &str, default: &[String]) -> Self {
-        let explicit = !values.is_empty();
-        let list: &[String] = if explicit { values } else { default };
+        let list: &[String] = if values.is_empty() { default } else { values };
         if list.is_empty() {
             return Self {
                 public: true,
                 namespaces: Vec::new(),
-                explicit,
             };
         }
         let mut out = Self {
             public: false,
             namespaces: Vec::new(),
-            explicit,
         };
         for value in list {
             match value.trim() {
@@ -66,11 +58,6 @@ impl ExportTo {
     /// The namespaces named, `.` resolved.
     pub(crate) fn namespaces(&self) -> &[Box<str>] {
         &self.namespaces
-    }
-
-    /// Whether the list was written on the resource rather than defaulted.
-    pub(crate) fn is_explicit(&self) -> bool {
-        self.explicit
     }
 }
 
@@ -105,9 +92,13 @@ impl MeshSettings {
         ExportTo::new(values, own, &self.config.default_virtual_service_export_to)
     }
 
-    /// The resolved `exportTo` of a DestinationRule.
-    pub(crate) fn destination_rule_export(&self, values: &[String], own: &str) -> ExportTo {
-        ExportTo::new(values, own, &self.config.default_destination_rule_export_to)
+    /// Whether MeshConfig's `defaultDestinationRuleExportTo` contains `.`: rules without
+    /// `exportTo` are then private to their namespace.
+    pub(crate) fn destination_rule_default_is_private(&self) -> bool {
+        self.config
+            .default_destination_rule_export_to
+            .iter()
+            .any(|e| e == ".")
     }
 
     /// The resolved `exportTo` of a service: a ServiceEntry's `exportTo`, or a Kubernetes

@@ -137,6 +137,8 @@ pub(crate) struct Cluster {
     pub(crate) host: Box<str>,
     pub(crate) subset: Option<Box<str>>,
     pub(crate) port: u16,
+    /// The DestinationRule choice it was built under (`Tables::rules`; `NO_RULE`: none).
+    pub(crate) rule: u32,
     /// The subset's labels (`None`: all endpoints of the host).
     selector: Option<std::collections::BTreeMap<String, String>>,
     pub(crate) policy: ClusterPolicy,
@@ -150,10 +152,12 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         host: &str,
         subset: Option<&str>,
         port: u16,
+        rule: u32,
         selector: Option<std::collections::BTreeMap<String, String>>,
         policy: ClusterPolicy,
         all: Option<&[Endpoint]>,
@@ -171,6 +175,7 @@ impl Cluster {
             host: host.into(),
             subset: subset.map(Into::into),
             port,
+            rule,
             selector,
             policy,
             state: ArcSwap::from_pointee(state),
@@ -408,25 +413,32 @@ impl ClusterState {
     }
 }
 
-/// `(subset, port, cluster index)` of one host's clusters.
-type HostClusters = Vec<(Option<Box<str>>, u16, u32)>;
+/// `(subset, port, DestinationRule choice, cluster index)` of one host's clusters.
+type HostClusters = Vec<(Option<Box<str>>, u16, u32, u32)>;
 
 /// All clusters, and how to find them without allocating.
 #[derive(Debug, Default)]
 pub(crate) struct Clusters {
     clusters: Vec<Cluster>,
-    /// host → `(subset, port, cluster index)`.
+    /// host → `(subset, port, DestinationRule choice, cluster index)`.
     by_host: FxHashMap<Box<str>, HostClusters>,
 }
 
 impl Clusters {
-    /// The cluster for `host` / `subset` / `port`.
-    pub(crate) fn find(&self, host: &str, subset: Option<&str>, port: u16) -> Option<u32> {
+    /// The cluster for `host` / `subset` / `port` under DestinationRule choice `rule` (the
+    /// scope's; `NO_RULE` when none applies).
+    pub(crate) fn find(
+        &self,
+        host: &str,
+        subset: Option<&str>,
+        port: u16,
+        rule: u32,
+    ) -> Option<u32> {
         self.by_host
             .get(host)?
             .iter()
-            .find(|(s, p, _)| *p == port && s.as_deref() == subset)
-            .map(|(_, _, i)| *i)
+            .find(|(s, p, r, _)| *p == port && *r == rule && s.as_deref() == subset)
+            .map(|(_, _, _, i)| *i)
     }
 
     pub(crate) fn get(&self, index: u32) -> Option<&Cluster> {
@@ -444,8 +456,8 @@ impl Clusters {
             .get(host)
             .into_iter()
             .flatten()
-            .filter(move |(_, p, _)| *p == port)
-            .filter_map(|(_, _, i)| self.get(*i))
+            .filter(move |(_, p, _, _)| *p == port)
+            .filter_map(|(_, _, _, i)| self.get(*i))
     }
 
     pub(crate) fn add(&mut self, cluster: Cluster) -> u32 {
@@ -453,6 +465,7 @@ impl Clusters {
         self.by_host.entry(cluster.host.clone()).or_default().push((
             cluster.subset.clone(),
             cluster.port,
+            cluster.rule,
             index,
         ));
         self.clusters.push(cluster);

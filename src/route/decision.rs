@@ -30,13 +30,17 @@ pub enum Outcome {
     /// flag `NR`. Gateways without a virtual host for the request's host answer the same.
     NoRoute,
     /// No VirtualService applies to the host: the request goes to the host as it is (Istio's
-    /// default route, all endpoints, no subset).
+    /// default route, all endpoints, no subset), or, for a host the caller has no service for,
+    /// to its original address (`ALLOW_ANY`, Envoy's `PassthroughCluster`).
     NoVirtualService,
+    /// The caller's outbound traffic policy is `REGISTRY_ONLY` and the host is not a service it
+    /// sees on that port: Envoy's `BlackHoleCluster` (the `block_all` virtual host answers 502).
+    BlackHole,
 }
 
 impl Outcome {
     /// The name used in JSON output (`route`, `redirect`, `directResponse`, `noRoute`,
-    /// `noVirtualService`).
+    /// `noVirtualService`, `blackHole`).
     pub fn as_str(&self) -> &'static str {
         match self {
             Outcome::Route => "route",
@@ -44,6 +48,7 @@ impl Outcome {
             Outcome::DirectResponse => "directResponse",
             Outcome::NoRoute => "noRoute",
             Outcome::NoVirtualService => "noVirtualService",
+            Outcome::BlackHole => "blackHole",
         }
     }
 }
@@ -66,9 +71,11 @@ pub struct DestinationRef<'a> {
     pub subset: Option<&'a str>,
     /// The port: the route's, else the service's only port, else the port the request was sent to.
     pub port: Option<u16>,
-    /// Whether a DestinationRule defines the subset; `false` means Envoy answers 503 (`NC`,
-    /// cluster not found). Always `true` without a subset.
-    pub subset_defined: bool,
+    /// Whether Envoy has this cluster for the caller; `false` means it answers 503 (`NC`, cluster
+    /// not found): the subset is defined by no DestinationRule the caller sees, or the service
+    /// is not visible to the caller (`exportTo`, `Sidecar` egress hosts). A host no resource of
+    /// the configuration defines is taken to exist (partial configurations).
+    pub cluster_exists: bool,
 }
 
 /// The request facts a decision keeps (borrowed from the request).
@@ -206,8 +213,9 @@ impl<'a> Decision<'a> {
                 .redirect()
                 .map(|r| StatusCode::from_u16(r.status).unwrap_or(StatusCode::MOVED_PERMANENTLY)),
             Outcome::DirectResponse => self.direct_response().map(DirectResponse::status),
+            Outcome::BlackHole => Some(StatusCode::BAD_GATEWAY),
             Outcome::Route | Outcome::NoVirtualService => {
-                let missing_subset = self.destination.is_some_and(|d| !d.subset_defined);
+                let missing_subset = self.destination.is_some_and(|d| !d.cluster_exists);
                 let unhealthy = self.no_endpoint == Some(NoEndpoint::NoHealthyUpstream);
                 (missing_subset || unhealthy).then_some(StatusCode::SERVICE_UNAVAILABLE)
             }

@@ -18,9 +18,14 @@ pub(crate) enum VsVerdict {
     Applies,
     /// Its `exportTo` hides it from the caller's namespace.
     NotExported,
+    /// The caller's `Sidecar` does not import it (egress hosts).
+    NotImported,
     /// Every match was dropped by a config-time selector for this caller: Istio builds no
     /// virtual host from it.
     NoRoutesForCaller,
+    /// None of its hosts is a service with the request's port, and the port is not 80: the
+    /// sidecar's route configuration for that port leaves it out.
+    NoServiceOnPort,
 }
 
 /// How one route table entry (a route's match) fared: what the decision found, for a tracer to
@@ -62,6 +67,13 @@ impl EntryVerdict<'_, '_> {
 /// Receives the steps of a decision. The no-op implementation compiles away.
 pub(crate) trait Tracer {
     fn start(&mut self, _source: &Source, _authority: &str) {}
+    /// Whether the tracer wants the steps that cost work to find (visibility); `false` lets
+    /// the route path skip them.
+    fn detailed(&self) -> bool {
+        false
+    }
+    fn scope(&mut self, _name: &str) {}
+    fn visibility(&mut self, _resource: &str, _verdict: &str) {}
     fn virtual_service(&mut self, _key: &str, _verdict: VsVerdict) {}
     fn entry(
         &mut self,
@@ -92,6 +104,15 @@ pub enum Step {
         #[serde(rename = "virtualService")]
         name: String,
         /// `applies`, `not exported to the caller's namespace`, or `no routes for this caller`.
+        verdict: String,
+    },
+    /// A resource (a `Sidecar`, a `DestinationRule`, a service) and what visibility made of it
+    /// for this caller: `applies`, `not exported to default (exportTo)`, `shadowed by ...`.
+    Visibility {
+        /// `Sidecar ns/name`, `DestinationRule ns/name` or `service host`.
+        resource: String,
+        /// What it means for this caller.
+        #[serde(rename = "visibility")]
         verdict: String,
     },
     /// One match of one route, tried in order.
@@ -141,10 +162,31 @@ impl Tracer for Explanation {
         self.authority = authority.to_owned();
     }
 
+    fn detailed(&self) -> bool {
+        true
+    }
+
+    fn scope(&mut self, name: &str) {
+        if name != "default" {
+            self.visibility(name, "selects this caller");
+        }
+    }
+
+    fn visibility(&mut self, resource: &str, verdict: &str) {
+        self.steps.push(Step::Visibility {
+            resource: resource.to_owned(),
+            verdict: verdict.to_owned(),
+        });
+    }
+
     fn virtual_service(&mut self, key: &str, verdict: VsVerdict) {
         let verdict = match verdict {
             VsVerdict::Applies => "applies",
             VsVerdict::NotExported => "not exported to the caller's namespace (exportTo)",
+            VsVerdict::NotImported => "not imported by the caller's Sidecar (egress hosts)",
+            VsVerdict::NoServiceOnPort => {
+                "none of its hosts is a service on this port, and only port 80 takes VirtualServices for other hosts: ignored"
+            }
             VsVerdict::NoRoutesForCaller => {
                 "yields no routes for this caller (every match dropped by port/sourceLabels/sourceNamespace): ignored"
             }
@@ -172,7 +214,7 @@ impl Tracer for Explanation {
     ) {
         let current = self.steps.iter().rev().find_map(|step| match step {
             Step::VirtualService { name, .. } => Some(name.as_str()),
-            Step::Match { .. } => None,
+            Step::Match { .. } | Step::Visibility { .. } => None,
         });
         if current != Some(vs) {
             self.steps.push(Step::VirtualService {
@@ -223,6 +265,10 @@ impl Explanation {
                     .map_or(0, |r| r.status().as_u16())
             ),
             Outcome::NoRoute => "no route matched: Envoy answers 404 (NR)".to_owned(),
+            Outcome::BlackHole => {
+                "REGISTRY_ONLY and no service for this host and port: BlackHoleCluster, Envoy answers 502"
+                    .to_owned()
+            }
             Outcome::NoVirtualService => format!(
                 "no VirtualService applies: default routing to {}",
                 destination.unwrap_or_default()
@@ -253,6 +299,9 @@ impl fmt::Display for Explanation {
             match step {
                 Step::VirtualService { name, verdict } => {
                     writeln!(f, "  VirtualService {name}: {verdict}")?;
+                }
+                Step::Visibility { resource, verdict } => {
+                    writeln!(f, "  {resource}: {verdict}")?;
                 }
                 Step::Match {
                     virtual_service,

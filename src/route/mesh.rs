@@ -9,7 +9,8 @@ use super::explain::{EntryVerdict, Explanation, NoTrace, Tracer, VsVerdict};
 use super::matcher::{RequestView, normalize_path};
 use super::source::Source;
 use super::table::{
-    Action, CompiledMatch, CompiledRoute, CompiledVs, Entry, LabelSet, NO_MATCH, Tables,
+    Action, CompiledMatch, CompiledRoute, CompiledVs, Entry, LabelSet, NO_MATCH, Scope,
+    SidecarHosts, Tables,
 };
 use crate::balance::endpoint::Endpoint;
 use crate::balance::hash_policy::HashInput;
@@ -39,6 +40,18 @@ pub struct Mesh {
 struct Inner {
     diagnostics: Vec<Diagnostic>,
     tables: Tables,
+}
+
+/// Where a sidecar request goes when no VirtualService decides it.
+enum Fallback<'a> {
+    /// The service's own virtual host (Istio's default route): its FQDN and only port.
+    Service(&'a str, Option<u16>),
+    /// The catch-all `allow_any` virtual host: Envoy's `PassthroughCluster`, the host as called.
+    Passthrough(Option<&'a str>),
+    /// The catch-all `block_all` virtual host (`REGISTRY_ONLY`): 502.
+    BlackHole,
+    /// A gateway has no default route: 404 NR.
+    NotFound,
 }
 
 enum Eval<'a> {
@@ -84,8 +97,15 @@ impl Mesh {
         let Some(host) = lowercase(host, &mut buffer) else {
             return false;
         };
-        let sidecar = &self.inner.tables.sidecar;
-        sidecar.lookup(host, namespace).is_some() || sidecar.wildcard_entries(host).next().is_some()
+        let scope = self
+            .inner
+            .tables
+            .scopes
+            .select(namespace, &[] as &[(Box<str>, Box<str>)]);
+        scope.listeners.iter().any(|l| {
+            l.hosts.lookup(host, namespace).is_some()
+                || l.hosts.wildcard_entries(host).next().is_some()
+        })
     }
 
     /// Decides where `request` goes when sent by `source`, as the Istio sidecar or gateway would,
@@ -157,10 +177,20 @@ impl Mesh {
         let host = lowercase(facts.host, &mut buffer);
         let tables = &self.inner.tables;
 
-        let (eval, fqdn, service_port) = match source.gateway_name() {
+        let scope = match source.gateway_name() {
+            None => tables.scopes.select(source.namespace(), source.labels()),
+            Some(gateway) => tables
+                .scopes
+                .gateway(gateway.split_once('/').map_or("", |(ns, _)| ns)),
+        };
+        tracer.scope(&scope.name);
+
+        let (eval, fallback) = match source.gateway_name() {
             None => {
-                let sidecar = &tables.sidecar;
-                let entry = host.and_then(|h| sidecar.lookup(h, source.namespace()));
+                let sidecar = scope.listener(facts.port).map(|l| &l.hosts);
+                let entry = sidecar
+                    .zip(host)
+                    .and_then(|(s, h)| s.lookup(h, source.namespace()));
                 let name = entry.map(|e| &*e.fqdn).or(host).unwrap_or("");
                 // The exact host's VirtualServices first, then wildcard hosts from the most
                 // specific (MostSpecificHostMatch). A VirtualService that yields no routes for this
@@ -168,19 +198,26 @@ impl Mesh {
                 // `pilot/pkg/networking/core/route/route.go`), so the next one applies.
                 let exact = entry.map(|e| e.virtual_services.as_slice());
                 let wildcards = sidecar
-                    .wildcard_entries(name)
+                    .into_iter()
+                    .flat_map(|s| s.wildcard_entries(name))
                     .map(|e| e.virtual_services.as_slice());
+                if tracer.detailed() {
+                    self.trace_hidden(name, host, source.namespace(), sidecar, tracer);
+                }
                 let mut result = Eval::NothingApplies;
                 'hosts: for candidates in exact.into_iter().chain(wildcards) {
                     for &vs in candidates {
                         let Some(compiled) = tables.virtual_services.get(index(vs)) else {
                             continue;
                         };
-                        if !compiled.visible_to(source.namespace()) {
-                            tracer.virtual_service(&compiled.key, VsVerdict::NotExported);
+                        if !sidecar.is_some_and(|s| s.vs_serves(vs, facts.port)) {
+                            tracer.virtual_service(&compiled.key, VsVerdict::NoServiceOnPort);
                             continue;
                         }
-                        let entries = sidecar.tables.get(index(vs)).map_or(&[][..], Vec::as_slice);
+                        let entries = tables
+                            .vs_entries
+                            .get(index(vs))
+                            .map_or(&[][..], Vec::as_slice);
                         result =
                             self.eval(entries, &view, source, source.labels(), facts.port, tracer);
                         if matches!(result, Eval::NothingApplies) {
@@ -191,42 +228,68 @@ impl Mesh {
                         }
                     }
                 }
-                (
-                    result,
-                    entry.map(|e| &*e.fqdn),
-                    entry.and_then(|e| e.service_port),
-                )
+                // No VirtualService: the service's own virtual host when it serves the port,
+                // else the catch-all (httproute.go `buildCatchAllVirtualHost`).
+                let fallback = match entry.filter(|e| e.serves(facts.port)) {
+                    Some(e) => Fallback::Service(&e.fqdn, e.service_port),
+                    None if scope.registry_only => Fallback::BlackHole,
+                    None => Fallback::Passthrough(entry.map(|e| &*e.fqdn)),
+                };
+                (result, fallback)
             }
             Some(gateway) => (
                 self.gateway_eval(gateway, host, &view, source, facts.port, tracer),
-                None,
-                None,
+                Fallback::NotFound,
             ),
         };
 
-        let is_gateway = source.gateway_name().is_some();
         let mut decision = match eval {
-            Eval::Found(vs, route, matched) => decide(vs, route, matched, facts, rng),
+            Eval::Found(vs, route, matched) => {
+                decide(vs, route, matched, facts, scope, tables, rng)
+            }
             // Envoy's 404 NR: the host's VirtualService matched nothing, or a gateway has no
             // virtual host for it (gateways have no default route).
             Eval::NoMatch(vs) => Decision::new(Outcome::NoRoute, Some(&vs.key), facts),
-            Eval::NothingApplies if is_gateway => Decision::new(Outcome::NoRoute, None, facts),
-            Eval::NothingApplies => {
-                let port = facts.port;
-                let host = fqdn.unwrap_or(facts.host);
-                let mut decision = Decision::new(Outcome::NoVirtualService, None, facts);
-                decision.destination = Some(DestinationRef {
-                    host,
-                    subset: None,
-                    port: Some(port).or(service_port),
-                    subset_defined: true,
-                });
-                decision
-            }
+            Eval::NothingApplies => match fallback {
+                Fallback::NotFound => Decision::new(Outcome::NoRoute, None, facts),
+                Fallback::BlackHole => Decision::new(Outcome::BlackHole, None, facts),
+                Fallback::Service(host, service_port) => {
+                    let port = Some(facts.port).or(service_port);
+                    let mut decision = Decision::new(Outcome::NoVirtualService, None, facts);
+                    decision.destination = Some(DestinationRef {
+                        host,
+                        subset: None,
+                        port,
+                        cluster_exists: true,
+                    });
+                    decision
+                }
+                Fallback::Passthrough(fqdn) => {
+                    let port = facts.port;
+                    let host = fqdn.unwrap_or(facts.host);
+                    let mut decision = Decision::new(Outcome::NoVirtualService, None, facts);
+                    decision.destination = Some(DestinationRef {
+                        host,
+                        subset: None,
+                        port: Some(port),
+                        cluster_exists: true,
+                    });
+                    decision
+                }
+            },
         };
+        if tracer.detailed() {
+            let notes = decision
+                .destination
+                .and_then(|d| scope.hosts.get(d.host))
+                .and_then(|h| tables.notes.get(index(h.notes)));
+            for (resource, verdict) in notes.into_iter().flatten() {
+                tracer.visibility(resource, verdict);
+            }
+        }
         if let Some(dest) = decision.destination {
-            if dest.subset_defined {
-                self.attach_endpoint(&mut decision, dest, request, source, rng);
+            if dest.cluster_exists {
+                self.attach_endpoint(&mut decision, dest, scope, request, source, rng);
             }
         }
         tracing::trace!(
@@ -239,6 +302,43 @@ impl Mesh {
             "meshroute decision"
         );
         decision
+    }
+
+    /// Traces the VirtualServices that claim `host` in the configuration but that the caller's
+    /// listener does not take: hidden by `exportTo` or not imported by its Sidecar.
+    fn trace_hidden(
+        &self,
+        name: &str,
+        host: Option<&str>,
+        namespace: &str,
+        sidecar: Option<&SidecarHosts>,
+        tracer: &mut impl Tracer,
+    ) {
+        let tables = &self.inner.tables;
+        let claimants = |hosts: &SidecarHosts| -> Vec<u32> {
+            let exact = host.and_then(|h| hosts.lookup(h, namespace));
+            let name = exact.map_or(name, |e| &*e.fqdn);
+            exact
+                .into_iter()
+                .chain(hosts.wildcard_entries(name))
+                .flat_map(|e| e.virtual_services.iter().copied())
+                .collect()
+        };
+        let taken = sidecar.map(claimants).unwrap_or_default();
+        for vs in claimants(&tables.registry) {
+            if taken.contains(&vs) {
+                continue;
+            }
+            let Some(compiled) = tables.virtual_services.get(index(vs)) else {
+                continue;
+            };
+            let verdict = if compiled.visible_to(namespace) {
+                VsVerdict::NotImported
+            } else {
+                VsVerdict::NotExported
+            };
+            tracer.virtual_service(&compiled.key, verdict);
+        }
     }
 
     /// The route a gateway's virtual hosts give the request.
@@ -277,13 +377,19 @@ impl Mesh {
         &self,
         decision: &mut Decision<'_>,
         dest: DestinationRef<'_>,
+        scope: &Scope,
         request: &http::Request<B>,
         source: &Source,
         rng: &mut impl Rng,
     ) {
         let clusters = &self.inner.tables.clusters;
         let Some(port) = dest.port else { return };
-        let Some(index) = clusters.find(dest.host, dest.subset, port) else {
+        // Only a host the caller has clusters for: a service it cannot see is passed through
+        // to its original address by Envoy, with no balancer of meshroute's in the way.
+        let Some(seen) = scope.hosts.get(dest.host).filter(|h| h.exists) else {
+            return;
+        };
+        let Some(index) = clusters.find(dest.host, dest.subset, port, seen.rule) else {
             return;
         };
         let Some(cluster) = clusters.get(index) else {
@@ -322,7 +428,7 @@ impl Mesh {
         port: u16,
     ) -> Result<(String, Vec<&super::cluster::Cluster>), UnknownCluster> {
         let host = host.to_ascii_lowercase();
-        let sidecar = &self.inner.tables.sidecar;
+        let sidecar = &self.inner.tables.registry;
         let clusters = &self.inner.tables.clusters;
         let mut names: Vec<String> = Vec::new();
         if host.contains('.') {
@@ -488,6 +594,8 @@ fn decide<'a>(
     route: &'a CompiledRoute,
     matched: Option<&'a CompiledMatch>,
     facts: RequestFacts<'a>,
+    scope: &Scope,
+    tables: &Tables,
     rng: &mut impl Rng,
 ) -> Decision<'a> {
     let mut decision = Decision::new(Outcome::Route, Some(&vs.key), facts);
@@ -506,7 +614,7 @@ fn decide<'a>(
                         host: &d.host,
                         subset: d.subset.as_deref(),
                         port: d.port.or(d.service_port).or(Some(decision.request.port)),
-                        subset_defined: d.subset_defined,
+                        cluster_exists: cluster_exists(scope, tables, &d.host, d.subset.as_deref()),
                     });
                     decision.chosen = Some(d);
                 }
@@ -521,6 +629,21 @@ fn decide<'a>(
 
 fn index(i: u32) -> usize {
     usize::try_from(i).unwrap_or(usize::MAX)
+}
+
+/// Whether Envoy has a cluster for `host` (and `subset`) for a caller of `scope`: the host is a
+/// service the scope imports (or one no resource defines), and a DestinationRule the scope
+/// applies defines the subset. Otherwise Envoy answers 503 `NC`.
+fn cluster_exists(scope: &Scope, tables: &Tables, host: &str, subset: Option<&str>) -> bool {
+    let Some(seen) = scope.hosts.get(host).filter(|h| h.exists) else {
+        return false;
+    };
+    subset.is_none_or(|subset| {
+        tables
+            .rules
+            .get(index(seen.rule))
+            .is_some_and(|rule| rule.subsets.iter().any(|s| &**s == subset))
+    })
 }
 
 fn facts<'a, B>(request: &'a http::Request<B>, authority: Option<&'a str>) -> RequestFacts<'a> {

@@ -15,7 +15,17 @@ use crate::util::host::Wildcards;
 #[derive(Debug, Default)]
 pub(crate) struct Tables {
     pub(crate) virtual_services: Vec<CompiledVs>,
-    pub(crate) sidecar: SidecarHosts,
+    /// Per-VirtualService route entries for sidecars, after catch-all truncation.
+    pub(crate) vs_entries: Vec<Vec<Entry>>,
+    /// Every host of the configuration as if every resource were visible: the lookup of the APIs
+    /// that have no caller ([`Mesh::set_endpoints`](crate::Mesh::set_endpoints)).
+    pub(crate) registry: SidecarHosts,
+    /// What each caller sees: exportTo and Sidecar resources applied.
+    pub(crate) scopes: Scopes,
+    /// The DestinationRule choices scopes make, indexed by `ScopeHost::rule`.
+    pub(crate) rules: Vec<RuleInfo>,
+    /// Visibility notes for explanations, `(resource, verdict)`, indexed by `ScopeHost::notes`.
+    pub(crate) notes: Vec<Vec<(Box<str>, Box<str>)>>,
     pub(crate) gateways: HashMap<Box<str>, GatewayTables>,
     pub(crate) clusters: Clusters,
     /// Header names (lowercase) that some VirtualService match refers to, sorted.
@@ -176,7 +186,6 @@ pub(crate) struct CompiledDestination {
     pub(crate) port: Option<u16>,
     /// The service's only port, when it has exactly one.
     pub(crate) service_port: Option<u16>,
-    pub(crate) subset_defined: bool,
     pub(crate) request_headers: HeaderOps,
     pub(crate) response_headers: HeaderOps,
     pub(crate) authority: Option<Box<str>>,
@@ -197,10 +206,24 @@ pub(crate) const NO_MATCH: u32 = u32::MAX;
 #[derive(Debug, Default)]
 pub(crate) struct HostEntry {
     pub(crate) fqdn: Box<str>,
-    /// Candidate VirtualServices, oldest first (Istio: creation time, then name, then namespace).
+    /// Candidate VirtualServices in Istio's precedence: for the scope's namespace, its private
+    /// ones, then those exported to it, then public ones, each oldest first (creation time, then
+    /// name, then namespace).
     pub(crate) virtual_services: Vec<u32>,
     /// The service's only port, when known and single.
     pub(crate) service_port: Option<u16>,
+    /// The ports of the service behind this name; `None` when no service is (a VirtualService
+    /// host only). A service without ports listed serves every port.
+    pub(crate) service_ports: Option<Box<[u16]>>,
+}
+
+impl HostEntry {
+    /// Whether a service behind this name has a virtual host on `port`.
+    pub(crate) fn serves(&self, port: u16) -> bool {
+        self.service_ports
+            .as_deref()
+            .is_some_and(|ports| ports.is_empty() || ports.contains(&port))
+    }
 }
 
 /// Sidecar virtual hosts (the `mesh` gateway).
@@ -213,11 +236,24 @@ pub(crate) struct SidecarHosts {
     pub(crate) short: HashMap<Box<str>, HashMap<Box<str>, u32>>,
     /// Wildcard VirtualService hosts (`*.foo.com` under the suffix `.foo.com`).
     pub(crate) wildcards: Wildcards<u32>,
-    /// Per-VirtualService route entries for sidecars, after catch-all truncation.
-    pub(crate) tables: Vec<Vec<Entry>>,
+    /// The service ports each VirtualService has a virtual host on (the ports of the services
+    /// its hosts name); on port 80 every VirtualService applies (istio/istio
+    /// `pilot/pkg/networking/core/httproute.go` `BuildSidecarOutboundVirtualHosts`).
+    pub(crate) vs_ports: HashMap<u32, Box<[u16]>>,
 }
 
 impl SidecarHosts {
+    /// Whether VirtualService `vs` has virtual hosts on `port` for this listener: on port 80
+    /// always; on another port only when one of its hosts names a service with that port
+    /// (httproute.go `selectVirtualServices`, applied for every port but 80).
+    pub(crate) fn vs_serves(&self, vs: u32, port: u16) -> bool {
+        port == 80
+            || self
+                .vs_ports
+                .get(&vs)
+                .is_some_and(|ports| ports.contains(&port) || ports.contains(&0))
+    }
+
     /// The host a sidecar in `namespace` reaches by the lowercase name `host`: the one host
     /// resolution of meshroute (the virtual host domains of istio/istio
     /// `pilot/pkg/networking/core/httproute.go`). A name with a dot is looked up as written (FQDN,
@@ -277,4 +313,128 @@ impl GatewayTable {
             .chain(self.wildcards.matching(host))
             .map(Vec::as_slice)
     }
+}
+
+/// What callers see of the mesh: one scope per Sidecar resource and per namespace default
+/// (istio/istio `pilot/pkg/model/sidecar.go` `SidecarScope`), chosen per request by the
+/// caller's namespace and labels (push_context.go `getSidecarScope`).
+#[derive(Debug, Default)]
+pub(crate) struct Scopes {
+    pub(crate) list: Vec<Scope>,
+    /// Per namespace: the workload-selecting Sidecars (oldest first) and the default scope.
+    pub(crate) namespaces: HashMap<Box<str>, NamespaceScopes>,
+    /// Per namespace: the scope without any Sidecar resource, which gateways use
+    /// (`DefaultSidecarScopeForGateway`).
+    pub(crate) plain: HashMap<Box<str>, u32>,
+    /// The scope of namespaces the configuration never names.
+    pub(crate) elsewhere: u32,
+    /// The plain scope of namespaces the configuration never names.
+    pub(crate) elsewhere_plain: u32,
+}
+
+/// Label pairs, as a selector or a caller's labels.
+pub(crate) type Labels = Vec<(Box<str>, Box<str>)>;
+
+/// The scopes of one namespace.
+#[derive(Debug, Default)]
+pub(crate) struct NamespaceScopes {
+    /// `(workloadSelector labels, scope)`, oldest Sidecar first.
+    pub(crate) selected: Vec<(Labels, u32)>,
+    /// The scope of workloads no selector picks.
+    pub(crate) default: u32,
+}
+
+impl Scopes {
+    /// The scope of a sidecar in `namespace` with `labels`: the first workload-selecting
+    /// Sidecar of the namespace whose selector the labels satisfy, else the namespace's default
+    /// (its selector-less Sidecar, else the root namespace's, else everything visible).
+    pub(crate) fn select<L: LabelSet + ?Sized>(&self, namespace: &str, labels: &L) -> &Scope {
+        let index = match self.namespaces.get(namespace) {
+            Some(ns) => ns
+                .selected
+                .iter()
+                .find(|(selector, _)| selector.iter().all(|(k, v)| labels.has(k, v)))
+                .map_or(ns.default, |(_, scope)| *scope),
+            None => self.elsewhere,
+        };
+        self.get(index)
+    }
+
+    /// The scope of a gateway proxy in `namespace`: every service and rule visible there,
+    /// Sidecar resources ignored.
+    pub(crate) fn gateway(&self, namespace: &str) -> &Scope {
+        self.get(
+            self.plain
+                .get(namespace)
+                .copied()
+                .unwrap_or(self.elsewhere_plain),
+        )
+    }
+
+    fn get(&self, index: u32) -> &Scope {
+        static EMPTY: std::sync::OnceLock<Scope> = std::sync::OnceLock::new();
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.list.get(i))
+            .unwrap_or_else(|| EMPTY.get_or_init(Scope::default))
+    }
+}
+
+/// What one kind of caller sees: its outbound listeners, the services it has clusters for and
+/// the DestinationRule of each.
+#[derive(Debug, Default)]
+pub(crate) struct Scope {
+    /// `Sidecar ns/name`, or `default` when no Sidecar resource applies; for explanations.
+    pub(crate) name: Box<str>,
+    /// Egress listeners: those for one port first, the catch-all (no port) last.
+    pub(crate) listeners: Vec<Listener>,
+    /// `outboundTrafficPolicy` `REGISTRY_ONLY`: hosts outside the registry get Envoy's
+    /// `BlackHoleCluster` (HTTP 502).
+    pub(crate) registry_only: bool,
+    /// Every host the scope's routes may send to: whether its cluster exists for the caller
+    /// and which DestinationRule applies.
+    pub(crate) hosts: HashMap<Box<str>, ScopeHost>,
+}
+
+impl Scope {
+    /// The listener that carries requests on `port`: the egress listener for that port, else
+    /// the catch-all (sidecar.go `GetEgressListenerForRDS`).
+    pub(crate) fn listener(&self, port: u16) -> Option<&Listener> {
+        self.listeners
+            .iter()
+            .find(|l| l.port.is_none_or(|p| p == port))
+    }
+}
+
+/// One egress listener of a scope.
+#[derive(Debug, Default)]
+pub(crate) struct Listener {
+    pub(crate) port: Option<u16>,
+    pub(crate) hosts: SidecarHosts,
+}
+
+/// A destination host as one scope sees it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScopeHost {
+    /// Envoy has a cluster for it: a service imported into the scope, or a host no resource
+    /// defines (meshroute takes an undefined host to exist: partial configurations).
+    pub(crate) exists: bool,
+    /// Index into `Tables::rules`, or `NO_RULE`.
+    pub(crate) rule: u32,
+    /// Index into `Tables::notes`: why DestinationRules (or the service) are or are not
+    /// visible to the caller, for explanations; `NO_NOTES` when there is nothing to say.
+    pub(crate) notes: u32,
+}
+
+/// A `ScopeHost` without notes.
+pub(crate) const NO_NOTES: u32 = u32::MAX;
+
+/// No DestinationRule applies.
+pub(crate) const NO_RULE: u32 = u32::MAX;
+
+/// A DestinationRule choice: what a decision needs of it.
+#[derive(Debug, Default)]
+pub(crate) struct RuleInfo {
+    /// The subsets defined.
+    pub(crate) subsets: Vec<Box<str>>,
 }

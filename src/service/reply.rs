@@ -74,7 +74,7 @@ pub(crate) fn local_reply<B>(decision: &Decision<'_>) -> Option<Response<Respons
                 decision.virtual_service().unwrap_or("no VirtualService")
             ),
         ),
-        _ if destination.is_some_and(|d| !d.subset_defined) => (
+        _ if destination.is_some_and(|d| !d.cluster_exists) => (
             "NC",
             format!(
                 "no cluster: no DestinationRule for {} defines subset {}",
@@ -131,7 +131,7 @@ fn reply<B>(decision: &Decision<'_>, status: StatusCode) -> Option<Response<Resp
         }
         // Envoy's local replies: an empty body for NR and NC, "no healthy upstream" for UH.
         _ if status == StatusCode::SERVICE_UNAVAILABLE
-            && decision.destination().is_some_and(|d| d.subset_defined) =>
+            && decision.destination().is_some_and(|d| d.cluster_exists) =>
         {
             Response::new(ResponseBody::local("no healthy upstream"))
         }

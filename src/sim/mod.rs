@@ -49,6 +49,12 @@
 //!     - {destination: {host: svc-b, subset: v1}, weight: 90}
 //!     - {destination: {host: svc-b, subset: v2}, weight: 10}
 //! ---
+//! apiVersion: v1
+//! kind: Service
+//! metadata: {name: svc-b, namespace: default}
+//! spec:
+//!   ports: [{name: http, port: 8080}]
+//! ---
 //! apiVersion: networking.istio.io/v1
 //! kind: DestinationRule
 //! metadata: {name: svc-b, namespace: default}

@@ -40,6 +40,17 @@ pub(crate) fn matches(a: &str, b: &str) -> bool {
     }
 }
 
+/// Istio's `Name.SubsetOf`: whether every host `a` names is also named by `b` (both lowercased).
+/// One-directional: `a.foo.com` is a subset of `*.foo.com`, not the other way round.
+pub(crate) fn subset_of(a: &str, b: &str) -> bool {
+    match (a.strip_prefix('*'), b.strip_prefix('*')) {
+        (None, None) => a == b,
+        (None, Some(sb)) => wildcard_matches(sb, a),
+        (Some(_), None) => false,
+        (Some(sa), Some(sb)) => sa.ends_with(sb),
+    }
+}
+
 /// Whether the concrete `host` is matched by the wildcard host `*<suffix>`: the one wildcard
 /// rule every lookup uses (`*.foo.com` has the suffix `.foo.com`, `*` the empty suffix). The
 /// wildcard part matches at least one character.

@@ -46,7 +46,7 @@ fn ist0101_mirror_subset_not_defined() {
 
 /// IST0101 is not reported when a DestinationRule for the host defines the subset.
 #[test]
-fn ist0101_subset_defined_no_warning() {
+fn ist0101_cluster_exists_no_warning() {
     assert_clean_yaml(&docs(&[
         &http(
             "- route: [{destination: {host: svc-b, subset: v1}, weight: 90}, {destination: {host: svc-b, subset: v2}, weight: 10}]",

@@ -38,3 +38,4 @@ mod explain;
 mod props;
 mod rules;
 mod seed;
+mod visibility;

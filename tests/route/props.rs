@@ -404,8 +404,9 @@ fn configuration() -> impl Strategy<Value = Vec<Value>> {
     (
         prop::collection::vec(virtual_service(), 1..=4),
         prop::collection::vec(destination_rule(), 0..=3),
+        prop::option::of(pick(&[vec![8080u16], vec![80, 8080], vec![443]])),
     )
-        .prop_map(|(vses, drs)| {
+        .prop_map(|(vses, drs, service_ports)| {
             let mut all = Vec::new();
             for (i, mut vs) in vses.into_iter().enumerate() {
                 vs["metadata"]["name"] = json!(format!("vs{i}"));
@@ -416,8 +417,42 @@ fn configuration() -> impl Strategy<Value = Vec<Value>> {
                 all.push(dr);
             }
             all.push(gateway());
+            if let Some(ports) = service_ports {
+                let ports: Vec<Value> = ports.iter().map(|p| json!({"port": p})).collect();
+                all.push(json!({
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": "svc-b", "namespace": "default"},
+                    "spec": {"ports": ports},
+                }));
+            }
             all
         })
+}
+
+/// Whether a sidecar's route configuration for `port` takes the VirtualService: on port 80
+/// always; on another port only when one of its hosts names a Service with that port
+/// (httproute.go `BuildSidecarOutboundVirtualHosts` / `selectVirtualServices`).
+fn sidecar_takes(resources: &[Value], vs: &Value, port: u16) -> bool {
+    if port == 80 {
+        return true;
+    }
+    let ns = vs["metadata"]["namespace"].as_str().unwrap();
+    vs["spec"]["hosts"].as_array().unwrap().iter().any(|h| {
+        let fqdn = resolve(h.as_str().unwrap(), ns);
+        resources.iter().any(|r| {
+            r["kind"] == "Service"
+                && resolve(
+                    r["metadata"]["name"].as_str().unwrap(),
+                    r["metadata"]["namespace"].as_str().unwrap(),
+                ) == fqdn
+                && r["spec"]["ports"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|p| p["port"] == port)
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -923,6 +958,9 @@ fn model_routes(resources: &[Value], source: &Source, f: &Facts) -> Option<Optio
             // a domain already taken by an earlier VirtualService is dropped (dedupeDomains).
             let mut domains: Vec<(String, Vec<Emitted>)> = Vec::new();
             for vs in bound_vses(resources, "mesh") {
+                if !sidecar_takes(resources, vs, f.port) {
+                    continue;
+                }
                 let routes = build_routes(vs, "mesh", source, &labels, f.port);
                 if routes.is_empty() {
                     continue;

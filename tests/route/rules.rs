@@ -75,9 +75,28 @@ spec:
 
 /// A VirtualService `default/svc-b` for host `svc-b` with the given `http:` list (indented by
 /// two spaces), plus [`DR_SVC_B`].
+/// The VirtualService `svc-b` with these routes, its DestinationRule, and the Service it routes
+/// for, on the ports the tests call it on. A sidecar takes a VirtualService on a port other than
+/// 80 only when one of its hosts is a service with that port (httproute.go
+/// `BuildSidecarOutboundVirtualHosts`), so the Service is part of the fixture.
 fn svc_b(http: &str) -> Mesh {
-    mesh(&format!("{}{DR_SVC_B}", svc_b_routes(http)))
+    mesh(&format!(
+        "{}{DR_SVC_B}{SERVICE_SVC_B_PORTS}",
+        svc_b_routes(http)
+    ))
 }
+
+const SERVICE_SVC_B_PORTS: &str = r#"
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc-b, namespace: default}
+spec:
+  ports:
+  - {name: http, port: 80}
+  - {name: https, port: 443}
+  - {name: http-alt, port: 8080}
+"#;
 
 const GATEWAY: &str = r#"
 apiVersion: networking.istio.io/v1
@@ -107,7 +126,7 @@ fn vs_host_is_the_request_authority_lowercased_without_port() {
     let mesh = svc_b("  - route:\n    - destination: {host: svc-b, subset: v1}\n");
     for url in [
         "http://svc-b/",
-        "http://SVC-B:9999/x",
+        "http://SVC-B:443/x",
         "http://Svc-B.Default.Svc.Cluster.Local:8080/",
     ] {
         let req = get(url);
@@ -115,6 +134,12 @@ fn vs_host_is_the_request_authority_lowercased_without_port() {
         assert_eq!(d.outcome(), Outcome::Route, "{url}");
         assert_eq!(d.virtual_service(), Some("default/svc-b"), "{url}");
     }
+    // A port the service does not have is not one of its listeners: no VirtualService there.
+    let req = get("http://SVC-B:9999/x");
+    assert_eq!(
+        mesh.route(&req, &sidecar()).outcome(),
+        Outcome::NoVirtualService
+    );
     // Origin-form request: the Host header is the authority.
     let req = with_headers("GET", "/x", &[("host", "SVC-B:8080")]);
     assert_eq!(goes(&mesh, &req, &sidecar()), "v1");
@@ -1060,6 +1085,14 @@ spec:
     route: [{destination: {host: exact.example.com}}]
   - match: [{authority: {prefix: foo.com}}]
     route: [{destination: {host: prefix.example.com}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: foo, namespace: default}
+spec:
+  hosts: [foo.com]
+  ports: [{number: 80, name: http, protocol: HTTP}, {number: 8080, name: http-alt, protocol: HTTP}]
+  resolution: DNS
 "#,
     );
     assert_eq!(goes_get(&mesh, "http://foo.com/"), "exact.example.com");
@@ -1125,7 +1158,7 @@ fn port_selector_keeps_matches_for_that_port_only() {
 ",
     );
     assert_eq!(goes_get(&mesh, "http://svc-b:8080/a"), "r0");
-    assert_eq!(goes_get(&mesh, "http://svc-b:9090/a"), "r1");
+    assert_eq!(goes_get(&mesh, "http://svc-b:443/a"), "r1");
 }
 
 /// route.go `sourceMatchHTTP`: a match with `sourceLabels` is kept only for callers whose labels
@@ -1434,7 +1467,7 @@ fn route_destination_is_fqdn_subset_and_port() {
     assert_eq!(dest.host, "svc-b.default.svc.cluster.local");
     assert_eq!(dest.subset, Some("v1"));
     assert_eq!(dest.port, Some(9080));
-    assert!(dest.subset_defined);
+    assert!(dest.cluster_exists);
     assert_eq!(d.local_status(), None);
 }
 
@@ -1584,6 +1617,12 @@ spec:
   http:
   - match: [{uri: {exact: /foo}}]
     redirect: {derivePort: FROM_REQUEST_PORT}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b, namespace: default}
+spec:
+  ports: [{name: http, port: 80}, {name: http-85, port: 85}]
 "#,
     );
     let location = |host: &str| {
@@ -1712,11 +1751,11 @@ fn undefined_subset_is_503() {
     assert_eq!(d.outcome(), Outcome::Route);
     let dest = d.destination().unwrap();
     assert_eq!(dest.subset, Some("v9"));
-    assert!(!dest.subset_defined);
+    assert!(!dest.cluster_exists);
     assert_eq!(d.local_status(), Some(StatusCode::SERVICE_UNAVAILABLE));
     let req = get("http://svc-b/defined");
     let d = mesh.route(&req, &sidecar());
-    assert!(d.destination().unwrap().subset_defined);
+    assert!(d.destination().unwrap().cluster_exists);
     assert_eq!(d.local_status(), None);
     // A subset defined only for another host (or in a DestinationRule whose short host resolves
     // in another namespace) does not count.
@@ -1747,7 +1786,7 @@ spec:
     );
     let req = get("http://svc-b/");
     let d = mesh.route(&req, &sidecar());
-    assert!(!d.destination().unwrap().subset_defined);
+    assert!(!d.destination().unwrap().cluster_exists);
     assert_eq!(d.local_status(), Some(StatusCode::SERVICE_UNAVAILABLE));
 }
 
@@ -2339,7 +2378,7 @@ spec:
 #[test]
 fn port_restricted_catch_all_does_not_truncate_other_ports() {
     let mesh = mesh(
-        "apiVersion: networking.istio.io/v1
+        &("apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: p, namespace: default}
 spec:
@@ -2348,7 +2387,9 @@ spec:
   - match: [{gateways: [mesh], port: 8080}]
     route: [{destination: {host: svc-b, subset: v2}}]
   - route: [{destination: {host: svc-b, subset: v1}}]
-",
+"
+        .to_owned()
+            + SERVICE_SVC_B_PORTS),
     );
     let req = get("http://svc-b/");
     assert_eq!(

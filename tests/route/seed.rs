@@ -38,7 +38,7 @@ fn sidecar_name_xx_goes_to_v2_else_v1() {
             ("svc-b.default.svc.cluster.local", Some("v2"), Some(8080))
         );
         assert_eq!(d.route().unwrap().index, 0);
-        assert!(dest.subset_defined);
+        assert!(dest.cluster_exists);
     }
     for url in [
         "http://svc-b:8080/greet?name=yy",

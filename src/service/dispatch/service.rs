@@ -147,7 +147,7 @@ where
             let in_process = matches!(
                 decision.outcome(),
                 Outcome::Route | Outcome::NoVirtualService
-            ) && decision.destination().is_some_and(|d| d.subset_defined);
+            ) && decision.destination().is_some_and(|d| d.cluster_exists);
             let local = if in_process {
                 None
             } else {

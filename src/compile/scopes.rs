@@ -1,0 +1,498 @@
+//! Scopes: what each caller sees of the mesh, built as istiod builds a `SidecarScope`
+//! (istio/istio `pilot/pkg/model/sidecar.go`, `pilot/pkg/model/virtualservice.go`
+//! `SelectVirtualServices`, `pilot/pkg/model/push_context.go` `getSidecarScope`,
+//! `initSidecarScopes`, `IsServiceVisible`, `destinationRule`).
+//!
+//! - A scope is built for a namespace from a `Sidecar` resource, or from the default egress
+//!   listener `*/*` when none applies. Each egress listener imports the services visible to the
+//!   namespace (`exportTo`) whose host its `hosts` list (`ns/host`, `*/host`, `./host`, `~/`
+//!   excludes), and the VirtualServices bound to `mesh` visible to the namespace (its private
+//!   ones, then those exported to it by name, then public ones, each oldest first) that its hosts
+//!   list for the VirtualService's own namespace or `*`.
+//! - The services a scope has clusters for are its listeners' services plus the destinations of
+//!   its VirtualServices (`collectImportedServices`), each with the DestinationRule the
+//!   namespace's lookup finds.
+//! - A workload gets the first workload-selecting Sidecar of its namespace whose selector its
+//!   labels satisfy, else its namespace's selector-less Sidecar, else the root namespace's
+//!   selector-less Sidecar (with `./` meaning the workload's namespace), else the default.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::known::Known;
+use super::sidecar::{VsInfo, sidecar_hosts};
+use crate::config::{
+    Body, DestinationRule, IstioEgressListener, OutboundTrafficMode, Resource, Sidecar,
+};
+use crate::registry::rules::RuleChoice;
+use crate::registry::services::Service;
+use crate::registry::visibility::service_annotation_export;
+use crate::route::table::{
+    Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost, Scopes, Tables,
+};
+use crate::util::host;
+
+/// The hosts one egress listener imports from one namespace (sidecar.go `hostClassification`).
+#[derive(Debug, Default)]
+struct Imports {
+    exact: BTreeSet<String>,
+    all: Vec<String>,
+    excluded: Vec<String>,
+}
+
+impl Imports {
+    /// `Matches`: whether a service host is imported.
+    fn service(&self, h: &str) -> bool {
+        if self.exact.contains(h) {
+            return true;
+        }
+        let wild = h.starts_with('*');
+        self.all
+            .iter()
+            .filter(|i| wild || i.starts_with('*'))
+            .any(|i| host::subset_of(h, i))
+    }
+
+    /// `VSMatches` (without gateway semantics): whether a VirtualService host is imported.
+    fn virtual_service(&self, h: &str) -> bool {
+        if self.exact.contains(h) {
+            return true;
+        }
+        let wild = h.starts_with('*');
+        self.all
+            .iter()
+            .filter(|i| wild || i.starts_with('*'))
+            .any(|i| host::matches(h, i))
+    }
+
+    /// `Excluded`: a `~`-prefixed entry names the host.
+    fn excluded(&self, h: &str) -> bool {
+        self.excluded.iter().any(|e| host::subset_of(h, e))
+    }
+}
+
+/// One egress listener's `hosts`, by namespace (`*` for any), `.` resolved to `namespace`.
+fn imports(listener: &IstioEgressListener, namespace: &str) -> HashMap<String, Imports> {
+    let mut out: HashMap<String, Imports> = HashMap::new();
+    for entry in &listener.hosts {
+        // sidecar.go `convertIstioListenerToWrapper`: anything but `namespace/dnsName` is
+        // skipped (validation rejects it).
+        let Some((ns, name)) = entry.split_once('/') else {
+            continue;
+        };
+        if name.contains('/') {
+            continue;
+        }
+        let (ns, excluded) = match ns.strip_prefix('~') {
+            Some("") => ("*", true),
+            Some(rest) => (rest, true),
+            None => (ns, false),
+        };
+        let ns = if ns == "." { namespace } else { ns };
+        let name = name.to_ascii_lowercase();
+        let imports = out.entry(ns.to_owned()).or_default();
+        if excluded {
+            imports.excluded.push(name);
+        } else {
+            if !name.starts_with('*') {
+                imports.exact.insert(name.clone());
+            }
+            imports.all.push(name);
+        }
+    }
+    out
+}
+
+/// The egress listener of the default scope: every host of every namespace.
+fn default_listener() -> IstioEgressListener {
+    IstioEgressListener {
+        hosts: vec!["*/*".to_owned()],
+        ..IstioEgressListener::default()
+    }
+}
+
+/// Builds every scope into `tables.scopes` and their DestinationRule choices into
+/// `tables.rules`; returns the merged DestinationRule of each choice.
+pub(super) fn build(
+    resources: &[&Resource],
+    known: &Known<'_>,
+    infos: &[VsInfo<'_>],
+    tables: &mut Tables,
+) -> Vec<DestinationRule> {
+    let root = known.settings.root_namespace().to_owned();
+    let mut sidecars: Vec<&Resource> = resources
+        .iter()
+        .copied()
+        .filter(|r| matches!(r.body, Body::Sidecar(_)))
+        .collect();
+    // push_context.go `initSidecarScopes`: creation order, workload-selecting ones first.
+    sidecars.sort_by(|a, b| {
+        (
+            spec(a).is_some_and(|s| s.workload_selector.is_none()),
+            &a.metadata.creation_timestamp,
+            a.name(),
+            a.namespace(),
+        )
+            .cmp(&(
+                spec(b).is_some_and(|s| s.workload_selector.is_none()),
+                &b.metadata.creation_timestamp,
+                b.name(),
+                b.namespace(),
+            ))
+    });
+    let root_default = sidecars
+        .iter()
+        .copied()
+        .find(|r| r.namespace() == root && spec(r).is_some_and(|s| s.workload_selector.is_none()));
+
+    let mut builder = Builder {
+        known,
+        infos,
+        tables,
+        rule_ids: HashMap::new(),
+        policies: Vec::new(),
+    };
+    let mut scopes = Scopes::default();
+    for namespace in namespaces(resources, &root) {
+        let plain = builder.scope(&namespace, None, &mut scopes);
+        let mut entry = NamespaceScopes::default();
+        for sidecar in sidecars.iter().filter(|r| r.namespace() == namespace) {
+            let Some(spec) = spec(sidecar) else { continue };
+            if let Some(selector) = &spec.workload_selector {
+                let labels = selector
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
+                    .collect();
+                let index = builder.scope(&namespace, Some(sidecar), &mut scopes);
+                entry.selected.push((labels, index));
+            }
+        }
+        let own_default = sidecars.iter().copied().find(|r| {
+            r.namespace() == namespace && spec(r).is_some_and(|s| s.workload_selector.is_none())
+        });
+        entry.default = match own_default.or(root_default) {
+            Some(sidecar) => builder.scope(&namespace, Some(sidecar), &mut scopes),
+            None => plain,
+        };
+        scopes.plain.insert(namespace.as_str().into(), plain);
+        scopes.namespaces.insert(namespace.as_str().into(), entry);
+    }
+    // A namespace no resource names: nothing private to it exists, `./` imports nothing.
+    scopes.elsewhere_plain = builder.scope("", None, &mut scopes);
+    scopes.elsewhere = match root_default {
+        Some(sidecar) => builder.scope("", Some(sidecar), &mut scopes),
+        None => scopes.elsewhere_plain,
+    };
+    builder.tables.scopes = scopes;
+    builder.policies
+}
+
+fn spec(resource: &Resource) -> Option<&Sidecar> {
+    match &resource.body {
+        Body::Sidecar(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// Every namespace the configuration names: where resources live, where they are exported to,
+/// the root namespace, and `default` (which every cluster has).
+fn namespaces(resources: &[&Resource], root: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::from([root.to_owned(), "default".to_owned()]);
+    let named = |out: &mut BTreeSet<String>, list: &[String]| {
+        out.extend(
+            list.iter()
+                .filter(|e| !matches!(e.as_str(), "*" | "." | "~"))
+                .cloned(),
+        );
+    };
+    for resource in resources {
+        out.insert(resource.namespace().to_owned());
+        match &resource.body {
+            Body::VirtualService(vs) => named(&mut out, &vs.export_to),
+            Body::DestinationRule(dr) => named(&mut out, &dr.export_to),
+            Body::ServiceEntry(se) => named(&mut out, &se.export_to),
+            Body::Service(_) => named(&mut out, &service_annotation_export(resource)),
+            _ => {}
+        }
+    }
+    out
+}
+
+struct Builder<'k, 'r, 'i, 't> {
+    known: &'k Known<'r>,
+    infos: &'i [VsInfo<'i>],
+    tables: &'t mut Tables,
+    /// Rule choices already numbered, by their merged keys.
+    rule_ids: HashMap<Vec<String>, u32>,
+    /// The merged DestinationRule of each choice, by index.
+    policies: Vec<DestinationRule>,
+}
+
+impl<'k> Builder<'k, '_, '_, '_> {
+    /// Builds the scope of `namespace` under `sidecar` (none: the default) and returns its index.
+    fn scope(&mut self, namespace: &str, sidecar: Option<&Resource>, scopes: &mut Scopes) -> u32 {
+        let spec = sidecar.and_then(spec);
+        let default = [default_listener()];
+        let egress: &[IstioEgressListener] = match spec {
+            Some(s) if !s.egress.is_empty() => &s.egress,
+            _ => &default,
+        };
+        let mut scope = Scope {
+            name: match sidecar {
+                Some(r) => format!("Sidecar {}", r.key()).into(),
+                None => "default".into(),
+            },
+            registry_only: match spec.and_then(|s| s.outbound_traffic_policy.as_ref()) {
+                Some(policy) => policy.mode == OutboundTrafficMode::RegistryOnly,
+                None => {
+                    self.known.settings.outbound_traffic_mode() == OutboundTrafficMode::RegistryOnly
+                }
+            },
+            ..Scope::default()
+        };
+        // Services the scope has clusters for: the listeners' first, then the destinations of
+        // their VirtualServices.
+        let known: &'k Known<'_> = self.known;
+        let mut imported: Vec<&'k Service> = Vec::new();
+        let mut listeners: Vec<Listener> = Vec::new();
+        let mut all_vs: Vec<u32> = Vec::new();
+        for listener in egress {
+            let imports = imports(listener, namespace);
+            let port = listener
+                .port
+                .as_ref()
+                .and_then(|p| u16::try_from(p.number).ok())
+                .filter(|p| *p != 0);
+            let services = self.services(namespace, &imports, port);
+            let virtual_services = self.virtual_services(namespace, &imports);
+            for s in &services {
+                if !imported.iter().any(|i| i.host == s.host) {
+                    imported.push(s);
+                }
+            }
+            all_vs.extend(&virtual_services);
+            let hosts = sidecar_hosts(
+                &virtual_services,
+                &services
+                    .iter()
+                    .map(|s| {
+                        let ports = match port {
+                            Some(p) => vec![p],
+                            None => s.ports.clone(),
+                        };
+                        (s.host.as_str(), ports)
+                    })
+                    .collect::<Vec<_>>(),
+                self.infos,
+            );
+            listeners.push(Listener { port, hosts });
+        }
+        // The catch-all listener last, as Envoy falls back to it.
+        listeners.sort_by_key(|l| l.port.is_none());
+        scope.listeners = listeners;
+        for &vs in &all_vs {
+            let Some(info) = self.infos.get(usize::try_from(vs).unwrap_or(usize::MAX)) else {
+                continue;
+            };
+            for destination in &info.destinations {
+                if imported.iter().any(|s| s.host == *destination) {
+                    continue;
+                }
+                if let Some(service) = known.services.for_caller(destination, namespace) {
+                    imported.push(service);
+                }
+            }
+        }
+        for service in &imported {
+            let rule = self.rule(namespace, &service.host, Some(&service.namespace));
+            let notes = self.rule_notes(namespace, &service.host, Some(&service.namespace));
+            scope.hosts.insert(
+                service.host.as_str().into(),
+                ScopeHost {
+                    exists: true,
+                    rule,
+                    notes,
+                },
+            );
+        }
+        for info in self.infos {
+            for destination in &info.destinations {
+                if scope.hosts.contains_key(destination.as_str()) {
+                    continue;
+                }
+                let seen = if known.services.contains(destination) {
+                    // A service the scope does not import: Envoy has no cluster for it (503 NC).
+                    let why = if known.services.for_caller(destination, namespace).is_none() {
+                        format!("not exported to {} (exportTo)", who(namespace))
+                    } else {
+                        format!("not imported by {} (egress hosts)", scope.name)
+                    };
+                    ScopeHost {
+                        exists: false,
+                        rule: NO_RULE,
+                        notes: self.note(vec![(format!("service {destination}"), why)]),
+                    }
+                } else {
+                    // Hosts no resource defines are taken to exist (partial configurations).
+                    ScopeHost {
+                        exists: true,
+                        rule: self.rule(namespace, destination, None),
+                        notes: self.rule_notes(namespace, destination, None),
+                    }
+                };
+                scope.hosts.insert(destination.as_str().into(), seen);
+            }
+        }
+        let index = u32::try_from(scopes.list.len()).unwrap_or(u32::MAX);
+        scopes.list.push(scope);
+        index
+    }
+
+    /// The services one egress listener imports (sidecar.go `selectServices`): visible to
+    /// `namespace`, named by the listener's hosts for their namespace or `*`, one per host (the
+    /// caller's namespace's first), restricted to the listener's port when it has one.
+    fn services(
+        &self,
+        namespace: &str,
+        imports: &HashMap<String, Imports>,
+        port: Option<u16>,
+    ) -> Vec<&'k Service> {
+        let known: &'k Known<'_> = self.known;
+        let any = imports.get("*");
+        let mut out: Vec<&'k Service> = Vec::new();
+        for service in known.services.iter() {
+            if !service.export.visible_to(namespace) {
+                continue;
+            }
+            let own = imports.get(service.namespace.as_str());
+            if own.is_some_and(|i| i.excluded(&service.host))
+                || any.is_some_and(|i| i.excluded(&service.host))
+            {
+                continue;
+            }
+            let named = own.is_some_and(|i| i.service(&service.host))
+                || any.is_some_and(|i| i.service(&service.host));
+            if !named {
+                continue;
+            }
+            if let Some(p) = port {
+                if !service.ports.is_empty() && !service.ports.contains(&p) {
+                    continue;
+                }
+            }
+            match out.iter_mut().find(|s| s.host == service.host) {
+                Some(existing) => {
+                    if service.namespace == namespace && existing.namespace != namespace {
+                        *existing = service;
+                    }
+                }
+                None => out.push(service),
+            }
+        }
+        out
+    }
+
+    /// The VirtualServices one egress listener imports, in precedence order
+    /// (virtualservice.go `SelectVirtualServices`): those bound to `mesh` and visible to
+    /// `namespace` whose namespace's imports (or `*`'s) name one of their hosts.
+    fn virtual_services(&self, namespace: &str, imports: &HashMap<String, Imports>) -> Vec<u32> {
+        let any = imports.get("*");
+        // push_context.go `initVirtualServices`: private to the namespace, exported to it by
+        // name, public.
+        let named = |i: &&VsInfo<'_>| !i.export.is_public() && i.export.visible_to(namespace);
+        let private = self
+            .infos
+            .iter()
+            .filter(|i| i.namespace == namespace && named(i));
+        let exported = self
+            .infos
+            .iter()
+            .filter(|i| i.namespace != namespace && named(i));
+        let public = self.infos.iter().filter(|i| i.export.is_public());
+        let mut out = Vec::new();
+        for info in private.chain(exported).chain(public) {
+            if !info.mesh {
+                continue;
+            }
+            let own = imports.get(info.namespace);
+            let selected = info.hosts.iter().any(|h| {
+                let excluded =
+                    own.is_some_and(|i| i.excluded(h)) || any.is_some_and(|i| i.excluded(h));
+                !excluded
+                    && (own.is_some_and(|i| i.virtual_service(h))
+                        || any.is_some_and(|i| i.virtual_service(h)))
+            });
+            if selected && !out.contains(&info.index) {
+                out.push(info.index);
+            }
+        }
+        out
+    }
+
+    /// The notes on the DestinationRules of `fqdn` for a caller in `namespace`.
+    fn rule_notes(&mut self, namespace: &str, fqdn: &str, service_namespace: Option<&str>) -> u32 {
+        let notes = self
+            .known
+            .rules
+            .explain(namespace, fqdn, service_namespace)
+            .into_iter()
+            .map(|(key, verdict)| (format!("DestinationRule {key}"), verdict))
+            .collect::<Vec<_>>();
+        // One rule that applies is no news: explanations show visibility when it chose.
+        if let [(_, verdict)] = notes.as_slice() {
+            if verdict.starts_with("applies") {
+                return NO_NOTES;
+            }
+        }
+        self.note(notes)
+    }
+
+    fn note(&mut self, notes: Vec<(String, String)>) -> u32 {
+        if notes.is_empty() {
+            return NO_NOTES;
+        }
+        let index = u32::try_from(self.tables.notes.len()).unwrap_or(NO_NOTES);
+        self.tables.notes.push(
+            notes
+                .into_iter()
+                .map(|(r, v)| (r.into(), v.into()))
+                .collect(),
+        );
+        index
+    }
+
+    /// The index of the DestinationRule choice for `fqdn` as a caller in `namespace` sees it.
+    fn rule(&mut self, namespace: &str, fqdn: &str, service_namespace: Option<&str>) -> u32 {
+        let Some(choice) = self.known.rules.lookup(namespace, fqdn, service_namespace) else {
+            return NO_RULE;
+        };
+        if let Some(&id) = self.rule_ids.get(&choice.keys) {
+            return id;
+        }
+        let id = u32::try_from(self.tables.rules.len()).unwrap_or(NO_RULE);
+        self.tables.rules.push(rule_info(&choice));
+        self.policies.push(choice.rule.clone());
+        self.rule_ids.insert(choice.keys, id);
+        id
+    }
+}
+
+/// The caller's namespace as explanations name it.
+fn who(namespace: &str) -> &str {
+    if namespace.is_empty() {
+        "the caller's namespace"
+    } else {
+        namespace
+    }
+}
+
+fn rule_info(choice: &RuleChoice) -> RuleInfo {
+    RuleInfo {
+        subsets: choice
+            .rule
+            .subsets
+            .iter()
+            .map(|s| s.name.as_str().into())
+            .collect(),
+    }
+}

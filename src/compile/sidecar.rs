@@ -1,0 +1,182 @@
+//! A listener's sidecar virtual hosts: the hosts a caller can name and, for each, the
+//! VirtualServices that claim it in precedence order (istio/istio
+//! `pilot/pkg/networking/core/httproute.go` `BuildSidecarOutboundVirtualHosts`,
+//! `generateAltVirtualHostsForKubernetesService`, `dedupeDomains`).
+
+use std::collections::HashMap;
+
+use super::entries::index;
+use crate::registry::visibility::ExportTo;
+use crate::route::table::{HostEntry, SidecarHosts};
+use crate::util::host;
+
+/// What scopes need to know of a root VirtualService.
+#[derive(Debug)]
+pub(super) struct VsInfo<'r> {
+    /// Its index in `Tables::virtual_services`.
+    pub(super) index: u32,
+    pub(super) namespace: &'r str,
+    /// `hosts`, resolved and lowercased.
+    pub(super) hosts: Vec<String>,
+    /// Bound to `mesh` (sidecars).
+    pub(super) mesh: bool,
+    pub(super) export: ExportTo,
+    /// The hosts its routes and mirrors send to, resolved.
+    pub(super) destinations: Vec<String>,
+}
+
+/// The virtual hosts of one listener: `services` (host, ports) get their own names; the
+/// VirtualServices `order` lists (in precedence order) claim their hosts.
+pub(super) fn sidecar_hosts(
+    order: &[u32],
+    services: &[(&str, Vec<u16>)],
+    infos: &[VsInfo<'_>],
+) -> SidecarHosts {
+    let mut sidecar = SidecarHosts::default();
+    for (fqdn, ports) in services {
+        host_entry(&mut sidecar, fqdn, Some(ports));
+    }
+    let rank: HashMap<u32, usize> = order.iter().enumerate().map(|(r, &vs)| (vs, r)).collect();
+    let mut shadows: Vec<(u32, u32)> = Vec::new();
+    for &vs in order {
+        let Some(info) = infos.get(index(vs)) else {
+            continue;
+        };
+        for resolved in &info.hosts {
+            if let Some(suffix) = resolved.strip_prefix('*') {
+                let idx = host_entry(&mut sidecar, resolved, None);
+                let listed = sidecar
+                    .wildcards
+                    .iter()
+                    .any(|(s, &i)| s == suffix && i == idx);
+                if !listed {
+                    sidecar.wildcards.insert(suffix, idx);
+                }
+                push_candidate(&mut sidecar, idx, vs);
+            } else {
+                let idx = vs_host_entry(&mut sidecar, resolved, &mut shadows);
+                push_candidate(&mut sidecar, idx, vs);
+            }
+        }
+        // The ports of the services its hosts name: it has virtual hosts there (and on 80).
+        let mut ports: Vec<u16> = Vec::new();
+        for h in &info.hosts {
+            for (service, service_ports) in services {
+                if host::matches(h, service) {
+                    if service_ports.is_empty() {
+                        ports.push(0);
+                    }
+                    ports.extend(service_ports);
+                }
+            }
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        sidecar.vs_ports.insert(vs, ports.into());
+    }
+    for (own, parent) in shadows {
+        let inherited: Vec<u32> = sidecar
+            .hosts
+            .get(index(parent))
+            .map(|e| e.virtual_services.clone())
+            .unwrap_or_default();
+        if let Some(entry) = sidecar.hosts.get_mut(index(own)) {
+            entry.virtual_services.extend(inherited);
+            entry
+                .virtual_services
+                .sort_by_key(|vs| rank.get(vs).copied().unwrap_or(usize::MAX));
+            entry.virtual_services.dedup();
+        }
+    }
+    sidecar
+}
+
+fn push_candidate(sidecar: &mut SidecarHosts, host: u32, vs: u32) {
+    if let Some(entry) = sidecar
+        .hosts
+        .get_mut(usize::try_from(host).unwrap_or(usize::MAX))
+    {
+        if !entry.virtual_services.contains(&vs) {
+            entry.virtual_services.push(vs);
+        }
+    }
+}
+
+/// The host entry for `fqdn`, creating it and its alternative names (httproute.go
+/// `generateAltVirtualHostsForKubernetesService`: `name`, `name.ns`, `name.ns.svc` for
+/// `name.ns.svc.cluster.local`; the short name only from the same namespace).
+/// The host entry a VirtualService host claims: the service's own entry for its FQDN, but a
+/// separate entry for any other name, even one that is also an alternative name of a service
+/// (`svc-b.default`). Istio builds a virtual host with exactly the VirtualService's host as its
+/// domain; where it collides with a service's alternative name, the older VirtualService keeps
+/// the domain (httproute.go dedupes domains in VirtualService order). So the separate entry's
+/// candidates are its own VirtualServices and the service's, merged in creation order once all
+/// are known (see `shadows`).
+fn vs_host_entry(sidecar: &mut SidecarHosts, name: &str, shadows: &mut Vec<(u32, u32)>) -> u32 {
+    match sidecar.domains.get(name).copied() {
+        Some(idx)
+            if sidecar
+                .hosts
+                .get(usize::try_from(idx).unwrap_or(usize::MAX))
+                .is_some_and(|e| &*e.fqdn != name) =>
+        {
+            let own = u32::try_from(sidecar.hosts.len()).unwrap_or(u32::MAX);
+            sidecar.hosts.push(HostEntry {
+                fqdn: name.into(),
+                virtual_services: Vec::new(),
+                service_port: None,
+                service_ports: None,
+            });
+            sidecar.domains.insert(name.into(), own);
+            shadows.push((own, idx));
+            own
+        }
+        _ => host_entry(sidecar, name, None),
+    }
+}
+
+fn host_entry(sidecar: &mut SidecarHosts, fqdn: &str, ports: Option<&[u16]>) -> u32 {
+    if let Some(&idx) = sidecar.domains.get(fqdn) {
+        if let (Some(ports), Some(entry)) = (ports, sidecar.hosts.get_mut(index(idx))) {
+            if entry.service_ports.is_none() {
+                entry.service_port = match ports {
+                    [only] => Some(*only),
+                    _ => None,
+                };
+                entry.service_ports = Some(ports.into());
+            }
+        }
+        return idx;
+    }
+    let idx = u32::try_from(sidecar.hosts.len()).unwrap_or(u32::MAX);
+    sidecar.hosts.push(HostEntry {
+        fqdn: fqdn.into(),
+        virtual_services: Vec::new(),
+        service_port: match ports {
+            Some([only]) => Some(*only),
+            _ => None,
+        },
+        service_ports: ports.map(Into::into),
+    });
+    if fqdn.starts_with('*') {
+        return idx;
+    }
+    sidecar.domains.insert(fqdn.into(), idx);
+    if let Some((name, ns)) = host::kubernetes_service(fqdn) {
+        sidecar
+            .domains
+            .entry(format!("{name}.{ns}.svc").into())
+            .or_insert(idx);
+        sidecar
+            .domains
+            .entry(format!("{name}.{ns}").into())
+            .or_insert(idx);
+        sidecar
+            .short
+            .entry(ns.into())
+            .or_default()
+            .entry(name.into())
+            .or_insert(idx);
+    }
+    idx
+}
