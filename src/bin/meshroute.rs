@@ -29,6 +29,11 @@ use meshroute::{Diagnostic, FastRng, LoadOptions, Loaded, NoEndpoint, Outcome, S
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Istio's MeshConfig: the `istio` ConfigMap (`kubectl -n istio-system get cm istio -o
+    /// yaml`) or the text of its `mesh` key. It replaces any `istio` ConfigMap among the
+    /// manifests; without either, Istio's defaults apply.
+    #[arg(long, global = true, value_name = "FILE")]
+    mesh_config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +128,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let mesh_config = cli.mesh_config.as_deref();
     match cli.command {
         Command::Check {
             paths,
@@ -144,7 +150,7 @@ fn main() -> ExitCode {
                 output: output_threshold,
                 lint,
             };
-            check(&paths, &args, &namespace)
+            check(&paths, &args, &namespace, mesh_config)
         }
         Command::Route {
             paths,
@@ -171,7 +177,7 @@ fn main() -> ExitCode {
                 seed,
                 json,
             };
-            route(&paths, &args)
+            route(&paths, &args, mesh_config)
         }
         Command::Simulate {
             paths,
@@ -179,11 +185,16 @@ fn main() -> ExitCode {
             seed,
             repeat,
             namespace,
-        } => simulate(&paths, &requests, seed, repeat, &namespace),
+        } => simulate(&paths, &requests, seed, repeat, &namespace, mesh_config),
     }
 }
 
-fn load(paths: &[PathBuf], namespace: &str) -> Result<Loaded, ExitCode> {
+/// Loads the manifests of `paths`, then `--mesh-config` (last, so that it wins).
+fn load(
+    paths: &[PathBuf],
+    namespace: &str,
+    mesh_config: Option<&std::path::Path>,
+) -> Result<Loaded, ExitCode> {
     let options = LoadOptions::default().default_namespace(namespace);
     let mut loaded = Loaded::default();
     for path in paths {
@@ -191,6 +202,18 @@ fn load(paths: &[PathBuf], namespace: &str) -> Result<Loaded, ExitCode> {
             Ok(more) => loaded.extend(more),
             Err(error) => {
                 eprintln!("meshroute: {error}");
+                return Err(ExitCode::from(2));
+            }
+        }
+    }
+    if let Some(path) = mesh_config {
+        match std::fs::read_to_string(path) {
+            Ok(text) => loaded.extend(meshroute::mesh_config_from_str(
+                &text,
+                Some(&path.display().to_string()),
+            )),
+            Err(error) => {
+                eprintln!("meshroute: cannot read {}: {error}", path.display());
                 return Err(ExitCode::from(2));
             }
         }
@@ -207,8 +230,13 @@ struct CheckArgs {
     lint: bool,
 }
 
-fn check(paths: &[PathBuf], args: &CheckArgs, namespace: &str) -> ExitCode {
-    let loaded = match load(paths, namespace) {
+fn check(
+    paths: &[PathBuf],
+    args: &CheckArgs,
+    namespace: &str,
+    mesh_config: Option<&std::path::Path>,
+) -> ExitCode {
+    let loaded = match load(paths, namespace, mesh_config) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -352,7 +380,7 @@ fn build_request(args: &RouteArgs) -> Result<http::Request<()>, String> {
     request.build().map_err(|e| e.to_string())
 }
 
-fn route(paths: &[PathBuf], args: &RouteArgs) -> ExitCode {
+fn route(paths: &[PathBuf], args: &RouteArgs, mesh_config: Option<&std::path::Path>) -> ExitCode {
     let request = match build_request(args) {
         Ok(request) => request,
         Err(message) => return usage(&message),
@@ -377,7 +405,7 @@ fn route(paths: &[PathBuf], args: &RouteArgs) -> ExitCode {
     if let Some(ip) = args.source_ip {
         source = source.with_ip(ip);
     }
-    let loaded = match load(paths, &args.namespace) {
+    let loaded = match load(paths, &args.namespace, mesh_config) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -448,6 +476,9 @@ fn describe(d: &meshroute::Decision<'_>) -> String {
         Outcome::DirectResponse => "direct response",
         Outcome::NoRoute => "no route (Envoy answers 404, flag NR)",
         Outcome::NoVirtualService => "no VirtualService for this host: default routing",
+        Outcome::BlackHole => {
+            "no service for this host and port, and REGISTRY_ONLY: BlackHoleCluster (Envoy answers 502)"
+        }
         _ => "other",
     };
     lines.push(headline.to_owned());
@@ -471,7 +502,11 @@ fn describe(d: &meshroute::Decision<'_>) -> String {
             line.push_str(&format!(" port {port}"));
         }
         if !dest.cluster_exists {
-            line.push_str("  (no DestinationRule defines this subset: Envoy answers 503, flag NC)");
+            line.push_str(if dest.subset.is_some() {
+                "  (no cluster: no DestinationRule the caller sees defines this subset, or the service is not visible to it; Envoy answers 503, flag NC)"
+            } else {
+                "  (no cluster: the service is not visible to the caller; Envoy answers 503, flag NC)"
+            });
         }
         lines.push(line);
     }
@@ -573,8 +608,9 @@ fn simulate(
     seed: u64,
     repeat: Option<u64>,
     namespace: &str,
+    mesh_config: Option<&std::path::Path>,
 ) -> ExitCode {
-    use meshroute::sim::{SimError, SimRequest, Simulation};
+    use meshroute::sim::{SimRequest, Simulation};
     use std::io::Write as _;
 
     if requests == std::path::Path::new("-") && paths.iter().any(|p| p.as_os_str() == "-") {
@@ -606,16 +642,18 @@ fn simulate(
             }
         }
     }
-    let options = LoadOptions::default().default_namespace(namespace);
-    let sim = match Simulation::load_with(paths, &options) {
-        Ok(sim) => sim,
-        Err(SimError::Invalid(diagnostics)) => {
-            for d in diagnostics {
+    let loaded = match load(paths, namespace, mesh_config) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let sim = match loaded.compile() {
+        Ok(mesh) => Simulation::from_mesh(mesh),
+        Err(error) => {
+            for d in error.errors() {
                 eprintln!("{d}");
             }
             return ExitCode::from(1);
         }
-        Err(error) => return usage(&error.to_string()),
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for (index, request) in (0u64..).zip(&lines) {

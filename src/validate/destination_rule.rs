@@ -255,7 +255,7 @@ fn outlier_detection(sink: &mut Sink<'_>, path: &str, outlier: &OutlierDetection
 }
 
 /// validation.go `validateConnectionPool`.
-fn connection_pool(sink: &mut Sink<'_>, path: &str, pool: &ConnectionPoolSettings) {
+pub(super) fn connection_pool(sink: &mut Sink<'_>, path: &str, pool: &ConnectionPoolSettings) {
     if pool.http.is_none() && pool.tcp.is_none() {
         sink.error(path, "connection pool must have at least one field");
         return;

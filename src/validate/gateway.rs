@@ -220,7 +220,7 @@ fn server_bind(sink: &mut Sink<'_>, path: &str, server: &Server) {
 }
 
 /// validation.go `validateTLSOptions`.
-fn tls_options(sink: &mut Sink<'_>, path: &str, tls: &ServerTlsSettings) {
+pub(super) fn tls_options(sink: &mut Sink<'_>, path: &str, tls: &ServerTlsSettings) {
     if matches!(
         tls.min_protocol_version,
         TlsProtocol::Tlsv1_0 | TlsProtocol::Tlsv1_1

@@ -6,6 +6,7 @@ mod common;
 mod destination_rule;
 mod gateway;
 mod service_entry;
+mod sidecar;
 pub(crate) mod sink;
 pub(crate) mod unreachable;
 mod virtual_service;
@@ -27,10 +28,10 @@ pub(crate) fn validate(resource: &Resource, out: &mut Vec<Diagnostic>) {
         Body::Gateway(gw) => gateway::validate(&mut sink, gw),
         Body::ServiceEntry(se) => service_entry::validate(&mut sink, se),
         Body::WorkloadEntry(we) => workload_entry::validate(&mut sink, we),
+        Body::Sidecar(sc) => sidecar::validate(&mut sink, sc),
         Body::Service(_)
         | Body::Deployment(_)
         | Body::Pod(_)
-        | Body::Sidecar(_)
         | Body::MeshConfig(_)
         | Body::Ignored { .. } => {}
     }

@@ -18,6 +18,11 @@ impl<'a> Sink<'a> {
         Self { resource, out }
     }
 
+    /// How many diagnostics have been reported so far (of every resource).
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+
     /// The resource being validated.
     pub(crate) fn resource(&self) -> &'a Resource {
         self.resource

@@ -101,3 +101,93 @@ fn route_bad_request_exits_2_and_bad_config_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("weight -1 < 0"));
 }
+
+/// `--mesh-config` takes Istio's MeshConfig (the `mesh` key of the `istio` ConfigMap, or the
+/// ConfigMap itself): `outboundTrafficPolicy: REGISTRY_ONLY` sends a host outside the registry to
+/// the BlackHole (sidecar.go: MeshConfig's policy where no Sidecar sets one).
+#[test]
+fn route_with_a_mesh_config_file() {
+    let dir = std::env::temp_dir().join(format!("meshroute-mesh-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bare = dir.join("mesh.yaml");
+    std::fs::write(&bare, "outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n").unwrap();
+    let map = dir.join("istio-configmap.yaml");
+    std::fs::write(
+        &map,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: |\n    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n",
+    )
+    .unwrap();
+    for file in [&bare, &map] {
+        let out = meshroute(
+            &[
+                "route",
+                "examples/seed/demo.yaml",
+                "--request",
+                "GET http://www.example.com/",
+                "--mesh-config",
+                file.to_str().unwrap(),
+                "--json",
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(d["action"], "blackHole", "{}", file.display());
+        assert_eq!(d["localStatus"], 502);
+    }
+    // Without it, Istio's default ALLOW_ANY passes the call through.
+    let out = meshroute(
+        &[
+            "route",
+            "examples/seed/demo.yaml",
+            "--request",
+            "GET http://www.example.com/",
+            "--json",
+        ],
+        None,
+    );
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["action"], "noVirtualService");
+    // A broken MeshConfig is a configuration error (exit 1) that names the file and field.
+    std::fs::write(&bare, "rootNamespace: [x]\n").unwrap();
+    let out = meshroute(
+        &[
+            "route",
+            "examples/seed/demo.yaml",
+            "--request",
+            "GET http://www.example.com/",
+            "--mesh-config",
+            bare.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("rootNamespace"), "{}", stderr(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--source-labels` picks the workload-selecting Sidecar (push_context.go `getSidecarScope`).
+#[test]
+fn route_source_labels_select_the_sidecar() {
+    let yaml = "apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: locked, namespace: default}\nspec:\n  workloadSelector: {labels: {app: demo-a}}\n  outboundTrafficPolicy: {mode: REGISTRY_ONLY}\n";
+    let run = |labels: &str| {
+        let out = meshroute(
+            &[
+                "route",
+                "examples/seed/demo.yaml",
+                "-",
+                "--request",
+                "GET http://www.example.com/",
+                "--source-labels",
+                labels,
+                "--json",
+            ],
+            Some(yaml),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        d["action"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(run("app=demo-a,version=v1"), "blackHole");
+    assert_eq!(run("app=demo-b"), "noVirtualService");
+}

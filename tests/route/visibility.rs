@@ -498,19 +498,35 @@ fn sidecar_egress_hosts_scope_services_and_virtual_services() {
 }
 
 /// sidecar.go `hostClassification.Matches`: egress hosts are compared with full names, so
-/// `bookinfo/reviews` does not import `reviews.bookinfo.svc.cluster.local`.
+/// `bookinfo/reviews.bookinfo` does not import `reviews.bookinfo.svc.cluster.local` (and the
+/// short `bookinfo/reviews` is refused by validation: "short names (non FQDN) are not allowed").
 #[test]
 fn egress_hosts_are_full_names() {
     let yaml = two_services()
         + &sidecar(
             "default",
             "frontend",
-            "  egress:\n  - hosts: [\"bookinfo/reviews\"]\n",
+            "  egress:\n  - hosts: [\"bookinfo/reviews.bookinfo\"]\n",
         );
     let mesh = mesh(&yaml);
     assert_eq!(
         decided_by(&mesh, "http://reviews.bookinfo:9080/", &from("frontend")),
         "noVirtualService"
+    );
+    let short = two_services()
+        + &sidecar(
+            "default",
+            "frontend",
+            "  egress:\n  - hosts: [\"bookinfo/reviews\"]\n",
+        );
+    let loaded = meshroute::from_str(&short, &LoadOptions::default());
+    let error = loaded.compile().unwrap_err();
+    assert!(
+        error
+            .errors()
+            .any(|d| d.message == "short names (non FQDN) are not allowed"),
+        "{:?}",
+        error.diagnostics
     );
 }
 

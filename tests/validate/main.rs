@@ -15,5 +15,6 @@ mod common;
 mod destination_rule;
 mod gateway;
 mod service_entry;
+mod sidecar;
 mod virtual_service;
 mod workload_entry;
