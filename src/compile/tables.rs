@@ -120,6 +120,14 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         .map(|h| (h, known.services.ports(h).to_vec()))
         .collect();
     tables.registry = sidecar_hosts(&every_vs, &every_service, &infos);
+    for service in known.services.iter() {
+        let export = (!service.export.is_public()).then(|| service.export.namespaces().to_vec());
+        tables
+            .service_exports
+            .entry(service.host.as_str().into())
+            .or_default()
+            .push(export);
+    }
     let policies = scopes::build(resources, &known, &infos, &mut tables);
 
     super::gateways::lower(resources, &mut tables, gateway_routes);

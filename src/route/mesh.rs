@@ -228,6 +228,9 @@ impl Mesh {
                         }
                     }
                 }
+                if tracer.detailed() && entry.is_none_or(|e| !e.serves(facts.port)) {
+                    self.trace_unknown_host(host, source.namespace(), scope, facts.port, tracer);
+                }
                 // No VirtualService: the service's own virtual host when it serves the port,
                 // else the catch-all (httproute.go `buildCatchAllVirtualHost`).
                 let fallback = match entry.filter(|e| e.serves(facts.port)) {
@@ -339,6 +342,41 @@ impl Mesh {
             };
             tracer.virtual_service(&compiled.key, verdict);
         }
+    }
+
+    /// Traces why a host that names a service of the configuration is unknown to the caller on
+    /// this port: the service lacks the port, is not exported to the caller's namespace, or its
+    /// Sidecar does not import it.
+    fn trace_unknown_host(
+        &self,
+        host: Option<&str>,
+        namespace: &str,
+        scope: &Scope,
+        port: u16,
+        tracer: &mut impl Tracer,
+    ) {
+        let tables = &self.inner.tables;
+        let Some(entry) = host.and_then(|h| tables.registry.lookup(h, namespace)) else {
+            return;
+        };
+        let Some(exports) = tables.service_exports.get(&entry.fqdn) else {
+            return;
+        };
+        let resource = format!("service {}", entry.fqdn);
+        let verdict = if !entry.serves(port) {
+            format!("has no port {port}: the caller passes the request through")
+        } else if !exports.iter().any(|e| {
+            e.as_ref()
+                .is_none_or(|list| list.iter().any(|ns| &**ns == namespace))
+        }) {
+            format!("not exported to {namespace} (exportTo): unknown to the caller")
+        } else {
+            format!(
+                "not imported by {} (egress hosts): unknown to the caller",
+                scope.name
+            )
+        };
+        tracer.visibility(&resource, &verdict);
     }
 
     /// The route a gateway's virtual hosts give the request.

@@ -26,6 +26,9 @@ pub(crate) struct Tables {
     pub(crate) rules: Vec<RuleInfo>,
     /// Visibility notes for explanations, `(resource, verdict)`, indexed by `ScopeHost::notes`.
     pub(crate) notes: Vec<Vec<(Box<str>, Box<str>)>>,
+    /// For explanations: each service host and, per namespace defining it, the namespaces it is
+    /// exported to (`None`: every namespace).
+    pub(crate) service_exports: HashMap<Box<str>, Vec<Exports>>,
     pub(crate) gateways: HashMap<Box<str>, GatewayTables>,
     pub(crate) clusters: Clusters,
     /// Header names (lowercase) that some VirtualService match refers to, sorted.
@@ -331,6 +334,9 @@ pub(crate) struct Scopes {
     /// The plain scope of namespaces the configuration never names.
     pub(crate) elsewhere_plain: u32,
 }
+
+/// The namespaces a resource is exported to; `None`: every namespace.
+pub(crate) type Exports = Option<Vec<Box<str>>>;
 
 /// Label pairs, as a selector or a caller's labels.
 pub(crate) type Labels = Vec<(Box<str>, Box<str>)>;
