@@ -19,6 +19,40 @@ pub(crate) fn resolve(name: &str, namespace: &str) -> String {
     format!("{name}.{namespace}.svc.{DOMAIN_SUFFIX}")
 }
 
+/// Istio's `Name.SubsetOf` (`pkg/config/host/name.go`): whether every host `name` covers is also
+/// covered by `of`. Case-sensitive, as Istio compares names. Unlike Envoy's domain match, a
+/// wildcard suffix covers itself (`foo.com` is a subset of `*foo.com`).
+pub(crate) fn subset_of(name: &str, of: &str) -> bool {
+    match (name.strip_prefix('*'), of.strip_prefix('*')) {
+        (None, None) => name == of,
+        (Some(_), None) => false,
+        (None, Some(suffix)) => name.ends_with(suffix),
+        (Some(own), Some(suffix)) => name.len() >= of.len() && own.ends_with(suffix),
+    }
+}
+
+/// Istio's `Names.Intersection` (`pkg/config/host/names.go`): the names covered by both lists,
+/// each pair contributing the narrower of the two (`*.example.com` ∩ `api.example.com` =
+/// `api.example.com`), without duplicates, in the order found (`hosts` outer, `other` inner).
+pub(crate) fn intersection<'a>(hosts: &[&'a str], other: &[&'a str]) -> Vec<&'a str> {
+    let mut result: Vec<&'a str> = Vec::new();
+    for &h in hosts {
+        for &o in other {
+            let narrower = if subset_of(h, o) {
+                h
+            } else if subset_of(o, h) {
+                o
+            } else {
+                continue;
+            };
+            if !result.contains(&narrower) {
+                result.push(narrower);
+            }
+        }
+    }
+    result
+}
+
 /// The `(name, namespace)` of a Kubernetes service FQDN (`name.ns.svc.cluster.local`).
 pub(crate) fn kubernetes_service(fqdn: &str) -> Option<(&str, &str)> {
     let base = fqdn
@@ -145,6 +179,34 @@ mod tests {
         assert_eq!(resolve("*", "foo"), "*");
         assert_eq!(resolve("10.0.0.1", "foo"), "10.0.0.1");
         assert_eq!(resolve("::1", "foo"), "::1");
+    }
+
+    /// names.go `Intersection` doc examples, and name.go `SubsetOf`.
+    #[test]
+    fn intersection_keeps_the_narrower_name() {
+        assert_eq!(
+            intersection(&["foo.com", "bar.com"], &["*.com"]),
+            ["foo.com", "bar.com"]
+        );
+        assert_eq!(
+            intersection(&["foo.com", "*.net"], &["*.com", "bar.net"]),
+            ["foo.com", "bar.net"]
+        );
+        assert_eq!(
+            intersection(&["foo.com", "*.net"], &["*.bar.net"]),
+            ["*.bar.net"]
+        );
+        assert!(intersection(&["foo.com"], &["bar.com"]).is_empty());
+        assert!(intersection(&[], &["bar.com"]).is_empty());
+        assert_eq!(
+            intersection(&["*"], &["api.example.com"]),
+            ["api.example.com"]
+        );
+        // Case-sensitive, as Istio compares names.
+        assert!(intersection(&["Example.org"], &["example.org"]).is_empty());
+        assert!(subset_of("*.a.com", "*.com") && !subset_of("*.com", "*.a.com"));
+        assert!(subset_of("foo.com", "*foo.com") && !subset_of("foo.com", "*.foo.com"));
+        assert!(!subset_of("*", "*.com") && subset_of("*.com", "*"));
     }
 
     #[test]
