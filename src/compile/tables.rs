@@ -3,11 +3,10 @@
 //! (`pilot/pkg/networking/core/httproute.go`, `pilot/pkg/networking/core/gateway.go`,
 //! `pilot/pkg/networking/core/route/route.go` and `pilot/pkg/model/config.go` in istio/istio).
 
-use std::collections::BTreeMap;
-
 use super::clusters;
 use super::delegates::expand_delegates;
 use super::entries::{entries_for, index};
+use super::gateways;
 use super::known::Known;
 use super::routes::compile_vs;
 use crate::config::{Body, Resource, VirtualService};
@@ -43,9 +42,9 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         ))
     });
 
-    // gateway → (resolved host, VirtualService index), oldest VirtualService first.
     let mut shadows: Vec<(u32, u32)> = Vec::new();
-    let mut gateway_routes: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
+    // The VirtualServices bound to gateways, oldest first.
+    let mut gateway_bindings = Vec::new();
     for (resource, vs) in &roots {
         let namespace = resource.namespace();
         let http = expand_delegates(resource, vs, &vs_resources);
@@ -83,14 +82,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         } else {
             tables.sidecar.tables.push(Vec::new());
         }
-        for gateway in gateways.iter().filter(|g| *g != "mesh") {
-            for h in &vs.hosts {
-                gateway_routes
-                    .entry(gateway.clone())
-                    .or_default()
-                    .push((host::resolve(h, namespace), vs_index));
-            }
-        }
+        gateway_bindings.extend(gateways::binding(resource, vs, vs_index, &gateways, &known));
         tables.virtual_services.push(compiled);
     }
     for (own, parent) in shadows {
@@ -111,7 +103,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         host_entry(&mut tables.sidecar, fqdn, &known);
     }
 
-    super::gateways::lower(resources, &mut tables, gateway_routes);
+    gateways::lower(resources, &mut tables, &gateway_bindings);
     // One cluster per destination a route names (port known at compile time), besides the
     // clusters of every known service.
     let mut destinations = Vec::new();

@@ -10,11 +10,17 @@
 /// The Kubernetes cluster domain suffix Istio assumes by default.
 pub(crate) const DOMAIN_SUFFIX: &str = "cluster.local";
 
-/// Resolves `name` (as written in a rule in `namespace`) to the name Istio uses.
+/// Resolves `name` (as written in a rule in `namespace`) to the name Istio uses, lowercased.
 pub(crate) fn resolve(name: &str, namespace: &str) -> String {
-    let name = name.to_ascii_lowercase();
+    qualify(&name.to_ascii_lowercase(), namespace)
+}
+
+/// `ResolveShortnameToFQDN` itself: `name` qualified with the rule's namespace when it is a short
+/// name, its case kept. Istio compares a VirtualService's hosts with a gateway server's hosts
+/// as written (`Names.Intersection` is case-sensitive) and lowercases only the result.
+pub(crate) fn qualify(name: &str, namespace: &str) -> String {
     if name == "*" || name.contains('.') || name.contains(':') || name.is_empty() {
-        return name;
+        return name.to_owned();
     }
     format!("{name}.{namespace}.svc.{DOMAIN_SUFFIX}")
 }
@@ -207,6 +213,7 @@ mod tests {
         assert!(subset_of("*.a.com", "*.com") && !subset_of("*.com", "*.a.com"));
         assert!(subset_of("foo.com", "*foo.com") && !subset_of("foo.com", "*.foo.com"));
         assert!(!subset_of("*", "*.com") && subset_of("*.com", "*"));
+        assert_eq!(qualify("Reviews", "ns"), "Reviews.ns.svc.cluster.local");
     }
 
     #[test]
