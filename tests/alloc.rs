@@ -132,6 +132,47 @@ fn seed_decisions_allocate_nothing() {
     assert_no_allocations(&mesh, &req, &gateway, Outcome::NoRoute);
 }
 
+/// Gateway decisions that end before any route allocate nothing either: no server on the port,
+/// no TLS server for the name, no virtual host for the host, and the redirect to https.
+#[test]
+fn gateway_listener_decisions_allocate_nothing() {
+    let mesh = mesh(
+        "apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: [example.org]
+    tls: {httpsRedirect: true}
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [example.org]
+    tls: {mode: SIMPLE, credentialName: example-cert}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: site, namespace: default}
+spec:
+  hosts: [example.org]
+  gateways: [gw]
+  http:
+  - route: [{destination: {host: site.example.org}}]
+",
+    );
+    let gateway = Source::gateway("default/gw");
+    for (url, outcome) in [
+        ("http://example.org/a?b=c", Outcome::Redirect),
+        ("https://example.org/a", Outcome::Route),
+        ("http://example.org:8080/", Outcome::NoRoute),
+        ("https://other.org/", Outcome::NoRoute),
+        ("http://other.org/", Outcome::NoRoute),
+    ] {
+        let req = http::Request::get(url).body(()).unwrap();
+        assert_no_allocations(&mesh, &req, &gateway, outcome);
+    }
+}
+
 #[test]
 fn hundred_route_decisions_allocate_nothing() {
     let mesh = mesh(&hundred_routes());

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::config::{Body, Destination, DestinationRule, Gateway, Resource, VirtualService};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::registry::gateways::gateway_ref;
+use crate::registry::gateways::{gateway_ref, hosts_for_namespace, server_hosts};
 use crate::util::host;
 use crate::validate::sink::Sink;
 
@@ -99,51 +99,50 @@ fn undefined_subsets(
 }
 
 /// IST0101 for gateways (a VirtualService bound to a Gateway that is not in the configuration)
-/// and IST0132 VirtualServiceHostNotFoundInGateway.
+/// and IST0132 VirtualServiceHostNotFoundInGateway, as istioctl's `GatewayAnalyzer` reports them
+/// (istio/istio `pkg/config/analysis/analyzers/virtualservice/gateways.go`): one IST0132 per
+/// gateway reference when none of the VirtualService's hosts intersects a host of the Gateway's
+/// servers that selects the VirtualService's namespace (`ns/host`, `./host`, `*/host`, as routing
+/// selects them). A missing Gateway exposes nothing, so it gets both findings. The
+/// VirtualService's hosts are compared as written: istioctl does not qualify short names here.
 fn gateway_references(
     sink: &mut Sink<'_>,
     vs: &VirtualService,
     gateways: &[(&Resource, &Gateway)],
 ) {
     let namespace = sink.resource().namespace().to_owned();
-    for (i, name) in vs.gateways.iter().enumerate() {
-        if name == "mesh" {
+    let name = sink.resource().name().to_owned();
+    let vs_hosts: Vec<&str> = vs.hosts.iter().map(String::as_str).collect();
+    for (i, reference) in vs.gateways.iter().enumerate() {
+        if reference == "mesh" {
             continue;
         }
-        let (gw_ns, gw_name) = gateway_ref(name, &namespace);
-        let Some((gw_resource, gateway)) = gateways
+        let (gw_ns, gw_name) = gateway_ref(reference, &namespace);
+        let gateway = gateways
             .iter()
-            .find(|(r, _)| r.namespace() == gw_ns && r.name() == gw_name)
-        else {
+            .find(|(r, _)| r.namespace() == gw_ns && r.name() == gw_name);
+        if gateway.is_none() {
             sink.analysis(
                 Code::ReferencedResourceNotFound,
                 format!("spec.gateways[{i}]"),
                 format!("Referenced gateway not found: \"{gw_ns}/{gw_name}\""),
             );
-            continue;
-        };
-        let gateway_hosts: Vec<(String, String)> = gateway
-            .servers
-            .iter()
-            .flat_map(|s| s.hosts.iter())
-            .map(|h| match h.split_once('/') {
-                Some((ns, h)) => (ns.to_owned(), h.to_ascii_lowercase()),
-                None => ("*".to_owned(), h.to_ascii_lowercase()),
-            })
+        }
+        let server_hosts: Vec<String> = gateway
+            .into_iter()
+            .flat_map(|(_, g)| g.servers.iter())
+            .flat_map(|s| server_hosts(&s.hosts, &gw_ns))
             .collect();
-        for (j, vs_host) in vs.hosts.iter().enumerate() {
-            let vs_host = vs_host.to_ascii_lowercase();
-            let exposed = gateway_hosts.iter().any(|(ns, h)| {
-                (ns == "*" || ns == "." && namespace == gw_resource.namespace() || *ns == namespace)
-                    && host::matches(h, &vs_host)
-            });
-            if !exposed {
-                sink.analysis(
-                    Code::VirtualServiceHostNotFoundInGateway,
-                    format!("spec.hosts[{j}]"),
-                    format!("one or more host [{vs_host}] defined in VirtualService {}/{} not found in Gateway {gw_ns}/{gw_name}", namespace, sink.resource().name()),
-                );
-            }
+        let selecting = hosts_for_namespace(&server_hosts, &namespace);
+        if host::intersection(&selecting, &vs_hosts).is_empty() {
+            sink.analysis(
+                Code::VirtualServiceHostNotFoundInGateway,
+                format!("spec.gateways[{i}]"),
+                format!(
+                    "one or more host [{}] defined in VirtualService {namespace}/{name} not found in Gateway {gw_ns}/{gw_name}: no server host of the Gateway covers them for namespace {namespace}, so the gateway never routes them; add one (`host`, `{namespace}/host` or `*/host`)",
+                    vs.hosts.join(" "),
+                ),
+            );
         }
     }
 }

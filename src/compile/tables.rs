@@ -3,11 +3,10 @@
 //! (`pilot/pkg/networking/core/httproute.go`, `pilot/pkg/networking/core/gateway.go`,
 //! `pilot/pkg/networking/core/route/route.go` and `pilot/pkg/model/config.go` in istio/istio).
 
-use std::collections::BTreeMap;
-
 use super::clusters;
 use super::delegates::expand_delegates;
 use super::entries::entries_for;
+use super::gateways;
 use super::known::Known;
 use super::routes::compile_vs;
 use super::scopes;
@@ -45,8 +44,8 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         ))
     });
 
-    // gateway → (resolved host, VirtualService index), oldest VirtualService first.
-    let mut gateway_routes: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
+    // The VirtualServices bound to gateways, oldest first.
+    let mut gateway_bindings = Vec::new();
     let mut infos: Vec<VsInfo<'_>> = Vec::new();
     for (resource, vs) in &roots {
         let namespace = resource.namespace();
@@ -67,14 +66,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         } else {
             Vec::new()
         });
-        for gateway in gateways.iter().filter(|g| *g != "mesh") {
-            for h in &vs.hosts {
-                gateway_routes
-                    .entry(gateway.clone())
-                    .or_default()
-                    .push((host::resolve(h, namespace), vs_index));
-            }
-        }
+        gateway_bindings.extend(gateways::binding(resource, vs, vs_index, &gateways, &known));
         let mut destinations: Vec<String> = http
             .iter()
             .flat_map(|(_, route)| {
@@ -130,7 +122,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
     }
     let policies = scopes::build(resources, &known, &infos, &mut tables);
 
-    super::gateways::lower(resources, &mut tables, gateway_routes);
+    gateways::lower(resources, &mut tables, &gateway_bindings);
     tables.clusters = clusters::build(resources, &known, &tables, &policies);
     (tables.referenced_headers, tables.referenced_query_params) = referenced(&vs_resources);
     tables

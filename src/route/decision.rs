@@ -22,12 +22,15 @@ use crate::balance::endpoint::Endpoint;
 pub enum Outcome {
     /// Forward to [`Decision::destination`].
     Route,
-    /// Answer with a redirect ([`Decision::redirect_location`]).
+    /// Answer with a redirect ([`Decision::redirect_location`]): a route's `redirect`, or a
+    /// gateway's 301 to https for a plain-HTTP request (a server's `tls.httpsRedirect`; no
+    /// VirtualService or route then).
     Redirect,
     /// Answer with a fixed response ([`Decision::direct_response`]).
     DirectResponse,
     /// A VirtualService claims the host but no route matched: Envoy answers 404 with response
-    /// flag `NR`. Gateways without a virtual host for the request's host answer the same.
+    /// flag `NR`. A gateway answers the same when it has no virtual host for the request: no
+    /// server on the request's port, or none serving its host there.
     NoRoute,
     /// No VirtualService applies to the host: the request goes to the host as it is (Istio's
     /// default route, all endpoints, no subset), or, for a host the caller has no service for,
@@ -107,6 +110,9 @@ pub struct Decision<'a> {
     pub(crate) endpoint: Option<PickedEndpoint>,
     pub(crate) no_endpoint: Option<NoEndpoint>,
     pub(crate) set_cookie: Option<String>,
+    /// The redirect is a gateway virtual host's `require_tls` (`tls.httpsRedirect`), not a
+    /// route's `redirect`.
+    pub(crate) https_redirect: bool,
 }
 
 /// The endpoint a decision picked: the cluster snapshot it was picked from and its index.
@@ -140,7 +146,16 @@ impl<'a> Decision<'a> {
             endpoint: None,
             no_endpoint: None,
             set_cookie: None,
+            https_redirect: false,
         }
+    }
+
+    /// The 301 to https a gateway answers a plain-HTTP request for a virtual host with
+    /// `require_tls: ALL` (a server's `tls.httpsRedirect`).
+    pub(crate) fn https_redirect(request: RequestFacts<'a>) -> Self {
+        let mut decision = Self::new(Outcome::Redirect, None, request);
+        decision.https_redirect = true;
+        decision
     }
 
     /// The kind of answer.
@@ -210,8 +225,8 @@ impl<'a> Decision<'a> {
         match self.outcome {
             Outcome::NoRoute => Some(StatusCode::NOT_FOUND),
             Outcome::Redirect => self
-                .redirect()
-                .map(|r| StatusCode::from_u16(r.status).unwrap_or(StatusCode::MOVED_PERMANENTLY)),
+                .redirect_status()
+                .map(|s| StatusCode::from_u16(s).unwrap_or(StatusCode::MOVED_PERMANENTLY)),
             Outcome::DirectResponse => self.direct_response().map(DirectResponse::status),
             Outcome::BlackHole => Some(StatusCode::BAD_GATEWAY),
             Outcome::Route | Outcome::NoVirtualService => {
@@ -344,10 +359,20 @@ impl<'a> Decision<'a> {
 
     /// The `Location` of a redirect, built as Envoy builds it (route.go `ApplyRedirect`):
     /// path replaced by `uri` (query kept unless `uri` has one) or its matched prefix by
-    /// `prefixRewrite`; authority, scheme and port replaced when configured. Allocates.
+    /// `prefixRewrite`; authority, scheme and port replaced when configured. A gateway's
+    /// redirect to https (`tls.httpsRedirect`) keeps the authority as sent, port included, and
+    /// the path with its query (Envoy `Http::Utility::createSslRedirectPath`). Allocates.
     pub fn redirect_location(&self) -> Option<String> {
-        let r = self.redirect()?;
         let request = &self.request;
+        if self.https_redirect {
+            let path = &request.path;
+            return Some(if request.query.is_empty() {
+                format!("https://{}{path}", request.authority)
+            } else {
+                format!("https://{}{path}?{}", request.authority, request.query)
+            });
+        }
+        let r = self.redirect()?;
         let scheme = r.scheme.as_deref().unwrap_or(request.scheme);
         let default_port = if scheme == "https" { 443 } else { 80 };
         // route.go ApplyRedirect: `port_redirect` is the configured (or, for FROM_REQUEST_PORT,
@@ -404,8 +429,12 @@ impl<'a> Decision<'a> {
         })
     }
 
-    /// The redirect status (301 unless configured).
+    /// The redirect status (301 unless configured; always 301 for a gateway's redirect to https,
+    /// Envoy's `SslRedirector`).
     pub fn redirect_status(&self) -> Option<u16> {
+        if self.https_redirect {
+            return Some(301);
+        }
         self.redirect().map(|r| r.status)
     }
 }

@@ -9,7 +9,9 @@ use super::decision::{Decision, Outcome};
 use super::matcher::{Failure, RequestView};
 use super::report::RuleReport;
 use super::source::Source;
-use super::table::{CompiledMatch, CompiledRoute, SelectorFailure};
+use super::table::{
+    CompiledMatch, CompiledRoute, GatewayMiss, GatewayTables, SelectorFailure, VirtualHost,
+};
 
 /// How a VirtualService fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +66,18 @@ impl EntryVerdict<'_, '_> {
     }
 }
 
+/// What a gateway did before trying routes, when it did not just pick a virtual host with routes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum GatewayStep<'t> {
+    /// No Gateway of that name is in the configuration: nothing listens.
+    Unknown,
+    /// No virtual host takes the request (Envoy answers 404 `NR`, or has no listener or filter
+    /// chain for it): why, for this host, over TLS or not.
+    Miss(GatewayMiss<'t>, &'t GatewayTables, &'t str, bool),
+    /// The virtual host requires TLS and the request is plain HTTP: Envoy redirects it to https.
+    HttpsRedirect(&'t VirtualHost),
+}
+
 /// Receives the steps of a decision. The no-op implementation compiles away.
 pub(crate) trait Tracer {
     fn start(&mut self, _source: &Source, _authority: &str) {}
@@ -74,6 +88,7 @@ pub(crate) trait Tracer {
     }
     fn scope(&mut self, _name: &str) {}
     fn visibility(&mut self, _resource: &str, _verdict: &str) {}
+    fn gateway(&mut self, _port: u16, _step: GatewayStep<'_>) {}
     fn virtual_service(&mut self, _key: &str, _verdict: VsVerdict) {}
     fn entry(
         &mut self,
@@ -98,6 +113,15 @@ impl Tracer for NoTrace {}
 #[serde(untagged)]
 #[non_exhaustive]
 pub enum Step {
+    /// What a gateway's listener did before any route: no server on the request's port, no
+    /// virtual host for its host there, or a redirect to https (`tls.httpsRedirect`).
+    Gateway {
+        /// The port the request arrived on.
+        #[serde(rename = "gatewayPort")]
+        port: u16,
+        /// What happened and why.
+        verdict: String,
+    },
     /// A VirtualService claiming the host, and whether it applied.
     VirtualService {
         /// `namespace/name`.
@@ -179,6 +203,56 @@ impl Tracer for Explanation {
         });
     }
 
+    fn gateway(&mut self, port: u16, step: GatewayStep<'_>) {
+        let verdict = match step {
+            GatewayStep::Unknown => {
+                "no Gateway of that name in the configuration: nothing listens".to_owned()
+            }
+            GatewayStep::Miss(GatewayMiss::Port, tables, _, _) => {
+                let ports: Vec<String> = tables.ports.iter().map(|p| p.port.to_string()).collect();
+                if ports.is_empty() {
+                    format!("no server listens on port {port} (the Gateway has no server)")
+                } else {
+                    format!(
+                        "no server listens on port {port} (servers listen on {})",
+                        ports.join(", ")
+                    )
+                }
+            }
+            GatewayStep::Miss(GatewayMiss::PlainText, ..) => format!(
+                "no plain-text HTTP server on port {port}: its servers expect TLS or are not HTTP, and the request is plain HTTP"
+            ),
+            GatewayStep::Miss(GatewayMiss::ServerName, _, host, _) => format!(
+                "no HTTPS server terminating TLS on port {port} takes the server name {host:?}, and the request is https"
+            ),
+            GatewayStep::Miss(GatewayMiss::Host(routes), _, host, tls) => {
+                let mut domains: Vec<&str> = routes.virtual_hosts().map(|v| &*v.domain).collect();
+                domains.sort_unstable();
+                let listener = if tls {
+                    "HTTPS server"
+                } else {
+                    "plain-text servers"
+                };
+                if domains.is_empty() {
+                    format!(
+                        "host {host:?} not served on port {port}: the {listener} there have no virtual host"
+                    )
+                } else {
+                    format!(
+                        "host {host:?} not served on port {port} (virtual hosts of its {listener}: {})",
+                        domains.join(", ")
+                    )
+                }
+            }
+            GatewayStep::HttpsRedirect(vhost) => format!(
+                "virtual host {} requires TLS (spec.servers[{}].tls.httpsRedirect) and the request is plain HTTP: redirect to https",
+                vhost.domain,
+                vhost.https_redirect.unwrap_or_default()
+            ),
+        };
+        self.steps.push(Step::Gateway { port, verdict });
+    }
+
     fn virtual_service(&mut self, key: &str, verdict: VsVerdict) {
         let verdict = match verdict {
             VsVerdict::Applies => "applies",
@@ -214,7 +288,7 @@ impl Tracer for Explanation {
     ) {
         let current = self.steps.iter().rev().find_map(|step| match step {
             Step::VirtualService { name, .. } => Some(name.as_str()),
-            Step::Match { .. } | Step::Visibility { .. } => None,
+            Step::Match { .. } | Step::Visibility { .. } | Step::Gateway { .. } => None,
         });
         if current != Some(vs) {
             self.steps.push(Step::VirtualService {
@@ -297,6 +371,7 @@ impl fmt::Display for Explanation {
         let name = |n: &Option<String>| n.as_ref().map(|n| format!(" ({n})")).unwrap_or_default();
         for step in &self.steps {
             match step {
+                Step::Gateway { port, verdict } => writeln!(f, "  port {port}: {verdict}")?,
                 Step::VirtualService { name, verdict } => {
                     writeln!(f, "  VirtualService {name}: {verdict}")?;
                 }

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::cluster::ClusterState;
 use super::decision::{Decision, DestinationRef, Outcome, PickedEndpoint, RequestFacts};
-use super::explain::{EntryVerdict, Explanation, NoTrace, Tracer, VsVerdict};
+use super::explain::{EntryVerdict, Explanation, GatewayStep, NoTrace, Tracer, VsVerdict};
 use super::matcher::{RequestView, normalize_path};
 use super::source::Source;
 use super::table::{
@@ -58,6 +58,8 @@ enum Eval<'a> {
     Found(&'a CompiledVs, &'a CompiledRoute, Option<&'a CompiledMatch>),
     NoMatch(&'a CompiledVs),
     NothingApplies,
+    /// A gateway virtual host that requires TLS got a plain-HTTP request.
+    HttpsRedirect,
 }
 
 impl Mesh {
@@ -111,7 +113,9 @@ impl Mesh {
     /// Decides where `request` goes when sent by `source`, as the Istio sidecar or gateway would,
     /// drawing weighted choices from a per-thread random source. Allocates nothing.
     ///
-    /// The host being called is the request URI's authority, or its `Host` header.
+    /// The host being called is the request URI's authority, or its `Host` header. Through a
+    /// gateway, the port (the authority's, else 80 for `http` and 443 for `https`) picks the
+    /// Gateway's servers, and an `https` URI stands for a request that arrived over TLS.
     pub fn route<'a, B>(&'a self, request: &'a http::Request<B>, source: &Source) -> Decision<'a> {
         self.route_with(request, source, &mut ThreadRng)
     }
@@ -240,10 +244,11 @@ impl Mesh {
                 };
                 (result, fallback)
             }
-            Some(gateway) => (
-                self.gateway_eval(gateway, host, &view, source, facts.port, tracer),
-                Fallback::NotFound,
-            ),
+            Some(gateway) => {
+                let tls = facts.scheme.eq_ignore_ascii_case("https");
+                let eval = self.gateway_eval(gateway, host, &view, source, facts.port, tls, tracer);
+                (eval, Fallback::NotFound)
+            }
         };
 
         let mut decision = match eval {
@@ -253,6 +258,7 @@ impl Mesh {
             // Envoy's 404 NR: the host's VirtualService matched nothing, or a gateway has no
             // virtual host for it (gateways have no default route).
             Eval::NoMatch(vs) => Decision::new(Outcome::NoRoute, Some(&vs.key), facts),
+            Eval::HttpsRedirect => Decision::https_redirect(facts),
             Eval::NothingApplies => match fallback {
                 Fallback::NotFound => Decision::new(Outcome::NoRoute, None, facts),
                 Fallback::BlackHole => Decision::new(Outcome::BlackHole, None, facts),
@@ -379,7 +385,13 @@ impl Mesh {
         tracer.visibility(&resource, &verdict);
     }
 
-    /// The route a gateway's virtual hosts give the request.
+    /// The route a gateway gives the request (`pilot/pkg/networking/core/gateway.go`
+    /// `buildGatewayHTTPRouteConfig` in istio/istio, Envoy's listener, filter chain and virtual
+    /// host selection): the route configuration of the request's port (`tls`: sent over TLS,
+    /// i.e. an `https` URI, picked by server name), the virtual host of its host there, then its
+    /// `require_tls` (Envoy `VirtualHostImpl::getRouteFromEntries` checks it before any route) and
+    /// its routes. No virtual host is Envoy's 404 `NR`: gateways have no default route.
+    #[allow(clippy::too_many_arguments)]
     fn gateway_eval<'a>(
         &'a self,
         gateway: &str,
@@ -387,26 +399,31 @@ impl Mesh {
         view: &RequestView<'_>,
         source: &Source,
         port: u16,
+        tls: bool,
         tracer: &mut impl Tracer,
     ) -> Eval<'a> {
-        // Routes are built per listener port (`pilot/pkg/networking/core/route/route.go`
-        // `BuildHTTPRoutesForVirtualService` / `TranslateRoute`); Envoy's domain order:
-        // exact, then wildcards from the longest, then `*`. A host whose VirtualServices
-        // yield no routes here has no virtual host.
-        let table = self
-            .inner
-            .tables
-            .gateways
-            .get(gateway)
-            .map(|g| g.for_port(port));
-        match (table, host) {
-            (Some(t), Some(h)) => t
-                .candidates(h)
-                .map(|entries| self.eval(entries, view, source, &*t.labels, port, tracer))
-                .find(|r| !matches!(r, Eval::NothingApplies))
-                .unwrap_or(Eval::NothingApplies),
-            _ => Eval::NothingApplies,
+        let Some(tables) = self.inner.tables.gateways.get(gateway) else {
+            tracer.gateway(port, GatewayStep::Unknown);
+            return Eval::NothingApplies;
+        };
+        let vhost = match tables.virtual_host(port, tls, host) {
+            Ok(vhost) => vhost,
+            Err(miss) => {
+                tracer.gateway(
+                    port,
+                    GatewayStep::Miss(miss, tables, host.unwrap_or(""), tls),
+                );
+                return Eval::NothingApplies;
+            }
+        };
+        // Envoy: `require_tls: ALL` redirects a request whose x-forwarded-proto is not https; a
+        // gateway (use_remote_address, no trusted hops by default) sets that header from the
+        // downstream connection, whose analogue here is the URI scheme.
+        if vhost.https_redirect.is_some() && !tls {
+            tracer.gateway(port, GatewayStep::HttpsRedirect(vhost));
+            return Eval::HttpsRedirect;
         }
+        self.eval(&vhost.entries, view, source, &*tables.labels, port, tracer)
     }
 
     /// Picks the endpoint of `dest` with its cluster's balancer (Envoy's algorithms, fed the

@@ -29,7 +29,8 @@ impl Source {
     }
 
     /// The gateway `namespace/name` (a bare `name` means namespace `default`). Its namespace is
-    /// the caller's namespace; its workload labels come from the Gateway's `selector`.
+    /// the caller's namespace (VirtualServices must be exported to it); its workload labels come
+    /// from the Gateway's `selector`; its servers decide the ports and hosts it serves.
     pub fn gateway(name: &str) -> Self {
         let (namespace, name) = name.split_once('/').unwrap_or(("default", name));
         Self {

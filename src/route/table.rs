@@ -9,7 +9,7 @@ use super::choice::WeightedChoice;
 use super::cluster::Clusters;
 use super::matcher::MatchRequest;
 use super::policy::{DirectResponse, HeaderOps, Redirect, RoutePolicy};
-use crate::util::host::Wildcards;
+use crate::util::host::{Wildcards, wildcard_matches};
 
 /// Everything a `Mesh` answers from, built by `compile` from the effective resources.
 #[derive(Debug, Default)]
@@ -37,24 +37,146 @@ pub(crate) struct Tables {
     pub(crate) referenced_query_params: Vec<String>,
 }
 
-/// One gateway's route tables. Istio builds a gateway's routes per listener port and for the
-/// gateway workload itself, so each match's `port`, `sourceLabels` and `sourceNamespace` are
-/// decided *before* catch-all truncation and the catch-all sort (istio/istio
-/// `pilot/pkg/networking/core/route/route.go` `BuildHTTPRoutesForVirtualService`,
-/// `SortVHostRoutes`): one table per port some match names, and one for every other port.
+/// One gateway's HTTP route configurations, by listener port (istio/istio
+/// `pilot/pkg/model/gateway.go` `MergeGateways`, `gatewayRDSRouteName`): the plain-text HTTP
+/// servers of a port share one (`http.<port>`); each HTTPS server that terminates TLS has its
+/// own, which Envoy picks by the TLS server name (SNI).
 #[derive(Debug, Default)]
 pub(crate) struct GatewayTables {
-    pub(crate) by_port: Vec<(u16, GatewayTable)>,
-    pub(crate) other_ports: GatewayTable,
+    /// The ports some server listens on, ascending.
+    pub(crate) ports: Vec<GatewayPort>,
+    /// The gateway workload's labels (its `selector`), used as the caller's labels.
+    pub(crate) labels: Vec<(Box<str>, Box<str>)>,
+}
+
+/// The servers of one gateway port.
+#[derive(Debug)]
+pub(crate) struct GatewayPort {
+    pub(crate) port: u16,
+    /// `http.<port>`: the route configuration of the plain-text HTTP servers, if any.
+    pub(crate) plain: Option<RouteConfig>,
+    /// The HTTPS servers terminating TLS, each with its route configuration, in the Gateway's
+    /// order.
+    pub(crate) tls: Vec<TlsRouteConfig>,
+}
+
+/// The route configuration of one HTTPS server that terminates TLS.
+#[derive(Debug)]
+pub(crate) struct TlsRouteConfig {
+    /// The server names (SNI) its filter chain matches, lowercased; empty when it has the host
+    /// `*`, which matches any (istio/istio `pilot/pkg/networking/core/listener.go`
+    /// `toFilterChainMatch`).
+    pub(crate) server_names: Vec<Box<str>>,
+    pub(crate) routes: RouteConfig,
+}
+
+/// An Envoy route configuration: virtual hosts by domain.
+#[derive(Debug, Default)]
+pub(crate) struct RouteConfig {
+    pub(crate) exact: HashMap<Box<str>, VirtualHost>,
+    /// Wildcard domains (`*` under the empty suffix, so it comes last).
+    pub(crate) wildcards: Wildcards<VirtualHost>,
+}
+
+/// One virtual host of a gateway: its domain, the routes of every VirtualService that reaches
+/// it (catch-alls last) and whether it requires TLS.
+#[derive(Debug)]
+pub(crate) struct VirtualHost {
+    /// The domain, lowercased (`api.example.com`, `*.example.com`, `*`).
+    pub(crate) domain: Box<str>,
+    pub(crate) entries: Vec<Entry>,
+    /// `require_tls: ALL`, set by `tls.httpsRedirect` on this server (its index in
+    /// `spec.servers`): a plain-HTTP request is redirected to https before any route.
+    pub(crate) https_redirect: Option<u32>,
+}
+
+/// What a gateway has no match for: it has no virtual host for the request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum GatewayMiss<'t> {
+    /// The port: no server listens on it.
+    Port,
+    /// A plain-HTTP request, on a port whose servers all expect TLS (or are not HTTP).
+    PlainText,
+    /// The server name of an https request: no HTTPS server on the port takes it.
+    ServerName,
+    /// The host: the route configuration of the port has no virtual host for it.
+    Host(&'t RouteConfig),
 }
 
 impl GatewayTables {
-    /// The table for requests arriving on `port`.
-    pub(crate) fn for_port(&self, port: u16) -> &GatewayTable {
-        self.by_port
+    /// The virtual host that takes a request on `port` for the lowercase `host` (no port), sent
+    /// over TLS or not (`tls`), as Envoy picks it: the listener by port, the filter chain by
+    /// TLS server name, the virtual host by domain.
+    pub(crate) fn virtual_host<'t>(
+        &'t self,
+        port: u16,
+        tls: bool,
+        host: Option<&str>,
+    ) -> Result<&'t VirtualHost, GatewayMiss<'t>> {
+        let listener = self
+            .ports
             .iter()
-            .find(|(p, _)| *p == port)
-            .map_or(&self.other_ports, |(_, table)| table)
+            .find(|p| p.port == port)
+            .ok_or(GatewayMiss::Port)?;
+        let routes = if tls {
+            listener
+                .tls_route_config(host)
+                .ok_or(GatewayMiss::ServerName)?
+        } else {
+            listener.plain.as_ref().ok_or(GatewayMiss::PlainText)?
+        };
+        host.and_then(|h| routes.virtual_host(h))
+            .ok_or(GatewayMiss::Host(routes))
+    }
+}
+
+impl GatewayPort {
+    /// The HTTPS server whose filter chain takes the TLS server name `host` (Envoy
+    /// `FilterChainManagerImpl`: the exact name, then `*.suffix` wildcards from the longest, then
+    /// a chain without server names). Clients send no server name for an IP address.
+    fn tls_route_config(&self, host: Option<&str>) -> Option<&RouteConfig> {
+        let sni = host.filter(|h| !h.starts_with('[') && h.parse::<std::net::IpAddr>().is_err());
+        let named = |name: &str| {
+            self.tls
+                .iter()
+                .find(|c| c.server_names.iter().any(|n| &**n == name))
+        };
+        let wildcard = |sni: &str| {
+            sni.char_indices()
+                .skip(1)
+                .filter(|&(_, c)| c == '.')
+                .find_map(|(i, _)| {
+                    let suffix = sni.get(i..)?;
+                    self.tls.iter().find(|c| {
+                        c.server_names
+                            .iter()
+                            .any(|n| n.strip_prefix('*') == Some(suffix))
+                    })
+                })
+        };
+        sni.and_then(|sni| named(sni).or_else(|| wildcard(sni)))
+            .or_else(|| self.tls.iter().find(|c| c.server_names.is_empty()))
+            .map(|c| &c.routes)
+    }
+}
+
+impl RouteConfig {
+    /// The virtual host for the lowercase `host` in Envoy's domain order: the exact name, then
+    /// wildcards from the most specific, then `*`.
+    pub(crate) fn virtual_host(&self, host: &str) -> Option<&VirtualHost> {
+        self.exact.get(host).or_else(|| {
+            self.wildcards
+                .iter()
+                .find(|(suffix, _)| wildcard_matches(suffix, host))
+                .map(|(_, vhost)| vhost)
+        })
+    }
+
+    /// Every virtual host, exact domains first (for explanations).
+    pub(crate) fn virtual_hosts(&self) -> impl Iterator<Item = &VirtualHost> {
+        self.exact
+            .values()
+            .chain(self.wildcards.iter().map(|(_, v)| v))
     }
 }
 
@@ -121,8 +243,7 @@ impl LabelSet for [(Box<str>, Box<str>)] {
 /// [`CompiledMatch::selector_failure`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SelectorFailure<'m> {
-    /// The match is for this port; the request is on another (or, for a gateway's table of
-    /// every other port, on none the match names).
+    /// The match is for this port; the request is on another.
     Port(u16),
     /// The match is for callers in this namespace.
     SourceNamespace(&'m str),
@@ -293,28 +414,6 @@ impl SidecarHosts {
             let index = usize::try_from(*names.get(host)?).ok()?;
             Some((&**namespace, self.hosts.get(index)?))
         })
-    }
-}
-
-/// One gateway's virtual hosts: routes of every VirtualService bound to it, merged per host.
-#[derive(Debug, Default)]
-pub(crate) struct GatewayTable {
-    pub(crate) exact: HashMap<Box<str>, Vec<Entry>>,
-    /// Wildcard hosts (`*` under the empty suffix, so it comes last).
-    pub(crate) wildcards: Wildcards<Vec<Entry>>,
-    /// The gateway workload's labels (its `selector`), used as the caller's labels.
-    pub(crate) labels: Vec<(Box<str>, Box<str>)>,
-}
-
-impl GatewayTable {
-    /// The route tables for `host` in Envoy's domain order: the exact name, then wildcards from
-    /// the most specific, then `*`.
-    pub(crate) fn candidates<'a>(&'a self, host: &'a str) -> impl Iterator<Item = &'a [Entry]> {
-        self.exact
-            .get(host)
-            .into_iter()
-            .chain(self.wildcards.matching(host))
-            .map(Vec::as_slice)
     }
 }
 

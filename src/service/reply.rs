@@ -65,6 +65,11 @@ pub(crate) fn local_reply<B>(decision: &Decision<'_>) -> Option<Response<Respons
     let status = decision.local_status()?;
     let destination = decision.destination();
     let (flag, detail) = match decision.outcome() {
+        Outcome::Redirect if decision.https_redirect => (
+            "",
+            "redirect to https: the gateway's virtual host requires TLS (tls.httpsRedirect)"
+                .to_owned(),
+        ),
         Outcome::Redirect => ("", "redirect configured by the route".to_owned()),
         Outcome::DirectResponse => ("", "direct response configured by the route".to_owned()),
         Outcome::NoRoute => (

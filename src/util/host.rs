@@ -10,13 +10,53 @@
 /// The Kubernetes cluster domain suffix Istio assumes by default.
 pub(crate) const DOMAIN_SUFFIX: &str = "cluster.local";
 
-/// Resolves `name` (as written in a rule in `namespace`) to the name Istio uses.
+/// Resolves `name` (as written in a rule in `namespace`) to the name Istio uses, lowercased.
 pub(crate) fn resolve(name: &str, namespace: &str) -> String {
-    let name = name.to_ascii_lowercase();
+    qualify(&name.to_ascii_lowercase(), namespace)
+}
+
+/// `ResolveShortnameToFQDN` itself: `name` qualified with the rule's namespace when it is a short
+/// name, its case kept. Istio compares a VirtualService's hosts with a gateway server's hosts
+/// as written (`Names.Intersection` is case-sensitive) and lowercases only the result.
+pub(crate) fn qualify(name: &str, namespace: &str) -> String {
     if name == "*" || name.contains('.') || name.contains(':') || name.is_empty() {
-        return name;
+        return name.to_owned();
     }
     format!("{name}.{namespace}.svc.{DOMAIN_SUFFIX}")
+}
+
+/// Istio's `Name.SubsetOf` (`pkg/config/host/name.go`): whether every host `name` covers is also
+/// covered by `of`. Case-sensitive, as Istio compares names. Unlike Envoy's domain match, a
+/// wildcard suffix covers itself (`foo.com` is a subset of `*foo.com`).
+pub(crate) fn subset_of(name: &str, of: &str) -> bool {
+    match (name.strip_prefix('*'), of.strip_prefix('*')) {
+        (None, None) => name == of,
+        (Some(_), None) => false,
+        (None, Some(suffix)) => name.ends_with(suffix),
+        (Some(own), Some(suffix)) => name.len() >= of.len() && own.ends_with(suffix),
+    }
+}
+
+/// Istio's `Names.Intersection` (`pkg/config/host/names.go`): the names covered by both lists,
+/// each pair contributing the narrower of the two (`*.example.com` ∩ `api.example.com` =
+/// `api.example.com`), without duplicates, in the order found (`hosts` outer, `other` inner).
+pub(crate) fn intersection<'a>(hosts: &[&'a str], other: &[&'a str]) -> Vec<&'a str> {
+    let mut result: Vec<&'a str> = Vec::new();
+    for &h in hosts {
+        for &o in other {
+            let narrower = if subset_of(h, o) {
+                h
+            } else if subset_of(o, h) {
+                o
+            } else {
+                continue;
+            };
+            if !result.contains(&narrower) {
+                result.push(narrower);
+            }
+        }
+    }
+    result
 }
 
 /// The `(name, namespace)` of a Kubernetes service FQDN (`name.ns.svc.cluster.local`).
@@ -37,17 +77,6 @@ pub(crate) fn matches(a: &str, b: &str) -> bool {
         (Some(sa), None) => wildcard_matches(sa, b),
         (None, Some(sb)) => wildcard_matches(sb, a),
         (Some(sa), Some(sb)) => sa.ends_with(sb) || sb.ends_with(sa),
-    }
-}
-
-/// Istio's `Name.SubsetOf`: whether every host `a` names is also named by `b` (both lowercased).
-/// One-directional: `a.foo.com` is a subset of `*.foo.com`, not the other way round.
-pub(crate) fn subset_of(a: &str, b: &str) -> bool {
-    match (a.strip_prefix('*'), b.strip_prefix('*')) {
-        (None, None) => a == b,
-        (None, Some(sb)) => wildcard_matches(sb, a),
-        (Some(_), None) => false,
-        (Some(sa), Some(sb)) => sa.ends_with(sb),
     }
 }
 
@@ -156,6 +185,35 @@ mod tests {
         assert_eq!(resolve("*", "foo"), "*");
         assert_eq!(resolve("10.0.0.1", "foo"), "10.0.0.1");
         assert_eq!(resolve("::1", "foo"), "::1");
+    }
+
+    /// names.go `Intersection` doc examples, and name.go `SubsetOf`.
+    #[test]
+    fn intersection_keeps_the_narrower_name() {
+        assert_eq!(
+            intersection(&["foo.com", "bar.com"], &["*.com"]),
+            ["foo.com", "bar.com"]
+        );
+        assert_eq!(
+            intersection(&["foo.com", "*.net"], &["*.com", "bar.net"]),
+            ["foo.com", "bar.net"]
+        );
+        assert_eq!(
+            intersection(&["foo.com", "*.net"], &["*.bar.net"]),
+            ["*.bar.net"]
+        );
+        assert!(intersection(&["foo.com"], &["bar.com"]).is_empty());
+        assert!(intersection(&[], &["bar.com"]).is_empty());
+        assert_eq!(
+            intersection(&["*"], &["api.example.com"]),
+            ["api.example.com"]
+        );
+        // Case-sensitive, as Istio compares names.
+        assert!(intersection(&["Example.org"], &["example.org"]).is_empty());
+        assert!(subset_of("*.a.com", "*.com") && !subset_of("*.com", "*.a.com"));
+        assert!(subset_of("foo.com", "*foo.com") && !subset_of("foo.com", "*.foo.com"));
+        assert!(!subset_of("*", "*.com") && subset_of("*.com", "*"));
+        assert_eq!(qualify("Reviews", "ns"), "Reviews.ns.svc.cluster.local");
     }
 
     #[test]

@@ -120,8 +120,9 @@ fn ist0109_two_mesh_virtual_services_same_host() {
     ]));
 }
 
-/// istioctl analyze IST0132 VirtualServiceHostNotFoundInGateway: a VirtualService host that its
-/// Gateway does not expose.
+/// istioctl analyze IST0132 VirtualServiceHostNotFoundInGateway (analyzers/virtualservice/
+/// gateways.go `analyzeVirtualService`): reported at the gateway reference, listing the
+/// VirtualService's hosts, when none of them is exposed by the Gateway.
 #[test]
 fn ist0132_host_not_exposed_by_gateway() {
     let vs = vs(&format!(
@@ -132,7 +133,7 @@ fn ist0132_host_not_exposed_by_gateway() {
     assert_analysis(
         &yaml,
         "IST0132",
-        "spec.hosts[0]",
+        "spec.gateways[0]",
         "host [shop.example.com] defined in VirtualService default/r not found in Gateway default/gw",
     );
     assert_clean_yaml(&docs(&[
@@ -143,6 +144,85 @@ fn ist0132_host_not_exposed_by_gateway() {
         &vs,
         &gateway("default", "gw", "[\"default/shop.example.com\"]"),
     ]));
+}
+
+/// The IST0132 findings of istioctl's own test data: one finding per gateway reference whose
+/// Gateway exposes none of the hosts (analyzers_test.go "host defined in virtualservice not
+/// found in the gateway", testdata/virtualservice_host_not_found_gateway.yaml).
+#[test]
+fn ist0132_per_gateway_reference_when_no_host_is_exposed() {
+    let gateways = docs(&[
+        &gateway("istio-system", "api", "[\"*.api.testing-03.com\"]"),
+        &gateway("istio-system", "home", "[\"*.homepage.testing-03.com\"]"),
+    ]);
+    let both = named_vs(
+        "default",
+        "both",
+        &format!(
+            "hosts: [user.api.testing-03.com, profile.homepage.testing-03.com]\ngateways: [istio-system/api, istio-system/home]\nhttp:\n- {ROUTE}"
+        ),
+    );
+    assert_clean_yaml(&docs(&[&gateways, &both]));
+    let one = named_vs(
+        "default",
+        "one",
+        &format!(
+            "hosts: [user.api.testing-03.com]\ngateways: [istio-system/api, istio-system/home]\nhttp:\n- {ROUTE}"
+        ),
+    );
+    let yaml = docs(&[&gateways, &one]);
+    let found: Vec<Diagnostic> = diagnostics(&yaml);
+    assert_eq!(found.len(), 1, "{}", render(&found));
+    assert_analysis(
+        &yaml,
+        "IST0132",
+        "spec.gateways[1]",
+        "one or more host [user.api.testing-03.com] defined in VirtualService default/one not found in Gateway istio-system/home",
+    );
+    // Several hosts, none exposed: one finding listing them all (testing-service-03-test-04).
+    let none = named_vs(
+        "default",
+        "none",
+        &format!(
+            "hosts: [user.testing-02-04.com, users.testing-02-04.com]\ngateways: [istio-system/api]\nhttp:\n- {ROUTE}"
+        ),
+    );
+    assert_analysis(
+        &docs(&[&gateways, &none]),
+        "IST0132",
+        "spec.gateways[0]",
+        "host [user.testing-02-04.com users.testing-02-04.com] defined",
+    );
+}
+
+/// IST0132 with namespaced server hosts (testdata/virtualservice_host_not_found_gateway_with_ns_
+/// prefix.yaml): `./host` exposes the host to the Gateway's namespace only, `*/host`, `*/*` and
+/// a bare host to every namespace (names.go `NamesForNamespace`, gateway.go
+/// `sanitizeServerHostNamespace`).
+#[test]
+fn ist0132_server_host_namespaces() {
+    let bound = |namespace: &str| {
+        named_vs(
+            namespace,
+            "r",
+            &format!("hosts: [testing-01.com]\ngateways: [istio-system/gw]\nhttp:\n- {ROUTE}"),
+        )
+    };
+    for hosts in ["[./testing-01.com]", "[istio-system/testing-01.com]"] {
+        let gw = gateway("istio-system", "gw", hosts);
+        assert_clean_yaml(&docs(&[&gw, &bound("istio-system")]));
+        assert_analysis(
+            &docs(&[&gw, &bound("default")]),
+            "IST0132",
+            "spec.gateways[0]",
+            "not found in Gateway istio-system/gw",
+        );
+    }
+    for hosts in ["[\"*/testing-01.com\"]", "[\"*/*\"]", "[testing-01.com]"] {
+        let gw = gateway("istio-system", "gw", hosts);
+        assert_clean_yaml(&docs(&[&gw, &bound("istio-system")]));
+        assert_clean_yaml(&docs(&[&gw, &bound("default")]));
+    }
 }
 
 /// istioctl analyze IST0101 for gateways: "Referenced gateway not found".
@@ -157,6 +237,14 @@ fn gateway_not_found() {
         "IST0101",
         "spec.gateways[0]",
         "Referenced gateway not found: \"ns1/gw\"",
+    );
+    // gateways.go reports the missing Gateway's hosts too: it exposes none (analyzers_test.go
+    // "virtualServiceGateways": httpbin-bogus gets both findings).
+    assert_analysis(
+        &vs,
+        "IST0132",
+        "spec.gateways[0]",
+        "not found in Gateway ns1/gw",
     );
     // A bare name is looked up in the VirtualService's namespace.
     let wrong_namespace = docs(&[

@@ -66,6 +66,44 @@ fn route_through_the_gateway_and_readable_output() {
     );
 }
 
+/// `--gateway` takes the listener port from the request URL (model/gateway.go: one route
+/// configuration per server port): the seed gateway listens on 80 only, so port 8080 is a 404,
+/// and `--explain` says why.
+#[test]
+fn route_through_the_gateway_uses_the_url_port() {
+    let run = |url: &str| {
+        let request = format!("GET {url}");
+        let out = meshroute(
+            &[
+                "route",
+                "examples/seed/",
+                "--request",
+                &request,
+                "--gateway",
+                "demo-gateway",
+                "--explain",
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let text = run("http://localhost:80/greet");
+    assert!(
+        text.contains("destination: svc-a.default.svc.cluster.local port 8080"),
+        "{text}"
+    );
+    let text = run("http://localhost:8080/greet");
+    assert!(
+        text.contains("port 8080: no server listens on port 8080 (servers listen on 80)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no route (Envoy answers 404, flag NR)"),
+        "{text}"
+    );
+}
+
 #[test]
 fn route_same_seed_same_weighted_choice() {
     let args = |seed: &'static str| {

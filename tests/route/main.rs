@@ -1,5 +1,5 @@
 //! Routing decisions (`Mesh::route`, `Mesh::explain`): golden rules, one test per Istio routing
-//! rule (`rules.rs`); the seed scenario (`seed.rs`) and its explanations pinned as text
+//! rule (`rules.rs`), gateway servers, hosts and redirects (`gateways.rs`); the seed scenario (`seed.rs`) and its explanations pinned as text
 //! (`explain.rs`); invariants over generated configurations, checked against an independent model
 //! of Istio's route building (`props.rs`).
 //!
@@ -35,6 +35,7 @@
 mod common;
 
 mod explain;
+mod gateways;
 mod props;
 mod rules;
 mod seed;

@@ -634,6 +634,8 @@ struct Facts {
     /// `:authority` as sent.
     authority: String,
     headers: http::HeaderMap,
+    /// Sent over TLS (an `https` URI).
+    https: bool,
 }
 
 fn split_host_port(authority: &str) -> (&str, Option<u16>) {
@@ -680,6 +682,7 @@ fn facts(req: &http::Request<()>) -> Facts {
         method: req.method().as_str().to_owned(),
         authority,
         headers: req.headers().clone(),
+        https: uri.scheme_str() == Some("https"),
     }
 }
 
@@ -1002,6 +1005,11 @@ fn model_routes(resources: &[Value], source: &Source, f: &Facts) -> Option<Optio
             });
             if !gw_exists {
                 return None;
+            }
+            // model/gateway.go, gateway.go: the generated Gateway has one plain-text HTTP server,
+            // on port 80; a request on another port, or over TLS, finds no virtual host.
+            if f.port != 80 || f.https {
+                return Some(None);
             }
             let labels = caller_labels(source);
             // gateway.go: routes of every VirtualService for a host are concatenated, then

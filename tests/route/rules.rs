@@ -1383,11 +1383,17 @@ fn empty_prefix_is_not_a_catch_all() {
 /// route.go `translateRoute` (port dropped per listener port) + `IsCatchAllRoute` +
 /// `SortVHostRoutes`, route_test "catch all route：port match": on a gateway, a match with only
 /// `port` is a catch-all *for that port*: it truncates the rest of its VirtualService there and
-/// moves behind other VirtualServices' routes, while on other ports it is dropped.
+/// moves behind other VirtualServices' routes, while on other ports it is dropped. The gateway
+/// listens on both ports (model/gateway.go: one route configuration per server port).
 #[test]
 fn port_only_match_is_a_catch_all_for_its_port_on_gateways() {
+    let two_ports = GATEWAY.replace(
+        "    hosts: [\"*\"]\n",
+        "    hosts: [\"*\"]\n  - port: {number: 8080, name: http-8080, protocol: HTTP}\n    hosts: [\"*\"]\n",
+    );
+    assert!(two_ports.contains("8080"));
     let mesh = mesh(&format!(
-        "{GATEWAY}---
+        "{two_ports}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {{name: first, namespace: default, creationTimestamp: \"2024-01-01T00:00:00Z\"}}
