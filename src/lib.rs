@@ -32,6 +32,8 @@
 //!   (header operations, rewrite, redirect, direct response, timeout, retries, fault, mirrors),
 //!   as a [`Decision`] — without allocating; random choices draw from an injected [`Rng`].
 //!   [`Mesh::explain`] records why; [`Decision::report`] is the owned [`DecisionReport`].
+//!   [`Mesh::route_connection`] decides a TCP or TLS [`Connection`] with the `tcp` and `tls`
+//!   rules ([`ConnectionDecision`]).
 //! - **Balance**: the destination's [`Endpoint`]s (from ServiceEntries, WorkloadEntries,
 //!   Kubernetes Services with their Pods and Deployments, or [`Mesh::set_endpoints`]) and the one
 //!   Envoy's load balancer would pick — round robin, random, least request, ring hash and Maglev
@@ -123,7 +125,7 @@
 //! | Load balancing | `ROUND_ROBIN` (weighted via Envoy's EDF scheduler with its random start), `RANDOM`, `LEAST_REQUEST` (default; P2C, weighted with active-request bias), `PASSTHROUGH` (reported), `consistentHash` ring hash (default 1024) and Maglev (65537), hash on header / cookie / source IP / query parameter, random hash when the key is absent; subset and port-level policy precedence as Istio; one priority, no locality weighting |
 //! | Outlier detection | consecutive 5xx and gateway errors, ejection time base × times ejected (capped), `maxEjectionPercent` as current Envoy checks it, interval sweeps, `minHealthPercent` panic; success-rate ejection is disabled, as Istio configures it |
 //! | Endpoints | ServiceEntry endpoints, WorkloadEntries, Kubernetes Services with Pods (their `podIP`) and Deployments (stable synthetic `10.x.y.z` addresses from the pod name, for simulation only: never dialled); the application can replace them at run time |
-//! | TLS and TCP routes | loaded and validated; not routed |
+//! | TCP and TLS routes | [`Mesh::route_connection`] decides a [`Connection`] as Istio's filter chains do: the service port's protocol picks `tls` (TLS, HTTPS) or `tcp` rules (TCP, Mongo, Redis, MySQL, unnamed ports), HTTP ports pass other bytes through; `port`, `sourceLabels`, `sourceNamespace`, `gateways` decided per caller; `tcp` first holding rule wins, `destinationSubnets` by the longest prefix; `tls` by SNI (literal, exact before the longest wildcard), an uncovered SNI passes through; the rules of every VirtualService matching the service, oldest first; weighted destinations chosen once per connection; gateways: `TCP` servers, `TLS` `PASSTHROUGH` by SNI, `AUTO_PASSTHROUGH` cluster names, no chain closes the connection. Not modelled: `sourceSubnet`, `Sidecar` egress listeners, listeners shared by several address-less services on one port |
 
 #![forbid(unsafe_code)]
 
@@ -149,7 +151,7 @@ pub mod report {
     pub use crate::route::report::{
         AbortReport, DecisionReport, DelayReport, DestinationReport, DirectResponseReport,
         EndpointReport, FaultReport, HeaderOpReport, HeadersReport, MirrorReport, RedirectReport,
-        RetriesReport, RewriteReport, RuleReport,
+        RetriesReport, RewriteReport, RouteReport, RuleReport,
     };
 }
 
@@ -167,7 +169,8 @@ pub use live::SharedMesh;
 pub use live::Watcher;
 pub use propagation::{Propagation, RoutingContext};
 pub use route::cluster::NoEndpoint;
-pub use route::decision::{Decision, DestinationRef, Outcome, RuleRef};
+pub use route::connection::{Connection, ConnectionDecision};
+pub use route::decision::{Decision, DestinationRef, Outcome, RouteKind, RuleRef};
 pub use route::explain::{Explanation, Step};
 pub use route::mesh::{ActiveRequest, Mesh, UnknownCluster};
 pub use route::policy::{

@@ -15,6 +15,7 @@ mod entries;
 mod gateways;
 mod known;
 mod routes;
+mod streams;
 mod tables;
 
 use crate::analyze::check;
@@ -43,8 +44,8 @@ pub(crate) fn compile_with(
     if diagnostics.iter().any(Diagnostic::rejects) {
         return Err(CompileError::new(diagnostics));
     }
-    let tables = tables::lower(&effective(&resources));
-    Ok(Mesh::new(diagnostics, tables))
+    let (tables, streams) = tables::lower(&effective(&resources));
+    Ok(Mesh::new(diagnostics, tables, streams))
 }
 
 #[cfg(feature = "yaml")]

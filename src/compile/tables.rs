@@ -11,12 +11,35 @@ use super::entries::{entries_for, index};
 use super::known::Known;
 use super::routes::compile_vs;
 use crate::config::{Body, Resource, VirtualService};
-use crate::registry::gateways::gateway_key;
+use crate::registry::gateways::bound_gateways;
+use crate::route::stream::StreamTables;
 use crate::route::table::{Action, HostEntry, SidecarHosts, Tables};
 use crate::util::host;
 
-/// Builds every table of a `Mesh` from the effective resources.
-pub(crate) fn lower(resources: &[&Resource]) -> Tables {
+/// Root VirtualServices (those with hosts: delegates are merged into the routes that name
+/// them) in Istio's order: creation time, then name, then namespace (config.go
+/// `configCompareByCreationTime`).
+fn roots<'r>(
+    virtual_services: &[(&'r Resource, &'r VirtualService)],
+) -> Vec<(&'r Resource, &'r VirtualService)> {
+    let mut roots: Vec<(&Resource, &VirtualService)> = virtual_services
+        .iter()
+        .copied()
+        .filter(|(_, vs)| !vs.hosts.is_empty())
+        .collect();
+    roots.sort_by(|(a, _), (b, _)| {
+        (&a.metadata.creation_timestamp, a.name(), a.namespace()).cmp(&(
+            &b.metadata.creation_timestamp,
+            b.name(),
+            b.namespace(),
+        ))
+    });
+    roots
+}
+
+/// Builds every table of a `Mesh` from the effective resources: the HTTP route tables and the
+/// TCP and TLS ones.
+pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables) {
     let known = Known::new(resources);
     let vs_resources: Vec<(&Resource, &VirtualService)> = resources
         .iter()
@@ -27,21 +50,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         .collect();
 
     let mut tables = Tables::default();
-    // Root VirtualServices only: delegates are merged into the routes that name them.
-    let mut roots: Vec<(&Resource, &VirtualService)> = vs_resources
-        .iter()
-        .copied()
-        .filter(|(_, vs)| !vs.hosts.is_empty())
-        .collect();
-    // Istio orders by creation time, then name, then namespace (config.go
-    // `configCompareByCreationTime`).
-    roots.sort_by(|(a, _), (b, _)| {
-        (&a.metadata.creation_timestamp, a.name(), a.namespace()).cmp(&(
-            &b.metadata.creation_timestamp,
-            b.name(),
-            b.namespace(),
-        ))
-    });
+    let roots = roots(&vs_resources);
 
     // gateway → (resolved host, VirtualService index), oldest VirtualService first.
     let mut shadows: Vec<(u32, u32)> = Vec::new();
@@ -51,14 +60,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         let http = expand_delegates(resource, vs, &vs_resources);
         let compiled = compile_vs(resource, vs, &http, &known);
         let vs_index = u32::try_from(tables.virtual_services.len()).unwrap_or(u32::MAX);
-        let gateways: Vec<String> = if vs.gateways.is_empty() {
-            vec!["mesh".to_owned()]
-        } else {
-            vs.gateways
-                .iter()
-                .map(|g| gateway_key(g, namespace))
-                .collect()
-        };
+        let gateways = bound_gateways(&vs.gateways, namespace);
         if gateways.iter().any(|g| g == "mesh") {
             let entries = entries_for(vs_index, &compiled, "mesh", None);
             tables.sidecar.tables.push(entries);
@@ -114,7 +116,21 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
     super::gateways::lower(resources, &mut tables, gateway_routes);
     // One cluster per destination a route names (port known at compile time), besides the
     // clusters of every known service.
+    let streams = super::streams::lower(resources, &roots, &tables.virtual_services, &known);
     let mut destinations = Vec::new();
+    for vs in &streams.vses {
+        for rule in vs.tcp.iter().chain(&vs.tls) {
+            for d in &rule.destinations {
+                if let Some(port) = d.port.or(d.service_port) {
+                    destinations.push((
+                        d.host.to_string(),
+                        d.subset.as_deref().map(String::from),
+                        port,
+                    ));
+                }
+            }
+        }
+    }
     for vs in &tables.virtual_services {
         for route in &vs.routes {
             if let Action::Route {
@@ -135,7 +151,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
     }
     tables.clusters = clusters::build(resources, &known, &destinations);
     (tables.referenced_headers, tables.referenced_query_params) = referenced(&vs_resources);
-    tables
+    (tables, streams)
 }
 
 /// The header names (lowercase; pseudo-headers and JWT claims left out) and query parameter

@@ -24,6 +24,16 @@ pub(crate) fn gateway_key(name: &str, namespace: &str) -> String {
     format!("{ns}/{gw}")
 }
 
+/// The gateways a VirtualService with these top-level `gateways` binds to, resolved: `mesh`
+/// (every sidecar) when it names none.
+pub(crate) fn bound_gateways(gateways: &[String], namespace: &str) -> Vec<String> {
+    if gateways.is_empty() {
+        vec!["mesh".to_owned()]
+    } else {
+        gateways.iter().map(|g| gateway_key(g, namespace)).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
