@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::cluster::NoEndpoint;
 use super::connection::{Connection, ConnectionDecision};
 use super::decision::{Decision, DestinationRef, Outcome, RouteKind};
 use super::matcher::{Failure, RequestView};
@@ -314,6 +315,10 @@ impl Explanation {
         if let Some(endpoint) = decision.endpoint() {
             self.summary
                 .push_str(&format!(", endpoint {}", endpoint.address));
+        }
+        if decision.no_endpoint() == Some(NoEndpoint::NoHealthyUpstream) {
+            self.summary
+                .push_str(" (no healthy endpoint: Envoy closes the connection, flag UH)");
         }
         if decision.destination().is_some_and(|d| !d.subset_defined) {
             self.summary.push_str(

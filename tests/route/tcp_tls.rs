@@ -902,6 +902,6 @@ spec:
     default/db tcp[0] match #0: dropped for this caller: sourceLabels: caller has no label app=reporting
     default/db tcp[1] match #0: MATCHED (destinationSubnets [10.96.0.0/16]: 10.96.0.0/16 holds the destination 10.96.0.10 (a filter chain; Envoy takes the longest prefix))
     default/db tcp[2] no match conditions: ends the list: a filter chain for any destination
-  => route to db-primary.default.svc.cluster.local port 5432"
+  => route to db-primary.default.svc.cluster.local port 5432 (no healthy endpoint: Envoy closes the connection, flag UH)"
     );
 }
