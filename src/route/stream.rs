@@ -42,6 +42,7 @@ use super::decision::RouteKind;
 use super::explain::{Tracer, VsVerdict};
 use super::table::{SelectorFailure, SidecarHosts};
 use crate::util::host::{DOMAIN_SUFFIX, Wildcards, wildcard_matches};
+use crate::util::protocol::Protocol;
 
 /// An IP prefix of `destinationSubnets`, as Envoy's `CidrRange` holds it (address masked).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,14 +122,20 @@ pub(crate) enum PortProtocol {
 }
 
 impl PortProtocol {
-    /// Istio's `protocol.Parse` (`pkg/config/protocol/instance.go`, case-insensitive).
+    /// The listener class of Istio's `protocol.Parse` (`pkg/config/protocol/instance.go`,
+    /// case-insensitive): `IsHTTP`, `IsTLS`, then `IsTCP`; `Unsupported` is sniffed.
     pub(crate) fn parse(name: &str) -> Self {
-        match name.to_ascii_lowercase().as_str() {
-            "tcp" | "mongo" | "redis" | "mysql" => Self::Tcp,
-            "udp" => Self::Udp,
-            "grpc" | "grpc-web" | "http" | "http_proxy" | "http2" => Self::Http,
-            "https" | "tls" => Self::Tls,
-            _ => Self::Sniffed,
+        let protocol = Protocol::parse(name);
+        if protocol.is_http() {
+            Self::Http
+        } else if protocol.is_tls() {
+            Self::Tls
+        } else if protocol.is_tcp() {
+            Self::Tcp
+        } else if protocol == Protocol::Udp {
+            Self::Udp
+        } else {
+            Self::Sniffed
         }
     }
 
