@@ -413,6 +413,16 @@ fn index(i: u32) -> usize {
     usize::try_from(i).unwrap_or(usize::MAX)
 }
 
+/// A `tls` match as the sidecar listener sees it.
+enum TlsEntry<'t> {
+    /// The VirtualService is not visible to the caller.
+    Hidden(&'t StreamVs),
+    /// A config-time selector drops the match for the caller.
+    Dropped(&'t StreamVs, &'t L4Rule, &'t L4Match, SelectorFailure<'t>),
+    /// A holding match: its chain, and whether an earlier match already made the same one.
+    Chain(TlsChain<'t>, bool),
+}
+
 /// A sidecar TLS chain: the match, the prefixes it is matched on (its own or inherited).
 #[derive(Clone, Copy)]
 struct TlsChain<'t> {
@@ -609,36 +619,57 @@ impl StreamTables {
             })
     }
 
-    /// Calls `visit` with each TLS chain of the listener, in order (tls.go
-    /// `buildSidecarOutboundTLSFilterChainOpts`): one per holding match, none for a match whose
-    /// SNI hosts and subsets an earlier one had; subnets carry over to later chains.
-    fn tls_chains<'s, 't: 's, F: Fn(u32) -> bool>(
+    /// Calls `visit` with each `tls` match of the listener's VirtualServices, in order (tls.go
+    /// `buildSidecarOutboundTLSFilterChainOpts`): dropped for the caller, or a chain — a
+    /// duplicate when an earlier holding match had the same SNI hosts and subnets (it adds no
+    /// chain); subnets of a holding match carry over to the later chains.
+    fn tls_entries<'s, 't: 's, F: Fn(u32) -> bool>(
         &'t self,
         service: &'t StreamService,
         caller: &'s Caller<'s>,
         visible: &'s F,
-        mut visit: impl FnMut(TlsChain<'t>, bool),
+        mut visit: impl FnMut(TlsEntry<'t>),
     ) {
         let mut cidrs: &'t [Cidr] = &[];
-        for (i, (svs, rule, m)) in self.passing_tls(service, caller, visible).enumerate() {
-            if m.has_subnets {
-                cidrs = &m.destination_subnets;
-            }
-            let duplicate = self
-                .passing_tls(service, caller, visible)
-                .take(i)
-                .any(|(_, _, earlier)| earlier.runtime_key == m.runtime_key);
-            let chain = TlsChain {
-                hit: RuleHit {
-                    key: &svs.key,
-                    kind: RouteKind::Tls,
-                    rule,
-                    matched: Some(m),
-                },
-                cidrs,
-                sni: &m.sni_hosts,
+        let mut holding = 0;
+        for &vs in &service.virtual_services {
+            let Some(svs) = self.vses.get(index(vs)) else {
+                continue;
             };
-            visit(chain, duplicate);
+            if svs.tls.is_empty() {
+                continue;
+            }
+            if !visible(vs) {
+                visit(TlsEntry::Hidden(svs));
+                continue;
+            }
+            for rule in svs.tls.iter().filter(|r| !r.destinations.is_empty()) {
+                for m in &rule.matches {
+                    if let Some(failure) = m.selector_failure(caller) {
+                        visit(TlsEntry::Dropped(svs, rule, m, failure));
+                        continue;
+                    }
+                    if m.has_subnets {
+                        cidrs = &m.destination_subnets;
+                    }
+                    let duplicate = self
+                        .passing_tls(service, caller, visible)
+                        .take(holding)
+                        .any(|(_, _, earlier)| earlier.runtime_key == m.runtime_key);
+                    holding += 1;
+                    let chain = TlsChain {
+                        hit: RuleHit {
+                            key: &svs.key,
+                            kind: RouteKind::Tls,
+                            rule,
+                            matched: Some(m),
+                        },
+                        cidrs,
+                        sni: &m.sni_hosts,
+                    };
+                    visit(TlsEntry::Chain(chain, duplicate));
+                }
+            }
         }
     }
 
@@ -653,46 +684,86 @@ impl StreamTables {
         tracer: &mut impl Tracer,
     ) -> StreamEval<'t> {
         let kind = RouteKind::Tls;
-        // The matches dropped for this caller, for the trace.
-        for &vs in &service.virtual_services {
-            let Some(svs) = self.vses.get(index(vs)) else {
-                continue;
-            };
-            if svs.tls.is_empty() {
-                continue;
-            }
-            if !visible(vs) {
-                tracer.virtual_service(&svs.key, VsVerdict::NotExported);
-                continue;
-            }
-            for rule in svs.rules(kind) {
-                for m in &rule.matches {
-                    if let Some(failure) = m.selector_failure(caller) {
-                        tracer.stream_entry(&svs.key, kind, rule.index, Some(m.index), &|| {
-                            Some(dropped(failure, caller))
-                        });
-                    }
-                }
-            }
-        }
-        // Pass 1: the most specific destination prefix any chain holds; the match-all chain
-        // (no SNI restriction, no prefix) becomes the listener's default chain (listener.go
-        // `buildListenerFromEntry`: the last one wins).
+        // A chain without SNI restriction or prefix matches everything: the listener's default
+        // chain (listener.go `buildListenerFromEntry`; the last one wins), not matched by name.
+        let match_all =
+            |chain: &TlsChain<'_>| chain.cidrs.is_empty() && sni_rank(chain.sni, None) == Some(0);
+        // Pass 1: the most specific destination prefix a chain holds.
         let mut any = false;
         let mut group: Option<Option<Cidr>> = None;
         let mut default: Option<RuleHit<'t>> = None;
-        self.tls_chains(service, caller, visible, |chain, duplicate| {
+        self.tls_entries(service, caller, visible, |entry| {
+            let TlsEntry::Chain(chain, duplicate) = entry else {
+                return;
+            };
             any = true;
             if duplicate {
                 return;
             }
-            if chain.cidrs.is_empty() && sni_rank(chain.sni, None) == Some(0) {
+            if match_all(&chain) {
                 default = Some(chain.hit);
                 return;
             }
             if let Some(g) = ip_group(chain.cidrs, ip) {
                 if group.is_none_or(|best| group_len(g) > group_len(best)) {
                     group = Some(g);
+                }
+            }
+        });
+        // Pass 2: within that prefix, the server name (exact, longest wildcard, none); traced.
+        let mut best: Option<(usize, RuleHit<'t>)> = None;
+        self.tls_entries(service, caller, visible, |entry| {
+            let chain = match entry {
+                TlsEntry::Hidden(svs) => {
+                    tracer.virtual_service(&svs.key, VsVerdict::NotExported);
+                    return;
+                }
+                TlsEntry::Dropped(svs, rule, m, failure) => {
+                    tracer.stream_entry(&svs.key, kind, rule.index, Some(m.index), &|| {
+                        Some(dropped(failure, caller))
+                    });
+                    return;
+                }
+                TlsEntry::Chain(chain, true) => {
+                    tracer.stream_entry(
+                        chain.hit.key,
+                        kind,
+                        chain.hit.rule.index,
+                        chain.hit.matched.map(|m| m.index),
+                        &|| Some("same sniHosts and destinationSubnets as an earlier match: no filter chain of its own".to_owned()),
+                    );
+                    return;
+                }
+                TlsEntry::Chain(chain, false) => chain,
+            };
+            let (key, rule) = (chain.hit.key, chain.hit.rule.index);
+            let matched = chain.hit.matched.map(|m| m.index);
+            if match_all(&chain) {
+                tracer.stream_entry(key, kind, rule, matched, &|| {
+                    Some("a chain for any SNI and destination: the listener's default chain".to_owned())
+                });
+                return;
+            }
+            let in_group = group.is_some_and(|g| match g {
+                None => chain.cidrs.is_empty(),
+                Some(c) => chain.cidrs.contains(&c),
+            });
+            if !in_group {
+                tracer.stream_entry(key, kind, rule, matched, &|| {
+                    Some(format!(
+                        "destinationSubnets {}: a more specific prefix holds the destination, or none does",
+                        list(chain.cidrs)
+                    ))
+                });
+                return;
+            }
+            let rank = sni_rank(chain.sni, sni);
+            tracer.stream_entry(key, kind, rule, matched, &|| {
+                Some(sni_reason(chain.sni, sni, rank))
+            });
+            if let Some(rank) = rank {
+                if best.is_none_or(|(r, _)| rank > r) {
+                    best = Some((rank, chain.hit));
                 }
             }
         });
@@ -714,42 +785,6 @@ impl StreamTables {
             });
             return StreamEval::Passthrough;
         }
-        // Pass 2: within that prefix, the server name (exact, longest wildcard, none).
-        let mut best: Option<(usize, RuleHit<'t>)> = None;
-        self.tls_chains(service, caller, visible, |chain, duplicate| {
-            let in_group = group.is_some_and(|g| match g {
-                None => chain.cidrs.is_empty(),
-                Some(c) => chain.cidrs.contains(&c),
-            });
-            let is_default = chain.cidrs.is_empty() && sni_rank(chain.sni, None) == Some(0);
-            let rank = sni_rank(chain.sni, sni);
-            let m = chain.hit.matched;
-            let (rule, matched) = (chain.hit.rule.index, m.map(|m| m.index));
-            let key = chain.hit.key;
-            if duplicate {
-                tracer.stream_entry(key, kind, rule, matched, &|| {
-                    Some("same sniHosts and destinationSubnets as an earlier match: no filter chain of its own".to_owned())
-                });
-                return;
-            }
-            if !in_group && !is_default {
-                tracer.stream_entry(key, kind, rule, matched, &|| {
-                    Some(format!(
-                        "destinationSubnets {}: a more specific prefix holds the destination, or none does",
-                        list(chain.cidrs)
-                    ))
-                });
-                return;
-            }
-            tracer.stream_entry(key, kind, rule, matched, &|| {
-                Some(sni_reason(chain.sni, sni, rank))
-            });
-            if let (true, Some(rank)) = (in_group, rank) {
-                if best.is_none_or(|(r, _)| rank > r) {
-                    best = Some((rank, chain.hit));
-                }
-            }
-        });
         match best.map(|(_, hit)| hit).or(default) {
             Some(hit) => {
                 tracer.stream_chosen(hit.key, kind, hit.rule.index, hit.matched.map(|m| m.index));

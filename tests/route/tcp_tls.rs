@@ -693,6 +693,77 @@ spec:
     );
 }
 
+/// tls.go `buildSidecarOutboundTLSFilterChainOpts` (its comment's example): matches are decided
+/// for the caller first; a later match with the same SNI hosts and subnets as an earlier
+/// holding one makes no chain (`matchHasBeenHandled`), so the first holding match wins.
+#[test]
+fn tls_same_sni_first_holding_match_wins() {
+    let mesh = mesh(&format!(
+        "{EXAMPLE_ENTRY}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: example, namespace: default}}
+spec:
+  hosts: ['*.example.com']
+  tls:
+  - match: [{{sniHosts: [api.example.com], sourceLabels: {{app: x}}}}]
+    route: [{{destination: {{host: x.example.com}}}}]
+  - match: [{{sniHosts: [api.example.com]}}]
+    route: [{{destination: {{host: y.example.com}}}}]
+"
+    ));
+    let api = Connection::tls("api.example.com", 443);
+    assert_eq!(
+        connect(&mesh, api, &sidecar().with_labels([("app", "x")])),
+        "tls[0] -> x.example.com:443"
+    );
+    assert_eq!(
+        connect(&mesh, api, &sidecar()),
+        "tls[1] -> y.example.com:443"
+    );
+    let (_, explanation) =
+        mesh.explain_connection(&api, &sidecar().with_labels([("app", "x")]), &mut Fixed(0));
+    assert_eq!(
+        explanation.to_string(),
+        "sidecar in namespace default calls tls://api.example.com:443
+  port 443 of *.example.com is TLS: tls rules apply
+  VirtualService default/example: routes tried
+    default/example tls[0] match #0: MATCHED (sniHosts [\"api.example.com\"]: exact SNI api.example.com)
+    default/example tls[1] match #0: same sniHosts and destinationSubnets as an earlier match: no filter chain of its own
+  => route to x.example.com port 443"
+    );
+}
+
+/// tls.go `buildSidecarOutboundTLSFilterChainOpts` assigns a holding match's
+/// `destinationSubnets` to `destinationCIDRs`, which later chains of the listener keep: a later
+/// rule without subnets is matched on the earlier rule's subnets too.
+#[test]
+fn tls_destination_subnets_carry_over_to_later_chains() {
+    let mesh = mesh(&format!(
+        "{EXAMPLE_ENTRY}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: example, namespace: default}}
+spec:
+  hosts: ['*.example.com']
+  tls:
+  - match: [{{sniHosts: [a.example.com], destinationSubnets: [10.0.0.0/8]}}]
+    route: [{{destination: {{host: x.example.com}}}}]
+  - match: [{{sniHosts: [b.example.com]}}]
+    route: [{{destination: {{host: y.example.com}}}}]
+"
+    ));
+    let b = |address: &str| {
+        connect(
+            &mesh,
+            Connection::tls("b.example.com", 443).with_destination_ip(ip(address)),
+            &sidecar(),
+        )
+    };
+    assert_eq!(b("10.1.1.1"), "tls[1] -> y.example.com:443");
+    assert_eq!(b("192.168.1.1"), "passthrough");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Gateways
 // ---------------------------------------------------------------------------------------------
