@@ -459,6 +459,36 @@ spec:
     assert_eq!(d.kind(), None);
 }
 
+/// gateway.go `buildGatewayHTTPRouteConfig`: a VirtualService whose `http` yields no routes
+/// (here it has only `tcp`) builds no virtual host, so a wildcard VirtualService serves its host.
+#[test]
+fn tcp_only_virtual_service_builds_no_gateway_virtual_host() {
+    let mesh = with_services(&format!(
+        "{EDGE}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: wide, namespace: default}}
+spec:
+  hosts: ['*.example.com']
+  gateways: [edge]
+  http:
+  - route: [{{destination: {{host: web, port: {{number: 8080}}}}}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: narrow, namespace: default}}
+spec:
+  hosts: [a.example.com]
+  gateways: [edge]
+  tcp:
+  - route: [{{destination: {{host: db}}}}]
+"
+    ));
+    let request = get("http://a.example.com/");
+    let d = mesh.route(&request, &edge());
+    assert_eq!(d.virtual_service(), Some("default/wide"));
+}
+
 /// listener.go: no service, no listener: the virtual outbound listener passes the connection
 /// through (`ALLOW_ANY`); the same for a port the service does not have.
 #[test]
