@@ -32,6 +32,8 @@
 //!   (header operations, rewrite, redirect, direct response, timeout, retries, fault, mirrors),
 //!   as a [`Decision`] — without allocating; random choices draw from an injected [`Rng`].
 //!   [`Mesh::explain`] records why; [`Decision::report`] is the owned [`DecisionReport`].
+//!   [`Mesh::route_connection`] decides a TCP or TLS [`Connection`] with the `tcp` and `tls`
+//!   rules ([`ConnectionDecision`]).
 //! - **Balance**: the destination's [`Endpoint`]s (from ServiceEntries, WorkloadEntries,
 //!   Kubernetes Services with their Pods and Deployments, or [`Mesh::set_endpoints`]) and the one
 //!   Envoy's load balancer would pick — round robin, random, least request, ring hash and Maglev
@@ -121,9 +123,9 @@
 //! | `networking.istio.io` `v1alpha3`, `v1beta1`, `v1` | all accepted; one schema |
 //! | VirtualService, DestinationRule, Gateway, ServiceEntry, WorkloadEntry, Sidecar | every field modelled; unknown fields are warnings |
 //! | MeshConfig | `rootNamespace`, `defaultServiceExportTo`, `defaultVirtualServiceExportTo`, `defaultDestinationRuleExportTo`, `outboundTrafficPolicy`, `defaultHttpRetryPolicy` (replaces Istio's default retry policy on routes without `retries`), from the `istio` ConfigMap among the manifests or [`mesh_config_from_str`] (`meshroute --mesh-config`); other fields are read and ignored (`enableAutoMtls` changes transport security, no routing decision); absent: Istio's defaults |
-//! | Validation (`pkg/config/validation`) | VirtualService, HTTP routes, matches, destinations, weights (relative, no 100-sum since Istio 1.15), redirects, direct responses, rewrites, retries, faults, mirrors, CORS, headers, durations (Go syntax, ≥ 1ms, ms precision); DestinationRule, Gateway, ServiceEntry, WorkloadEntry |
+//! | Validation (`pkg/config/validation`) | VirtualService, HTTP, TCP and TLS routes (SNI hosts within the hosts, subnets, ports), matches, destinations, weights (relative, no 100-sum since Istio 1.15), redirects, direct responses, rewrites, retries, faults, mirrors, CORS, headers, durations (Go syntax, ≥ 1ms, ms precision); DestinationRule, Gateway, ServiceEntry, WorkloadEntry, Sidecar |
 //! | Regex syntax | Rust's `regex` crate stands in for Go's RE2 `regexp`: the same family (no backreferences, no look-around); rare syntax differences are possible |
-//! | `istioctl analyze` | IST0101 (subset or gateway not found) and IST0109 (mesh VirtualServices sharing a host) as errors, IST0130 (unreachable rule) and IST0132 (host not in gateway) as warnings, IST0131 (ineffective match) as info — istioctl's levels; analysis findings never refuse a configuration, as Istio applies it |
+//! | `istioctl analyze` | IST0101 (subset or gateway not found) and IST0109 (mesh VirtualServices sharing a host) as errors, IST0130 (unreachable rule, for `http`, `tcp` and `tls` rules) and IST0132 (host not in gateway) as warnings, IST0131 (ineffective match) as info — istioctl's levels; analysis findings never refuse a configuration, as Istio applies it |
 //! | Duplicate resources | the later definition of the same kind/namespace/name replaces the earlier, as `kubectl apply` does |
 //! | `exportTo` and namespaces | VirtualServices: the caller's namespace's private ones, then those exported to it, then public ones, oldest first (`SelectVirtualServices`); DestinationRules: the caller's namespace, then the service's (exported), then the root namespace, one rule used whole; services: ServiceEntry `exportTo` and the Service annotation `networking.istio.io/exportTo` (an invisible service is 503 `NC` through a route, unknown when called); MeshConfig defaults; `explain` says what visibility hid or chose |
 //! | `Sidecar` | workload selector, namespace default, root-namespace default (`./` is the caller's namespace); egress hosts `ns/host`, `*/`, `./`, `~` exclusions, compared as full names; egress listeners per port; destinations of imported VirtualServices get clusters; `outboundTrafficPolicy` `REGISTRY_ONLY` answers hosts outside the caller's registry with 502 (BlackHole), `ALLOW_ANY` passes them through; validation as `ValidateSidecar` |
@@ -135,7 +137,7 @@
 //! | Outlier detection | consecutive 5xx and gateway errors, ejection time base × times ejected (capped), `maxEjectionPercent` as current Envoy checks it, interval sweeps, `minHealthPercent` panic; success-rate ejection is disabled, as Istio configures it |
 //! | Endpoints | ServiceEntry endpoints, WorkloadEntries, Kubernetes Services with Pods (their `podIP`) and Deployments (stable synthetic `10.x.y.z` addresses from the pod name, for simulation only: never dialled); the application can replace them at run time |
 //! | Gateways | a Gateway's servers grouped by port: plain-text HTTP servers share one route configuration, each HTTPS server terminating TLS has its own, picked by server name (the request's host); the request's port is its authority's, else 80 (`http`) or 443 (`https`); no server, or no virtual host for the host on that port: 404 `NR`. Server hosts `host`, `ns/host`, `./host`, `*/host` select VirtualServices by namespace, and a virtual host's domains are the server hosts intersected with the VirtualService's (the narrower name kept, compared as written). VirtualServices exported to the Gateway's namespace apply: private ones, then those exported to it, then public ones, each oldest first. `tls.httpsRedirect` answers a plain-HTTP request (an `http` URI: a gateway sets `x-forwarded-proto` from the connection, ignoring the client's) with 301 to `https://` + the Host as sent + the path, before any route. One Gateway resource is one gateway workload (Istio merges every Gateway selecting the workload); `bind` and the gateway Service's target ports are not modelled |
-//! | TLS and TCP routes | loaded and validated; not routed |
+//! | TCP and TLS routes | [`Mesh::route_connection`] decides a [`Connection`] as Istio's filter chains do: the service port's protocol picks `tls` (TLS, HTTPS) or `tcp` rules (TCP, Mongo, Redis, MySQL, unnamed ports), HTTP ports pass other bytes through; `port`, `sourceLabels`, `sourceNamespace`, `gateways` decided per caller; `tcp` first holding rule wins, `destinationSubnets` by the longest prefix; `tls` by SNI (literal, exact before the longest wildcard), an uncovered SNI passes through; the rules of every VirtualService matching the service, oldest first; weighted destinations chosen once per connection; gateways: `TCP` servers, `TLS` `PASSTHROUGH` by SNI, `AUTO_PASSTHROUGH` cluster names, no chain closes the connection. Caller visibility as for HTTP (`exportTo`, `Sidecar` egress hosts). Not modelled: `sourceSubnet`, `Sidecar` egress listeners per port and `REGISTRY_ONLY` for connections, listeners shared by several address-less services on one port |
 
 #![forbid(unsafe_code)]
 
@@ -161,7 +163,7 @@ pub mod report {
     pub use crate::route::report::{
         AbortReport, DecisionReport, DelayReport, DestinationReport, DirectResponseReport,
         EndpointReport, FaultReport, HeaderOpReport, HeadersReport, MirrorReport, RedirectReport,
-        RetriesReport, RewriteReport, RuleReport,
+        RetriesReport, RewriteReport, RouteReport, RuleReport,
     };
 }
 
@@ -179,7 +181,8 @@ pub use live::SharedMesh;
 pub use live::Watcher;
 pub use propagation::{Propagation, RoutingContext};
 pub use route::cluster::NoEndpoint;
-pub use route::decision::{Decision, DestinationRef, Outcome, RuleRef};
+pub use route::connection::{Connection, ConnectionDecision};
+pub use route::decision::{Decision, DestinationRef, Outcome, RouteKind, RuleRef};
 pub use route::explain::{Explanation, Step};
 pub use route::mesh::{ActiveRequest, Mesh, UnknownCluster};
 pub use route::policy::{

@@ -271,3 +271,94 @@ fn endpoint_picks_allocate_nothing() {
         assert_eq!(count, 0, "{lb} allocated {count} times in 100 picks");
     }
 }
+
+/// TCP and TLS rules over a ServiceEntry with endpoints: weighted tcp destinations with subnets,
+/// tls rules with exact and wildcard SNI hosts, and a TLS passthrough gateway.
+const STREAMS: &str = "
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: db}
+spec:
+  hosts: [db.internal]
+  addresses: [192.168.7.7]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 5432, name: tcp, protocol: TCP}]
+  endpoints: [{address: 10.0.0.1}, {address: 10.0.0.2}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: example}
+spec:
+  hosts: ['*.example.com']
+  ports: [{number: 443, name: tls, protocol: TLS}]
+  resolution: NONE
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: db}
+spec:
+  hosts: [db.internal]
+  tcp:
+  - match: [{sourceLabels: {app: nobody}}, {destinationSubnets: [10.0.0.0/8]}]
+    route: [{destination: {host: db.internal}}]
+  - route:
+    - {destination: {host: db.internal}, weight: 90}
+    - {destination: {host: db.internal, port: {number: 5432}}, weight: 10}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: example}
+spec:
+  hosts: ['*.example.com']
+  gateways: [mesh, edge]
+  tls:
+  - match: [{sniHosts: ['*.example.com']}]
+    route: [{destination: {host: db.internal}}]
+  - match: [{sniHosts: [api.example.com]}, {sniHosts: [api.example.com]}]
+    route: [{destination: {host: db.internal}}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: edge}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: tls, protocol: TLS}
+    tls: {mode: PASSTHROUGH}
+    hosts: ['*.example.com']
+";
+
+/// `Mesh::route_connection` allocates nothing either: sidecar tcp and tls rules, a gateway,
+/// and the endpoint pick.
+#[test]
+fn connection_decisions_allocate_nothing() {
+    let mesh = mesh(STREAMS);
+    let sidecar = Source::sidecar("default").with_labels([("app", "client")]);
+    let gateway = Source::gateway("default/edge");
+    let cases = [
+        (meshroute::Connection::tcp("db.internal", 5432), &sidecar),
+        (meshroute::Connection::tcp("192.168.7.7", 5432), &sidecar),
+        (meshroute::Connection::tls("api.example.com", 443), &sidecar),
+        (meshroute::Connection::tls("www.example.com", 443), &sidecar),
+        (meshroute::Connection::tls("API.Example.com", 443), &gateway),
+        (meshroute::Connection::tcp("unknown", 1), &sidecar),
+    ];
+    for (connection, source) in cases {
+        let mut rng = FastRng::from_seed(3);
+        let warm = mesh.route_connection(&connection, source, &mut rng);
+        if connection.port() != 1 {
+            assert_eq!(warm.outcome(), Outcome::Route, "{connection}");
+        }
+        let count = allocations(|| {
+            for _ in 0..100 {
+                let d = mesh.route_connection(&connection, source, &mut rng);
+                std::hint::black_box(d.endpoint());
+            }
+        });
+        assert_eq!(
+            count, 0,
+            "{connection} allocated {count} times in 100 decisions"
+        );
+    }
+}

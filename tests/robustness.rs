@@ -283,3 +283,177 @@ fn arbitrary_istio_shaped_documents_never_panic() {
         })
         .unwrap();
 }
+
+/// Services and a gateway for the generated TCP and TLS rules.
+const STREAM_BASE: &str = "
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: db, namespace: default}
+spec:
+  hosts: [db.example.com]
+  addresses: [10.9.0.1]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  ports: [{number: 5432, name: tcp, protocol: TCP}, {number: 443, name: tls, protocol: TLS}]
+  endpoints: [{address: 10.0.0.1, labels: {v: a}}, {address: 10.0.0.2, labels: {v: b}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: wild, namespace: default}
+spec:
+  hosts: ['*.example.com']
+  ports: [{number: 443, name: tls, protocol: TLS}]
+  resolution: NONE
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: db, namespace: default}
+spec:
+  host: db.example.com
+  subsets: [{name: a, labels: {v: a}}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - {port: {number: 443, name: tls, protocol: TLS}, tls: {mode: PASSTHROUGH}, hosts: ['*.example.com']}
+  - {port: {number: 5432, name: tcp, protocol: TCP}, hosts: ['*']}
+  - {port: {number: 15443, name: auto, protocol: TLS}, tls: {mode: AUTO_PASSTHROUGH}, hosts: ['*.example.com']}
+";
+
+/// One generated match: `port`, `destinationSubnets`, `sourceLabels`, `gateways` (and, for
+/// `tls`, `sniHosts`), each from a small set so that rules overlap.
+fn stream_match(tls: bool) -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(vec!["", "port: 5432, ", "port: 443, ", "port: 9, "]),
+        prop::sample::select(vec![
+            "",
+            "destinationSubnets: [10.0.0.0/8], ",
+            "destinationSubnets: [10.9.0.0/16, 0.0.0.0/0], ",
+        ]),
+        prop::sample::select(vec!["", "sourceLabels: {app: x}, "]),
+        prop::sample::select(vec!["", "gateways: [mesh], ", "gateways: [edge], "]),
+        prop::sample::select(vec![
+            "sniHosts: [a.example.com]",
+            "sniHosts: ['*.example.com']",
+            "sniHosts: [db.example.com, a.example.com]",
+        ]),
+    )
+        .prop_map(move |(port, subnets, labels, gateways, sni)| {
+            let sni = if tls { sni } else { "" };
+            format!("{{{port}{subnets}{labels}{gateways}{sni}}}")
+        })
+}
+
+/// One generated rule: 0–2 matches (at least one for `tls`) and 1–3 weighted destinations.
+fn stream_rule(tls: bool) -> impl Strategy<Value = String> {
+    let destination = (
+        prop::sample::select(vec![
+            "{host: db.example.com}",
+            "{host: db.example.com, subset: a}",
+            "{host: db.example.com, port: {number: 443}}",
+            "{host: a.example.com}",
+        ]),
+        0u32..3,
+    )
+        .prop_map(|(d, w)| format!("{{destination: {d}, weight: {w}}}"));
+    (
+        prop::collection::vec(stream_match(tls), usize::from(tls)..3),
+        prop::collection::vec(destination, 1..4),
+    )
+        .prop_map(|(matches, route)| {
+            let matches = if matches.is_empty() {
+                String::new()
+            } else {
+                format!("match: [{}]\n    ", matches.join(", "))
+            };
+            format!("  - {matches}route: [{}]\n", route.join(", "))
+        })
+}
+
+/// TCP and TLS rules of any shape over a fixed set of services and a gateway: compiling and
+/// connection decisions (sidecar and gateway, TCP and TLS, with and without an address) never
+/// panic; a routed connection always has a destination, and only a rule has a rule list.
+#[test]
+fn arbitrary_stream_rules_never_panic() {
+    let vs = (
+        prop::sample::select(vec![
+            "[db.example.com]",
+            "['*.example.com']",
+            "[db.example.com, a.example.com]",
+        ]),
+        prop::sample::select(vec![
+            "",
+            "  gateways: [mesh, edge]\n",
+            "  gateways: [edge]\n",
+        ]),
+        prop::collection::vec(stream_rule(false), 0..4),
+        prop::collection::vec(stream_rule(true), 0..4),
+    )
+        .prop_map(|(hosts, gateways, tcp, tls)| {
+            let mut spec = format!("  hosts: {hosts}\n{gateways}");
+            if !tcp.is_empty() {
+                spec.push_str(&format!("  tcp:\n{}", tcp.join("")));
+            }
+            if !tls.is_empty() {
+                spec.push_str(&format!("  tls:\n{}", tls.join("")));
+            }
+            if tcp.is_empty() && tls.is_empty() {
+                spec.push_str("  tcp:\n  - route: [{destination: {host: db.example.com}}]\n");
+            }
+            spec
+        });
+    let compiled = std::cell::Cell::new(0u32);
+    runner(400, 5)
+        .run(&prop::collection::vec(vs, 1..3), |specs| {
+            let mut text = String::from(STREAM_BASE);
+            for (i, spec) in specs.iter().enumerate() {
+                text.push_str(&format!(
+                    "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: vs{i}, namespace: default}}\nspec:\n{spec}"
+                ));
+            }
+            exercise(&text);
+            let Ok(mesh) = meshroute::from_str(&text, &LoadOptions::default()).compile() else {
+                return Ok(());
+            };
+            compiled.set(compiled.get() + 1);
+            let mut rng = meshroute::FastRng::from_seed(1);
+            let connections = [
+                meshroute::Connection::tcp("db.example.com", 5432),
+                meshroute::Connection::tcp("10.9.0.1", 5432)
+                    .with_destination_ip("10.1.2.3".parse().unwrap()),
+                meshroute::Connection::tls("a.example.com", 443),
+                meshroute::Connection::tls("b.c.example.com", 443),
+                meshroute::Connection::tls("db.example.com", 443),
+                meshroute::Connection::tls("outbound_.5432_.a_.db.example.com", 15443),
+                meshroute::Connection::tls("", 1).to_host("*"),
+            ];
+            for source in [
+                meshroute::Source::sidecar("default").with_labels([("app", "x")]),
+                meshroute::Source::sidecar("other"),
+                meshroute::Source::gateway("default/edge"),
+            ] {
+                for connection in &connections {
+                    let (decision, explanation) =
+                        mesh.explain_connection(connection, &source, &mut rng);
+                    let plain = mesh.route_connection(connection, &source, &mut rng);
+                    prop_assert_eq!(plain.outcome(), decision.outcome());
+                    if decision.outcome() == meshroute::Outcome::Route {
+                        prop_assert!(decision.destination().is_some());
+                    }
+                    prop_assert_eq!(decision.kind().is_some(), decision.route().is_some());
+                    let _ = decision.report();
+                    let _ = explanation.to_string();
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    let compiled = compiled.get();
+    assert!(
+        compiled > 100,
+        "only {compiled} of the generated configurations compiled"
+    );
+}

@@ -278,3 +278,57 @@ spec:
     assert!(missing.diagnostics().is_empty());
     assert!(missing.to_string().contains("cannot read"), "{missing}");
 }
+
+/// `tcp://` and `tls://` URLs are connections: `Simulation::decide` and `distribution` decide
+/// them with the `tcp` and `tls` rules, and `SimRequest::build` refuses to make them HTTP.
+#[test]
+fn connection_urls_are_decided_as_connections() {
+    let sim = Simulation::from_yaml(
+        "
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: db, namespace: default}
+spec:
+  hosts: [db.internal]
+  addresses: [192.168.7.7]
+  resolution: STATIC
+  ports: [{number: 5432, name: tcp, protocol: TCP}]
+  endpoints: [{address: 10.0.0.1}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: db, namespace: default}
+spec:
+  hosts: [db.internal]
+  tcp:
+  - match: [{destinationSubnets: [10.0.0.0/8]}]
+    route: [{destination: {host: other.internal, port: {number: 5432}}}]
+  - route:
+    - {destination: {host: db.internal}, weight: 3}
+    - {destination: {host: db.internal, port: {number: 6432}}, weight: 1}
+",
+    )
+    .unwrap();
+    let request = SimRequest::get("tcp://db.internal:5432");
+    assert!(request.build().is_err());
+    let report = sim.decide(&request, 0).unwrap();
+    assert_eq!(report.route.unwrap().kind, "tcp");
+    let to_subnet =
+        SimRequest::get("tcp://db.internal:5432").destination_ip("10.1.1.1".parse().unwrap());
+    let report = sim.decide(&to_subnet, 0).unwrap();
+    assert_eq!(report.route.unwrap().index, 0);
+    let distribution = sim.distribution(&request, 4000, 1).unwrap();
+    let counts: Vec<u64> = distribution.destinations.iter().map(|d| d.count).collect();
+    assert_eq!(counts.iter().sum::<u64>(), 4000);
+    assert!((2_800..3_200).contains(&counts[0]), "{counts:?}");
+    assert_eq!(
+        SimRequest::get("tls://api.example.com:443").to_string(),
+        "tls://api.example.com:443 from a sidecar in default"
+    );
+    assert!(
+        SimRequest::get("tcp://db.internal")
+            .connection()
+            .unwrap()
+            .is_err()
+    );
+}

@@ -6,8 +6,9 @@
 //!   `info`) mean what they mean to istioctl. Exit status: 0 nothing at or above the failure
 //!   threshold (default: error), 1 something is, 2 unreadable input or bad arguments.
 //! - `meshroute route PATH... --request 'GET http://svc-b:8080/greet?name=xx'` decides one
-//!   request. Exit status: 0 decided, 1 the configuration has errors, 2 unreadable input or
-//!   bad arguments.
+//!   request; `--request 'tcp://host:port'` or `--request 'tls://sni:port'` one TCP or TLS
+//!   connection (the `tcp` and `tls` rules). Exit status: 0 decided, 1 the configuration has
+//!   errors, 2 unreadable input or bad arguments.
 //! - `meshroute simulate PATH... --requests FILE.jsonl [--seed N] [--repeat N]` decides every
 //!   request line (one decision JSON per line; with `--repeat`, one distribution JSON per
 //!   line). Exit status: 0 done, 1 the configuration has errors, 2 unreadable input, a bad
@@ -18,7 +19,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use meshroute::config::Body;
-use meshroute::{Diagnostic, FastRng, LoadOptions, Loaded, NoEndpoint, Outcome, Severity, Source};
+use meshroute::sim::SimRequest;
+use meshroute::{
+    ConnectionDecision, Diagnostic, FastRng, LoadOptions, Loaded, NoEndpoint, Outcome, Severity,
+    Source,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -70,9 +75,15 @@ enum Command {
         /// Files or folders with the configuration; `-` for stdin.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// The request: `METHOD URL`, the URL absolute (its authority is the host being called).
+        /// The request: `METHOD URL`, the URL absolute (its authority is the host being called);
+        /// or a connection: `tcp://host:port` (opaque TCP) or `tls://sni:port` (TLS with that
+        /// server name), decided with the `tcp` and `tls` rules.
         #[arg(long)]
         request: String,
+        /// The destination address of a `tcp://` or `tls://` connection, which
+        /// `destinationSubnets` are matched on (default: the service's own address).
+        #[arg(long)]
+        destination_ip: Option<std::net::IpAddr>,
         /// A request header, `Name: value` (repeatable).
         #[arg(short = 'H', long = "header")]
         headers: Vec<String>,
@@ -109,7 +120,8 @@ enum Command {
         paths: Vec<PathBuf>,
         /// The requests, one JSON object per line (`{"method":"GET","url":"http://svc-b:8080/",
         /// "headers":{},"gateway":null,"sourceLabels":{},"sourceNamespace":"default",
-        /// "sourceIp":null}`, all but `url` optional; blank lines skipped); `-` for stdin.
+        /// "sourceIp":null,"destinationIp":null}`, all but `url` optional, a `tcp://host:port` or
+        /// `tls://sni:port` url for a connection; blank lines skipped); `-` for stdin.
         #[arg(long)]
         requests: PathBuf,
         /// Seed: the request on line i (0-based, counting request lines only) is decided with
@@ -155,6 +167,7 @@ fn main() -> ExitCode {
         Command::Route {
             paths,
             request,
+            destination_ip,
             headers,
             gateway,
             source_labels,
@@ -168,6 +181,7 @@ fn main() -> ExitCode {
             let args = RouteArgs {
                 explain,
                 request,
+                destination_ip,
                 headers,
                 gateway,
                 source_labels,
@@ -350,6 +364,7 @@ fn print_human(
 
 struct RouteArgs {
     request: String,
+    destination_ip: Option<std::net::IpAddr>,
     headers: Vec<String>,
     gateway: Option<String>,
     source_labels: Vec<String>,
@@ -380,9 +395,36 @@ fn build_request(args: &RouteArgs) -> Result<http::Request<()>, String> {
     request.build().map_err(|e| e.to_string())
 }
 
+/// What `--request` asks: an HTTP request, or a connection (`tcp://`, `tls://`).
+enum Asked {
+    Http(http::Request<()>),
+    Connection(SimRequest),
+}
+
+fn asked(args: &RouteArgs) -> Result<Asked, String> {
+    let mut request = SimRequest::get(args.request.trim());
+    if let Some(ip) = args.destination_ip {
+        request = request.destination_ip(ip);
+    }
+    let connection = request
+        .connection()
+        .map(|c| c.map(|_| ()).map_err(|e| e.to_string()));
+    match connection {
+        Some(Err(message)) => Err(message),
+        Some(Ok(())) if !args.headers.is_empty() => {
+            Err("-H does not apply to a tcp:// or tls:// connection".to_owned())
+        }
+        Some(Ok(())) => Ok(Asked::Connection(request)),
+        None if args.destination_ip.is_some() => {
+            Err("--destination-ip applies to tcp:// and tls:// connections only".to_owned())
+        }
+        None => build_request(args).map(Asked::Http),
+    }
+}
+
 fn route(paths: &[PathBuf], args: &RouteArgs, mesh_config: Option<&std::path::Path>) -> ExitCode {
-    let request = match build_request(args) {
-        Ok(request) => request,
+    let asked = match asked(args) {
+        Ok(asked) => asked,
         Err(message) => return usage(&message),
     };
     let mut labels = Vec::new();
@@ -422,14 +464,30 @@ fn route(paths: &[PathBuf], args: &RouteArgs, mesh_config: Option<&std::path::Pa
         Some(seed) => FastRng::from_seed(seed),
         None => FastRng::from_entropy(),
     };
-    let (decision, explanation) = mesh.explain(&request, &source, &mut rng);
+    let (report, explanation, text) = match &asked {
+        Asked::Http(request) => {
+            let (decision, explanation) = mesh.explain(request, &source, &mut rng);
+            (decision.report(), explanation, describe(&decision))
+        }
+        Asked::Connection(request) => {
+            let Some(Ok(connection)) = request.connection() else {
+                return usage("invalid connection");
+            };
+            let (decision, explanation) = mesh.explain_connection(&connection, &source, &mut rng);
+            (
+                decision.report(),
+                explanation,
+                describe_connection(&decision),
+            )
+        }
+    };
     let text = match (args.json, args.explain) {
-        (true, false) => json(&decision.report()),
+        (true, false) => json(&report),
         (true, true) => json(&Explained {
-            decision: decision.report(),
+            decision: report,
             explain: &explanation,
         }),
-        (false, false) => describe(&decision),
+        (false, false) => text,
         (false, true) => {
             use std::io::IsTerminal;
             let trace = explanation.to_string();
@@ -438,7 +496,7 @@ fn route(paths: &[PathBuf], args: &RouteArgs, mesh_config: Option<&std::path::Pa
             } else {
                 trace
             };
-            format!("{trace}\n{}", describe(&decision))
+            format!("{trace}\n{text}")
         }
     };
     println!("{text}");
@@ -493,42 +551,15 @@ fn describe(d: &meshroute::Decision<'_>) -> String {
             rule(d.route())
         ));
     }
-    if let Some(dest) = d.destination() {
-        let mut line = format!("  destination: {}", dest.host);
-        if let Some(subset) = dest.subset {
-            line.push_str(&format!(" subset {subset}"));
-        }
-        if let Some(port) = dest.port {
-            line.push_str(&format!(" port {port}"));
-        }
-        if !dest.cluster_exists {
-            line.push_str(if dest.subset.is_some() {
-                "  (no cluster: no DestinationRule the caller sees defines this subset, or the service is not visible to it; Envoy answers 503, flag NC)"
-            } else {
-                "  (no cluster: the service is not visible to the caller; Envoy answers 503, flag NC)"
-            });
-        }
-        lines.push(line);
-    }
-    if let Some(endpoint) = d.endpoint() {
-        let mut notes: Vec<&str> = endpoint.name.as_deref().into_iter().collect();
-        if endpoint.is_synthetic() {
-            notes.push("simulated address");
-        }
-        let notes = if notes.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", notes.join(", "))
-        };
-        lines.push(format!("  endpoint: {}{notes}", endpoint.address));
-    } else if let Some(reason) = d.no_endpoint() {
-        lines.push(match reason {
-            NoEndpoint::NoHealthyUpstream => {
-                "  endpoint: none healthy (Envoy answers 503, flag UH)".to_owned()
-            }
-            _ => "  endpoint: passthrough to the original destination".to_owned(),
-        });
-    }
+    lines.extend(destination_line(
+        d.destination(),
+        "Envoy answers 503, flag NC",
+    ));
+    lines.extend(endpoint_line(
+        d.endpoint(),
+        d.no_endpoint(),
+        "Envoy answers 503, flag UH",
+    ));
     if let Some(location) = d.redirect_location() {
         lines.push(format!(
             "  redirect: {} {location}",
@@ -579,6 +610,92 @@ fn describe(d: &meshroute::Decision<'_>) -> String {
     for mirror in d.mirrors() {
         lines.push(format!("  mirror: {} {}%", mirror.host, mirror.percentage));
     }
+    lines.join("\n")
+}
+
+/// `  destination: host subset s port p`, noting what Envoy does when no DestinationRule defines
+/// the subset.
+fn destination_line(dest: Option<meshroute::DestinationRef<'_>>, missing: &str) -> Option<String> {
+    let dest = dest?;
+    let mut line = format!("  destination: {}", dest.host);
+    if let Some(subset) = dest.subset {
+        line.push_str(&format!(" subset {subset}"));
+    }
+    if let Some(port) = dest.port {
+        line.push_str(&format!(" port {port}"));
+    }
+    if !dest.cluster_exists {
+        let why = if dest.subset.is_some() {
+            "no cluster: no DestinationRule the caller sees defines this subset, or the service is not visible to it"
+        } else {
+            "no cluster: the service is not visible to the caller"
+        };
+        line.push_str(&format!("  ({why}; {missing})"));
+    }
+    Some(line)
+}
+
+/// `  endpoint: address (name, simulated address)`, or why there is none.
+fn endpoint_line(
+    endpoint: Option<&meshroute::Endpoint>,
+    no_endpoint: Option<NoEndpoint>,
+    unhealthy: &str,
+) -> Option<String> {
+    if let Some(endpoint) = endpoint {
+        let mut notes: Vec<&str> = endpoint.name.as_deref().into_iter().collect();
+        if endpoint.is_synthetic() {
+            notes.push("simulated address");
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join(", "))
+        };
+        return Some(format!("  endpoint: {}{notes}", endpoint.address));
+    }
+    Some(match no_endpoint? {
+        NoEndpoint::NoHealthyUpstream => format!("  endpoint: none healthy ({unhealthy})"),
+        _ => "  endpoint: passthrough to the original destination".to_owned(),
+    })
+}
+
+/// A readable summary of a connection's decision.
+fn describe_connection(d: &ConnectionDecision<'_>) -> String {
+    let mut lines = Vec::new();
+    lines.push(
+        match d.outcome() {
+            Outcome::Route => "route",
+            Outcome::NoVirtualService => {
+                "no tcp or tls rule applies: the service's own filter chain (default routing)"
+            }
+            Outcome::Passthrough => {
+                "passthrough: the connection goes to its original destination, unrouted"
+            }
+            Outcome::Closed => "closed: no filter chain matches, Envoy closes the connection",
+            Outcome::Http => {
+                "http: the listener serves HTTP (decide its requests with --request 'METHOD URL')"
+            }
+            _ => "other",
+        }
+        .to_owned(),
+    );
+    if let (Some(vs), Some(kind)) = (d.virtual_service(), d.kind()) {
+        lines.push(format!(
+            "  virtual service: {vs}, {} route {}, match {}",
+            kind.as_str(),
+            rule(d.route()),
+            rule(d.matched())
+        ));
+    }
+    lines.extend(destination_line(
+        d.destination(),
+        "no cluster, the connection is closed",
+    ));
+    lines.extend(endpoint_line(
+        d.endpoint(),
+        d.no_endpoint(),
+        "Envoy closes the connection, flag UH",
+    ));
     lines.join("\n")
 }
 

@@ -33,6 +33,7 @@ use crate::config::{
 };
 use crate::registry::endpoints::discover;
 use crate::route::cluster::{Cluster, ClusterPolicy, Clusters, LbPolicy};
+use crate::route::stream::StreamTables;
 use crate::route::table::{Action, NO_RULE, Tables};
 
 /// A stable per-cluster seed for round robin's starting point, so simulations replay.
@@ -51,6 +52,7 @@ pub(crate) fn build(
     resources: &[&Resource],
     known: &Known<'_>,
     tables: &Tables,
+    streams: &StreamTables,
     policies: &[DestinationRule],
 ) -> Clusters {
     let discovered = discover(resources);
@@ -69,6 +71,16 @@ pub(crate) fn build(
                     if let Some(port) = d.port.or(d.service_port) {
                         destinations.push((&d.host, d.subset.as_deref(), port));
                     }
+                }
+            }
+        }
+    }
+    // TCP and TLS rules send to clusters too.
+    for vs in &streams.vses {
+        for rule in vs.tcp.iter().chain(&vs.tls) {
+            for d in &rule.destinations {
+                if let Some(port) = d.port.or(d.service_port) {
+                    destinations.push((&d.host, d.subset.as_deref(), port));
                 }
             }
         }

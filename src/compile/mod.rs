@@ -17,6 +17,7 @@ mod known;
 mod routes;
 mod scopes;
 mod sidecar;
+mod streams;
 mod tables;
 
 use crate::analyze::check;
@@ -45,8 +46,8 @@ pub(crate) fn compile_with(
     if diagnostics.iter().any(Diagnostic::rejects) {
         return Err(CompileError::new(diagnostics));
     }
-    let tables = tables::lower(&effective(&resources));
-    Ok(Mesh::new(diagnostics, tables))
+    let (tables, streams) = tables::lower(&effective(&resources));
+    Ok(Mesh::new(diagnostics, tables, streams))
 }
 
 #[cfg(feature = "yaml")]

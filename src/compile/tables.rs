@@ -12,12 +12,35 @@ use super::routes::compile_vs;
 use super::scopes;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, Resource, VirtualService};
-use crate::registry::gateways::gateway_key;
+use crate::registry::gateways::bound_gateways;
+use crate::route::stream::StreamTables;
 use crate::route::table::Tables;
 use crate::util::host;
 
-/// Builds every table of a `Mesh` from the effective resources.
-pub(crate) fn lower(resources: &[&Resource]) -> Tables {
+/// Root VirtualServices (those with hosts: delegates are merged into the routes that name
+/// them) in Istio's order: creation time, then name, then namespace (config.go
+/// `configCompareByCreationTime`).
+fn roots<'r>(
+    virtual_services: &[(&'r Resource, &'r VirtualService)],
+) -> Vec<(&'r Resource, &'r VirtualService)> {
+    let mut roots: Vec<(&Resource, &VirtualService)> = virtual_services
+        .iter()
+        .copied()
+        .filter(|(_, vs)| !vs.hosts.is_empty())
+        .collect();
+    roots.sort_by(|(a, _), (b, _)| {
+        (&a.metadata.creation_timestamp, a.name(), a.namespace()).cmp(&(
+            &b.metadata.creation_timestamp,
+            b.name(),
+            b.namespace(),
+        ))
+    });
+    roots
+}
+
+/// Builds every table of a `Mesh` from the effective resources: the HTTP route tables and the
+/// TCP and TLS ones.
+pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables) {
     let known = Known::new(resources);
     let vs_resources: Vec<(&Resource, &VirtualService)> = resources
         .iter()
@@ -28,21 +51,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         .collect();
 
     let mut tables = Tables::default();
-    // Root VirtualServices only: delegates are merged into the routes that name them.
-    let mut roots: Vec<(&Resource, &VirtualService)> = vs_resources
-        .iter()
-        .copied()
-        .filter(|(_, vs)| !vs.hosts.is_empty())
-        .collect();
-    // Istio orders by creation time, then name, then namespace (config.go
-    // `configCompareByCreationTime`).
-    roots.sort_by(|(a, _), (b, _)| {
-        (&a.metadata.creation_timestamp, a.name(), a.namespace()).cmp(&(
-            &b.metadata.creation_timestamp,
-            b.name(),
-            b.namespace(),
-        ))
-    });
+    let roots = roots(&vs_resources);
 
     // The VirtualServices bound to gateways, oldest first.
     let mut gateway_bindings = Vec::new();
@@ -52,14 +61,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
         let http = expand_delegates(resource, vs, &vs_resources);
         let compiled = compile_vs(resource, vs, &http, &known);
         let vs_index = u32::try_from(tables.virtual_services.len()).unwrap_or(u32::MAX);
-        let gateways: Vec<String> = if vs.gateways.is_empty() {
-            vec!["mesh".to_owned()]
-        } else {
-            vs.gateways
-                .iter()
-                .map(|g| gateway_key(g, namespace))
-                .collect()
-        };
+        let gateways = bound_gateways(&vs.gateways, namespace);
         let mesh = gateways.iter().any(|g| g == "mesh");
         tables.vs_entries.push(if mesh {
             entries_for(vs_index, &compiled, "mesh", None)
@@ -83,6 +85,13 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
                             .filter_map(|m| m.destination.as_ref()),
                     )
             })
+            .chain(
+                vs.tcp
+                    .iter()
+                    .flat_map(|r| r.route.iter())
+                    .chain(vs.tls.iter().flat_map(|r| r.route.iter()))
+                    .filter_map(|d| d.destination.as_ref()),
+            )
             .map(|d| host::resolve(&d.host, namespace))
             .collect();
         destinations.sort();
@@ -123,9 +132,10 @@ pub(crate) fn lower(resources: &[&Resource]) -> Tables {
     let policies = scopes::build(resources, &known, &infos, &mut tables);
 
     gateways::lower(resources, &mut tables, &gateway_bindings);
-    tables.clusters = clusters::build(resources, &known, &tables, &policies);
+    let streams = super::streams::lower(resources, &roots, &tables.virtual_services, &known);
+    tables.clusters = clusters::build(resources, &known, &tables, &streams, &policies);
     (tables.referenced_headers, tables.referenced_query_params) = referenced(&vs_resources);
-    tables
+    (tables, streams)
 }
 
 /// The header names (lowercase; pseudo-headers and JWT claims left out) and query parameter

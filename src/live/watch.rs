@@ -85,7 +85,8 @@ fn reload(shared: &SharedMesh, paths: &[PathBuf], options: &LoadOptions) {
 
 impl SharedMesh {
     /// Polls `paths` (files or folders, as [`from_path`](crate::from_path) reads them) every
-    /// `interval` and stores a new mesh when a file changes, appears or disappears. Runs on
+    /// `interval` and stores a new mesh when a file changes, appears or disappears and then
+    /// stays the same for one more interval (so that a file is never read half written). Runs on
     /// its own thread until the returned [`Watcher`] is dropped. Changes made after this
     /// returns are seen (the files are fingerprinted before it returns).
     pub fn watch(
@@ -100,12 +101,21 @@ impl SharedMesh {
         let thread = std::thread::Builder::new()
             .name("meshroute-watch".into())
             .spawn(move || {
+                // A change is applied once the files have stayed the same for one interval:
+                // an editor or `cp` that truncates and then writes must not be read half way
+                // (an empty file is a valid, empty configuration).
+                let mut pending: Option<Fingerprint> = None;
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
                     let now = fingerprint(&paths);
-                    if now != last {
+                    if now == last {
+                        pending = None;
+                    } else if pending.as_ref() == Some(&now) {
+                        pending = None;
                         last = now;
                         tracing::info!("configuration files changed; reloading");
                         reload(&shared, &paths, &options);
+                    } else {
+                        pending = Some(now);
                     }
                 }
             })?;

@@ -55,6 +55,16 @@ pub(crate) fn hosts_for_namespace<'h>(hosts: &'h [String], namespace: &str) -> V
         .collect()
 }
 
+/// The gateways a VirtualService with these top-level `gateways` binds to, resolved: `mesh`
+/// (every sidecar) when it names none.
+pub(crate) fn bound_gateways(gateways: &[String], namespace: &str) -> Vec<String> {
+    if gateways.is_empty() {
+        vec!["mesh".to_owned()]
+    } else {
+        gateways.iter().map(|g| gateway_key(g, namespace)).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

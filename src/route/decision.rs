@@ -34,16 +34,28 @@ pub enum Outcome {
     NoRoute,
     /// No VirtualService applies to the host: the request goes to the host as it is (Istio's
     /// default route, all endpoints, no subset), or, for a host the caller has no service for,
-    /// to its original address (`ALLOW_ANY`, Envoy's `PassthroughCluster`).
+    /// to its original address (`ALLOW_ANY`, Envoy's `PassthroughCluster`). For a connection: no
+    /// `tcp` or `tls` rule applies, and the service's own filter chain carries it to the whole
+    /// service.
     NoVirtualService,
     /// The caller's outbound traffic policy is `REGISTRY_ONLY` and the host is not a service it
     /// sees on that port: Envoy's `BlackHoleCluster` (the `block_all` virtual host answers 502).
     BlackHole,
+    /// Connections only: the listener's passthrough chain carries the connection to its original
+    /// destination, unrouted (Envoy's `PassthroughCluster`): a host or port no service of the
+    /// mesh has, an SNI no `tls` rule covers, or non-HTTP bytes on a sidecar's HTTP port.
+    Passthrough,
+    /// Connections only: no filter chain of the gateway's listener matches, so Envoy closes the
+    /// connection (gateways have no default chain).
+    Closed,
+    /// Connections only: the gateway serves the connection as HTTP (an HTTP server, or an HTTPS
+    /// server terminating TLS): decide its requests with [`Mesh::route`](crate::Mesh::route).
+    Http,
 }
 
 impl Outcome {
     /// The name used in JSON output (`route`, `redirect`, `directResponse`, `noRoute`,
-    /// `noVirtualService`, `blackHole`).
+    /// `noVirtualService`, `blackHole`, `passthrough`, `closed`, `http`).
     pub fn as_str(&self) -> &'static str {
         match self {
             Outcome::Route => "route",
@@ -52,14 +64,43 @@ impl Outcome {
             Outcome::NoRoute => "noRoute",
             Outcome::NoVirtualService => "noVirtualService",
             Outcome::BlackHole => "blackHole",
+            Outcome::Passthrough => "passthrough",
+            Outcome::Closed => "closed",
+            Outcome::Http => "http",
         }
     }
 }
 
-/// Which route (or match) fired: its position in the VirtualService and its name, if any.
+/// Which rule list of a VirtualService decided: `http` for requests, `tcp` or `tls` for
+/// connections (`spec.http`, `spec.tcp`, `spec.tls`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RouteKind {
+    /// `spec.http`: an `HTTPRoute`.
+    Http,
+    /// `spec.tcp`: a `TCPRoute`.
+    Tcp,
+    /// `spec.tls`: a `TLSRoute`.
+    Tls,
+}
+
+impl RouteKind {
+    /// The field name: `http`, `tcp` or `tls`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RouteKind::Http => "http",
+            RouteKind::Tcp => "tcp",
+            RouteKind::Tls => "tls",
+        }
+    }
+}
+
+/// Which route (or match) fired: its position in the VirtualService and its name, if any (TCP
+/// and TLS rules and matches have no names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuleRef<'a> {
-    /// Zero-based index in `spec.http` (for a route) or in `match` (for a match).
+    /// Zero-based index in `spec.http`, `spec.tcp` or `spec.tls` (for a route) or in `match`
+    /// (for a match).
     pub index: usize,
     /// The `name` field, if set.
     pub name: Option<&'a str>,
@@ -168,6 +209,13 @@ impl<'a> Decision<'a> {
         self.virtual_service
     }
 
+    /// The rule list the route that fired comes from: always [`RouteKind::Http`] when a route
+    /// fired (see [`ConnectionDecision::kind`](crate::ConnectionDecision::kind) for `tcp` and
+    /// `tls`).
+    pub fn kind(&self) -> Option<RouteKind> {
+        self.route.map(|_| RouteKind::Http)
+    }
+
     /// The route that fired.
     pub fn route(&self) -> Option<RuleRef<'a>> {
         self.route.map(|r| RuleRef {
@@ -229,6 +277,7 @@ impl<'a> Decision<'a> {
                 .map(|s| StatusCode::from_u16(s).unwrap_or(StatusCode::MOVED_PERMANENTLY)),
             Outcome::DirectResponse => self.direct_response().map(DirectResponse::status),
             Outcome::BlackHole => Some(StatusCode::BAD_GATEWAY),
+            Outcome::Passthrough | Outcome::Closed | Outcome::Http => None,
             Outcome::Route | Outcome::NoVirtualService => {
                 let missing_subset = self.destination.is_some_and(|d| !d.cluster_exists);
                 let unhealthy = self.no_endpoint == Some(NoEndpoint::NoHealthyUpstream);

@@ -5,9 +5,11 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::decision::{Decision, Outcome};
+use super::cluster::NoEndpoint;
+use super::connection::{Connection, ConnectionDecision};
+use super::decision::{Decision, DestinationRef, Outcome, RouteKind};
 use super::matcher::{Failure, RequestView};
-use super::report::RuleReport;
+use super::report::{RouteReport, RuleReport};
 use super::source::Source;
 use super::table::{
     CompiledMatch, CompiledRoute, GatewayMiss, GatewayTables, SelectorFailure, VirtualHost,
@@ -58,6 +60,9 @@ impl EntryVerdict<'_, '_> {
                     SelectorFailure::SourceLabel(k, v) => {
                         format!("sourceLabels: caller has no label {k}={v}")
                     }
+                    SelectorFailure::Gateways => {
+                        "gateways: the match is for other gateways".to_owned()
+                    }
                 };
                 Some(format!("dropped for this caller: {why}"))
             }
@@ -78,7 +83,8 @@ pub(crate) enum GatewayStep<'t> {
     HttpsRedirect(&'t VirtualHost),
 }
 
-/// Receives the steps of a decision. The no-op implementation compiles away.
+/// Receives the steps of a decision. The no-op implementation compiles away; texts are passed
+/// as closures so that the route path never formats them.
 pub(crate) trait Tracer {
     fn start(&mut self, _source: &Source, _authority: &str) {}
     /// Whether the tracer wants the steps that cost work to find (visibility); `false` lets
@@ -89,6 +95,29 @@ pub(crate) trait Tracer {
     fn scope(&mut self, _name: &str) {}
     fn visibility(&mut self, _resource: &str, _verdict: &str) {}
     fn gateway(&mut self, _port: u16, _step: GatewayStep<'_>) {}
+    fn start_connection(&mut self, _source: &Source, _connection: &Connection<'_>) {}
+    /// A fact about the listener or the filter chains.
+    fn note(&mut self, _text: &dyn Fn() -> String) {}
+    /// A match of a `tcp` or `tls` rule (or a rule without matches), and why it does not
+    /// carry the connection (or a remark, for the one that may).
+    fn stream_entry(
+        &mut self,
+        _vs: &str,
+        _kind: RouteKind,
+        _rule: usize,
+        _matched: Option<usize>,
+        _reason: &dyn Fn() -> Option<String>,
+    ) {
+    }
+    /// The rule (and match) whose filter chain carries the connection.
+    fn stream_chosen(
+        &mut self,
+        _vs: &str,
+        _kind: RouteKind,
+        _rule: usize,
+        _matched: Option<usize>,
+    ) {
+    }
     fn virtual_service(&mut self, _key: &str, _verdict: VsVerdict) {}
     fn entry(
         &mut self,
@@ -144,16 +173,23 @@ pub enum Step {
         /// The VirtualService.
         #[serde(rename = "virtualService")]
         virtual_service: String,
-        /// The route's index in `spec.http` and its name.
-        route: RuleReport,
+        /// The route's rule list (`http`, `tcp`, `tls`), its index there and its name.
+        route: RouteReport,
         /// The match's index and name; `None` for a route without matches.
         #[serde(rename = "match")]
         matched: Option<RuleReport>,
         /// `true` when this is the match that fired.
         fired: bool,
         /// Why it did not fire: the selector that dropped it, or the first failing condition
-        /// and the value seen (`queryParams.name: exact "xx" ≠ "yy"`).
+        /// and the value seen (`queryParams.name: exact "xx" ≠ "yy"`). For a connection, also a
+        /// remark on the match that fired (the subnet or server name that chose it).
         reason: Option<String>,
+    },
+    /// A fact about the listener or its filter chains (connections only): the port's
+    /// protocol, why the connection passes through or is closed.
+    Note {
+        /// The text.
+        note: String,
     },
 }
 
@@ -286,9 +322,84 @@ impl Tracer for Explanation {
         matched: Option<&CompiledMatch>,
         verdict: EntryVerdict<'_, '_>,
     ) {
+        let route = RouteReport {
+            kind: RouteKind::Http.as_str().to_owned(),
+            index: route.index,
+            name: route.name.as_deref().map(str::to_owned),
+        };
+        let matched = matched.map(|m| RuleReport {
+            index: m.index,
+            name: m.name.as_deref().map(str::to_owned),
+        });
+        let fired = matches!(verdict, EntryVerdict::Matched);
+        self.push_match(vs, route, matched, fired, verdict.reason());
+    }
+
+    fn start_connection(&mut self, source: &Source, connection: &Connection<'_>) {
+        self.start(source, "");
+        self.authority = connection.to_string();
+    }
+
+    fn note(&mut self, text: &dyn Fn() -> String) {
+        self.steps.push(Step::Note { note: text() });
+    }
+
+    fn stream_entry(
+        &mut self,
+        vs: &str,
+        kind: RouteKind,
+        rule: usize,
+        matched: Option<usize>,
+        reason: &dyn Fn() -> Option<String>,
+    ) {
+        let route = RouteReport {
+            kind: kind.as_str().to_owned(),
+            index: rule,
+            name: None,
+        };
+        let matched = matched.map(|index| RuleReport { index, name: None });
+        self.push_match(vs, route, matched, false, reason());
+    }
+
+    fn stream_chosen(&mut self, vs: &str, kind: RouteKind, rule: usize, matched: Option<usize>) {
+        let step = self.steps.iter_mut().rev().find_map(|step| match step {
+            Step::Match {
+                virtual_service,
+                route,
+                matched: m,
+                fired,
+                ..
+            } if virtual_service == vs
+                && route.kind == kind.as_str()
+                && route.index == rule
+                && m.as_ref().map(|m| m.index) == matched =>
+            {
+                Some(fired)
+            }
+            _ => None,
+        });
+        if let Some(fired) = step {
+            *fired = true;
+        }
+    }
+}
+
+impl Explanation {
+    /// Adds a tried match under its VirtualService's header (pushed when it changes).
+    fn push_match(
+        &mut self,
+        vs: &str,
+        route: RouteReport,
+        matched: Option<RuleReport>,
+        fired: bool,
+        reason: Option<String>,
+    ) {
         let current = self.steps.iter().rev().find_map(|step| match step {
             Step::VirtualService { name, .. } => Some(name.as_str()),
-            Step::Match { .. } | Step::Visibility { .. } | Step::Gateway { .. } => None,
+            Step::Match { .. }
+            | Step::Visibility { .. }
+            | Step::Gateway { .. }
+            | Step::Note { .. } => None,
         });
         if current != Some(vs) {
             self.steps.push(Step::VirtualService {
@@ -296,35 +407,47 @@ impl Tracer for Explanation {
                 verdict: CONSIDERED.to_owned(),
             });
         }
-        let reason = verdict.reason();
         self.steps.push(Step::Match {
             virtual_service: vs.to_owned(),
-            route: RuleReport {
-                index: route.index,
-                name: route.name.as_deref().map(str::to_owned),
-            },
-            matched: matched.map(|m| RuleReport {
-                index: m.index,
-                name: m.name.as_deref().map(str::to_owned),
-            }),
-            fired: matches!(verdict, EntryVerdict::Matched),
+            route,
+            matched,
+            fired,
             reason,
         });
     }
-}
 
-impl Explanation {
+    pub(crate) fn finish_connection(&mut self, decision: &ConnectionDecision<'_>) {
+        let destination = decision.destination().map(describe_destination);
+        self.summary = match decision.outcome() {
+            Outcome::Route => format!("route to {}", destination.unwrap_or_default()),
+            Outcome::NoVirtualService => format!(
+                "no tcp or tls rule applies: default routing to {}",
+                destination.unwrap_or_default()
+            ),
+            Outcome::Passthrough => {
+                "passthrough: the connection goes to its original destination, unrouted".to_owned()
+            }
+            Outcome::Closed => "no filter chain matches: Envoy closes the connection".to_owned(),
+            Outcome::Http => "served as HTTP: decide its requests with Mesh::route".to_owned(),
+            other => other.as_str().to_owned(),
+        };
+        if let Some(endpoint) = decision.endpoint() {
+            self.summary
+                .push_str(&format!(", endpoint {}", endpoint.address));
+        }
+        if decision.no_endpoint() == Some(NoEndpoint::NoHealthyUpstream) {
+            self.summary
+                .push_str(" (no healthy endpoint: Envoy closes the connection, flag UH)");
+        }
+        if decision.destination().is_some_and(|d| !d.cluster_exists) {
+            self.summary.push_str(
+                " (no DestinationRule defines the subset: no cluster, the connection is closed)",
+            );
+        }
+    }
+
     pub(crate) fn finish(&mut self, decision: &Decision<'_>) {
-        let destination = decision.destination().map(|d| {
-            let mut text = d.host.to_owned();
-            if let Some(subset) = d.subset {
-                text.push_str(&format!(" subset {subset}"));
-            }
-            if let Some(port) = d.port {
-                text.push_str(&format!(" port {port}"));
-            }
-            text
-        });
+        let destination = decision.destination().map(describe_destination);
         self.summary = match decision.outcome() {
             Outcome::Route => format!("route to {}", destination.unwrap_or_default()),
             Outcome::Redirect => format!(
@@ -347,6 +470,7 @@ impl Explanation {
                 "no VirtualService applies: default routing to {}",
                 destination.unwrap_or_default()
             ),
+            other => other.as_str().to_owned(),
         };
         if let Some(endpoint) = decision.endpoint() {
             self.summary
@@ -362,6 +486,18 @@ impl Explanation {
                 .push_str(&format!(" (Envoy answers {})", status.as_u16()));
         }
     }
+}
+
+/// `host subset s port p`.
+fn describe_destination(d: DestinationRef<'_>) -> String {
+    let mut text = d.host.to_owned();
+    if let Some(subset) = d.subset {
+        text.push_str(&format!(" subset {subset}"));
+    }
+    if let Some(port) = d.port {
+        text.push_str(&format!(" port {port}"));
+    }
+    text
 }
 
 impl fmt::Display for Explanation {
@@ -389,18 +525,20 @@ impl fmt::Display for Explanation {
                         Some(m) => format!("match #{}{}", m.index, name(&m.name)),
                         None => "no match conditions".to_owned(),
                     };
-                    let verdict = if *fired {
-                        "MATCHED".to_owned()
-                    } else {
-                        reason.clone().unwrap_or_default()
+                    let verdict = match (fired, reason) {
+                        (true, Some(reason)) => format!("MATCHED ({reason})"),
+                        (true, None) => "MATCHED".to_owned(),
+                        (false, reason) => reason.clone().unwrap_or_default(),
                     };
                     writeln!(
                         f,
-                        "    {virtual_service} http[{}]{} {which}: {verdict}",
+                        "    {virtual_service} {}[{}]{} {which}: {verdict}",
+                        route.kind,
                         route.index,
                         name(&route.name)
                     )?;
                 }
+                Step::Note { note } => writeln!(f, "  {note}")?,
             }
         }
         write!(f, "  => {}", self.summary)

@@ -3,11 +3,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::cluster::ClusterState;
+use super::cluster::{ClusterState, NoEndpoint};
+use super::connection::{Connection, ConnectionDecision};
 use super::decision::{Decision, DestinationRef, Outcome, PickedEndpoint, RequestFacts};
 use super::explain::{EntryVerdict, Explanation, GatewayStep, NoTrace, Tracer, VsVerdict};
 use super::matcher::{RequestView, normalize_path};
 use super::source::Source;
+use super::stream::{Caller, StreamEval, StreamTables};
 use super::table::{
     Action, CompiledMatch, CompiledRoute, CompiledVs, Entry, LabelSet, NO_MATCH, Scope,
     SidecarHosts, Tables,
@@ -40,6 +42,7 @@ pub struct Mesh {
 struct Inner {
     diagnostics: Vec<Diagnostic>,
     tables: Tables,
+    streams: StreamTables,
 }
 
 /// Where a sidecar request goes when no VirtualService decides it.
@@ -63,11 +66,12 @@ enum Eval<'a> {
 }
 
 impl Mesh {
-    pub(crate) fn new(diagnostics: Vec<Diagnostic>, tables: Tables) -> Self {
+    pub(crate) fn new(diagnostics: Vec<Diagnostic>, tables: Tables, streams: StreamTables) -> Self {
         Self {
             inner: Arc::new(Inner {
                 diagnostics,
                 tables,
+                streams,
             }),
         }
     }
@@ -437,23 +441,6 @@ impl Mesh {
         source: &Source,
         rng: &mut impl Rng,
     ) {
-        let clusters = &self.inner.tables.clusters;
-        let Some(port) = dest.port else { return };
-        // Only a host the caller has clusters for: a service it cannot see is passed through
-        // to its original address by Envoy, with no balancer of meshroute's in the way.
-        let Some(seen) = scope.hosts.get(dest.host).filter(|h| h.exists) else {
-            return;
-        };
-        let Some(index) = clusters.find(dest.host, dest.subset, port, seen.rule) else {
-            return;
-        };
-        let Some(cluster) = clusters.get(index) else {
-            return;
-        };
-        let state = cluster.state();
-        if !state.known() {
-            return;
-        }
         let downstream = source.downstream();
         let input = HashInput {
             headers: request.headers(),
@@ -462,17 +449,194 @@ impl Mesh {
             downstream_remote: downstream.map(|(remote, _)| remote),
             downstream_local: downstream.map(|(_, local)| local),
         };
-        match cluster.pick(&state, &input, rng) {
-            Ok((endpoint, set_cookie)) => {
-                decision.endpoint = Some(PickedEndpoint {
-                    cluster: index,
-                    state,
-                    index: endpoint,
-                });
+        match self.pick_endpoint(dest, scope, &input, rng) {
+            Some(Ok((picked, set_cookie))) => {
+                decision.endpoint = Some(picked);
                 decision.set_cookie = set_cookie;
             }
-            Err(reason) => decision.no_endpoint = Some(reason),
+            Some(Err(reason)) => decision.no_endpoint = Some(reason),
+            None => {}
         }
+    }
+
+    /// The endpoint of `dest`'s cluster its balancer picks for `input`; `None` when the cluster
+    /// or its endpoints are unknown. The one balancer path of requests and connections.
+    fn pick_endpoint(
+        &self,
+        dest: DestinationRef<'_>,
+        scope: &Scope,
+        input: &HashInput<'_>,
+        rng: &mut impl Rng,
+    ) -> Option<Result<(PickedEndpoint, Option<String>), NoEndpoint>> {
+        let clusters = &self.inner.tables.clusters;
+        let port = dest.port?;
+        // Only a host the caller has clusters for: a service it cannot see is passed through
+        // to its original address by Envoy, with no balancer of meshroute's in the way.
+        let seen = scope.hosts.get(dest.host).filter(|h| h.exists)?;
+        let index = clusters.find(dest.host, dest.subset, port, seen.rule)?;
+        let cluster = clusters.get(index)?;
+        let state = cluster.state();
+        if !state.known() {
+            return None;
+        }
+        Some(
+            cluster
+                .pick(&state, input, rng)
+                .map(|(endpoint, set_cookie)| {
+                    (
+                        PickedEndpoint {
+                            cluster: index,
+                            state,
+                            index: endpoint,
+                        },
+                        set_cookie,
+                    )
+                }),
+        )
+    }
+
+    /// Decides which filter chain carries `connection` from `source` — a VirtualService's `tcp`
+    /// or `tls` rule, the service's own chain, the passthrough chain, or none at a gateway —
+    /// as the Istio sidecar or gateway would, and the endpoint its load balancer picks.
+    /// Weighted destinations are chosen once per connection, from `rng`. Allocates nothing.
+    ///
+    /// A sidecar's listener is the service port's: the port's protocol decides whether `tls`
+    /// rules (TLS, HTTPS) or `tcp` rules (TCP, Mongo, Redis, MySQL, unnamed ports) apply; a
+    /// host or port no service has passes through. A gateway's listener is its servers' on the
+    /// port. See [`Connection`] for the SNI and the destination address.
+    ///
+    /// ```
+    /// let yaml = r#"
+    /// apiVersion: v1
+    /// kind: Service
+    /// metadata: {name: db, namespace: default}
+    /// spec:
+    ///   ports: [{name: tcp-postgres, port: 5432}]
+    /// ---
+    /// apiVersion: networking.istio.io/v1
+    /// kind: VirtualService
+    /// metadata: {name: db, namespace: default}
+    /// spec:
+    ///   hosts: [db]
+    ///   tcp:
+    ///   - route:
+    ///     - destination: {host: db-replica}
+    /// "#;
+    /// let mesh = meshroute::from_str(yaml, &Default::default()).compile().unwrap();
+    /// let connection = meshroute::Connection::tcp("db", 5432);
+    /// let source = meshroute::Source::sidecar("default");
+    /// let decision = mesh.route_connection(&connection, &source, &mut meshroute::FastRng::from_seed(1));
+    /// assert_eq!(decision.kind(), Some(meshroute::RouteKind::Tcp));
+    /// let destination = decision.destination().unwrap();
+    /// assert_eq!(destination.host, "db-replica.default.svc.cluster.local");
+    /// assert_eq!(destination.port, Some(5432));
+    /// ```
+    pub fn route_connection<'a>(
+        &'a self,
+        connection: &Connection<'_>,
+        source: &Source,
+        rng: &mut impl Rng,
+    ) -> ConnectionDecision<'a> {
+        self.route_connection_traced(connection, source, rng, &mut NoTrace)
+    }
+
+    /// Decides like [`Mesh::route_connection`] and records why: the listener, each
+    /// VirtualService and each `tcp` or `tls` match considered, and the filter chain Envoy picks.
+    /// Allocates; for tests, the CLI and debugging.
+    pub fn explain_connection<'a>(
+        &'a self,
+        connection: &Connection<'_>,
+        source: &Source,
+        rng: &mut impl Rng,
+    ) -> (ConnectionDecision<'a>, Explanation) {
+        let mut trace = Explanation::default();
+        let decision = self.route_connection_traced(connection, source, rng, &mut trace);
+        trace.finish_connection(&decision);
+        (decision, trace)
+    }
+
+    fn route_connection_traced<'a>(
+        &'a self,
+        connection: &Connection<'_>,
+        source: &Source,
+        rng: &mut impl Rng,
+        tracer: &mut impl Tracer,
+    ) -> ConnectionDecision<'a> {
+        tracer.start_connection(source, connection);
+        let mut host_buffer = [0u8; 256];
+        let host = lowercase(connection.host(), &mut host_buffer).unwrap_or("");
+        let mut sni_buffer = [0u8; 256];
+        let sni = connection
+            .sni()
+            .and_then(|sni| lowercase(sni, &mut sni_buffer));
+        let streams = &self.inner.streams;
+        let tables = &self.inner.tables;
+        let port = connection.port();
+        let scope = match source.gateway_name() {
+            None => tables.scopes.select(source.namespace(), source.labels()),
+            Some(gateway) => tables
+                .scopes
+                .gateway(gateway.split_once('/').map_or("", |(ns, _)| ns)),
+        };
+        tracer.scope(&scope.name);
+        let eval = match source.gateway_name() {
+            None => {
+                let listener = scope.listener(port).map(|l| &l.hosts);
+                // Only a service the caller's scope imports has listeners for it.
+                let service = listener
+                    .and_then(|hosts| streams.service_for(host, source.namespace(), hosts))
+                    .filter(|s| scope.hosts.get(&*s.fqdn).is_some_and(|h| h.exists));
+                match service {
+                    None => {
+                        tracer.note(&|| {
+                            format!(
+                                "{host} is no service this caller sees: no listener, the connection passes through"
+                            )
+                        });
+                        StreamEval::Passthrough
+                    }
+                    Some(service) => {
+                        let ip = connection
+                            .destination_ip()
+                            .or_else(|| host.trim_matches(['[', ']']).parse().ok())
+                            .or(service.address);
+                        let caller = Caller {
+                            gateway: "mesh",
+                            namespace: source.namespace(),
+                            labels: Some(source.labels()),
+                            port,
+                        };
+                        // The VirtualServices the caller's listener imports (exportTo, Sidecar).
+                        let visible =
+                            |vs| listener.is_some_and(|hosts| hosts.vs_ports.contains_key(&vs));
+                        streams.sidecar(service, &caller, sni, ip, &visible, tracer)
+                    }
+                }
+            }
+            Some(gateway) => streams.gateway(gateway, port, sni, tracer),
+        };
+        let mut decision = decide_connection(eval, port, rng);
+        if let Some(dest) = &mut decision.destination {
+            dest.cluster_exists = cluster_exists(scope, tables, dest.host, dest.subset);
+        }
+        if let Some(dest) = decision.destination.filter(|d| d.cluster_exists) {
+            // Envoy's TCP proxy hashes on the source address only (`useSourceIp`); other hash
+            // policies find nothing to hash and pick at random.
+            let headers = http::HeaderMap::new();
+            let input = HashInput {
+                headers: &headers,
+                path_and_query: "/",
+                source_ip: source.ip(),
+                downstream_remote: None,
+                downstream_local: None,
+            };
+            match self.pick_endpoint(dest, scope, &input, rng) {
+                Some(Ok((picked, _))) => decision.endpoint = Some(picked),
+                Some(Err(reason)) => decision.no_endpoint = Some(reason),
+                None => {}
+            }
+        }
+        decision
     }
 
     /// The clusters of the service `host` names on `port`, for an API call without a caller
@@ -680,6 +844,62 @@ fn decide<'a>(
         Action::DirectResponse { .. } => decision.outcome = Outcome::DirectResponse,
     }
     decision
+}
+
+/// The decision for the filter chain `eval` on listener port `port`: the weighted choice over a
+/// rule's destinations (once per connection, Envoy's weighted clusters as for HTTP), the
+/// destination's port (its own, the service's only port, else the listener's: route.go
+/// `GetDestinationCluster`).
+fn decide_connection<'a>(
+    eval: StreamEval<'a>,
+    port: u16,
+    rng: &mut impl Rng,
+) -> ConnectionDecision<'a> {
+    match eval {
+        StreamEval::Rule(hit) => {
+            let mut decision = ConnectionDecision::new(Outcome::Route);
+            decision.kind = Some(hit.kind);
+            decision.virtual_service = Some(hit.key);
+            decision.route = Some(hit.rule.index);
+            decision.matched = hit.matched.map(|m| m.index);
+            let pick = hit.rule.choice.as_ref().map_or(0, |c| c.pick(rng));
+            match hit.rule.destinations.get(pick) {
+                Some(d) => {
+                    decision.destination = Some(DestinationRef {
+                        host: &d.host,
+                        subset: d.subset.as_deref(),
+                        port: d.port.or(d.service_port).or(Some(port)),
+                        cluster_exists: true,
+                    });
+                }
+                None => decision.outcome = Outcome::Closed,
+            }
+            decision
+        }
+        StreamEval::Default(service) => {
+            let mut decision = ConnectionDecision::new(Outcome::NoVirtualService);
+            decision.destination = Some(DestinationRef {
+                host: &service.fqdn,
+                subset: None,
+                port: Some(service.default_port(port)),
+                cluster_exists: true,
+            });
+            decision
+        }
+        StreamEval::Cluster { host, subset, port } => {
+            let mut decision = ConnectionDecision::new(Outcome::Route);
+            decision.destination = Some(DestinationRef {
+                host,
+                subset,
+                port: Some(port),
+                cluster_exists: true,
+            });
+            decision
+        }
+        StreamEval::Passthrough => ConnectionDecision::new(Outcome::Passthrough),
+        StreamEval::Closed => ConnectionDecision::new(Outcome::Closed),
+        StreamEval::Http => ConnectionDecision::new(Outcome::Http),
+    }
 }
 
 fn index(i: u32) -> usize {

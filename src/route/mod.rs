@@ -3,10 +3,12 @@
 //!
 //! Everything here works on tables `compile` built: matchers that cannot fail, weighted choices,
 //! route policies, clusters with their balancers. Nothing here reads Istio's resources, and the
-//! route path allocates nothing.
+//! route path allocates nothing. Requests are decided with `http` rules (`table.rs`), connections
+//! with `tcp` and `tls` rules (`stream.rs`).
 
 pub(crate) mod choice;
 pub(crate) mod cluster;
+pub(crate) mod connection;
 pub(crate) mod decision;
 pub(crate) mod explain;
 pub(crate) mod matcher;
@@ -14,4 +16,5 @@ pub(crate) mod mesh;
 pub(crate) mod policy;
 pub(crate) mod report;
 pub(crate) mod source;
+pub(crate) mod stream;
 pub(crate) mod table;

@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::decision::{Decision, RuleRef};
+use super::connection::ConnectionDecision;
+use super::decision::{Decision, RouteKind, RuleRef};
 use super::policy::{Abort, HeaderOps};
 use crate::util::duration::seconds;
 
@@ -15,12 +16,13 @@ use crate::util::duration::seconds;
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct DecisionReport {
-    /// `route`, `redirect`, `directResponse`, `noRoute` or `noVirtualService`.
+    /// `route`, `redirect`, `directResponse`, `noRoute` or `noVirtualService`; for a connection
+    /// also `passthrough`, `closed` or `http`.
     pub action: String,
     /// The VirtualService that decided (`namespace/name`).
     pub virtual_service: Option<String>,
-    /// The route that fired.
-    pub route: Option<RuleReport>,
+    /// The route that fired, with the rule list it is in.
+    pub route: Option<RouteReport>,
     /// The match that fired (within the route).
     #[serde(rename = "match")]
     pub matched: Option<RuleReport>,
@@ -48,11 +50,23 @@ pub struct DecisionReport {
     pub local_status: Option<u16>,
 }
 
+/// The route that fired: its rule list, index and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RouteReport {
+    /// `http`, `tcp` or `tls`: the rule list (`spec.http`, `spec.tcp`, `spec.tls`).
+    pub kind: String,
+    /// Zero-based index in that list.
+    pub index: usize,
+    /// The `name` field (HTTP routes only).
+    pub name: Option<String>,
+}
+
 /// A route or match: its index and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RuleReport {
-    /// Zero-based index in `spec.http` (route) or in `match` (match).
+    /// Zero-based index in `match`.
     pub index: usize,
     /// The `name` field.
     pub name: Option<String>,
@@ -202,6 +216,14 @@ pub struct MirrorReport {
     pub percentage: f64,
 }
 
+fn route_report(kind: RouteKind, r: RuleRef<'_>) -> RouteReport {
+    RouteReport {
+        kind: kind.as_str().to_owned(),
+        index: r.index,
+        name: r.name.map(str::to_owned),
+    }
+}
+
 fn rule(r: RuleRef<'_>) -> RuleReport {
     RuleReport {
         index: r.index,
@@ -240,7 +262,7 @@ impl Decision<'_> {
         DecisionReport {
             action: self.outcome().as_str().to_owned(),
             virtual_service: self.virtual_service().map(str::to_owned),
-            route: self.route().map(rule),
+            route: self.route().map(|r| route_report(RouteKind::Http, r)),
             matched: self.matched().map(rule),
             destination: self.destination().map(|d| DestinationReport {
                 host: d.host.to_owned(),
@@ -298,6 +320,37 @@ impl Decision<'_> {
                 })
                 .collect(),
             local_status: self.local_status().map(|s| s.as_u16()),
+        }
+    }
+}
+
+impl ConnectionDecision<'_> {
+    /// The decision as an owned report, in the shape of an HTTP decision's (the
+    /// `meshroute route --json` contract): the HTTP-only keys are `null` (or empty). Allocates.
+    pub fn report(&self) -> DecisionReport {
+        let kind = self.kind().unwrap_or(RouteKind::Tcp);
+        DecisionReport {
+            action: self.outcome().as_str().to_owned(),
+            virtual_service: self.virtual_service().map(str::to_owned),
+            route: self.route().map(|r| route_report(kind, r)),
+            matched: self.matched().map(rule),
+            destination: self.destination().map(|d| DestinationReport {
+                host: d.host.to_owned(),
+                subset: d.subset.map(str::to_owned),
+                port: d.port,
+            }),
+            endpoint: self.endpoint().map(|e| EndpointReport {
+                address: e.address.clone(),
+            }),
+            redirect: None,
+            direct_response: None,
+            headers: None,
+            rewrite: None,
+            timeout: None,
+            retries: None,
+            fault: None,
+            mirrors: Vec::new(),
+            local_status: None,
         }
     }
 }

@@ -249,6 +249,9 @@ pub(crate) enum SelectorFailure<'m> {
     SourceNamespace(&'m str),
     /// The caller lacks this label.
     SourceLabel(&'m str, &'m str),
+    /// The match names gateways, and the caller is not one of them (TCP and TLS matches; HTTP
+    /// matches for other gateways are left out of the tables).
+    Gateways,
 }
 
 impl CompiledMatch {

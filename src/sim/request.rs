@@ -4,7 +4,9 @@ use std::net::IpAddr;
 
 use http::Request;
 
+use crate::route::connection::Connection;
 use crate::route::source::Source;
+use crate::util::host::split_host_port;
 
 /// A request that cannot be simulated: a URL that is not absolute, an invalid method or header,
 /// a malformed request line. The message says what is wrong.
@@ -13,6 +15,11 @@ use crate::route::source::Source;
 pub struct InvalidRequest(String);
 
 /// A request to simulate and who sends it (by default a sidecar in namespace `default`).
+///
+/// A `tcp://host:port` URL describes an opaque TCP connection and a `tls://sni:port` URL a TLS
+/// connection with that server name: [`Simulation`](crate::sim::Simulation) decides those with
+/// the `tcp` and `tls` rules ([`Mesh::route_connection`](crate::Mesh::route_connection)); the
+/// method and headers do not apply to them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimRequest {
     method: String,
@@ -22,6 +29,7 @@ pub struct SimRequest {
     gateway: Option<String>,
     labels: BTreeMap<String, String>,
     ip: Option<IpAddr>,
+    destination_ip: Option<IpAddr>,
 }
 
 impl SimRequest {
@@ -41,6 +49,7 @@ impl SimRequest {
             gateway: None,
             labels: BTreeMap::new(),
             ip: None,
+            destination_ip: None,
         }
     }
 
@@ -97,11 +106,19 @@ impl SimRequest {
         self
     }
 
+    /// The destination address of a connection (what `destinationSubnets` are matched on; see
+    /// [`Connection::with_destination_ip`]).
+    pub fn destination_ip(mut self, ip: IpAddr) -> Self {
+        self.destination_ip = Some(ip);
+        self
+    }
+
     /// Parses a request line of a `meshroute simulate --requests` file (one JSON object per line):
     /// `{"method":"GET","url":"http://svc-b:8080/greet",
     /// "headers":{"x-user":"a"},"gateway":null,"sourceLabels":{},"sourceNamespace":"default",
-    /// "sourceIp":null}`; all but `url` optional (`null` = absent), unknown keys rejected. A bare
-    /// gateway name is in namespace `default`. The request is checked with [`SimRequest::build`].
+    /// "sourceIp":null,"destinationIp":null}`; all but `url` optional (`null` = absent), unknown
+    /// keys rejected. A bare gateway name is in namespace `default`. The request is checked with
+    /// [`SimRequest::build`], a `tcp://` or `tls://` URL with [`SimRequest::connection`].
     pub fn from_json_line(line: &str) -> Result<Self, InvalidRequest> {
         Self::from_json_line_in(line, "default")
     }
@@ -137,7 +154,7 @@ impl SimRequest {
                 Some(other) => Err(format!("{key:?} must be an object, not {other}")),
             }
         };
-        const KEYS: [&str; 7] = [
+        const KEYS: [&str; 8] = [
             "method",
             "url",
             "headers",
@@ -145,6 +162,7 @@ impl SimRequest {
             "sourceLabels",
             "sourceNamespace",
             "sourceIp",
+            "destinationIp",
         ];
         if let Some(unknown) = object.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(format!(
@@ -176,8 +194,53 @@ impl SimRequest {
                 .map_err(|e| format!("invalid \"sourceIp\" {ip:?}: {e}"))?;
             request = request.source_ip(ip);
         }
-        request.build().map_err(|e| e.0)?;
+        if let Some(ip) = string("destinationIp")? {
+            let ip = ip
+                .parse()
+                .map_err(|e| format!("invalid \"destinationIp\" {ip:?}: {e}"))?;
+            request = request.destination_ip(ip);
+        }
+        match request.connection() {
+            Some(connection) => connection.map(|_| ()).map_err(|e| e.0)?,
+            None => request.build().map(|_| ()).map_err(|e| e.0)?,
+        }
         Ok(request)
+    }
+
+    /// The connection a `tcp://host:port` or `tls://sni:port` URL describes (the port is
+    /// required), with the destination address if one was given; `None` for any other URL, an
+    /// error for a malformed connection URL.
+    pub fn connection(&self) -> Option<Result<Connection<'_>, InvalidRequest>> {
+        let url = self.url.trim();
+        let scheme = url.get(..6)?;
+        let tls = if scheme.eq_ignore_ascii_case("tls://") {
+            true
+        } else if scheme.eq_ignore_ascii_case("tcp://") {
+            false
+        } else {
+            return None;
+        };
+        let authority = url.get(6..).unwrap_or("");
+        let authority = authority.strip_suffix('/').unwrap_or(authority);
+        let (host, port) = split_host_port(authority);
+        let connection = match port {
+            Some(port) if !host.is_empty() && !host.contains(['/', '?', '#', '@']) => {
+                if tls {
+                    Connection::tls(host, port)
+                } else {
+                    Connection::tcp(host, port)
+                }
+            }
+            _ => {
+                return Some(Err(InvalidRequest(format!(
+                    "invalid connection URL {url:?}: expected tcp://host:port or tls://sni:port"
+                ))));
+            }
+        };
+        Some(Ok(match self.destination_ip {
+            Some(ip) => connection.with_destination_ip(ip),
+            None => connection,
+        }))
     }
 
     /// The method.
@@ -209,8 +272,14 @@ impl SimRequest {
     }
 
     /// The HTTP request, or why it cannot be built (a URL that is not absolute, an invalid
-    /// method or header).
+    /// method or header, a `tcp://` or `tls://` URL, which is a [`SimRequest::connection`]).
     pub fn build(&self) -> Result<Request<()>, InvalidRequest> {
+        if self.connection().is_some() {
+            return Err(InvalidRequest(format!(
+                "{} describes a connection, not an HTTP request: decide it with Mesh::route_connection (SimRequest::connection)",
+                self.url
+            )));
+        }
         let uri: http::Uri = self
             .url
             .trim()
@@ -233,9 +302,13 @@ impl SimRequest {
 }
 
 impl fmt::Display for SimRequest {
-    /// `METHOD URL` and who sends it.
+    /// `METHOD URL` (the URL alone for a connection) and who sends it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.method, self.url)?;
+        if self.connection().is_some() {
+            write!(f, "{}", self.url)?;
+        } else {
+            write!(f, "{} {}", self.method, self.url)?;
+        }
         match &self.gateway {
             Some(gateway) => write!(f, " via gateway {gateway}"),
             None => write!(f, " from a sidecar in {}", self.namespace),

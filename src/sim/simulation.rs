@@ -7,10 +7,27 @@ use super::chain::Chain;
 use super::request::{InvalidRequest, SimRequest};
 use crate::config::load::{LoadError, LoadOptions, Loaded, from_path, from_str};
 use crate::diagnostic::Diagnostic;
+use crate::route::connection::Connection;
+use crate::route::decision::DestinationRef;
 use crate::route::explain::Explanation;
 use crate::route::mesh::Mesh;
 use crate::route::report::DecisionReport;
 use crate::util::rng::FastRng;
+
+/// A simulated request ready to decide: an HTTP request, or a TCP or TLS connection.
+enum Prepared<'r> {
+    Http(http::Request<()>),
+    Connection(Connection<'r>),
+}
+
+impl<'r> Prepared<'r> {
+    fn of(request: &'r SimRequest) -> Result<Self, InvalidRequest> {
+        match request.connection() {
+            Some(connection) => Ok(Self::Connection(connection?)),
+            None => Ok(Self::Http(request.build()?)),
+        }
+    }
+}
 
 /// Why a [`Simulation`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -91,17 +108,22 @@ impl Simulation {
 
     /// The decision for `request`, weighted choices drawn from `FastRng::from_seed(seed)`, as
     /// the report `meshroute route --json` prints; an error when the request cannot be built
-    /// (see [`SimRequest::build`]).
+    /// (see [`SimRequest::build`]). A `tcp://` or `tls://` URL is decided as a connection
+    /// ([`Mesh::route_connection`]).
     pub fn decide(
         &self,
         request: &SimRequest,
         seed: u64,
     ) -> Result<DecisionReport, InvalidRequest> {
-        let http = request.build()?;
-        Ok(self
-            .mesh
-            .route_with(&http, &request.source(), &mut FastRng::from_seed(seed))
-            .report())
+        let source = request.source();
+        let mut rng = FastRng::from_seed(seed);
+        Ok(match Prepared::of(request)? {
+            Prepared::Http(http) => self.mesh.route_with(&http, &source, &mut rng).report(),
+            Prepared::Connection(connection) => self
+                .mesh
+                .route_connection(&connection, &source, &mut rng)
+                .report(),
+        })
     }
 
     /// Why `request` goes where [`Simulation::decide`] says (same seed, same decision).
@@ -114,11 +136,19 @@ impl Simulation {
         request: &SimRequest,
         seed: u64,
     ) -> Result<(DecisionReport, Explanation), InvalidRequest> {
-        let http = request.build()?;
-        let (decision, explanation) =
-            self.mesh
-                .explain(&http, &request.source(), &mut FastRng::from_seed(seed));
-        Ok((decision.report(), explanation))
+        let source = request.source();
+        let mut rng = FastRng::from_seed(seed);
+        Ok(match Prepared::of(request)? {
+            Prepared::Http(http) => {
+                let (decision, explanation) = self.mesh.explain(&http, &source, &mut rng);
+                (decision.report(), explanation)
+            }
+            Prepared::Connection(connection) => {
+                let (decision, explanation) =
+                    self.mesh.explain_connection(&connection, &source, &mut rng);
+                (decision.report(), explanation)
+            }
+        })
     }
 
     /// Decides `request` `n` times, drawing from one `FastRng::from_seed(seed)`, and counts
@@ -132,12 +162,11 @@ impl Simulation {
         let mut destinations: BTreeMap<(String, Option<String>, Option<u16>), u64> =
             BTreeMap::new();
         let mut endpoints: BTreeMap<String, u64> = BTreeMap::new();
-        let http = request.build()?;
+        let prepared = Prepared::of(request)?;
         let source = request.source();
         let mut rng = FastRng::from_seed(seed);
-        for _ in 0..n {
-            let decision = self.mesh.route_with(&http, &source, &mut rng);
-            if let Some(d) = decision.destination() {
+        let mut tally = |destination: Option<DestinationRef<'_>>, endpoint: Option<&str>| {
+            if let Some(d) = destination {
                 // Look up before allocating a key: most decisions hit an existing entry.
                 let hit = destinations.iter_mut().find(|((host, subset, port), _)| {
                     host == d.host && subset.as_deref() == d.subset && *port == d.port
@@ -150,12 +179,30 @@ impl Simulation {
                     }
                 }
             }
-            if let Some(endpoint) = decision.endpoint() {
-                match endpoints.get_mut(&endpoint.address) {
+            if let Some(address) = endpoint {
+                match endpoints.get_mut(address) {
                     Some(count) => *count += 1,
                     None => {
-                        endpoints.insert(endpoint.address.clone(), 1);
+                        endpoints.insert(address.to_owned(), 1);
                     }
+                }
+            }
+        };
+        for _ in 0..n {
+            match &prepared {
+                Prepared::Http(http) => {
+                    let decision = self.mesh.route_with(http, &source, &mut rng);
+                    tally(
+                        decision.destination(),
+                        decision.endpoint().map(|e| e.address.as_str()),
+                    );
+                }
+                Prepared::Connection(connection) => {
+                    let decision = self.mesh.route_connection(connection, &source, &mut rng);
+                    tally(
+                        decision.destination(),
+                        decision.endpoint().map(|e| e.address.as_str()),
+                    );
                 }
             }
         }

@@ -1,5 +1,5 @@
-//! Port protocols as Istio names them (`pkg/config/protocol` in istio/istio): what validation
-//! accepts and what gateway servers and services speak.
+//! Istio's port protocol names (istio/istio `pkg/config/protocol/instance.go`): the one parser
+//! validation, gateway servers, analysis and the connection tables share.
 
 /// A port protocol as Istio parses it (`pkg/config/protocol`, case-insensitive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,9 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use super::common::{self, Protocol};
+use super::common;
 use super::sink::Sink;
 use crate::config::*;
+use crate::util::protocol::Protocol;
 
 /// Cipher suites a gateway accepts (`pkg/config/security` `ValidCipherSuites`: BoringSSL's list
 /// without PSK suites).

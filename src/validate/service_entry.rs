@@ -9,10 +9,11 @@
 
 use std::collections::BTreeSet;
 
-use super::common::{self, Protocol};
+use super::common;
 use super::sink::Sink;
 use super::workload_entry;
 use crate::config::*;
+use crate::util::protocol::Protocol;
 
 /// The label a ServiceEntry uses to opt out of IP auto-allocation.
 const AUTOALLOCATE_LABEL: &str = "networking.istio.io/enable-autoallocate-ip";

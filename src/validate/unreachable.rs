@@ -1,11 +1,15 @@
-//! Rules and matches that can never fire: Istio's `analyzeUnreachableHTTPRules`
+//! Rules and matches that can never fire: Istio's `analyzeUnreachableHTTPRules`,
+//! `analyzeUnreachableTCPRules` and `analyzeUnreachableTLSRules`
 //! (`pkg/config/validation/validation.go` in istio/istio), which `istioctl analyze` reports as
 //! IST0130 `VirtualServiceUnreachableRule` and IST0131 `VirtualServiceIneffectiveMatch`.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::sink::Sink;
-use crate::config::{HttpMatchRequest, HttpRoute, StringMatch};
+use crate::config::{
+    HttpMatchRequest, HttpRoute, L4MatchAttributes, StringMatch, TcpRoute, TlsMatchAttributes,
+    TlsRoute,
+};
 use crate::diagnostic::Code;
 
 /// validation.go `analyzeUnreachableHTTPRules`: warnings for rules and matches that can never
@@ -166,6 +170,108 @@ fn match_key(m: &HttpMatchRequest, with_uri: bool) -> String {
         m.source_labels,
         m.gateways,
         m.ignore_uri_case,
+        m.source_namespace
+    )
+}
+
+/// validation.go `analyzeUnreachableTCPRules`: the HTTP analysis without the prefix overlap
+/// check; TCP rules and matches have no names (`#i`).
+pub(crate) fn unreachable_tcp_rules(sink: &mut Sink<'_>, routes: &[TcpRoute]) {
+    let keys: Vec<Vec<String>> = routes
+        .iter()
+        .map(|r| r.matches.iter().map(l4_key).collect())
+        .collect();
+    unreachable_l4_rules(sink, "tcp", &keys);
+}
+
+/// validation.go `analyzeUnreachableTLSRules`, as for TCP.
+pub(crate) fn unreachable_tls_rules(sink: &mut Sink<'_>, routes: &[TlsRoute]) {
+    let keys: Vec<Vec<String>> = routes
+        .iter()
+        .map(|r| r.matches.iter().map(tls_key).collect())
+        .collect();
+    unreachable_l4_rules(sink, "tls", &keys);
+}
+
+/// The rules of `spec.<field>`, each given by the canonical text of its matches (validation.go
+/// `asJSON`): a rule after one without matches is unused, a match repeating an earlier one is
+/// ineffective, a rule whose matches all repeat earlier ones is unused.
+fn unreachable_l4_rules(sink: &mut Sink<'_>, field: &str, rules: &[Vec<String>]) {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut empty_match_seen = false;
+    for (i, keys) in rules.iter().enumerate() {
+        let p = format!("spec.{field}[{i}]");
+        if keys.is_empty() {
+            if empty_match_seen {
+                sink.analysis(
+                    Code::VirtualServiceUnreachableRule,
+                    &p,
+                    format!(
+                        "virtualService rule #{i} not used (only the last rule can have no matches)"
+                    ),
+                );
+            }
+            empty_match_seen = true;
+            continue;
+        }
+        if empty_match_seen {
+            sink.analysis(
+                Code::VirtualServiceUnreachableRule,
+                &p,
+                format!("virtualService rule #{i} not used (route without matches defined before)"),
+            );
+            continue;
+        }
+        let mut duplicates = 0;
+        for (j, key) in keys.iter().enumerate() {
+            match seen.get(key.as_str()) {
+                Some(&earlier) => {
+                    duplicates += 1;
+                    sink.analysis(
+                        Code::VirtualServiceIneffectiveMatch,
+                        format!("{p}.match[{j}]"),
+                        format!(
+                            "virtualService rule #{i} match #{j} is not used (duplicate/overlapping match in rule #{earlier})"
+                        ),
+                    );
+                }
+                None => {
+                    seen.insert(key, i);
+                }
+            }
+        }
+        if duplicates == keys.len() {
+            sink.analysis(
+                Code::VirtualServiceUnreachableRule,
+                &p,
+                format!("virtualService rule #{i} not used (all matches used by prior rules)"),
+            );
+        }
+    }
+}
+
+/// A canonical text of an `L4MatchAttributes` (a `port` of 0 is unset, as in protobuf).
+fn l4_key(m: &L4MatchAttributes) -> String {
+    format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        m.destination_subnets,
+        m.port.filter(|p| *p != 0),
+        m.source_subnet,
+        m.source_labels,
+        m.gateways,
+        m.source_namespace
+    )
+}
+
+/// A canonical text of a `TLSMatchAttributes`.
+fn tls_key(m: &TlsMatchAttributes) -> String {
+    format!(
+        "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        m.sni_hosts,
+        m.destination_subnets,
+        m.port.filter(|p| *p != 0),
+        m.source_labels,
+        m.gateways,
         m.source_namespace
     )
 }

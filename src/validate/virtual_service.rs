@@ -6,7 +6,7 @@
 
 use super::common;
 use super::sink::Sink;
-use super::unreachable::unreachable_rules;
+use super::unreachable::{unreachable_rules, unreachable_tcp_rules, unreachable_tls_rules};
 use crate::config::{
     CorsPolicy, Destination, HeaderOperations, Headers, HttpDirectResponse, HttpFaultInjection,
     HttpMatchRequest, HttpRedirect, HttpRetry, HttpRewrite, HttpRoute, Percent, StringMatch,
@@ -75,12 +75,27 @@ pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
             );
         }
         for (j, m) in route.matches.iter().enumerate() {
+            let mp = format!("{p}.match[{j}]");
             if m.sni_hosts.is_empty() {
                 sink.error(
-                    format!("{p}.match[{j}].sniHosts"),
+                    format!("{mp}.sniHosts"),
                     "TLS match must have at least one SNI host",
                 );
             }
+            for (k, sni) in m.sni_hosts.iter().enumerate() {
+                sni_host(sink, &format!("{mp}.sniHosts[{k}]"), sni, vs);
+            }
+            l4_match(
+                sink,
+                &mp,
+                &m.destination_subnets,
+                m.port,
+                &m.source_labels,
+                &m.gateways,
+            );
+        }
+        if route.route.is_empty() {
+            sink.error(format!("{p}.route"), "TLS route is required");
         }
         l4_destinations(
             sink,
@@ -93,6 +108,19 @@ pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
     }
     for (i, route) in vs.tcp.iter().enumerate() {
         let p = format!("spec.tcp[{i}]");
+        for (j, m) in route.matches.iter().enumerate() {
+            l4_match(
+                sink,
+                &format!("{p}.match[{j}]"),
+                &m.destination_subnets,
+                m.port,
+                &m.source_labels,
+                &m.gateways,
+            );
+        }
+        if route.route.is_empty() {
+            sink.error(format!("{p}.route"), "TCP route is required");
+        }
         l4_destinations(
             sink,
             &p,
@@ -103,6 +131,8 @@ pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
         );
     }
     unreachable_rules(sink, &vs.http);
+    unreachable_tcp_rules(sink, &vs.tcp);
+    unreachable_tls_rules(sink, &vs.tls);
 }
 
 fn validate_hosts(sink: &mut Sink<'_>, vs: &VirtualService, applies_to_mesh: bool) {
@@ -1103,6 +1133,74 @@ fn validate_cors(sink: &mut Sink<'_>, p: &str, c: &CorsPolicy) {
                 "max_age duration is accurate only to seconds precision",
             );
         }
+    }
+}
+
+/// validation.go `validateTLSMatch` / `validateTCPMatch`: subnets, port, source labels and
+/// gateway names of an L4 match.
+fn l4_match(
+    sink: &mut Sink<'_>,
+    p: &str,
+    subnets: &[String],
+    port: Option<u32>,
+    labels: &std::collections::BTreeMap<String, String>,
+    gateways: &[String],
+) {
+    for (k, subnet) in subnets.iter().enumerate() {
+        if let Err(why) = common::ip_subnet(subnet) {
+            sink.error(format!("{p}.destinationSubnets[{k}]"), why);
+        }
+    }
+    if let Some(port) = port.filter(|p| *p != 0) {
+        common::port(sink, &format!("{p}.port"), port);
+    }
+    common::labels(sink, &format!("{p}.sourceLabels"), labels);
+    for (k, gateway) in gateways.iter().enumerate() {
+        gateway_name(sink, &format!("{p}.gateways[{k}]"), gateway);
+    }
+}
+
+/// validation.go `validateSniHost`: a (wildcard) domain — an IP is only warned about — that is a
+/// subset of one of the VirtualService's hosts as written (host/name.go `SubsetOf`). A
+/// VirtualService not bound to `mesh` also accepts `AUTO_PASSTHROUGH` cluster names
+/// (`outbound_.PORT_.SUBSET_.HOST`, agent `ValidateWildcardDomainForVirtualServiceBoundToGateway`).
+fn sni_host(sink: &mut Sink<'_>, p: &str, sni: &str, vs: &VirtualService) {
+    let is_gateway = !vs.gateways.iter().any(|g| g == "mesh");
+    if is_gateway && sni.starts_with("outbound_") {
+        return;
+    }
+    let valid = common::wildcard_domain(sni).and_then(|()| common::numeric_top_level_domain(sni));
+    if let Err(why) = valid {
+        if common::is_ip_address(sni) {
+            sink.warn(
+                p,
+                format!(
+                    "using an IP address ({sni:?}) goes against SNI spec and most clients do not support this"
+                ),
+            );
+        } else {
+            sink.error(p, why);
+        }
+        return;
+    }
+    if !vs.hosts.iter().any(|h| sni_subset_of(sni, h)) {
+        sink.error(
+            p,
+            format!(
+                "SNI host {sni:?} is not a compatible subset of any of the virtual service hosts: [{}]",
+                vs.hosts.join(", ")
+            ),
+        );
+    }
+}
+
+/// host/name.go `SubsetOf`: every name `sni` matches is matched by `host`.
+fn sni_subset_of(sni: &str, host: &str) -> bool {
+    match (sni.strip_prefix('*'), host.strip_prefix('*')) {
+        (Some(s), Some(h)) => sni.len() >= host.len() && s.ends_with(h),
+        (Some(_), None) => false,
+        (None, Some(h)) => sni.ends_with(h),
+        (None, None) => sni == host,
     }
 }
 

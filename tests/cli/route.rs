@@ -229,3 +229,107 @@ fn route_source_labels_select_the_sidecar() {
     assert_eq!(run("app=demo-a,version=v1"), "blackHole");
     assert_eq!(run("app=demo-b"), "noVirtualService");
 }
+
+/// `--request 'tcp://host:port'` decides a connection with the `tcp` rules; the JSON is the
+/// decision JSON with `route.kind` `tcp` (see `tests/route/tcp_tls.rs` for the rules).
+#[test]
+fn route_tcp_connection_reports_the_rule_list() {
+    let out = meshroute(
+        &[
+            "route",
+            "examples/streams/",
+            "--request",
+            "tcp://db:5432",
+            "--source-labels",
+            "app=reporting",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["action"], "route");
+    assert_eq!(d["virtualService"], "default/db");
+    assert_eq!(d["route"]["kind"], "tcp");
+    assert_eq!(d["route"]["index"], 0);
+    assert_eq!(d["destination"]["subset"], "replica");
+    assert_eq!(d["destination"]["port"], 5432);
+    assert_eq!(d["retries"], serde_json::Value::Null);
+}
+
+/// `--request 'tls://sni:port'`: the `tls` rules by SNI, in text; an HTTP decision's JSON says
+/// `kind` `http`.
+#[test]
+fn route_tls_connection_and_http_kind() {
+    let out = meshroute(
+        &[
+            "route",
+            "examples/streams/",
+            "--request",
+            "tls://api.example.com:443",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("virtual service: default/example, tls route #0, match #0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("destination: egress-proxy.internal port 443"),
+        "{text}"
+    );
+    let out = meshroute(
+        &[
+            "route",
+            "examples/seed/",
+            "--request",
+            "GET http://svc-b:8080/",
+            "--json",
+        ],
+        None,
+    );
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["route"]["kind"], "http");
+}
+
+/// A connection URL needs a port; `-H` and `--destination-ip` go with the right kind only.
+#[test]
+fn route_connection_usage_errors_exit_2() {
+    for args in [
+        &["route", "examples/streams/", "--request", "tcp://db"][..],
+        &[
+            "route",
+            "examples/streams/",
+            "--request",
+            "tcp://db:5432",
+            "-H",
+            "x: y",
+        ][..],
+        &[
+            "route",
+            "examples/streams/",
+            "--request",
+            "GET http://db:5432/",
+            "--destination-ip",
+            "10.0.0.1",
+        ][..],
+    ] {
+        let out = meshroute(args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    let out = meshroute(
+        &[
+            "route",
+            "examples/streams/",
+            "--request",
+            "tcp://db:5432",
+            "--destination-ip",
+            "10.0.0.1",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

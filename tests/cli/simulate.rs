@@ -192,3 +192,33 @@ fn each_line_replays_with_route_and_its_seed() {
         assert_eq!(&expected, decision, "line {i}");
     }
 }
+
+/// A request line whose `url` is `tcp://host:port` or `tls://sni:port` is a connection, decided
+/// with the `tcp` and `tls` rules; `destinationIp` gives its destination address.
+#[test]
+fn connection_lines_are_decided_with_tcp_and_tls_rules() {
+    let out = meshroute(
+        &[
+            "simulate",
+            "examples/streams/",
+            "--requests",
+            "-",
+            "--seed",
+            "7",
+        ],
+        Some(
+            "{\"url\":\"tcp://db:5432\",\"sourceLabels\":{\"app\":\"reporting\"}}\n\
+             {\"url\":\"tls://api.example.com:443\"}\n\
+             {\"url\":\"tls://www.example.com:443\"}\n\
+             {\"url\":\"tcp://db:5432\",\"destinationIp\":\"10.96.0.10\",\"sourceLabels\":{\"app\":\"reporting\"}}\n",
+        ),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let d = lines(&out);
+    assert_eq!(d[0]["route"]["kind"], "tcp");
+    assert_eq!(d[0]["destination"]["subset"], "replica");
+    assert_eq!(d[1]["route"]["kind"], "tls");
+    assert_eq!(d[1]["destination"]["host"], "egress-proxy.internal");
+    assert_eq!(d[2]["action"], "passthrough");
+    assert_eq!(d[3]["destination"]["subset"], "replica");
+}

@@ -1,7 +1,8 @@
 //! Routing decisions (`Mesh::route`, `Mesh::explain`): golden rules, one test per Istio routing
 //! rule (`rules.rs`), gateway servers, hosts and redirects (`gateways.rs`); the seed scenario (`seed.rs`) and its explanations pinned as text
 //! (`explain.rs`); invariants over generated configurations, checked against an independent model
-//! of Istio's route building (`props.rs`).
+//! of Istio's route building (`props.rs`); connections decided with `tcp` and `tls` rules
+//! (`tcp_tls.rs`, which lists its own sources).
 //!
 //! The tests cite the upstream source of each rule by file name and function (or test case):
 //!
@@ -39,4 +40,5 @@ mod gateways;
 mod props;
 mod rules;
 mod seed;
+mod tcp_tls;
 mod visibility;

@@ -1801,3 +1801,144 @@ fn ist0131_longer_prefix_after_shorter_prefix() {
         "- match: [{{uri: {{prefix: /foo}}, headers: {{x: {{exact: a}}}}}}]\n  {ROUTE}\n- match: [{{uri: {{prefix: /foo/bar}}}}]\n  {ROUTE}"
     )));
 }
+
+// ---------------------------------------------------------------------------------------------
+// TCP and TLS routes
+// ---------------------------------------------------------------------------------------------
+
+/// A VirtualService for host `db.example.com` with these `tcp` rules.
+fn tcp(rules: &str) -> String {
+    vs(&format!("hosts: [db.example.com]\ntcp:\n{rules}"))
+}
+
+/// A VirtualService for hosts `*.example.com` with these `tls` rules.
+fn tls(rules: &str) -> String {
+    vs(&format!("hosts: ['*.example.com']\ntls:\n{rules}"))
+}
+
+const L4: &str = "route: [{destination: {host: db.example.com}}]";
+
+/// validation.go `validateTCPRoute` / `validateTLSRoute`: "TCP route is required", "TLS route
+/// is required" (validation_test.go "missing tcp route", "missing tls route").
+#[test]
+fn tcp_and_tls_rules_need_a_route() {
+    assert_only_error(
+        &tcp("- match: [{port: 999}]"),
+        "spec.tcp[0].route",
+        "TCP route is required",
+    );
+    assert_only_error(
+        &tls("- match: [{sniHosts: [a.example.com], port: 999}]"),
+        "spec.tls[0].route",
+        "TLS route is required",
+    );
+    assert_clean_yaml(&tcp(&format!("- match: [{{port: 999}}]\n  {L4}")));
+}
+
+/// validation.go `validateSniHost`: an SNI host must be a subset of a VirtualService host as
+/// written (host/name.go `SubsetOf`: `*.example.com` covers `a.example.com`, not
+/// `example.com`); an IP address is a warning.
+#[test]
+fn tls_sni_hosts_must_be_covered_by_the_hosts() {
+    assert_only_error(
+        &tls(&format!("- match: [{{sniHosts: [example.com]}}]\n  {L4}")),
+        "spec.tls[0].match[0].sniHosts[0]",
+        "SNI host \"example.com\" is not a compatible subset of any of the virtual service hosts: [*.example.com]",
+    );
+    assert_diag(
+        &tls(&format!("- match: [{{sniHosts: [10.0.0.1]}}]\n  {L4}")),
+        Severity::Warning,
+        None,
+        "spec.tls[0].match[0].sniHosts[0]",
+        "goes against SNI spec",
+    );
+    assert_clean_yaml(&tls(&format!(
+        "- match: [{{sniHosts: [a.example.com, '*.b.example.com']}}]\n  {L4}"
+    )));
+}
+
+/// validation.go `validateTCPMatch` / `validateTLSMatch`: `destinationSubnets` are IPs or CIDR
+/// blocks (agent `ValidateIPSubnet`), `port` is 1..65535.
+#[test]
+fn l4_match_subnets_and_ports_are_checked() {
+    assert_error(
+        &tcp(&format!(
+            "- match: [{{destinationSubnets: [10.0.0.0/33]}}]\n  {L4}"
+        )),
+        "spec.tcp[0].match[0].destinationSubnets[0]",
+        "",
+    );
+    assert_error(
+        &tcp(&format!("- match: [{{port: 70000}}]\n  {L4}")),
+        "spec.tcp[0].match[0].port",
+        "",
+    );
+    assert_clean_yaml(&tcp(&format!(
+        "- match: [{{destinationSubnets: [10.0.0.0/8, 192.168.1.1]}}]\n  {L4}"
+    )));
+}
+
+/// validation.go `analyzeUnreachableTCPRules`: IST0130 for a rule after one without matches,
+/// IST0131 for a repeated match and IST0130 when all of a rule's matches repeat earlier ones.
+/// TCP rules have no names: `#i`.
+#[test]
+fn ist0130_ist0131_for_tcp_rules() {
+    let yaml = tcp(&format!("- {L4}\n- {L4}"));
+    assert_no_errors(&yaml);
+    assert_analysis(
+        &yaml,
+        "IST0130",
+        "spec.tcp[1]",
+        "virtualService rule #1 not used (only the last rule can have no matches)",
+    );
+    let yaml = tcp(&format!("- {L4}\n- match: [{{port: 5432}}]\n  {L4}"));
+    assert_analysis(
+        &yaml,
+        "IST0130",
+        "spec.tcp[1]",
+        "virtualService rule #1 not used (route without matches defined before)",
+    );
+    let yaml = tcp(&format!(
+        "- match: [{{port: 5432}}]\n  {L4}\n- match: [{{port: 5432}}]\n  {L4}"
+    ));
+    assert_analysis(
+        &yaml,
+        "IST0131",
+        "spec.tcp[1].match[0]",
+        "virtualService rule #1 match #0 is not used (duplicate/overlapping match in rule #0)",
+    );
+    assert_analysis(
+        &yaml,
+        "IST0130",
+        "spec.tcp[1]",
+        "virtualService rule #1 not used (all matches used by prior rules)",
+    );
+    assert_clean_yaml(&tcp(&format!(
+        "- match: [{{port: 5432}}]\n  {L4}\n- match: [{{port: 5433}}]\n  {L4}\n- {L4}"
+    )));
+}
+
+/// validation.go `analyzeUnreachableTLSRules`: the same for TLS rules; the SNI hosts are part
+/// of the match.
+#[test]
+fn ist0130_ist0131_for_tls_rules() {
+    let yaml = tls(&format!(
+        "- match: [{{sniHosts: [a.example.com]}}, {{sniHosts: [b.example.com]}}]\n  {L4}\n- match: [{{sniHosts: [b.example.com]}}]\n  {L4}"
+    ));
+    assert_no_errors(&yaml);
+    assert_analysis(
+        &yaml,
+        "IST0131",
+        "spec.tls[1].match[0]",
+        "virtualService rule #1 match #0 is not used (duplicate/overlapping match in rule #0)",
+    );
+    assert_analysis(
+        &yaml,
+        "IST0130",
+        "spec.tls[1]",
+        "virtualService rule #1 not used (all matches used by prior rules)",
+    );
+    assert_clean_yaml(&tls(&format!(
+        "- match: [{{sniHosts: [a.example.com]}}]\n  {L4}\n- match: [{{sniHosts: [b.example.com]}}]\n  {L4}"
+    )));
+}
