@@ -129,6 +129,12 @@ pub(crate) trait Tracer {
     }
 }
 
+/// What Envoy does when a gateway has no listener or filter chain for a request (istio/istio
+/// `pilot/pkg/networking/core/gateway.go` builds listeners only for server ports, and TLS filter
+/// chains only for the servers' names): the connection fails before any HTTP exchange. meshroute
+/// has no outcome for that and decides [`Outcome::NoRoute`] (404).
+const NO_HTTP: &str = "Envoy has no listener or filter chain for it and the connection fails without an HTTP answer, reported here as 404";
+
 /// The verdict of a VirtualService whose routes are being tried (gateways merge several).
 const CONSIDERED: &str = "routes tried";
 
@@ -242,36 +248,38 @@ impl Tracer for Explanation {
     fn gateway(&mut self, port: u16, step: GatewayStep<'_>) {
         let verdict = match step {
             GatewayStep::Unknown => {
-                "no Gateway of that name in the configuration: nothing listens".to_owned()
+                format!("no Gateway of that name in the configuration: nothing listens; {NO_HTTP}")
             }
             GatewayStep::Miss(GatewayMiss::Port, tables, _, _) => {
                 let ports: Vec<String> = tables.ports.iter().map(|p| p.port.to_string()).collect();
                 if ports.is_empty() {
-                    format!("no server listens on port {port} (the Gateway has no server)")
+                    format!(
+                        "no server listens on port {port} (the Gateway has no server); {NO_HTTP}"
+                    )
                 } else {
                     format!(
-                        "no server listens on port {port} (servers listen on {})",
+                        "no server listens on port {port} (servers listen on {}); {NO_HTTP}",
                         ports.join(", ")
                     )
                 }
             }
             GatewayStep::Miss(GatewayMiss::PlainText, ..) => format!(
-                "no plain-text HTTP server on port {port}: its servers expect TLS or are not HTTP, and the request is plain HTTP"
+                "no plain-text HTTP server on port {port}: its servers expect TLS or are not HTTP, and the request is plain HTTP; {NO_HTTP}"
             ),
             GatewayStep::Miss(GatewayMiss::ServerName, _, host, _) => format!(
-                "no HTTPS server terminating TLS on port {port} takes the server name {host:?}, and the request is https"
+                "no HTTPS server terminating TLS on port {port} takes the server name {host:?}, and the request is https; {NO_HTTP}"
             ),
             GatewayStep::Miss(GatewayMiss::Host(routes), _, host, tls) => {
                 let mut domains: Vec<&str> = routes.virtual_hosts().map(|v| &*v.domain).collect();
                 domains.sort_unstable();
-                let listener = if tls {
-                    "HTTPS server"
+                let (listener, have) = if tls {
+                    ("HTTPS server", "has")
                 } else {
-                    "plain-text servers"
+                    ("plain-text servers", "have")
                 };
                 if domains.is_empty() {
                     format!(
-                        "host {host:?} not served on port {port}: the {listener} there have no virtual host"
+                        "host {host:?} not served on port {port}: the {listener} there {have} no virtual host"
                     )
                 } else {
                     format!(

@@ -771,13 +771,13 @@ fn explain_gateway_port_host_and_redirect() {
     assert_eq!(
         explain(&mesh, "http://example.org:8080/", &source),
         "gateway default/gw calls example.org:8080
-  port 8080: no server listens on port 8080 (servers listen on 80, 443)
+  port 8080: no server listens on port 8080 (servers listen on 80, 443); Envoy has no listener or filter chain for it and the connection fails without an HTTP answer, reported here as 404
   => no route matched: Envoy answers 404 (NR)"
     );
     assert_eq!(
         explain(&mesh, "https://other.org/", &source),
         "gateway default/gw calls other.org
-  port 443: no HTTPS server terminating TLS on port 443 takes the server name \"other.org\", and the request is https
+  port 443: no HTTPS server terminating TLS on port 443 takes the server name \"other.org\", and the request is https; Envoy has no listener or filter chain for it and the connection fails without an HTTP answer, reported here as 404
   => no route matched: Envoy answers 404 (NR)"
     );
     assert_eq!(
@@ -802,7 +802,7 @@ fn explain_gateway_port_host_and_redirect() {
     assert_eq!(
         explain(&mesh, "http://example.org/", &gw("elsewhere")),
         "gateway elsewhere/gw calls example.org
-  port 80: no Gateway of that name in the configuration: nothing listens
+  port 80: no Gateway of that name in the configuration: nothing listens; Envoy has no listener or filter chain for it and the connection fails without an HTTP answer, reported here as 404
   => no route matched: Envoy answers 404 (NR)"
     );
 }
