@@ -10,6 +10,7 @@ use meshroute::{Diagnostic, LoadOptions, Loaded, Mesh, Severity};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 pub mod manifests;
+pub mod nulls;
 
 // ---------------------------------------------------------------------------------------------
 // Files: the seed scenario and the fixtures

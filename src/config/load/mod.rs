@@ -4,17 +4,20 @@
 //! - Documents that are empty or hold only comments are skipped.
 //! - A `kind: List` (what `kubectl get -o yaml` prints) is unpacked into its items.
 //! - Kinds meshroute does not route on are kept as [`Body::Ignored`].
-//! - A field the Istio API does not have is a warning that names its path; a value of the wrong
-//!   type is an error that names its path and line. A broken document does not stop the others
+//! - `null` is unset: a member whose value is `null` (`match:` with nothing after it, `retries:
+//!   ~`, `headers: {x-a: null}`) loads exactly as if it were absent, in Istio resources, metadata
+//!   and Kubernetes kinds alike (protobuf's JSON mapping; the Kubernetes API server prunes null
+//!   members). A `null` list item in an Istio resource is an error, as the API server rejects it.
+//! - A field the Istio API does not have is a warning that names its path. Every value of the
+//!   wrong type is an error that names its path and line (all of them, up to 50 per document);
+//!   a document with an error produces no resource. A broken document does not stop the others
 //!   from loading.
 //! - Hostile input is bounded: documents over [`LoadOptions::max_document_bytes`], nesting deeper
 //!   than 64 levels and alias expansion ("billion laughs") fail fast with an error.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::destination_rule::DestinationRule;
@@ -28,8 +31,10 @@ use super::workload_entry::WorkloadEntry;
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub(super) mod lines;
+mod walk;
 
-use lines::{join, locate_in};
+use lines::locate_in;
+use walk::{Mode, Typed, typed};
 
 /// How to load manifests.
 #[derive(Debug, Clone)]
@@ -385,30 +390,23 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
         }
         return;
     }
-    let metadata: ObjectMeta = match object.remove("metadata") {
-        None | Some(Value::Null) => ObjectMeta::default(),
-        Some(meta) => match serde_path_to_error::deserialize::<_, ObjectMeta>(meta) {
-            Ok(meta) => meta,
-            Err(error) => {
-                let mut diagnostic = origin.diagnostic(None, format!("{}", error.inner()));
-                diagnostic.kind = Some(kind.clone());
-                diagnostic.path = join_path("metadata", error.path());
-                locate_in(origin, std::slice::from_mut(&mut diagnostic));
-                loaded.diagnostics.push(diagnostic);
-                return;
-            }
+    let metadata_value = object.remove("metadata").unwrap_or(Value::Null);
+    let metadata = typed::<ObjectMeta>(&metadata_value, "metadata", Mode::KUBERNETES);
+    let mut errors = metadata.errors;
+    let mut metadata = metadata.value.unwrap_or_else(|| ObjectMeta {
+        // Name the resource in the diagnostics even when its metadata is wrong.
+        name: match metadata_value.get("name") {
+            Some(Value::String(name)) => name.clone(),
+            _ => String::new(),
         },
-    };
-    let mut metadata = metadata;
+        ..ObjectMeta::default()
+    });
     if metadata.namespace.as_deref().is_none_or(str::is_empty) {
         metadata.namespace = Some(options.default_namespace.clone());
     }
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
-    let istio = group == "networking.istio.io";
-    if istio
-        && ISTIO_KINDS.contains(&kind.as_str())
-        && !matches!(version, "v1alpha3" | "v1beta1" | "v1")
-    {
+    let istio = group == "networking.istio.io" && ISTIO_KINDS.contains(&kind.as_str());
+    if istio && !matches!(version, "v1alpha3" | "v1beta1" | "v1") {
         let mut diagnostic = origin.diagnostic(
             None,
             format!(
@@ -422,25 +420,37 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
         return;
     }
     let spec = object.remove("spec").unwrap_or(Value::Null);
-    let mut warnings = Vec::new();
+    let mut unknown = Vec::new();
     let body = match (istio, group, kind.as_str()) {
-        (true, _, "VirtualService") => typed::<VirtualService>(spec, "spec", true, &mut warnings)
-            .map(|s| Body::VirtualService(Box::new(s))),
-        (true, _, "DestinationRule") => typed::<DestinationRule>(spec, "spec", true, &mut warnings)
-            .map(|s| Body::DestinationRule(Box::new(s))),
+        (true, _, "VirtualService") => typed::<VirtualService>(&spec, "spec", Mode::ISTIO)
+            .into_body(&mut errors, &mut unknown, |s| {
+                Body::VirtualService(Box::new(s))
+            }),
+        (true, _, "DestinationRule") => typed::<DestinationRule>(&spec, "spec", Mode::ISTIO)
+            .into_body(&mut errors, &mut unknown, |s| {
+                Body::DestinationRule(Box::new(s))
+            }),
         (true, _, "Gateway") => {
-            typed::<Gateway>(spec, "spec", true, &mut warnings).map(|s| Body::Gateway(Box::new(s)))
+            typed::<Gateway>(&spec, "spec", Mode::ISTIO)
+                .into_body(&mut errors, &mut unknown, |s| Body::Gateway(Box::new(s)))
         }
-        (true, _, "ServiceEntry") => typed::<ServiceEntry>(spec, "spec", true, &mut warnings)
-            .map(|s| Body::ServiceEntry(Box::new(s))),
-        (true, _, "WorkloadEntry") => typed::<WorkloadEntry>(spec, "spec", true, &mut warnings)
-            .map(|s| Body::WorkloadEntry(Box::new(s))),
-        (false, "", "Service") => typed::<ServiceSpec>(spec, "spec", false, &mut warnings)
-            .map(|s| Body::Service(Box::new(s))),
-        (false, "apps", "Deployment") => {
-            typed::<DeploymentSpec>(spec, "spec", false, &mut warnings)
-                .map(|s| Body::Deployment(Box::new(s)))
-        }
+        (true, _, "ServiceEntry") => typed::<ServiceEntry>(&spec, "spec", Mode::ISTIO).into_body(
+            &mut errors,
+            &mut unknown,
+            |s| Body::ServiceEntry(Box::new(s)),
+        ),
+        (true, _, "WorkloadEntry") => typed::<WorkloadEntry>(&spec, "spec", Mode::ISTIO).into_body(
+            &mut errors,
+            &mut unknown,
+            |s| Body::WorkloadEntry(Box::new(s)),
+        ),
+        (false, "", "Service") => typed::<ServiceSpec>(&spec, "spec", Mode::KUBERNETES).into_body(
+            &mut errors,
+            &mut unknown,
+            |s| Body::Service(Box::new(s)),
+        ),
+        (false, "apps", "Deployment") => typed::<DeploymentSpec>(&spec, "spec", Mode::KUBERNETES)
+            .into_body(&mut errors, &mut unknown, |s| Body::Deployment(Box::new(s))),
         (false, "", "Pod") => {
             let mut pod = serde_json::Map::new();
             pod.insert("spec".into(), spec);
@@ -448,10 +458,13 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
                 "status".into(),
                 object.remove("status").unwrap_or(Value::Null),
             );
-            typed::<Pod>(Value::Object(pod), "", false, &mut warnings)
-                .map(|p| Body::Pod(Box::new(p)))
+            typed::<Pod>(&Value::Object(pod), "", Mode::KUBERNETES).into_body(
+                &mut errors,
+                &mut unknown,
+                |p| Body::Pod(Box::new(p)),
+            )
         }
-        _ => Ok(Body::Ignored { kind: kind.clone() }),
+        _ => Some(Body::Ignored { kind: kind.clone() }),
     };
     let resource = Resource {
         api_version,
@@ -459,96 +472,46 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
         origin: origin.clone(),
         body: Body::Ignored { kind: kind.clone() },
     };
-    let mut diagnostics: Vec<Diagnostic> = warnings
+    let mut diagnostics: Vec<Diagnostic> = unknown
         .into_iter()
         .map(|path| {
             let field = path.rsplit(['.', ']']).next().unwrap_or(&path).to_owned();
-            let mut d = resource.diagnostic(
+            resource.diagnostic(
                 Severity::Warning,
                 path,
                 format!("unknown field {field:?}: Istio's API has no such field here (typo or wrong indentation?); it is ignored"),
-            );
-            d.kind = Some(kind.clone());
-            d
+            )
         })
+        .chain(
+            errors
+                .into_iter()
+                .map(|(path, message)| resource.diagnostic(Severity::Error, path, message)),
+        )
         .collect();
-    match body {
-        Ok(body) => {
-            locate_in(origin, &mut diagnostics);
-            loaded.diagnostics.extend(diagnostics);
-            loaded.resources.push(Resource { body, ..resource });
-        }
-        Err((path, message)) => {
-            let mut d = resource.diagnostic(Severity::Error, path, message);
-            d.kind = Some(kind);
-            diagnostics.push(d);
-            locate_in(origin, &mut diagnostics);
-            loaded.diagnostics.extend(diagnostics);
-        }
+    for diagnostic in &mut diagnostics {
+        diagnostic.kind = Some(kind.clone());
+    }
+    locate_in(origin, &mut diagnostics);
+    // Found in key order; read in document order.
+    diagnostics.sort_by_key(|d| d.line);
+    let rejected = diagnostics.iter().any(Diagnostic::is_error);
+    loaded.diagnostics.extend(diagnostics);
+    if let (Some(body), false) = (body, rejected) {
+        loaded.resources.push(Resource { body, ..resource });
     }
 }
 
-/// Deserializes `value` as `T`, recording the paths of fields `T` does not have in `unknown`
-/// (when `report_unknown`). On failure returns the path and message of the error.
-fn typed<T: DeserializeOwned>(
-    value: Value,
-    prefix: &str,
-    report_unknown: bool,
-    unknown: &mut Vec<String>,
-) -> Result<T, (String, String)> {
-    let value = if value.is_null() {
-        Value::Object(serde_json::Map::new())
-    } else {
-        value
-    };
-    let mut ignored = Vec::new();
-    let mut on_ignored = |path: serde_ignored::Path<'_>| ignored.push(render_ignored(&path));
-    let deserializer = serde_ignored::Deserializer::new(value, &mut on_ignored);
-    let result = serde_path_to_error::deserialize::<_, T>(deserializer);
-    if report_unknown {
-        unknown.extend(ignored.into_iter().map(|p| join(prefix, &p)));
-    }
-    result.map_err(|error| {
-        let path = join_path(prefix, error.path());
-        (path, error.inner().to_string())
-    })
-}
-
-fn join_path(prefix: &str, path: &serde_path_to_error::Path) -> String {
-    let mut out = String::new();
-    for segment in path.iter() {
-        match segment {
-            serde_path_to_error::Segment::Seq { index } => {
-                let _ = write!(out, "[{index}]");
-            }
-            serde_path_to_error::Segment::Map { key } => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(key);
-            }
-            serde_path_to_error::Segment::Enum { variant } => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(variant);
-            }
-            serde_path_to_error::Segment::Unknown => {}
-        }
-    }
-    join(prefix, &out)
-}
-
-fn render_ignored(path: &serde_ignored::Path<'_>) -> String {
-    match path {
-        serde_ignored::Path::Root => String::new(),
-        serde_ignored::Path::Seq { parent, index } => {
-            format!("{}[{index}]", render_ignored(parent))
-        }
-        serde_ignored::Path::Map { parent, key } => join(&render_ignored(parent), key),
-        serde_ignored::Path::Some { parent }
-        | serde_ignored::Path::NewtypeStruct { parent }
-        | serde_ignored::Path::NewtypeVariant { parent } => render_ignored(parent),
+impl<T> Typed<T> {
+    /// Moves the errors and unknown fields out and wraps the value as a [`Body`].
+    fn into_body(
+        self,
+        errors: &mut Vec<(String, String)>,
+        unknown: &mut Vec<String>,
+        body: impl FnOnce(T) -> Body,
+    ) -> Option<Body> {
+        errors.extend(self.errors);
+        unknown.extend(self.unknown);
+        self.value.map(body)
     }
 }
 
