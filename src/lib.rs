@@ -112,7 +112,7 @@
 //! | area | status |
 //! |---|---|
 //! | `networking.istio.io` `v1alpha3`, `v1beta1`, `v1` | all accepted; one schema |
-//! | VirtualService, DestinationRule, Gateway, ServiceEntry, WorkloadEntry | every field modelled; unknown fields are warnings |
+//! | VirtualService, DestinationRule, Gateway, ServiceEntry, WorkloadEntry | every field modelled; an unknown field is an error, as `kubectl apply` (`--validate=strict`) rejects it (a warning with [`LoadOptions::allow_unknown_fields`]); `null` is unset, as in protobuf's JSON mapping; a null list item is an error |
 //! | Validation (`pkg/config/validation`) | VirtualService, HTTP routes, matches, destinations, weights (relative, no 100-sum since Istio 1.15), redirects, direct responses, rewrites, retries, faults, mirrors, CORS, headers, durations (Go syntax, ≥ 1ms, ms precision); DestinationRule, Gateway, ServiceEntry, WorkloadEntry |
 //! | Regex syntax | Rust's `regex` crate stands in for Go's RE2 `regexp`: the same family (no backreferences, no look-around); rare syntax differences are possible |
 //! | `istioctl analyze` | IST0101 (subset or gateway not found) and IST0109 (mesh VirtualServices sharing a host) as errors, IST0130 (unreachable rule) and IST0132 (host not in gateway) as warnings, IST0131 (ineffective match) as info — istioctl's levels; analysis findings never refuse a configuration, as Istio applies it |

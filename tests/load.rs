@@ -122,8 +122,13 @@ fn unknown_kinds_are_kept_as_ignored() {
     );
 }
 
+/// A field the Istio API does not have is an error naming the resource, the field path and the
+/// line: `kubectl apply` with its default `--validate=strict` rejects the object (server-side
+/// field validation: "strict decoding error: unknown field"), and Istio's admission webhook
+/// rejects unknown top-level fields (`checkFields`). The typo below would otherwise turn the
+/// match into a catch-all.
 #[test]
-fn unknown_field_is_a_warning_with_its_path_and_line() {
+fn unknown_field_is_an_error_with_its_path_and_line() {
     let text = "apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
@@ -131,26 +136,118 @@ metadata:
 spec:
   hosts: [a]
   http:
-  - route:
+  - match:
+    - queryParam:
+        name: {exact: xx}
+    route:
     - destination:
         host: a
       wieght: 5
+  - route:
+    - destination: {host: a, subset: v1}
 ";
     let loaded = from_str(text, &LoadOptions::default());
+    assert!(loaded.resources.is_empty(), "the resource is refused");
+    let found: Vec<(&str, Option<u32>, Severity)> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| (d.path.as_str(), d.line, d.severity))
+        .collect();
     assert_eq!(
-        loaded.resources.len(),
-        1,
-        "an unknown field does not stop loading"
+        found,
+        [
+            ("spec.http[0].match[0].queryParam", Some(9), Severity::Error),
+            ("spec.http[0].route[0].wieght", Some(14), Severity::Error),
+        ]
     );
+    let d = &loaded.diagnostics[1];
+    assert_eq!(d.name.as_deref(), Some("default/a"));
+    assert_eq!(d.kind.as_deref(), Some("VirtualService"));
+    assert!(
+        d.rejects() && d.code.is_none(),
+        "a load error, not a finding"
+    );
+    assert!(
+        d.to_string().starts_with(
+            "line 14: error: VirtualService default/a: spec.http[0].route[0].wieght: unknown field \"wieght\": Istio's API has no such field here"
+        ),
+        "{d}"
+    );
+    let error = from_str(text, &LoadOptions::default())
+        .compile()
+        .unwrap_err();
+    assert_eq!(error.errors().count(), 2);
+}
+
+/// `LoadOptions::allow_unknown_fields` (the CLI's `--allow-unknown-fields`) makes the unknown
+/// field a warning and loads the rest of the resource, as `kubectl apply --validate=warn` does.
+#[test]
+fn allowed_unknown_field_is_a_warning_and_ignored() {
+    let text = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a}
+spec:
+  hosts: [a]
+  http:
+  - route:
+    - destination: {host: a}
+      wieght: 5
+";
+    let options = LoadOptions::default().allow_unknown_fields(true);
+    assert!(options.allow_unknown_fields);
+    let loaded = from_str(text, &options);
+    assert_eq!(loaded.resources.len(), 1);
+    assert_eq!(loaded.diagnostics.len(), 1);
     let d = &loaded.diagnostics[0];
     assert_eq!(d.severity, Severity::Warning);
     assert_eq!(d.path, "spec.http[0].route[0].wieght");
-    assert_eq!(d.line, Some(11));
-    assert_eq!(d.name.as_deref(), Some("default/a"));
+    assert_eq!(d.line, Some(9));
+    assert!(d.message.contains("it is ignored"), "{}", d.message);
+    assert!(from_str(text, &options).compile().is_ok());
+}
+
+/// Unknown fields are found wherever they are: with a `null` value (the API server prunes null
+/// *known* fields only), inside a `oneof` message such as `StringMatch`, at the top level beside
+/// `spec` (Istio's webhook `checkFields` accepts `apiVersion`, `kind`, `metadata`, `spec` and
+/// `status` only), in JSON. Kubernetes kinds keep what meshroute does not model.
+#[test]
+fn unknown_fields_anywhere_in_an_istio_resource() {
+    let text = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a}
+spce:
+  hosts: [b]
+status: {}
+spec:
+  hosts: [a]
+  http:
+  - match:
+    - uri: {exakt: /a}
+      queryParam:
+    route:
+    - destination: {host: a}
+";
+    let loaded = from_str(text, &LoadOptions::default());
+    let paths: Vec<&str> = loaded.diagnostics.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "spce",
+            "spec.http[0].match[0].uri.exakt",
+            "spec.http[0].match[0].queryParam"
+        ]
+    );
+    assert!(loaded.diagnostics.iter().all(|d| d.is_error()));
+    let json = r#"{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","metadata":{"name":"a"},"spec":{"host":"a","subsets":[{"name":"v1","lables":{"version":"v1"}}]}}"#;
+    let loaded = from_str(json, &LoadOptions::default());
+    assert_eq!(loaded.diagnostics.len(), 1);
+    assert_eq!(loaded.diagnostics[0].path, "spec.subsets[0].lables");
+    // A Kubernetes Service with fields meshroute does not model loads without a word.
+    let service = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports: [{port: 80, appProtocol: http}]\n  sessionAffinity: None\nextra: 1\n";
     assert!(
-        d.message.contains("unknown field \"wieght\""),
-        "{}",
-        d.message
+        from_str(service, &LoadOptions::default())
+            .diagnostics
+            .is_empty()
     );
 }
 

@@ -12,6 +12,9 @@
 //!   request line (one decision JSON per line; with `--repeat`, one distribution JSON per
 //!   line). Exit status: 0 done, 1 the configuration has errors, 2 unreadable input, a bad
 //!   request line or bad arguments.
+//!
+//! Every subcommand refuses a resource with a field the Istio API does not have, as `kubectl
+//! apply` does; `--allow-unknown-fields` reports it as a warning and ignores it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +32,15 @@ use meshroute::{Diagnostic, FastRng, LoadOptions, Loaded, NoEndpoint, Outcome, S
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// What every subcommand that loads manifests accepts.
+#[derive(Debug, clap::Args)]
+struct LoadFlags {
+    /// Report a field the Istio API does not have as a warning and ignore it, instead of an
+    /// error that refuses its resource (for manifests written for a newer Istio).
+    #[arg(long)]
+    allow_unknown_fields: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +71,8 @@ enum Command {
         /// Namespace for resources that do not name one.
         #[arg(long, default_value = "default")]
         namespace: String,
+        #[command(flatten)]
+        load: LoadFlags,
     },
     /// Decide where one request goes.
     Route {
@@ -96,6 +110,8 @@ enum Command {
         /// condition that failed and the value seen.
         #[arg(long)]
         explain: bool,
+        #[command(flatten)]
+        load: LoadFlags,
     },
     /// Decide every request of a JSON-lines file (one decision, or one distribution, per line).
     Simulate {
@@ -118,6 +134,8 @@ enum Command {
         /// Namespace for resources that do not name one (and for a bare gateway name).
         #[arg(long, default_value = "default")]
         namespace: String,
+        #[command(flatten)]
+        load: LoadFlags,
     },
 }
 
@@ -132,6 +150,7 @@ fn main() -> ExitCode {
             deny_warnings,
             lint,
             namespace,
+            load,
         } => {
             let failure = if deny_warnings {
                 failure_threshold.max(Severity::Warning)
@@ -144,7 +163,7 @@ fn main() -> ExitCode {
                 output: output_threshold,
                 lint,
             };
-            check(&paths, &args, &namespace)
+            check(&paths, &args, &options(&namespace, &load))
         }
         Command::Route {
             paths,
@@ -158,7 +177,9 @@ fn main() -> ExitCode {
             seed,
             json,
             explain,
+            load,
         } => {
+            let options = options(&namespace, &load);
             let args = RouteArgs {
                 explain,
                 request,
@@ -171,7 +192,7 @@ fn main() -> ExitCode {
                 seed,
                 json,
             };
-            route(&paths, &args)
+            route(&paths, &args, &options)
         }
         Command::Simulate {
             paths,
@@ -179,15 +200,28 @@ fn main() -> ExitCode {
             seed,
             repeat,
             namespace,
-        } => simulate(&paths, &requests, seed, repeat, &namespace),
+            load,
+        } => simulate(
+            &paths,
+            &requests,
+            seed,
+            repeat,
+            &namespace,
+            &options(&namespace, &load),
+        ),
     }
 }
 
-fn load(paths: &[PathBuf], namespace: &str) -> Result<Loaded, ExitCode> {
-    let options = LoadOptions::default().default_namespace(namespace);
+fn options(namespace: &str, flags: &LoadFlags) -> LoadOptions {
+    LoadOptions::default()
+        .default_namespace(namespace)
+        .allow_unknown_fields(flags.allow_unknown_fields)
+}
+
+fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Loaded, ExitCode> {
     let mut loaded = Loaded::default();
     for path in paths {
-        match meshroute::from_path(path, &options) {
+        match meshroute::from_path(path, options) {
             Ok(more) => loaded.extend(more),
             Err(error) => {
                 eprintln!("meshroute: {error}");
@@ -207,8 +241,8 @@ struct CheckArgs {
     lint: bool,
 }
 
-fn check(paths: &[PathBuf], args: &CheckArgs, namespace: &str) -> ExitCode {
-    let loaded = match load(paths, namespace) {
+fn check(paths: &[PathBuf], args: &CheckArgs, options: &LoadOptions) -> ExitCode {
+    let loaded = match load(paths, options) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -352,7 +386,7 @@ fn build_request(args: &RouteArgs) -> Result<http::Request<()>, String> {
     request.build().map_err(|e| e.to_string())
 }
 
-fn route(paths: &[PathBuf], args: &RouteArgs) -> ExitCode {
+fn route(paths: &[PathBuf], args: &RouteArgs, options: &LoadOptions) -> ExitCode {
     let request = match build_request(args) {
         Ok(request) => request,
         Err(message) => return usage(&message),
@@ -377,7 +411,7 @@ fn route(paths: &[PathBuf], args: &RouteArgs) -> ExitCode {
     if let Some(ip) = args.source_ip {
         source = source.with_ip(ip);
     }
-    let loaded = match load(paths, &args.namespace) {
+    let loaded = match load(paths, options) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -573,6 +607,7 @@ fn simulate(
     seed: u64,
     repeat: Option<u64>,
     namespace: &str,
+    options: &LoadOptions,
 ) -> ExitCode {
     use meshroute::sim::{SimError, SimRequest, Simulation};
     use std::io::Write as _;
@@ -606,8 +641,7 @@ fn simulate(
             }
         }
     }
-    let options = LoadOptions::default().default_namespace(namespace);
-    let sim = match Simulation::load_with(paths, &options) {
+    let sim = match Simulation::load_with(paths, options) {
         Ok(sim) => sim,
         Err(SimError::Invalid(diagnostics)) => {
             for d in diagnostics {

@@ -101,3 +101,26 @@ fn route_bad_request_exits_2_and_bad_config_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("weight -1 < 0"));
 }
+
+/// `route` refuses a configuration with an unknown field (exit 1, the error on stderr) and
+/// routes with `--allow-unknown-fields`.
+#[test]
+fn route_refuses_unknown_fields_unless_allowed() {
+    let args = |allow: bool| {
+        let mut args = vec!["route", "-", "--request", "GET http://svc-b/"];
+        if allow {
+            args.push("--allow-unknown-fields");
+        }
+        meshroute(&args, Some(&fixture("unknown-field")))
+    };
+    let out = args(false);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("spec.http[0].match[0].queryParam: unknown field"),
+        "{}",
+        stderr(&out)
+    );
+    let out = args(true);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("route\n"), "{}", stdout(&out));
+}

@@ -192,3 +192,35 @@ fn each_line_replays_with_route_and_its_seed() {
         assert_eq!(&expected, decision, "line {i}");
     }
 }
+
+/// `simulate` refuses a configuration with an unknown field (exit 1) and decides with
+/// `--allow-unknown-fields`.
+#[test]
+fn simulate_refuses_unknown_fields_unless_allowed() {
+    let dir = std::env::temp_dir().join(format!("meshroute-sim-unknown-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("vs.yaml");
+    std::fs::write(&config, fixture("unknown-field")).unwrap();
+    let config = config.to_str().unwrap();
+    let requests = "{\"url\":\"http://svc-b/\"}\n";
+    let out = meshroute(&["simulate", config, "--requests", "-"], Some(requests));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("unknown field \"queryParam\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = meshroute(
+        &[
+            "simulate",
+            config,
+            "--requests",
+            "-",
+            "--allow-unknown-fields",
+        ],
+        Some(requests),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(lines(&out)[0]["action"], "route");
+    let _ = std::fs::remove_dir_all(&dir);
+}

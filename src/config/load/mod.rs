@@ -8,10 +8,12 @@
 //!   ~`, `headers: {x-a: null}`) loads exactly as if it were absent, in Istio resources, metadata
 //!   and Kubernetes kinds alike (protobuf's JSON mapping; the Kubernetes API server prunes null
 //!   members). A `null` list item in an Istio resource is an error, as the API server rejects it.
-//! - A field the Istio API does not have is a warning that names its path. Every value of the
-//!   wrong type is an error that names its path and line (all of them, up to 50 per document);
-//!   a document with an error produces no resource. A broken document does not stop the others
-//!   from loading.
+//! - A field the Istio API does not have (at any depth, `null` or not, and at the top level
+//!   beside `apiVersion`, `kind`, `metadata`, `spec` and `status`) is an error that names its
+//!   path and line, as `kubectl apply --validate=strict` and Istio's admission webhook reject it;
+//!   [`LoadOptions::allow_unknown_fields`] makes it a warning. Every value of the wrong type is an
+//!   error that names its path and line (all of them, up to 50 per document). A document with an
+//!   error produces no resource; a broken document does not stop the others from loading.
 //! - Hostile input is bounded: documents over [`LoadOptions::max_document_bytes`], nesting deeper
 //!   than 64 levels and alias expansion ("billion laughs") fail fast with an error.
 
@@ -48,6 +50,10 @@ pub struct LoadOptions {
     pub max_document_bytes: usize,
     /// The largest file (or string) accepted, in bytes (default 64 MiB).
     pub max_input_bytes: usize,
+    /// Whether a field the Istio API does not have is only a warning (and ignored) instead of
+    /// an error that refuses its resource (default `false`: an error, as `kubectl apply`
+    /// (`--validate=strict`, its default) and Istio's admission webhook reject it).
+    pub allow_unknown_fields: bool,
 }
 
 impl Default for LoadOptions {
@@ -56,6 +62,7 @@ impl Default for LoadOptions {
             default_namespace: "default".to_owned(),
             max_document_bytes: 8 << 20,
             max_input_bytes: 64 << 20,
+            allow_unknown_fields: false,
         }
     }
 }
@@ -66,12 +73,36 @@ impl LoadOptions {
         self.default_namespace = namespace.into();
         self
     }
+
+    /// Makes an unknown field a warning, ignored, instead of an error (see
+    /// [`LoadOptions::allow_unknown_fields`](LoadOptions#structfield.allow_unknown_fields)):
+    /// for manifests written for a newer Istio than meshroute knows.
+    ///
+    /// ```
+    /// use meshroute::{LoadOptions, Severity};
+    ///
+    /// let yaml = "apiVersion: networking.istio.io/v1
+    /// kind: DestinationRule
+    /// metadata: {name: a}
+    /// spec: {host: a, hots: b}
+    /// ";
+    /// let strict = meshroute::from_str(yaml, &LoadOptions::default());
+    /// assert!(strict.resources.is_empty());
+    /// assert_eq!(strict.diagnostics[0].severity, Severity::Error);
+    /// let lenient = meshroute::from_str(yaml, &LoadOptions::default().allow_unknown_fields(true));
+    /// assert_eq!(lenient.resources.len(), 1);
+    /// assert_eq!(lenient.diagnostics[0].severity, Severity::Warning);
+    /// ```
+    pub fn allow_unknown_fields(mut self, allow: bool) -> Self {
+        self.allow_unknown_fields = allow;
+        self
+    }
 }
 
 /// What loading produced: the resources that could be read, and every problem found.
 ///
-/// Loading does not stop at the first bad document: `diagnostics` holds an error for each
-/// document that could not be read and a warning for each unknown field.
+/// Loading does not stop at the first bad document: `diagnostics` holds every error of every
+/// document that could not be read (unknown fields included, unless allowed).
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Loaded {
@@ -421,6 +452,15 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
     }
     let spec = object.remove("spec").unwrap_or(Value::Null);
     let mut unknown = Vec::new();
+    if istio {
+        // Istio's admission webhook (`checkFields`) accepts these top-level fields only.
+        unknown.extend(
+            object
+                .keys()
+                .filter(|key| !matches!(key.as_str(), "apiVersion" | "kind" | "status"))
+                .cloned(),
+        );
+    }
     let body = match (istio, group, kind.as_str()) {
         (true, _, "VirtualService") => typed::<VirtualService>(&spec, "spec", Mode::ISTIO)
             .into_body(&mut errors, &mut unknown, |s| {
@@ -476,10 +516,18 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
         .into_iter()
         .map(|path| {
             let field = path.rsplit(['.', ']']).next().unwrap_or(&path).to_owned();
+            let (severity, consequence) = if options.allow_unknown_fields {
+                (Severity::Warning, "it is ignored (unknown fields allowed)")
+            } else {
+                (
+                    Severity::Error,
+                    "Kubernetes rejects the resource (to ignore it instead: --allow-unknown-fields, LoadOptions::allow_unknown_fields)",
+                )
+            };
             resource.diagnostic(
-                Severity::Warning,
+                severity,
                 path,
-                format!("unknown field {field:?}: Istio's API has no such field here (typo or wrong indentation?); it is ignored"),
+                format!("unknown field {field:?}: Istio's API has no such field here (typo or wrong indentation?); {consequence}"),
             )
         })
         .chain(
