@@ -16,12 +16,31 @@ use meshroute::{Severity, from_path, from_str};
 
 use common::{seed_dir, seed_file};
 
-/// The seed folder holds comment-only documents and an empty trailing document; both are skipped
-/// and nothing else is reported.
+/// The seed folder holds comment-only documents and an empty trailing document; both are skipped.
+/// It defines the svc-b DestinationRule and VirtualService twice (the canary file, then the
+/// weighted one): two warnings, nothing else.
 #[test]
-fn seed_folder_loads_every_resource_without_diagnostics() {
+fn seed_folder_loads_every_resource_with_its_two_redefinitions() {
     let loaded = from_path(seed_dir(), &LoadOptions::default()).expect("readable");
-    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+    let warnings: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| {
+            assert_eq!(d.severity, Severity::Warning, "{d}");
+            format!(
+                "{} {}",
+                d.kind.as_deref().unwrap(),
+                d.name.as_deref().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "DestinationRule default/svc-b-destination-rule",
+            "VirtualService default/svc-b"
+        ]
+    );
     let mut kinds: Vec<String> = loaded
         .resources
         .iter()
@@ -66,7 +85,10 @@ fn json_object_array_and_list_are_accepted() {
     let object = r#"{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"a"},"spec":{"hosts":["a"],"http":[{"route":[{"destination":{"host":"a"}}]}]}}"#;
     for text in [
         object.to_owned(),
-        format!("[{object}, {object}]"),
+        format!(
+            "[{object}, {}]",
+            object.replace(r#""name":"a""#, r#""name":"b""#)
+        ),
         format!(r#"{{"apiVersion":"v1","kind":"List","items":[{object}]}}"#),
     ] {
         let loaded = from_str(&text, &LoadOptions::default());
@@ -74,6 +96,16 @@ fn json_object_array_and_list_are_accepted() {
         assert!(!loaded.resources.is_empty());
         assert!(matches!(loaded.resources[0].body, Body::VirtualService(_)));
     }
+    // Each item of a JSON array is a document: a redefinition names the item.
+    let loaded = from_str(&format!("[{object}, {object}]"), &LoadOptions::default());
+    assert_eq!(loaded.resources[1].origin.document, 1);
+    assert!(
+        loaded.diagnostics[0]
+            .message
+            .contains("the one at line 1 (document 1)"),
+        "{}",
+        loaded.diagnostics[0]
+    );
 }
 
 #[test]
@@ -724,4 +756,115 @@ spec:
             |d| d.severity == Severity::Error && d.message.contains("list item cannot be null")
         )
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources defined twice
+// ---------------------------------------------------------------------------------------------
+
+/// Two definitions of one kind/namespace/name: the later replaces the earlier (`kubectl apply`
+/// of the files in order keeps the last one applied), and the loader warns, naming both places
+/// (in a folder: `file:line` of each).
+#[test]
+fn redefinition_across_files_warns_with_both_places() {
+    let loaded = from_path(seed_dir(), &LoadOptions::default()).unwrap();
+    let d = &loaded.diagnostics[0];
+    assert!(
+        d.file
+            .as_deref()
+            .unwrap()
+            .ends_with("destination-rule-svc-b-weighted.yaml")
+    );
+    assert_eq!(d.line, Some(3));
+    assert_eq!(d.path, "");
+    assert!(
+        d.message
+            .starts_with("defined again: this definition replaces the one at ")
+            && d.message.contains("destination-rule-svc-b-canary.yaml:1,"),
+        "{}",
+        d.message
+    );
+    // The later one takes effect.
+    let effective = meshroute::config::effective(&loaded.resources);
+    let dr = effective
+        .iter()
+        .find(|r| r.kind() == "DestinationRule")
+        .unwrap();
+    assert!(
+        dr.origin
+            .file
+            .as_deref()
+            .unwrap()
+            .ends_with("weighted.yaml")
+    );
+    // A redefinition is a warning: the configuration compiles.
+    assert!(loaded.compile().is_ok());
+}
+
+/// In one text without a file the places are lines and document numbers; a third definition is
+/// reported against the second, the one it replaces; the same name in another namespace or of
+/// another kind is another resource.
+#[test]
+fn redefinition_in_one_text_names_lines_and_documents() {
+    let dr = |namespace: &str, host: &str| {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: a, namespace: {namespace}}}\nspec: {{host: {host}}}\n"
+        )
+    };
+    let vs = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a}\nspec: {hosts: [a], http: [{route: [{destination: {host: a}}]}]}\n";
+    let text = [
+        dr("default", "h1"),
+        dr("other", "h2"),
+        vs.to_owned(),
+        dr("default", "h3"),
+        dr("default", "h4"),
+    ]
+    .join("---\n");
+    let loaded = from_str(&text, &LoadOptions::default());
+    let shown: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "line 16: warning: DestinationRule default/a: defined again: this definition replaces the one at line 1 (document 1), as applying the manifests in order would",
+            "line 21: warning: DestinationRule default/a: defined again: this definition replaces the one at line 16 (document 4), as applying the manifests in order would",
+        ]
+    );
+    let effective = meshroute::config::effective(&loaded.resources);
+    let hosts: Vec<&str> = effective
+        .iter()
+        .filter_map(|r| match &r.body {
+            Body::DestinationRule(dr) => Some(dr.host.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        hosts,
+        ["h4", "h2"],
+        "the last definition, in the first one's place"
+    );
+}
+
+/// `Loaded::extend` (how the CLI and `Simulation::load` put several paths together) warns about
+/// a resource that replaces one loaded before, once; resources built in Rust and handed to
+/// `compile` get no warning (only the loader knows their places) and the later still wins.
+#[test]
+fn redefinition_across_extend_is_reported_once() {
+    let text = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: a}\nspec: {host: a}\n";
+    let mut loaded = meshroute::from_str_named(text, "one.yaml", &LoadOptions::default());
+    loaded.extend(meshroute::from_str_named(
+        text,
+        "two.yaml",
+        &LoadOptions::default(),
+    ));
+    let shown: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "two.yaml:1: warning: DestinationRule default/a: defined again: this definition replaces the one at one.yaml:1, as applying the manifests in order would"
+        ]
+    );
+    loaded.extend(meshroute::Loaded::default());
+    assert_eq!(loaded.diagnostics.len(), 1, "nothing reported twice");
+    let mesh = meshroute::compile(loaded.resources).unwrap();
+    assert!(mesh.diagnostics().is_empty(), "{:?}", mesh.diagnostics());
 }

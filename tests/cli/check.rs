@@ -21,9 +21,17 @@ fn check_seed_folder_exits_0_and_lists_what_it_loaded() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
+    // The weighted file defines the canary file's svc-b rules again: one warning each, naming
+    // both places.
+    assert!(
+        text.contains(
+            "examples/seed/destination-rule-svc-b-weighted.yaml:20: warning: VirtualService default/svc-b: defined again: this definition replaces the one at examples/seed/destination-rule-svc-b-canary.yaml:42"
+        ),
+        "{text}"
+    );
     assert!(
         text.trim_end()
-            .ends_with("0 error(s), 0 warning(s), 0 info"),
+            .ends_with("0 error(s), 2 warning(s), 0 info"),
         "{text}"
     );
 }

@@ -14,6 +14,11 @@
 //!   [`LoadOptions::allow_unknown_fields`] makes it a warning. Every value of the wrong type is an
 //!   error that names its path and line (all of them, up to 50 per document). A document with an
 //!   error produces no resource; a broken document does not stop the others from loading.
+//! - A resource defined twice (same kind, namespace and name, in one input or across the files
+//!   of a folder or of [`Loaded::extend`]) is a warning naming both places; the later definition
+//!   replaces the earlier ([`effective`](crate::config::effective)), as `kubectl apply` of the
+//!   files in order would. Resources built in Rust and given to [`compile`](crate::compile())
+//!   get no such warning: only the loader knows where they came from.
 //! - Hostile input is bounded: documents over [`LoadOptions::max_document_bytes`], nesting deeper
 //!   than 64 levels and alias expansion ("billion laughs") fail fast with an error.
 
@@ -26,7 +31,7 @@ use super::destination_rule::DestinationRule;
 use super::gateway::Gateway;
 use super::kubernetes::{DeploymentSpec, Pod, ServiceSpec};
 use super::meta::{ObjectMeta, Origin};
-use super::resource::{Body, Resource};
+use super::resource::{Body, Resource, redefined};
 use super::service_entry::ServiceEntry;
 use super::virtual_service::VirtualService;
 use super::workload_entry::WorkloadEntry;
@@ -118,10 +123,57 @@ impl Loaded {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
 
-    /// Appends another load result.
+    /// Appends another load result, with a warning for each of its resources that replaces one
+    /// loaded before (same kind, namespace and name).
     pub fn extend(&mut self, other: Loaded) {
+        let from = self.resources.len();
+        self.append(other);
+        self.warn_redefinitions(Some(from));
+    }
+
+    fn append(&mut self, other: Loaded) {
         self.resources.extend(other.resources);
         self.diagnostics.extend(other.diagnostics);
+    }
+
+    /// Warns about each resource that replaces an earlier definition of the same kind,
+    /// namespace and name ([`effective`](crate::config::effective) keeps the later, as `kubectl
+    /// apply` of the files in order would), naming both places. With `Some(from)`, only
+    /// about a resource at `from` or later that replaces one before `from` (the pairs within
+    /// each part were reported when it was loaded).
+    fn warn_redefinitions(&mut self, across: Option<usize>) {
+        let warnings: Vec<Diagnostic> = redefined(&self.resources)
+            .into_iter()
+            .enumerate()
+            .filter_map(|(later, earlier)| {
+                let earlier = earlier?;
+                let reported = across.is_some_and(|from| later < from || earlier >= from);
+                if reported {
+                    return None;
+                }
+                let (later, earlier) = (self.resources.get(later)?, self.resources.get(earlier)?);
+                Some(later.diagnostic(
+                    Severity::Warning,
+                    "",
+                    format!(
+                        "defined again: this definition replaces the one at {}, as applying the manifests in order would",
+                        place(&earlier.origin)
+                    ),
+                ))
+            })
+            .collect();
+        self.diagnostics.extend(warnings);
+    }
+}
+
+/// Where a document is, for a message: `file:line`, or for text without a file its line and
+/// document number.
+fn place(origin: &Origin) -> String {
+    match (&origin.file, origin.line) {
+        (Some(file), Some(line)) => format!("{file}:{line}"),
+        (Some(file), None) => format!("{file} (document {})", origin.document + 1),
+        (None, Some(line)) => format!("line {line} (document {})", origin.document + 1),
+        (None, None) => format!("document {}", origin.document + 1),
     }
 }
 
@@ -148,18 +200,27 @@ pub enum LoadError {
 
 /// Loads every document in `text`. Resources get no file name in their origin.
 pub fn from_str(text: &str, options: &LoadOptions) -> Loaded {
-    load_text(text, None, options)
+    let mut loaded = load_text(text, None, options);
+    loaded.warn_redefinitions(None);
+    loaded
 }
 
 /// Loads every document in `text`, naming `file` as its origin in diagnostics.
 pub fn from_str_named(text: &str, file: &str, options: &LoadOptions) -> Loaded {
-    load_text(text, Some(Arc::from(file)), options)
+    let mut loaded = load_text(text, Some(Arc::from(file)), options);
+    loaded.warn_redefinitions(None);
+    loaded
 }
 
 /// Loads a file, or every `*.yaml`, `*.yml` and `*.json` file below a folder (recursively, in
 /// name order). `-` reads standard input.
 pub fn from_path(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Loaded, LoadError> {
-    let path = path.as_ref();
+    let mut loaded = read_path(path.as_ref(), options)?;
+    loaded.warn_redefinitions(None);
+    Ok(loaded)
+}
+
+fn read_path(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     if path == Path::new("-") {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text).map_err(
@@ -185,7 +246,7 @@ pub fn from_path(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Loaded
     files.sort();
     let mut loaded = Loaded::default();
     for file in files {
-        loaded.extend(load_file(&file, options)?);
+        loaded.append(load_file(&file, options)?);
     }
     Ok(loaded)
 }
@@ -254,7 +315,12 @@ fn load_text(text: &str, file: Option<Arc<str>>, options: &LoadOptions) -> Loade
         };
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Array(items)) => {
-                for item in items {
+                // Each item of a JSON array is a document of its own.
+                for (document, item) in items.into_iter().enumerate() {
+                    let origin = Origin {
+                        document,
+                        ..origin.clone()
+                    };
                     load_value(item, &origin, options, &mut loaded);
                 }
             }
