@@ -6,12 +6,14 @@
 //!   `info`) mean what they mean to istioctl. Exit status: 0 nothing at or above the failure
 //!   threshold (default: error), 1 something is, 2 unreadable input or bad arguments.
 //! - `meshroute route PATH... --request 'GET http://svc-b:8080/greet?name=xx'` decides one
-//!   request. Exit status: 0 decided, 1 the configuration has errors, 2 unreadable input or
-//!   bad arguments.
+//!   request, after printing the configuration's warnings to standard error (as `check` prints
+//!   them). Exit status: 0 decided, 1 the configuration has errors, 2 unreadable input or bad
+//!   arguments.
 //! - `meshroute simulate PATH... --requests FILE.jsonl [--seed N] [--repeat N]` decides every
 //!   request line (one decision JSON per line; with `--repeat`, one distribution JSON per
-//!   line). Exit status: 0 done, 1 the configuration has errors, 2 unreadable input, a bad
-//!   request line or bad arguments.
+//!   line), after printing the configuration's warnings to standard error. Exit status: 0
+//!   done, 1 the configuration has errors, 2 unreadable input, a bad request line or bad
+//!   arguments.
 //!
 //! Every subcommand refuses a resource with a field the Istio API does not have, as `kubectl
 //! apply` does; `--allow-unknown-fields` reports it as a warning and ignores it.
@@ -342,9 +344,7 @@ fn print_human(
             resource.key()
         )?;
     }
-    for diagnostic in diagnostics {
-        writeln!(out, "{diagnostic}")?;
-    }
+    print_diagnostics(out, diagnostics.iter().copied())?;
     writeln!(
         out,
         "{} error(s), {} warning(s), {} info",
@@ -352,6 +352,38 @@ fn print_human(
         count(Severity::Warning),
         count(Severity::Info)
     )
+}
+
+/// Diagnostics as `check` prints them: one line each, `file:line: severity[code]: Kind
+/// namespace/name: path: message`.
+fn print_diagnostics<'a>(
+    out: &mut impl std::io::Write,
+    diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
+) -> std::io::Result<()> {
+    for diagnostic in diagnostics {
+        writeln!(out, "{diagnostic}")?;
+    }
+    Ok(())
+}
+
+/// What `route` and `simulate` print to standard error before deciding: the compiled
+/// configuration's warnings (load, validation and analysis findings at warning level or
+/// worse, such as a redefined resource, an allowed unknown field or a missing subset); info
+/// findings are left to `check`.
+fn print_warnings(mesh: &meshroute::Mesh) -> std::io::Result<()> {
+    let warnings = mesh
+        .diagnostics()
+        .iter()
+        .filter(|d| d.severity.is_at_least(Severity::Warning));
+    print_diagnostics(&mut std::io::stderr().lock(), warnings)
+}
+
+/// The errors that refused a configuration, to standard error; exit status 1.
+fn refused<'a>(errors: impl IntoIterator<Item = &'a Diagnostic>) -> ExitCode {
+    match print_diagnostics(&mut std::io::stderr().lock(), errors) {
+        Ok(()) => ExitCode::from(1),
+        Err(_) => ExitCode::from(2),
+    }
 }
 
 struct RouteArgs {
@@ -417,13 +449,11 @@ fn route(paths: &[PathBuf], args: &RouteArgs, options: &LoadOptions) -> ExitCode
     };
     let mesh = match loaded.compile() {
         Ok(mesh) => mesh,
-        Err(error) => {
-            for d in error.errors() {
-                eprintln!("{d}");
-            }
-            return ExitCode::from(1);
-        }
+        Err(error) => return refused(error.errors()),
     };
+    if print_warnings(&mesh).is_err() {
+        return ExitCode::from(2);
+    }
     let mut rng = match args.seed {
         Some(seed) => FastRng::from_seed(seed),
         None => FastRng::from_entropy(),
@@ -643,14 +673,12 @@ fn simulate(
     }
     let sim = match Simulation::load_with(paths, options) {
         Ok(sim) => sim,
-        Err(SimError::Invalid(diagnostics)) => {
-            for d in diagnostics {
-                eprintln!("{d}");
-            }
-            return ExitCode::from(1);
-        }
+        Err(SimError::Invalid(diagnostics)) => return refused(&diagnostics),
         Err(error) => return usage(&error.to_string()),
     };
+    if print_warnings(sim.mesh()).is_err() {
+        return ExitCode::from(2);
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for (index, request) in (0u64..).zip(&lines) {
         let seed = seed.wrapping_add(index);

@@ -224,3 +224,22 @@ fn simulate_refuses_unknown_fields_unless_allowed() {
     assert_eq!(lines(&out)[0]["action"], "route");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `simulate` prints the configuration's warnings to stderr (as `check` prints them) before
+/// its JSON lines, which stay clean on stdout.
+#[test]
+fn simulate_prints_the_configuration_warnings_first() {
+    let out = meshroute(
+        &["simulate", "examples/seed/", "--requests", "-"],
+        Some("{\"url\":\"http://svc-b:8080/greet\"}\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(lines(&out).len(), 1);
+    let text = stderr(&out);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.lines()
+            .all(|l| l.contains(": warning: ") && l.contains(": defined again: ")),
+        "{text}"
+    );
+}
