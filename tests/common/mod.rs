@@ -204,7 +204,10 @@ pub fn meshroute(args: &[&str], stdin: Option<&str>) -> std::process::Output {
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    // A child that exits without reading its input (bad arguments) closes the pipe first.
+    if let Err(error) = input.write_all(stdin.unwrap_or("").as_bytes()) {
+        assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "{error}");
+    }
     drop(input);
     child.wait_with_output().unwrap()
 }
