@@ -22,6 +22,7 @@
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
 
 use serde::Deserializer;
 use serde::de::value::BorrowedStrDeserializer;
@@ -69,11 +70,8 @@ pub(super) struct Typed<T> {
 pub(super) fn typed<T: DeserializeOwned>(value: &Value, prefix: &str, mode: Mode) -> Typed<T> {
     let empty = Value::Object(serde_json::Map::new());
     let value = if value.is_null() { &empty } else { value };
-    let root = Path {
-        parent: None,
-        segment: Segment::Root(prefix),
-    };
-    let mut excluded = HashSet::new();
+    let root = Path::root(prefix);
+    let mut excluded = Excluded::default();
     let mut errors: Vec<(String, String)> = Vec::new();
     let mut unknown: Vec<String> = Vec::new();
     loop {
@@ -104,10 +102,13 @@ pub(super) fn typed<T: DeserializeOwned>(value: &Value, prefix: &str, mode: Mode
             }
             Err(error) => error,
         };
-        let path = state.failed_at.take().unwrap_or_else(|| root.render());
+        let (path, hash) = state
+            .failed_at
+            .take()
+            .unwrap_or_else(|| (root.render(), root.hash));
         errors.push((path.clone(), error.to_string()));
         // The root cannot be left out, and a node that fails again would fail forever.
-        let stuck = path == root.render() || !excluded.insert(path.clone());
+        let stuck = hash == root.hash || !excluded.insert(path, hash);
         if stuck {
             break;
         }
@@ -126,11 +127,13 @@ pub(super) fn typed<T: DeserializeOwned>(value: &Value, prefix: &str, mode: Mode
     }
 }
 
-/// Where a node is: its parent's path and its own key or index. Rendered only when needed.
+/// Where a node is: its parent's path and its own key or index. Rendered only when needed; its
+/// hash (of every segment from the root) makes looking it up among the excluded nodes cheap.
 #[derive(Debug)]
 struct Path<'a> {
     parent: Option<&'a Path<'a>>,
     segment: Segment<'a>,
+    hash: u64,
 }
 
 #[derive(Debug)]
@@ -141,10 +144,30 @@ enum Segment<'a> {
 }
 
 impl<'a> Path<'a> {
+    fn root(prefix: &'a str) -> Path<'a> {
+        let mut hasher = rustc_hash::FxHasher::default();
+        prefix.hash(&mut hasher);
+        Path {
+            parent: None,
+            segment: Segment::Root(prefix),
+            hash: hasher.finish(),
+        }
+    }
+
     fn child(&'a self, segment: Segment<'a>) -> Path<'a> {
+        let mut hasher = rustc_hash::FxHasher::default();
+        self.hash.hash(&mut hasher);
+        match segment {
+            Segment::Key(key) => key.hash(&mut hasher),
+            Segment::Index(index) => index.hash(&mut hasher),
+            Segment::Root(prefix) => prefix.hash(&mut hasher),
+        }
+        // Keys and indices hash differently even where their bytes agree.
+        matches!(segment, Segment::Index(_)).hash(&mut hasher);
         Path {
             parent: Some(self),
             segment,
+            hash: hasher.finish(),
         }
     }
 
@@ -175,13 +198,33 @@ impl<'a> Path<'a> {
     }
 }
 
+/// The nodes left out of a walk (they failed in an earlier round): their paths, and their
+/// hashes to look them up without rendering every path.
+#[derive(Debug, Default)]
+struct Excluded {
+    paths: HashSet<String>,
+    hashes: HashSet<u64>,
+}
+
+impl Excluded {
+    /// Adds a node; `false` if it was already left out.
+    fn insert(&mut self, path: String, hash: u64) -> bool {
+        self.hashes.insert(hash);
+        self.paths.insert(path)
+    }
+
+    fn contains(&self, path: &Path<'_>) -> bool {
+        self.hashes.contains(&path.hash) && self.paths.contains(&path.render())
+    }
+}
+
 /// What one walk shares between its nodes.
 struct State<'a> {
     mode: Mode,
-    /// Nodes left out: they failed in an earlier round.
-    excluded: &'a HashSet<String>,
-    /// The path of the deepest node an error passed through (the first to see it).
-    failed_at: Cell<Option<String>>,
+    excluded: &'a Excluded,
+    /// The path (and its hash) of the deepest node an error passed through (the first to see
+    /// it).
+    failed_at: Cell<Option<(String, u64)>>,
     unknown: Cell<Vec<String>>,
 }
 
@@ -189,12 +232,13 @@ impl State<'_> {
     /// Notes that `error` passed through `path` (only the first, deepest, path is kept).
     fn fail(&self, path: &Path<'_>, error: Error) -> Error {
         let seen = self.failed_at.take();
-        self.failed_at.set(seen.or_else(|| Some(path.render())));
+        self.failed_at
+            .set(seen.or_else(|| Some((path.render(), path.hash))));
         error
     }
 
     fn excluded(&self, path: &Path<'_>) -> bool {
-        !self.excluded.is_empty() && self.excluded.contains(&path.render())
+        self.excluded.contains(path)
     }
 
     fn unknown(&self, path: &Path<'_>) {
