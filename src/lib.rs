@@ -121,7 +121,7 @@
 //! | area | status |
 //! |---|---|
 //! | `networking.istio.io` `v1alpha3`, `v1beta1`, `v1` | all accepted; one schema |
-//! | VirtualService, DestinationRule, Gateway, ServiceEntry, WorkloadEntry, Sidecar | every field modelled; unknown fields are warnings |
+//! | VirtualService, DestinationRule, Gateway, ServiceEntry, WorkloadEntry, Sidecar | every field modelled; an unknown field is an error, as `kubectl apply` (`--validate=strict`) rejects it (a warning with [`LoadOptions::allow_unknown_fields`]); `null` is unset, as in protobuf's JSON mapping; a null list item is an error |
 //! | MeshConfig | `rootNamespace`, `defaultServiceExportTo`, `defaultVirtualServiceExportTo`, `defaultDestinationRuleExportTo`, `outboundTrafficPolicy`, `defaultHttpRetryPolicy` (replaces Istio's default retry policy on routes without `retries`), from the `istio` ConfigMap among the manifests or [`mesh_config_from_str`] (`meshroute --mesh-config`); other fields are read and ignored (`enableAutoMtls` changes transport security, no routing decision); absent: Istio's defaults |
 //! | Validation (`pkg/config/validation`) | VirtualService, HTTP, TCP and TLS routes (SNI hosts within the hosts, subnets, ports), matches, destinations, weights (relative, no 100-sum since Istio 1.15), redirects, direct responses, rewrites, retries, faults, mirrors, CORS, headers, durations (Go syntax, ≥ 1ms, ms precision); DestinationRule, Gateway, ServiceEntry, WorkloadEntry, Sidecar |
 //! | Regex syntax | Rust's `regex` crate stands in for Go's RE2 `regexp`: the same family (no backreferences, no look-around); rare syntax differences are possible |

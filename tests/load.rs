@@ -16,12 +16,31 @@ use meshroute::{Severity, from_path, from_str};
 
 use common::{seed_dir, seed_file};
 
-/// The seed folder holds comment-only documents and an empty trailing document; both are skipped
-/// and nothing else is reported.
+/// The seed folder holds comment-only documents and an empty trailing document; both are skipped.
+/// It defines the svc-b DestinationRule and VirtualService twice (the canary file, then the
+/// weighted one): two warnings, nothing else.
 #[test]
-fn seed_folder_loads_every_resource_without_diagnostics() {
+fn seed_folder_loads_every_resource_with_its_two_redefinitions() {
     let loaded = from_path(seed_dir(), &LoadOptions::default()).expect("readable");
-    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+    let warnings: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| {
+            assert_eq!(d.severity, Severity::Warning, "{d}");
+            format!(
+                "{} {}",
+                d.kind.as_deref().unwrap(),
+                d.name.as_deref().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "DestinationRule default/svc-b-destination-rule",
+            "VirtualService default/svc-b"
+        ]
+    );
     let mut kinds: Vec<String> = loaded
         .resources
         .iter()
@@ -66,7 +85,10 @@ fn json_object_array_and_list_are_accepted() {
     let object = r#"{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"a"},"spec":{"hosts":["a"],"http":[{"route":[{"destination":{"host":"a"}}]}]}}"#;
     for text in [
         object.to_owned(),
-        format!("[{object}, {object}]"),
+        format!(
+            "[{object}, {}]",
+            object.replace(r#""name":"a""#, r#""name":"b""#)
+        ),
         format!(r#"{{"apiVersion":"v1","kind":"List","items":[{object}]}}"#),
     ] {
         let loaded = from_str(&text, &LoadOptions::default());
@@ -74,6 +96,16 @@ fn json_object_array_and_list_are_accepted() {
         assert!(!loaded.resources.is_empty());
         assert!(matches!(loaded.resources[0].body, Body::VirtualService(_)));
     }
+    // Each item of a JSON array is a document: a redefinition names the item.
+    let loaded = from_str(&format!("[{object}, {object}]"), &LoadOptions::default());
+    assert_eq!(loaded.resources[1].origin.document, 1);
+    assert!(
+        loaded.diagnostics[0]
+            .message
+            .contains("the one at line 1 (document 1)"),
+        "{}",
+        loaded.diagnostics[0]
+    );
 }
 
 #[test]
@@ -122,8 +154,13 @@ fn unknown_kinds_are_kept_as_ignored() {
     );
 }
 
+/// A field the Istio API does not have is an error naming the resource, the field path and the
+/// line: `kubectl apply` with its default `--validate=strict` rejects the object (server-side
+/// field validation: "strict decoding error: unknown field"), and Istio's admission webhook
+/// rejects unknown top-level fields (`checkFields`). The typo below would otherwise turn the
+/// match into a catch-all.
 #[test]
-fn unknown_field_is_a_warning_with_its_path_and_line() {
+fn unknown_field_is_an_error_with_its_path_and_line() {
     let text = "apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata:
@@ -131,26 +168,118 @@ metadata:
 spec:
   hosts: [a]
   http:
-  - route:
+  - match:
+    - queryParam:
+        name: {exact: xx}
+    route:
     - destination:
         host: a
       wieght: 5
+  - route:
+    - destination: {host: a, subset: v1}
 ";
     let loaded = from_str(text, &LoadOptions::default());
+    assert!(loaded.resources.is_empty(), "the resource is refused");
+    let found: Vec<(&str, Option<u32>, Severity)> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| (d.path.as_str(), d.line, d.severity))
+        .collect();
     assert_eq!(
-        loaded.resources.len(),
-        1,
-        "an unknown field does not stop loading"
+        found,
+        [
+            ("spec.http[0].match[0].queryParam", Some(9), Severity::Error),
+            ("spec.http[0].route[0].wieght", Some(14), Severity::Error),
+        ]
     );
+    let d = &loaded.diagnostics[1];
+    assert_eq!(d.name.as_deref(), Some("default/a"));
+    assert_eq!(d.kind.as_deref(), Some("VirtualService"));
+    assert!(
+        d.rejects() && d.code.is_none(),
+        "a load error, not a finding"
+    );
+    assert!(
+        d.to_string().starts_with(
+            "line 14: error: VirtualService default/a: spec.http[0].route[0].wieght: unknown field \"wieght\": Istio's API has no such field here"
+        ),
+        "{d}"
+    );
+    let error = from_str(text, &LoadOptions::default())
+        .compile()
+        .unwrap_err();
+    assert_eq!(error.errors().count(), 2);
+}
+
+/// `LoadOptions::allow_unknown_fields` (the CLI's `--allow-unknown-fields`) makes the unknown
+/// field a warning and loads the rest of the resource, as `kubectl apply --validate=warn` does.
+#[test]
+fn allowed_unknown_field_is_a_warning_and_ignored() {
+    let text = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a}
+spec:
+  hosts: [a]
+  http:
+  - route:
+    - destination: {host: a}
+      wieght: 5
+";
+    let options = LoadOptions::default().allow_unknown_fields(true);
+    assert!(options.allow_unknown_fields);
+    let loaded = from_str(text, &options);
+    assert_eq!(loaded.resources.len(), 1);
+    assert_eq!(loaded.diagnostics.len(), 1);
     let d = &loaded.diagnostics[0];
     assert_eq!(d.severity, Severity::Warning);
     assert_eq!(d.path, "spec.http[0].route[0].wieght");
-    assert_eq!(d.line, Some(11));
-    assert_eq!(d.name.as_deref(), Some("default/a"));
+    assert_eq!(d.line, Some(9));
+    assert!(d.message.contains("it is ignored"), "{}", d.message);
+    assert!(from_str(text, &options).compile().is_ok());
+}
+
+/// Unknown fields are found wherever they are: with a `null` value (the API server prunes null
+/// *known* fields only), inside a `oneof` message such as `StringMatch`, at the top level beside
+/// `spec` (Istio's webhook `checkFields` accepts `apiVersion`, `kind`, `metadata`, `spec` and
+/// `status` only), in JSON. Kubernetes kinds keep what meshroute does not model.
+#[test]
+fn unknown_fields_anywhere_in_an_istio_resource() {
+    let text = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a}
+spce:
+  hosts: [b]
+status: {}
+spec:
+  hosts: [a]
+  http:
+  - match:
+    - uri: {exakt: /a}
+      queryParam:
+    route:
+    - destination: {host: a}
+";
+    let loaded = from_str(text, &LoadOptions::default());
+    let paths: Vec<&str> = loaded.diagnostics.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "spce",
+            "spec.http[0].match[0].uri.exakt",
+            "spec.http[0].match[0].queryParam"
+        ]
+    );
+    assert!(loaded.diagnostics.iter().all(|d| d.is_error()));
+    let json = r#"{"apiVersion":"networking.istio.io/v1","kind":"DestinationRule","metadata":{"name":"a"},"spec":{"host":"a","subsets":[{"name":"v1","lables":{"version":"v1"}}]}}"#;
+    let loaded = from_str(json, &LoadOptions::default());
+    assert_eq!(loaded.diagnostics.len(), 1);
+    assert_eq!(loaded.diagnostics[0].path, "spec.subsets[0].lables");
+    // A Kubernetes Service with fields meshroute does not model loads without a word.
+    let service = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  ports: [{port: 80, appProtocol: http}]\n  sessionAffinity: None\nextra: 1\n";
     assert!(
-        d.message.contains("unknown field \"wieght\""),
-        "{}",
-        d.message
+        from_str(service, &LoadOptions::default())
+            .diagnostics
+            .is_empty()
     );
 }
 
@@ -179,6 +308,93 @@ spec: {host: b}
     assert_eq!(d.path, "spec.http[0].route[0].weight");
     assert_eq!(d.line, Some(9));
     assert!(d.message.contains("invalid type"), "{}", d.message);
+}
+
+/// Every value of the wrong type is reported with its path and line, not only the first (as
+/// `kubectl apply` lists every schema violation of an object); the document produces no
+/// resource, so nothing of it is half applied.
+#[test]
+fn every_wrong_type_in_a_document_is_reported() {
+    let text = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a}
+spec:
+  hosts: [a, 5]
+  http:
+  - timeout: soon
+    route:
+    - destination: {host: a, port: {number: eighty}}
+      weight: abc
+    - destination: {host: b}
+      weight: [1]
+  - retries: {attempts: many}
+    route:
+    - destination: {host: a}
+";
+    let loaded = from_str(text, &LoadOptions::default());
+    assert!(loaded.resources.is_empty(), "nothing half applied");
+    let found: Vec<(&str, Option<u32>)> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| (d.path.as_str(), d.line))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("spec.hosts[1]", Some(5)),
+            ("spec.http[0].timeout", Some(7)),
+            ("spec.http[0].route[0].destination.port.number", Some(9)),
+            ("spec.http[0].route[0].weight", Some(10)),
+            ("spec.http[0].route[1].weight", Some(12)),
+            ("spec.http[1].retries.attempts", Some(13)),
+        ]
+    );
+    assert!(
+        loaded
+            .diagnostics
+            .iter()
+            .all(|d| d.severity == Severity::Error
+                && d.kind.as_deref() == Some("VirtualService")
+                && d.name.as_deref() == Some("default/a"))
+    );
+    assert!(
+        loaded.diagnostics[1].message.contains("invalid duration"),
+        "{}",
+        loaded.diagnostics[1]
+    );
+}
+
+/// A document with thousands of wrong values is cut short after 50 errors, quickly, wherever
+/// the errors are (each round walks the whole document again).
+#[test]
+fn errors_in_one_document_are_bounded() {
+    let good = (0..50_000).map(|i| format!("h{i}"));
+    let late: Vec<String> = good.chain((0..100).map(|i| i.to_string())).collect();
+    let text = format!(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: a}}\nspec:\n  hosts: [{}]\n",
+        late.join(", ")
+    );
+    let start = Instant::now();
+    let loaded = from_str(&text, &LoadOptions::default());
+    assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+    assert_eq!(loaded.diagnostics.len(), 51);
+    assert_eq!(loaded.diagnostics[1].path, "spec.hosts[50000]");
+
+    let hosts: Vec<String> = (0..5_000).map(|i| i.to_string()).collect();
+    let text = format!(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: a}}\nspec:\n  hosts: [{}]\n",
+        hosts.join(", ")
+    );
+    let start = Instant::now();
+    let loaded = from_str(&text, &LoadOptions::default());
+    assert!(start.elapsed().as_secs() < 5);
+    assert_eq!(loaded.diagnostics.len(), 51);
+    assert!(
+        loaded
+            .diagnostics
+            .iter()
+            .any(|d| d.path == "spec" && d.message.contains("more errors not shown"))
+    );
 }
 
 #[test]
@@ -291,4 +507,377 @@ spec:
         let response = decision.direct_response().unwrap();
         assert_eq!(response.body(), Some(body.as_bytes()), "{text}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `null` is unset
+// ---------------------------------------------------------------------------------------------
+
+/// What a load produced, without the document texts: the resources' metadata, bodies and
+/// places, the load diagnostics, and what validation and analysis say about the resources.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    resources: Vec<(
+        String,
+        meshroute::config::ObjectMeta,
+        Body,
+        Option<u32>,
+        usize,
+    )>,
+    load: Vec<meshroute::Diagnostic>,
+    /// `check`'s diagnostics without their lines: a finding about a field that is `null` in one
+    /// text and missing in the other is placed on the `null` key's line in the first.
+    check: Vec<meshroute::Diagnostic>,
+}
+
+fn outcome(text: &str) -> Outcome {
+    let loaded = from_str(text, &LoadOptions::default());
+    let mut check = meshroute::check(&loaded.resources);
+    for d in &mut check {
+        d.line = None;
+    }
+    Outcome {
+        resources: loaded
+            .resources
+            .iter()
+            .map(|r| {
+                (
+                    r.api_version.clone(),
+                    r.metadata.clone(),
+                    r.body.clone(),
+                    r.origin.line,
+                    r.origin.document,
+                )
+            })
+            .collect(),
+        load: loaded.diagnostics,
+        check,
+    }
+}
+
+/// The documents of `tests/fixtures/every-field.yaml`.
+fn every_field() -> Vec<serde_json::Value> {
+    serde_saphyr::from_multiple::<serde_json::Value>(&common::fixture("every-field")).unwrap()
+}
+
+/// The kitchen-sink fixture loads without a diagnostic, and sets every field of the Istio models
+/// somewhere (every `parent.field` that is `null`, an empty list or an empty map once loaded and
+/// serialized again is set at another place), so that the property below nulls every field.
+#[test]
+fn every_field_fixture_sets_every_field() {
+    use std::collections::BTreeSet;
+
+    let loaded = from_str(&common::fixture("every-field"), &LoadOptions::default());
+    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+    assert_eq!(loaded.resources.len(), 8);
+    /// Sorts every `parent.field` of `value` into `set` or `unset`.
+    fn walk(
+        value: &serde_json::Value,
+        parent: &str,
+        set: &mut BTreeSet<String>,
+        unset: &mut BTreeSet<String>,
+    ) {
+        let serde_json::Value::Object(map) = value else {
+            if let serde_json::Value::Array(items) = value {
+                for item in items {
+                    walk(item, parent, set, unset);
+                }
+            }
+            return;
+        };
+        for (key, member) in map {
+            let empty = match member {
+                serde_json::Value::Null => true,
+                serde_json::Value::Array(items) => items.is_empty(),
+                serde_json::Value::Object(map) => map.is_empty(),
+                _ => false,
+            };
+            let name = format!("{parent}.{key}");
+            if empty {
+                unset.insert(name);
+            } else {
+                set.insert(name);
+            }
+            walk(member, key, set, unset);
+        }
+    }
+    let (mut set, mut unset) = (BTreeSet::new(), BTreeSet::new());
+    for resource in &loaded.resources {
+        let spec = match &resource.body {
+            Body::VirtualService(vs) => serde_json::to_value(vs),
+            Body::DestinationRule(dr) => serde_json::to_value(dr),
+            Body::Gateway(gw) => serde_json::to_value(gw),
+            Body::ServiceEntry(se) => serde_json::to_value(se),
+            Body::WorkloadEntry(we) => serde_json::to_value(we),
+            _ => continue,
+        };
+        walk(&spec.unwrap(), resource.kind(), &mut set, &mut unset);
+    }
+    let missing: Vec<&String> = unset.difference(&set).collect();
+    assert!(
+        missing.is_empty(),
+        "fields the fixture never sets: {missing:#?}"
+    );
+}
+
+/// protobuf's JSON mapping (<https://protobuf.dev/programming-guides/json/>): "null is an
+/// accepted value for all field types and treated as the default value of the corresponding
+/// field type"; the Kubernetes API server prunes null members (apiextensions-apiserver
+/// `PruneNonNullableNullsWithoutDefaults`) and `kubectl apply` treats null as "not set". So a
+/// document with any set of members (at any depth: fields, map entries, members of list items)
+/// set to `null` loads exactly as the document without them: same resources, same load
+/// diagnostics, same validation and analysis findings. Checked for YAML (`key:`, `key: ~` and
+/// `key: null`, each against the same text with the member replaced by a comment, so that lines
+/// match) and for JSON.
+#[test]
+fn null_member_loads_as_if_absent_property() {
+    use proptest::prelude::*;
+
+    let docs = every_field();
+    let strategy = (0..docs.len()).prop_flat_map(|index| {
+        let members = common::nulls::count_members(&docs[index]);
+        (
+            Just(index),
+            1u8..64,
+            prop::collection::vec(any::<u8>(), members),
+        )
+    });
+    common::runner(96, 41)
+        .run(&strategy, |(index, density, bytes)| {
+            let doc = &docs[index];
+            // apiVersion and kind stay: without them there is no resource to compare.
+            let keep = common::nulls::top_level(doc, &["apiVersion", "kind"]);
+            let edits: common::nulls::Edits = bytes
+                .iter()
+                .enumerate()
+                .filter(|(i, b)| **b < density && !keep.contains(i))
+                .map(|(i, b)| (i, b % 3))
+                .collect();
+            let nulled = common::nulls::to_yaml(doc, &edits, false);
+            let removed = common::nulls::to_yaml(doc, &edits, true);
+            prop_assert_eq!(outcome(&nulled), outcome(&removed), "YAML:\n{}", nulled);
+            let nulled = common::nulls::edited(doc, &edits, false).to_string();
+            let removed = common::nulls::edited(doc, &edits, true).to_string();
+            prop_assert_eq!(outcome(&nulled), outcome(&removed), "JSON: {}", nulled);
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// The emitter the property uses writes the fixture back as it was read (no edits): the
+/// property compares what it means to compare.
+#[test]
+fn null_property_emitter_round_trips() {
+    for doc in every_field() {
+        let text = common::nulls::to_yaml(&doc, &Default::default(), false);
+        let again: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(again, doc, "{text}");
+    }
+}
+
+/// The null spellings of issue #10, each next to the text without the key (protobuf JSON: null
+/// is the default value; YAML: a key with nothing after it is null).
+#[test]
+fn null_spellings_load_as_absent() {
+    let vs = |http: &str| {
+        format!(
+            "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: svc-b}}
+spec:
+  hosts: [svc-b]
+{http}"
+        )
+    };
+    let cases = [
+        // `- match:` with nothing after it: the route has no match, a catch-all.
+        (
+            "  http:\n  - match:\n    route:\n    - destination: {host: svc-b}\n",
+            "  http:\n  - route:\n    - destination: {host: svc-b}\n",
+        ),
+        (
+            "  exportTo:\n  http:\n  - match: [{headers: null, uri: {prefix: /a}}]\n    retries: ~\n    route:\n    - destination: {host: svc-b, port: null}\n      weight: ~\n",
+            "  http:\n  - match: [{uri: {prefix: /a}}]\n    route:\n    - destination: {host: svc-b}\n",
+        ),
+        (
+            "  gateways: null\n  http:\n  - route: [{destination: {host: svc-b}, headers: {request: {set: {x-a: null, x-b: \"1\"}}}}]\n",
+            "  http:\n  - route: [{destination: {host: svc-b}, headers: {request: {set: {x-b: \"1\"}}}}]\n",
+        ),
+    ];
+    for (nulled, absent) in cases {
+        let a = from_str(&vs(nulled), &LoadOptions::default());
+        let b = from_str(&vs(absent), &LoadOptions::default());
+        assert!(a.diagnostics.is_empty(), "{nulled}: {:#?}", a.diagnostics);
+        assert_eq!(a.resources.len(), 1);
+        assert_eq!(a.resources[0].body, b.resources[0].body, "{nulled}");
+        assert!(meshroute::check(&a.resources).is_empty(), "{nulled}");
+    }
+    let dr = from_str(
+        "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: a, labels: ~}\nspec:\n  host: a\n  subsets: ~\n  trafficPolicy:\n",
+        &LoadOptions::default(),
+    );
+    assert!(dr.diagnostics.is_empty(), "{:#?}", dr.diagnostics);
+    match &dr.resources[0].body {
+        Body::DestinationRule(dr) => {
+            assert!(dr.subsets.is_empty());
+            assert!(dr.traffic_policy.is_none());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Kubernetes kinds and metadata read null the same way.
+    let svc = from_str(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: ~, annotations: null}\nspec:\n  selector:\n  ports:\n  - {port: 80, name: ~}\n",
+        &LoadOptions::default(),
+    );
+    assert!(svc.diagnostics.is_empty(), "{:#?}", svc.diagnostics);
+    assert_eq!(svc.resources[0].key(), "default/a");
+}
+
+/// A `null` list item is not a field: the Kubernetes API server prunes null members only, then
+/// rejects the item against the CRD schema (kube-openapi `typeValidator`: "must be of type
+/// string"), and protobuf's `protojson` rejects it too. So `hosts: [a, null]` and a dangling `- `
+/// are errors at the item's path, and the resource is not loaded.
+#[test]
+fn null_list_item_is_an_error_at_its_path() {
+    let text = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a}
+spec:
+  hosts: [a, null]
+  http:
+  - match:
+    -
+    route:
+    - destination: {host: a}
+";
+    let loaded = from_str(text, &LoadOptions::default());
+    assert!(loaded.resources.is_empty());
+    let found: Vec<(&str, Option<u32>)> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| (d.path.as_str(), d.line))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("spec.hosts[1]", Some(5)),
+            ("spec.http[0].match[0]", Some(8))
+        ]
+    );
+    assert!(
+        loaded.diagnostics.iter().all(
+            |d| d.severity == Severity::Error && d.message.contains("list item cannot be null")
+        )
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources defined twice
+// ---------------------------------------------------------------------------------------------
+
+/// Two definitions of one kind/namespace/name: the later replaces the earlier (`kubectl apply`
+/// of the files in order keeps the last one applied), and the loader warns, naming both places
+/// (in a folder: `file:line` of each).
+#[test]
+fn redefinition_across_files_warns_with_both_places() {
+    let loaded = from_path(seed_dir(), &LoadOptions::default()).unwrap();
+    let d = &loaded.diagnostics[0];
+    assert!(
+        d.file
+            .as_deref()
+            .unwrap()
+            .ends_with("destination-rule-svc-b-weighted.yaml")
+    );
+    assert_eq!(d.line, Some(3));
+    assert_eq!(d.path, "");
+    assert!(
+        d.message
+            .starts_with("defined again: this definition replaces the one at ")
+            && d.message.contains("destination-rule-svc-b-canary.yaml:1,"),
+        "{}",
+        d.message
+    );
+    // The later one takes effect.
+    let effective = meshroute::config::effective(&loaded.resources);
+    let dr = effective
+        .iter()
+        .find(|r| r.kind() == "DestinationRule")
+        .unwrap();
+    assert!(
+        dr.origin
+            .file
+            .as_deref()
+            .unwrap()
+            .ends_with("weighted.yaml")
+    );
+    // A redefinition is a warning: the configuration compiles.
+    assert!(loaded.compile().is_ok());
+}
+
+/// In one text without a file the places are lines and document numbers; a third definition is
+/// reported against the second, the one it replaces; the same name in another namespace or of
+/// another kind is another resource.
+#[test]
+fn redefinition_in_one_text_names_lines_and_documents() {
+    let dr = |namespace: &str, host: &str| {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: a, namespace: {namespace}}}\nspec: {{host: {host}}}\n"
+        )
+    };
+    let vs = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: a}\nspec: {hosts: [a], http: [{route: [{destination: {host: a}}]}]}\n";
+    let text = [
+        dr("default", "h1"),
+        dr("other", "h2"),
+        vs.to_owned(),
+        dr("default", "h3"),
+        dr("default", "h4"),
+    ]
+    .join("---\n");
+    let loaded = from_str(&text, &LoadOptions::default());
+    let shown: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "line 16: warning: DestinationRule default/a: defined again: this definition replaces the one at line 1 (document 1), as applying the manifests in order would",
+            "line 21: warning: DestinationRule default/a: defined again: this definition replaces the one at line 16 (document 4), as applying the manifests in order would",
+        ]
+    );
+    let effective = meshroute::config::effective(&loaded.resources);
+    let hosts: Vec<&str> = effective
+        .iter()
+        .filter_map(|r| match &r.body {
+            Body::DestinationRule(dr) => Some(dr.host.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        hosts,
+        ["h4", "h2"],
+        "the last definition, in the first one's place"
+    );
+}
+
+/// `Loaded::extend` (how the CLI and `Simulation::load` put several paths together) warns about
+/// a resource that replaces one loaded before, once; resources built in Rust and handed to
+/// `compile` get no warning (only the loader knows their places) and the later still wins.
+#[test]
+fn redefinition_across_extend_is_reported_once() {
+    let text = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: a}\nspec: {host: a}\n";
+    let mut loaded = meshroute::from_str_named(text, "one.yaml", &LoadOptions::default());
+    loaded.extend(meshroute::from_str_named(
+        text,
+        "two.yaml",
+        &LoadOptions::default(),
+    ));
+    let shown: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "two.yaml:1: warning: DestinationRule default/a: defined again: this definition replaces the one at one.yaml:1, as applying the manifests in order would"
+        ]
+    );
+    loaded.extend(meshroute::Loaded::default());
+    assert_eq!(loaded.diagnostics.len(), 1, "nothing reported twice");
+    let mesh = meshroute::compile(loaded.resources).unwrap();
+    assert!(mesh.diagnostics().is_empty(), "{:?}", mesh.diagnostics());
 }

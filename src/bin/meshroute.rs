@@ -6,13 +6,18 @@
 //!   `info`) mean what they mean to istioctl. Exit status: 0 nothing at or above the failure
 //!   threshold (default: error), 1 something is, 2 unreadable input or bad arguments.
 //! - `meshroute route PATH... --request 'GET http://svc-b:8080/greet?name=xx'` decides one
-//!   request; `--request 'tcp://host:port'` or `--request 'tls://sni:port'` one TCP or TLS
+//!   request, after printing the configuration's warnings to standard error (as `check` prints
+//!   them); `--request 'tcp://host:port'` or `--request 'tls://sni:port'` one TCP or TLS
 //!   connection (the `tcp` and `tls` rules). Exit status: 0 decided, 1 the configuration has
 //!   errors, 2 unreadable input or bad arguments.
 //! - `meshroute simulate PATH... --requests FILE.jsonl [--seed N] [--repeat N]` decides every
 //!   request line (one decision JSON per line; with `--repeat`, one distribution JSON per
-//!   line). Exit status: 0 done, 1 the configuration has errors, 2 unreadable input, a bad
-//!   request line or bad arguments.
+//!   line), after printing the configuration's warnings to standard error. Exit status: 0
+//!   done, 1 the configuration has errors, 2 unreadable input, a bad request line or bad
+//!   arguments.
+//!
+//! Every subcommand refuses a resource with a field the Istio API does not have, as `kubectl
+//! apply` does; `--allow-unknown-fields` reports it as a warning and ignores it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +44,15 @@ struct Cli {
     /// manifests; without either, Istio's defaults apply.
     #[arg(long, global = true, value_name = "FILE")]
     mesh_config: Option<PathBuf>,
+}
+
+/// What every subcommand that loads manifests accepts.
+#[derive(Debug, clap::Args)]
+struct LoadFlags {
+    /// Report a field the Istio API does not have as a warning and ignore it, instead of an
+    /// error that refuses its resource (for manifests written for a newer Istio).
+    #[arg(long)]
+    allow_unknown_fields: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,6 +83,8 @@ enum Command {
         /// Namespace for resources that do not name one.
         #[arg(long, default_value = "default")]
         namespace: String,
+        #[command(flatten)]
+        load: LoadFlags,
     },
     /// Decide where one request goes.
     Route {
@@ -112,6 +128,8 @@ enum Command {
         /// condition that failed and the value seen.
         #[arg(long)]
         explain: bool,
+        #[command(flatten)]
+        load: LoadFlags,
     },
     /// Decide every request of a JSON-lines file (one decision, or one distribution, per line).
     Simulate {
@@ -135,6 +153,8 @@ enum Command {
         /// Namespace for resources that do not name one (and for a bare gateway name).
         #[arg(long, default_value = "default")]
         namespace: String,
+        #[command(flatten)]
+        load: LoadFlags,
     },
 }
 
@@ -150,6 +170,7 @@ fn main() -> ExitCode {
             deny_warnings,
             lint,
             namespace,
+            load,
         } => {
             let failure = if deny_warnings {
                 failure_threshold.max(Severity::Warning)
@@ -162,7 +183,7 @@ fn main() -> ExitCode {
                 output: output_threshold,
                 lint,
             };
-            check(&paths, &args, &namespace, mesh_config)
+            check(&paths, &args, &options(&namespace, &load), mesh_config)
         }
         Command::Route {
             paths,
@@ -177,7 +198,9 @@ fn main() -> ExitCode {
             seed,
             json,
             explain,
+            load,
         } => {
+            let options = options(&namespace, &load);
             let args = RouteArgs {
                 explain,
                 request,
@@ -191,7 +214,7 @@ fn main() -> ExitCode {
                 seed,
                 json,
             };
-            route(&paths, &args, mesh_config)
+            route(&paths, &args, &options, mesh_config)
         }
         Command::Simulate {
             paths,
@@ -199,20 +222,34 @@ fn main() -> ExitCode {
             seed,
             repeat,
             namespace,
-        } => simulate(&paths, &requests, seed, repeat, &namespace, mesh_config),
+            load,
+        } => simulate(
+            &paths,
+            &requests,
+            seed,
+            repeat,
+            &namespace,
+            &options(&namespace, &load),
+            mesh_config,
+        ),
     }
+}
+
+fn options(namespace: &str, flags: &LoadFlags) -> LoadOptions {
+    LoadOptions::default()
+        .default_namespace(namespace)
+        .allow_unknown_fields(flags.allow_unknown_fields)
 }
 
 /// Loads the manifests of `paths`, then `--mesh-config` (last, so that it wins).
 fn load(
     paths: &[PathBuf],
-    namespace: &str,
+    options: &LoadOptions,
     mesh_config: Option<&std::path::Path>,
 ) -> Result<Loaded, ExitCode> {
-    let options = LoadOptions::default().default_namespace(namespace);
     let mut loaded = Loaded::default();
     for path in paths {
-        match meshroute::from_path(path, &options) {
+        match meshroute::from_path(path, options) {
             Ok(more) => loaded.extend(more),
             Err(error) => {
                 eprintln!("meshroute: {error}");
@@ -247,10 +284,10 @@ struct CheckArgs {
 fn check(
     paths: &[PathBuf],
     args: &CheckArgs,
-    namespace: &str,
+    options: &LoadOptions,
     mesh_config: Option<&std::path::Path>,
 ) -> ExitCode {
-    let loaded = match load(paths, namespace, mesh_config) {
+    let loaded = match load(paths, options, mesh_config) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -350,9 +387,7 @@ fn print_human(
             resource.key()
         )?;
     }
-    for diagnostic in diagnostics {
-        writeln!(out, "{diagnostic}")?;
-    }
+    print_diagnostics(out, diagnostics.iter().copied())?;
     writeln!(
         out,
         "{} error(s), {} warning(s), {} info",
@@ -360,6 +395,38 @@ fn print_human(
         count(Severity::Warning),
         count(Severity::Info)
     )
+}
+
+/// Diagnostics as `check` prints them: one line each, `file:line: severity[code]: Kind
+/// namespace/name: path: message`.
+fn print_diagnostics<'a>(
+    out: &mut impl std::io::Write,
+    diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
+) -> std::io::Result<()> {
+    for diagnostic in diagnostics {
+        writeln!(out, "{diagnostic}")?;
+    }
+    Ok(())
+}
+
+/// What `route` and `simulate` print to standard error before deciding: the compiled
+/// configuration's warnings (load, validation and analysis findings at warning level or
+/// worse, such as a redefined resource, an allowed unknown field or a missing subset); info
+/// findings are left to `check`.
+fn print_warnings(mesh: &meshroute::Mesh) -> std::io::Result<()> {
+    let warnings = mesh
+        .diagnostics()
+        .iter()
+        .filter(|d| d.severity.is_at_least(Severity::Warning));
+    print_diagnostics(&mut std::io::stderr().lock(), warnings)
+}
+
+/// The errors that refused a configuration, to standard error; exit status 1.
+fn refused<'a>(errors: impl IntoIterator<Item = &'a Diagnostic>) -> ExitCode {
+    match print_diagnostics(&mut std::io::stderr().lock(), errors) {
+        Ok(()) => ExitCode::from(1),
+        Err(_) => ExitCode::from(2),
+    }
 }
 
 struct RouteArgs {
@@ -422,7 +489,12 @@ fn asked(args: &RouteArgs) -> Result<Asked, String> {
     }
 }
 
-fn route(paths: &[PathBuf], args: &RouteArgs, mesh_config: Option<&std::path::Path>) -> ExitCode {
+fn route(
+    paths: &[PathBuf],
+    args: &RouteArgs,
+    options: &LoadOptions,
+    mesh_config: Option<&std::path::Path>,
+) -> ExitCode {
     let asked = match asked(args) {
         Ok(asked) => asked,
         Err(message) => return usage(&message),
@@ -447,19 +519,17 @@ fn route(paths: &[PathBuf], args: &RouteArgs, mesh_config: Option<&std::path::Pa
     if let Some(ip) = args.source_ip {
         source = source.with_ip(ip);
     }
-    let loaded = match load(paths, &args.namespace, mesh_config) {
+    let loaded = match load(paths, options, mesh_config) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
     let mesh = match loaded.compile() {
         Ok(mesh) => mesh,
-        Err(error) => {
-            for d in error.errors() {
-                eprintln!("{d}");
-            }
-            return ExitCode::from(1);
-        }
+        Err(error) => return refused(error.errors()),
     };
+    if print_warnings(&mesh).is_err() {
+        return ExitCode::from(2);
+    }
     let mut rng = match args.seed {
         Some(seed) => FastRng::from_seed(seed),
         None => FastRng::from_entropy(),
@@ -725,6 +795,7 @@ fn simulate(
     seed: u64,
     repeat: Option<u64>,
     namespace: &str,
+    options: &LoadOptions,
     mesh_config: Option<&std::path::Path>,
 ) -> ExitCode {
     use meshroute::sim::{SimRequest, Simulation};
@@ -759,19 +830,17 @@ fn simulate(
             }
         }
     }
-    let loaded = match load(paths, namespace, mesh_config) {
+    let loaded = match load(paths, options, mesh_config) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
     let sim = match loaded.compile() {
         Ok(mesh) => Simulation::from_mesh(mesh),
-        Err(error) => {
-            for d in error.errors() {
-                eprintln!("{d}");
-            }
-            return ExitCode::from(1);
-        }
+        Err(error) => return refused(error.errors()),
     };
+    if print_warnings(sim.mesh()).is_err() {
+        return ExitCode::from(2);
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for (index, request) in (0u64..).zip(&lines) {
         let seed = seed.wrapping_add(index);

@@ -123,24 +123,44 @@ impl Resource {
 /// same files in order would.
 pub fn effective(resources: &[Resource]) -> Vec<&Resource> {
     let mut out: Vec<&Resource> = Vec::with_capacity(resources.len());
-    let mut index: std::collections::HashMap<(&str, &str, &str), usize> =
-        std::collections::HashMap::with_capacity(resources.len());
-    for resource in resources {
-        let key = (resource.kind(), resource.namespace(), resource.name());
-        match index.get(&key).and_then(|&i| out.get_mut(i)) {
-            Some(previous) => {
+    // The position in `out` of each resource's definition.
+    let mut slots: Vec<usize> = Vec::with_capacity(resources.len());
+    for (resource, earlier) in resources.iter().zip(redefined(resources)) {
+        match earlier.and_then(|e| slots.get(e).copied()) {
+            Some(slot) => {
                 tracing::debug!(
                     kind = resource.kind(),
                     name = %resource.key(),
                     "a later definition replaces an earlier one"
                 );
-                *previous = resource;
+                if let Some(previous) = out.get_mut(slot) {
+                    *previous = resource;
+                }
+                slots.push(slot);
             }
             None => {
-                index.insert(key, out.len());
+                slots.push(out.len());
                 out.push(resource);
             }
         }
     }
     out
+}
+
+/// For each resource, the index of the latest earlier resource with the same kind, namespace
+/// and name (the definition it replaces), if any: the one rule behind [`effective`] and the
+/// loader's warning about definitions that replace others.
+pub(crate) fn redefined(resources: &[Resource]) -> Vec<Option<usize>> {
+    let mut last: std::collections::HashMap<(&str, &str, &str), usize> =
+        std::collections::HashMap::with_capacity(resources.len());
+    resources
+        .iter()
+        .enumerate()
+        .map(|(index, resource)| {
+            last.insert(
+                (resource.kind(), resource.namespace(), resource.name()),
+                index,
+            )
+        })
+        .collect()
 }

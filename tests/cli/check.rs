@@ -21,9 +21,17 @@ fn check_seed_folder_exits_0_and_lists_what_it_loaded() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
+    // The weighted file defines the canary file's svc-b rules again: one warning each, naming
+    // both places.
+    assert!(
+        text.contains(
+            "examples/seed/destination-rule-svc-b-weighted.yaml:20: warning: VirtualService default/svc-b: defined again: this definition replaces the one at examples/seed/destination-rule-svc-b-canary.yaml:42"
+        ),
+        "{text}"
+    );
     assert!(
         text.trim_end()
-            .ends_with("0 error(s), 0 warning(s), 0 info"),
+            .ends_with("0 error(s), 2 warning(s), 0 info"),
         "{text}"
     );
 }
@@ -157,4 +165,31 @@ fn unreadable_input_and_bad_arguments_exit_2() {
     assert!(stderr(&out).contains("cannot read does/not/exist.yaml"));
     assert_eq!(meshroute(&["check"], None).status.code(), Some(2));
     assert_eq!(meshroute(&["frobnicate"], None).status.code(), Some(2));
+}
+
+/// An unknown field is an error (`kubectl apply --validate=strict` rejects the resource);
+/// `--allow-unknown-fields` makes it a warning.
+#[test]
+fn unknown_field_is_an_error_unless_allowed() {
+    let out = meshroute(&["check", "-"], Some(&fixture("unknown-field")));
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "-:10: error: VirtualService default/svc-b: spec.http[0].match[0].queryParam: unknown field \"queryParam\""
+        ),
+        "{text}"
+    );
+    assert!(text.starts_with("loaded 0 resource(s)"), "{text}");
+    let out = meshroute(
+        &["check", "--allow-unknown-fields", "-"],
+        Some(&fixture("unknown-field")),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("-:10: warning: VirtualService default/svc-b: spec.http[0].match[0].queryParam: unknown field \"queryParam\""),
+        "{text}"
+    );
+    assert!(text.contains("0 error(s), 1 warning(s)"), "{text}");
 }

@@ -333,3 +333,76 @@ fn route_connection_usage_errors_exit_2() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// `route` refuses a configuration with an unknown field (exit 1, the error on stderr) and
+/// routes with `--allow-unknown-fields`.
+#[test]
+fn route_refuses_unknown_fields_unless_allowed() {
+    let args = |allow: bool| {
+        let mut args = vec!["route", "-", "--request", "GET http://svc-b/"];
+        if allow {
+            args.push("--allow-unknown-fields");
+        }
+        meshroute(&args, Some(&fixture("unknown-field")))
+    };
+    let out = args(false);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("spec.http[0].match[0].queryParam: unknown field"),
+        "{}",
+        stderr(&out)
+    );
+    let out = args(true);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("route\n"), "{}", stdout(&out));
+}
+
+/// `route` prints the configuration's warnings to stderr, one line each, exactly as `check`
+/// prints them, then the decision on stdout: on the seed folder, the two redefinitions.
+#[test]
+fn route_prints_the_configuration_warnings_first() {
+    let out = meshroute(
+        &[
+            "route",
+            "examples/seed/",
+            "--request",
+            "GET http://svc-b:8080/greet?name=xx",
+            "--seed",
+            "1",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("route\n"), "{}", stdout(&out));
+    let warnings: Vec<String> = stderr(&out).lines().map(str::to_owned).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    let check = stdout(&meshroute(&["check", "examples/seed/"], None));
+    for line in &warnings {
+        assert!(
+            line.contains(": warning: ") && line.contains("defined again"),
+            "{line}"
+        );
+        assert!(check.lines().any(|l| l == line), "{line} not in\n{check}");
+    }
+    // An allowed unknown field, and IST0101 (an error to istioctl that does not refuse the
+    // configuration), are printed too.
+    let yaml = fixture("unknown-field").replace("host: svc-b}", "host: svc-b, subset: v9}");
+    let out = meshroute(
+        &[
+            "route",
+            "-",
+            "--request",
+            "GET http://svc-b/",
+            "--allow-unknown-fields",
+        ],
+        Some(&yaml),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(
+        text.contains("-:10: warning: VirtualService default/svc-b: spec.http[0].match[0].queryParam: unknown field"),
+        "{text}"
+    );
+    assert!(text.contains(": error[IST0101]: "), "{text}");
+    assert_eq!(text.lines().count(), 2, "{text}");
+}

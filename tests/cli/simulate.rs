@@ -222,3 +222,54 @@ fn connection_lines_are_decided_with_tcp_and_tls_rules() {
     assert_eq!(d[2]["action"], "passthrough");
     assert_eq!(d[3]["destination"]["subset"], "replica");
 }
+
+/// `simulate` refuses a configuration with an unknown field (exit 1) and decides with
+/// `--allow-unknown-fields`.
+#[test]
+fn simulate_refuses_unknown_fields_unless_allowed() {
+    let dir = std::env::temp_dir().join(format!("meshroute-sim-unknown-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("vs.yaml");
+    std::fs::write(&config, fixture("unknown-field")).unwrap();
+    let config = config.to_str().unwrap();
+    let requests = "{\"url\":\"http://svc-b/\"}\n";
+    let out = meshroute(&["simulate", config, "--requests", "-"], Some(requests));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("unknown field \"queryParam\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = meshroute(
+        &[
+            "simulate",
+            config,
+            "--requests",
+            "-",
+            "--allow-unknown-fields",
+        ],
+        Some(requests),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(lines(&out)[0]["action"], "route");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `simulate` prints the configuration's warnings to stderr (as `check` prints them) before
+/// its JSON lines, which stay clean on stdout.
+#[test]
+fn simulate_prints_the_configuration_warnings_first() {
+    let out = meshroute(
+        &["simulate", "examples/seed/", "--requests", "-"],
+        Some("{\"url\":\"http://svc-b:8080/greet\"}\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(lines(&out).len(), 1);
+    let text = stderr(&out);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(
+        text.lines()
+            .all(|l| l.contains(": warning: ") && l.contains(": defined again: ")),
+        "{text}"
+    );
+}

@@ -53,6 +53,26 @@ fn assert_warning(yaml: &str, path: &str, needle: &str) {
     assert_diag(yaml, Severity::Warning, None, path, needle);
 }
 
+/// The diagnostics of `yaml` (which must load cleanly) after `edit` changed the first HTTP route
+/// of its VirtualService: for the nil values only a resource built in Rust can hold.
+fn with_first_route(
+    yaml: &str,
+    edit: impl FnOnce(&mut meshroute::config::HttpRoute),
+) -> Vec<Diagnostic> {
+    let mut loaded = meshroute::from_str(yaml, &meshroute::LoadOptions::default());
+    assert!(
+        loaded.diagnostics.is_empty(),
+        "{}",
+        render(&loaded.diagnostics)
+    );
+    let route = loaded.resources.iter_mut().find_map(|r| match &mut r.body {
+        meshroute::config::Body::VirtualService(vs) => vs.http.first_mut(),
+        _ => None,
+    });
+    edit(route.expect("a VirtualService with an HTTP route"));
+    meshroute::check(&loaded.resources)
+}
+
 /// A route on `svc-b` with one match `m` (a YAML flow mapping).
 fn with_match(m: &str) -> String {
     http(&format!("- match: [{m}]\n  {ROUTE}"))
@@ -559,10 +579,17 @@ fn mirrors_entries_validated() {
         "spec.http[0].mirrors[0].destination",
         "destination is required for mirrors",
     );
-    assert_only_error(
-        &with("null"),
-        "spec.http[0].mirrors[0]",
-        "mirror cannot be null",
+    // A null `mirrors` item: YAML cannot produce one (a null list item is a load error, as the
+    // Kubernetes API server rejects it), a resource built or edited in Rust can.
+    let diags = with_first_route(&with("{destination: {host: svc-c}}"), |route| {
+        route.mirrors = vec![None]
+    });
+    assert!(
+        diags.iter().any(|d| d.path == "spec.http[0].mirrors[0]"
+            && d.rejects()
+            && d.message == "mirror cannot be null"),
+        "{}",
+        render(&diags)
     );
     assert_clean_yaml(&with(
         "{destination: {host: svc-c}, percentage: {value: 100}}",
@@ -786,32 +813,45 @@ fn header_values_no_control_characters() {
 // ---------------------------------------------------------------------------------------------
 
 /// vs.proto says a match "CANNOT be empty", but validation_test "match with nil element" is valid:
-/// an empty match `{}` and a `null` element pass.
+/// an empty match `{}` and a nil element pass. In YAML a null list item is a load error (the
+/// Kubernetes API server rejects it before Istio sees it); a resource built or edited in Rust can
+/// hold one.
 #[test]
 fn empty_and_null_matches_valid() {
     assert_clean_yaml(&with_match("{}"));
-    assert_clean_yaml(&with_match("null"));
+    let diags = with_first_route(&with_match("{}"), |route| route.matches = vec![None]);
+    assert!(diags.is_empty(), "{}", render(&diags));
 }
 
 /// virtualservice.go validateHTTPRouteMatchRequest: "header match %v cannot be null"; `{}` is the
-/// presence match.
+/// presence match. YAML cannot produce the null entry: the Kubernetes API server prunes null map
+/// values (`PruneNonNullableNullsWithoutDefaults`), so `x-foo: null` loads as no header condition.
 #[test]
 fn header_match_cannot_be_null() {
-    assert_only_error(
-        &with_match("{headers: {x-foo: null}}"),
-        "spec.http[0].match[0].headers.x-foo",
-        "header match x-foo cannot be null",
-    );
+    let diags = with_first_route(&with_match("{}"), |route| {
+        if let Some(Some(m)) = route.matches.first_mut() {
+            m.headers.insert("x-foo".into(), None);
+        }
+    });
+    let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.rejects()).collect();
+    assert_eq!(errors.len(), 1, "{}", render(&diags));
+    assert_eq!(errors[0].path, "spec.http[0].match[0].headers.x-foo");
+    assert_eq!(errors[0].message, "header match x-foo cannot be null");
     assert_clean_yaml(&with_match("{headers: {x-foo: {}}}"));
+    assert_clean_yaml(&with_match("{headers: {x-foo: null}}"));
 }
 
-/// virtualservice.go validateHTTPRouteMatchRequest: a null `withoutHeaders` or `queryParams` entry
+/// virtualservice.go validateHTTPRouteMatchRequest: a nil `withoutHeaders` or `queryParams` entry
 /// is not checked (it translates to a presence match).
 #[test]
 fn null_without_header_and_query_param_accepted() {
-    assert_clean_yaml(&with_match(
-        "{withoutHeaders: {x-foo: null}, queryParams: {q: null}}",
-    ));
+    let diags = with_first_route(&with_match("{}"), |route| {
+        if let Some(Some(m)) = route.matches.first_mut() {
+            m.without_headers.insert("x-foo".into(), None);
+            m.query_params.insert("q".into(), None);
+        }
+    });
+    assert!(diags.is_empty(), "{}", render(&diags));
 }
 
 /// validation.go ValidateHTTPHeaderNameOrJwtClaimRoute: an RFC 7230 token or a pseudo-header

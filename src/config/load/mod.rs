@@ -4,17 +4,27 @@
 //! - Documents that are empty or hold only comments are skipped.
 //! - A `kind: List` (what `kubectl get -o yaml` prints) is unpacked into its items.
 //! - Kinds meshroute does not route on are kept as [`Body::Ignored`].
-//! - A field the Istio API does not have is a warning that names its path; a value of the wrong
-//!   type is an error that names its path and line. A broken document does not stop the others
-//!   from loading.
+//! - `null` is unset: a member whose value is `null` (`match:` with nothing after it, `retries:
+//!   ~`, `headers: {x-a: null}`) loads exactly as if it were absent, in Istio resources, metadata
+//!   and Kubernetes kinds alike (protobuf's JSON mapping; the Kubernetes API server prunes null
+//!   members). A `null` list item in an Istio resource is an error, as the API server rejects it.
+//! - A field the Istio API does not have (at any depth, `null` or not, and at the top level
+//!   beside `apiVersion`, `kind`, `metadata`, `spec` and `status`) is an error that names its
+//!   path and line, as `kubectl apply --validate=strict` and Istio's admission webhook reject it;
+//!   [`LoadOptions::allow_unknown_fields`] makes it a warning. Every value of the wrong type is an
+//!   error that names its path and line (all of them, up to 50 per document). A document with an
+//!   error produces no resource; a broken document does not stop the others from loading.
+//! - A resource defined twice (same kind, namespace and name, in one input or across the files
+//!   of a folder or of [`Loaded::extend`]) is a warning naming both places; the later definition
+//!   replaces the earlier ([`effective`](crate::config::effective)), as `kubectl apply` of the
+//!   files in order would. Resources built in Rust and given to [`compile`](crate::compile())
+//!   get no such warning: only the loader knows where they came from.
 //! - Hostile input is bounded: documents over [`LoadOptions::max_document_bytes`], nesting deeper
 //!   than 64 levels and alias expansion ("billion laughs") fail fast with an error.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::destination_rule::DestinationRule;
@@ -22,7 +32,7 @@ use super::gateway::Gateway;
 use super::kubernetes::{DeploymentSpec, Pod, ServiceSpec};
 use super::mesh_config::MeshConfig;
 use super::meta::{ObjectMeta, Origin};
-use super::resource::{Body, Resource};
+use super::resource::{Body, Resource, redefined};
 use super::service_entry::ServiceEntry;
 use super::sidecar::Sidecar;
 use super::virtual_service::VirtualService;
@@ -30,8 +40,10 @@ use super::workload_entry::WorkloadEntry;
 use crate::diagnostic::{Diagnostic, Severity};
 
 pub(super) mod lines;
+mod walk;
 
-use lines::{join, locate_in};
+use lines::locate_in;
+use walk::{Mode, Typed, typed};
 
 /// How to load manifests.
 #[derive(Debug, Clone)]
@@ -45,6 +57,10 @@ pub struct LoadOptions {
     pub max_document_bytes: usize,
     /// The largest file (or string) accepted, in bytes (default 64 MiB).
     pub max_input_bytes: usize,
+    /// Whether a field the Istio API does not have is only a warning (and ignored) instead of
+    /// an error that refuses its resource (default `false`: an error, as `kubectl apply`
+    /// (`--validate=strict`, its default) and Istio's admission webhook reject it).
+    pub allow_unknown_fields: bool,
 }
 
 impl Default for LoadOptions {
@@ -53,6 +69,7 @@ impl Default for LoadOptions {
             default_namespace: "default".to_owned(),
             max_document_bytes: 8 << 20,
             max_input_bytes: 64 << 20,
+            allow_unknown_fields: false,
         }
     }
 }
@@ -63,12 +80,36 @@ impl LoadOptions {
         self.default_namespace = namespace.into();
         self
     }
+
+    /// Makes an unknown field a warning, ignored, instead of an error (see
+    /// [`LoadOptions::allow_unknown_fields`](LoadOptions#structfield.allow_unknown_fields)):
+    /// for manifests written for a newer Istio than meshroute knows.
+    ///
+    /// ```
+    /// use meshroute::{LoadOptions, Severity};
+    ///
+    /// let yaml = "apiVersion: networking.istio.io/v1
+    /// kind: DestinationRule
+    /// metadata: {name: a}
+    /// spec: {host: a, hots: b}
+    /// ";
+    /// let strict = meshroute::from_str(yaml, &LoadOptions::default());
+    /// assert!(strict.resources.is_empty());
+    /// assert_eq!(strict.diagnostics[0].severity, Severity::Error);
+    /// let lenient = meshroute::from_str(yaml, &LoadOptions::default().allow_unknown_fields(true));
+    /// assert_eq!(lenient.resources.len(), 1);
+    /// assert_eq!(lenient.diagnostics[0].severity, Severity::Warning);
+    /// ```
+    pub fn allow_unknown_fields(mut self, allow: bool) -> Self {
+        self.allow_unknown_fields = allow;
+        self
+    }
 }
 
 /// What loading produced: the resources that could be read, and every problem found.
 ///
-/// Loading does not stop at the first bad document: `diagnostics` holds an error for each
-/// document that could not be read and a warning for each unknown field.
+/// Loading does not stop at the first bad document: `diagnostics` holds every error of every
+/// document that could not be read (unknown fields included, unless allowed).
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Loaded {
@@ -84,10 +125,57 @@ impl Loaded {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
 
-    /// Appends another load result.
+    /// Appends another load result, with a warning for each of its resources that replaces one
+    /// loaded before (same kind, namespace and name).
     pub fn extend(&mut self, other: Loaded) {
+        let from = self.resources.len();
+        self.append(other);
+        self.warn_redefinitions(Some(from));
+    }
+
+    fn append(&mut self, other: Loaded) {
         self.resources.extend(other.resources);
         self.diagnostics.extend(other.diagnostics);
+    }
+
+    /// Warns about each resource that replaces an earlier definition of the same kind,
+    /// namespace and name ([`effective`](crate::config::effective) keeps the later, as `kubectl
+    /// apply` of the files in order would), naming both places. With `Some(from)`, only
+    /// about a resource at `from` or later that replaces one before `from` (the pairs within
+    /// each part were reported when it was loaded).
+    fn warn_redefinitions(&mut self, across: Option<usize>) {
+        let warnings: Vec<Diagnostic> = redefined(&self.resources)
+            .into_iter()
+            .enumerate()
+            .filter_map(|(later, earlier)| {
+                let earlier = earlier?;
+                let reported = across.is_some_and(|from| later < from || earlier >= from);
+                if reported {
+                    return None;
+                }
+                let (later, earlier) = (self.resources.get(later)?, self.resources.get(earlier)?);
+                Some(later.diagnostic(
+                    Severity::Warning,
+                    "",
+                    format!(
+                        "defined again: this definition replaces the one at {}, as applying the manifests in order would",
+                        place(&earlier.origin)
+                    ),
+                ))
+            })
+            .collect();
+        self.diagnostics.extend(warnings);
+    }
+}
+
+/// Where a document is, for a message: `file:line`, or for text without a file its line and
+/// document number.
+fn place(origin: &Origin) -> String {
+    match (&origin.file, origin.line) {
+        (Some(file), Some(line)) => format!("{file}:{line}"),
+        (Some(file), None) => format!("{file} (document {})", origin.document + 1),
+        (None, Some(line)) => format!("line {line} (document {})", origin.document + 1),
+        (None, None) => format!("document {}", origin.document + 1),
     }
 }
 
@@ -114,18 +202,27 @@ pub enum LoadError {
 
 /// Loads every document in `text`. Resources get no file name in their origin.
 pub fn from_str(text: &str, options: &LoadOptions) -> Loaded {
-    load_text(text, None, options)
+    let mut loaded = load_text(text, None, options);
+    loaded.warn_redefinitions(None);
+    loaded
 }
 
 /// Loads every document in `text`, naming `file` as its origin in diagnostics.
 pub fn from_str_named(text: &str, file: &str, options: &LoadOptions) -> Loaded {
-    load_text(text, Some(Arc::from(file)), options)
+    let mut loaded = load_text(text, Some(Arc::from(file)), options);
+    loaded.warn_redefinitions(None);
+    loaded
 }
 
 /// Loads a file, or every `*.yaml`, `*.yml` and `*.json` file below a folder (recursively, in
 /// name order). `-` reads standard input.
 pub fn from_path(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Loaded, LoadError> {
-    let path = path.as_ref();
+    let mut loaded = read_path(path.as_ref(), options)?;
+    loaded.warn_redefinitions(None);
+    Ok(loaded)
+}
+
+fn read_path(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     if path == Path::new("-") {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text).map_err(
@@ -151,7 +248,7 @@ pub fn from_path(path: impl AsRef<Path>, options: &LoadOptions) -> Result<Loaded
     files.sort();
     let mut loaded = Loaded::default();
     for file in files {
-        loaded.extend(load_file(&file, options)?);
+        loaded.append(load_file(&file, options)?);
     }
     Ok(loaded)
 }
@@ -220,7 +317,12 @@ fn load_text(text: &str, file: Option<Arc<str>>, options: &LoadOptions) -> Loade
         };
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Array(items)) => {
-                for item in items {
+                // Each item of a JSON array is a document of its own.
+                for (document, item) in items.into_iter().enumerate() {
+                    let origin = Origin {
+                        document,
+                        ..origin.clone()
+                    };
                     load_value(item, &origin, options, &mut loaded);
                 }
             }
@@ -388,30 +490,23 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
         }
         return;
     }
-    let metadata: ObjectMeta = match object.remove("metadata") {
-        None | Some(Value::Null) => ObjectMeta::default(),
-        Some(meta) => match serde_path_to_error::deserialize::<_, ObjectMeta>(meta) {
-            Ok(meta) => meta,
-            Err(error) => {
-                let mut diagnostic = origin.diagnostic(None, format!("{}", error.inner()));
-                diagnostic.kind = Some(kind.clone());
-                diagnostic.path = join_path("metadata", error.path());
-                locate_in(origin, std::slice::from_mut(&mut diagnostic));
-                loaded.diagnostics.push(diagnostic);
-                return;
-            }
+    let metadata_value = object.remove("metadata").unwrap_or(Value::Null);
+    let metadata = typed::<ObjectMeta>(&metadata_value, "metadata", Mode::KUBERNETES);
+    let mut errors = metadata.errors;
+    let mut metadata = metadata.value.unwrap_or_else(|| ObjectMeta {
+        // Name the resource in the diagnostics even when its metadata is wrong.
+        name: match metadata_value.get("name") {
+            Some(Value::String(name)) => name.clone(),
+            _ => String::new(),
         },
-    };
-    let mut metadata = metadata;
+        ..ObjectMeta::default()
+    });
     if metadata.namespace.as_deref().is_none_or(str::is_empty) {
         metadata.namespace = Some(options.default_namespace.clone());
     }
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
-    let istio = group == "networking.istio.io";
-    if istio
-        && ISTIO_KINDS.contains(&kind.as_str())
-        && !matches!(version, "v1alpha3" | "v1beta1" | "v1")
-    {
+    let istio = group == "networking.istio.io" && ISTIO_KINDS.contains(&kind.as_str());
+    if istio && !matches!(version, "v1alpha3" | "v1beta1" | "v1") {
         let mut diagnostic = origin.diagnostic(
             None,
             format!(
@@ -425,36 +520,62 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
         return;
     }
     let spec = object.remove("spec").unwrap_or(Value::Null);
-    let mut warnings = Vec::new();
+    let mut unknown = Vec::new();
+    if istio {
+        // Istio's admission webhook (`checkFields`) accepts these top-level fields only.
+        unknown.extend(
+            object
+                .keys()
+                .filter(|key| !matches!(key.as_str(), "apiVersion" | "kind" | "status"))
+                .cloned(),
+        );
+    }
     let body = match (istio, group, kind.as_str()) {
-        (true, _, "VirtualService") => typed::<VirtualService>(spec, "spec", true, &mut warnings)
-            .map(|s| Body::VirtualService(Box::new(s))),
-        (true, _, "DestinationRule") => typed::<DestinationRule>(spec, "spec", true, &mut warnings)
-            .map(|s| Body::DestinationRule(Box::new(s))),
+        (true, _, "VirtualService") => typed::<VirtualService>(&spec, "spec", Mode::ISTIO)
+            .into_body(&mut errors, &mut unknown, |s| {
+                Body::VirtualService(Box::new(s))
+            }),
+        (true, _, "DestinationRule") => typed::<DestinationRule>(&spec, "spec", Mode::ISTIO)
+            .into_body(&mut errors, &mut unknown, |s| {
+                Body::DestinationRule(Box::new(s))
+            }),
         (true, _, "Gateway") => {
-            typed::<Gateway>(spec, "spec", true, &mut warnings).map(|s| Body::Gateway(Box::new(s)))
+            typed::<Gateway>(&spec, "spec", Mode::ISTIO)
+                .into_body(&mut errors, &mut unknown, |s| Body::Gateway(Box::new(s)))
         }
-        (true, _, "ServiceEntry") => typed::<ServiceEntry>(spec, "spec", true, &mut warnings)
-            .map(|s| Body::ServiceEntry(Box::new(s))),
-        (true, _, "WorkloadEntry") => typed::<WorkloadEntry>(spec, "spec", true, &mut warnings)
-            .map(|s| Body::WorkloadEntry(Box::new(s))),
+        (true, _, "ServiceEntry") => typed::<ServiceEntry>(&spec, "spec", Mode::ISTIO).into_body(
+            &mut errors,
+            &mut unknown,
+            |s| Body::ServiceEntry(Box::new(s)),
+        ),
+        (true, _, "WorkloadEntry") => typed::<WorkloadEntry>(&spec, "spec", Mode::ISTIO).into_body(
+            &mut errors,
+            &mut unknown,
+            |s| Body::WorkloadEntry(Box::new(s)),
+        ),
         (true, _, "Sidecar") => {
-            typed::<Sidecar>(spec, "spec", true, &mut warnings).map(|s| Body::Sidecar(Box::new(s)))
+            typed::<Sidecar>(&spec, "spec", Mode::ISTIO)
+                .into_body(&mut errors, &mut unknown, |s| Body::Sidecar(Box::new(s)))
         }
         (false, "", "ConfigMap") if is_mesh_config_map(&metadata.name) => {
             match object.get("data").and_then(|d| d.get("mesh")) {
-                Some(Value::String(mesh)) => {
-                    mesh_config(mesh, "data.mesh").map(|m| Body::MeshConfig(Box::new(m)))
-                }
-                _ => Ok(Body::Ignored { kind: kind.clone() }),
+                Some(Value::String(text)) => match mesh_config(text, "data.mesh") {
+                    Ok(mesh) => Some(Body::MeshConfig(Box::new(mesh))),
+                    Err(found) => {
+                        errors.extend(found);
+                        None
+                    }
+                },
+                _ => Some(Body::Ignored { kind: kind.clone() }),
             }
         }
-        (false, "", "Service") => typed::<ServiceSpec>(spec, "spec", false, &mut warnings)
-            .map(|s| Body::Service(Box::new(s))),
-        (false, "apps", "Deployment") => {
-            typed::<DeploymentSpec>(spec, "spec", false, &mut warnings)
-                .map(|s| Body::Deployment(Box::new(s)))
-        }
+        (false, "", "Service") => typed::<ServiceSpec>(&spec, "spec", Mode::KUBERNETES).into_body(
+            &mut errors,
+            &mut unknown,
+            |s| Body::Service(Box::new(s)),
+        ),
+        (false, "apps", "Deployment") => typed::<DeploymentSpec>(&spec, "spec", Mode::KUBERNETES)
+            .into_body(&mut errors, &mut unknown, |s| Body::Deployment(Box::new(s))),
         (false, "", "Pod") => {
             let mut pod = serde_json::Map::new();
             pod.insert("spec".into(), spec);
@@ -462,10 +583,13 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
                 "status".into(),
                 object.remove("status").unwrap_or(Value::Null),
             );
-            typed::<Pod>(Value::Object(pod), "", false, &mut warnings)
-                .map(|p| Body::Pod(Box::new(p)))
+            typed::<Pod>(&Value::Object(pod), "", Mode::KUBERNETES).into_body(
+                &mut errors,
+                &mut unknown,
+                |p| Body::Pod(Box::new(p)),
+            )
         }
-        _ => Ok(Body::Ignored { kind: kind.clone() }),
+        _ => Some(Body::Ignored { kind: kind.clone() }),
     };
     let resource = Resource {
         api_version,
@@ -473,32 +597,40 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
         origin: origin.clone(),
         body: Body::Ignored { kind: kind.clone() },
     };
-    let mut diagnostics: Vec<Diagnostic> = warnings
+    let mut diagnostics: Vec<Diagnostic> = unknown
         .into_iter()
         .map(|path| {
             let field = path.rsplit(['.', ']']).next().unwrap_or(&path).to_owned();
-            let mut d = resource.diagnostic(
-                Severity::Warning,
+            let (severity, consequence) = if options.allow_unknown_fields {
+                (Severity::Warning, "it is ignored (unknown fields allowed)")
+            } else {
+                (
+                    Severity::Error,
+                    "Kubernetes rejects the resource (to ignore it instead: --allow-unknown-fields, LoadOptions::allow_unknown_fields)",
+                )
+            };
+            resource.diagnostic(
+                severity,
                 path,
-                format!("unknown field {field:?}: Istio's API has no such field here (typo or wrong indentation?); it is ignored"),
-            );
-            d.kind = Some(kind.clone());
-            d
+                format!("unknown field {field:?}: Istio's API has no such field here (typo or wrong indentation?); {consequence}"),
+            )
         })
+        .chain(
+            errors
+                .into_iter()
+                .map(|(path, message)| resource.diagnostic(Severity::Error, path, message)),
+        )
         .collect();
-    match body {
-        Ok(body) => {
-            locate_in(origin, &mut diagnostics);
-            loaded.diagnostics.extend(diagnostics);
-            loaded.resources.push(Resource { body, ..resource });
-        }
-        Err((path, message)) => {
-            let mut d = resource.diagnostic(Severity::Error, path, message);
-            d.kind = Some(kind);
-            diagnostics.push(d);
-            locate_in(origin, &mut diagnostics);
-            loaded.diagnostics.extend(diagnostics);
-        }
+    for diagnostic in &mut diagnostics {
+        diagnostic.kind = Some(kind.clone());
+    }
+    locate_in(origin, &mut diagnostics);
+    // Found in key order; read in document order.
+    diagnostics.sort_by_key(|d| d.line);
+    let rejected = diagnostics.iter().any(Diagnostic::is_error);
+    loaded.diagnostics.extend(diagnostics);
+    if let (Some(body), false) = (body, rejected) {
+        loaded.resources.push(Resource { body, ..resource });
     }
 }
 
@@ -510,10 +642,13 @@ fn is_mesh_config_map(name: &str) -> bool {
 
 /// Parses MeshConfig text (the YAML of the ConfigMap's `mesh` key). Fields meshroute does not
 /// model are ignored: MeshConfig has many settings that change no routing decision.
-fn mesh_config(text: &str, prefix: &str) -> Result<MeshConfig, (String, String)> {
-    let value = parse_yaml(text).map_err(|(_, message)| (prefix.to_owned(), message))?;
-    let mut ignored = Vec::new();
-    typed::<MeshConfig>(value, prefix, false, &mut ignored)
+fn mesh_config(text: &str, prefix: &str) -> Result<MeshConfig, Vec<(String, String)>> {
+    let value = parse_yaml(text).map_err(|(_, message)| vec![(prefix.to_owned(), message)])?;
+    let found = typed::<MeshConfig>(&value, prefix, Mode::KUBERNETES);
+    match found.value {
+        Some(mesh) if found.errors.is_empty() => Ok(mesh),
+        _ => Err(found.errors),
+    }
 }
 
 /// Loads a MeshConfig file: either the `istio` ConfigMap (as `kubectl get cm istio -n
@@ -567,78 +702,30 @@ pub fn mesh_config_from_str(text: &str, file: Option<&str>) -> Loaded {
                 body: Body::MeshConfig(Box::new(mesh)),
             });
         }
-        Err((path, message)) => {
-            let mut diagnostic = origin.diagnostic(None, message);
-            diagnostic.kind = Some("MeshConfig".to_owned());
-            diagnostic.path = path;
-            locate_in(&origin, std::slice::from_mut(&mut diagnostic));
-            loaded.diagnostics.push(diagnostic);
+        Err(errors) => {
+            for (path, message) in errors {
+                let mut diagnostic = origin.diagnostic(None, message);
+                diagnostic.kind = Some("MeshConfig".to_owned());
+                diagnostic.path = path;
+                locate_in(&origin, std::slice::from_mut(&mut diagnostic));
+                loaded.diagnostics.push(diagnostic);
+            }
         }
     }
     loaded
 }
 
-/// Deserializes `value` as `T`, recording the paths of fields `T` does not have in `unknown`
-/// (when `report_unknown`). On failure returns the path and message of the error.
-fn typed<T: DeserializeOwned>(
-    value: Value,
-    prefix: &str,
-    report_unknown: bool,
-    unknown: &mut Vec<String>,
-) -> Result<T, (String, String)> {
-    let value = if value.is_null() {
-        Value::Object(serde_json::Map::new())
-    } else {
-        value
-    };
-    let mut ignored = Vec::new();
-    let mut on_ignored = |path: serde_ignored::Path<'_>| ignored.push(render_ignored(&path));
-    let deserializer = serde_ignored::Deserializer::new(value, &mut on_ignored);
-    let result = serde_path_to_error::deserialize::<_, T>(deserializer);
-    if report_unknown {
-        unknown.extend(ignored.into_iter().map(|p| join(prefix, &p)));
-    }
-    result.map_err(|error| {
-        let path = join_path(prefix, error.path());
-        (path, error.inner().to_string())
-    })
-}
-
-fn join_path(prefix: &str, path: &serde_path_to_error::Path) -> String {
-    let mut out = String::new();
-    for segment in path.iter() {
-        match segment {
-            serde_path_to_error::Segment::Seq { index } => {
-                let _ = write!(out, "[{index}]");
-            }
-            serde_path_to_error::Segment::Map { key } => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(key);
-            }
-            serde_path_to_error::Segment::Enum { variant } => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(variant);
-            }
-            serde_path_to_error::Segment::Unknown => {}
-        }
-    }
-    join(prefix, &out)
-}
-
-fn render_ignored(path: &serde_ignored::Path<'_>) -> String {
-    match path {
-        serde_ignored::Path::Root => String::new(),
-        serde_ignored::Path::Seq { parent, index } => {
-            format!("{}[{index}]", render_ignored(parent))
-        }
-        serde_ignored::Path::Map { parent, key } => join(&render_ignored(parent), key),
-        serde_ignored::Path::Some { parent }
-        | serde_ignored::Path::NewtypeStruct { parent }
-        | serde_ignored::Path::NewtypeVariant { parent } => render_ignored(parent),
+impl<T> Typed<T> {
+    /// Moves the errors and unknown fields out and wraps the value as a [`Body`].
+    fn into_body(
+        self,
+        errors: &mut Vec<(String, String)>,
+        unknown: &mut Vec<String>,
+        body: impl FnOnce(T) -> Body,
+    ) -> Option<Body> {
+        errors.extend(self.errors);
+        unknown.extend(self.unknown);
+        self.value.map(body)
     }
 }
 
