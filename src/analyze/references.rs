@@ -2,15 +2,18 @@
 //! levels istioctl gives them (`pkg/config/analysis/msg/messages.yaml` in istio/istio).
 //!
 //! Istio's webhook accepts such configurations, and meshroute decides them the way Envoy does
-//! (an undefined subset is a 503 NC at request time), but they are almost always mistakes:
-//! `istioctl analyze` reports a missing subset or gateway (IST0101) and mesh VirtualServices
-//! sharing a host (IST0109) as errors.
+//! (an undefined subset or host is a 503 NC at request time), but they are almost always
+//! mistakes: `istioctl analyze` reports a missing destination host, subset or gateway (IST0101),
+//! a missing port selector (IST0112) and mesh VirtualServices sharing a host (IST0109) as errors.
 
 use std::collections::BTreeMap;
 
+use super::hosts::destination_hosts;
 use crate::config::{Body, Destination, DestinationRule, Gateway, Resource, VirtualService};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::registry::gateways::gateway_ref;
+use crate::registry::services::Services;
+use crate::registry::visibility::MeshSettings;
 use crate::util::host;
 use crate::validate::sink::Sink;
 
@@ -37,8 +40,13 @@ pub(crate) fn analyze(resources: &[&Resource], out: &mut Vec<Diagnostic>) {
         })
         .collect();
 
+    // istioctl's service lookup reads each service's own `exportTo` only, never MeshConfig's
+    // defaults (`util.InitServiceEntryHostMap`): hence the default settings.
+    let services = Services::new(resources, &MeshSettings::default());
+
     for (resource, vs) in &virtual_services {
         let mut sink = Sink::new(resource, out);
+        destination_hosts(&mut sink, vs, &services);
         undefined_subsets(&mut sink, vs, &destination_rules);
         gateway_references(&mut sink, vs, &gateways);
     }

@@ -4,7 +4,9 @@
 //! ConflictingMeshGatewayVirtualServiceHosts are errors, IST0132
 //! VirtualServiceHostNotFoundInGateway a warning.
 
-use crate::common::manifests::{ROUTE, destination_rule, docs, gateway, http, named_vs, vs};
+use crate::common::manifests::{
+    ROUTE, destination_rule, docs, gateway, http, named_vs, services, vs,
+};
 use crate::common::{assert_analysis, assert_clean_yaml, assert_no_errors, diagnostics, render};
 use meshroute::{Diagnostic, Severity};
 
@@ -52,6 +54,7 @@ fn ist0101_cluster_exists_no_warning() {
             "- route: [{destination: {host: svc-b, subset: v1}, weight: 90}, {destination: {host: svc-b, subset: v2}, weight: 10}]",
         ),
         &destination_rule("default", "svc-b", "svc-b"),
+        &services(),
     ]));
 }
 
@@ -64,10 +67,12 @@ fn ist0101_short_host_resolved_in_virtual_service_namespace() {
     assert_clean_yaml(&docs(&[
         &vs,
         &destination_rule("default", "svc-b", "svc-b.default.svc.cluster.local"),
+        &services(),
     ]));
     assert_clean_yaml(&docs(&[
         &vs,
         &destination_rule("other", "svc-b", "svc-b.default.svc.cluster.local"),
+        &services(),
     ]));
     let elsewhere = docs(&[&vs, &destination_rule("other", "svc-b", "svc-b")]);
     assert_analysis(
@@ -117,6 +122,7 @@ fn ist0109_two_mesh_virtual_services_same_host() {
         &a,
         &b_gateway,
         &gateway("default", "gw", "[\"*\"]"),
+        &services(),
     ]));
 }
 
@@ -138,10 +144,12 @@ fn ist0132_host_not_exposed_by_gateway() {
     assert_clean_yaml(&docs(&[
         &vs,
         &gateway("default", "gw", "[\"*.example.com\"]"),
+        &services(),
     ]));
     assert_clean_yaml(&docs(&[
         &vs,
         &gateway("default", "gw", "[\"default/shop.example.com\"]"),
+        &services(),
     ]));
 }
 
@@ -169,5 +177,5 @@ fn gateway_not_found() {
         "spec.gateways[0]",
         "Referenced gateway not found: \"default/gw\"",
     );
-    assert_clean_yaml(&docs(&[&vs, &gateway("ns1", "gw", "[\"*\"]")]));
+    assert_clean_yaml(&docs(&[&vs, &gateway("ns1", "gw", "[\"*\"]"), &services()]));
 }
