@@ -176,12 +176,25 @@ fn duplicate_hosts_include_wildcard_overlap() {
 }
 
 /// validation.go ValidateVirtualService: hosts are compared as written (`host.Name`), so a short
-/// name and its FQDN are not duplicates for validation.
+/// name and its FQDN are not duplicates for validation. istioctl's
+/// `ConflictingMeshGatewayHostsAnalyzer` (conflictingmeshgatewayhosts.go `initMeshGatewayHosts`)
+/// makes both fully qualified and appends the VirtualService once per host, so it reports the
+/// VirtualService as conflicting with itself (IST0109).
 #[test]
 fn duplicate_hosts_compare_names_as_written() {
-    assert_clean_yaml(&vs(&format!(
+    let yaml = vs(&format!(
         "hosts: [svc-b, svc-b.default.svc.cluster.local]\nhttp:\n- {ROUTE}"
-    )));
+    ));
+    let yaml = docs(&[&yaml, &services()]);
+    let diags = diagnostics(&yaml);
+    assert!(diags.iter().all(|d| d.code.is_some()), "{}", render(&diags));
+    assert_eq!(diags.len(), 1, "{}", render(&diags));
+    assert_analysis(
+        &yaml,
+        "IST0109",
+        "spec.hosts[0]",
+        "The VirtualServices default/r,default/r associated with mesh gateway define the same host */svc-b.default.svc.cluster.local",
+    );
 }
 
 /// validation.go ValidateVirtualService: a delegate (no hosts) "must have no gateways specified".
