@@ -8,29 +8,32 @@ use super::entries::{GatewayCaller, entries_for, index};
 use crate::config::{Body, Resource};
 use crate::route::table::{CompiledVs, Entry, GatewayTable, GatewayTables, NO_MATCH, Tables};
 
-/// Builds the tables of every gateway some VirtualService binds to. `gateway_routes` maps a
-/// gateway (`ns/name`) to the `(resolved host, VirtualService index)` pairs bound to it, oldest
+/// Builds the tables of every Gateway of the configuration. `gateway_routes` maps a gateway
+/// (`ns/name`) to the `(resolved host, VirtualService index)` pairs bound to it, oldest
 /// VirtualService first.
+///
+/// Only Gateway resources get tables: a gateway proxy takes its configuration from the Gateways
+/// that select it, and consults the VirtualServices bound to those by name
+/// (`pilot/pkg/networking/core/gateway.go` `buildGatewayHTTPRouteConfig`), so a VirtualService
+/// bound to a Gateway that does not exist routes nothing (`istioctl analyze` IST0101). A Gateway
+/// no VirtualService binds to gets empty tables: every request is a 404 NR.
 pub(super) fn lower(
     resources: &[&Resource],
     tables: &mut Tables,
-    gateway_routes: BTreeMap<String, Vec<(String, u32)>>,
+    mut gateway_routes: BTreeMap<String, Vec<(String, u32)>>,
 ) {
-    for (gateway, per_host) in gateway_routes {
-        let (namespace, name) = gateway.split_once('/').unwrap_or(("default", &gateway));
-        let labels: Vec<(Box<str>, Box<str>)> = resources
+    for resource in resources {
+        let Body::Gateway(gw) = &resource.body else {
+            continue;
+        };
+        let (namespace, name) = (resource.namespace(), resource.name());
+        let gateway = format!("{namespace}/{name}");
+        let per_host = gateway_routes.remove(&gateway).unwrap_or_default();
+        let labels: Vec<(Box<str>, Box<str>)> = gw
+            .selector
             .iter()
-            .find_map(|r| match &r.body {
-                Body::Gateway(g) if r.namespace() == namespace && r.name() == name => Some(g),
-                _ => None,
-            })
-            .map(|gw| {
-                gw.selector
-                    .iter()
-                    .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
+            .collect();
         let mut ports: Vec<u16> = per_host
             .iter()
             .filter_map(|(_, vs)| tables.virtual_services.get(index(*vs)))

@@ -4,12 +4,13 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::chain::Chain;
-use super::request::{InvalidRequest, SimRequest};
+use super::request::{InvalidRequest, SimRequest, known_gateway};
 use crate::config::load::{LoadError, LoadOptions, Loaded, from_path, from_str};
 use crate::diagnostic::Diagnostic;
 use crate::route::explain::Explanation;
 use crate::route::mesh::Mesh;
 use crate::route::report::DecisionReport;
+use crate::route::source::Source;
 use crate::util::rng::FastRng;
 
 /// Why a [`Simulation`] could not be built.
@@ -91,20 +92,30 @@ impl Simulation {
 
     /// The decision for `request`, weighted choices drawn from `FastRng::from_seed(seed)`, as
     /// the report `meshroute route --json` prints; an error when the request cannot be built
-    /// (see [`SimRequest::build`]).
+    /// (see [`SimRequest::build`]) or names a gateway the configuration does not define
+    /// ([`Mesh::has_gateway`]).
     pub fn decide(
         &self,
         request: &SimRequest,
         seed: u64,
     ) -> Result<DecisionReport, InvalidRequest> {
-        let http = request.build()?;
+        let (http, source) = self.prepare(request)?;
         Ok(self
             .mesh
-            .route_with(&http, &request.source(), &mut FastRng::from_seed(seed))
+            .route_with(&http, &source, &mut FastRng::from_seed(seed))
             .report())
     }
 
-    /// Why `request` goes where [`Simulation::decide`] says (same seed, same decision).
+    /// The HTTP request and its sender, or why `request` cannot be simulated.
+    fn prepare(&self, request: &SimRequest) -> Result<(http::Request<()>, Source), InvalidRequest> {
+        let http = request.build()?;
+        let source = request.source();
+        known_gateway(&self.mesh, &source)?;
+        Ok((http, source))
+    }
+
+    /// Why `request` goes where [`Simulation::decide`] says (same seed, same decision); an error
+    /// as for [`Simulation::decide`].
     pub fn explain(&self, request: &SimRequest, seed: u64) -> Result<Explanation, InvalidRequest> {
         Ok(self.decide_explained(request, seed)?.1)
     }
@@ -114,15 +125,15 @@ impl Simulation {
         request: &SimRequest,
         seed: u64,
     ) -> Result<(DecisionReport, Explanation), InvalidRequest> {
-        let http = request.build()?;
+        let (http, source) = self.prepare(request)?;
         let (decision, explanation) =
             self.mesh
-                .explain(&http, &request.source(), &mut FastRng::from_seed(seed));
+                .explain(&http, &source, &mut FastRng::from_seed(seed));
         Ok((decision.report(), explanation))
     }
 
     /// Decides `request` `n` times, drawing from one `FastRng::from_seed(seed)`, and counts
-    /// the destinations and endpoints.
+    /// the destinations and endpoints; an error as for [`Simulation::decide`].
     pub fn distribution(
         &self,
         request: &SimRequest,
@@ -132,8 +143,7 @@ impl Simulation {
         let mut destinations: BTreeMap<(String, Option<String>, Option<u16>), u64> =
             BTreeMap::new();
         let mut endpoints: BTreeMap<String, u64> = BTreeMap::new();
-        let http = request.build()?;
-        let source = request.source();
+        let (http, source) = self.prepare(request)?;
         let mut rng = FastRng::from_seed(seed);
         for _ in 0..n {
             let decision = self.mesh.route_with(&http, &source, &mut rng);
