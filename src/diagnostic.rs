@@ -76,10 +76,14 @@ impl FromStr for Severity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Code {
-    /// IST0101 `ReferencedResourceNotFound`: a subset or gateway that is not defined.
+    /// IST0101 `ReferencedResourceNotFound`: a destination host (or `host:port`), subset or
+    /// gateway that is not defined.
     ReferencedResourceNotFound,
     /// IST0109 `ConflictingMeshGatewayVirtualServiceHosts`: mesh VirtualServices sharing a host.
     ConflictingMeshGatewayVirtualServiceHosts,
+    /// IST0112 `VirtualServiceDestinationPortSelectorRequired`: a destination without a port on a
+    /// service with several ports.
+    VirtualServiceDestinationPortSelectorRequired,
     /// IST0130 `VirtualServiceUnreachableRule`: an HTTP rule that can never fire.
     VirtualServiceUnreachableRule,
     /// IST0131 `VirtualServiceIneffectiveMatch`: a match an earlier one already covers.
@@ -102,6 +106,7 @@ impl Code {
         match self {
             Code::ReferencedResourceNotFound => "IST0101",
             Code::ConflictingMeshGatewayVirtualServiceHosts => "IST0109",
+            Code::VirtualServiceDestinationPortSelectorRequired => "IST0112",
             Code::VirtualServiceUnreachableRule => "IST0130",
             Code::VirtualServiceIneffectiveMatch => "IST0131",
             Code::VirtualServiceHostNotFoundInGateway => "IST0132",
@@ -119,6 +124,9 @@ impl Code {
             Code::ConflictingMeshGatewayVirtualServiceHosts => {
                 "ConflictingMeshGatewayVirtualServiceHosts"
             }
+            Code::VirtualServiceDestinationPortSelectorRequired => {
+                "VirtualServiceDestinationPortSelectorRequired"
+            }
             Code::VirtualServiceUnreachableRule => "VirtualServiceUnreachableRule",
             Code::VirtualServiceIneffectiveMatch => "VirtualServiceIneffectiveMatch",
             Code::VirtualServiceHostNotFoundInGateway => "VirtualServiceHostNotFoundInGateway",
@@ -130,13 +138,13 @@ impl Code {
     }
 
     /// The severity of the finding: the level `istioctl analyze` gives the `IST…` message
-    /// types (`messages.yaml`: IST0101 and IST0109 errors, IST0130 and IST0132 warnings,
-    /// IST0131 info); meshroute's lints are warnings.
+    /// types (`messages.yaml`: IST0101, IST0109 and IST0112 errors, IST0130 and IST0132
+    /// warnings, IST0131 info); meshroute's lints are warnings.
     pub fn severity(self) -> Severity {
         match self {
-            Code::ReferencedResourceNotFound | Code::ConflictingMeshGatewayVirtualServiceHosts => {
-                Severity::Error
-            }
+            Code::ReferencedResourceNotFound
+            | Code::ConflictingMeshGatewayVirtualServiceHosts
+            | Code::VirtualServiceDestinationPortSelectorRequired => Severity::Error,
             Code::VirtualServiceIneffectiveMatch => Severity::Info,
             Code::VirtualServiceUnreachableRule
             | Code::VirtualServiceHostNotFoundInGateway
@@ -291,13 +299,21 @@ mod tests {
         assert!("fatal".parse::<Severity>().is_err());
     }
 
-    /// messages.yaml levels: IST0101/IST0109 Error, IST0130/IST0132 Warning, IST0131 Info.
+    /// messages.yaml levels: IST0101/IST0109/IST0112 Error, IST0130/IST0132 Warning, IST0131 Info.
     #[test]
     fn codes_carry_istioctl_levels() {
         assert_eq!(Code::ReferencedResourceNotFound.severity(), Severity::Error);
         assert_eq!(
             Code::ConflictingMeshGatewayVirtualServiceHosts.severity(),
             Severity::Error
+        );
+        assert_eq!(
+            Code::VirtualServiceDestinationPortSelectorRequired.severity(),
+            Severity::Error
+        );
+        assert_eq!(
+            Code::VirtualServiceDestinationPortSelectorRequired.as_str(),
+            "IST0112"
         );
         assert_eq!(
             Code::VirtualServiceUnreachableRule.severity(),

@@ -332,3 +332,32 @@ spec:
             .is_err()
     );
 }
+
+/// A request from a gateway the configuration does not define cannot be simulated: `decide`,
+/// `explain`, `distribution` and call chains return an `InvalidRequest` naming it (the CLI exits
+/// 2), where `Mesh::route` alone would answer 404 (see `Mesh::has_gateway`).
+#[test]
+fn unknown_gateway_is_an_invalid_request() {
+    let sim = seed(CANARY);
+    assert!(sim.mesh().has_gateway("default/demo-gateway"));
+    assert!(!sim.mesh().has_gateway("default/nope"));
+    let request = SimRequest::get("http://demo.example.com/greet").from_gateway("nope");
+    let message = "unknown gateway \"default/nope\": the configuration has no Gateway of that namespace and name";
+    assert_eq!(sim.decide(&request, 0).unwrap_err().to_string(), message);
+    assert_eq!(sim.explain(&request, 0).unwrap_err().to_string(), message);
+    assert_eq!(
+        sim.distribution(&request, 10, 0).unwrap_err().to_string(),
+        message
+    );
+    assert_eq!(sim.chain(request).run(0).unwrap_err().to_string(), message);
+    // A later hop sent by an unknown gateway fails the chain before anything is decided.
+    let hop = sim
+        .chain(gateway_request())
+        .then("http://svc-b:8080/greet", Source::gateway("infra/edge"))
+        .run(0);
+    assert_eq!(
+        hop.unwrap_err().to_string(),
+        "unknown gateway \"infra/edge\": the configuration has no Gateway of that namespace and name"
+    );
+    assert!(sim.decide(&gateway_request(), 0).is_ok());
+}

@@ -1,11 +1,12 @@
 //! What Istio accepts but is probably wrong: the `istioctl analyze` findings meshroute shares
-//! with Istio (IST0101, IST0109, IST0130, IST0131, IST0132) at istioctl's levels, and meshroute's
+//! with Istio (IST0101, IST0109, IST0112, IST0130, IST0131, IST0132) at istioctl's levels, and meshroute's
 //! own opt-in lints (MR001–MR004).
 //!
 //! [`check`] is what `meshroute check` runs: validation of every resource, then analysis of the
 //! resources that take effect. [`lint`] adds meshroute's lints.
 
 mod flags;
+mod hosts;
 mod references;
 mod shadowed;
 mod subsets;

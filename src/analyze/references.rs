@@ -2,15 +2,18 @@
 //! levels istioctl gives them (`pkg/config/analysis/msg/messages.yaml` in istio/istio).
 //!
 //! Istio's webhook accepts such configurations, and meshroute decides them the way Envoy does
-//! (an undefined subset is a 503 NC at request time), but they are almost always mistakes:
-//! `istioctl analyze` reports a missing subset or gateway (IST0101) and mesh VirtualServices
-//! sharing a host (IST0109) as errors.
+//! (an undefined subset or host is a 503 NC at request time), but they are almost always
+//! mistakes: `istioctl analyze` reports a missing destination host, subset or gateway (IST0101),
+//! a missing port selector (IST0112) and mesh VirtualServices sharing a host (IST0109) as errors.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use super::hosts::destination_hosts;
 use crate::config::{Body, Destination, DestinationRule, Gateway, Resource, VirtualService};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::registry::gateways::{gateway_ref, hosts_for_namespace, server_hosts};
+use crate::registry::services::Services;
+use crate::registry::visibility::{ExportTo, MeshSettings};
 use crate::util::host;
 use crate::validate::sink::Sink;
 
@@ -37,8 +40,13 @@ pub(crate) fn analyze(resources: &[&Resource], out: &mut Vec<Diagnostic>) {
         })
         .collect();
 
+    // istioctl's service lookup reads each service's own `exportTo` only, never MeshConfig's
+    // defaults (`util.InitServiceEntryHostMap`): hence the default settings.
+    let services = Services::new(resources, &MeshSettings::default());
+
     for (resource, vs) in &virtual_services {
         let mut sink = Sink::new(resource, out);
+        destination_hosts(&mut sink, vs, &services);
         undefined_subsets(&mut sink, vs, &destination_rules);
         gateway_references(&mut sink, vs, &gateways);
     }
@@ -148,41 +156,76 @@ fn gateway_references(
 }
 
 /// IST0109 ConflictingMeshGatewayVirtualServiceHosts: on sidecars VirtualServices are not merged,
-/// only the oldest one for a host applies.
+/// only the oldest one for a host applies. Grouped as istioctl's
+/// `ConflictingMeshGatewayHostsAnalyzer` groups them
+/// (`pkg/config/analysis/analyzers/virtualservice/conflictingmeshgatewayhosts.go`):
+///
+/// - every host of a VirtualService bound to `mesh` (or to no gateway), made fully qualified in
+///   its namespace, is claimed once per scope: `*` when the VirtualService is exported to every
+///   namespace (no `exportTo`, or one containing `*`; MeshConfig's default is not read), else each
+///   namespace it is exported to (`.` being its own);
+/// - the claims of one scope and host conflict with each other, and a namespace scope's claims
+///   also with every `*` claim whose host matches (wildcards included); `*` claims of different
+///   hosts never conflict, even when one host's wildcard covers the other;
+/// - a VirtualService listing one host twice (`svc` and its FQDN) claims it twice, and conflicts
+///   with itself;
+/// - each VirtualService is reported once, for the first conflicting scope and host (istioctl
+///   walks a Go map; meshroute goes in sorted order), naming them as `scope/host`.
 fn conflicting_mesh_hosts(
     virtual_services: &[(&Resource, &VirtualService)],
     out: &mut Vec<Diagnostic>,
 ) {
-    let mut by_host: BTreeMap<String, Vec<(&Resource, usize)>> = BTreeMap::new();
+    // initMeshGatewayHosts: (scope, host) → the claims (VirtualService, index in spec.hosts).
+    let mut claims: BTreeMap<(String, String), Vec<(&Resource, usize)>> = BTreeMap::new();
     for (resource, vs) in virtual_services {
         let mesh = vs.gateways.is_empty() || vs.gateways.iter().any(|g| g == "mesh");
         if !mesh {
             continue;
         }
-        for (i, h) in vs.hosts.iter().enumerate() {
-            let claims = by_host
-                .entry(host::resolve(h, resource.namespace()))
-                .or_default();
-            // One VirtualService naming a host twice (`svc` and its FQDN) is not a conflict: Istio
-            // keys the claims by VirtualService name.
-            if !claims.iter().any(|(r, _)| std::ptr::eq(*r, *resource)) {
-                claims.push((resource, i));
+        let namespace = resource.namespace();
+        let export = ExportTo::new(&vs.export_to, namespace, &[]);
+        let scopes: Vec<&str> = if export.is_public() {
+            vec!["*"]
+        } else {
+            export.namespaces().iter().map(|ns| &**ns).collect()
+        };
+        for scope in scopes {
+            for (i, h) in vs.hosts.iter().enumerate() {
+                claims
+                    .entry((scope.to_owned(), host::resolve(h, namespace)))
+                    .or_default()
+                    .push((resource, i));
             }
         }
     }
-    for (host, claims) in by_host {
-        if claims.len() < 2 {
+    let mut reported: BTreeSet<String> = BTreeSet::new();
+    for ((scope, fqdn), own) in &claims {
+        let mut group = own.clone();
+        if scope != "*" {
+            // getExportToAllNamespacesVSListForScopedHost
+            group.extend(
+                claims
+                    .iter()
+                    .filter(|((s, h), _)| s == "*" && host::matches(fqdn, h))
+                    .flat_map(|(_, c)| c.iter().copied()),
+            );
+        }
+        if group.len() < 2 {
             continue;
         }
-        let names: Vec<String> = claims.iter().map(|(r, _)| r.key()).collect();
-        for (resource, i) in claims {
+        let mut names: Vec<String> = group.iter().map(|(r, _)| r.key()).collect();
+        names.sort();
+        let names = names.join(",");
+        for (resource, i) in group {
+            if !reported.insert(resource.key()) {
+                continue;
+            }
             let mut sink = Sink::new(resource, out);
             sink.analysis(
                 Code::ConflictingMeshGatewayVirtualServiceHosts,
                 format!("spec.hosts[{i}]"),
                 format!(
-                    "The VirtualServices {} associated with mesh gateway define the same host {host} which can lead to undefined behavior: sidecars use only the oldest; merge them into one VirtualService",
-                    names.join(",")
+                    "The VirtualServices {names} associated with mesh gateway define the same host {scope}/{fqdn} which can lead to undefined behavior. This can be fixed by merging the conflicting VirtualServices into a single resource."
                 ),
             );
         }

@@ -103,7 +103,8 @@ enum Command {
         /// A request header, `Name: value` (repeatable).
         #[arg(short = 'H', long = "header")]
         headers: Vec<String>,
-        /// Decide as this gateway (`name` or `namespace/name`) instead of a sidecar.
+        /// Decide as this gateway (`name` or `namespace/name`) instead of a sidecar; a Gateway the
+        /// configuration does not define is refused (exit status 2).
         #[arg(long)]
         gateway: Option<String>,
         /// The calling workload's labels, `k=v,k2=v2`.
@@ -448,6 +449,13 @@ fn usage(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// What `route --gateway` and `simulate` say about a gateway the configuration does not define.
+fn unknown_gateway(gateway: &str) -> String {
+    format!(
+        "unknown gateway {gateway:?}: the configuration has no Gateway of that namespace and name"
+    )
+}
+
 /// Builds the request from `METHOD URL` and `Name: value` headers.
 fn build_request(args: &RouteArgs) -> Result<http::Request<()>, String> {
     let (method, url) = args
@@ -527,6 +535,9 @@ fn route(
         Ok(mesh) => mesh,
         Err(error) => return refused(error.errors()),
     };
+    if let Some(gateway) = source.gateway_name().filter(|g| !mesh.has_gateway(g)) {
+        return usage(&unknown_gateway(gateway));
+    }
     if print_warnings(&mesh).is_err() {
         return ExitCode::from(2);
     }
@@ -820,7 +831,7 @@ fn simulate(
             continue;
         }
         match SimRequest::from_json_line_in(line, namespace) {
-            Ok(request) => lines.push(request),
+            Ok(request) => lines.push((number + 1, request)),
             Err(message) => {
                 return usage(&format!(
                     "{}:{}: bad request line: {message}",
@@ -838,11 +849,23 @@ fn simulate(
         Ok(mesh) => Simulation::from_mesh(mesh),
         Err(error) => return refused(error.errors()),
     };
+    // A request line naming an unknown gateway is a bad request line: refuse it before printing.
+    for (number, request) in &lines {
+        if let Some(gateway) = request.source().gateway_name() {
+            if !sim.mesh().has_gateway(gateway) {
+                return usage(&format!(
+                    "{}:{number}: bad request line: {}",
+                    requests.display(),
+                    unknown_gateway(gateway)
+                ));
+            }
+        }
+    }
     if print_warnings(sim.mesh()).is_err() {
         return ExitCode::from(2);
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for (index, request) in (0u64..).zip(&lines) {
+    for (index, (_, request)) in (0u64..).zip(&lines) {
         let seed = seed.wrapping_add(index);
         // Request lines were checked when they were read.
         let value = match repeat {

@@ -114,12 +114,50 @@ impl Mesh {
         })
     }
 
+    /// Whether the configuration defines the Gateway `name` (`namespace/name`; a bare `name`
+    /// means namespace `default`, as in [`Source::gateway`]). A request from a gateway the
+    /// configuration does not define gets no route from [`Mesh::route`]; callers that take
+    /// gateway names from users check them here first.
+    ///
+    /// ```
+    /// # #[cfg(feature = "yaml")] {
+    /// let yaml = "apiVersion: networking.istio.io/v1
+    /// kind: Gateway
+    /// metadata: {name: edge, namespace: infra}
+    /// spec:
+    ///   selector: {istio: ingressgateway}
+    ///   servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [\"*\"]}]
+    /// ";
+    /// let mesh = meshroute::compile(
+    ///     meshroute::from_str(yaml, &meshroute::LoadOptions::default()).resources,
+    /// )?;
+    /// assert!(mesh.has_gateway("infra/edge"));
+    /// assert!(!mesh.has_gateway("edge")); // default/edge
+    /// # }
+    /// # Ok::<(), meshroute::CompileError>(())
+    /// ```
+    pub fn has_gateway(&self, name: &str) -> bool {
+        match name.split_once('/') {
+            Some(_) => self.inner.tables.gateways.contains_key(name),
+            None => self
+                .inner
+                .tables
+                .gateways
+                .contains_key(format!("default/{name}").as_str()),
+        }
+    }
+
     /// Decides where `request` goes when sent by `source`, as the Istio sidecar or gateway would,
     /// drawing weighted choices from a per-thread random source. Allocates nothing.
     ///
     /// The host being called is the request URI's authority, or its `Host` header. Through a
     /// gateway, the port (the authority's, else 80 for `http` and 443 for `https`) picks the
     /// Gateway's servers, and an `https` URI stands for a request that arrived over TLS.
+    ///
+    /// A gateway the configuration does not define (no `Gateway` resource of that namespace and
+    /// name, see [`Mesh::has_gateway`]) has no listener and no virtual host in Istio, even when a
+    /// VirtualService names it (`istioctl analyze` IST0101): its requests get no route, the 404
+    /// (NR) of a gateway with no virtual host for the request.
     pub fn route<'a, B>(&'a self, request: &'a http::Request<B>, source: &Source) -> Decision<'a> {
         self.route_with(request, source, &mut ThreadRng)
     }

@@ -1,4 +1,4 @@
-use super::request::{InvalidRequest, SimRequest};
+use super::request::{InvalidRequest, SimRequest, known_gateway};
 use crate::propagation::{Propagation, RoutingContext};
 use crate::route::explain::Explanation;
 use crate::route::mesh::Mesh;
@@ -55,8 +55,13 @@ impl<'a> Chain<'a> {
     /// hop's outbound request gets the flags of the previous hop's request with
     /// [`RoutingContext::capture`] / [`RoutingContext::inject`] and
     /// [`Propagation::from_mesh`], as the tower layers do. Fails on the first request that
-    /// cannot be built.
+    /// cannot be built, and before deciding anything when a hop is sent by a gateway the
+    /// configuration does not define.
     pub fn run(&self, seed: u64) -> Result<Vec<Hop>, InvalidRequest> {
+        known_gateway(self.mesh, &self.first.source())?;
+        for hop in &self.hops {
+            known_gateway(self.mesh, &hop.caller)?;
+        }
         let propagation = Propagation::from_mesh(self.mesh);
         let mut rng = FastRng::from_seed(seed);
         let mut hops = Vec::with_capacity(self.hops.len() + 1);

@@ -5,14 +5,27 @@ use std::net::IpAddr;
 use http::Request;
 
 use crate::route::connection::Connection;
+use crate::route::mesh::Mesh;
 use crate::route::source::Source;
 use crate::util::host::split_host_port;
 
 /// A request that cannot be simulated: a URL that is not absolute, an invalid method or header,
-/// a malformed request line. The message says what is wrong.
+/// a malformed request line, a gateway the configuration does not define. The message says what
+/// is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct InvalidRequest(String);
+
+/// Refuses a request sent by a gateway `mesh` does not define ([`Mesh::has_gateway`]): Istio
+/// has no such gateway to send it, and [`Mesh::route`] would answer 404 for want of one.
+pub(super) fn known_gateway(mesh: &Mesh, source: &Source) -> Result<(), InvalidRequest> {
+    match source.gateway_name() {
+        Some(gateway) if !mesh.has_gateway(gateway) => Err(InvalidRequest(format!(
+            "unknown gateway {gateway:?}: the configuration has no Gateway of that namespace and name"
+        ))),
+        _ => Ok(()),
+    }
+}
 
 /// A request to simulate and who sends it (by default a sidecar in namespace `default`).
 ///
@@ -86,7 +99,9 @@ impl SimRequest {
         self
     }
 
-    /// Sent by the gateway `namespace/name` (a bare `name` is in namespace `default`).
+    /// Sent by the gateway `namespace/name` (a bare `name` is in namespace `default`). The
+    /// [`Simulation`](super::Simulation) refuses the request when its configuration has no such
+    /// Gateway.
     pub fn from_gateway(mut self, name: &str) -> Self {
         let name = if name.contains('/') {
             name.to_owned()
@@ -117,8 +132,9 @@ impl SimRequest {
     /// `{"method":"GET","url":"http://svc-b:8080/greet",
     /// "headers":{"x-user":"a"},"gateway":null,"sourceLabels":{},"sourceNamespace":"default",
     /// "sourceIp":null,"destinationIp":null}`; all but `url` optional (`null` = absent), unknown
-    /// keys rejected. A bare gateway name is in namespace `default`. The request is checked with
-    /// [`SimRequest::build`], a `tcp://` or `tls://` URL with [`SimRequest::connection`].
+    /// keys rejected. A bare gateway name is in namespace `default` (whether the configuration
+    /// defines that Gateway is checked when the request is simulated). The request is checked
+    /// with [`SimRequest::build`], a `tcp://` or `tls://` URL with [`SimRequest::connection`].
     pub fn from_json_line(line: &str) -> Result<Self, InvalidRequest> {
         Self::from_json_line_in(line, "default")
     }

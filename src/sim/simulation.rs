@@ -4,7 +4,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::chain::Chain;
-use super::request::{InvalidRequest, SimRequest};
+use super::request::{InvalidRequest, SimRequest, known_gateway};
 use crate::config::load::{LoadError, LoadOptions, Loaded, from_path, from_str};
 use crate::diagnostic::Diagnostic;
 use crate::route::connection::Connection;
@@ -108,7 +108,8 @@ impl Simulation {
 
     /// The decision for `request`, weighted choices drawn from `FastRng::from_seed(seed)`, as
     /// the report `meshroute route --json` prints; an error when the request cannot be built
-    /// (see [`SimRequest::build`]). A `tcp://` or `tls://` URL is decided as a connection
+    /// (see [`SimRequest::build`]) or names a gateway the configuration does not define
+    /// ([`Mesh::has_gateway`]). A `tcp://` or `tls://` URL is decided as a connection
     /// ([`Mesh::route_connection`]).
     pub fn decide(
         &self,
@@ -116,6 +117,7 @@ impl Simulation {
         seed: u64,
     ) -> Result<DecisionReport, InvalidRequest> {
         let source = request.source();
+        known_gateway(&self.mesh, &source)?;
         let mut rng = FastRng::from_seed(seed);
         Ok(match Prepared::of(request)? {
             Prepared::Http(http) => self.mesh.route_with(&http, &source, &mut rng).report(),
@@ -126,7 +128,8 @@ impl Simulation {
         })
     }
 
-    /// Why `request` goes where [`Simulation::decide`] says (same seed, same decision).
+    /// Why `request` goes where [`Simulation::decide`] says (same seed, same decision); an error
+    /// as for [`Simulation::decide`].
     pub fn explain(&self, request: &SimRequest, seed: u64) -> Result<Explanation, InvalidRequest> {
         Ok(self.decide_explained(request, seed)?.1)
     }
@@ -137,6 +140,7 @@ impl Simulation {
         seed: u64,
     ) -> Result<(DecisionReport, Explanation), InvalidRequest> {
         let source = request.source();
+        known_gateway(&self.mesh, &source)?;
         let mut rng = FastRng::from_seed(seed);
         Ok(match Prepared::of(request)? {
             Prepared::Http(http) => {
@@ -152,7 +156,7 @@ impl Simulation {
     }
 
     /// Decides `request` `n` times, drawing from one `FastRng::from_seed(seed)`, and counts
-    /// the destinations and endpoints.
+    /// the destinations and endpoints; an error as for [`Simulation::decide`].
     pub fn distribution(
         &self,
         request: &SimRequest,
@@ -164,6 +168,7 @@ impl Simulation {
         let mut endpoints: BTreeMap<String, u64> = BTreeMap::new();
         let prepared = Prepared::of(request)?;
         let source = request.source();
+        known_gateway(&self.mesh, &source)?;
         let mut rng = FastRng::from_seed(seed);
         let mut tally = |destination: Option<DestinationRef<'_>>, endpoint: Option<&str>| {
             if let Some(d) = destination {

@@ -5,9 +5,10 @@
 //! (`flags.rs`); then the seed scenario and the command line. Each lint has a bad configuration
 //! and a good neighbour.
 //!
-//! `references.rs` holds the cross-resource `istioctl analyze` findings (IST0101, IST0109,
-//! IST0132); the unreachable-rule findings validation produces (IST0130, IST0131) are asserted
-//! beside the VirtualService validation rules, in `tests/validate/virtual_service.rs`.
+//! `references.rs` holds the cross-resource `istioctl analyze` findings (IST0101 subsets and
+//! gateways, IST0109, IST0132), `hosts.rs` those about destination hosts (IST0101, IST0112); the
+//! unreachable-rule findings validation produces (IST0130, IST0131) are asserted beside the
+//! VirtualService validation rules, in `tests/validate/virtual_service.rs`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -21,6 +22,7 @@ mod common;
 #[cfg(feature = "cli")]
 mod cli;
 mod flags;
+mod hosts;
 mod references;
 mod seed;
 mod shadowed;

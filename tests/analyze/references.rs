@@ -4,8 +4,12 @@
 //! ConflictingMeshGatewayVirtualServiceHosts are errors, IST0132
 //! VirtualServiceHostNotFoundInGateway a warning.
 
-use crate::common::manifests::{ROUTE, destination_rule, docs, gateway, http, named_vs, vs};
-use crate::common::{assert_analysis, assert_clean_yaml, assert_no_errors, diagnostics, render};
+use crate::common::manifests::{
+    ROUTE, destination_rule, docs, gateway, http, named_vs, services, vs,
+};
+use crate::common::{
+    assert_analysis, assert_clean_yaml, assert_no_code, assert_no_errors, diagnostics, render,
+};
 use meshroute::{Diagnostic, Severity};
 
 /// istioctl analyze IST0101 ReferencedResourceNotFound: "Referenced host+subset in destinationrule
@@ -52,6 +56,7 @@ fn ist0101_cluster_exists_no_warning() {
             "- route: [{destination: {host: svc-b, subset: v1}, weight: 90}, {destination: {host: svc-b, subset: v2}, weight: 10}]",
         ),
         &destination_rule("default", "svc-b", "svc-b"),
+        &services(),
     ]));
 }
 
@@ -64,10 +69,12 @@ fn ist0101_short_host_resolved_in_virtual_service_namespace() {
     assert_clean_yaml(&docs(&[
         &vs,
         &destination_rule("default", "svc-b", "svc-b.default.svc.cluster.local"),
+        &services(),
     ]));
     assert_clean_yaml(&docs(&[
         &vs,
         &destination_rule("other", "svc-b", "svc-b.default.svc.cluster.local"),
+        &services(),
     ]));
     let elsewhere = docs(&[&vs, &destination_rule("other", "svc-b", "svc-b")]);
     assert_analysis(
@@ -97,14 +104,14 @@ fn ist0109_two_mesh_virtual_services_same_host() {
         .collect();
     assert_eq!(ist0109.len(), 2, "{}", render(&diags));
     for d in &ist0109 {
-        // messages.yaml: ConflictingMeshGatewayVirtualServiceHosts is an Error.
+        // messages.yaml: ConflictingMeshGatewayVirtualServiceHosts is an Error; the host is the
+        // scoped name the analyzer grouped by (conflictingmeshgatewayhosts.go passes
+        // `string(scopedFqdn)`: `*/` for VirtualServices exported everywhere).
         assert_eq!(d.severity, Severity::Error);
         assert_eq!(d.path, "spec.hosts[0]");
-        assert!(
-            d.message.contains(
-                "associated with mesh gateway define the same host svc-b.default.svc.cluster.local"
-            ),
-            "{d}"
+        assert_eq!(
+            d.message,
+            "The VirtualServices default/a,default/b associated with mesh gateway define the same host */svc-b.default.svc.cluster.local which can lead to undefined behavior. This can be fixed by merging the conflicting VirtualServices into a single resource."
         );
     }
     // Bound to a gateway only, the second one no longer conflicts on sidecars.
@@ -117,7 +124,90 @@ fn ist0109_two_mesh_virtual_services_same_host() {
         &a,
         &b_gateway,
         &gateway("default", "gw", "[\"*\"]"),
+        &services(),
     ]));
+}
+
+/// The VirtualServices reported IST0109 for `fixture` (each once), sorted.
+fn ist0109_reported(fixture: &str) -> Vec<String> {
+    let diags = diagnostics(&crate::common::fixture(fixture));
+    let mut names: Vec<String> = diags
+        .iter()
+        .filter(|d| d.code.map(meshroute::Code::as_str) == Some("IST0109"))
+        .map(|d| d.name.clone().unwrap_or_default())
+        .collect();
+    names.sort();
+    names
+}
+
+/// analyzers_test.go "virtualServiceConflictingMeshGatewayHosts" over its test data
+/// (`testdata/virtualservice_conflictingmeshgatewayhosts.yaml`): VirtualServices bound only to a
+/// gateway do not conflict, `exportTo: ["."]` keeps a host private to its namespace, and a
+/// private claim conflicts with a public one for the same host (team2/ratings and bar/ratings on
+/// `google.com`).
+#[test]
+fn ist0109_istioctl_test_data() {
+    assert_eq!(
+        ist0109_reported("istioctl/virtualservice_conflictingmeshgatewayhosts"),
+        [
+            "bar/ratings",
+            "foo/bogus-productpage",
+            "foo/productpage",
+            "foo/ratings",
+            "team2/ratings",
+            "team3/ratings",
+            "team4/ratings",
+        ]
+    );
+}
+
+/// analyzers_test.go "virtualServiceConflictingMeshGatewayHostsWithExportTo"
+/// (`testdata/virtualservice_conflictingmeshgatewayhosts_with_exportto.yaml`): claims exported to
+/// different namespaces do not conflict (productpage-b); a namespace's claim conflicts with a
+/// public claim whose host matches it, wildcards included (productpage-c; productpage-d, where
+/// `*.d` covers `*.productpage.d`).
+#[test]
+fn ist0109_istioctl_test_data_with_export_to() {
+    assert_eq!(
+        ist0109_reported("istioctl/virtualservice_conflictingmeshgatewayhosts_with_exportto"),
+        [
+            "bar/productpage",
+            "bar/productpage-c",
+            "bar/productpage-d",
+            "foo/productpage",
+            "foo/productpage-c",
+            "foo/productpage-d",
+        ]
+    );
+}
+
+/// conflictingmeshgatewayhosts.go groups public claims by exact host only: two VirtualServices
+/// exported everywhere, one for `*.example.com` and one for `api.example.com`, do not conflict;
+/// the message names the scoped host of the group.
+#[test]
+fn ist0109_public_wildcards_group_by_exact_host() {
+    let wide = named_vs(
+        "default",
+        "wide",
+        &format!("hosts: [\"*.example.com\"]\nhttp:\n- {ROUTE}"),
+    );
+    let narrow = named_vs(
+        "default",
+        "narrow",
+        &format!("hosts: [api.example.com]\nhttp:\n- {ROUTE}"),
+    );
+    assert_no_code(&docs(&[&wide, &narrow]), "IST0109");
+    let private = named_vs(
+        "default",
+        "private",
+        &format!("hosts: [api.example.com]\nexportTo: [.]\nhttp:\n- {ROUTE}"),
+    );
+    assert_analysis(
+        &docs(&[&wide, &private]),
+        "IST0109",
+        "spec.hosts[0]",
+        "The VirtualServices default/private,default/wide associated with mesh gateway define the same host default/api.example.com",
+    );
 }
 
 /// istioctl analyze IST0132 VirtualServiceHostNotFoundInGateway (analyzers/virtualservice/
@@ -139,10 +229,12 @@ fn ist0132_host_not_exposed_by_gateway() {
     assert_clean_yaml(&docs(&[
         &vs,
         &gateway("default", "gw", "[\"*.example.com\"]"),
+        &services(),
     ]));
     assert_clean_yaml(&docs(&[
         &vs,
         &gateway("default", "gw", "[\"default/shop.example.com\"]"),
+        &services(),
     ]));
 }
 
@@ -162,7 +254,7 @@ fn ist0132_per_gateway_reference_when_no_host_is_exposed() {
             "hosts: [user.api.testing-03.com, profile.homepage.testing-03.com]\ngateways: [istio-system/api, istio-system/home]\nhttp:\n- {ROUTE}"
         ),
     );
-    assert_clean_yaml(&docs(&[&gateways, &both]));
+    assert_clean_yaml(&docs(&[&gateways, &both, &services()]));
     let one = named_vs(
         "default",
         "one",
@@ -170,7 +262,7 @@ fn ist0132_per_gateway_reference_when_no_host_is_exposed() {
             "hosts: [user.api.testing-03.com]\ngateways: [istio-system/api, istio-system/home]\nhttp:\n- {ROUTE}"
         ),
     );
-    let yaml = docs(&[&gateways, &one]);
+    let yaml = docs(&[&gateways, &one, &services()]);
     let found: Vec<Diagnostic> = diagnostics(&yaml);
     assert_eq!(found.len(), 1, "{}", render(&found));
     assert_analysis(
@@ -210,7 +302,8 @@ fn ist0132_server_host_namespaces() {
     };
     for hosts in ["[./testing-01.com]", "[istio-system/testing-01.com]"] {
         let gw = gateway("istio-system", "gw", hosts);
-        assert_clean_yaml(&docs(&[&gw, &bound("istio-system")]));
+        let in_istio_system = crate::common::manifests::service("istio-system", "svc-b", &[8080]);
+        assert_clean_yaml(&docs(&[&gw, &bound("istio-system"), &in_istio_system]));
         assert_analysis(
             &docs(&[&gw, &bound("default")]),
             "IST0132",
@@ -220,8 +313,9 @@ fn ist0132_server_host_namespaces() {
     }
     for hosts in ["[\"*/testing-01.com\"]", "[\"*/*\"]", "[testing-01.com]"] {
         let gw = gateway("istio-system", "gw", hosts);
-        assert_clean_yaml(&docs(&[&gw, &bound("istio-system")]));
-        assert_clean_yaml(&docs(&[&gw, &bound("default")]));
+        let in_istio_system = crate::common::manifests::service("istio-system", "svc-b", &[8080]);
+        assert_clean_yaml(&docs(&[&gw, &bound("istio-system"), &in_istio_system]));
+        assert_clean_yaml(&docs(&[&gw, &bound("default"), &services()]));
     }
 }
 
@@ -257,5 +351,5 @@ fn gateway_not_found() {
         "spec.gateways[0]",
         "Referenced gateway not found: \"default/gw\"",
     );
-    assert_clean_yaml(&docs(&[&vs, &gateway("ns1", "gw", "[\"*\"]")]));
+    assert_clean_yaml(&docs(&[&vs, &gateway("ns1", "gw", "[\"*\"]"), &services()]));
 }

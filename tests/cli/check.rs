@@ -81,7 +81,7 @@ fn json_output_follows_the_contract() {
 }
 
 /// A VirtualService whose second rule can never fire (IST0130, a warning) and whose second
-/// match repeats the first (IST0131, info), with its subsets defined.
+/// match repeats the first (IST0131, info), with its service and subsets defined.
 const UNREACHABLE: &str = "apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: svc-b, namespace: default}
@@ -104,6 +104,12 @@ metadata: {name: svc-b, namespace: default}
 spec:
   host: svc-b
   subsets: [{name: v1, labels: {version: v1}}, {name: v2, labels: {version: v2}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc-b, namespace: default}
+spec:
+  ports: [{port: 8080, name: http}]
 ";
 
 /// istioctl analyze's thresholds: failure at error by default, output from info.
@@ -180,7 +186,9 @@ fn unknown_field_is_an_error_unless_allowed() {
         ),
         "{text}"
     );
-    assert!(text.starts_with("loaded 0 resource(s)"), "{text}");
+    // The VirtualService is refused; its Service loads.
+    assert!(text.starts_with("loaded 1 resource(s)"), "{text}");
+    assert!(!text.contains("VirtualService   default/svc-b"), "{text}");
     let out = meshroute(
         &["check", "--allow-unknown-fields", "-"],
         Some(&fixture("unknown-field")),
@@ -192,4 +200,28 @@ fn unknown_field_is_an_error_unless_allowed() {
         "{text}"
     );
     assert!(text.contains("0 error(s), 1 warning(s)"), "{text}");
+}
+
+/// istioctl's DestinationHostAnalyzer: a destination host no Service or ServiceEntry defines is
+/// an IST0101 error ("Referenced host not found"), with its line.
+#[test]
+fn missing_destination_host_is_an_error() {
+    let yaml = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: svc-b, namespace: default}
+spec:
+  hosts: [svc-b]
+  http:
+  - route:
+    - destination: {host: svc-b}
+";
+    let out = meshroute(&["check", "-"], Some(yaml));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(
+            "-:8: error[IST0101]: VirtualService default/svc-b: spec.http[0].route[0].destination.host: Referenced host not found: \"svc-b\""
+        ),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -406,3 +406,50 @@ fn route_prints_the_configuration_warnings_first() {
     assert!(text.contains(": error[IST0101]: "), "{text}");
     assert_eq!(text.lines().count(), 2, "{text}");
 }
+
+/// `--gateway` naming a Gateway the configuration does not have is a bad request (exit 2, like a
+/// bad `--request`), not a 404: Istio has no such gateway to receive the request.
+#[test]
+fn route_unknown_gateway_exits_2() {
+    for gateway in ["nope", "other/demo-gateway"] {
+        let out = meshroute(
+            &[
+                "route",
+                "examples/seed/",
+                "--gateway",
+                gateway,
+                "--request",
+                "GET http://demo.example.com/greet",
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+        let qualified = if gateway.contains('/') {
+            gateway.to_owned()
+        } else {
+            format!("default/{gateway}")
+        };
+        assert_eq!(
+            stderr(&out).trim(),
+            format!(
+                "meshroute: unknown gateway \"{qualified}\": the configuration has no Gateway of that namespace and name"
+            )
+        );
+    }
+    // The seed's Gateway, by bare name (in --namespace) or namespace/name.
+    for gateway in ["demo-gateway", "default/demo-gateway"] {
+        let out = meshroute(
+            &[
+                "route",
+                "examples/seed/",
+                "--gateway",
+                gateway,
+                "--request",
+                "GET http://demo.example.com/greet",
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+}

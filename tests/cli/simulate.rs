@@ -103,6 +103,24 @@ fn repeat_reports_the_weighted_split_deterministically() {
     assert_eq!(sum, 100_000);
 }
 
+/// A request line whose `"gateway"` the configuration does not define is a bad request line:
+/// exit 2 before any output, naming the line.
+#[test]
+fn an_unknown_gateway_is_a_bad_line() {
+    let out = meshroute(
+        &["simulate", "examples/seed/", "--requests", "-"],
+        Some(
+            "{\"url\":\"http://demo.example.com/greet\",\"gateway\":\"demo-gateway\"}\n{\"url\":\"http://demo.example.com/greet\",\"gateway\":\"infra/edge\"}\n",
+        ),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out).trim(),
+        "meshroute: -:2: bad request line: unknown gateway \"infra/edge\": the configuration has no Gateway of that namespace and name"
+    );
+}
+
 #[test]
 fn a_bad_line_exits_2_and_names_it() {
     let out = meshroute(

@@ -49,6 +49,34 @@ pub fn destination_rule(namespace: &str, name: &str, host: &str) -> String {
     )
 }
 
+/// A Kubernetes Service `namespace/name` with these ports (each named `http-<port>`).
+pub fn service(namespace: &str, name: &str, ports: &[u16]) -> String {
+    let ports: Vec<String> = ports
+        .iter()
+        .map(|p| format!("{{port: {p}, name: http-{p}}}"))
+        .collect();
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  ports: [{}]\n",
+        ports.join(", ")
+    )
+}
+
+/// The Kubernetes Services `default/svc-b`, `default/svc-c` and `default/svc-d`, port 8080 each:
+/// the destinations of the manifests above. Without them `istioctl analyze` reports every
+/// destination host (IST0101 "Referenced host not found").
+pub fn services() -> String {
+    docs(&[
+        &service("default", "svc-b", &[8080]),
+        &service("default", "svc-c", &[8080]),
+        &service("default", "svc-d", &[8080]),
+        DB_ENTRY,
+    ])
+}
+
+/// The ServiceEntry `default/db` for `db.example.com` (port 5432), the destination of the TCP and
+/// TLS rules of the tests.
+const DB_ENTRY: &str = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: db, namespace: default}\nspec:\n  hosts: [db.example.com]\n  ports: [{number: 5432, name: tcp, protocol: TCP}]\n  resolution: DNS\n";
+
 /// Several documents as one stream.
 pub fn docs(parts: &[&str]) -> String {
     parts.join("---\n")

@@ -255,7 +255,7 @@ pub fn assert_diag(yaml: &str, severity: Severity, code: Option<&str>, path: &st
 #[track_caller]
 pub fn assert_analysis(yaml: &str, code: &str, path: &str, needle: &str) {
     let severity = match code {
-        "IST0101" | "IST0109" => Severity::Error,
+        "IST0101" | "IST0109" | "IST0112" => Severity::Error,
         "IST0131" => Severity::Info,
         _ => Severity::Warning,
     };

@@ -393,6 +393,53 @@ spec:
     }
 }
 
+/// gateway.go `buildGatewayHTTPRouteConfig`: a gateway proxy builds its routes from the Gateways
+/// that select it and the VirtualServices bound to those by name (`VirtualServicesForGateway`),
+/// so a VirtualService bound to a Gateway the configuration does not define routes nothing
+/// (istioctl: IST0101 "Referenced gateway not found"). `Mesh::has_gateway` tells such a gateway;
+/// `Mesh::route` answers its requests with no route (404 NR), and `explain` says why.
+#[test]
+fn undefined_gateway_routes_nothing() {
+    let edge = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: edge, namespace: default}
+spec:
+  hosts: [edge.example.com]
+  gateways: [gw]
+  http:
+  - route:
+    - destination: {host: edge-backend.example.com}
+";
+    let without = mesh(edge);
+    assert!(!without.has_gateway("default/gw"));
+    assert!(!without.has_gateway("gw"));
+    let req = get("http://edge.example.com/");
+    let d = without.route(&req, &gateway());
+    assert_eq!(d.outcome(), Outcome::NoRoute);
+    assert_eq!(d.virtual_service(), None);
+    let (_, explanation) = without.explain(&req, &gateway(), &mut FastRng::from_seed(0));
+    assert!(
+        explanation
+            .to_string()
+            .contains("port 80: no Gateway of that name in the configuration: nothing listens"),
+        "{explanation}"
+    );
+
+    let with = mesh(&format!("{GATEWAY}---\n{edge}"));
+    assert!(with.has_gateway("default/gw"));
+    assert!(
+        with.has_gateway("gw"),
+        "a bare name is in namespace default"
+    );
+    assert!(!with.has_gateway("other/gw"));
+    let d = with.route(&req, &gateway());
+    assert_eq!(d.virtual_service(), Some("default/edge"));
+    // The same Gateway with no VirtualService bound: known, every request 404.
+    let alone = mesh(GATEWAY);
+    assert!(alone.has_gateway("default/gw"));
+    assert_eq!(alone.route(&req, &gateway()).outcome(), Outcome::NoRoute);
+}
+
 fn two_vses_for_svc_b(first: (&str, &str), second: (&str, &str)) -> Mesh {
     let vs = |(name, created): (&str, &str), subset: &str| {
         format!(

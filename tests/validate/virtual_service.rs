@@ -6,10 +6,12 @@
 //! Every rule has a bad configuration (asserting the diagnostic's path, severity and a distinctive
 //! part of Istio's message) and its closest valid neighbour (asserting no diagnostic at all).
 
-use crate::common::manifests::{ROUTE, destination_rule, docs, gateway, http, named_vs, vs};
+use crate::common;
+use crate::common::manifests::{
+    ROUTE, destination_rule, docs, gateway, http, named_vs, services, vs,
+};
 use crate::common::{
-    assert_analysis, assert_clean_yaml, assert_diag, assert_no_code, assert_no_errors, diagnostics,
-    render,
+    assert_analysis, assert_diag, assert_no_code, assert_no_errors, diagnostics, render,
 };
 use meshroute::{Diagnostic, Severity};
 
@@ -17,11 +19,11 @@ use meshroute::{Diagnostic, Severity};
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/// The errors at exactly `path`.
+/// The validation errors at exactly `path` (analysis findings, which never reject, aside).
 fn errors_at<'a>(diags: &'a [Diagnostic], path: &str) -> Vec<&'a Diagnostic> {
     diags
         .iter()
-        .filter(|d| d.severity == Severity::Error && d.path == path)
+        .filter(|d| d.rejects() && d.path == path)
         .collect()
 }
 
@@ -59,7 +61,8 @@ fn with_first_route(
     yaml: &str,
     edit: impl FnOnce(&mut meshroute::config::HttpRoute),
 ) -> Vec<Diagnostic> {
-    let mut loaded = meshroute::from_str(yaml, &meshroute::LoadOptions::default());
+    let yaml = docs(&[yaml, &services()]);
+    let mut loaded = meshroute::from_str(&yaml, &meshroute::LoadOptions::default());
     assert!(
         loaded.diagnostics.is_empty(),
         "{}",
@@ -71,6 +74,13 @@ fn with_first_route(
     });
     edit(route.expect("a VirtualService with an HTTP route"));
     meshroute::check(&loaded.resources)
+}
+
+/// Asserts that `yaml`, beside the Services its destinations name (`svc-b`, `svc-c`, `svc-d`:
+/// [`services`]), gets no diagnostic at all, from validation or `istioctl analyze`.
+#[track_caller]
+fn assert_clean_yaml(yaml: &str) {
+    common::assert_clean_yaml(&format!("{yaml}\n---\n{}", services()));
 }
 
 /// A route on `svc-b` with one match `m` (a YAML flow mapping).
@@ -187,12 +197,25 @@ fn duplicate_hosts_include_wildcard_overlap() {
 }
 
 /// validation.go ValidateVirtualService: hosts are compared as written (`host.Name`), so a short
-/// name and its FQDN are not duplicates for validation.
+/// name and its FQDN are not duplicates for validation. istioctl's
+/// `ConflictingMeshGatewayHostsAnalyzer` (conflictingmeshgatewayhosts.go `initMeshGatewayHosts`)
+/// makes both fully qualified and appends the VirtualService once per host, so it reports the
+/// VirtualService as conflicting with itself (IST0109).
 #[test]
 fn duplicate_hosts_compare_names_as_written() {
-    assert_clean_yaml(&vs(&format!(
+    let yaml = vs(&format!(
         "hosts: [svc-b, svc-b.default.svc.cluster.local]\nhttp:\n- {ROUTE}"
-    )));
+    ));
+    let yaml = docs(&[&yaml, &services()]);
+    let diags = diagnostics(&yaml);
+    assert!(diags.iter().all(|d| d.code.is_some()), "{}", render(&diags));
+    assert_eq!(diags.len(), 1, "{}", render(&diags));
+    assert_analysis(
+        &yaml,
+        "IST0109",
+        "spec.hosts[0]",
+        "The VirtualServices default/r,default/r associated with mesh gateway define the same host */svc-b.default.svc.cluster.local",
+    );
 }
 
 /// validation.go ValidateVirtualService: a delegate (no hosts) "must have no gateways specified".
@@ -212,14 +235,14 @@ fn delegate_virtual_service_with_gateways_rejected() {
 /// validation.go ValidateVirtualService: a delegate "must have no tcp route specified".
 #[test]
 fn delegate_virtual_service_with_tcp_rejected() {
-    let yaml = vs("tcp:\n- route: [{destination: {host: svc-b, port: {number: 9000}}}]");
+    let yaml = vs("tcp:\n- route: [{destination: {host: svc-b, port: {number: 8080}}}]");
     assert_only_error(
         &yaml,
         "spec.tcp",
         "delegate virtual service must have no tcp route specified",
     );
     assert_clean_yaml(&vs(
-        "hosts: [svc-b]\ntcp:\n- route: [{destination: {host: svc-b, port: {number: 9000}}}]",
+        "hosts: [svc-b]\ntcp:\n- route: [{destination: {host: svc-b, port: {number: 8080}}}]",
     ));
 }
 
@@ -1115,7 +1138,9 @@ fn destination_host_valid_wildcard_domain() {
         "svc-b.default.svc.cluster.local",
         "reviews",
     ] {
-        assert_clean_yaml(&with(good));
+        // A ServiceEntry defines the hosts, so that istioctl finds them (IST0101 otherwise).
+        let entry = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: entry, namespace: default}\nspec:\n  hosts: [\"*.baz\", reviews]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  resolution: NONE\n";
+        assert_clean_yaml(&docs(&[&with(good), entry]));
     }
 }
 
