@@ -12,6 +12,8 @@ mod shadowed;
 mod subsets;
 mod weights;
 
+use std::collections::{BTreeMap, HashMap};
+
 use crate::config::{Body, Resource, effective};
 use crate::diagnostic::Diagnostic;
 use crate::registry::endpoints::discover;
@@ -113,15 +115,36 @@ pub fn lint(resources: &[Resource]) -> Vec<Diagnostic> {
     out
 }
 
-/// Fills in the line of each diagnostic about one of the `effective` resources.
+/// Fills in the line of each diagnostic about one of the `effective` resources. Each resource's
+/// text is read once for all of its diagnostics (a configuration can have thousands).
 fn locate(effective: &[&Resource], diagnostics: &mut [Diagnostic]) {
-    for diagnostic in diagnostics {
-        let resource = effective.iter().find(|r| {
-            diagnostic.name.as_deref() == Some(r.key().as_str())
-                && diagnostic.kind.as_deref() == Some(r.kind())
-        });
-        if let Some(resource) = resource {
-            resource.locate(std::slice::from_mut(diagnostic));
+    let index: HashMap<(&str, String), usize> = effective
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ((r.kind(), r.key()), i))
+        .collect();
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (i, diagnostic) in diagnostics.iter().enumerate() {
+        let (Some(kind), Some(name)) = (&diagnostic.kind, &diagnostic.name) else {
+            continue;
+        };
+        if let Some(&resource) = index.get(&(kind.as_str(), name.clone())) {
+            groups.entry(resource).or_default().push(i);
+        }
+    }
+    for (resource, members) in groups {
+        let Some(resource) = effective.get(resource) else {
+            continue;
+        };
+        let mut batch: Vec<Diagnostic> = members
+            .iter()
+            .filter_map(|&i| diagnostics.get(i).cloned())
+            .collect();
+        resource.locate(&mut batch);
+        for (&i, located) in members.iter().zip(batch) {
+            if let Some(diagnostic) = diagnostics.get_mut(i) {
+                diagnostic.line = located.line;
+            }
         }
     }
 }
