@@ -134,6 +134,7 @@ fn compile_route(
                     .or_else(|| authority_of(route_request))
                     .or_else(|| authority_of(dest_request));
                 CompiledDestination {
+                    id: 0,
                     service_port: known.service_port(&fqdn),
                     port: dest
                         .port

@@ -27,7 +27,8 @@ use crate::registry::rules::RuleChoice;
 use crate::registry::services::Service;
 use crate::registry::visibility::service_annotation_export;
 use crate::route::table::{
-    Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost, Scopes, Tables,
+    Action, Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost, Scopes,
+    Tables,
 };
 use crate::util::host;
 
@@ -183,6 +184,38 @@ pub(super) fn build(
         Some(sidecar) => builder.scope("", Some(sidecar), &mut scopes),
         None => scopes.elsewhere_plain,
     };
+    // Each route destination as each scope sees it (cluster and subset), by destination id.
+    let destinations: Vec<(&str, Option<&str>)> = builder
+        .tables
+        .virtual_services
+        .iter()
+        .flat_map(|vs| vs.routes.iter())
+        .flat_map(|route| match &route.action {
+            Action::Route { destinations, .. } => destinations.as_slice(),
+            _ => &[],
+        })
+        .map(|d| (&*d.host, d.subset.as_deref()))
+        .collect();
+    let rules = &builder.tables.rules;
+    for scope in &mut scopes.list {
+        scope.destinations = destinations
+            .iter()
+            .map(|(host, subset)| {
+                let Some(seen) = scope.hosts.get(*host).copied().filter(|h| h.exists) else {
+                    return ScopeHost::default();
+                };
+                let subset_defined = subset.is_none_or(|subset| {
+                    rules
+                        .get(usize::try_from(seen.rule).unwrap_or(usize::MAX))
+                        .is_some_and(|rule| rule.subsets.iter().any(|s| &**s == subset))
+                });
+                ScopeHost {
+                    exists: subset_defined,
+                    ..seen
+                }
+            })
+            .collect();
+    }
     builder.tables.scopes = scopes;
     builder.policies
 }
@@ -341,6 +374,16 @@ impl<'k> Builder<'k, '_, '_, '_> {
                     }
                 };
                 scope.hosts.insert(destination.as_str().into(), seen);
+            }
+        }
+        // Each service's own virtual host knows its DestinationRule choice (the default route).
+        for listener in &mut scope.listeners {
+            for entry in &mut listener.hosts.hosts {
+                if entry.service_ports.is_some() {
+                    if let Some(seen) = scope.hosts.get(&entry.fqdn).filter(|h| h.exists) {
+                        entry.rule = seen.rule;
+                    }
+                }
             }
         }
         let index = u32::try_from(scopes.list.len()).unwrap_or(u32::MAX);

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::entries::index;
 use crate::registry::visibility::ExportTo;
-use crate::route::table::{HostEntry, SidecarHosts};
+use crate::route::table::{HostEntry, NO_RULE, SidecarHosts};
 use crate::util::host;
 
 /// What scopes need to know of a root VirtualService.
@@ -72,7 +72,13 @@ pub(super) fn sidecar_hosts(
         }
         ports.sort_unstable();
         ports.dedup();
-        sidecar.vs_ports.insert(vs, ports.into());
+        let slot = index(vs);
+        if sidecar.vs_ports.len() <= slot {
+            sidecar.vs_ports.resize(slot + 1, None);
+        }
+        if let Some(entry) = sidecar.vs_ports.get_mut(slot) {
+            *entry = Some(ports.into());
+        }
     }
     for (own, parent) in shadows {
         let inherited: Vec<u32> = sidecar
@@ -126,6 +132,7 @@ fn vs_host_entry(sidecar: &mut SidecarHosts, name: &str, shadows: &mut Vec<(u32,
                 virtual_services: Vec::new(),
                 service_port: None,
                 service_ports: None,
+                rule: NO_RULE,
             });
             sidecar.domains.insert(name.into(), own);
             shadows.push((own, idx));
@@ -157,6 +164,7 @@ fn host_entry(sidecar: &mut SidecarHosts, fqdn: &str, ports: Option<&[u16]>) -> 
             _ => None,
         },
         service_ports: ports.map(Into::into),
+        rule: NO_RULE,
     });
     if fqdn.starts_with('*') {
         return idx;

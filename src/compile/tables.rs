@@ -14,7 +14,7 @@ use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, Resource, VirtualService};
 use crate::registry::gateways::bound_gateways;
 use crate::route::stream::StreamTables;
-use crate::route::table::Tables;
+use crate::route::table::{Action, Tables};
 use crate::util::host;
 
 /// Root VirtualServices (those with hosts: delegates are merged into the routes that name
@@ -111,6 +111,18 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables) {
             destinations,
         });
         tables.virtual_services.push(compiled);
+    }
+    // Number every route destination, for the per-scope tables of `Scope::destinations`.
+    let mut next_id = 0u32;
+    for vs in &mut tables.virtual_services {
+        for route in &mut vs.routes {
+            if let Action::Route { destinations, .. } = &mut route.action {
+                for d in destinations {
+                    d.id = next_id;
+                    next_id = next_id.saturating_add(1);
+                }
+            }
+        }
     }
     // The caller-less view: every mesh VirtualService (oldest first) and every service.
     let every_vs: Vec<u32> = infos.iter().filter(|i| i.mesh).map(|i| i.index).collect();

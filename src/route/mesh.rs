@@ -47,8 +47,9 @@ struct Inner {
 
 /// Where a sidecar request goes when no VirtualService decides it.
 enum Fallback<'a> {
-    /// The service's own virtual host (Istio's default route): its FQDN and only port.
-    Service(&'a str, Option<u16>),
+    /// The service's own virtual host (Istio's default route): its FQDN, only port and the
+    /// DestinationRule choice of the caller's scope.
+    Service(&'a str, Option<u16>, u32),
     /// The catch-all `allow_any` virtual host: Envoy's `PassthroughCluster`, the host as called.
     Passthrough(Option<&'a str>),
     /// The catch-all `block_all` virtual host (`REGISTRY_ONLY`): 502.
@@ -280,7 +281,7 @@ impl Mesh {
                 // No VirtualService: the service's own virtual host when it serves the port,
                 // else the catch-all (httproute.go `buildCatchAllVirtualHost`).
                 let fallback = match entry.filter(|e| e.serves(facts.port)) {
-                    Some(e) => Fallback::Service(&e.fqdn, e.service_port),
+                    Some(e) => Fallback::Service(&e.fqdn, e.service_port, e.rule),
                     None if scope.registry_only => Fallback::BlackHole,
                     None => Fallback::Passthrough(entry.map(|e| &*e.fqdn)),
                 };
@@ -293,10 +294,10 @@ impl Mesh {
             }
         };
 
+        // The default route's DestinationRule choice, when the service's virtual host answers.
+        let mut default_rule = None;
         let mut decision = match eval {
-            Eval::Found(vs, route, matched) => {
-                decide(vs, route, matched, facts, scope, tables, rng)
-            }
+            Eval::Found(vs, route, matched) => decide(vs, route, matched, facts, scope, rng),
             // Envoy's 404 NR: the host's VirtualService matched nothing, or a gateway has no
             // virtual host for it (gateways have no default route).
             Eval::NoMatch(vs) => Decision::new(Outcome::NoRoute, Some(&vs.key), facts),
@@ -304,7 +305,8 @@ impl Mesh {
             Eval::NothingApplies => match fallback {
                 Fallback::NotFound => Decision::new(Outcome::NoRoute, None, facts),
                 Fallback::BlackHole => Decision::new(Outcome::BlackHole, None, facts),
-                Fallback::Service(host, service_port) => {
+                Fallback::Service(host, service_port, rule) => {
+                    default_rule = Some(rule);
                     let port = Some(facts.port).or(service_port);
                     let mut decision = Decision::new(Outcome::NoVirtualService, None, facts);
                     decision.destination = Some(DestinationRef {
@@ -338,9 +340,19 @@ impl Mesh {
                 tracer.visibility(resource, verdict);
             }
         }
-        if let Some(dest) = decision.destination {
-            if dest.cluster_exists {
-                self.attach_endpoint(&mut decision, dest, scope, request, source, rng);
+        if let Some(dest) = decision.destination.filter(|d| d.cluster_exists) {
+            // The DestinationRule the caller's scope applies: read by destination id for a
+            // route, by host for the default route.
+            let rule = match decision.chosen {
+                Some(chosen) => scope
+                    .destinations
+                    .get(index(chosen.id))
+                    .filter(|seen| seen.exists)
+                    .map(|seen| seen.rule),
+                None => default_rule,
+            };
+            if let Some(rule) = rule {
+                self.attach_endpoint(&mut decision, dest, rule, request, source, rng);
             }
         }
         tracing::trace!(
@@ -474,7 +486,7 @@ impl Mesh {
         &self,
         decision: &mut Decision<'_>,
         dest: DestinationRef<'_>,
-        scope: &Scope,
+        rule: u32,
         request: &http::Request<B>,
         source: &Source,
         rng: &mut impl Rng,
@@ -487,7 +499,7 @@ impl Mesh {
             downstream_remote: downstream.map(|(remote, _)| remote),
             downstream_local: downstream.map(|(_, local)| local),
         };
-        match self.pick_endpoint(dest, scope, &input, rng) {
+        match self.pick_endpoint(dest, rule, &input, rng) {
             Some(Ok((picked, set_cookie))) => {
                 decision.endpoint = Some(picked);
                 decision.set_cookie = set_cookie;
@@ -499,19 +511,19 @@ impl Mesh {
 
     /// The endpoint of `dest`'s cluster its balancer picks for `input`; `None` when the cluster
     /// or its endpoints are unknown. The one balancer path of requests and connections.
+    /// `rule` is the DestinationRule choice of the caller's scope for the host (a host the
+    /// caller has no cluster for never gets here: Envoy passes it through, no balancer of
+    /// meshroute's in the way).
     fn pick_endpoint(
         &self,
         dest: DestinationRef<'_>,
-        scope: &Scope,
+        rule: u32,
         input: &HashInput<'_>,
         rng: &mut impl Rng,
     ) -> Option<Result<(PickedEndpoint, Option<String>), NoEndpoint>> {
         let clusters = &self.inner.tables.clusters;
         let port = dest.port?;
-        // Only a host the caller has clusters for: a service it cannot see is passed through
-        // to its original address by Envoy, with no balancer of meshroute's in the way.
-        let seen = scope.hosts.get(dest.host).filter(|h| h.exists)?;
-        let index = clusters.find(dest.host, dest.subset, port, seen.rule)?;
+        let index = clusters.find(dest.host, dest.subset, port, rule)?;
         let cluster = clusters.get(index)?;
         let state = cluster.state();
         if !state.known() {
@@ -645,8 +657,7 @@ impl Mesh {
                             port,
                         };
                         // The VirtualServices the caller's listener imports (exportTo, Sidecar).
-                        let visible =
-                            |vs| listener.is_some_and(|hosts| hosts.vs_ports.contains_key(&vs));
+                        let visible = |vs| listener.is_some_and(|hosts| hosts.takes(vs));
                         streams.sidecar(service, &caller, sni, ip, &visible, tracer)
                     }
                 }
@@ -657,7 +668,11 @@ impl Mesh {
         if let Some(dest) = &mut decision.destination {
             dest.cluster_exists = cluster_exists(scope, tables, dest.host, dest.subset);
         }
-        if let Some(dest) = decision.destination.filter(|d| d.cluster_exists) {
+        let seen = decision
+            .destination
+            .filter(|d| d.cluster_exists)
+            .and_then(|d| scope.hosts.get(d.host).copied().map(|seen| (d, seen)));
+        if let Some((dest, seen)) = seen {
             // Envoy's TCP proxy hashes on the source address only (`useSourceIp`); other hash
             // policies find nothing to hash and pick at random.
             let headers = http::HeaderMap::new();
@@ -668,7 +683,7 @@ impl Mesh {
                 downstream_remote: None,
                 downstream_local: None,
             };
-            match self.pick_endpoint(dest, scope, &input, rng) {
+            match self.pick_endpoint(dest, seen.rule, &input, rng) {
                 Some(Ok((picked, _))) => decision.endpoint = Some(picked),
                 Some(Err(reason)) => decision.no_endpoint = Some(reason),
                 None => {}
@@ -852,7 +867,6 @@ fn decide<'a>(
     matched: Option<&'a CompiledMatch>,
     facts: RequestFacts<'a>,
     scope: &Scope,
-    tables: &Tables,
     rng: &mut impl Rng,
 ) -> Decision<'a> {
     let mut decision = Decision::new(Outcome::Route, Some(&vs.key), facts);
@@ -871,7 +885,10 @@ fn decide<'a>(
                         host: &d.host,
                         subset: d.subset.as_deref(),
                         port: d.port.or(d.service_port).or(Some(decision.request.port)),
-                        cluster_exists: cluster_exists(scope, tables, &d.host, d.subset.as_deref()),
+                        cluster_exists: scope
+                            .destinations
+                            .get(index(d.id))
+                            .is_some_and(|seen| seen.exists),
                     });
                     decision.chosen = Some(d);
                 }

@@ -308,6 +308,8 @@ pub(crate) enum Action {
 /// A destination with its merged header operations.
 #[derive(Debug)]
 pub(crate) struct CompiledDestination {
+    /// Its index among every route destination of the configuration (`Scope::destinations`).
+    pub(crate) id: u32,
     pub(crate) host: Box<str>,
     pub(crate) subset: Option<Box<str>>,
     pub(crate) port: Option<u16>,
@@ -330,7 +332,7 @@ pub(crate) struct Entry {
 pub(crate) const NO_MATCH: u32 = u32::MAX;
 
 /// A host a sidecar can call: its canonical name and the VirtualServices that claim it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct HostEntry {
     pub(crate) fqdn: Box<str>,
     /// Candidate VirtualServices in Istio's precedence: for the scope's namespace, its private
@@ -342,6 +344,9 @@ pub(crate) struct HostEntry {
     /// The ports of the service behind this name; `None` when no service is (a VirtualService
     /// host only). A service without ports listed serves every port.
     pub(crate) service_ports: Option<Box<[u16]>>,
+    /// The DestinationRule choice the scope applies to the service (`NO_RULE`: none, or not a
+    /// service): the default route's cluster, found without hashing the host again.
+    pub(crate) rule: u32,
 }
 
 impl HostEntry {
@@ -363,10 +368,11 @@ pub(crate) struct SidecarHosts {
     pub(crate) short: HashMap<Box<str>, HashMap<Box<str>, u32>>,
     /// Wildcard VirtualService hosts (`*.foo.com` under the suffix `.foo.com`).
     pub(crate) wildcards: Wildcards<u32>,
-    /// The service ports each VirtualService has a virtual host on (the ports of the services
-    /// its hosts name); on port 80 every VirtualService applies (istio/istio
+    /// The service ports each VirtualService of the listener has a virtual host on (the ports of
+    /// the services its hosts name; `0`: every port), indexed by VirtualService; `None` for one
+    /// the listener does not take. On port 80 every VirtualService applies (istio/istio
     /// `pilot/pkg/networking/core/httproute.go` `BuildSidecarOutboundVirtualHosts`).
-    pub(crate) vs_ports: HashMap<u32, Box<[u16]>>,
+    pub(crate) vs_ports: Vec<Option<Box<[u16]>>>,
 }
 
 impl SidecarHosts {
@@ -377,8 +383,16 @@ impl SidecarHosts {
         port == 80
             || self
                 .vs_ports
-                .get(&vs)
+                .get(usize::try_from(vs).unwrap_or(usize::MAX))
+                .and_then(Option::as_deref)
                 .is_some_and(|ports| ports.contains(&port) || ports.contains(&0))
+    }
+
+    /// Whether the listener takes VirtualService `vs` at all (its Sidecar imports it).
+    pub(crate) fn takes(&self, vs: u32) -> bool {
+        self.vs_ports
+            .get(usize::try_from(vs).unwrap_or(usize::MAX))
+            .is_some_and(Option::is_some)
     }
 
     /// The host a sidecar in `namespace` reaches by the lowercase name `host`: the one host
@@ -502,6 +516,9 @@ pub(crate) struct Scope {
     /// Every host the scope's routes may send to: whether its cluster exists for the caller
     /// and which DestinationRule applies.
     pub(crate) hosts: HashMap<Box<str>, ScopeHost>,
+    /// The same for each route destination, by `CompiledDestination::id`, the subset checked:
+    /// what a decision reads without hashing the host.
+    pub(crate) destinations: Vec<ScopeHost>,
 }
 
 impl Scope {
@@ -536,6 +553,17 @@ pub(crate) struct ScopeHost {
 
 /// A `ScopeHost` without notes.
 pub(crate) const NO_NOTES: u32 = u32::MAX;
+
+impl Default for ScopeHost {
+    /// A host without a cluster for the caller.
+    fn default() -> Self {
+        Self {
+            exists: false,
+            rule: NO_RULE,
+            notes: NO_NOTES,
+        }
+    }
+}
 
 /// No DestinationRule applies.
 pub(crate) const NO_RULE: u32 = u32::MAX;
