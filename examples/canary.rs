@@ -39,7 +39,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use meshroute::config::Resource;
-use meshroute::service::{CaptureLayer, Outbound, OutboundLayer};
+use meshroute::service::{CaptureLayer, Outbound, OutboundLayer, RequestBody};
 use meshroute::{Endpoint, LoadOptions, Propagation, SharedMesh, Source};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -49,7 +49,8 @@ use tower::{Layer, ServiceExt};
 /// A plain HTTP/1 client (hyper-util's pooled legacy client).
 type HttpClient = Client<HttpConnector, Body>;
 /// The same client behind meshroute's outbound layer: what a sidecar does to outgoing calls.
-type MeshClient = Outbound<HttpClient>;
+/// The layer hands it the request body wrapped so that a retry or a mirror can send it again.
+type MeshClient = Outbound<Client<HttpConnector, RequestBody<Body>>>;
 
 const SVC_A: &str = "svc-a.default.svc.cluster.local";
 const SVC_B: &str = "svc-b.default.svc.cluster.local";
@@ -101,7 +102,8 @@ async fn main() {
         )
         .expect("svc-b is a known service");
 
-    let http: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let http: Client<HttpConnector, RequestBody<Body>> =
+        Client::builder(TokioExecutor::new()).build_http();
 
     // ── gateway: routes every request as the ingress gateway `demo-gateway` would. ─────────────
     // `demo-gateway.yaml` binds VirtualService `demo` to it: `exact: /greet` → svc-a:8080. The

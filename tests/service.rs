@@ -29,7 +29,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use meshroute::config::Resource;
-use meshroute::service::{CaptureLayer, Dispatch, InjectLayer, Outbound, OutboundLayer, RouteInfo};
+use meshroute::service::{
+    CaptureLayer, Dispatch, InjectLayer, Outbound, OutboundLayer, RequestBody, RouteInfo,
+};
 use meshroute::{Endpoint, LoadOptions, Mesh, Propagation, SharedMesh, Source};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -191,9 +193,16 @@ fn client() -> HttpClient {
     Client::builder(TokioExecutor::new()).build_http()
 }
 
+/// The client an `Outbound` wraps: its request bodies are meshroute's replayable ones.
+type UpstreamClient = Client<HttpConnector, RequestBody<Empty<Bytes>>>;
+
+fn upstream_client() -> UpstreamClient {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
 /// The outbound client of a sidecar in namespace `default`.
-fn outbound(mesh: &SharedMesh) -> Outbound<HttpClient> {
-    OutboundLayer::new(mesh.clone(), Source::default()).layer(client())
+fn outbound(mesh: &SharedMesh) -> Outbound<UpstreamClient> {
+    OutboundLayer::new(mesh.clone(), Source::default()).layer(upstream_client())
 }
 
 type Headers<'a> = &'a [(&'a str, &'a str)];
@@ -631,7 +640,7 @@ async fn in_mesh_only_propagation_skips_unknown_hosts() {
 
         let limited = OutboundLayer::new(mesh.clone(), Source::default())
             .propagation(Some(Propagation::default().in_mesh_only(true)))
-            .layer(client());
+            .layer(upstream_client());
         let edge_outside =
             Server::start(hop("edge", outside_url, limited.clone(), capture.clone())).await;
         let edge_inside = Server::start(hop(
@@ -785,10 +794,10 @@ async fn outbound_answers_envoy_local_replies_without_calling_the_client() {
             .unwrap();
 
         let calls = Arc::new(AtomicUsize::new(0));
-        let http = client();
+        let http = upstream_client();
         let counted = {
             let calls = Arc::clone(&calls);
-            tower::service_fn(move |request: http::Request<Empty<Bytes>>| {
+            tower::service_fn(move |request: http::Request<RequestBody<Empty<Bytes>>>| {
                 calls.fetch_add(1, Ordering::SeqCst);
                 http.request(request)
             })
@@ -1326,18 +1335,20 @@ async fn outbound_counts_a_request_active_until_its_body_ends() {
     .unwrap();
     let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let record = Arc::clone(&seen);
-    let inner = tower::service_fn(move |request: http::Request<axum::body::Body>| {
-        let record = Arc::clone(&record);
-        async move {
-            let authority = request
-                .uri()
-                .authority()
-                .map(|a| a.to_string())
-                .unwrap_or_default();
-            record.lock().unwrap().push(authority);
-            Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::from("ok")))
-        }
-    });
+    let inner = tower::service_fn(
+        move |request: http::Request<RequestBody<axum::body::Body>>| {
+            let record = Arc::clone(&record);
+            async move {
+                let authority = request
+                    .uri()
+                    .authority()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                record.lock().unwrap().push(authority);
+                Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::from("ok")))
+            }
+        },
+    );
     let client = OutboundLayer::new(mesh.clone(), Source::sidecar("default")).layer(inner);
     let request = || {
         http::Request::get(format!("http://{host}:8080/"))
@@ -1379,7 +1390,7 @@ impl Recorder {
     }
 }
 
-impl Service<http::Request<Empty<Bytes>>> for Recorder {
+impl Service<http::Request<RequestBody<Empty<Bytes>>>> for Recorder {
     type Response = http::Response<Empty<Bytes>>;
     type Error = std::convert::Infallible;
     type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
@@ -1391,7 +1402,7 @@ impl Service<http::Request<Empty<Bytes>>> for Recorder {
         std::task::Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: http::Request<Empty<Bytes>>) -> Self::Future {
+    fn call(&mut self, request: http::Request<RequestBody<Empty<Bytes>>>) -> Self::Future {
         let host = request
             .headers()
             .get(http::header::HOST)

@@ -187,7 +187,7 @@ impl OutlierDetector {
     }
 
     /// The number of endpoints currently ejected.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "metrics"))]
     pub(crate) fn ejected_count(&self) -> usize {
         self.ejected
     }

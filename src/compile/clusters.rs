@@ -32,7 +32,7 @@ use crate::config::{
     OutlierDetection, Resource, SimpleLb, TrafficPolicy,
 };
 use crate::registry::endpoints::discover;
-use crate::route::cluster::{Cluster, ClusterPolicy, Clusters, LbPolicy};
+use crate::route::cluster::{Cluster, ClusterPolicy, Clusters, LbPolicy, Limits};
 use crate::route::stream::StreamTables;
 use crate::route::table::{Action, NO_RULE, Tables};
 
@@ -64,12 +64,21 @@ pub(crate) fn build(
     for vs in &tables.virtual_services {
         for route in &vs.routes {
             if let Action::Route {
-                destinations: list, ..
+                destinations: list,
+                policy,
+                ..
             } = &route.action
             {
                 for d in list {
                     if let Some(port) = d.port.or(d.service_port) {
                         destinations.push((&d.host, d.subset.as_deref(), port));
+                    }
+                }
+                // Mirrors send to clusters of their own (a port-less mirror of a one-port
+                // service takes that port, as route destinations do).
+                for mirror in &policy.mirrors {
+                    if let Some(port) = mirror_port(mirror, &ports_of) {
+                        destinations.push((&mirror.host, mirror.subset.as_deref(), port));
                     }
                 }
             }
@@ -161,6 +170,19 @@ pub(crate) fn build(
         ));
     }
     clusters
+}
+
+/// The port a mirror sends to: its own, else the only port of its service.
+fn mirror_port(
+    mirror: &crate::route::policy::Mirror,
+    ports_of: &BTreeMap<&str, Vec<u16>>,
+) -> Option<u16> {
+    mirror
+        .port
+        .or_else(|| match ports_of.get(mirror.host.as_str()) {
+            Some(ports) if ports.len() == 1 => ports.first().copied(),
+            _ => None,
+        })
 }
 
 /// The four components a port-level entry replaces, plus what a subset can override.
@@ -282,6 +304,27 @@ pub(crate) fn resolve(
         hash,
         outlier: outlier.map(outlier_config),
         panic_threshold,
+        limits: limits(components.connection_pool),
+    }
+}
+
+/// The circuit-breaker thresholds of a `connectionPool` (`applyConnectionPool` in istio/istio
+/// `pilot/pkg/networking/core/cluster_traffic_policy.go`): a field unset, 0 or negative keeps
+/// Istio's default, 2^32-1 (0 cannot disable anything).
+fn limits(pool: Option<&ConnectionPoolSettings>) -> Limits {
+    let set = |value: Option<i32>| value.and_then(|v| u32::try_from(v).ok()).filter(|v| *v > 0);
+    let defaults = Limits::default();
+    let tcp = pool.and_then(|p| p.tcp.as_ref());
+    let http = pool.and_then(|p| p.http.as_ref());
+    Limits {
+        max_connections: set(tcp.and_then(|t| t.max_connections))
+            .unwrap_or(defaults.max_connections),
+        max_pending_requests: set(http.and_then(|h| h.http1_max_pending_requests))
+            .unwrap_or(defaults.max_pending_requests),
+        max_requests: set(http.and_then(|h| h.http2_max_requests)).unwrap_or(defaults.max_requests),
+        max_retries: set(http.and_then(|h| h.max_retries)).unwrap_or(defaults.max_retries),
+        max_requests_per_connection: set(http.and_then(|h| h.max_requests_per_connection))
+            .unwrap_or(defaults.max_requests_per_connection),
     }
 }
 

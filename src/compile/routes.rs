@@ -158,7 +158,7 @@ fn compile_route(
         Action::Route {
             choice: WeightedChoice::new(&weights),
             destinations,
-            policy: Box::new(route_policy(
+            policy: std::sync::Arc::new(route_policy(
                 route,
                 namespace,
                 hashing,

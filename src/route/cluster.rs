@@ -7,7 +7,7 @@
 //! waits for an update and never sees half of one. Round robin and least request keep their
 //! scheduler behind a short mutex inside the state, as Envoy keeps it per worker.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -73,6 +73,46 @@ pub(crate) struct ClusterPolicy {
     /// Envoy's healthy panic threshold in percent: 50 by default, `minHealthPercent` (default
     /// 0) once outlier detection is configured.
     pub(crate) panic_threshold: u32,
+    /// The circuit breaker's thresholds (`connectionPool`).
+    pub(crate) limits: Limits,
+}
+
+/// A cluster's circuit-breaker thresholds, as Istio gives them to Envoy
+/// (`pilot/pkg/networking/core/cluster_traffic_policy.go` `applyConnectionPool`: each unset or
+/// 0 field is 2^32-1, Istio's replacement for Envoy's 1024 defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// `tcp.maxConnections` (`max_connections`).
+    pub(crate) max_connections: u32,
+    /// `http.http1MaxPendingRequests` (`max_pending_requests`).
+    pub(crate) max_pending_requests: u32,
+    /// `http.http2MaxRequests` (`max_requests`: requests in flight, any protocol).
+    pub(crate) max_requests: u32,
+    /// `http.maxRetries` (`max_retries`: retries in flight).
+    pub(crate) max_retries: u32,
+    /// `http.maxRequestsPerConnection` (0: unlimited; 1 disables keep-alive).
+    pub(crate) max_requests_per_connection: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: u32::MAX,
+            max_pending_requests: u32::MAX,
+            max_requests: u32::MAX,
+            max_retries: u32::MAX,
+            max_requests_per_connection: 0,
+        }
+    }
+}
+
+/// Which circuit-breaker threshold refused a request (Envoy's response flag `UO`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Overflow {
+    /// More HTTP/1 requests than connections plus `http1MaxPendingRequests`.
+    Pending,
+    /// More requests in flight than `http2MaxRequests`.
+    Requests,
 }
 
 impl Default for ClusterPolicy {
@@ -82,6 +122,7 @@ impl Default for ClusterPolicy {
             hash: Vec::new(),
             outlier: None,
             panic_threshold: 50,
+            limits: Limits::default(),
         }
     }
 }
@@ -149,6 +190,10 @@ pub(crate) struct Cluster {
     seed: AtomicU64,
     /// The last endpoint-set generation handed out.
     generation: AtomicU64,
+    /// Requests in flight (admitted by the circuit breaker, not yet finished).
+    requests: AtomicU32,
+    /// Retries in flight (from the decision to retry until that attempt ends).
+    retries: AtomicU32,
 }
 
 impl Cluster {
@@ -182,6 +227,8 @@ impl Cluster {
             outlier,
             seed: AtomicU64::new(seed),
             generation: AtomicU64::new(0),
+            requests: AtomicU32::new(0),
+            retries: AtomicU32::new(0),
         }
     }
 
@@ -316,6 +363,95 @@ impl Cluster {
             .ok_or(NoEndpoint::NoHealthyUpstream)
     }
 
+    /// Admits one more request in flight, or says which threshold it would cross. Envoy's
+    /// HTTP/1 pool sends one request per connection and queues up to `max_pending_requests`
+    /// more (`source/common/conn_pool/conn_pool_base.cc`); HTTP/2 multiplexes, so only
+    /// `max_requests` applies. Undo with [`Cluster::release_request`].
+    pub(crate) fn admit_request(&self, http2: bool) -> Result<(), Overflow> {
+        let limits = self.policy.limits;
+        let pending_cap = limits
+            .max_connections
+            .saturating_add(limits.max_pending_requests);
+        let mut refused = None;
+        let admitted = self
+            .requests
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |active| {
+                if active >= limits.max_requests {
+                    refused = Some(Overflow::Requests);
+                    None
+                } else if !http2 && active >= pending_cap {
+                    refused = Some(Overflow::Pending);
+                    None
+                } else {
+                    Some(active.saturating_add(1))
+                }
+            });
+        match (admitted, refused) {
+            (Ok(_), _) => Ok(()),
+            (Err(_), Some(overflow)) => Err(overflow),
+            (Err(_), None) => Err(Overflow::Requests),
+        }
+    }
+
+    /// Ends a request admitted by [`Cluster::admit_request`].
+    pub(crate) fn release_request(&self) {
+        let _ = self
+            .requests
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
+
+    /// Admits one more retry in flight (`max_retries`); `false` is Envoy's
+    /// `upstream_rq_retry_overflow`: the retry is not made. Undo with
+    /// [`Cluster::release_retry`].
+    pub(crate) fn admit_retry(&self) -> bool {
+        let max = self.policy.limits.max_retries;
+        self.retries
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < max).then(|| n.saturating_add(1))
+            })
+            .is_ok()
+    }
+
+    /// Ends a retry admitted by [`Cluster::admit_retry`].
+    pub(crate) fn release_retry(&self) {
+        let _ = self
+            .retries
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
+    }
+
+    /// Requests and retries in flight.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn in_flight(&self) -> (u32, u32) {
+        (
+            self.requests.load(Ordering::Acquire),
+            self.retries.load(Ordering::Acquire),
+        )
+    }
+
+    /// Whether outlier detection is configured.
+    pub(crate) fn detects_outliers(&self) -> bool {
+        self.outlier.is_some()
+    }
+
+    /// Endpoints currently ejected by outlier detection.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn ejected(&self) -> usize {
+        self.outlier
+            .as_ref()
+            .and_then(|o| o.lock().ok())
+            .and_then(|d| d.as_ref().map(OutlierDetector::ejected_count))
+            .unwrap_or(0)
+    }
+
+    /// Whether the balancer hashes the request (ring hash, Maglev): retries then go to the
+    /// same host (Istio leaves out the `previous_hosts` predicate).
+    pub(crate) fn hashes(&self) -> bool {
+        matches!(
+            self.policy.lb,
+            LbPolicy::RingHash { .. } | LbPolicy::Maglev { .. }
+        )
+    }
+
     /// Counts a request as active on `endpoint` (least request); undo with [`Cluster::finish`].
     pub(crate) fn start(&self, state: &ClusterState, endpoint: usize) {
         if let Balancer::LeastRequest(lr) = &state.balancer {
@@ -407,6 +543,12 @@ fn build_state(
 }
 
 impl ClusterState {
+    /// Whether the balancer chooses among endpoint `index` (healthy, or the cluster is in
+    /// panic).
+    pub(crate) fn balances(&self, index: usize) -> bool {
+        self.hosts.contains(&index)
+    }
+
     /// Whether endpoints are known for this cluster at all.
     pub(crate) fn known(&self) -> bool {
         self.known
@@ -448,6 +590,15 @@ impl Clusters {
     /// Every cluster.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Cluster> {
         self.clusters.iter()
+    }
+
+    /// Every cluster of `host`, any port.
+    pub(crate) fn of_host_port_any(&self, host: &str) -> impl Iterator<Item = &Cluster> {
+        self.by_host
+            .get(host)
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, _, _, i)| self.get(*i))
     }
 
     /// Every cluster of `host` on `port` (all subsets).

@@ -291,6 +291,12 @@ impl<'a> Decision<'a> {
     }
 
     fn policy(&self) -> Option<&'a RoutePolicy> {
+        self.shared_policy().map(|p| &**p)
+    }
+
+    /// The route's policies, shared: what the outbound client keeps for the request's
+    /// lifetime (an `Arc` clone, no copy).
+    pub(crate) fn shared_policy(&self) -> Option<&'a std::sync::Arc<RoutePolicy>> {
         match self.action()? {
             Action::Route { policy, .. } => Some(policy),
             _ => None,

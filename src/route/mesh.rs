@@ -795,11 +795,69 @@ impl Mesh {
         let picked = decision.endpoint.as_ref()?;
         let cluster = self.inner.tables.clusters.get(picked.cluster)?;
         cluster.start(&picked.state, picked.index);
-        Some(ActiveRequest {
-            mesh: self.clone(),
-            cluster: picked.cluster,
-            state: Arc::clone(&picked.state),
-            index: picked.index,
+        Some(ActiveRequest::new(self.clone(), picked))
+    }
+
+    /// The clusters, for [`Upstream`](super::upstream::Upstream).
+    pub(crate) fn clusters(&self) -> &super::cluster::Clusters {
+        &self.inner.tables.clusters
+    }
+
+    /// The endpoint a mirror of a request from `source` on `port` goes to: the mirror host's
+    /// cluster as the caller's scope sees it (its DestinationRule, its subset), picked by that
+    /// cluster's balancer. `None` when the caller has no such cluster or it has no endpoint.
+    pub(crate) fn mirror_pick(
+        &self,
+        mirror: &super::policy::Mirror,
+        source: &Source,
+        port: u16,
+        rng: &mut impl Rng,
+    ) -> Option<PickedEndpoint> {
+        let tables = &self.inner.tables;
+        let scope = match source.gateway_name() {
+            None => tables.scopes.select(source.namespace(), source.labels()),
+            Some(gateway) => tables
+                .scopes
+                .gateway(gateway.split_once('/').map_or("", |(ns, _)| ns)),
+        };
+        let seen = scope.hosts.get(mirror.host.as_str()).filter(|s| s.exists)?;
+        let clusters = &tables.clusters;
+        let ports = [mirror.port, None, Some(port)];
+        let index = ports.iter().find_map(|p| match p {
+            Some(p) => clusters.find(&mirror.host, mirror.subset.as_deref(), *p, seen.rule),
+            // The service's only port.
+            None => {
+                let mut of_host = clusters.of_host_port_any(&mirror.host).filter(|c| {
+                    c.rule == seen.rule && c.subset.as_deref() == mirror.subset.as_deref()
+                });
+                let first = of_host.next()?;
+                of_host
+                    .next()
+                    .is_none()
+                    .then(|| {
+                        clusters.find(&first.host, mirror.subset.as_deref(), first.port, seen.rule)
+                    })
+                    .flatten()
+            }
+        })?;
+        let cluster = clusters.get(index)?;
+        let state = cluster.state();
+        if !state.known() {
+            return None;
+        }
+        let headers = http::HeaderMap::new();
+        let input = HashInput {
+            headers: &headers,
+            path_and_query: "/",
+            source_ip: source.ip(),
+            downstream_remote: None,
+            downstream_local: None,
+        };
+        let (endpoint, _) = cluster.pick(&state, &input, rng).ok()?;
+        Some(PickedEndpoint {
+            cluster: index,
+            state,
+            index: endpoint,
         })
     }
 
@@ -1051,6 +1109,17 @@ pub struct ActiveRequest {
     cluster: u32,
     state: Arc<ClusterState>,
     index: usize,
+}
+
+impl ActiveRequest {
+    pub(crate) fn new(mesh: Mesh, picked: &PickedEndpoint) -> Self {
+        Self {
+            mesh,
+            cluster: picked.cluster,
+            state: Arc::clone(&picked.state),
+            index: picked.index,
+        }
+    }
 }
 
 impl Drop for ActiveRequest {

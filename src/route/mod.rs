@@ -18,3 +18,4 @@ pub(crate) mod report;
 pub(crate) mod source;
 pub(crate) mod stream;
 pub(crate) mod table;
+pub(crate) mod upstream;

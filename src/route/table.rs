@@ -292,7 +292,7 @@ pub(crate) enum Action {
     Route {
         destinations: Vec<CompiledDestination>,
         choice: Option<WeightedChoice>,
-        policy: Box<RoutePolicy>,
+        policy: std::sync::Arc<RoutePolicy>,
         response_headers: HeaderOps,
     },
     Redirect {

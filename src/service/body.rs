@@ -8,6 +8,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 
 use crate::route::mesh::ActiveRequest;
+use crate::route::upstream::Admission;
 
 pin_project_lite::pin_project! {
     /// The response body of [`Dispatch`](super::Dispatch) and [`Outbound`](super::Outbound):
@@ -20,11 +21,20 @@ pin_project_lite::pin_project! {
     }
 }
 
+/// What a forwarded request holds until its response body ends: its count on the endpoint
+/// (least request) and its place in the cluster's circuit breaker. Dropping releases both, on
+/// completion, cancellation or panic alike.
+#[derive(Debug, Default)]
+pub(crate) struct Guards {
+    pub(crate) active: Option<ActiveRequest>,
+    pub(crate) admission: Option<Admission>,
+}
+
 pin_project_lite::pin_project! {
     #[project = KindProj]
     #[derive(Debug)]
     enum Kind<B> {
-        Inner { #[pin] body: B, active: Option<ActiveRequest> },
+        Inner { #[pin] body: B, guards: Guards },
         Local { #[pin] body: Full<Bytes> },
     }
 }
@@ -40,10 +50,11 @@ impl<B> ResponseBody<B> {
     }
 
     /// The inner service's body, counting the request as active on its endpoint (for least
-    /// request balancing) until the body ends or is dropped.
-    pub(crate) fn inner(body: B, active: Option<ActiveRequest>) -> Self {
+    /// request balancing) and in its cluster's circuit breaker until the body ends or is
+    /// dropped.
+    pub(crate) fn inner(body: B, guards: Guards) -> Self {
         Self {
-            kind: Kind::Inner { body, active },
+            kind: Kind::Inner { body, guards },
         }
     }
 }
@@ -60,11 +71,12 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.project().kind.project() {
-            KindProj::Inner { body, active } => {
+            KindProj::Inner { body, guards } => {
                 let frame = body.poll_frame(cx);
                 if matches!(frame, Poll::Ready(None) | Poll::Ready(Some(Err(_)))) {
                     // The response is over: the endpoint is no longer busy with it.
-                    active.take();
+                    guards.active.take();
+                    guards.admission.take();
                 }
                 frame
             }

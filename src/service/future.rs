@@ -1,4 +1,4 @@
-//! The response future of [`Dispatch`](super::Dispatch) and [`Outbound`](super::Outbound).
+//! The response futures of [`Dispatch`](super::Dispatch) and [`Outbound`](super::Outbound).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -6,7 +6,7 @@ use std::task::{Context, Poll, ready};
 
 use http::{HeaderValue, Response};
 
-use super::body::ResponseBody;
+use super::body::{Guards, ResponseBody};
 use crate::route::mesh::ActiveRequest;
 use crate::route::policy::HeaderOps;
 
@@ -18,10 +18,88 @@ pub(crate) struct After {
     pub(crate) active: Option<ActiveRequest>,
 }
 
+impl After {
+    /// The upstream's response with the route's response header operations (and a generated
+    /// cookie) applied, its body holding `guards` until it ends.
+    pub(crate) fn apply<B>(
+        self,
+        mut response: Response<B>,
+        guards: Guards,
+    ) -> Response<ResponseBody<B>> {
+        if let Some(ops) = &self.response_ops {
+            ops.apply(response.headers_mut());
+        }
+        if let Some(cookie) = self.set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            response
+                .headers_mut()
+                .append(http::header::SET_COOKIE, cookie);
+        }
+        response.map(|body| ResponseBody::inner(body, guards))
+    }
+}
+
+/// The future of one forwarded request's whole exchange (fault, attempts, retries).
+type Sending<B, E> =
+    Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send + 'static>>;
+
 pin_project_lite::pin_project! {
-    /// Response future of [`Dispatch`](super::Dispatch) and [`Outbound`](super::Outbound):
-    /// a reply meshroute made itself (ready at once), or the inner service's response with the
-    /// route's response header operations (and a generated cookie) applied.
+    /// Response future of [`Outbound`](super::Outbound): a reply meshroute made itself (ready
+    /// at once), or the exchange with the upstream — fault injection, attempts under the route
+    /// timeout, retries — ending in the upstream's response with the route's response header
+    /// operations applied, or in Envoy's local reply for the failure.
+    pub struct OutboundFuture<B, E> {
+        #[pin]
+        state: OutboundState<B, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = OutboundStateProj]
+    enum OutboundState<B, E> {
+        Local { response: Option<Response<ResponseBody<B>>> },
+        Sending { future: Sending<B, E> },
+    }
+}
+
+impl<B, E> std::fmt::Debug for OutboundFuture<B, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboundFuture").finish_non_exhaustive()
+    }
+}
+
+impl<B, E> OutboundFuture<B, E> {
+    pub(crate) fn local(response: Response<ResponseBody<B>>) -> Self {
+        Self {
+            state: OutboundState::Local {
+                response: Some(response),
+            },
+        }
+    }
+
+    pub(crate) fn sending(future: Sending<B, E>) -> Self {
+        Self {
+            state: OutboundState::Sending { future },
+        }
+    }
+}
+
+impl<B, E> Future for OutboundFuture<B, E> {
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            OutboundStateProj::Local { response } => Poll::Ready(Ok(response
+                .take()
+                .unwrap_or_else(|| Response::new(ResponseBody::local(""))))),
+            OutboundStateProj::Sending { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Response future of [`Dispatch`](super::Dispatch): a reply meshroute made itself (ready
+    /// at once), or the inner service's response with the route's response header operations
+    /// applied.
     #[derive(Debug)]
     pub struct ResponseFuture<F, B> {
         #[pin]
@@ -69,21 +147,13 @@ where
                 .take()
                 .unwrap_or_else(|| Response::new(ResponseBody::local(""))))),
             StateProj::Inner { future, after } => {
-                let mut response = ready!(future.poll(cx))?;
-                let after = after.take().unwrap_or_default();
-                if let Some(ops) = &after.response_ops {
-                    ops.apply(response.headers_mut());
-                }
-                if let Some(cookie) = after
-                    .set_cookie
-                    .and_then(|c| HeaderValue::from_str(&c).ok())
-                {
-                    response
-                        .headers_mut()
-                        .append(http::header::SET_COOKIE, cookie);
-                }
-                let active = after.active;
-                Poll::Ready(Ok(response.map(|body| ResponseBody::inner(body, active))))
+                let response = ready!(future.poll(cx))?;
+                let mut after = after.take().unwrap_or_default();
+                let guards = Guards {
+                    active: after.active.take(),
+                    admission: None,
+                };
+                Poll::Ready(Ok(after.apply(response, guards)))
             }
         }
     }

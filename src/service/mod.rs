@@ -22,10 +22,12 @@ mod dispatch;
 pub mod future;
 mod outbound;
 mod propagation;
+mod replay;
 mod reply;
 
 pub use body::ResponseBody;
 pub use dispatch::{Dispatch, DispatchBuilder};
-pub use outbound::{Outbound, OutboundLayer};
+pub use outbound::{Outbound, OutboundLayer, OutboundStats};
 pub use propagation::{Capture, CaptureLayer, Inject, InjectLayer};
-pub use reply::{LocalReply, RouteInfo};
+pub use replay::RequestBody;
+pub use reply::{LocalReply, RouteInfo, UpstreamReply};

@@ -51,17 +51,146 @@ impl RouteInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LocalReply {
-    /// Envoy's response flag: `NR` (no route), `NC` (no cluster: the subset is not defined),
-    /// `UH` (no healthy upstream), or empty for a configured redirect or direct response.
+    /// Envoy's response flags, comma separated as in its access log: `NR` (no route), `NC` (no
+    /// cluster: the subset is not defined), `UH` (no healthy upstream), `UO` (circuit breaker
+    /// overflow), `UT` (route or per-try timeout), `UF` (connection failure), `UC` (connection
+    /// broken), `URX` (retries exhausted), `FI` (fault injected), `DI` (delay injected), or
+    /// empty for a configured redirect or direct response.
     pub flag: &'static str,
     /// What happened and, where it helps, what to do.
     pub detail: String,
 }
 
+/// What happened to a request [`Outbound`](super::Outbound) forwarded, put in the extensions
+/// of the upstream's response when it is worth telling: the request was retried, or delayed by
+/// fault injection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UpstreamReply {
+    /// Attempts made (1 + retries).
+    pub attempts: u32,
+    /// Envoy's response flags for the request: `DI` (delay injected), `URX` (the response is a
+    /// failure that was not retried because the retries ran out), `UO` (a retry was refused by
+    /// `maxRetries`), comma separated.
+    pub flags: String,
+}
+
+/// Whether a request is gRPC as Envoy tells it (`Grpc::Common::isGrpcRequestHeaders`):
+/// `content-type` is `application/grpc` or `application/grpc+…` (gRPC-Web is not).
+pub(crate) fn is_grpc(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .map(HeaderValue::as_bytes)
+        .is_some_and(|v| v == b"application/grpc" || v.starts_with(b"application/grpc+"))
+}
+
+/// Envoy's `Grpc::Utility::httpToGrpcStatus` (`source/common/grpc/status.cc`).
+pub(crate) fn grpc_status_of(status: StatusCode) -> u8 {
+    match status.as_u16() {
+        400 => 13,
+        401 => 16,
+        403 => 7,
+        404 => 12,
+        429 | 502 | 503 | 504 => 14,
+        _ => 2,
+    }
+}
+
+/// A reply meshroute makes itself, before its gRPC shaping.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) body: String,
+    pub(crate) flag: &'static str,
+    pub(crate) detail: String,
+    /// The gRPC status of a gRPC fault abort (else mapped from `status`).
+    pub(crate) grpc_status: Option<u8>,
+    /// Envoy's `x-envoy-overloaded: true` (circuit-breaker overflow).
+    pub(crate) overloaded: bool,
+}
+
+impl Reply {
+    pub(crate) fn new(
+        status: StatusCode,
+        body: impl Into<String>,
+        flag: &'static str,
+        detail: String,
+    ) -> Self {
+        Self {
+            status,
+            body: body.into(),
+            flag,
+            detail,
+            grpc_status: None,
+            overloaded: false,
+        }
+    }
+
+    /// The response, shaped as Envoy's `prepareLocalReply` shapes it: plain text, or for a
+    /// gRPC request a trailers-only reply (200, `content-type: application/grpc`,
+    /// `grpc-status` from the HTTP status, `grpc-message` the percent-encoded body).
+    pub(crate) fn build<B>(self, grpc: bool) -> Response<ResponseBody<B>> {
+        let mut response = if grpc {
+            let mut response = Response::new(ResponseBody::local(""));
+            let code = self
+                .grpc_status
+                .unwrap_or_else(|| grpc_status_of(self.status));
+            let headers = response.headers_mut();
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/grpc"),
+            );
+            headers.insert("grpc-status", HeaderValue::from(u16::from(code)));
+            if !self.body.is_empty() {
+                if let Ok(message) = HeaderValue::from_str(&grpc_message(&self.body)) {
+                    headers.insert("grpc-message", message);
+                }
+            }
+            response
+        } else {
+            let mut response = Response::new(ResponseBody::local(self.body.clone()));
+            *response.status_mut() = self.status;
+            if !self.body.is_empty() {
+                response.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain"),
+                );
+            }
+            response
+        };
+        if self.overloaded {
+            response
+                .headers_mut()
+                .insert("x-envoy-overloaded", HeaderValue::from_static("true"));
+        }
+        response.extensions_mut().insert(LocalReply {
+            flag: self.flag,
+            detail: self.detail,
+        });
+        response
+    }
+}
+
+/// gRPC's percent-encoding of `grpc-message`: bytes outside printable ASCII, and `%`.
+fn grpc_message(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if (0x20..=0x7e).contains(&byte) && byte != b'%' {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// The response Envoy sends itself for a decision that does not forward: a redirect, a direct
 /// response, 404 (`NR`) for no route, 503 for a missing subset (`NC`) or no healthy endpoint
 /// (`UH`). `None` when the request is to be forwarded.
-pub(crate) fn local_reply<B>(decision: &Decision<'_>) -> Option<Response<ResponseBody<B>>> {
+pub(crate) fn local_reply<B>(
+    decision: &Decision<'_>,
+    grpc: bool,
+) -> Option<Response<ResponseBody<B>>> {
     let status = decision.local_status()?;
     let destination = decision.destination();
     let (flag, detail) = match decision.outcome() {
@@ -95,6 +224,17 @@ pub(crate) fn local_reply<B>(decision: &Decision<'_>) -> Option<Response<Respons
             ),
         ),
     };
+    if grpc && !flag.is_empty() {
+        // A failure answered to a gRPC request: trailers-only, as Envoy answers it. Configured
+        // redirects and direct responses keep their HTTP form.
+        let body = match flag {
+            "UH" => "no healthy upstream",
+            _ => "",
+        };
+        let mut response = Reply::new(status, body, flag, detail).build::<B>(grpc);
+        decision.response_headers().apply(response.headers_mut());
+        return Some(response);
+    }
     let mut response = reply::<B>(decision, status)?;
     response
         .extensions_mut()
@@ -103,13 +243,14 @@ pub(crate) fn local_reply<B>(decision: &Decision<'_>) -> Option<Response<Respons
 }
 
 /// The no-healthy-upstream reply (503, flag `UH`) with `detail` saying why.
-pub(crate) fn no_healthy_upstream<B>(detail: String) -> Response<ResponseBody<B>> {
-    let mut response = Response::new(ResponseBody::local("no healthy upstream"));
-    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    response
-        .extensions_mut()
-        .insert(LocalReply { flag: "UH", detail });
-    response
+pub(crate) fn no_healthy_upstream<B>(detail: String, grpc: bool) -> Response<ResponseBody<B>> {
+    Reply::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no healthy upstream",
+        "UH",
+        detail,
+    )
+    .build(grpc)
 }
 
 fn reply<B>(decision: &Decision<'_>, status: StatusCode) -> Option<Response<ResponseBody<B>>> {

@@ -11,7 +11,7 @@ use crate::route::policy::HeaderOps;
 use crate::route::source::Source;
 use crate::service::body::ResponseBody;
 use crate::service::future::{After, ResponseFuture};
-use crate::service::reply::{RouteInfo, local_reply, no_healthy_upstream, span};
+use crate::service::reply::{RouteInfo, is_grpc, local_reply, no_healthy_upstream, span};
 use crate::util::rng::{Rng, SharedRng, ThreadRng};
 
 /// Routes each request per the mesh, as a request to `host`, and calls the service registered
@@ -134,6 +134,7 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let mesh = self.mesh.load();
+        let grpc = is_grpc(request.headers());
         let (target, info, local, edits) = {
             let decision = match &self.rng {
                 Some(rng) => mesh.route_as(&request, Some(&self.host), &self.source, &mut &*rng),
@@ -151,7 +152,7 @@ where
             let local = if in_process {
                 None
             } else {
-                local_reply::<ResBody>(&decision)
+                local_reply::<ResBody>(&decision, grpc)
             };
             let target = match decision.outcome() {
                 Outcome::Route | Outcome::NoVirtualService => {
@@ -184,7 +185,7 @@ where
                 "no handler registered for subset {}",
                 info.subset.as_deref().unwrap_or("(none)")
             );
-            return ResponseFuture::local(no_healthy_upstream(detail));
+            return ResponseFuture::local(no_healthy_upstream(detail, grpc));
         };
         request.extensions_mut().insert(info);
         if let Some(ops) = &edits.request_ops {

@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use tower::Layer;
 
-use super::service::{Outbound, Settings};
+use super::service::Outbound;
+use super::settings::Settings;
 use crate::live::SharedMesh;
 use crate::propagation::Propagation;
 use crate::route::source::Source;
@@ -27,8 +28,28 @@ use crate::util::rng::{Rng, SharedRng};
 /// A host the configuration has no endpoints for at all is sent to the authority the
 /// application gave, unchanged.
 ///
-/// Timeouts, retries, fault injection, mirroring and outlier feedback are the next layer's job;
-/// the decision this layer makes carries them.
+/// **The route's policies are applied as the sidecar applies them** (see the guide
+/// `docs/resilience.md`):
+///
+/// - fault injection: the delay, then the abort (HTTP status, or `grpc-status` for a gRPC
+///   request), drawn with the route's percentages from the layer's random source;
+/// - the route `timeout` over every attempt and back-off (504, flag `UT`), and
+///   `retries.perTryTimeout` per attempt;
+/// - retries on Envoy's `retryOn` conditions (Istio's default policy when the route has none),
+///   with Envoy's jittered exponential back-off, each on another endpoint; the request body
+///   is kept up to [`retry_buffer_limit`](Self::retry_buffer_limit) for that;
+/// - the DestinationRule's `connectionPool` limits per cluster (503 `UO` at once, never
+///   queued) and `maxRetries`;
+/// - every attempt's outcome feeds outlier detection (ejected endpoints leave the balancer
+///   and come back on the configured interval, on a clock the tokio runtime drives) and
+///   least-request counts;
+/// - mirrors, fire-and-forget, at most [`max_mirrors_in_flight`](Self::max_mirrors_in_flight);
+/// - local replies to gRPC requests are trailers-only with Envoy's `grpc-status`.
+///
+/// The wrapped client gets the request with a [`RequestBody`](crate::service::RequestBody)
+/// (the application's body, replayable) and must be `Clone` (retries and mirrors call
+/// clones); hyper-util's `Client<C, RequestBody<B>>` is both. Its errors are answered as
+/// Envoy answers a failed upstream: 503 with flag `UF` (connect failure) or `UC`.
 #[derive(Debug, Clone)]
 pub struct OutboundLayer {
     settings: Settings,
@@ -46,6 +67,12 @@ impl OutboundLayer {
                 rng: None,
                 dns_fallback: false,
                 warned: Arc::default(),
+                replay_limit: DEFAULT_REPLAY_LIMIT,
+                max_mirrors: DEFAULT_MAX_MIRRORS,
+                shadow_suffix: false,
+                mirrors: Arc::default(),
+                clock: Arc::default(),
+                alive: Arc::default(),
             },
         }
     }
@@ -72,6 +99,62 @@ impl OutboundLayer {
         self.settings.dns_fallback = enabled;
         self
     }
+}
+
+/// Bytes of a request body kept for retries and mirrors by default: Envoy's default
+/// connection buffer limit (`per_connection_buffer_limit_bytes`, 1 MiB).
+const DEFAULT_REPLAY_LIMIT: usize = 1024 * 1024;
+
+/// Mirrors in flight at most, by default.
+const DEFAULT_MAX_MIRRORS: usize = 256;
+
+impl OutboundLayer {
+    /// Keeps up to `bytes` of each request body so that a retry or a mirror can send it again
+    /// (default 1 MiB, Envoy's default buffer limit). A longer body streams on, but a failed
+    /// attempt is not retried and it is not mirrored, as in Envoy.
+    pub fn retry_buffer_limit(mut self, bytes: usize) -> Self {
+        self.settings.replay_limit = bytes;
+        self
+    }
+
+    /// Runs at most `limit` mirrors at once (default 256); mirrors over it are dropped and
+    /// counted in [`OutboundStats::mirrors_dropped`].
+    pub fn max_mirrors_in_flight(mut self, limit: usize) -> Self {
+        self.settings.max_mirrors = limit;
+        self
+    }
+
+    /// Appends Envoy's `-shadow` to the `Host` of mirrored requests (`foo:8080` becomes
+    /// `foo-shadow:8080`). Off by default: Istio configures Envoy without it
+    /// (`DISABLE_SHADOW_HOST_SUFFIX`, true by default since Istio 1.22).
+    pub fn shadow_host_suffix(mut self, enabled: bool) -> Self {
+        self.settings.shadow_suffix = enabled;
+        self
+    }
+
+    /// Counts of what this layer and its services did that no response shows.
+    pub fn stats(&self) -> OutboundStats {
+        use std::sync::atomic::Ordering;
+        let mirrors = &self.settings.mirrors;
+        OutboundStats {
+            mirrors_sent: mirrors.sent.load(Ordering::Relaxed),
+            mirrors_dropped: mirrors.dropped.load(Ordering::Relaxed),
+            mirrors_in_flight: mirrors.in_flight.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Counts of an [`OutboundLayer`] and its services (see [`OutboundLayer::stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutboundStats {
+    /// Mirrors sent and finished (answered, failed or timed out).
+    pub mirrors_sent: u64,
+    /// Mirrors dropped: too many in flight, no real endpoint, no runtime, or a body over the
+    /// replay limit.
+    pub mirrors_dropped: u64,
+    /// Mirrors in flight now.
+    pub mirrors_in_flight: usize,
 }
 
 impl<S> Layer<S> for OutboundLayer {

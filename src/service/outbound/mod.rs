@@ -2,7 +2,12 @@
 //! pick the endpoint, and send the request there.
 
 mod layer;
+mod mirror;
+mod retry;
+mod send;
 mod service;
+mod settings;
+mod stats;
 
-pub use layer::OutboundLayer;
+pub use layer::{OutboundLayer, OutboundStats};
 pub use service::Outbound;

@@ -1,20 +1,23 @@
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use http::{HeaderValue, Request, Response};
+use http_body::Body;
 use tower::Service;
 
-use crate::live::SharedMesh;
-use crate::propagation::{Propagation, RoutingContext};
+use super::mirror::{BoxError, MirrorTarget, endpoint_uri};
+use super::send::{Draws, Prepared, Target, abort_reply, send};
+use super::settings::Settings;
+use crate::propagation::RoutingContext;
 use crate::route::decision::Decision;
-use crate::route::policy::HeaderOps;
-use crate::route::source::Source;
+use crate::route::mesh::Mesh;
+use crate::route::policy::{Abort, HeaderOps};
+use crate::route::upstream::Upstream;
 use crate::service::body::ResponseBody;
-use crate::service::future::{After, ResponseFuture};
-use crate::service::reply::{local_reply, no_healthy_upstream, span};
+use crate::service::future::{After, OutboundFuture};
+use crate::service::replay::RequestBody;
+use crate::service::reply::{is_grpc, local_reply, no_healthy_upstream, span};
 use crate::util::host::request_authority;
-use crate::util::rng::{SharedRng, ThreadRng};
+use crate::util::rng::Rng;
 
 /// The service [`OutboundLayer`](super::OutboundLayer) produces.
 #[derive(Debug, Clone)]
@@ -23,21 +26,16 @@ pub struct Outbound<S> {
     layer: Settings,
 }
 
-/// What an [`OutboundLayer`](super::OutboundLayer) was built with, shared by its services.
-#[derive(Debug, Clone)]
-pub(super) struct Settings {
-    pub(super) mesh: SharedMesh,
-    pub(super) source: Arc<Source>,
-    pub(super) propagation: Option<Arc<Propagation>>,
-    pub(super) rng: Option<SharedRng>,
-    pub(super) dns_fallback: bool,
-    /// Hosts already warned about (simulated endpoints only), to log once per host.
-    pub(super) warned: Arc<Mutex<BTreeSet<String>>>,
-}
-
 impl<S> Outbound<S> {
     pub(super) fn new(inner: S, layer: Settings) -> Self {
         Self { inner, layer }
+    }
+
+    fn draws(&self) -> Draws {
+        match &self.layer.rng {
+            Some(rng) => Draws::Shared(rng.clone()),
+            None => Draws::Thread,
+        }
     }
 }
 
@@ -45,6 +43,8 @@ impl<S> Outbound<S> {
 struct Forward {
     /// The authority to dial: the endpoint, or the service's DNS name.
     target: Option<String>,
+    /// The service's DNS name when the endpoint is simulated (DNS fallback).
+    dns: Option<String>,
     path_and_query: Option<String>,
     authority: Option<String>,
     request_ops: Option<HeaderOps>,
@@ -65,6 +65,7 @@ impl<S> Outbound<S> {
     fn plan(&self, decision: &Decision<'_>) -> Plan {
         let request_ops = decision.request_headers();
         let response_ops = decision.response_headers();
+        let mut dns = None;
         let target = match decision.endpoint() {
             Some(endpoint) if endpoint.is_synthetic() => {
                 let destination = decision.destination();
@@ -74,13 +75,15 @@ impl<S> Outbound<S> {
                     self.warn_once(&host, port);
                     return Plan::Simulated(host, port);
                 }
-                Some(format!("{host}:{port}"))
+                dns = Some(format!("{host}:{port}"));
+                dns.clone()
             }
             Some(endpoint) => Some(endpoint.address.clone()),
             None => None,
         };
         Plan::Forward(Forward {
             target,
+            dns,
             path_and_query: decision.rewritten_path_and_query(),
             authority: decision.authority_rewrite().map(str::to_owned),
             request_ops: (!request_ops.is_empty()).then(|| request_ops.clone()),
@@ -111,13 +114,18 @@ fn simulated(host: &str, port: u16) -> String {
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Outbound<S>
 where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    ReqBody: Body<Data = bytes::Bytes> + Send + Unpin + 'static,
     ResBody: Send + 'static,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, ResBody>;
+    type Future = OutboundFuture<ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -136,28 +144,32 @@ where
                 context.inject(&mut request);
             }
         }
-        let (plan, guard) = {
-            let decision = match &self.layer.rng {
-                Some(rng) => mesh.route_with(&request, source, &mut &*rng),
-                None => mesh.route_with(&request, source, &mut ThreadRng),
-            };
+        let grpc = is_grpc(request.headers());
+        let mut draws = self.draws();
+        let (forward, mut prepared) = {
+            let decision = mesh.route_with(&request, source, &mut draws);
             let _entered = span(&decision, "outbound").entered();
-            if let Some(response) = local_reply::<ResBody>(&decision) {
-                return ResponseFuture::local(response);
+            if let Some(response) = local_reply::<ResBody>(&decision, grpc) {
+                return OutboundFuture::local(response);
             }
-            let plan = self.plan(&decision);
-            let guard = match plan {
-                Plan::Forward(_) => mesh.start_request(&decision),
-                Plan::Simulated(..) => None,
+            let forward = match self.plan(&decision) {
+                Plan::Forward(forward) => forward,
+                Plan::Simulated(host, port) => {
+                    return OutboundFuture::local(no_healthy_upstream(
+                        simulated(&host, port),
+                        grpc,
+                    ));
+                }
             };
-            (plan, guard)
+            let prepared = self.prepare(&mesh, &decision, &forward, grpc, &mut draws);
+            (forward, prepared)
         };
-        let forward = match plan {
-            Plan::Forward(forward) => forward,
-            Plan::Simulated(host, port) => {
-                return ResponseFuture::local(no_healthy_upstream(simulated(&host, port)));
+        // Fault injection's abort without a delay answers at once.
+        if prepared.delay.is_none() {
+            if let Some(abort) = &prepared.abort {
+                return OutboundFuture::local(abort_reply(abort, grpc));
             }
-        };
+        }
         if let Some(ops) = &forward.request_ops {
             ops.apply(request.headers_mut());
         }
@@ -168,26 +180,28 @@ where
         if let Some(value) = host_header {
             request.headers_mut().insert(http::header::HOST, value);
         }
+        if prepared
+            .target
+            .upstream
+            .as_ref()
+            .is_some_and(|(u, _)| u.max_requests_per_connection() == 1)
+        {
+            // `maxRequestsPerConnection: 1` disables keep-alive.
+            request
+                .headers_mut()
+                .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
         let uri = match (&forward.target, forward.path_and_query) {
             // The common case, an endpoint and the path kept: no text is formatted or parsed
             // again but the endpoint's address.
             (Some(address), None) => {
-                let mut parts = http::uri::Parts::default();
-                parts.scheme = Some(http::uri::Scheme::HTTP);
-                parts.path_and_query = Some(
-                    request
-                        .uri()
-                        .path_and_query()
-                        .cloned()
-                        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
-                );
-                address
-                    .parse::<http::uri::Authority>()
-                    .map_err(http::Error::from)
-                    .and_then(|authority| {
-                        parts.authority = Some(authority);
-                        http::Uri::from_parts(parts).map_err(http::Error::from)
-                    })
+                let path_and_query = request
+                    .uri()
+                    .path_and_query()
+                    .cloned()
+                    .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+                endpoint_uri(address, &path_and_query)
+                    .ok_or_else(|| format!("endpoint {address} is not an authority"))
             }
             (target, rewritten) => {
                 let path_and_query = rewritten.unwrap_or_else(|| {
@@ -207,18 +221,134 @@ where
                         }
                     }
                 };
-                target.parse::<http::Uri>().map_err(http::Error::from)
+                target.parse::<http::Uri>().map_err(|e| e.to_string())
             }
         };
         match uri {
             Ok(uri) => *request.uri_mut() = uri,
             Err(error) => tracing::debug!(%error, "request URI not rewritten"),
         }
-        let after = After {
-            response_ops: forward.response_ops,
-            set_cookie: forward.set_cookie,
-            active: guard,
-        };
-        ResponseFuture::inner(self.inner.call(request), after)
+        prepared.target.path_and_query = request
+            .uri()
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+        if prepared
+            .target
+            .upstream
+            .as_ref()
+            .is_some_and(|(u, _)| u.detects_outliers())
+        {
+            self.layer.start_clock();
+        }
+        let request = request.map(|body| RequestBody::new(body, self.layer.replay_limit));
+        // The instance `poll_ready` readied serves the first attempt; clones serve retries.
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        OutboundFuture::sending(Box::pin(send(ready, request, prepared, self.layer.clone())))
     }
+}
+
+impl<S> Outbound<S> {
+    /// Takes from the decision what the exchange needs once the decision (which borrows the
+    /// mesh snapshot) is gone: the cluster and endpoint, the route's policies, fault
+    /// injection's draws and the mirrors drawn.
+    fn prepare(
+        &self,
+        mesh: &Mesh,
+        decision: &Decision<'_>,
+        forward: &Forward,
+        grpc: bool,
+        draws: &mut Draws,
+    ) -> Prepared {
+        let policy = decision.shared_policy().cloned();
+        let mut delay = None;
+        let mut abort: Option<Abort> = None;
+        if let Some(fault) = policy.as_ref().and_then(|p| p.fault.as_ref()) {
+            // fault_filter.cc: the delay and the abort are separate draws of
+            // `random % 1,000,000 < percent × 10,000` (Istio's MILLION denominator).
+            if let Some((duration, percent)) = fault.delay {
+                if drawn(percent, draws) {
+                    delay = Some(duration);
+                }
+            }
+            if let Some((kind, percent)) = &fault.abort {
+                if drawn(*percent, draws) {
+                    abort = Some(kind.clone());
+                }
+            }
+        }
+        let mut mirrors = Vec::new();
+        for mirror in policy.iter().flat_map(|p| p.mirrors.iter()) {
+            if !drawn(mirror.percentage, draws) {
+                continue;
+            }
+            let port = decision.destination().and_then(|d| d.port).unwrap_or(80);
+            let picked = Upstream::mirror(mesh, mirror, &self.layer.source, port, draws);
+            let address = match picked
+                .as_ref()
+                .and_then(|(upstream, picked)| upstream.endpoint(picked))
+            {
+                Some(endpoint) if !endpoint.is_synthetic() => Some(endpoint.address.clone()),
+                Some(endpoint) if self.layer.dns_fallback => {
+                    Some(format!("{}:{}", mirror.host, endpoint.port))
+                }
+                _ if self.layer.dns_fallback => {
+                    Some(format!("{}:{}", mirror.host, mirror.port.unwrap_or(port)))
+                }
+                _ => None,
+            };
+            match address {
+                Some(address) => mirrors.push(MirrorTarget { address }),
+                None => {
+                    self.layer
+                        .mirrors
+                        .dropped
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::debug!(
+                        mirror = %mirror.host,
+                        "mirror dropped: no real endpoint known for it"
+                    );
+                }
+            }
+        }
+        let upstream = if forward.target.is_some() {
+            Upstream::of(mesh, decision)
+        } else {
+            None
+        };
+        Prepared {
+            target: Target {
+                upstream,
+                dns: forward.dns.clone(),
+                path_and_query: http::uri::PathAndQuery::from_static("/"),
+            },
+            policy,
+            delay,
+            abort,
+            mirrors,
+            grpc,
+            after: After {
+                response_ops: forward.response_ops.clone(),
+                set_cookie: forward.set_cookie.clone(),
+                active: None,
+            },
+            draws: draws.clone(),
+        }
+    }
+}
+
+/// Whether a share of `percent` percent is drawn: Envoy's fractional percent over a million
+/// (`random % 1,000,000 < percent × 10,000`).
+fn drawn(percent: f64, rng: &mut impl Rng) -> bool {
+    if percent >= 100.0 {
+        return true;
+    }
+    if percent.is_nan() || percent <= 0.0 {
+        return false;
+    }
+    // In (0, 1,000,000): the cast cannot truncate anything that matters.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let numerator = (percent * 10_000.0) as u64;
+    rng.next_u64() % 1_000_000 < numerator
 }
