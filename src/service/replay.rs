@@ -223,12 +223,14 @@ where
             }
             Some(s) => {
                 let kept: usize = s.kept.iter().skip(self.position).map(Bytes::len).sum();
-                let mut hint = s.rest.as_ref().map(Body::size_hint).unwrap_or_default();
                 let kept = u64::try_from(kept).unwrap_or(u64::MAX);
-                hint.set_lower(hint.lower().saturating_add(kept));
-                if let Some(upper) = hint.upper() {
+                let rest = s.rest.as_ref().map(Body::size_hint).unwrap_or_default();
+                let mut hint = SizeHint::new();
+                // Upper first: `set_lower` refuses a lower bound above the upper one.
+                if let Some(upper) = rest.upper() {
                     hint.set_upper(upper.saturating_add(kept));
                 }
+                hint.set_lower(rest.lower().saturating_add(kept));
                 hint
             }
             None => SizeHint::default(),

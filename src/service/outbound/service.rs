@@ -150,6 +150,16 @@ where
             let decision = mesh.route_with(&request, source, &mut draws);
             let _entered = span(&decision, "outbound").entered();
             if let Some(response) = local_reply::<ResBody>(&decision, grpc) {
+                // The fault filter runs before the router: a route's abort answers even when
+                // its cluster is missing or empty (its delay is not applied to such replies).
+                let abort = decision
+                    .shared_policy()
+                    .and_then(|p| p.fault.as_ref())
+                    .and_then(|f| f.abort.as_ref())
+                    .filter(|(_, percent)| drawn(*percent, &mut draws));
+                if let Some((abort, _)) = abort {
+                    return OutboundFuture::local(abort_reply(abort, grpc));
+                }
                 return OutboundFuture::local(response);
             }
             let forward = match self.plan(&decision) {
