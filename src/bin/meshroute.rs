@@ -681,12 +681,30 @@ fn describe(d: &meshroute::Decision<'_>) -> String {
         let timeout = d.timeout().map_or("none".to_owned(), |t| format!("{t:?}"));
         lines.push(format!("  timeout: {timeout}"));
         match d.retries() {
-            Some(r) => lines.push(format!("  retries: {} on {}", r.attempts, r.retry_on)),
+            Some(r) => lines.push(match r.per_try_timeout {
+                Some(t) => format!("  retries: {} on {}, {t:?} per try", r.attempts, r.retry_on),
+                None => format!("  retries: {} on {}", r.attempts, r.retry_on),
+            }),
             None => lines.push("  retries: none".to_owned()),
         }
     }
     if let Some(fault) = d.fault() {
-        lines.push(format!("  fault: {fault:?}"));
+        let mut parts = Vec::new();
+        if let Some((delay, percent)) = fault.delay {
+            parts.push(format!("delay {delay:?} to {percent}% of requests"));
+        }
+        match &fault.abort {
+            Some((meshroute::Abort::Http(status), percent)) => {
+                parts.push(format!("abort {status} to {percent}% of requests"));
+            }
+            Some((meshroute::Abort::Grpc(status), percent)) => {
+                parts.push(format!(
+                    "abort grpc-status {status} to {percent}% of requests"
+                ));
+            }
+            _ => {}
+        }
+        lines.push(format!("  fault: {}", parts.join("; ")));
     }
     for mirror in d.mirrors() {
         lines.push(format!("  mirror: {} {}%", mirror.host, mirror.percentage));
