@@ -335,6 +335,10 @@ where
             .as_ref()
             .zip(picked.as_ref())
             .map(|(u, p)| u.start(p));
+        count("upstream_rq_total", upstream.as_ref());
+        if attempt > 1 {
+            count("upstream_rq_retry", upstream.as_ref());
+        }
         let call = service.call(request);
         let ended = match per_try {
             Some(limit) => match tokio::time::timeout(limit, call).await {
