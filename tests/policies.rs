@@ -758,3 +758,33 @@ async fn any_clone_service_is_an_inner_client() {
     })
     .await;
 }
+
+/// A route with nothing to apply (`retries: {attempts: 0}`, no timeout, fault or mirror, no
+/// `connectionPool` or outlier detection) is one call; a connection failure is still answered
+/// as Envoy answers it, 503 `UF` without "retried".
+#[tokio::test]
+async fn a_route_without_policies_is_one_call() {
+    bounded(async {
+        let mesh = shared(&config("    retries: {attempts: 0}", RR));
+        let dead = dead_endpoint().await;
+        mesh.set_endpoints(HOST, 8080, vec![dead]).unwrap();
+        let client = OutboundLayer::new(mesh.clone(), Source::default()).layer(upstream_client());
+        let reply = send(&client, request("/")).await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(reply.flag, Some("UF"));
+        let body = String::from_utf8(reply.body).unwrap();
+        assert!(
+            body.starts_with(
+                "upstream connect error or disconnect/reset before headers. reset reason: remote connection failure"
+            ),
+            "{body}"
+        );
+        let ok = Backend::start(Behaviour::Ok).await;
+        mesh.set_endpoints(HOST, 8080, vec![ok.endpoint()]).unwrap();
+        let reply = send(&client, request("/")).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert!(reply.upstream.is_none());
+        assert_eq!(ok.hits(), 1);
+    })
+    .await;
+}

@@ -76,6 +76,14 @@ impl Upstream {
             .map_or(0, |c| c.policy.limits.max_requests_per_connection)
     }
 
+    /// Whether sending to the cluster needs watching: outlier detection wants every outcome,
+    /// or `connectionPool` sets a limit.
+    pub(crate) fn guarded(&self) -> bool {
+        self.cluster().is_some_and(|c| {
+            c.detects_outliers() || c.policy.limits != super::cluster::Limits::default()
+        })
+    }
+
     /// Whether outlier detection is configured for the cluster.
     pub(crate) fn detects_outliers(&self) -> bool {
         self.cluster().is_some_and(Cluster::detects_outliers)

@@ -42,32 +42,46 @@ impl After {
 type Sending<B, E> =
     Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send + 'static>>;
 
+/// A boxed error: how the wrapped client's errors are read.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Turns a failed attempt into the reply Envoy sends for it (`grpc`: to a gRPC request).
+pub(crate) type OnError<B> = fn(BoxError, bool) -> Response<ResponseBody<B>>;
+
 pin_project_lite::pin_project! {
     /// Response future of [`Outbound`](super::Outbound): a reply meshroute made itself (ready
-    /// at once), or the exchange with the upstream — fault injection, attempts under the route
-    /// timeout, retries — ending in the upstream's response with the route's response header
-    /// operations applied, or in Envoy's local reply for the failure.
-    pub struct OutboundFuture<B, E> {
+    /// at once); the exchange with the upstream under the route's policies — fault injection,
+    /// attempts under the route timeout, retries — ending in the upstream's response with the
+    /// route's response header operations applied, or in Envoy's local reply for the failure;
+    /// or, for a route with no policy to apply, the one call to the wrapped client.
+    pub struct OutboundFuture<F, B, E> {
         #[pin]
-        state: OutboundState<B, E>,
+        state: OutboundState<F, B, E>,
     }
 }
 
 pin_project_lite::pin_project! {
     #[project = OutboundStateProj]
-    enum OutboundState<B, E> {
+    enum OutboundState<F, B, E> {
         Local { response: Option<Response<ResponseBody<B>>> },
         Sending { future: Sending<B, E> },
+        Direct {
+            #[pin]
+            future: F,
+            after: Option<(After, Guards)>,
+            on_error: OnError<B>,
+            grpc: bool,
+        },
     }
 }
 
-impl<B, E> std::fmt::Debug for OutboundFuture<B, E> {
+impl<F, B, E> std::fmt::Debug for OutboundFuture<F, B, E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OutboundFuture").finish_non_exhaustive()
     }
 }
 
-impl<B, E> OutboundFuture<B, E> {
+impl<F, B, E> OutboundFuture<F, B, E> {
     pub(crate) fn local(response: Response<ResponseBody<B>>) -> Self {
         Self {
             state: OutboundState::Local {
@@ -81,9 +95,31 @@ impl<B, E> OutboundFuture<B, E> {
             state: OutboundState::Sending { future },
         }
     }
+
+    /// The wrapped client's own future, for a request no policy applies to.
+    pub(crate) fn direct(
+        future: F,
+        after: After,
+        guards: Guards,
+        on_error: OnError<B>,
+        grpc: bool,
+    ) -> Self {
+        Self {
+            state: OutboundState::Direct {
+                future,
+                after: Some((after, guards)),
+                on_error,
+                grpc,
+            },
+        }
+    }
 }
 
-impl<B, E> Future for OutboundFuture<B, E> {
+impl<F, B, E> Future for OutboundFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    E: Into<BoxError>,
+{
     type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -92,6 +128,22 @@ impl<B, E> Future for OutboundFuture<B, E> {
                 .take()
                 .unwrap_or_else(|| Response::new(ResponseBody::local(""))))),
             OutboundStateProj::Sending { future } => future.as_mut().poll(cx),
+            OutboundStateProj::Direct {
+                future,
+                after,
+                on_error,
+                grpc,
+            } => {
+                let result = ready!(future.poll(cx));
+                let (after, guards) = after.take().unwrap_or_default();
+                Poll::Ready(Ok(match result {
+                    Ok(response) => after.apply(response, guards),
+                    Err(error) => {
+                        drop(guards);
+                        on_error(error.into(), *grpc)
+                    }
+                }))
+            }
         }
     }
 }

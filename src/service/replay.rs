@@ -27,7 +27,8 @@ use http_body::{Body, Frame, SizeHint};
 /// [`OutboundLayer::retry_buffer_limit`]: super::OutboundLayer::retry_buffer_limit
 #[derive(Debug)]
 pub struct RequestBody<B> {
-    shared: Arc<Mutex<Shared<B>>>,
+    /// `None`: a body that was over before it started (nothing to keep, nothing allocated).
+    shared: Option<Arc<Mutex<Shared<B>>>>,
     /// Frames of `Shared::kept` this reader has yielded.
     position: usize,
     /// The trailers were yielded.
@@ -57,23 +58,25 @@ struct Shared<B> {
 impl<B: Body<Data = Bytes>> RequestBody<B> {
     /// Wraps `body`, keeping up to `limit` bytes for replays.
     pub(crate) fn new(body: B, limit: usize) -> Self {
-        let ended = body.is_end_stream();
-        Self::from_shared(Arc::new(Mutex::new(Shared {
-            rest: (!ended).then_some(body),
+        if body.is_end_stream() {
+            return Self::from_shared(None);
+        }
+        Self::from_shared(Some(Arc::new(Mutex::new(Shared {
+            rest: Some(body),
             kept: Vec::new(),
             kept_len: 0,
             trailers: None,
-            ended,
+            ended: false,
             overflow: false,
             limit,
             poller: false,
             waiting: Vec::new(),
-        })))
+        }))))
     }
 }
 
 impl<B> RequestBody<B> {
-    fn from_shared(shared: Arc<Mutex<Shared<B>>>) -> Self {
+    fn from_shared(shared: Option<Arc<Mutex<Shared<B>>>>) -> Self {
         Self {
             shared,
             position: 0,
@@ -83,14 +86,19 @@ impl<B> RequestBody<B> {
     }
 
     fn lock(&self) -> Option<MutexGuard<'_, Shared<B>>> {
-        self.shared.lock().ok()
+        self.shared.as_ref()?.lock().ok()
     }
 
     /// Another reader of the same body from its start, for a retry or a mirror; `None` when
     /// the body cannot be sent again (it passed the limit).
     pub(crate) fn replay(&self) -> Option<Self> {
-        let replayable = self.lock().is_some_and(|s| !s.overflow);
-        replayable.then(|| Self::from_shared(Arc::clone(&self.shared)))
+        match &self.shared {
+            None => Some(Self::from_shared(None)),
+            Some(shared) => {
+                let replayable = self.lock().is_some_and(|s| !s.overflow);
+                replayable.then(|| Self::from_shared(Some(Arc::clone(shared))))
+            }
+        }
     }
 
     fn stop_polling(&mut self) {
@@ -98,7 +106,7 @@ impl<B> RequestBody<B> {
             return;
         }
         self.polling = false;
-        if let Ok(mut shared) = self.shared.lock() {
+        if let Some(mut shared) = self.lock() {
             shared.poller = false;
             for waker in shared.waiting.drain(..) {
                 waker.wake();
@@ -125,7 +133,7 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
-        let Ok(mut shared) = this.shared.lock() else {
+        let Some(mut shared) = this.shared.as_ref().and_then(|s| s.lock().ok()) else {
             return Poll::Ready(None);
         };
         // Kept frames first.
@@ -209,12 +217,18 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
+        if self.shared.is_none() {
+            return true;
+        }
         self.lock().is_some_and(|s| {
             s.ended && self.position >= s.kept.len() && (self.trailers_sent || s.trailers.is_none())
         })
     }
 
     fn size_hint(&self) -> SizeHint {
+        if self.shared.is_none() {
+            return SizeHint::with_exact(0);
+        }
         match self.lock() {
             Some(s) if s.ended && !s.overflow => {
                 let kept = u64::try_from(s.kept_len).unwrap_or(u64::MAX);

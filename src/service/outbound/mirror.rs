@@ -24,8 +24,7 @@ use tower::{Service, ServiceExt};
 use super::settings::{MirrorCounters, Settings};
 use crate::service::replay::RequestBody;
 
-/// A boxed error, what the wrapped client's errors are read as.
-pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(super) use crate::service::future::BoxError;
 
 /// Where one mirror goes.
 #[derive(Debug)]

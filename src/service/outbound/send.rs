@@ -68,6 +68,25 @@ pub(super) struct Prepared {
     pub(super) draws: Draws,
 }
 
+impl Prepared {
+    /// Whether nothing is to be applied: no timeout, no retries, no fault drawn, no mirror,
+    /// and a cluster with neither outlier detection nor `connectionPool` limits.
+    pub(super) fn is_plain(&self) -> bool {
+        self.delay.is_none()
+            && self.abort.is_none()
+            && self.mirrors.is_empty()
+            && self
+                .policy
+                .as_ref()
+                .is_none_or(|p| p.timeout.is_none() && p.retries.is_none())
+            && self
+                .target
+                .upstream
+                .as_ref()
+                .is_none_or(|(upstream, _)| !upstream.guarded())
+    }
+}
+
 /// The fault abort's reply (`fault_filter.cc` `abortWithStatus`: "fault filter abort", flag
 /// `FI`; a gRPC status is answered with HTTP 200 and that `grpc-status`).
 pub(super) fn abort_reply<B>(abort: &Abort, grpc: bool) -> Response<ResponseBody<B>> {
@@ -175,6 +194,20 @@ fn reset_reply<B>(
     Reply::new(StatusCode::SERVICE_UNAVAILABLE, body.clone(), flag, body).build(grpc)
 }
 
+/// The reply to the one attempt of a request no policy applies to, when the client failed.
+pub(super) fn failure_reply<B>(error: BoxError, grpc: bool) -> Response<ResponseBody<B>> {
+    let (failure, reason) = classify(&*error);
+    tracing::debug!(%error, reason, "upstream request failed");
+    reset_reply(
+        failure,
+        reason,
+        &transport_reason(&*error),
+        false,
+        false,
+        grpc,
+    )
+}
+
 /// How an attempt ended.
 enum Ended<R> {
     Response(Response<R>),
@@ -186,7 +219,7 @@ pub(super) async fn send<S, B, R>(
     inner: S,
     request: Request<RequestBody<B>>,
     mut prepared: Prepared,
-    settings: Settings,
+    settings: Option<Settings>,
 ) -> Result<Response<ResponseBody<R>>, S::Error>
 where
     S: Service<Request<RequestBody<B>>, Response = Response<R>> + Clone + Send + 'static,
@@ -208,8 +241,10 @@ where
         .as_ref()
         .and_then(|p| p.timeout)
         .filter(|t| !t.is_zero());
-    for mirror in std::mem::take(&mut prepared.mirrors) {
-        super::mirror::spawn(&inner, &request, mirror, timeout, &settings);
+    if let Some(settings) = &settings {
+        for mirror in std::mem::take(&mut prepared.mirrors) {
+            super::mirror::spawn(&inner, &request, mirror, timeout, settings);
+        }
     }
     let grpc = prepared.grpc;
     let cluster = prepared.target.upstream.as_ref().map(|(u, _)| u.clone());
@@ -328,6 +363,7 @@ where
             .as_ref()
             .zip(picked.as_ref())
             .and_then(|(u, p)| u.endpoint(p))
+            .filter(|_| retries_left > 0)
         {
             tried.push(endpoint.address.clone());
         }

@@ -5,14 +5,14 @@ use http_body::Body;
 use tower::Service;
 
 use super::mirror::{BoxError, MirrorTarget, endpoint_uri};
-use super::send::{Draws, Prepared, Target, abort_reply, send};
+use super::send::{Draws, Prepared, Target, abort_reply, failure_reply, send};
 use super::settings::Settings;
 use crate::propagation::RoutingContext;
 use crate::route::decision::Decision;
 use crate::route::mesh::Mesh;
 use crate::route::policy::{Abort, HeaderOps};
 use crate::route::upstream::Upstream;
-use crate::service::body::ResponseBody;
+use crate::service::body::{Guards, ResponseBody};
 use crate::service::future::{After, OutboundFuture};
 use crate::service::replay::RequestBody;
 use crate::service::reply::{is_grpc, local_reply, no_healthy_upstream, span};
@@ -125,7 +125,7 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
-    type Future = OutboundFuture<ResBody, S::Error>;
+    type Future = OutboundFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -252,10 +252,31 @@ where
             self.layer.start_clock();
         }
         let request = request.map(|body| RequestBody::new(body, self.layer.replay_limit));
+        if prepared.is_plain() {
+            // Nothing to apply: one call, the endpoint counted for least request.
+            let active = prepared
+                .target
+                .upstream
+                .as_ref()
+                .map(|(upstream, picked)| upstream.start(picked));
+            let guards = Guards {
+                active,
+                admission: None,
+            };
+            let after = std::mem::take(&mut prepared.after);
+            return OutboundFuture::direct(
+                self.inner.call(request),
+                after,
+                guards,
+                failure_reply::<ResBody>,
+                grpc,
+            );
+        }
         // The instance `poll_ready` readied serves the first attempt; clones serve retries.
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
-        OutboundFuture::sending(Box::pin(send(ready, request, prepared, self.layer.clone())))
+        let settings = (!prepared.mirrors.is_empty()).then(|| self.layer.clone());
+        OutboundFuture::sending(Box::pin(send(ready, request, prepared, settings)))
     }
 }
 
