@@ -788,3 +788,96 @@ async fn a_route_without_policies_is_one_call() {
     })
     .await;
 }
+
+/// Span fields: a minimal `tracing` subscriber keeping every recorded field.
+mod spans {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+
+    pub(super) type Fields = Arc<Mutex<Vec<(String, String)>>>;
+
+    pub(super) struct Recorder {
+        pub(super) fields: Fields,
+        next: AtomicU64,
+    }
+
+    impl Recorder {
+        pub(super) fn new() -> Self {
+            Self {
+                fields: Fields::default(),
+                next: AtomicU64::new(1),
+            }
+        }
+    }
+
+    struct Visitor(Fields);
+
+    impl Visit for Visitor {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((field.name().to_owned(), format!("{value:?}")));
+        }
+
+        fn record_str(&mut self, field: &Field, value: &str) {
+            self.0
+                .lock()
+                .unwrap()
+                .push((field.name().to_owned(), value.to_owned()));
+        }
+    }
+
+    impl Subscriber for Recorder {
+        fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+            metadata.name() == "meshroute"
+        }
+
+        fn new_span(&self, span: &Attributes<'_>) -> Id {
+            span.record(&mut Visitor(Arc::clone(&self.fields)));
+            Id::from_u64(self.next.fetch_add(1, Ordering::SeqCst))
+        }
+
+        fn record(&self, _: &Id, values: &Record<'_>) {
+            values.record(&mut Visitor(Arc::clone(&self.fields)));
+        }
+
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, _: &Event<'_>) {}
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+}
+
+/// The outbound span carries OpenTelemetry's HTTP client attributes and, at the end, the
+/// status, the resend count and Envoy's flags.
+#[tokio::test]
+async fn the_outbound_span_follows_opentelemetry_http_conventions() {
+    let recorder = spans::Recorder::new();
+    let fields = Arc::clone(&recorder.fields);
+    let _default = tracing::subscriber::set_default(recorder);
+    let policy = "    retries: {attempts: 2, retryOn: 5xx}";
+    let mesh = shared(&config(policy, RR));
+    let failing = Backend::start(Behaviour::Fail(503)).await;
+    mesh.set_endpoints(HOST, 8080, vec![failing.endpoint()])
+        .unwrap();
+    let client = OutboundLayer::new(mesh, Source::default()).layer(upstream_client());
+    let reply = send(&client, request("/items?page=2")).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    let fields: HashMap<String, String> = fields.lock().unwrap().iter().cloned().collect();
+    let get = |name: &str| fields.get(name).map(String::as_str);
+    assert_eq!(get("otel.kind"), Some("client"));
+    assert_eq!(get("http.request.method"), Some("GET"));
+    assert_eq!(get("server.address"), Some("svc"));
+    assert_eq!(get("server.port"), Some("8080"));
+    assert_eq!(get("url.full"), Some("http://svc:8080/items?page=2"));
+    assert_eq!(get("http.response.status_code"), Some("503"));
+    assert_eq!(get("http.request.resend_count"), Some("2"));
+    assert_eq!(get("error.type"), Some("503"));
+    assert_eq!(get("meshroute.flags"), Some("URX"));
+    assert_eq!(get("meshroute.destination"), Some(HOST));
+}

@@ -7,6 +7,7 @@ use std::task::{Context, Poll, ready};
 use http::{HeaderValue, Response};
 
 use super::body::{Guards, ResponseBody};
+use super::reply::record_end;
 use crate::route::mesh::ActiveRequest;
 use crate::route::policy::HeaderOps;
 
@@ -71,6 +72,7 @@ pin_project_lite::pin_project! {
             after: Option<(After, Guards)>,
             on_error: OnError<B>,
             grpc: bool,
+            span: tracing::Span,
         },
     }
 }
@@ -103,6 +105,7 @@ impl<F, B, E> OutboundFuture<F, B, E> {
         guards: Guards,
         on_error: OnError<B>,
         grpc: bool,
+        span: tracing::Span,
     ) -> Self {
         Self {
             state: OutboundState::Direct {
@@ -110,6 +113,7 @@ impl<F, B, E> OutboundFuture<F, B, E> {
                 after: Some((after, guards)),
                 on_error,
                 grpc,
+                span,
             },
         }
     }
@@ -133,16 +137,22 @@ where
                 after,
                 on_error,
                 grpc,
+                span,
             } => {
-                let result = ready!(future.poll(cx));
+                let result = {
+                    let _entered = span.enter();
+                    ready!(future.poll(cx))
+                };
                 let (after, guards) = after.take().unwrap_or_default();
-                Poll::Ready(Ok(match result {
+                let response = match result {
                     Ok(response) => after.apply(response, guards),
                     Err(error) => {
                         drop(guards);
                         on_error(error.into(), *grpc)
                     }
-                }))
+                };
+                record_end(span, &response);
+                Poll::Ready(Ok(response))
             }
         }
     }

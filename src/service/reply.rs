@@ -305,3 +305,65 @@ pub(crate) fn span(decision: &Decision<'_>, direction: &'static str) -> tracing:
         meshroute.endpoint = decision.endpoint().map(|e| e.address.as_str()),
     )
 }
+
+/// Opens the `tracing` span of one outbound request, over the whole exchange (fault, every
+/// attempt, back-off): the decision's fields as [`span`], and OpenTelemetry's HTTP client
+/// attributes (`otel.kind`, `http.request.method`, `server.address`, `server.port`,
+/// `url.full`; at the end `http.response.status_code`, `http.request.resend_count` when
+/// retried, `error.type` for a failure) with `meshroute.flags`, Envoy's response flags.
+pub(crate) fn client_span<B>(decision: &Decision<'_>, request: &http::Request<B>) -> tracing::Span {
+    let destination = decision.destination();
+    let facts = &decision.request;
+    tracing::debug_span!(
+        "meshroute",
+        direction = "outbound",
+        otel.kind = "client",
+        http.request.method = request.method().as_str(),
+        server.address = facts.host,
+        server.port = facts.port,
+        url.full = tracing::field::display(request.uri()),
+        http.response.status_code = tracing::field::Empty,
+        http.request.resend_count = tracing::field::Empty,
+        error.r#type = tracing::field::Empty,
+        meshroute.flags = tracing::field::Empty,
+        meshroute.outcome = decision.outcome().as_str(),
+        meshroute.virtual_service = decision.virtual_service(),
+        meshroute.route = decision.route().map(|r| r.index),
+        meshroute.r#match = decision.matched().map(|m| m.index),
+        meshroute.destination = destination.map(|d| d.host),
+        meshroute.subset = destination.and_then(|d| d.subset),
+        meshroute.endpoint = decision.endpoint().map(|e| e.address.as_str()),
+    )
+}
+
+/// Records how an outbound request ended on its span (see [`client_span`]).
+pub(crate) fn record_end<B>(span: &tracing::Span, response: &Response<B>) {
+    if span.is_disabled() {
+        return;
+    }
+    let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
+    let local = response.extensions().get::<LocalReply>();
+    let upstream = response.extensions().get::<UpstreamReply>();
+    if let Some(reply) = upstream {
+        if reply.attempts > 1 {
+            span.record("http.request.resend_count", reply.attempts - 1);
+        }
+    }
+    let flags = local
+        .map(|l| l.flag)
+        .or(upstream.map(|u| u.flags.as_str()))
+        .filter(|f| !f.is_empty());
+    if let Some(flags) = flags {
+        span.record("meshroute.flags", flags);
+    }
+    match local.map(|l| l.flag).filter(|f| !f.is_empty()) {
+        Some(flag) => {
+            span.record("error.type", flag);
+        }
+        None if status >= 400 => {
+            span.record("error.type", status);
+        }
+        None => {}
+    }
+}

@@ -3,6 +3,7 @@ use std::task::{Context, Poll};
 use http::{HeaderValue, Request, Response};
 use http_body::Body;
 use tower::Service;
+use tracing::Instrument;
 
 use super::mirror::{BoxError, MirrorTarget, endpoint_uri};
 use super::send::{Draws, Prepared, Target, abort_reply, failure_reply, send};
@@ -15,7 +16,7 @@ use crate::route::upstream::Upstream;
 use crate::service::body::{Guards, ResponseBody};
 use crate::service::future::{After, OutboundFuture};
 use crate::service::replay::RequestBody;
-use crate::service::reply::{is_grpc, local_reply, no_healthy_upstream, span};
+use crate::service::reply::{client_span, is_grpc, local_reply, no_healthy_upstream, record_end};
 use crate::util::host::request_authority;
 use crate::util::rng::Rng;
 
@@ -146,9 +147,10 @@ where
         }
         let grpc = is_grpc(request.headers());
         let mut draws = self.draws();
-        let (forward, mut prepared) = {
+        let (forward, mut prepared, span) = {
             let decision = mesh.route_with(&request, source, &mut draws);
-            let _entered = span(&decision, "outbound").entered();
+            let span = client_span(&decision, &request);
+            let _entered = span.clone().entered();
             if let Some(response) = local_reply::<ResBody>(&decision, grpc) {
                 // The fault filter runs before the router: a route's abort answers even when
                 // its cluster is missing or empty (its delay is not applied to such replies).
@@ -157,27 +159,30 @@ where
                     .and_then(|p| p.fault.as_ref())
                     .and_then(|f| f.abort.as_ref())
                     .filter(|(_, percent)| drawn(*percent, &mut draws));
-                if let Some((abort, _)) = abort {
-                    return OutboundFuture::local(abort_reply(abort, grpc));
-                }
+                let response = match abort {
+                    Some((abort, _)) => abort_reply(abort, grpc),
+                    None => response,
+                };
+                record_end(&span, &response);
                 return OutboundFuture::local(response);
             }
             let forward = match self.plan(&decision) {
                 Plan::Forward(forward) => forward,
                 Plan::Simulated(host, port) => {
-                    return OutboundFuture::local(no_healthy_upstream(
-                        simulated(&host, port),
-                        grpc,
-                    ));
+                    let response = no_healthy_upstream(simulated(&host, port), grpc);
+                    record_end(&span, &response);
+                    return OutboundFuture::local(response);
                 }
             };
             let prepared = self.prepare(&mesh, &decision, &forward, grpc, &mut draws);
-            (forward, prepared)
+            (forward, prepared, span)
         };
         // Fault injection's abort without a delay answers at once.
         if prepared.delay.is_none() {
             if let Some(abort) = &prepared.abort {
-                return OutboundFuture::local(abort_reply(abort, grpc));
+                let response = abort_reply(abort, grpc);
+                record_end(&span, &response);
+                return OutboundFuture::local(response);
             }
         }
         if let Some(ops) = &forward.request_ops {
@@ -270,13 +275,22 @@ where
                 guards,
                 failure_reply::<ResBody>,
                 grpc,
+                span,
             );
         }
         // The instance `poll_ready` readied serves the first attempt; clones serve retries.
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
         let settings = (!prepared.mirrors.is_empty()).then(|| self.layer.clone());
-        OutboundFuture::sending(Box::pin(send(ready, request, prepared, settings)))
+        let recorded = span.clone();
+        let exchange = async move {
+            let result = send(ready, request, prepared, settings).await;
+            if let Ok(response) = &result {
+                record_end(&recorded, response);
+            }
+            result
+        };
+        OutboundFuture::sending(Box::pin(exchange.instrument(span)))
     }
 }
 
