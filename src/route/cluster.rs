@@ -7,7 +7,9 @@
 //! waits for an update and never sees half of one. Round robin and least request keep their
 //! scheduler behind a short mutex inside the state, as Envoy keeps it per worker.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+#[cfg(feature = "tower")]
+use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -107,6 +109,7 @@ impl Default for Limits {
 }
 
 /// Which circuit-breaker threshold refused a request (Envoy's response flag `UO`).
+#[cfg(feature = "tower")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Overflow {
     /// More HTTP/1 requests than connections plus `http1MaxPendingRequests`.
@@ -191,8 +194,10 @@ pub(crate) struct Cluster {
     /// The last endpoint-set generation handed out.
     generation: AtomicU64,
     /// Requests in flight (admitted by the circuit breaker, not yet finished).
+    #[cfg(feature = "tower")]
     requests: AtomicU32,
     /// Retries in flight (from the decision to retry until that attempt ends).
+    #[cfg(feature = "tower")]
     retries: AtomicU32,
 }
 
@@ -227,7 +232,9 @@ impl Cluster {
             outlier,
             seed: AtomicU64::new(seed),
             generation: AtomicU64::new(0),
+            #[cfg(feature = "tower")]
             requests: AtomicU32::new(0),
+            #[cfg(feature = "tower")]
             retries: AtomicU32::new(0),
         }
     }
@@ -363,6 +370,7 @@ impl Cluster {
             .ok_or(NoEndpoint::NoHealthyUpstream)
     }
 
+    #[cfg(feature = "tower")]
     /// Admits one more request in flight, or says which threshold it would cross. Envoy's
     /// HTTP/1 pool sends one request per connection and queues up to `max_pending_requests`
     /// more (`source/common/conn_pool/conn_pool_base.cc`); HTTP/2 multiplexes, so only
@@ -393,6 +401,7 @@ impl Cluster {
         }
     }
 
+    #[cfg(feature = "tower")]
     /// Ends a request admitted by [`Cluster::admit_request`].
     pub(crate) fn release_request(&self) {
         let _ = self
@@ -400,6 +409,7 @@ impl Cluster {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
     }
 
+    #[cfg(feature = "tower")]
     /// Admits one more retry in flight (`max_retries`); `false` is Envoy's
     /// `upstream_rq_retry_overflow`: the retry is not made. Undo with
     /// [`Cluster::release_retry`].
@@ -412,6 +422,7 @@ impl Cluster {
             .is_ok()
     }
 
+    #[cfg(feature = "tower")]
     /// Ends a retry admitted by [`Cluster::admit_retry`].
     pub(crate) fn release_retry(&self) {
         let _ = self
@@ -428,6 +439,7 @@ impl Cluster {
         )
     }
 
+    #[cfg(feature = "tower")]
     /// Whether outlier detection is configured.
     pub(crate) fn detects_outliers(&self) -> bool {
         self.outlier.is_some()
@@ -443,6 +455,7 @@ impl Cluster {
             .unwrap_or(0)
     }
 
+    #[cfg(feature = "tower")]
     /// Whether the balancer hashes the request (ring hash, Maglev): retries then go to the
     /// same host (Istio leaves out the `previous_hosts` predicate).
     pub(crate) fn hashes(&self) -> bool {
@@ -545,6 +558,7 @@ fn build_state(
 impl ClusterState {
     /// Whether the balancer chooses among endpoint `index` (healthy, or the cluster is in
     /// panic).
+    #[cfg(feature = "tower")]
     pub(crate) fn balances(&self, index: usize) -> bool {
         self.hosts.contains(&index)
     }
@@ -592,6 +606,7 @@ impl Clusters {
         self.clusters.iter()
     }
 
+    #[cfg(feature = "tower")]
     /// Every cluster of `host`, any port.
     pub(crate) fn of_host_port_any(&self, host: &str) -> impl Iterator<Item = &Cluster> {
         self.by_host

@@ -798,11 +798,13 @@ impl Mesh {
         Some(ActiveRequest::new(self.clone(), picked))
     }
 
+    #[cfg(feature = "tower")]
     /// The clusters, for [`Upstream`](super::upstream::Upstream).
     pub(crate) fn clusters(&self) -> &super::cluster::Clusters {
         &self.inner.tables.clusters
     }
 
+    #[cfg(feature = "tower")]
     /// The endpoint a mirror of a request from `source` on `port` goes to: the mirror host's
     /// cluster as the caller's scope sees it (its DestinationRule, its subset), picked by that
     /// cluster's balancer. `None` when the caller has no such cluster or it has no endpoint.

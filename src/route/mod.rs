@@ -18,4 +18,5 @@ pub(crate) mod report;
 pub(crate) mod source;
 pub(crate) mod stream;
 pub(crate) mod table;
+#[cfg(feature = "tower")]
 pub(crate) mod upstream;
