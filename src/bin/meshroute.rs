@@ -55,6 +55,24 @@ struct LoadFlags {
     allow_unknown_fields: bool,
 }
 
+/// Who calls: what `route` decides as.
+#[derive(Debug, clap::Args)]
+struct SourceFlags {
+    /// Decide as this gateway (`name` or `namespace/name`) instead of a sidecar; a Gateway the
+    /// configuration does not define is refused (exit status 2).
+    #[arg(long)]
+    gateway: Option<String>,
+    /// The calling workload's labels, `k=v,k2=v2`.
+    #[arg(long, value_delimiter = ',')]
+    source_labels: Vec<String>,
+    /// The calling sidecar's namespace.
+    #[arg(long, default_value = "default")]
+    source_namespace: String,
+    /// The caller's IP address.
+    #[arg(long)]
+    source_ip: Option<std::net::IpAddr>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Load and validate manifests; list what was loaded and every problem found.
@@ -103,19 +121,8 @@ enum Command {
         /// A request header, `Name: value` (repeatable).
         #[arg(short = 'H', long = "header")]
         headers: Vec<String>,
-        /// Decide as this gateway (`name` or `namespace/name`) instead of a sidecar; a Gateway the
-        /// configuration does not define is refused (exit status 2).
-        #[arg(long)]
-        gateway: Option<String>,
-        /// The calling workload's labels, `k=v,k2=v2`.
-        #[arg(long, value_delimiter = ',')]
-        source_labels: Vec<String>,
-        /// The calling sidecar's namespace.
-        #[arg(long, default_value = "default")]
-        source_namespace: String,
-        /// The caller's IP address.
-        #[arg(long)]
-        source_ip: Option<std::net::IpAddr>,
+        #[command(flatten)]
+        source: SourceFlags,
         /// Namespace for resources that do not name one (and for a bare gateway name).
         #[arg(long, default_value = "default")]
         namespace: String,
@@ -191,10 +198,7 @@ fn main() -> ExitCode {
             request,
             destination_ip,
             headers,
-            gateway,
-            source_labels,
-            source_namespace,
-            source_ip,
+            source,
             namespace,
             seed,
             json,
@@ -207,10 +211,7 @@ fn main() -> ExitCode {
                 request,
                 destination_ip,
                 headers,
-                gateway,
-                source_labels,
-                source_namespace,
-                source_ip,
+                source,
                 namespace,
                 seed,
                 json,
@@ -434,10 +435,7 @@ struct RouteArgs {
     request: String,
     destination_ip: Option<std::net::IpAddr>,
     headers: Vec<String>,
-    gateway: Option<String>,
-    source_labels: Vec<String>,
-    source_namespace: String,
-    source_ip: Option<std::net::IpAddr>,
+    source: SourceFlags,
     namespace: String,
     seed: Option<u64>,
     json: bool,
@@ -454,6 +452,53 @@ fn unknown_gateway(gateway: &str) -> String {
     format!(
         "unknown gateway {gateway:?}: the configuration has no Gateway of that namespace and name"
     )
+}
+
+/// The caller `--gateway`, `--source-namespace`, `--source-labels` and `--source-ip` describe
+/// (a bare gateway name is in `namespace`).
+fn caller(flags: &SourceFlags, namespace: &str) -> Result<Source, String> {
+    let mut labels = Vec::new();
+    for pair in flags.source_labels.iter().filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some((k, v)) => labels.push((k.trim().to_owned(), v.trim().to_owned())),
+            None => {
+                return Err(format!(
+                    "invalid --source-labels entry {pair:?}: expected k=v"
+                ));
+            }
+        }
+    }
+    let mut source = match &flags.gateway {
+        Some(name) if name.contains('/') => Source::gateway(name),
+        Some(name) => Source::gateway(&format!("{namespace}/{name}")),
+        None => Source::sidecar(flags.source_namespace.clone()),
+    }
+    .with_labels(labels);
+    if let Some(ip) = flags.source_ip {
+        source = source.with_ip(ip);
+    }
+    Ok(source)
+}
+
+/// Loads and compiles the configuration for `source`, then prints its warnings to standard
+/// error: exit status 2 for unreadable input or a gateway the configuration does not define, 1
+/// for a configuration with errors (printed).
+fn compiled(
+    paths: &[PathBuf],
+    options: &LoadOptions,
+    mesh_config: Option<&std::path::Path>,
+    source: &Source,
+) -> Result<meshroute::Mesh, ExitCode> {
+    let mesh = load(paths, options, mesh_config)?
+        .compile()
+        .map_err(|error| refused(error.errors()))?;
+    if let Some(gateway) = source.gateway_name().filter(|g| !mesh.has_gateway(g)) {
+        return Err(usage(&unknown_gateway(gateway)));
+    }
+    if print_warnings(&mesh).is_err() {
+        return Err(ExitCode::from(2));
+    }
+    Ok(mesh)
 }
 
 /// Builds the request from `METHOD URL` and `Name: value` headers.
@@ -507,40 +552,14 @@ fn route(
         Ok(asked) => asked,
         Err(message) => return usage(&message),
     };
-    let mut labels = Vec::new();
-    for pair in args.source_labels.iter().filter(|p| !p.is_empty()) {
-        match pair.split_once('=') {
-            Some((k, v)) => labels.push((k.trim().to_owned(), v.trim().to_owned())),
-            None => {
-                return usage(&format!(
-                    "invalid --source-labels entry {pair:?}: expected k=v"
-                ));
-            }
-        }
-    }
-    let mut source = match &args.gateway {
-        Some(name) if name.contains('/') => Source::gateway(name),
-        Some(name) => Source::gateway(&format!("{}/{name}", args.namespace)),
-        None => Source::sidecar(args.source_namespace.clone()),
-    }
-    .with_labels(labels);
-    if let Some(ip) = args.source_ip {
-        source = source.with_ip(ip);
-    }
-    let loaded = match load(paths, options, mesh_config) {
-        Ok(loaded) => loaded,
+    let source = match caller(&args.source, &args.namespace) {
+        Ok(source) => source,
+        Err(message) => return usage(&message),
+    };
+    let mesh = match compiled(paths, options, mesh_config, &source) {
+        Ok(mesh) => mesh,
         Err(code) => return code,
     };
-    let mesh = match loaded.compile() {
-        Ok(mesh) => mesh,
-        Err(error) => return refused(error.errors()),
-    };
-    if let Some(gateway) = source.gateway_name().filter(|g| !mesh.has_gateway(g)) {
-        return usage(&unknown_gateway(gateway));
-    }
-    if print_warnings(&mesh).is_err() {
-        return ExitCode::from(2);
-    }
     let mut rng = match args.seed {
         Some(seed) => FastRng::from_seed(seed),
         None => FastRng::from_entropy(),
