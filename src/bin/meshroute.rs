@@ -15,9 +15,17 @@
 //!   line), after printing the configuration's warnings to standard error. Exit status: 0
 //!   done, 1 the configuration has errors, 2 unreadable input, a bad request line or bad
 //!   arguments.
+//! - `meshroute proxy PATH... --listen 127.0.0.1:PORT` serves HTTP/1.1 and forwards each request
+//!   through `meshroute::service::OutboundLayer` as the caller's sidecar (or `--gateway`) would,
+//!   printing one access-log line per request (see `docs/proxy.md`). Exit status: 0 stopped by
+//!   SIGTERM or Ctrl-C, 1 the configuration has errors, 2 unreadable input, bad arguments or an
+//!   address it cannot listen on.
 //!
 //! Every subcommand refuses a resource with a field the Istio API does not have, as `kubectl
 //! apply` does; `--allow-unknown-fields` reports it as a warning and ignores it.
+
+#[path = "meshroute/proxy.rs"]
+mod proxy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,7 +42,7 @@ use meshroute::{
 #[command(
     name = "meshroute",
     version,
-    about = "Istio routing decisions, offline"
+    about = "Istio routing decisions, offline or through a local proxy"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -55,7 +63,7 @@ struct LoadFlags {
     allow_unknown_fields: bool,
 }
 
-/// Who calls: what `route` decides as.
+/// Who calls: what `route` and `proxy` decide as.
 #[derive(Debug, clap::Args)]
 struct SourceFlags {
     /// Decide as this gateway (`name` or `namespace/name`) instead of a sidecar; a Gateway the
@@ -139,6 +147,31 @@ enum Command {
         #[command(flatten)]
         load: LoadFlags,
     },
+    /// Serve HTTP/1.1 on a local address and forward each request as the caller's sidecar (or
+    /// `--gateway`) would, with the route's retries, timeouts, faults, mirrors and circuit
+    /// breaking; one access-log line per request on standard output.
+    ///
+    /// Only real endpoints are dialled: those of ServiceEntries, WorkloadEntries and Pods with
+    /// `status.podIP`. A service whose endpoints meshroute made up for simulation (a
+    /// Deployment's replicas) is answered 503 with flag UH; a host the configuration has no
+    /// endpoints for is forwarded to the authority the client asked for. HTTP/1.1 only, no TLS.
+    /// Stops on SIGTERM or Ctrl-C, letting requests in flight finish (up to 5 seconds).
+    Proxy {
+        /// Files or folders with the configuration; `-` for stdin.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The address to listen on, `IP:PORT` (port 0: any free port; the startup line says
+        /// which).
+        #[arg(long, value_name = "IP:PORT")]
+        listen: std::net::SocketAddr,
+        #[command(flatten)]
+        source: SourceFlags,
+        /// Namespace for resources that do not name one (and for a bare gateway name).
+        #[arg(long, default_value = "default")]
+        namespace: String,
+        #[command(flatten)]
+        load: LoadFlags,
+    },
     /// Decide every request of a JSON-lines file (one decision, or one distribution, per line).
     Simulate {
         /// Files or folders with the configuration; `-` for stdin.
@@ -217,6 +250,22 @@ fn main() -> ExitCode {
                 json,
             };
             route(&paths, &args, &options, mesh_config)
+        }
+        Command::Proxy {
+            paths,
+            listen,
+            source,
+            namespace,
+            load,
+        } => {
+            let source = match caller(&source, &namespace) {
+                Ok(source) => source,
+                Err(message) => return usage(&message),
+            };
+            match compiled(&paths, &options(&namespace, &load), mesh_config, &source) {
+                Ok(mesh) => proxy::run(mesh, source, listen),
+                Err(code) => code,
+            }
         }
         Command::Simulate {
             paths,
