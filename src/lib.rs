@@ -112,7 +112,7 @@
 //! | `tower` | yes | tower middleware: [`service::Dispatch`], [`service::OutboundLayer`], [`service::CaptureLayer`], [`service::InjectLayer`] |
 //! | `watch` | no | [`SharedMesh::watch`]: reload the configuration when its files change (implies `yaml`) |
 //! | `metrics` | no | Envoy's per-cluster statistics from [`service::OutboundLayer`] on the `metrics` facade (implies `tower`) |
-//! | `cli` | no | the `meshroute` command-line tool (`check`, `route`, `simulate`; implies `yaml`) |
+//! | `cli` | no | the `meshroute` command-line tool (`check`, `route`, `simulate`, `proxy`; implies `yaml` and `tower`) |
 //!
 //! Without default features the crate still compiles configurations built from [`config`]
 //! values and decides with them.

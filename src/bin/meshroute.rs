@@ -15,9 +15,17 @@
 //!   line), after printing the configuration's warnings to standard error. Exit status: 0
 //!   done, 1 the configuration has errors, 2 unreadable input, a bad request line or bad
 //!   arguments.
+//! - `meshroute proxy PATH... --listen 127.0.0.1:PORT` serves HTTP/1.1 and forwards each request
+//!   through `meshroute::service::OutboundLayer` as the caller's sidecar (or `--gateway`) would,
+//!   printing one access-log line per request (see `docs/proxy.md`). Exit status: 0 stopped by
+//!   SIGTERM or Ctrl-C, 1 the configuration has errors, 2 unreadable input, bad arguments or an
+//!   address it cannot listen on.
 //!
 //! Every subcommand refuses a resource with a field the Istio API does not have, as `kubectl
 //! apply` does; `--allow-unknown-fields` reports it as a warning and ignores it.
+
+#[path = "meshroute/proxy.rs"]
+mod proxy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,7 +42,7 @@ use meshroute::{
 #[command(
     name = "meshroute",
     version,
-    about = "Istio routing decisions, offline"
+    about = "Istio routing decisions, offline or through a local proxy"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -53,6 +61,24 @@ struct LoadFlags {
     /// error that refuses its resource (for manifests written for a newer Istio).
     #[arg(long)]
     allow_unknown_fields: bool,
+}
+
+/// Who calls: what `route` and `proxy` decide as.
+#[derive(Debug, clap::Args)]
+struct SourceFlags {
+    /// Decide as this gateway (`name` or `namespace/name`) instead of a sidecar; a Gateway the
+    /// configuration does not define is refused (exit status 2).
+    #[arg(long)]
+    gateway: Option<String>,
+    /// The calling workload's labels, `k=v,k2=v2`.
+    #[arg(long, value_delimiter = ',')]
+    source_labels: Vec<String>,
+    /// The calling sidecar's namespace.
+    #[arg(long, default_value = "default")]
+    source_namespace: String,
+    /// The caller's IP address.
+    #[arg(long)]
+    source_ip: Option<std::net::IpAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,19 +129,8 @@ enum Command {
         /// A request header, `Name: value` (repeatable).
         #[arg(short = 'H', long = "header")]
         headers: Vec<String>,
-        /// Decide as this gateway (`name` or `namespace/name`) instead of a sidecar; a Gateway the
-        /// configuration does not define is refused (exit status 2).
-        #[arg(long)]
-        gateway: Option<String>,
-        /// The calling workload's labels, `k=v,k2=v2`.
-        #[arg(long, value_delimiter = ',')]
-        source_labels: Vec<String>,
-        /// The calling sidecar's namespace.
-        #[arg(long, default_value = "default")]
-        source_namespace: String,
-        /// The caller's IP address.
-        #[arg(long)]
-        source_ip: Option<std::net::IpAddr>,
+        #[command(flatten)]
+        source: SourceFlags,
         /// Namespace for resources that do not name one (and for a bare gateway name).
         #[arg(long, default_value = "default")]
         namespace: String,
@@ -129,6 +144,31 @@ enum Command {
         /// condition that failed and the value seen.
         #[arg(long)]
         explain: bool,
+        #[command(flatten)]
+        load: LoadFlags,
+    },
+    /// Serve HTTP/1.1 on a local address and forward each request as the caller's sidecar (or
+    /// `--gateway`) would, with the route's retries, timeouts, faults, mirrors and circuit
+    /// breaking; one access-log line per request on standard output.
+    ///
+    /// Only real endpoints are dialled: those of ServiceEntries, WorkloadEntries and Pods with
+    /// `status.podIP`. A service whose endpoints meshroute made up for simulation (a
+    /// Deployment's replicas) is answered 503 with flag UH; a host the configuration has no
+    /// endpoints for is forwarded to the authority the client asked for. HTTP/1.1 only, no TLS.
+    /// Stops on SIGTERM or Ctrl-C, letting requests in flight finish (up to 5 seconds).
+    Proxy {
+        /// Files or folders with the configuration; `-` for stdin.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The address to listen on, `IP:PORT` (port 0: any free port; the startup line says
+        /// which).
+        #[arg(long, value_name = "IP:PORT")]
+        listen: std::net::SocketAddr,
+        #[command(flatten)]
+        source: SourceFlags,
+        /// Namespace for resources that do not name one (and for a bare gateway name).
+        #[arg(long, default_value = "default")]
+        namespace: String,
         #[command(flatten)]
         load: LoadFlags,
     },
@@ -191,10 +231,7 @@ fn main() -> ExitCode {
             request,
             destination_ip,
             headers,
-            gateway,
-            source_labels,
-            source_namespace,
-            source_ip,
+            source,
             namespace,
             seed,
             json,
@@ -207,15 +244,28 @@ fn main() -> ExitCode {
                 request,
                 destination_ip,
                 headers,
-                gateway,
-                source_labels,
-                source_namespace,
-                source_ip,
+                source,
                 namespace,
                 seed,
                 json,
             };
             route(&paths, &args, &options, mesh_config)
+        }
+        Command::Proxy {
+            paths,
+            listen,
+            source,
+            namespace,
+            load,
+        } => {
+            let source = match caller(&source, &namespace) {
+                Ok(source) => source,
+                Err(message) => return usage(&message),
+            };
+            match compiled(&paths, &options(&namespace, &load), mesh_config, &source) {
+                Ok(mesh) => proxy::run(mesh, source, listen),
+                Err(code) => code,
+            }
         }
         Command::Simulate {
             paths,
@@ -434,10 +484,7 @@ struct RouteArgs {
     request: String,
     destination_ip: Option<std::net::IpAddr>,
     headers: Vec<String>,
-    gateway: Option<String>,
-    source_labels: Vec<String>,
-    source_namespace: String,
-    source_ip: Option<std::net::IpAddr>,
+    source: SourceFlags,
     namespace: String,
     seed: Option<u64>,
     json: bool,
@@ -454,6 +501,53 @@ fn unknown_gateway(gateway: &str) -> String {
     format!(
         "unknown gateway {gateway:?}: the configuration has no Gateway of that namespace and name"
     )
+}
+
+/// The caller `--gateway`, `--source-namespace`, `--source-labels` and `--source-ip` describe
+/// (a bare gateway name is in `namespace`).
+fn caller(flags: &SourceFlags, namespace: &str) -> Result<Source, String> {
+    let mut labels = Vec::new();
+    for pair in flags.source_labels.iter().filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some((k, v)) => labels.push((k.trim().to_owned(), v.trim().to_owned())),
+            None => {
+                return Err(format!(
+                    "invalid --source-labels entry {pair:?}: expected k=v"
+                ));
+            }
+        }
+    }
+    let mut source = match &flags.gateway {
+        Some(name) if name.contains('/') => Source::gateway(name),
+        Some(name) => Source::gateway(&format!("{namespace}/{name}")),
+        None => Source::sidecar(flags.source_namespace.clone()),
+    }
+    .with_labels(labels);
+    if let Some(ip) = flags.source_ip {
+        source = source.with_ip(ip);
+    }
+    Ok(source)
+}
+
+/// Loads and compiles the configuration for `source`, then prints its warnings to standard
+/// error: exit status 2 for unreadable input or a gateway the configuration does not define, 1
+/// for a configuration with errors (printed).
+fn compiled(
+    paths: &[PathBuf],
+    options: &LoadOptions,
+    mesh_config: Option<&std::path::Path>,
+    source: &Source,
+) -> Result<meshroute::Mesh, ExitCode> {
+    let mesh = load(paths, options, mesh_config)?
+        .compile()
+        .map_err(|error| refused(error.errors()))?;
+    if let Some(gateway) = source.gateway_name().filter(|g| !mesh.has_gateway(g)) {
+        return Err(usage(&unknown_gateway(gateway)));
+    }
+    if print_warnings(&mesh).is_err() {
+        return Err(ExitCode::from(2));
+    }
+    Ok(mesh)
 }
 
 /// Builds the request from `METHOD URL` and `Name: value` headers.
@@ -507,40 +601,14 @@ fn route(
         Ok(asked) => asked,
         Err(message) => return usage(&message),
     };
-    let mut labels = Vec::new();
-    for pair in args.source_labels.iter().filter(|p| !p.is_empty()) {
-        match pair.split_once('=') {
-            Some((k, v)) => labels.push((k.trim().to_owned(), v.trim().to_owned())),
-            None => {
-                return usage(&format!(
-                    "invalid --source-labels entry {pair:?}: expected k=v"
-                ));
-            }
-        }
-    }
-    let mut source = match &args.gateway {
-        Some(name) if name.contains('/') => Source::gateway(name),
-        Some(name) => Source::gateway(&format!("{}/{name}", args.namespace)),
-        None => Source::sidecar(args.source_namespace.clone()),
-    }
-    .with_labels(labels);
-    if let Some(ip) = args.source_ip {
-        source = source.with_ip(ip);
-    }
-    let loaded = match load(paths, options, mesh_config) {
-        Ok(loaded) => loaded,
+    let source = match caller(&args.source, &args.namespace) {
+        Ok(source) => source,
+        Err(message) => return usage(&message),
+    };
+    let mesh = match compiled(paths, options, mesh_config, &source) {
+        Ok(mesh) => mesh,
         Err(code) => return code,
     };
-    let mesh = match loaded.compile() {
-        Ok(mesh) => mesh,
-        Err(error) => return refused(error.errors()),
-    };
-    if let Some(gateway) = source.gateway_name().filter(|g| !mesh.has_gateway(g)) {
-        return usage(&unknown_gateway(gateway));
-    }
-    if print_warnings(&mesh).is_err() {
-        return ExitCode::from(2);
-    }
     let mut rng = match args.seed {
         Some(seed) => FastRng::from_seed(seed),
         None => FastRng::from_entropy(),

@@ -1,7 +1,8 @@
-//! The `meshroute` command line, run as a user runs it: `check`, `route` and `simulate`, their
-//! output and their exit status (0 done, 1 the configuration has errors or a finding reaches the
-//! failure threshold, 2 unreadable input, a bad request or bad arguments), as the binary's own
-//! documentation (`src/bin/meshroute.rs`) and `docs/ci.md` describe them. `check`'s levels and
+//! The `meshroute` command line, run as a user runs it: `check`, `route`, `simulate` and
+//! `proxy`, their output and their exit status (0 done, 1 the configuration has errors or a
+//! finding reaches the failure threshold, 2 unreadable input, a bad request or bad arguments),
+//! as the binary's own documentation (`src/bin/meshroute.rs`), `docs/ci.md` and `docs/proxy.md`
+//! describe them. `check`'s levels and
 //! thresholds are `istioctl analyze`'s
 //! (<https://istio.io/latest/docs/reference/commands/istioctl/#istioctl-analyze>).
 //!
@@ -18,5 +19,6 @@
 mod common;
 
 mod check;
+mod proxy;
 mod route;
 mod simulate;
