@@ -52,7 +52,7 @@ use crate::util::rng::{Rng, SharedRng};
 /// Envoy answers a failed upstream: 503 with flag `UF` (connect failure) or `UC`.
 #[derive(Debug, Clone)]
 pub struct OutboundLayer {
-    settings: Settings,
+    settings: Arc<Settings>,
 }
 
 impl OutboundLayer {
@@ -60,7 +60,7 @@ impl OutboundLayer {
     /// routing context into every request.
     pub fn new(mesh: SharedMesh, source: Source) -> Self {
         Self {
-            settings: Settings {
+            settings: Arc::new(Settings {
                 mesh,
                 source: Arc::new(source),
                 propagation: Some(Arc::new(Propagation::default())),
@@ -73,14 +73,14 @@ impl OutboundLayer {
                 mirrors: Arc::default(),
                 clock: Arc::default(),
                 alive: Arc::default(),
-            },
+            }),
         }
     }
 
     /// Limits or disables propagation: `None` injects nothing; `Some(p)` with
     /// [`Propagation::in_mesh_only`] injects only into requests for hosts the mesh knows.
     pub fn propagation(mut self, propagation: Option<Propagation>) -> Self {
-        self.settings.propagation = propagation.map(Arc::new);
+        Arc::make_mut(&mut self.settings).propagation = propagation.map(Arc::new);
         self
     }
 
@@ -88,7 +88,7 @@ impl OutboundLayer {
     /// (shared by every clone of the layer and its services), so that a sequence of requests
     /// replays exactly; by default each thread draws from its own entropy-seeded generator.
     pub fn with_rng(mut self, mut rng: impl Rng) -> Self {
-        self.settings.rng = Some(SharedRng::from_rng(&mut rng));
+        Arc::make_mut(&mut self.settings).rng = Some(SharedRng::from_rng(&mut rng));
         self
     }
 
@@ -96,7 +96,7 @@ impl OutboundLayer {
     /// destination service's DNS name and port (`svc-b.default.svc.cluster.local:8080`) instead
     /// of answering 503: for applications that run where cluster DNS resolves service names.
     pub fn dns_fallback(mut self, enabled: bool) -> Self {
-        self.settings.dns_fallback = enabled;
+        Arc::make_mut(&mut self.settings).dns_fallback = enabled;
         self
     }
 }
@@ -113,14 +113,14 @@ impl OutboundLayer {
     /// (default 1 MiB, Envoy's default buffer limit). A longer body streams on, but a failed
     /// attempt is not retried and it is not mirrored, as in Envoy.
     pub fn retry_buffer_limit(mut self, bytes: usize) -> Self {
-        self.settings.replay_limit = bytes;
+        Arc::make_mut(&mut self.settings).replay_limit = bytes;
         self
     }
 
     /// Runs at most `limit` mirrors at once (default 256); mirrors over it are dropped and
     /// counted in [`OutboundStats::mirrors_dropped`].
     pub fn max_mirrors_in_flight(mut self, limit: usize) -> Self {
-        self.settings.max_mirrors = limit;
+        Arc::make_mut(&mut self.settings).max_mirrors = limit;
         self
     }
 
@@ -128,7 +128,7 @@ impl OutboundLayer {
     /// `foo-shadow:8080`). Off by default: Istio configures Envoy without it
     /// (`DISABLE_SHADOW_HOST_SUFFIX`, true by default since Istio 1.22).
     pub fn shadow_host_suffix(mut self, enabled: bool) -> Self {
-        self.settings.shadow_suffix = enabled;
+        Arc::make_mut(&mut self.settings).shadow_suffix = enabled;
         self
     }
 
@@ -161,6 +161,6 @@ impl<S> Layer<S> for OutboundLayer {
     type Service = Outbound<S>;
 
     fn layer(&self, inner: S) -> Outbound<S> {
-        Outbound::new(inner, self.settings.clone())
+        Outbound::new(inner, Arc::clone(&self.settings))
     }
 }

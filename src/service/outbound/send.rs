@@ -219,7 +219,7 @@ pub(super) async fn send<S, B, R>(
     inner: S,
     request: Request<RequestBody<B>>,
     mut prepared: Prepared,
-    settings: Option<Settings>,
+    settings: Option<std::sync::Arc<Settings>>,
 ) -> Result<Response<ResponseBody<R>>, S::Error>
 where
     S: Service<Request<RequestBody<B>>, Response = Response<R>> + Clone + Send + 'static,

@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{HeaderValue, Request, Response};
@@ -24,11 +25,11 @@ use crate::util::rng::Rng;
 #[derive(Debug, Clone)]
 pub struct Outbound<S> {
     inner: S,
-    layer: Settings,
+    layer: Arc<Settings>,
 }
 
 impl<S> Outbound<S> {
-    pub(super) fn new(inner: S, layer: Settings) -> Self {
+    pub(super) fn new(inner: S, layer: Arc<Settings>) -> Self {
         Self { inner, layer }
     }
 
@@ -281,7 +282,7 @@ where
         // The instance `poll_ready` readied serves the first attempt; clones serve retries.
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
-        let settings = (!prepared.mirrors.is_empty()).then(|| self.layer.clone());
+        let settings = (!prepared.mirrors.is_empty()).then(|| Arc::clone(&self.layer));
         let recorded = span.clone();
         let exchange = async move {
             let result = send(ready, request, prepared, settings).await;
