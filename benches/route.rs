@@ -55,6 +55,25 @@ fn table(routes: usize) -> String {
     text
 }
 
+/// A VirtualService of `routes` path routes, alternately exact (`/r{i}`) and prefix
+/// (`/p{i}/`), the kind of table a gateway or API front has.
+fn path_table(routes: usize) -> String {
+    let mut text = String::from(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: big}\nspec:\n  hosts: [big]\n  http:\n",
+    );
+    for i in 0..routes {
+        let matcher = if i % 2 == 0 {
+            format!("uri: {{exact: /r{i}}}")
+        } else {
+            format!("uri: {{prefix: /p{i}/}}")
+        };
+        text.push_str(&format!(
+            "  - name: r{i}\n    match:\n    - {matcher}\n    route:\n    - destination: {{host: big}}\n"
+        ));
+    }
+    text
+}
+
 /// The baseline: walk the config routes in order, the obvious way.
 struct Naive {
     vs: VirtualService,
@@ -262,5 +281,35 @@ fn linear(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, seed, linear);
+/// Path tables of 10 and 1,000 routes: the last exact route, the last prefix route, and a path
+/// no route matches (404). Large tables answer through their path index.
+fn paths(c: &mut Criterion) {
+    let mut group = c.benchmark_group("route/paths");
+    let source = Source::sidecar("default");
+    for n in [10usize, 1000] {
+        let (mesh, _) = compile(&path_table(n));
+        let last_exact = format!("http://big/r{}", n - 2);
+        let last_prefix = format!("http://big/p{}/x", n - 1);
+        for (name, uri, expected) in [
+            ("last exact", last_exact, Some(n - 2)),
+            ("last prefix", last_prefix, Some(n - 1)),
+            ("no match", "http://big/none".to_owned(), None),
+        ] {
+            let req = http::Request::get(uri).body(()).unwrap();
+            let mut rng = FastRng::from_seed(1);
+            assert_eq!(
+                mesh.route_with(&req, &source, &mut rng)
+                    .route()
+                    .map(|r| r.index),
+                expected
+            );
+            group.bench_with_input(BenchmarkId::new(name, n), &req, |b, req| {
+                b.iter(|| black_box(mesh.route_with(black_box(req), &source, &mut rng).outcome()))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, seed, linear, paths);
 criterion_main!(benches);

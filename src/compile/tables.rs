@@ -13,6 +13,7 @@ use super::scopes;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, Resource, VirtualService};
 use crate::registry::gateways::bound_gateways;
+use crate::route::index::PathIndex;
 use crate::route::stream::StreamTables;
 use crate::route::table::{Action, Tables};
 use crate::util::host;
@@ -112,6 +113,12 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables) {
         });
         tables.virtual_services.push(compiled);
     }
+    // Large sidecar tables get a path index.
+    tables.vs_index = tables
+        .vs_entries
+        .iter()
+        .map(|entries| PathIndex::build(entries, &tables.virtual_services))
+        .collect();
     // Number every route destination, for the per-scope tables of `Scope::destinations`.
     let mut next_id = 0u32;
     for vs in &mut tables.virtual_services {

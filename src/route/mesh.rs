@@ -7,6 +7,7 @@ use super::cluster::{ClusterState, NoEndpoint};
 use super::connection::{Connection, ConnectionDecision};
 use super::decision::{Decision, DestinationRef, Outcome, PickedEndpoint, RequestFacts};
 use super::explain::{EntryVerdict, Explanation, GatewayStep, NoTrace, Tracer, VsVerdict};
+use super::index::PathIndex;
 use super::matcher::{RequestView, normalize_path};
 use super::source::Source;
 use super::stream::{Caller, StreamEval, StreamTables};
@@ -265,8 +266,16 @@ impl Mesh {
                             .vs_entries
                             .get(index(vs))
                             .map_or(&[][..], Vec::as_slice);
-                        result =
-                            self.eval(entries, &view, source, source.labels(), facts.port, tracer);
+                        let paths = tables.vs_index.get(index(vs)).and_then(Option::as_ref);
+                        result = self.eval(
+                            entries,
+                            paths,
+                            &view,
+                            source,
+                            source.labels(),
+                            facts.port,
+                            tracer,
+                        );
                         if matches!(result, Eval::NothingApplies) {
                             tracer.virtual_service(&compiled.key, VsVerdict::NoRoutesForCaller);
                         } else {
@@ -477,7 +486,15 @@ impl Mesh {
             tracer.gateway(port, GatewayStep::HttpsRedirect(vhost));
             return Eval::HttpsRedirect;
         }
-        self.eval(&vhost.entries, view, source, &*tables.labels, port, tracer)
+        self.eval(
+            &vhost.entries,
+            vhost.index.as_ref(),
+            view,
+            source,
+            &*tables.labels,
+            port,
+            tracer,
+        )
     }
 
     /// Picks the endpoint of `dest` with its cluster's balancer (Envoy's algorithms, fed the
@@ -863,15 +880,86 @@ impl Mesh {
         })
     }
 
+    /// The first entry of `entries` that matches, found through the path index: the
+    /// lowest-positioned candidate whose selectors and conditions hold, which is the entry the
+    /// in-order scan of [`Mesh::eval`] finds. `None` when no candidate matches.
+    fn eval_indexed<'a, L: LabelSet + ?Sized>(
+        &'a self,
+        entries: &[Entry],
+        paths: &PathIndex,
+        view: &RequestView<'_>,
+        source: &Source,
+        labels: &L,
+        port: u16,
+    ) -> Option<Eval<'a>> {
+        let vses = &self.inner.tables.virtual_services;
+        let mut best: Option<(usize, Eval<'a>)> = None;
+        for list in paths.candidates(view.path) {
+            for &position in list {
+                let position = index(position);
+                if best.as_ref().is_some_and(|(b, _)| position >= *b) {
+                    break;
+                }
+                let Some(entry) = entries.get(position) else {
+                    continue;
+                };
+                let Some(vs) = vses.get(index(entry.vs)) else {
+                    continue;
+                };
+                let Some(route) = vs.routes.get(index(entry.route)) else {
+                    continue;
+                };
+                let matched = if entry.matcher == NO_MATCH {
+                    None
+                } else {
+                    let Some(m) = route.matches.get(index(entry.matcher)) else {
+                        continue;
+                    };
+                    if m.has_runtime_selectors()
+                        && m.selector_failure(Some(port), source.namespace(), labels)
+                            .is_some()
+                    {
+                        continue;
+                    }
+                    if m.request.first_failure(view).is_some() {
+                        continue;
+                    }
+                    Some(m)
+                };
+                best = Some((position, Eval::Found(vs, route, matched)));
+                break;
+            }
+        }
+        best.map(|(_, found)| found)
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn eval<'a, L: LabelSet + ?Sized>(
         &'a self,
         entries: &[Entry],
+        paths: Option<&PathIndex>,
         view: &RequestView<'_>,
         source: &Source,
         labels: &L,
         port: u16,
         tracer: &mut impl Tracer,
     ) -> Eval<'a> {
+        if let Some(paths) = paths.filter(|_| !tracer.detailed()) {
+            if let Some(found) = self.eval_indexed(entries, paths, view, source, labels, port) {
+                return found;
+            }
+            if paths.all_static() {
+                // Every caller sees every entry: the scan would end on the last one's 404.
+                let last = entries
+                    .last()
+                    .and_then(|e| self.inner.tables.virtual_services.get(index(e.vs)));
+                if let Some(vs) = last {
+                    return Eval::NoMatch(vs);
+                }
+            }
+            // No candidate matches: the scan below finds the exact outcome (whose 404 it is,
+            // or that nothing applies to this caller).
+        }
         let vses = &self.inner.tables.virtual_services;
         let mut last_vs = None;
         for entry in entries {

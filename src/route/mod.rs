@@ -11,6 +11,7 @@ pub(crate) mod cluster;
 pub(crate) mod connection;
 pub(crate) mod decision;
 pub(crate) mod explain;
+pub(crate) mod index;
 pub(crate) mod matcher;
 pub(crate) mod mesh;
 pub(crate) mod policy;

@@ -1415,3 +1415,205 @@ fn same_seed_same_decisions() {
         compiled.get()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Property 4: large tables decide through their path index exactly as the in-order scan does
+// ---------------------------------------------------------------------------------------------
+
+const INDEX_PATHS: [&str; 12] = [
+    "/",
+    "/a",
+    "/a/",
+    "/a/1",
+    "/a/12",
+    "/ab",
+    "/b",
+    "/b/x",
+    "/api/v1",
+    "/api/v1/users",
+    "/A",
+    "/é",
+];
+
+/// A route of a large table: mostly one exact or prefix path match (what the index keys on),
+/// sometimes with other conditions, selectors, `ignoreUriCase`, a regex or no match at all.
+fn indexed_route(i: usize) -> impl Strategy<Value = Value> {
+    let uri = prop_oneof![
+        4 => pick(&INDEX_PATHS).prop_map(|p| json!({"exact": p})),
+        4 => pick(&INDEX_PATHS).prop_map(|p| json!({"prefix": p})),
+        1 => pick(&["/a/[0-9]+", "/b.*", ".*"]).prop_map(|r| json!({"regex": r})),
+    ];
+    let condition = (
+        uri,
+        rare(pick(&["GET", "POST"]).prop_map(|m| json!({"exact": m}))),
+        rare(string_map(&HEADER_NAMES, false)),
+        prop::option::weighted(0.1, any::<bool>()),
+        prop::option::weighted(0.1, pick(&[80u32, 8080])),
+        prop::option::weighted(0.1, pick(&["a", "v1"])),
+        prop::option::weighted(0.05, pick(&["gw", "mesh"])),
+    )
+        .prop_map(|(uri, method, headers, ic, port, label, gateway)| {
+            let mut m = Map::new();
+            m.insert("uri".into(), uri);
+            if let Some(v) = method {
+                m.insert("method".into(), v);
+            }
+            if let Some(v) = headers {
+                m.insert("headers".into(), v);
+            }
+            if let Some(v) = ic {
+                m.insert("ignoreUriCase".into(), json!(v));
+            }
+            if let Some(v) = port {
+                m.insert("port".into(), json!(v));
+            }
+            if let Some(v) = label {
+                m.insert("sourceLabels".into(), json!({"app": v}));
+            }
+            if let Some(v) = gateway {
+                m.insert("gateways".into(), json!([v]));
+            }
+            Value::Object(m)
+        });
+    (
+        prop_oneof![20 => prop::collection::vec(condition, 1..=2), 1 => Just(Vec::new())],
+        pick(&SUBSETS),
+    )
+        .prop_map(move |(matches, subset)| {
+            let mut route = json!({
+                "name": format!("r{i}"),
+                "route": [{"destination": {"host": "svc-b", "subset": subset}}],
+            });
+            if !matches.is_empty() {
+                route["match"] = Value::Array(matches);
+            }
+            route
+        })
+}
+
+/// One VirtualService of 16-60 routes for `svc-b` and the gateway `gw`.
+fn large_configuration() -> impl Strategy<Value = Vec<Value>> {
+    (
+        (16usize..=60).prop_flat_map(|n| (0..n).map(indexed_route).collect::<Vec<_>>()),
+        any::<bool>(),
+    )
+        .prop_map(|(mut http, static_table)| {
+            // Half the tables have no per-caller selector: their "no route" answer comes from
+            // the index alone.
+            if static_table {
+                for route in &mut http {
+                    for m in route["match"].as_array_mut().into_iter().flatten() {
+                        if let Some(m) = m.as_object_mut() {
+                            m.remove("port");
+                            m.remove("sourceLabels");
+                        }
+                    }
+                }
+            }
+            // A second VirtualService at the gateway: its virtual host for svc-b mixes the
+            // routes of both.
+            let extra: Vec<Value> = (0..3)
+                .map(|i| {
+                    json!({
+                        "name": format!("extra{i}"),
+                        "match": [{"uri": {"prefix": format!("/extra{i}")}}],
+                        "route": [{"destination": {"host": "svc-b"}}],
+                    })
+                })
+                .collect();
+            vec![
+                json!({
+                    "apiVersion": "networking.istio.io/v1",
+                    "kind": "VirtualService",
+                    "metadata": {"name": "big", "namespace": "default",
+                                 "creationTimestamp": "2024-01-01T00:00:00Z"},
+                    "spec": {"hosts": ["svc-b"], "gateways": ["gw", "mesh"], "http": http},
+                }),
+                json!({
+                    "apiVersion": "networking.istio.io/v1",
+                    "kind": "VirtualService",
+                    "metadata": {"name": "extra", "namespace": "default",
+                                 "creationTimestamp": "2024-01-02T00:00:00Z"},
+                    "spec": {"hosts": ["svc-b"], "gateways": ["gw"], "http": extra},
+                }),
+                gateway(),
+            ]
+        })
+}
+
+fn index_request() -> impl Strategy<Value = (http::Request<()>, Source)> {
+    let path = prop_oneof![
+        4 => pick(&INDEX_PATHS).prop_map(str::to_owned),
+        2 => pick(&["/a/123", "/api/v1/users/7", "/b/x/y", "/ab/c", "/A/1", "/api", ""])
+            .prop_map(str::to_owned),
+        1 => "/[a-zA-Z0-9/]{0,10}",
+    ];
+    (
+        path,
+        pick(&["GET", "POST"]),
+        prop::option::of(pick(&HEADER_VALUES)),
+        pick(&["svc-b", "svc-b:8080", "svc-b.default.svc.cluster.local"]),
+        prop_oneof![
+            3 => pick(&[None, Some("a"), Some("v1")])
+                .prop_map(|l| match l {
+                    None => Source::sidecar("default"),
+                    Some(v) => Source::sidecar("default").with_labels([("app", v)]),
+                }),
+            1 => Just(Source::gateway("default/gw")),
+        ],
+    )
+        .prop_map(|(path, method, user, host, source)| {
+            let mut builder = http::Request::builder()
+                .method(method)
+                .uri(format!("http://{host}{path}"));
+            if let Some(u) = user {
+                builder = builder.header("x-user", u);
+            }
+            (builder.body(()).unwrap(), source)
+        })
+}
+
+/// Large tables are indexed by path; `explain` scans them in order. Both must pick the same
+/// VirtualService, route and match, or agree that none matches.
+#[test]
+fn the_path_index_decides_as_the_in_order_scan() {
+    let strategy = (
+        large_configuration(),
+        prop::collection::vec(index_request(), 1..=24),
+    );
+    let compiled = Cell::new(0u32);
+    runner(300, 41)
+        .run(&strategy, |(resources, requests)| {
+            let Some(mesh) = compile(&resources) else {
+                return Ok(());
+            };
+            compiled.set(compiled.get() + 1);
+            for (request, source) in &requests {
+                let indexed = mesh.route_with(request, source, &mut FastRng::from_seed(1));
+                let (scanned, _) = mesh.explain(request, source, &mut FastRng::from_seed(1));
+                let key = |d: &meshroute::Decision<'_>| {
+                    (
+                        d.outcome(),
+                        d.virtual_service().map(str::to_owned),
+                        d.route().map(|r| r.index),
+                        d.matched().map(|m| m.index),
+                    )
+                };
+                prop_assert_eq!(
+                    key(&indexed),
+                    key(&scanned),
+                    "{} {:?} from {:?}",
+                    request.method(),
+                    request.uri(),
+                    source
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(
+        compiled.get() >= 270,
+        "only {} of 300 configurations compiled",
+        compiled.get()
+    );
+}
