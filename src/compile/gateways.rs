@@ -16,7 +16,7 @@ use super::known::Known;
 use crate::config::{Body, Gateway, Resource, ServerTlsMode, VirtualService};
 use crate::registry::gateways::{hosts_for_namespace, server_hosts};
 use crate::registry::visibility::ExportTo;
-use crate::route::index::PathIndex;
+use crate::route::index::RouteIndex;
 use crate::route::table::{
     CompiledVs, Entry, GatewayPort, GatewayTables, NO_MATCH, RouteConfig, Tables, TlsRouteConfig,
     VirtualHost,
@@ -305,7 +305,7 @@ fn route_config(
             .into_iter()
             .partition(|e| !is_catch_all(compiled, e));
         entries.extend(catch_all);
-        h.index = PathIndex::build(&entries, compiled);
+        h.index = RouteIndex::build(&entries, compiled);
         h.entries = entries;
         match h.domain.strip_prefix('*') {
             Some(suffix) => {

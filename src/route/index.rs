@@ -1,30 +1,47 @@
-//! An index over a large route table by path: which entries can match a request's path at all.
+//! An index over a large route table: which entries can match a request at all.
 //!
 //! Envoy evaluates a virtual host's routes in order and takes the first that matches; so does
-//! meshroute. With many routes most of them fail on the path alone, so a table of at least
-//! [`PathIndex::MIN_ENTRIES`] entries is indexed at compile time by its path condition:
-//! exact paths in a hash map, prefixes in a hash map per distinct prefix length, and every
-//! other entry (no path condition, regex, `ignoreUriCase`) in a list of its own. A request's
-//! candidates are the entries under its path, under each of its prefixes of an indexed length,
-//! and the others; the answer is the lowest-positioned candidate whose remaining conditions
-//! hold, which is exactly the entry the in-order scan finds (`tests/route/props.rs` checks it
-//! against `explain`, which scans in order).
+//! meshroute. With many routes most of them fail on one condition alone, so a table of at least
+//! [`RouteIndex::MIN_ENTRIES`] entries is indexed at compile time, each entry under one
+//! condition every match of it needs (its key):
+//!
+//! - an exact path, in a hash map;
+//! - a path prefix longer than `/` (or the literal text a path regex must start with), in a
+//!   hash map per distinct prefix length;
+//! - else an exact header value (not inverted), in a hash map per header name;
+//! - else an exact query parameter value, in a hash map per parameter;
+//! - else the prefix `/`;
+//! - every other entry (no such condition, `ignoreUriCase` on the path) in a list of its own.
+//!
+//! A request's candidates are the entries under its path, its prefixes of indexed lengths, its
+//! values of the indexed headers and parameters, and the others; the answer is the
+//! lowest-positioned candidate whose remaining conditions hold, which is exactly the entry the
+//! in-order scan finds (`tests/route/props.rs` checks it against `explain`, which scans in
+//! order). A request repeating an indexed header is matched against the joined values by
+//! Envoy; it is scanned instead.
 
 use rustc_hash::FxHashMap;
 
-use super::matcher::MatchString;
+use http::HeaderName;
+
+use super::matcher::{MatchString, RequestView};
 use super::table::{CompiledMatch, CompiledVs, Entry, NO_MATCH};
+use crate::util::query;
 
 /// Positions (into the entry list) by path or prefix, ascending.
 type Positions = FxHashMap<Box<str>, Vec<u32>>;
 
 /// The path index of one entry list (positions into it, ascending in each list).
 #[derive(Debug, Default)]
-pub(crate) struct PathIndex {
+pub(crate) struct RouteIndex {
     exact: Positions,
     /// Prefix length → prefix → positions.
     prefixes: Vec<(usize, Positions)>,
-    /// Entries the path cannot rule out.
+    /// Header name → exact value → positions.
+    headers: Vec<(HeaderName, Positions)>,
+    /// Query parameter → exact value → positions.
+    queries: Vec<(Box<str>, Positions)>,
+    /// Entries no key rules out.
     others: Vec<u32>,
     /// No entry has a selector decided per caller (port, source labels or namespace): every
     /// caller sees every entry, so when no candidate matches, the scan would end on the last
@@ -32,20 +49,25 @@ pub(crate) struct PathIndex {
     all_static: bool,
 }
 
-/// What an entry's path condition lets the index use.
+/// The condition an entry is indexed under.
 enum Key<'a> {
     Exact(&'a str),
     Prefix(&'a str),
+    Header(&'a HeaderName, &'a str),
+    Query(&'a str, &'a str),
     Other,
 }
 
-impl PathIndex {
+impl RouteIndex {
     /// Tables shorter than this are scanned: the scan is cheaper than the lookups.
     pub(crate) const MIN_ENTRIES: usize = 16;
 
     /// At most this many distinct prefix lengths are indexed (one hash probe each per request);
     /// prefixes of other lengths go with the unindexed entries.
     const MAX_PREFIX_LENGTHS: usize = 24;
+
+    /// At most this many header names and query parameters each are indexed.
+    const MAX_KEYS: usize = 8;
 
     /// The index of `entries` (over the VirtualServices `vses`), or `None` when the table is
     /// small or the path rules out too little to be worth it.
@@ -79,26 +101,69 @@ impl PathIndex {
             .collect();
         for (position, key) in keys.iter().enumerate() {
             let position = u32::try_from(position).ok()?;
-            match key {
-                Key::Exact(path) => index
-                    .exact
-                    .entry((*path).into())
-                    .or_default()
-                    .push(position),
+            let unindexed = match key {
+                Key::Exact(path) => {
+                    index
+                        .exact
+                        .entry((*path).into())
+                        .or_default()
+                        .push(position);
+                    false
+                }
                 Key::Prefix(prefix) => {
                     match index
                         .prefixes
                         .iter_mut()
                         .find(|(len, _)| *len == prefix.len())
                     {
-                        Some((_, map)) => map.entry((*prefix).into()).or_default().push(position),
-                        None => index.others.push(position),
+                        Some((_, map)) => {
+                            map.entry((*prefix).into()).or_default().push(position);
+                            false
+                        }
+                        None => true,
                     }
                 }
-                Key::Other => index.others.push(position),
+                Key::Header(name, value) => {
+                    let at = match index.headers.iter().position(|(n, _)| n == *name) {
+                        Some(at) => Some(at),
+                        None if index.headers.len() < Self::MAX_KEYS => {
+                            index.headers.push(((*name).clone(), Positions::default()));
+                            Some(index.headers.len() - 1)
+                        }
+                        None => None,
+                    };
+                    match at.and_then(|at| index.headers.get_mut(at)) {
+                        Some((_, map)) => {
+                            map.entry((*value).into()).or_default().push(position);
+                            false
+                        }
+                        None => true,
+                    }
+                }
+                Key::Query(key, value) => {
+                    let at = match index.queries.iter().position(|(k, _)| &**k == *key) {
+                        Some(at) => Some(at),
+                        None if index.queries.len() < Self::MAX_KEYS => {
+                            index.queries.push(((*key).into(), Positions::default()));
+                            Some(index.queries.len() - 1)
+                        }
+                        None => None,
+                    };
+                    match at.and_then(|at| index.queries.get_mut(at)) {
+                        Some((_, map)) => {
+                            map.entry((*value).into()).or_default().push(position);
+                            false
+                        }
+                        None => true,
+                    }
+                }
+                Key::Other => true,
+            };
+            if unindexed {
+                index.others.push(position);
             }
         }
-        // Worth it only if the path rules out a good share of the table.
+        // Worth it only if the keys rule out a good share of the table.
         (index.others.len() * 2 <= entries.len()).then_some(index)
     }
 
@@ -108,12 +173,20 @@ impl PathIndex {
         self.all_static
     }
 
-    /// The candidate lists for a request path: each ascending, together holding every entry
-    /// whose path condition can hold for `path`. Allocates nothing.
-    pub(crate) fn candidates<'s>(&'s self, path: &'s str) -> Candidates<'s> {
+    /// Whether the index can answer for this request: not when it repeats an indexed header
+    /// (Envoy matches the joined values; the scan does that).
+    pub(crate) fn applies(&self, view: &RequestView<'_>) -> bool {
+        self.headers
+            .iter()
+            .all(|(name, _)| view.headers.get_all(name).iter().nth(1).is_none())
+    }
+
+    /// The candidate lists for a request: each ascending, together holding every entry whose
+    /// key can hold for it. Allocates nothing.
+    pub(crate) fn candidates<'s>(&'s self, view: &'s RequestView<'s>) -> Candidates<'s> {
         Candidates {
             index: self,
-            path,
+            view,
             step: Step::Exact,
         }
     }
@@ -138,14 +211,37 @@ fn compiled_match<'a>(entry: &Entry, vses: &'a [CompiledVs]) -> Option<&'a Compi
 
 /// The index key of an entry: its match's `uri` when exact or prefix and case-sensitive.
 fn key<'a>(entry: &Entry, vses: &'a [CompiledVs]) -> Key<'a> {
-    let request = compiled_match(entry, vses).map(|m| &m.request);
-    match request {
-        Some(r) if !r.ignore_uri_case => match &r.uri {
-            Some(MatchString::Exact(path)) => Key::Exact(path),
-            Some(MatchString::Prefix(prefix)) => Key::Prefix(prefix),
-            _ => Key::Other,
-        },
-        _ => Key::Other,
+    let Some(request) = compiled_match(entry, vses).map(|m| &m.request) else {
+        return Key::Other;
+    };
+    let path = match &request.uri {
+        Some(MatchString::Exact(path)) if !request.ignore_uri_case => Some(Key::Exact(path)),
+        Some(MatchString::Prefix(prefix)) if !request.ignore_uri_case => Some(Key::Prefix(prefix)),
+        // `ignoreUriCase` does not apply to regexes: their literal start is case-sensitive.
+        Some(MatchString::Regex(regex)) if !regex.literal_prefix().is_empty() => {
+            Some(Key::Prefix(regex.literal_prefix()))
+        }
+        _ => None,
+    };
+    let header = || {
+        request.headers.iter().find_map(|h| match &h.matcher {
+            MatchString::Exact(value) if !h.invert => Some(Key::Header(&h.name, value)),
+            _ => None,
+        })
+    };
+    let query = || {
+        request.query.iter().find_map(|q| match &q.matcher {
+            MatchString::Exact(value) => Some(Key::Query(&q.key, value)),
+            _ => None,
+        })
+    };
+    match path {
+        // A prefix of one character (`/`) holds for every path: a header or parameter says more.
+        Some(Key::Prefix(prefix)) if prefix.len() <= 1 => {
+            header().or_else(query).unwrap_or(Key::Prefix(prefix))
+        }
+        Some(key) => key,
+        None => header().or_else(query).unwrap_or(Key::Other),
     }
 }
 
@@ -153,15 +249,17 @@ fn key<'a>(entry: &Entry, vses: &'a [CompiledVs]) -> Key<'a> {
 enum Step {
     Exact,
     Prefix(usize),
+    Header(usize),
+    Query(usize),
     Others,
     Done,
 }
 
-/// The candidate lists of one path (see [`PathIndex::candidates`]).
+/// The candidate lists of one path (see [`RouteIndex::candidates`]).
 #[derive(Debug)]
 pub(crate) struct Candidates<'s> {
-    index: &'s PathIndex,
-    path: &'s str,
+    index: &'s RouteIndex,
+    view: &'s RequestView<'s>,
     step: Step,
 }
 
@@ -173,17 +271,39 @@ impl<'s> Iterator for Candidates<'s> {
             match self.step {
                 Step::Exact => {
                     self.step = Step::Prefix(0);
-                    if let Some(list) = self.index.exact.get(self.path) {
+                    if let Some(list) = self.index.exact.get(self.view.path) {
                         return Some(list);
                     }
                 }
                 Step::Prefix(i) => {
                     let Some((len, map)) = self.index.prefixes.get(i) else {
-                        self.step = Step::Others;
+                        self.step = Step::Header(0);
                         continue;
                     };
                     self.step = Step::Prefix(i + 1);
-                    if let Some(list) = self.path.get(..*len).and_then(|head| map.get(head)) {
+                    if let Some(list) = self.view.path.get(..*len).and_then(|head| map.get(head)) {
+                        return Some(list);
+                    }
+                }
+                Step::Header(i) => {
+                    let Some((name, map)) = self.index.headers.get(i) else {
+                        self.step = Step::Query(0);
+                        continue;
+                    };
+                    self.step = Step::Header(i + 1);
+                    let value = self.view.headers.get(name).and_then(|v| v.to_str().ok());
+                    if let Some(list) = value.and_then(|v| map.get(v)) {
+                        return Some(list);
+                    }
+                }
+                Step::Query(i) => {
+                    let Some((key, map)) = self.index.queries.get(i) else {
+                        self.step = Step::Others;
+                        continue;
+                    };
+                    self.step = Step::Query(i + 1);
+                    let value = query::first_value(self.view.query, key);
+                    if let Some(list) = value.and_then(|v| map.get(v)) {
                         return Some(list);
                     }
                 }

@@ -114,6 +114,11 @@ impl MatchRegex {
     fn matches(&self, value: &str) -> bool {
         value.starts_with(&*self.prefix) && self.regex.is_match(value)
     }
+
+    /// The literal text every match starts with (empty when not fixed).
+    pub(crate) fn literal_prefix(&self) -> &str {
+        &self.prefix
+    }
 }
 
 impl std::ops::Deref for MatchRegex {

@@ -7,7 +7,7 @@ use super::cluster::{ClusterState, NoEndpoint};
 use super::connection::{Connection, ConnectionDecision};
 use super::decision::{Decision, DestinationRef, Outcome, PickedEndpoint, RequestFacts};
 use super::explain::{EntryVerdict, Explanation, GatewayStep, NoTrace, Tracer, VsVerdict};
-use super::index::PathIndex;
+use super::index::RouteIndex;
 use super::matcher::{RequestView, normalize_path};
 use super::source::Source;
 use super::stream::{Caller, StreamEval, StreamTables};
@@ -886,7 +886,7 @@ impl Mesh {
     fn eval_indexed<'a, L: LabelSet + ?Sized>(
         &'a self,
         entries: &[Entry],
-        paths: &PathIndex,
+        paths: &RouteIndex,
         view: &RequestView<'_>,
         source: &Source,
         labels: &L,
@@ -894,7 +894,7 @@ impl Mesh {
     ) -> Option<Eval<'a>> {
         let vses = &self.inner.tables.virtual_services;
         let mut best: Option<(usize, Eval<'a>)> = None;
-        for list in paths.candidates(view.path) {
+        for list in paths.candidates(view) {
             for &position in list {
                 let position = index(position);
                 if best.as_ref().is_some_and(|(b, _)| position >= *b) {
@@ -937,14 +937,14 @@ impl Mesh {
     fn eval<'a, L: LabelSet + ?Sized>(
         &'a self,
         entries: &[Entry],
-        paths: Option<&PathIndex>,
+        paths: Option<&RouteIndex>,
         view: &RequestView<'_>,
         source: &Source,
         labels: &L,
         port: u16,
         tracer: &mut impl Tracer,
     ) -> Eval<'a> {
-        if let Some(paths) = paths.filter(|_| !tracer.detailed()) {
+        if let Some(paths) = paths.filter(|p| !tracer.detailed() && p.applies(view)) {
             if let Some(found) = self.eval_indexed(entries, paths, view, source, labels, port) {
                 return found;
             }

@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::choice::WeightedChoice;
 use super::cluster::Clusters;
-use super::index::PathIndex;
+use super::index::RouteIndex;
 use super::matcher::MatchRequest;
 use super::policy::{DirectResponse, HeaderOps, Redirect, RoutePolicy};
 use crate::util::host::{Wildcards, wildcard_matches};
@@ -19,7 +19,7 @@ pub(crate) struct Tables {
     /// Per-VirtualService route entries for sidecars, after catch-all truncation.
     pub(crate) vs_entries: Vec<Vec<Entry>>,
     /// The path index of each large `vs_entries` list.
-    pub(crate) vs_index: Vec<Option<PathIndex>>,
+    pub(crate) vs_index: Vec<Option<RouteIndex>>,
     /// Every host of the configuration as if every resource were visible: the lookup of the APIs
     /// that have no caller ([`Mesh::set_endpoints`](crate::Mesh::set_endpoints)).
     pub(crate) registry: SidecarHosts,
@@ -89,7 +89,7 @@ pub(crate) struct VirtualHost {
     pub(crate) domain: Box<str>,
     pub(crate) entries: Vec<Entry>,
     /// The path index of `entries`, when large.
-    pub(crate) index: Option<PathIndex>,
+    pub(crate) index: Option<RouteIndex>,
     /// `require_tls: ALL`, set by `tls.httpsRedirect` on this server (its index in
     /// `spec.servers`): a plain-HTTP request is redirected to https before any route.
     pub(crate) https_redirect: Option<u32>,

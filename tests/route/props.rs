@@ -1444,37 +1444,47 @@ fn indexed_route(i: usize) -> impl Strategy<Value = Value> {
         1 => pick(&["/a/[0-9]+", "/b.*", ".*"]).prop_map(|r| json!({"regex": r})),
     ];
     let condition = (
-        uri,
+        (
+            prop::option::weighted(0.75, uri),
+            prop::option::weighted(0.3, string_map(&["name", "a"], false)),
+        ),
         rare(pick(&["GET", "POST"]).prop_map(|m| json!({"exact": m}))),
-        rare(string_map(&HEADER_NAMES, false)),
+        prop::option::weighted(0.35, string_map(&HEADER_NAMES, false)),
         prop::option::weighted(0.1, any::<bool>()),
         prop::option::weighted(0.1, pick(&[80u32, 8080])),
         prop::option::weighted(0.1, pick(&["a", "v1"])),
         prop::option::weighted(0.05, pick(&["gw", "mesh"])),
     )
-        .prop_map(|(uri, method, headers, ic, port, label, gateway)| {
-            let mut m = Map::new();
-            m.insert("uri".into(), uri);
-            if let Some(v) = method {
-                m.insert("method".into(), v);
-            }
-            if let Some(v) = headers {
-                m.insert("headers".into(), v);
-            }
-            if let Some(v) = ic {
-                m.insert("ignoreUriCase".into(), json!(v));
-            }
-            if let Some(v) = port {
-                m.insert("port".into(), json!(v));
-            }
-            if let Some(v) = label {
-                m.insert("sourceLabels".into(), json!({"app": v}));
-            }
-            if let Some(v) = gateway {
-                m.insert("gateways".into(), json!([v]));
-            }
-            Value::Object(m)
-        });
+        .prop_map(
+            |((uri, query), method, headers, ic, port, label, gateway)| {
+                let mut m = Map::new();
+                if let Some(v) = uri {
+                    m.insert("uri".into(), v);
+                }
+                if let Some(v) = query {
+                    m.insert("queryParams".into(), v);
+                }
+                if let Some(v) = method {
+                    m.insert("method".into(), v);
+                }
+                if let Some(v) = headers {
+                    m.insert("headers".into(), v);
+                }
+                if let Some(v) = ic {
+                    m.insert("ignoreUriCase".into(), json!(v));
+                }
+                if let Some(v) = port {
+                    m.insert("port".into(), json!(v));
+                }
+                if let Some(v) = label {
+                    m.insert("sourceLabels".into(), json!({"app": v}));
+                }
+                if let Some(v) = gateway {
+                    m.insert("gateways".into(), json!([v]));
+                }
+                Value::Object(m)
+            },
+        );
     (
         prop_oneof![20 => prop::collection::vec(condition, 1..=2), 1 => Just(Vec::new())],
         pick(&SUBSETS),
@@ -1553,6 +1563,11 @@ fn index_request() -> impl Strategy<Value = (http::Request<()>, Source)> {
         pick(&["GET", "POST"]),
         prop::option::of(pick(&HEADER_VALUES)),
         pick(&["svc-b", "svc-b:8080", "svc-b.default.svc.cluster.local"]),
+        prop::option::weighted(
+            0.4,
+            pick(&["name=jason", "a=bob&name=a", "a", "name=", "a=A&a=a"]),
+        ),
+        prop::option::weighted(0.3, pick(&HEADER_VALUES)),
         prop_oneof![
             3 => pick(&[None, Some("a"), Some("v1")])
                 .prop_map(|l| match l {
@@ -1562,13 +1577,19 @@ fn index_request() -> impl Strategy<Value = (http::Request<()>, Source)> {
             1 => Just(Source::gateway("default/gw")),
         ],
     )
-        .prop_map(|(path, method, user, host, source)| {
+        .prop_map(|(path, method, user, host, query, repeated, source)| {
+            let query = query.map_or(String::new(), |q| format!("?{q}"));
             let mut builder = http::Request::builder()
                 .method(method)
-                .uri(format!("http://{host}{path}"));
+                .uri(format!("http://{host}{path}{query}"));
             if let Some(u) = user {
                 builder = builder.header("x-user", u);
             }
+            // A repeated header is matched against the joined values.
+            if let Some(r) = repeated {
+                builder = builder.header("x-user", r);
+            }
+            builder = builder.header("end-user", "jason");
             (builder.body(()).unwrap(), source)
         })
 }
