@@ -2,6 +2,8 @@
 //! other gateways dropped, config-time selectors decided for gateways, catch-all truncation
 //! (istio/istio `pilot/pkg/networking/core/route/route.go` `BuildHTTPRoutesForVirtualService`).
 
+use crate::route::index::RouteIndex;
+use crate::route::matcher::MatchRequest;
 use crate::route::table::{CompiledVs, Entry, NO_MATCH};
 
 /// What a gateway is as a caller: its workload labels (the Gateway's `selector`), its namespace
@@ -65,4 +67,24 @@ pub(super) fn entries_for(
         }
     }
     entries
+}
+
+/// The index of a large route table (`RouteIndex`), from what each entry stands for.
+pub(super) fn route_index(entries: &[Entry], vses: &[CompiledVs]) -> Option<RouteIndex> {
+    if entries.len() < RouteIndex::MIN_ENTRIES {
+        return None;
+    }
+    let matches: Vec<Option<(&MatchRequest, bool)>> = entries
+        .iter()
+        .map(|e| {
+            if e.matcher == NO_MATCH {
+                return None;
+            }
+            vses.get(index(e.vs))
+                .and_then(|vs| vs.routes.get(index(e.route)))
+                .and_then(|route| route.matches.get(index(e.matcher)))
+                .map(|m| (&m.request, m.has_runtime_selectors()))
+        })
+        .collect();
+    RouteIndex::build(&matches)
 }

@@ -11,12 +11,11 @@
 
 use std::collections::BTreeMap;
 
-use super::entries::{GatewayCaller, entries_for, index};
+use super::entries::{GatewayCaller, entries_for, index, route_index};
 use super::known::Known;
 use crate::config::{Body, Gateway, Resource, ServerTlsMode, VirtualService};
 use crate::registry::gateways::{hosts_for_namespace, server_hosts};
 use crate::registry::visibility::ExportTo;
-use crate::route::index::RouteIndex;
 use crate::route::table::{
     CompiledVs, Entry, GatewayPort, GatewayTables, NO_MATCH, RouteConfig, Tables, TlsRouteConfig,
     VirtualHost,
@@ -305,7 +304,7 @@ fn route_config(
             .into_iter()
             .partition(|e| !is_catch_all(compiled, e));
         entries.extend(catch_all);
-        h.index = RouteIndex::build(&entries, compiled);
+        h.index = route_index(&entries, compiled);
         h.entries = entries;
         match h.domain.strip_prefix('*') {
             Some(suffix) => {

@@ -5,7 +5,7 @@
 
 use super::clusters;
 use super::delegates::expand_delegates;
-use super::entries::entries_for;
+use super::entries::{entries_for, route_index};
 use super::gateways;
 use super::known::Known;
 use super::routes::compile_vs;
@@ -13,7 +13,6 @@ use super::scopes;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, Resource, VirtualService};
 use crate::registry::gateways::bound_gateways;
-use crate::route::index::RouteIndex;
 use crate::route::stream::StreamTables;
 use crate::route::table::{Action, Tables};
 use crate::util::host;
@@ -117,7 +116,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables) {
     tables.vs_index = tables
         .vs_entries
         .iter()
-        .map(|entries| RouteIndex::build(entries, &tables.virtual_services))
+        .map(|entries| route_index(entries, &tables.virtual_services))
         .collect();
     // Number every route destination, for the per-scope tables of `Scope::destinations`.
     let mut next_id = 0u32;

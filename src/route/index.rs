@@ -24,8 +24,7 @@ use rustc_hash::FxHashMap;
 
 use http::HeaderName;
 
-use super::matcher::{MatchString, RequestView};
-use super::table::{CompiledMatch, CompiledVs, Entry, NO_MATCH};
+use super::matcher::{MatchRequest, MatchString, RequestView};
 use crate::util::query;
 
 /// Positions (into the entry list) by path or prefix, ascending.
@@ -69,16 +68,21 @@ impl RouteIndex {
     /// At most this many header names and query parameters each are indexed.
     const MAX_KEYS: usize = 8;
 
-    /// The index of `entries` (over the VirtualServices `vses`), or `None` when the table is
-    /// small or the path rules out too little to be worth it.
-    pub(crate) fn build(entries: &[Entry], vses: &[CompiledVs]) -> Option<Self> {
-        if entries.len() < Self::MIN_ENTRIES {
+    /// The index of a table whose entries, in order, stand for `matches`: each entry's
+    /// request conditions and whether it has a selector decided per caller (`None`: a route
+    /// without matches). `None` when the table is small or its keys rule out too little to be
+    /// worth it.
+    pub(crate) fn build(matches: &[Option<(&MatchRequest, bool)>]) -> Option<Self> {
+        if matches.len() < Self::MIN_ENTRIES {
             return None;
         }
-        let keys: Vec<Key<'_>> = entries.iter().map(|e| key(e, vses)).collect();
-        let all_static = entries
+        let keys: Vec<Key<'_>> = matches
             .iter()
-            .all(|e| compiled_match(e, vses).is_none_or(|m| !m.has_runtime_selectors()));
+            .map(|m| m.map_or(Key::Other, |(request, _)| key(request)))
+            .collect();
+        let all_static = matches
+            .iter()
+            .all(|m| m.is_none_or(|(_, selectors)| !selectors));
         // The prefix lengths worth a probe: the most common ones.
         let mut lengths: FxHashMap<usize, usize> = FxHashMap::default();
         for key in &keys {
@@ -164,7 +168,7 @@ impl RouteIndex {
             }
         }
         // Worth it only if the keys rule out a good share of the table.
-        (index.others.len() * 2 <= entries.len()).then_some(index)
+        (index.others.len() * 2 <= matches.len()).then_some(index)
     }
 
     /// Whether no candidate matching means the scan's "no route" on the last entry's
@@ -192,28 +196,8 @@ impl RouteIndex {
     }
 }
 
-/// The match an entry stands for (`None` for a route without matches).
-fn compiled_match<'a>(entry: &Entry, vses: &'a [CompiledVs]) -> Option<&'a CompiledMatch> {
-    if entry.matcher == NO_MATCH {
-        return None;
-    }
-    vses.get(usize::try_from(entry.vs).unwrap_or(usize::MAX))
-        .and_then(|vs| {
-            vs.routes
-                .get(usize::try_from(entry.route).unwrap_or(usize::MAX))
-        })
-        .and_then(|route| {
-            route
-                .matches
-                .get(usize::try_from(entry.matcher).unwrap_or(usize::MAX))
-        })
-}
-
-/// The index key of an entry: its match's `uri` when exact or prefix and case-sensitive.
-fn key<'a>(entry: &Entry, vses: &'a [CompiledVs]) -> Key<'a> {
-    let Some(request) = compiled_match(entry, vses).map(|m| &m.request) else {
-        return Key::Other;
-    };
+/// The condition an entry with these request conditions is indexed under.
+fn key(request: &MatchRequest) -> Key<'_> {
     let path = match &request.uri {
         Some(MatchString::Exact(path)) if !request.ignore_uri_case => Some(Key::Exact(path)),
         Some(MatchString::Prefix(prefix)) if !request.ignore_uri_case => Some(Key::Prefix(prefix)),
