@@ -101,7 +101,7 @@ impl Mesh {
     /// service of the configuration. Context propagation can be limited to such hosts.
     pub fn knows_host(&self, host: &str, namespace: &str) -> bool {
         let (host, _) = split_host_port(host);
-        let mut buffer = [0u8; 256];
+        let mut buffer = None;
         let Some(host) = lowercase(host, &mut buffer) else {
             return false;
         };
@@ -221,7 +221,7 @@ impl Mesh {
             authority: facts.authority,
             headers: request.headers(),
         };
-        let mut buffer = [0u8; 256];
+        let mut buffer = None;
         let host = lowercase(facts.host, &mut buffer);
         let tables = &self.inner.tables;
 
@@ -630,9 +630,9 @@ impl Mesh {
         tracer: &mut impl Tracer,
     ) -> ConnectionDecision<'a> {
         tracer.start_connection(source, connection);
-        let mut host_buffer = [0u8; 256];
+        let mut host_buffer = None;
         let host = lowercase(connection.host(), &mut host_buffer).unwrap_or("");
-        let mut sni_buffer = [0u8; 256];
+        let mut sni_buffer = None;
         let sni = connection
             .sni()
             .and_then(|sni| lowercase(sni, &mut sni_buffer));

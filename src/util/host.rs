@@ -146,16 +146,23 @@ pub(crate) fn split_host_port(authority: &str) -> (&str, Option<u16>) {
     }
 }
 
-/// Lowercases an ASCII host into `buffer` without allocating; `None` if it is empty, does not
-/// fit, or is not UTF-8.
-pub(crate) fn lowercase<'b>(host: &str, buffer: &'b mut [u8; 256]) -> Option<&'b str> {
+/// The host in ASCII lowercase, without allocating: itself when it has no uppercase letter,
+/// else lowercased into `buffer`; `None` if it is empty or longer than 256 bytes.
+pub(crate) fn lowercase<'b>(host: &'b str, buffer: &'b mut Option<[u8; 256]>) -> Option<&'b str> {
     let bytes = host.as_bytes();
+    if bytes.is_empty() || bytes.len() > 256 {
+        return None;
+    }
+    // The common case, a host already in lowercase, is borrowed as it is: no copy.
+    if !bytes.iter().any(u8::is_ascii_uppercase) {
+        return Some(host);
+    }
+    let buffer = buffer.insert([0; 256]);
     let target = buffer.get_mut(..bytes.len())?;
     for (dst, src) in target.iter_mut().zip(bytes) {
         *dst = src.to_ascii_lowercase();
     }
-    let text = std::str::from_utf8(target).ok()?;
-    (!text.is_empty()).then_some(text)
+    std::str::from_utf8(target).ok()
 }
 
 /// The authority a request is sent to: its URI's, else its `Host` header.
@@ -263,9 +270,14 @@ mod tests {
         assert_eq!(split_host_port("[::1]"), ("[::1]", None));
         assert_eq!(split_host_port("::1"), ("::1", None));
         assert_eq!(split_host_port("a:b"), ("a:b", None));
-        let mut buffer = [0u8; 256];
+        let mut buffer = None;
         assert_eq!(lowercase("Svc-B", &mut buffer), Some("svc-b"));
+        let mut buffer = None;
+        assert_eq!(lowercase("svc-b", &mut buffer), Some("svc-b"));
+        assert!(buffer.is_none(), "a lowercase host is not copied");
+        let mut buffer = None;
         assert_eq!(lowercase("", &mut buffer), None);
+        let mut buffer = None;
         assert_eq!(lowercase(&"a".repeat(300), &mut buffer), None);
     }
 }
