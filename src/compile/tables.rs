@@ -14,7 +14,7 @@ use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, Resource, VirtualService};
 use crate::registry::gateways::bound_gateways;
 use crate::route::stream::StreamTables;
-use crate::route::table::{Action, Tables};
+use crate::route::table::{Action, NO_CLUSTER, Tables};
 use crate::util::host;
 
 /// Root VirtualServices (those with hosts: delegates are merged into the routes that name
@@ -152,6 +152,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables) {
     gateways::lower(resources, &mut tables, &gateway_bindings);
     let streams = super::streams::lower(resources, &roots, &tables.virtual_services, &known);
     tables.clusters = clusters::build(resources, &known, &tables, &streams, &policies);
+    resolve_destination_clusters(&mut tables);
     (tables.referenced_headers, tables.referenced_query_params) = referenced(&vs_resources);
     (tables, streams)
 }
@@ -179,4 +180,55 @@ fn referenced(virtual_services: &[(&Resource, &VirtualService)]) -> (Vec<String>
     query.sort();
     query.dedup();
     (headers, query)
+}
+
+/// Each scope's cluster for each route destination whose port is fixed (its own or its
+/// service's only port), so that a decision picks the endpoint without hashing the host.
+fn resolve_destination_clusters(tables: &mut Tables) {
+    let destinations: Vec<(u32, &str, Option<&str>, Option<u16>)> = tables
+        .virtual_services
+        .iter()
+        .flat_map(|vs| &vs.routes)
+        .filter_map(|route| match &route.action {
+            Action::Route { destinations, .. } => Some(destinations),
+            _ => None,
+        })
+        .flatten()
+        .map(|d| {
+            (
+                d.id,
+                &*d.host,
+                d.subset.as_deref(),
+                d.port.or(d.service_port),
+            )
+        })
+        .collect();
+    let count = destinations
+        .iter()
+        .map(|(id, ..)| usize::try_from(*id).unwrap_or(0).saturating_add(1))
+        .max()
+        .unwrap_or(0);
+    let mut all = Vec::with_capacity(tables.scopes.list.len());
+    for scope in &tables.scopes.list {
+        let mut clusters = vec![NO_CLUSTER; count];
+        for &(id, host, subset, port) in &destinations {
+            let seen = scope
+                .destinations
+                .get(usize::try_from(id).unwrap_or(usize::MAX))
+                .filter(|seen| seen.exists);
+            let found = seen
+                .zip(port)
+                .and_then(|(seen, port)| tables.clusters.find(host, subset, port, seen.rule));
+            if let (Some(found), Some(slot)) = (
+                found,
+                clusters.get_mut(usize::try_from(id).unwrap_or(usize::MAX)),
+            ) {
+                *slot = found;
+            }
+        }
+        all.push(clusters);
+    }
+    for (scope, clusters) in tables.scopes.list.iter_mut().zip(all) {
+        scope.destination_clusters = clusters;
+    }
 }

@@ -12,7 +12,7 @@ use super::matcher::{RequestView, normalize_path};
 use super::source::Source;
 use super::stream::{Caller, StreamEval, StreamTables};
 use super::table::{
-    Action, CompiledMatch, CompiledRoute, CompiledVs, Entry, LabelSet, NO_MATCH, Scope,
+    Action, CompiledMatch, CompiledRoute, CompiledVs, Entry, LabelSet, NO_CLUSTER, NO_MATCH, Scope,
     SidecarHosts, Tables,
 };
 use crate::balance::endpoint::Endpoint;
@@ -360,8 +360,14 @@ impl Mesh {
                     .map(|seen| seen.rule),
                 None => default_rule,
             };
+            // The destination's cluster, resolved at compile time when its port is fixed.
+            let cluster = decision
+                .chosen
+                .and_then(|chosen| scope.destination_clusters.get(index(chosen.id)))
+                .copied()
+                .filter(|c| *c != NO_CLUSTER);
             if let Some(rule) = rule {
-                self.attach_endpoint(&mut decision, dest, rule, request, source, rng);
+                self.attach_endpoint(&mut decision, dest, rule, cluster, request, source, rng);
             }
         }
         tracing::trace!(
@@ -499,11 +505,13 @@ impl Mesh {
 
     /// Picks the endpoint of `dest` with its cluster's balancer (Envoy's algorithms, fed the
     /// request's hash input and the injected random source).
+    #[allow(clippy::too_many_arguments)]
     fn attach_endpoint<B>(
         &self,
         decision: &mut Decision<'_>,
         dest: DestinationRef<'_>,
         rule: u32,
+        cluster: Option<u32>,
         request: &http::Request<B>,
         source: &Source,
         rng: &mut impl Rng,
@@ -516,7 +524,7 @@ impl Mesh {
             downstream_remote: downstream.map(|(remote, _)| remote),
             downstream_local: downstream.map(|(_, local)| local),
         };
-        match self.pick_endpoint(dest, rule, &input, rng) {
+        match self.pick_endpoint(dest, rule, cluster, &input, rng) {
             Some(Ok((picked, set_cookie))) => {
                 decision.endpoint = Some(picked);
                 decision.set_cookie = set_cookie;
@@ -535,12 +543,15 @@ impl Mesh {
         &self,
         dest: DestinationRef<'_>,
         rule: u32,
+        cluster: Option<u32>,
         input: &HashInput<'_>,
         rng: &mut impl Rng,
     ) -> Option<Result<(PickedEndpoint, Option<String>), NoEndpoint>> {
         let clusters = &self.inner.tables.clusters;
-        let port = dest.port?;
-        let index = clusters.find(dest.host, dest.subset, port, rule)?;
+        let index = match cluster {
+            Some(index) => index,
+            None => clusters.find(dest.host, dest.subset, dest.port?, rule)?,
+        };
         let cluster = clusters.get(index)?;
         let state = cluster.state();
         if !state.known() {
@@ -700,7 +711,7 @@ impl Mesh {
                 downstream_remote: None,
                 downstream_local: None,
             };
-            match self.pick_endpoint(dest, seen.rule, &input, rng) {
+            match self.pick_endpoint(dest, seen.rule, None, &input, rng) {
                 Some(Ok((picked, _))) => decision.endpoint = Some(picked),
                 Some(Err(reason)) => decision.no_endpoint = Some(reason),
                 None => {}

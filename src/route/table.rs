@@ -524,7 +524,14 @@ pub(crate) struct Scope {
     /// The same for each route destination, by `CompiledDestination::id`, the subset checked:
     /// what a decision reads without hashing the host.
     pub(crate) destinations: Vec<ScopeHost>,
+    /// The cluster each route destination sends to for this scope, by
+    /// `CompiledDestination::id` (`NO_CLUSTER` when its port comes from the request or it has
+    /// none): the endpoint pick reads it without hashing the host.
+    pub(crate) destination_clusters: Vec<u32>,
 }
+
+/// No cluster known in advance.
+pub(crate) const NO_CLUSTER: u32 = u32::MAX;
 
 impl Scope {
     /// The listener that carries requests on `port`: the egress listener for that port, else

@@ -137,11 +137,29 @@ pub(crate) fn split_host_port(authority: &str) -> (&str, Option<u16>) {
             None => (authority, None),
         };
     }
-    match authority.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') => match p.parse() {
-            Ok(port) => (h, Some(port)),
-            Err(_) => (authority, None),
-        },
+    // `host:port`: the port is the digits after the last colon, and the host has no colon (an
+    // IPv6 address without brackets has no port). Parsed by hand: this runs per request.
+    let bytes = authority.as_bytes();
+    let Some(colon) = bytes.iter().rposition(|b| *b == b':') else {
+        return (authority, None);
+    };
+    let (Some(host), Some(digits)) = (bytes.get(..colon), bytes.get(colon + 1..)) else {
+        return (authority, None);
+    };
+    if host.contains(&b':') {
+        return (authority, None);
+    }
+    let port = if !digits.is_empty() && digits.len() <= 5 && digits.iter().all(u8::is_ascii_digit) {
+        let value = digits
+            .iter()
+            .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+        u16::try_from(value).ok()
+    } else {
+        // Anything else as Rust's integer parsing reads it (`+80`, leading zeros).
+        authority.get(colon + 1..).and_then(|p| p.parse().ok())
+    };
+    match (port, authority.get(..colon)) {
+        (Some(port), Some(host)) => (host, Some(port)),
         _ => (authority, None),
     }
 }
@@ -270,6 +288,12 @@ mod tests {
         assert_eq!(split_host_port("[::1]"), ("[::1]", None));
         assert_eq!(split_host_port("::1"), ("::1", None));
         assert_eq!(split_host_port("a:b"), ("a:b", None));
+        assert_eq!(split_host_port("a:"), ("a:", None));
+        assert_eq!(split_host_port("a:65535"), ("a", Some(65535)));
+        assert_eq!(split_host_port("a:65536"), ("a:65536", None));
+        assert_eq!(split_host_port("a:+80"), ("a", Some(80)));
+        assert_eq!(split_host_port("a:000080"), ("a", Some(80)));
+        assert_eq!(split_host_port("a:0080"), ("a", Some(80)));
         let mut buffer = None;
         assert_eq!(lowercase("Svc-B", &mut buffer), Some("svc-b"));
         let mut buffer = None;
