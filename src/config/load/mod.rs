@@ -243,14 +243,56 @@ fn read_path(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     if !metadata.is_dir() {
         return load_file(path, options);
     }
-    let mut files = Vec::new();
-    collect_manifests(path, &mut files, 0)?;
-    files.sort();
     let mut loaded = Loaded::default();
-    for file in files {
+    for file in folder_manifests(path)? {
         loaded.append(load_file(&file, options)?);
     }
     Ok(loaded)
+}
+
+/// The files [`from_path`] reads for `path`, in the order it reads them: `path` itself when it
+/// is not a folder, else every `*.yaml`, `*.yml` and `*.json` file below it in name order.
+#[cfg(feature = "watch")]
+pub(crate) fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let metadata = std::fs::metadata(path).map_err(|source| LoadError::Io {
+        path: path.into(),
+        source,
+    })?;
+    if metadata.is_dir() {
+        folder_manifests(path)
+    } else {
+        Ok(vec![path.to_owned()])
+    }
+}
+
+/// The manifests below the folder `dir`, in name order.
+fn folder_manifests(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let mut files = Vec::new();
+    collect_manifests(dir, &mut files, 0)?;
+    files.sort();
+    Ok(files)
+}
+
+/// Loads text already read, as [`from_path`] of each root and [`Loaded::extend`] of the
+/// results would: `roots` holds, per path given, its files' names and texts in the order
+/// [`manifest_files`] lists them. The file watcher reads the files itself, so that what it
+/// loads is exactly the content it found stable.
+#[cfg(feature = "watch")]
+pub(crate) fn from_texts<'a>(
+    roots: impl IntoIterator<Item = Vec<(&'a Path, &'a str)>>,
+    options: &LoadOptions,
+) -> Loaded {
+    let mut loaded = Loaded::default();
+    for files in roots {
+        let mut root = Loaded::default();
+        for (file, text) in files {
+            let name = file.display().to_string();
+            root.append(load_text(text, Some(Arc::from(name)), options));
+        }
+        root.warn_redefinitions(None);
+        loaded.extend(root);
+    }
+    loaded
 }
 
 fn collect_manifests(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), LoadError> {
