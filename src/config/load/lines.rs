@@ -2,8 +2,9 @@
 //! `file:line`.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt::Write as _;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use super::super::meta::Origin;
 use crate::diagnostic::Diagnostic;
@@ -53,9 +54,12 @@ fn nearest_line(lines: &HashMap<&str, u32>, path: &str) -> Option<u32> {
 /// themselves, looked up by a hash that extends segment by segment, so that a node's path is
 /// recognised from its parent's without being written out.
 struct Targets<'p> {
-    by_hash: HashMap<u64, Vec<&'p str>>,
-    /// Whether a diagnostic is about the whole document (its path is empty).
+    /// Each target with whether a caller asked about it (rather than only about a descendant).
+    by_hash: HashMap<u64, Vec<(&'p str, bool)>>,
+    /// Whether the document's root (the empty path) is a target.
     has_root: bool,
+    /// How many distinct paths the caller asked about.
+    asked: usize,
 }
 
 /// FNV-1a, which hashes a concatenation by continuing from the hash of its first part.
@@ -70,45 +74,58 @@ const EMPTY_HASH: u64 = 0xcbf2_9ce4_8422_2325;
 
 impl<'p> Targets<'p> {
     fn new(paths: impl Iterator<Item = &'p str>) -> Self {
-        let mut by_hash: HashMap<u64, Vec<&'p str>> = HashMap::new();
+        let mut by_hash: HashMap<u64, Vec<(&'p str, bool)>> = HashMap::default();
         let mut has_root = false;
+        let mut asked = 0;
         for path in paths {
             let mut path = path;
+            let mut own = true;
             loop {
                 has_root |= path.is_empty();
                 let list = by_hash
                     .entry(extend_hash(EMPTY_HASH, path.as_bytes()))
                     .or_default();
-                if list.contains(&path) {
+                if let Some((_, was_asked)) = list.iter_mut().find(|(p, _)| *p == path) {
+                    if own && !*was_asked {
+                        *was_asked = true;
+                        asked += 1;
+                    }
                     // Its ancestors are in too.
                     break;
                 }
-                list.push(path);
+                list.push((path, own));
+                asked += usize::from(own);
+                own = false;
                 match path.rfind(['.', '[']).and_then(|cut| path.get(..cut)) {
                     Some(parent) => path = parent,
                     None => break,
                 }
             }
         }
-        Self { by_hash, has_root }
+        Self {
+            by_hash,
+            has_root,
+            asked,
+        }
     }
 
-    /// The target whose text is `parent` + `sep` + `tail`, with its hash, if there is one.
+    /// The target whose text is `parent` + `sep` + `tail`, with its hash and whether it was
+    /// asked about, if there is one.
     fn child(
         &self,
         parent: &str,
         parent_hash: u64,
         sep: &str,
         tail: &str,
-    ) -> Option<(&'p str, u64)> {
+    ) -> Option<(&'p str, u64, bool)> {
         let hash = extend_hash(extend_hash(parent_hash, sep.as_bytes()), tail.as_bytes());
-        let found = self.by_hash.get(&hash)?.iter().find(|target| {
+        let (found, asked) = self.by_hash.get(&hash)?.iter().find(|(target, _)| {
             target
                 .strip_prefix(parent)
                 .and_then(|rest| rest.strip_prefix(sep))
                 == Some(tail)
         })?;
-        Some((found, hash))
+        Some((found, hash, *asked))
     }
 }
 
@@ -156,7 +173,12 @@ fn field_lines<'p>(text: &str, paths: impl Iterator<Item = &'p str>) -> HashMap<
     }
 
     let targets = Targets::new(paths);
-    let mut out: HashMap<&'p str, u32> = HashMap::new();
+    let mut out: HashMap<&'p str, u32> = HashMap::default();
+    // Paths asked about and not found yet: the walk stops when none is left.
+    let mut missing = targets.asked;
+    let root_asked = targets
+        .child("", EMPTY_HASH, "", "")
+        .is_some_and(|(_, _, asked)| asked);
     let mut stack: Vec<Frame<'_, 'p>> = Vec::new();
     // Nesting inside a container off the way to every target (0: not in one), and whether that
     // container is a mapping key.
@@ -193,7 +215,7 @@ fn field_lines<'p>(text: &str, paths: impl Iterator<Item = &'p str>) -> HashMap<
         let (found, node_line) = match stack.last_mut() {
             // The document's root (path ``) is on the way to every target, and is one itself
             // when a diagnostic is about the whole document.
-            None => (Some(("", EMPTY_HASH)), line),
+            None => (Some(("", EMPTY_HASH, root_asked)), line),
             Some(frame) => {
                 let (sep, tail, node_line) = match &mut frame.kind {
                     Kind::Map {
@@ -240,18 +262,24 @@ fn field_lines<'p>(text: &str, paths: impl Iterator<Item = &'p str>) -> HashMap<
                 (targets.child(frame.path, frame.hash, sep, tail), node_line)
             }
         };
-        if let Some((path, _)) = found {
+        if let Some((path, _, asked)) = found {
             if !path.is_empty() || targets.has_root {
-                out.entry(path).or_insert(node_line);
+                if let std::collections::hash_map::Entry::Vacant(entry) = out.entry(path) {
+                    entry.insert(node_line);
+                    missing = missing.saturating_sub(usize::from(asked));
+                    if missing == 0 {
+                        break;
+                    }
+                }
             }
         }
         match (event, found) {
-            (Event::MappingStart(..), Some((path, hash))) => stack.push(Frame {
+            (Event::MappingStart(..), Some((path, hash, _))) => stack.push(Frame {
                 kind: Kind::Map { key: Key::Awaited },
                 path,
                 hash,
             }),
-            (Event::SequenceStart(..), Some((path, hash))) => stack.push(Frame {
+            (Event::SequenceStart(..), Some((path, hash, _))) => stack.push(Frame {
                 kind: Kind::Seq { index: 0 },
                 path,
                 hash,
@@ -283,14 +311,14 @@ mod tests {
     }
 
     /// The previous implementation, which maps every node of the document: the oracle.
-    fn every_field_line(text: &str) -> HashMap<String, u32> {
+    fn every_field_line(text: &str) -> std::collections::HashMap<String, u32> {
         use serde_saphyr::granit_parser::{Event, Parser};
 
         enum Frame {
             Map { key: Option<(String, u32)> },
             Seq { index: usize },
         }
-        let mut out = HashMap::new();
+        let mut out = std::collections::HashMap::new();
         let mut stack: Vec<Frame> = Vec::new();
         let mut paths: Vec<String> = Vec::new();
         let parser = Parser::new_from_str(text);
