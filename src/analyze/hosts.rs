@@ -23,11 +23,82 @@
 //! services' `exportTo` (the `networking.istio.io/exportTo` annotation of a Kubernetes Service)
 //! alone: istioctl does not read MeshConfig's `defaultServiceExportTo` here.
 
+use std::collections::HashMap;
+
 use crate::config::{Destination, VirtualService};
 use crate::diagnostic::Code;
 use crate::registry::services::{Service, Services};
 use crate::util::host;
 use crate::validate::sink::Sink;
+
+/// The services as istioctl's lookup reads them, indexed so that each destination costs a few
+/// hash lookups instead of a pass over every service: by their host made fully qualified in
+/// their own namespace, and the wildcard ServiceEntry hosts by the suffix after their `*`. Each
+/// list keeps the services' order.
+pub(super) struct ServiceIndex<'s> {
+    list: Vec<&'s Service>,
+    /// Fully qualified host → positions in `list`.
+    by_fqdn: HashMap<String, Vec<usize>>,
+    /// Suffix after the `*` of a wildcard host (as written) → positions in `list`.
+    wildcards: HashMap<&'s str, Vec<usize>>,
+}
+
+impl<'s> ServiceIndex<'s> {
+    pub(super) fn new(services: &'s Services) -> Self {
+        let list: Vec<&Service> = services.iter().collect();
+        let mut by_fqdn: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut wildcards: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, s) in list.iter().enumerate() {
+            by_fqdn
+                .entry(host::resolve(&s.host, &s.namespace))
+                .or_default()
+                .push(i);
+            if let Some(suffix) = s.host.strip_prefix('*') {
+                wildcards.entry(suffix).or_default().push(i);
+            }
+        }
+        Self {
+            list,
+            by_fqdn,
+            wildcards,
+        }
+    }
+
+    /// The services whose fully qualified host is `fqdn`, in order.
+    fn named(&self, fqdn: &str) -> impl Iterator<Item = &'s Service> + '_ {
+        self.by_fqdn
+            .get(fqdn)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.list.get(i).copied())
+    }
+
+    /// The first wildcard service (in order) visible in `namespace` whose host covers `written`
+    /// (`host::subset_of`): its suffix is one of `written`'s suffixes (of the part after its own
+    /// `*` when `written` is a wildcard).
+    fn first_wildcard_covering(&self, written: &str, namespace: &str) -> Option<&'s Service> {
+        let name = written.strip_prefix('*').unwrap_or(written);
+        let mut first: Option<usize> = None;
+        for cut in (0..=name.len()).filter(|&cut| name.is_char_boundary(cut)) {
+            let Some(candidates) = name
+                .get(cut..)
+                .and_then(|suffix| self.wildcards.get(suffix))
+            else {
+                continue;
+            };
+            let visible = candidates.iter().copied().find(|&i| {
+                self.list.get(i).is_some_and(|s| {
+                    s.export.visible_to(namespace) && host::subset_of(written, &s.host)
+                })
+            });
+            first = match (first, visible) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        first.and_then(|i| self.list.get(i).copied())
+    }
+}
 
 /// A destination to look up, as `util.go` `getRouteDestinations` and
 /// `getHTTPMirrorDestinations` list them.
@@ -91,7 +162,11 @@ fn destinations(vs: &VirtualService) -> Vec<Annotated<'_>> {
 
 /// Reports the destination hosts of `vs` (in the sink's resource) that `services` does not
 /// define for it.
-pub(super) fn destination_hosts(sink: &mut Sink<'_>, vs: &VirtualService, services: &Services) {
+pub(super) fn destination_hosts(
+    sink: &mut Sink<'_>,
+    vs: &VirtualService,
+    services: &ServiceIndex<'_>,
+) {
     let namespace = sink.resource().namespace().to_owned();
     for d in destinations(vs) {
         let written = d.destination.map_or("", |d| d.host.as_str());
@@ -149,17 +224,15 @@ pub(super) fn destination_hosts(sink: &mut Sink<'_>, vs: &VirtualService, servic
 /// and keeps one service per key, a Kubernetes Service replacing a ServiceEntry; where several
 /// qualify, the last one written wins, so a Kubernetes Service is preferred here.
 fn destination_service<'s>(
-    services: &'s Services,
+    services: &ServiceIndex<'s>,
     namespace: &str,
     export_to: &[String],
     written: &str,
 ) -> Option<&'s Service> {
     let fqdn = host::resolve(written, namespace);
-    let named = |s: &&Service| host::resolve(&s.host, &s.namespace) == fqdn;
     // 1. A service exported to every namespace.
     if let Some(s) = services
-        .iter()
-        .filter(named)
+        .named(&fqdn)
         .filter(|s| s.export.is_public())
         .max_by_key(|s| s.kubernetes)
     {
@@ -177,8 +250,7 @@ fn destination_service<'s>(
     };
     for scope in scopes {
         if let Some(s) = services
-            .iter()
-            .filter(named)
+            .named(&fqdn)
             .filter(|s| s.export.visible_to(scope))
             .max_by_key(|s| s.kubernetes)
         {
@@ -187,12 +259,7 @@ fn destination_service<'s>(
     }
     // 3. A wildcard ServiceEntry host visible in the VirtualService's namespace that covers the
     //    host as written (not made fully qualified).
-    let written = written.to_ascii_lowercase();
-    services.iter().find(|s| {
-        s.host.starts_with('*')
-            && s.export.visible_to(namespace)
-            && host::subset_of(&written, &s.host)
-    })
+    services.first_wildcard_covering(&written.to_ascii_lowercase(), namespace)
 }
 
 #[cfg(test)]
@@ -203,7 +270,8 @@ mod tests {
 
     fn lookup<'s>(services: &'s Services, ns: &str, export: &[&str], h: &str) -> Option<&'s str> {
         let export: Vec<String> = export.iter().map(|s| (*s).to_owned()).collect();
-        destination_service(services, ns, &export, h).map(|s| s.namespace.as_str())
+        destination_service(&ServiceIndex::new(services), ns, &export, h)
+            .map(|s| s.namespace.as_str())
     }
 
     /// One ServiceEntry per `(host, namespace, exportTo)`.
@@ -278,5 +346,53 @@ mod tests {
             Some("a")
         );
         assert_eq!(lookup(&s, "b", &[], "legacy"), None);
+    }
+
+    /// The first wildcard ServiceEntry covering a host, found through the suffix index, is the
+    /// one a scan of every service in order finds.
+    #[test]
+    fn wildcard_lookup_agrees_with_a_full_scan() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+        let host_name = || {
+            proptest::sample::select(vec![
+                "a.b.c", "b.c", "c", "*.b.c", "*.c", "*", "*c", "*b.c", "*.a.b.c", "a",
+            ])
+        };
+        let entry = (
+            host_name(),
+            proptest::sample::select(vec!["ns1", "ns2"]),
+            proptest::sample::select(vec![&[][..], &["."][..], &["ns1"][..]]),
+        );
+        let cases = (
+            proptest::collection::vec(entry, 0..8),
+            host_name(),
+            proptest::sample::select(vec!["ns1", "ns2"]),
+        );
+        let config = Config {
+            cases: 1_000,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let mut runner =
+            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[3; 32]));
+        runner
+            .run(&cases, |(list, written, namespace)| {
+                let s = services(&entries(&list));
+                let scan = s.iter().find(|s| {
+                    s.host.starts_with('*')
+                        && s.export.visible_to(namespace)
+                        && host::subset_of(written, &s.host)
+                });
+                let index = ServiceIndex::new(&s);
+                let found = index.first_wildcard_covering(written, namespace);
+                prop_assert_eq!(
+                    found.map(|s| (&s.host, &s.namespace)),
+                    scan.map(|s| (&s.host, &s.namespace))
+                );
+                Ok(())
+            })
+            .unwrap();
     }
 }

@@ -96,6 +96,7 @@ pub fn lint(resources: &[Resource]) -> Vec<Diagnostic> {
     let settings = MeshSettings::new(&effective);
     let rules = Rules::new(&effective, &settings);
     let called = flags::called_hosts(&effective);
+    let called = flags::Called::new(&called);
     let mut out = Vec::new();
     for &resource in &effective {
         let mut sink = Sink::new(resource, &mut out);

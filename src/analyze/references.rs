@@ -6,9 +6,9 @@
 //! mistakes: `istioctl analyze` reports a missing destination host, subset or gateway (IST0101),
 //! a missing port selector (IST0112) and mesh VirtualServices sharing a host (IST0109) as errors.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::hosts::destination_hosts;
+use super::hosts::{ServiceIndex, destination_hosts};
 use crate::config::{Body, Destination, DestinationRule, Gateway, Resource, VirtualService};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::registry::gateways::{gateway_ref, hosts_for_namespace, server_hosts};
@@ -43,33 +43,85 @@ pub(crate) fn analyze(resources: &[&Resource], out: &mut Vec<Diagnostic>) {
     // istioctl's service lookup reads each service's own `exportTo` only, never MeshConfig's
     // defaults (`util.InitServiceEntryHostMap`): hence the default settings.
     let services = Services::new(resources, &MeshSettings::default());
+    let services = ServiceIndex::new(&services);
 
+    let subsets = SubsetIndex::new(&destination_rules);
+    // `find` takes the first Gateway of a namespace and name.
+    let mut gateway_index: HashMap<(&str, &str), &Gateway> = HashMap::new();
+    for (r, gw) in &gateways {
+        gateway_index.entry((r.namespace(), r.name())).or_insert(gw);
+    }
     for (resource, vs) in &virtual_services {
         let mut sink = Sink::new(resource, out);
         destination_hosts(&mut sink, vs, &services);
-        undefined_subsets(&mut sink, vs, &destination_rules);
-        gateway_references(&mut sink, vs, &gateways);
+        undefined_subsets(&mut sink, vs, &subsets);
+        gateway_references(&mut sink, vs, &gateway_index);
     }
     conflicting_mesh_hosts(&virtual_services, out);
 }
 
+/// The subsets the DestinationRules define, by the rule's host made fully qualified in its
+/// namespace: a concrete host is looked up directly and a wildcard rule host by the suffix after
+/// its `*`, so that each destination costs a few lookups instead of a pass over every rule.
+struct SubsetIndex<'r> {
+    /// Fully qualified concrete host → the subset names of its rules.
+    exact: HashMap<String, Vec<&'r str>>,
+    /// Wildcard rule hosts: suffix after the `*` → subset names.
+    wildcard: HashMap<String, Vec<&'r str>>,
+    /// Every rule, for the rare wildcard destination host.
+    all: Vec<(String, Vec<&'r str>)>,
+}
+
+impl<'r> SubsetIndex<'r> {
+    fn new(rules: &[(&Resource, &'r DestinationRule)]) -> Self {
+        let mut index = SubsetIndex {
+            exact: HashMap::new(),
+            wildcard: HashMap::new(),
+            all: Vec::new(),
+        };
+        for (r, dr) in rules {
+            let fqdn = host::resolve(&dr.host, r.namespace());
+            let names: Vec<&str> = dr.subsets.iter().map(|s| s.name.as_str()).collect();
+            match fqdn.strip_prefix('*') {
+                Some(suffix) => index
+                    .wildcard
+                    .entry(suffix.to_owned())
+                    .or_default()
+                    .extend(&names),
+                None => index.exact.entry(fqdn.clone()).or_default().extend(&names),
+            }
+            index.all.push((fqdn, names));
+        }
+        index
+    }
+
+    /// Whether a rule whose host `host::matches` `fqdn` defines `subset`.
+    fn defines(&self, fqdn: &str, subset: &str) -> bool {
+        if fqdn.starts_with('*') {
+            return self
+                .all
+                .iter()
+                .any(|(h, names)| host::matches(h, fqdn) && names.contains(&subset));
+        }
+        let has = |names: Option<&Vec<&str>>| names.is_some_and(|n| n.contains(&subset));
+        // `*<suffix>` matches the concrete `fqdn` when `fqdn` ends with the suffix and is longer.
+        has(self.exact.get(fqdn))
+            || (1..=fqdn.len())
+                .filter(|&cut| fqdn.is_char_boundary(cut))
+                .any(|cut| has(fqdn.get(cut..).and_then(|suffix| self.wildcard.get(suffix))))
+    }
+}
+
 /// IST0101 ReferencedResourceNotFound: a route or mirror names a subset that no DestinationRule
 /// for its host defines. Envoy answers such requests with 503 (flag NC).
-fn undefined_subsets(
-    sink: &mut Sink<'_>,
-    vs: &VirtualService,
-    rules: &[(&Resource, &DestinationRule)],
-) {
+fn undefined_subsets(sink: &mut Sink<'_>, vs: &VirtualService, rules: &SubsetIndex<'_>) {
     let namespace = sink.resource().namespace().to_owned();
     let check = |sink: &mut Sink<'_>, path: String, d: &Destination| {
         if d.subset.is_empty() {
             return;
         }
         let fqdn = host::resolve(&d.host, &namespace);
-        let defined = rules.iter().any(|(r, dr)| {
-            host::matches(&host::resolve(&dr.host, r.namespace()), &fqdn)
-                && dr.subsets.iter().any(|s| s.name == d.subset)
-        });
+        let defined = rules.defines(&fqdn, &d.subset);
         if !defined {
             sink.analysis(
                 Code::ReferencedResourceNotFound,
@@ -116,7 +168,7 @@ fn undefined_subsets(
 fn gateway_references(
     sink: &mut Sink<'_>,
     vs: &VirtualService,
-    gateways: &[(&Resource, &Gateway)],
+    gateways: &HashMap<(&str, &str), &Gateway>,
 ) {
     let namespace = sink.resource().namespace().to_owned();
     let name = sink.resource().name().to_owned();
@@ -126,9 +178,7 @@ fn gateway_references(
             continue;
         }
         let (gw_ns, gw_name) = gateway_ref(reference, &namespace);
-        let gateway = gateways
-            .iter()
-            .find(|(r, _)| r.namespace() == gw_ns && r.name() == gw_name);
+        let gateway = gateways.get(&(gw_ns.as_str(), gw_name.as_str()));
         if gateway.is_none() {
             sink.analysis(
                 Code::ReferencedResourceNotFound,
@@ -138,7 +188,7 @@ fn gateway_references(
         }
         let server_hosts: Vec<String> = gateway
             .into_iter()
-            .flat_map(|(_, g)| g.servers.iter())
+            .flat_map(|g| g.servers.iter())
             .flat_map(|s| server_hosts(&s.hosts, &gw_ns))
             .collect();
         let selecting = hosts_for_namespace(&server_hosts, &namespace);
@@ -198,17 +248,19 @@ fn conflicting_mesh_hosts(
             }
         }
     }
+    let public = PublicHosts::new(
+        claims
+            .iter()
+            .filter(|((s, _), _)| s == "*")
+            .map(|((_, h), c)| (h.as_str(), c)),
+    );
     let mut reported: BTreeSet<String> = BTreeSet::new();
     for ((scope, fqdn), own) in &claims {
         let mut group = own.clone();
         if scope != "*" {
-            // getExportToAllNamespacesVSListForScopedHost
-            group.extend(
-                claims
-                    .iter()
-                    .filter(|((s, h), _)| s == "*" && host::matches(fqdn, h))
-                    .flat_map(|(_, c)| c.iter().copied()),
-            );
+            // getExportToAllNamespacesVSListForScopedHost: the public claims whose host matches,
+            // in host order.
+            group.extend(public.matching(fqdn).flat_map(|c| c.iter().copied()));
         }
         if group.len() < 2 {
             continue;
@@ -229,5 +281,189 @@ fn conflicting_mesh_hosts(
                 ),
             );
         }
+    }
+}
+
+/// The hosts claimed for every namespace (scope `*`) in host order, each with its value, looked
+/// up by the hosts that `host::matches` a scoped host: a concrete host by name, a wildcard one by
+/// the suffix after its `*`, so that each scoped host costs a few lookups instead of a pass over
+/// every public claim.
+struct PublicHosts<'a, T> {
+    list: Vec<(&'a str, T)>,
+    concrete: HashMap<&'a str, usize>,
+    wildcards: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a, T: Copy> PublicHosts<'a, T> {
+    /// `hosts` in host order, each once.
+    fn new(hosts: impl Iterator<Item = (&'a str, T)>) -> Self {
+        let list: Vec<(&str, T)> = hosts.collect();
+        let mut concrete = HashMap::new();
+        let mut wildcards: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (k, (h, _)) in list.iter().enumerate() {
+            match h.strip_prefix('*') {
+                Some(suffix) => wildcards.entry(suffix).or_default().push(k),
+                None => {
+                    concrete.insert(*h, k);
+                }
+            }
+        }
+        Self {
+            list,
+            concrete,
+            wildcards,
+        }
+    }
+
+    /// The values of the hosts that `host::matches` `fqdn`, in host order.
+    fn matching(&self, fqdn: &str) -> impl Iterator<Item = T> + '_ {
+        let mut found: Vec<usize> = if fqdn.starts_with('*') {
+            // A wildcard scoped host (rare) meets wildcards on either side: every host is read.
+            (0..self.list.len())
+                .filter(|&k| {
+                    self.list
+                        .get(k)
+                        .is_some_and(|(h, _)| host::matches(fqdn, h))
+                })
+                .collect()
+        } else {
+            // `*<suffix>` matches the concrete `fqdn` when `fqdn` ends with the suffix and is
+            // longer.
+            let wildcards = (1..=fqdn.len())
+                .filter(|&cut| fqdn.is_char_boundary(cut))
+                .filter_map(|cut| fqdn.get(cut..).and_then(|s| self.wildcards.get(s)))
+                .flatten()
+                .copied();
+            self.concrete
+                .get(fqdn)
+                .copied()
+                .into_iter()
+                .chain(wildcards)
+                .collect()
+        };
+        found.sort_unstable();
+        found
+            .into_iter()
+            .filter_map(|k| self.list.get(k).map(|(_, value)| *value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+    use super::*;
+    use crate::config::{ObjectMeta, Subset};
+
+    /// Hosts rich in shared suffixes and wildcards of every shape.
+    fn host_name() -> impl Strategy<Value = String> {
+        proptest::sample::select(vec![
+            "a.b.c",
+            "x.b.c",
+            "b.c",
+            "c",
+            "*.b.c",
+            "*.c",
+            "*",
+            "*c",
+            "*b.c",
+            "*.x.b.c",
+            "a",
+            "a.ns1.svc.cluster.local",
+            "*.svc.cluster.local",
+            "*.cluster.local",
+        ])
+        .prop_map(str::to_owned)
+    }
+
+    fn runner() -> TestRunner {
+        let config = Config {
+            cases: 1_000,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[9; 32]))
+    }
+
+    /// The public claims met through the index are exactly those `host::matches` finds by
+    /// reading every one, in the same (host) order.
+    #[test]
+    fn public_hosts_match_as_a_full_scan_does() {
+        let cases = (
+            proptest::collection::btree_set(host_name(), 0..10),
+            host_name(),
+        );
+        runner()
+            .run(&cases, |(hosts, fqdn)| {
+                let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
+                let index = PublicHosts::new(hosts.iter().map(|h| (*h, *h)));
+                let found: Vec<&str> = index.matching(&fqdn).collect();
+                let scan: Vec<&str> = hosts
+                    .iter()
+                    .copied()
+                    .filter(|h| host::matches(&fqdn, h))
+                    .collect();
+                prop_assert_eq!(found, scan);
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    /// A subset is defined through the index exactly when a full scan of the DestinationRules
+    /// (host matching either way, wildcards on either side) finds it.
+    #[test]
+    fn subset_index_agrees_with_a_full_scan() {
+        let rule = (
+            host_name(),
+            proptest::sample::select(vec!["ns1", "ns2"]),
+            proptest::collection::vec(proptest::sample::select(vec!["v1", "v2"]), 0..2),
+        );
+        let cases = (
+            proptest::collection::vec(rule, 0..8),
+            host_name(),
+            proptest::sample::select(vec!["v1", "v2"]),
+        );
+        runner()
+            .run(&cases, |(rules, fqdn, subset)| {
+                let resources: Vec<(Resource, DestinationRule)> = rules
+                    .iter()
+                    .map(|(h, ns, subsets)| {
+                        let resource = Resource {
+                            api_version: "networking.istio.io/v1".to_owned(),
+                            metadata: ObjectMeta {
+                                name: "r".to_owned(),
+                                namespace: Some((*ns).to_owned()),
+                                ..ObjectMeta::default()
+                            },
+                            origin: Default::default(),
+                            body: Body::Ignored {
+                                kind: String::new(),
+                            },
+                        };
+                        let dr = DestinationRule {
+                            host: h.clone(),
+                            subsets: subsets
+                                .iter()
+                                .map(|name| Subset {
+                                    name: (*name).to_owned(),
+                                    ..Subset::default()
+                                })
+                                .collect(),
+                            ..DestinationRule::default()
+                        };
+                        (resource, dr)
+                    })
+                    .collect();
+                let refs: Vec<(&Resource, &DestinationRule)> =
+                    resources.iter().map(|(r, dr)| (r, dr)).collect();
+                let scan = refs.iter().any(|(r, dr)| {
+                    host::matches(&host::resolve(&dr.host, r.namespace()), &fqdn)
+                        && dr.subsets.iter().any(|s| s.name == subset)
+                });
+                prop_assert_eq!(SubsetIndex::new(&refs).defines(&fqdn, subset), scan);
+                Ok(())
+            })
+            .unwrap();
     }
 }

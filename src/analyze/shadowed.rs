@@ -313,15 +313,153 @@ fn istio_unreachable(resource: &Resource, vs: &VirtualService) -> BTreeSet<Strin
     scratch.into_iter().map(|d| d.path).collect()
 }
 
+/// The matches seen so far, indexed by their `uri` condition so that a later match meets only
+/// the earlier ones whose `uri` can cover its own ([`uri_covers`]): those without a `uri` or
+/// with one that covers everything, the same exact value, the same regex, and the prefixes its
+/// value starts with (a byte trie, lowercased for `ignoreUriCase`). A match whose `uri` cannot
+/// be reasoned about covers nothing and is not indexed.
+#[derive(Debug, Default)]
+struct UriIndex {
+    /// Positions in `seen` of the matches whose `uri` covers every `uri`.
+    broad: Vec<usize>,
+    /// Exact values, as written and lowercased (`ignoreUriCase`).
+    exact: BTreeMap<String, Vec<usize>>,
+    exact_icase: BTreeMap<String, Vec<usize>>,
+    regex: BTreeMap<String, Vec<usize>>,
+    prefixes: Trie,
+    prefixes_icase: Trie,
+}
+
+/// A byte trie of prefixes with the positions that end at each node; node 0 is the root.
+#[derive(Debug, Default)]
+struct Trie {
+    children: rustc_hash::FxHashMap<(usize, u8), usize>,
+    ends: Vec<Vec<usize>>,
+}
+
+impl Trie {
+    fn insert(&mut self, key: impl Iterator<Item = u8>, position: usize) {
+        if self.ends.is_empty() {
+            self.ends.push(Vec::new());
+        }
+        let mut node = 0;
+        for byte in key {
+            node = match self.children.get(&(node, byte)) {
+                Some(&child) => child,
+                None => {
+                    self.ends.push(Vec::new());
+                    let child = self.ends.len() - 1;
+                    self.children.insert((node, byte), child);
+                    child
+                }
+            };
+        }
+        if let Some(ends) = self.ends.get_mut(node) {
+            ends.push(position);
+        }
+    }
+
+    /// The positions of the prefixes `key` starts with (the empty one included).
+    fn prefixes_of(&self, key: impl Iterator<Item = u8>, out: &mut Vec<usize>) {
+        let mut node = 0;
+        out.extend(self.ends.first().into_iter().flatten());
+        for byte in key {
+            let Some(&child) = self.children.get(&(node, byte)) else {
+                return;
+            };
+            node = child;
+            out.extend(self.ends.get(node).into_iter().flatten());
+        }
+    }
+}
+
+impl UriIndex {
+    fn insert(&mut self, m: &HttpMatchRequest, position: usize) {
+        let Some(uri) = m.uri.as_ref() else {
+            self.broad.push(position);
+            return;
+        };
+        let icase = m.ignore_uri_case;
+        let lower = |text: &str| text.to_ascii_lowercase();
+        match Cond::of_uri(uri) {
+            Cond::Unknown => {}
+            Cond::Regex(".*") | Cond::Prefix("") => self.broad.push(position),
+            Cond::Regex(r) => self.regex.entry(r.to_owned()).or_default().push(position),
+            Cond::Exact(e) if icase => self.exact_icase.entry(lower(e)).or_default().push(position),
+            Cond::Exact(e) => self.exact.entry(e.to_owned()).or_default().push(position),
+            Cond::Prefix(p) if icase => self
+                .prefixes_icase
+                .insert(p.bytes().map(|b| b.to_ascii_lowercase()), position),
+            Cond::Prefix(p) => self.prefixes.insert(p.bytes(), position),
+            Cond::Present => {}
+        }
+    }
+
+    /// The positions, in order, of the earlier matches whose `uri` may cover `later`'s: every
+    /// match whose `uri` covers it is among them.
+    fn candidates(&self, later: &HttpMatchRequest) -> Vec<usize> {
+        let mut out = self.broad.clone();
+        // No `uri` translates to prefix `/` (route.go `TranslateRouteMatch`).
+        let (cond, icase) = match later.uri.as_ref() {
+            Some(u) => (Cond::of_uri(u), later.ignore_uri_case),
+            None => (Cond::Prefix("/"), false),
+        };
+        match cond {
+            Cond::Regex(r) => out.extend(self.regex.get(r).into_iter().flatten()),
+            Cond::Exact(value) | Cond::Prefix(value) => {
+                // A case-insensitive later match is covered only by a case-insensitive one.
+                if !icase {
+                    self.prefixes.prefixes_of(value.bytes(), &mut out);
+                }
+                self.prefixes_icase
+                    .prefixes_of(value.bytes().map(|b| b.to_ascii_lowercase()), &mut out);
+                if let Cond::Exact(_) = cond {
+                    if !icase {
+                        out.extend(self.exact.get(value).into_iter().flatten());
+                    }
+                    let key = value.to_ascii_lowercase();
+                    out.extend(self.exact_icase.get(&key).into_iter().flatten());
+                }
+            }
+            Cond::Present | Cond::Unknown => {}
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// The first earlier match (a position in `seen`) that covers `m`: the candidates of `index`,
+/// tried in order.
+fn first_covering(
+    scope: &Scope,
+    seen: &[Seen<'_>],
+    index: &UriIndex,
+    m: &HttpMatchRequest,
+) -> Option<usize> {
+    index
+        .candidates(m)
+        .into_iter()
+        .find(|&k| seen.get(k).is_some_and(|s| scope.covers(s.m, m)))
+}
+
+/// How [`shadowed`] finds the first earlier match that covers a later one.
+type FirstCovering = fn(&Scope, &[Seen<'_>], &UriIndex, &HttpMatchRequest) -> Option<usize>;
+
 /// MR001: matches and rules that never fire because an earlier match accepts every request
 /// they accept.
 pub(crate) fn shadowed(sink: &mut Sink<'_>, vs: &VirtualService) {
+    shadowed_with(sink, vs, first_covering);
+}
+
+fn shadowed_with(sink: &mut Sink<'_>, vs: &VirtualService, first: FirstCovering) {
     let resource = sink.resource();
     let reported = istio_unreachable(resource, vs);
     let scope = Scope::of(vs, resource.namespace());
     let catch_all = HttpMatchRequest::default();
     let routes = vs.http.as_slice();
     let mut seen: Vec<Seen<'_>> = Vec::new();
+    let mut index = UriIndex::default();
     for (i, route) in routes.iter().enumerate() {
         let p = format!("spec.http[{i}]");
         if reported.contains(&p) {
@@ -350,7 +488,7 @@ pub(crate) fn shadowed(sink: &mut Sink<'_>, vs: &VirtualService) {
                 all_dead = false;
                 continue;
             }
-            let by = seen.iter().position(|s| scope.covers(s.m, m));
+            let by = first(&scope, &seen, &index, m);
             let root = by.map(|k| root_of(&seen, k));
             let same_rule = root.and_then(|r| seen.get(r)).is_some_and(|s| s.rule == i);
             match root {
@@ -361,6 +499,7 @@ pub(crate) fn shadowed(sink: &mut Sink<'_>, vs: &VirtualService) {
                 all_dead = false;
             }
             if route.delegate.is_none() {
+                index.insert(m, seen.len());
                 seen.push(Seen {
                     rule: i,
                     index: j,
@@ -568,5 +707,145 @@ mod tests {
         let ab = m(r#"{"sourceLabels": {"app": "a", "v": "1"}}"#);
         assert!(s.covers(&a, &ab));
         assert!(!s.covers(&ab, &a));
+    }
+
+    /// The index finds the same first covering match as trying every earlier match in order,
+    /// so MR001 reports the same findings, on random rule lists rich in shared prefixes, case
+    /// variants, catch-alls, regexes, header conditions, per-match gateways and delegates.
+    #[test]
+    fn the_uri_index_finds_what_a_scan_finds() {
+        use crate::config::{Body, Delegate, ObjectMeta};
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+        fn scan(
+            scope: &Scope,
+            seen: &[Seen<'_>],
+            _: &UriIndex,
+            m: &HttpMatchRequest,
+        ) -> Option<usize> {
+            seen.iter().position(|s| scope.covers(s.m, m))
+        }
+        let text = |alphabet: &'static str, max: usize| {
+            proptest::collection::vec(
+                proptest::sample::select(alphabet.as_bytes().to_vec()),
+                0..max,
+            )
+            .prop_map(|b| b.into_iter().map(char::from).collect::<String>())
+        };
+        let string_match = move |values: &'static str| {
+            prop_oneof![
+                4 => text(values, 4).prop_map(|p| StringMatch { prefix: Some(format!("/{p}")), ..StringMatch::default() }),
+                2 => text(values, 3).prop_map(|e| StringMatch { exact: Some(format!("/{e}")), ..StringMatch::default() }),
+                1 => Just(StringMatch { prefix: Some(String::new()), ..StringMatch::default() }),
+                1 => proptest::sample::select(vec![".*", "/a.*", "*"]).prop_map(|r| StringMatch { regex: Some(r.to_owned()), ..StringMatch::default() }),
+                1 => Just(StringMatch::default()),
+            ]
+        };
+        let one_match = (
+            proptest::option::weighted(0.8, string_match("/aAb")),
+            any::<bool>(),
+            proptest::option::of(string_match("xy")),
+            proptest::sample::select(vec![vec![], vec![], vec!["mesh"], vec!["gw"]]),
+        )
+            .prop_map(
+                |(uri, ignore_uri_case, header, gateways)| HttpMatchRequest {
+                    uri,
+                    ignore_uri_case,
+                    headers: header
+                        .map(|h| [("x-h".to_owned(), Some(h))].into_iter().collect())
+                        .unwrap_or_default(),
+                    gateways: gateways.into_iter().map(str::to_owned).collect(),
+                    ..HttpMatchRequest::default()
+                },
+            );
+        let route = (
+            prop_oneof![
+                1 => Just(Vec::new()),
+                12 => proptest::collection::vec(proptest::option::weighted(0.95, one_match), 1..3),
+            ],
+            proptest::bool::weighted(0.05),
+        )
+            .prop_map(|(matches, delegate)| HttpRoute {
+                matches,
+                delegate: delegate.then(Delegate::default),
+                ..HttpRoute::default()
+            });
+        let cases = (
+            proptest::collection::vec(route, 0..16),
+            proptest::sample::select(vec![vec![], vec!["mesh", "gw"]]),
+        );
+        let config = Config {
+            cases: 2_000,
+            failure_persistence: None,
+            ..Config::default()
+        };
+        let mut runner =
+            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[11; 32]));
+        let found = std::cell::Cell::new(0);
+        runner
+            .run(&cases, |(http, gateways)| {
+                let vs = VirtualService {
+                    hosts: vec!["a".to_owned()],
+                    gateways: gateways.into_iter().map(str::to_owned).collect(),
+                    http,
+                    ..VirtualService::default()
+                };
+                let resource = Resource {
+                    api_version: "networking.istio.io/v1".to_owned(),
+                    metadata: ObjectMeta {
+                        name: "r".to_owned(),
+                        namespace: Some("default".to_owned()),
+                        ..ObjectMeta::default()
+                    },
+                    origin: Default::default(),
+                    body: Body::VirtualService(Box::new(vs.clone())),
+                };
+                let run = |first: FirstCovering| {
+                    let mut out = Vec::new();
+                    shadowed_with(&mut Sink::new(&resource, &mut out), &vs, first);
+                    out
+                };
+                let indexed = run(first_covering);
+                if !indexed.is_empty() {
+                    found.set(found.get() + 1);
+                }
+                prop_assert_eq!(indexed, run(scan));
+                Ok(())
+            })
+            .unwrap();
+        assert!(found.get() > 500, "{} cases with findings", found.get());
+    }
+
+    /// 10,000 rules with distinct prefixes: each meets only the prefixes its own starts with.
+    #[test]
+    fn many_prefix_rules_are_linted_quickly() {
+        use crate::config::{Body, ObjectMeta};
+        let http: Vec<HttpRoute> = (0..10_000)
+            .map(|i| HttpRoute {
+                matches: vec![Some(m(&format!(r#"{{"uri": {{"prefix": "/p{i}/"}}}}"#)))],
+                ..HttpRoute::default()
+            })
+            .collect();
+        let vs = VirtualService {
+            hosts: vec!["big".to_owned()],
+            http,
+            ..VirtualService::default()
+        };
+        let resource = Resource {
+            api_version: "networking.istio.io/v1".to_owned(),
+            metadata: ObjectMeta {
+                name: "big".to_owned(),
+                namespace: Some("default".to_owned()),
+                ..ObjectMeta::default()
+            },
+            origin: Default::default(),
+            body: Body::VirtualService(Box::new(vs.clone())),
+        };
+        let start = std::time::Instant::now();
+        let mut out = Vec::new();
+        shadowed(&mut Sink::new(&resource, &mut out), &vs);
+        assert!(out.is_empty(), "{:?}", out.first());
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
     }
 }

@@ -27,11 +27,12 @@
 #[path = "meshroute/proxy.rs"]
 mod proxy;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use meshroute::config::Body;
+use meshroute::config::{Body, Resource};
 use meshroute::sim::SimRequest;
 use meshroute::{
     ConnectionDecision, Diagnostic, FastRng, LoadOptions, Loaded, NoEndpoint, Outcome, Severity,
@@ -393,7 +394,12 @@ fn print_human(
             .filter(|d| d.severity == severity)
             .count()
     };
-    let effective = meshroute::config::effective(&loaded.resources);
+    // The definition that takes effect for each kind and name.
+    let effective: HashMap<(&str, String), &Resource> =
+        meshroute::config::effective(&loaded.resources)
+            .into_iter()
+            .map(|r| ((r.kind(), r.key()), r))
+            .collect();
     let mut files: Vec<&str> = loaded
         .resources
         .iter()
@@ -417,9 +423,9 @@ fn print_human(
         if matches!(resource.body, Body::Ignored { .. }) {
             note.push_str("  (ignored: meshroute does not route on this kind)");
         }
-        let replaced_by = effective.iter().find(|r| {
-            r.kind() == resource.kind() && r.key() == resource.key() && r.origin != resource.origin
-        });
+        let replaced_by = effective
+            .get(&(resource.kind(), resource.key()))
+            .filter(|r| r.origin != resource.origin);
         if let Some(later) = replaced_by {
             let file = later.origin.file.as_deref().unwrap_or("");
             let line = later

@@ -243,14 +243,56 @@ fn read_path(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     if !metadata.is_dir() {
         return load_file(path, options);
     }
-    let mut files = Vec::new();
-    collect_manifests(path, &mut files, 0)?;
-    files.sort();
     let mut loaded = Loaded::default();
-    for file in files {
+    for file in folder_manifests(path)? {
         loaded.append(load_file(&file, options)?);
     }
     Ok(loaded)
+}
+
+/// The files [`from_path`] reads for `path`, in the order it reads them: `path` itself when it
+/// is not a folder, else every `*.yaml`, `*.yml` and `*.json` file below it in name order.
+#[cfg(feature = "watch")]
+pub(crate) fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let metadata = std::fs::metadata(path).map_err(|source| LoadError::Io {
+        path: path.into(),
+        source,
+    })?;
+    if metadata.is_dir() {
+        folder_manifests(path)
+    } else {
+        Ok(vec![path.to_owned()])
+    }
+}
+
+/// The manifests below the folder `dir`, in name order.
+fn folder_manifests(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let mut files = Vec::new();
+    collect_manifests(dir, &mut files, 0)?;
+    files.sort();
+    Ok(files)
+}
+
+/// Loads text already read, as [`from_path`] of each root and [`Loaded::extend`] of the
+/// results would: `roots` holds, per path given, its files' names and texts in the order
+/// [`manifest_files`] lists them. The file watcher reads the files itself, so that what it
+/// loads is exactly the content it found stable.
+#[cfg(feature = "watch")]
+pub(crate) fn from_texts<'a>(
+    roots: impl IntoIterator<Item = Vec<(&'a Path, &'a str)>>,
+    options: &LoadOptions,
+) -> Loaded {
+    let mut loaded = Loaded::default();
+    for files in roots {
+        let mut root = Loaded::default();
+        for (file, text) in files {
+            let name = file.display().to_string();
+            root.append(load_text(text, Some(Arc::from(name)), options));
+        }
+        root.warn_redefinitions(None);
+        loaded.extend(root);
+    }
+    loaded
 }
 
 fn collect_manifests(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), LoadError> {
@@ -408,6 +450,10 @@ fn split_documents(text: &str) -> Vec<(u32, &str)> {
     docs
 }
 
+/// The deepest nesting a document may have (a manifest needs about 15 levels): serde-saphyr
+/// stops at it with a budget error, before anything recurses that deep.
+const MAX_DEPTH: usize = 64;
+
 fn yaml_options() -> serde_saphyr::Options {
     let mut alias_limits = serde_saphyr::options::AliasLimits::default();
     alias_limits.max_total_replayed_events = 100_000;
@@ -415,7 +461,7 @@ fn yaml_options() -> serde_saphyr::Options {
     alias_limits.max_alias_expansions_per_anchor = 1_000;
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
-            max_depth: 64,
+            max_depth: MAX_DEPTH,
             max_aliases: 1_000,
             max_anchors: 1_000,
             max_events: 2_000_000,
@@ -437,7 +483,24 @@ fn parse_yaml(doc: &str) -> Result<Value, (Option<u32>, String)> {
                 .location()
                 .and_then(|l| u32::try_from(l.line()).ok())
                 .filter(|l| *l > 0);
-            let message = error.to_string();
+            let message = match &error {
+                serde_saphyr::Error::Budget { breach, .. } => budget_message(breach),
+                // The scanner's own nesting limits (255 levels), reached before the budget's
+                // when one line opens many levels (`- - - - ...`).
+                serde_saphyr::Error::ExternalMessage { source, .. } => match &**source {
+                    serde_saphyr::ExternalMessageSource::Parser(scan)
+                        if matches!(
+                            scan.kind(),
+                            serde_saphyr::granit_parser::ErrorKind::RecursionLimitExceeded
+                        ) =>
+                    {
+                        Some(too_deep())
+                    }
+                    _ => None,
+                },
+                _ => None,
+            }
+            .unwrap_or_else(|| error.to_string());
             // serde-saphyr appends " at line X, column Y"; the diagnostic carries the line.
             let message = match message.find(" at line ") {
                 Some(cut) => message.get(..cut).unwrap_or(&message).to_owned(),
@@ -445,6 +508,19 @@ fn parse_yaml(doc: &str) -> Result<Value, (Option<u32>, String)> {
             };
             (line, format!("invalid YAML: {message}"))
         })
+}
+
+fn too_deep() -> String {
+    format!("nested deeper than {MAX_DEPTH} levels, the most meshroute reads in one document")
+}
+
+/// What a breached parser budget means, in the user's words.
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> Option<String> {
+    use serde_saphyr::budget::BudgetBreach;
+    match breach {
+        BudgetBreach::Depth { .. } => Some(too_deep()),
+        _ => None,
+    }
 }
 
 const ISTIO_KINDS: [&str; 6] = [
