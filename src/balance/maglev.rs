@@ -228,6 +228,19 @@ impl Maglev {
         })
     }
 
+    /// The bytes a table of `table_size` slots over `hosts` hosts keeps once built (see
+    /// [`narrow`]: 1, 2 or 4 bytes per slot, nothing for no host or one). At most 20 MB, for
+    /// 5000011 slots over more than 65536 hosts.
+    pub(crate) fn bytes(hosts: usize, table_size: u64) -> u64 {
+        let per_slot = match hosts {
+            0 | 1 => 0,
+            n if n <= usize::from(u8::MAX) + 1 => 1,
+            n if n <= usize::from(u16::MAX) + 1 => 2,
+            _ => 4,
+        };
+        table_size.saturating_mul(per_slot)
+    }
+
     /// The host (index into the list given to [`Maglev::build`]) for `hash`, or `None` when
     /// there are no hosts.
     ///
@@ -573,6 +586,15 @@ mod tests {
         assert!(stats.min_entries_per_host >= 218 && stats.max_entries_per_host <= 219);
         let small = Maglev::build(&hosts[..256], 65537).unwrap();
         assert_eq!(small.bytes_per_slot(), 1);
+        // The size the memory budget predicts is the size built.
+        for (n, built) in [(300, &maglev), (256, &small)] {
+            assert_eq!(
+                Maglev::bytes(n, 65537),
+                built.bytes_per_slot() as u64 * 65537
+            );
+        }
+        assert_eq!(Maglev::bytes(1, 65537), 0);
+        assert_eq!(Maglev::bytes(70_000, Maglev::MAX_TABLE_SIZE), 4 * 5_000_011);
     }
 
     /// The example of the module documentation.

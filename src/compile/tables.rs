@@ -7,11 +7,13 @@ use super::clusters;
 use super::delegates::expand_delegates;
 use super::entries::entries_for;
 use super::gateways;
+use super::hash_tables;
 use super::known::Known;
 use super::routes::compile_vs;
 use super::scopes;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, Resource, VirtualService};
+use crate::diagnostic::Diagnostic;
 use crate::registry::gateways::bound_gateways;
 use crate::route::stream::StreamTables;
 use crate::route::table::{Action, Tables};
@@ -39,8 +41,8 @@ fn roots<'r>(
 }
 
 /// Builds every table of a `Mesh` from the effective resources: the HTTP route tables and the
-/// TCP and TLS ones.
-pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables) {
+/// TCP and TLS ones; with the warnings of the budgets they exceed (see `hash_tables.rs`).
+pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagnostic>) {
     let known = Known::new(resources);
     let vs_resources: Vec<(&Resource, &VirtualService)> = resources
         .iter()
@@ -145,9 +147,11 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables) {
 
     gateways::lower(resources, &mut tables, &gateway_bindings);
     let streams = super::streams::lower(resources, &roots, &tables.virtual_services, &known);
-    tables.clusters = clusters::build(resources, &known, &tables, &streams, &policies);
+    let (clusters, costs) = clusters::build(resources, &known, &tables, &streams, &policies);
+    tables.clusters = clusters;
+    let warnings = hash_tables::warnings(&costs, &policies, resources);
     (tables.referenced_headers, tables.referenced_query_params) = referenced(&vs_resources);
-    (tables, streams)
+    (tables, streams, warnings)
 }
 
 /// The header names (lowercase; pseudo-headers and JWT claims left out) and query parameter
