@@ -148,7 +148,7 @@
 //!
 //! | what | bound |
 //! |---|---|
-//! | Consistent-hash tables | built on a cluster's first pick, not when compiling or when endpoints change (the pick allocates once, then never); one ring holds at most Envoy's `maximum_ring_size`, 8388608 entries (96 MiB), one Maglev table at most 5000011 slots. Picks are Envoy's. When the tables of every cluster would take more than 512 MiB together, compiling warns at the `consistentHash` fields that take the most (an unequal weight ratio forces every ring of a host to the maximum size) |
+//! | Consistent-hash tables | built on a cluster's first pick, not when compiling or when endpoints change (the pick allocates once, then never); one ring holds at most Envoy's `maximum_ring_size`, 8388608 entries (96 MiB), one Maglev table at most 5000011 slots. Picks are Envoy's. When the tables of every cluster would take more than 512 MiB together, compiling warns at the `consistentHash` fields that take the most (an unequal weight ratio forces every ring of a host to the maximum size); lint `MR005` ([`lint`]) names each ring the weights force to the maximum size, with the weights and the size asked for |
 
 #![forbid(unsafe_code)]
 

@@ -1,6 +1,6 @@
 //! What Istio accepts but is probably wrong: the `istioctl analyze` findings meshroute shares
 //! with Istio (IST0101, IST0109, IST0112, IST0130, IST0131, IST0132) at istioctl's levels, and meshroute's
-//! own opt-in lints (MR001–MR004).
+//! own opt-in lints (MR001–MR005).
 //!
 //! [`check`] is what `meshroute check` runs: validation of every resource, then analysis of the
 //! resources that take effect. [`lint`] adds meshroute's lints.
@@ -8,6 +8,7 @@
 mod flags;
 mod hosts;
 mod references;
+mod ring_size;
 mod shadowed;
 mod subsets;
 mod weights;
@@ -57,7 +58,10 @@ pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
 ///   same host, subset and port;
 /// - `MR004` ([`Code::UnforwardedRoutingFlag`]): a mesh VirtualService for a host other services
 ///   call that routes on a request header or query parameter (not a trace header), which every
-///   caller must forward.
+///   caller must forward;
+/// - `MR005` ([`Code::RingAtMaximumSize`]): a `consistentHash` ring whose endpoints' weights are
+///   so unequal that Envoy cuts it down to its maximum size, 8388608 entries, for every cluster
+///   it applies to (Envoy's `maximum_ring_size`; the endpoints known from the manifests).
 ///
 /// [`check`] never runs them: its output stays what Istio and `istioctl analyze` report.
 ///
@@ -67,6 +71,7 @@ pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
 /// [`Code::SubsetWithoutEndpoints`]: crate::Code::SubsetWithoutEndpoints
 /// [`Code::DestinationWithoutTraffic`]: crate::Code::DestinationWithoutTraffic
 /// [`Code::UnforwardedRoutingFlag`]: crate::Code::UnforwardedRoutingFlag
+/// [`Code::RingAtMaximumSize`]: crate::Code::RingAtMaximumSize
 ///
 /// ```
 /// # #[cfg(feature = "yaml")] {
@@ -107,6 +112,7 @@ pub fn lint(resources: &[Resource]) -> Vec<Diagnostic> {
             }
             Body::DestinationRule(dr) => {
                 subsets::empty_subsets(&mut sink, dr, &rules, &discovered);
+                ring_size::capped_rings(&mut sink, dr, &rules, &discovered);
             }
             _ => {}
         }

@@ -37,7 +37,7 @@ use crate::config::{
 };
 use crate::registry::endpoints::discover;
 use crate::registry::rules::RuleChoice;
-use crate::registry::traffic_policy::Components;
+use crate::registry::traffic_policy::{Components, HashTableConfig};
 use crate::route::cluster::{Cluster, ClusterPolicy, Clusters, LbPolicy, Limits};
 use crate::route::stream::StreamTables;
 use crate::route::table::{Action, NO_RULE, Tables};
@@ -242,16 +242,11 @@ fn policy_of(components: &Components<'_>) -> ClusterPolicy {
                 } else if let Some(name) = &ch.http_query_parameter_name {
                     hash.push(HashPolicy::QueryParameter { name: name.clone() });
                 }
-                let lb = match (&ch.maglev, &ch.ring_hash) {
-                    (Some(m), _) => LbPolicy::Maglev {
-                        table_size: m.table_size.unwrap_or(65537),
-                    },
-                    (None, Some(r)) => LbPolicy::RingHash {
-                        minimum_ring_size: r.minimum_ring_size.unwrap_or(1024),
-                    },
-                    (None, None) => LbPolicy::RingHash {
-                        minimum_ring_size: ch.minimum_ring_size.unwrap_or(1024),
-                    },
+                let lb = match HashTableConfig::of(ch) {
+                    HashTableConfig::Maglev { table_size } => LbPolicy::Maglev { table_size },
+                    HashTableConfig::Ring { minimum_ring_size } => {
+                        LbPolicy::RingHash { minimum_ring_size }
+                    }
                 };
                 (lb, hash)
             }

@@ -11,7 +11,8 @@
 //! never deep-merged. Compilation (the clusters' policies) and lint MR005 both read it here.
 
 use crate::config::{
-    ConnectionPoolSettings, DestinationRule, LoadBalancerSettings, OutlierDetection, TrafficPolicy,
+    ConnectionPoolSettings, ConsistentHashLb, DestinationRule, LoadBalancerSettings,
+    OutlierDetection, TrafficPolicy,
 };
 
 /// Where in a DestinationRule a component was written.
@@ -108,6 +109,35 @@ impl<'a> Components<'a> {
                 connection_pool: level.connection_pool.as_ref(),
                 outlier: level.outlier_detection.as_ref(),
             };
+        }
+    }
+}
+
+/// The table a `consistentHash` load balancer builds, with Istio's defaults
+/// (`pilot/pkg/networking/core/cluster_traffic_policy.go` `applyLoadBalancer`): `maglev` when
+/// set, else a ring of `ringHash.minimumRingSize` (else the deprecated `minimumRingSize`), 1024
+/// entries by default; Maglev's table 65537.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HashTableConfig {
+    /// A ring with this `minimum_ring_size`.
+    Ring { minimum_ring_size: u64 },
+    /// A Maglev table of this size.
+    Maglev { table_size: u64 },
+}
+
+impl HashTableConfig {
+    /// The table `consistent_hash` asks for.
+    pub(crate) fn of(consistent_hash: &ConsistentHashLb) -> Self {
+        match (&consistent_hash.maglev, &consistent_hash.ring_hash) {
+            (Some(m), _) => Self::Maglev {
+                table_size: m.table_size.unwrap_or(65537),
+            },
+            (None, Some(r)) => Self::Ring {
+                minimum_ring_size: r.minimum_ring_size.unwrap_or(1024),
+            },
+            (None, None) => Self::Ring {
+                minimum_ring_size: consistent_hash.minimum_ring_size.unwrap_or(1024),
+            },
         }
     }
 }
