@@ -149,6 +149,7 @@
 //! | what | bound |
 //! |---|---|
 //! | Consistent-hash tables | built on a cluster's first pick, not when compiling or when endpoints change (the pick allocates once, then never); one ring holds at most Envoy's `maximum_ring_size`, 8388608 entries (96 MiB), one Maglev table at most 5000011 slots. Picks are Envoy's. When the tables of every cluster would take more than 512 MiB together, compiling warns at the `consistentHash` fields that take the most (an unequal weight ratio forces every ring of a host to the maximum size); lint `MR005` ([`lint`]) names each ring the weights force to the maximum size, with the weights and the size asked for |
+//! | Regexes | one compiled regex at most 4 MiB (as before); per configuration (one [`check`], one compile), at most 8 regexes above that limit and 128 MiB of compiled regexes are compiled: every later regex is refused without compiling, with an error at its field (`spec.http[3].match[0].uri.regex`) naming the budget spent. A pattern used several times is compiled once (in validation, and again once when compiling). 200 regexes like `(a{1000}){1000}` load and check in 0.07 s instead of 0.8 s (7 s in a debug build) |
 
 #![forbid(unsafe_code)]
 

@@ -134,3 +134,101 @@ fn the_budget_warning_names_the_field_that_sets_the_ring() {
         mesh.diagnostics()[0]
     );
 }
+
+/// The VirtualService `default/svc-b` with `n` routes, route `i` matching its URI on
+/// `regex(i)`.
+fn regex_routes(n: usize, regex: impl Fn(usize) -> String) -> String {
+    let http: String = (0..n)
+        .map(|i| {
+            format!(
+                "  - match:\n    - uri: {{regex: '{}'}}\n    route:\n    - destination: {{host: svc-b, subset: v{i}}}\n",
+                regex(i)
+            )
+        })
+        .collect();
+    common::svc_b_routes(&http)
+}
+
+/// Loads and checks `yaml` (compiling it, which is refused), in how long.
+fn refused(yaml: &str) -> (meshroute::CompileError, Duration) {
+    let started = Instant::now();
+    let loaded = meshroute::from_str(yaml, &meshroute::LoadOptions::default());
+    let error = loaded.compile().unwrap_err();
+    (error, started.elapsed())
+}
+
+/// 200 distinct regexes each far above the size limit of one compiled regex (4 MiB) took 7 s
+/// to load and check in a debug build, compiling every one of them up to the limit. Only the
+/// first eight that exceed the limit are compiled; every later regex is refused without
+/// compiling, with an error at its field that says why.
+#[test]
+fn a_file_full_of_huge_regexes_is_refused_quickly() {
+    let yaml = regex_routes(200, |i| format!("(a{{1000}}){{1000}}b{i}"));
+    let (error, took) = refused(&yaml);
+    // 0.4 s in a debug build on an idle machine (7.4 s before the budget), 0.04 s in release;
+    // the bound leaves room for a busy machine.
+    assert!(
+        took < Duration::from_secs(3),
+        "load and check took {took:?}"
+    );
+    let errors: Vec<_> = error.errors().collect();
+    assert_eq!(errors.len(), 200, "one error per regex");
+    for (i, error) in errors.iter().enumerate() {
+        assert_eq!(error.path, format!("spec.http[{i}].match[0].uri.regex"));
+    }
+    assert!(
+        errors[7]
+            .message
+            .contains("Compiled regex exceeds size limit of 4194304 bytes"),
+        "{}",
+        errors[7]
+    );
+    assert_eq!(
+        errors[8].to_string(),
+        "line 40: error: VirtualService default/svc-b: spec.http[8].match[0].uri.regex: \"uri\": regex not compiled: 8 regexes before it in this configuration exceed the size limit of 4194304 bytes, and meshroute compiles no more regexes after that many; shorten or remove the oversized regexes"
+    );
+    // The same huge regex 200 times is compiled once: 200 errors, one compile.
+    let (error, took) = refused(&regex_routes(200, |_| "(a{1000}){1000}".into()));
+    assert!(
+        took < Duration::from_secs(3),
+        "load and check took {took:?}"
+    );
+    assert!(
+        error
+            .errors()
+            .all(|e| e.message.contains("Compiled regex exceeds size limit")),
+        "{error}"
+    );
+}
+
+/// Regexes that compile, but large ones: once the regexes of a configuration take 128 MiB
+/// compiled, the rest are refused without compiling. `a{100000}` compiles to 4.8 MB.
+#[test]
+fn large_regexes_stop_at_the_memory_budget() {
+    let (error, _) = refused(&regex_routes(40, |i| format!("a{{{}}}", 100_000 + i)));
+    let refused: Vec<&str> = error.errors().map(|d| d.path.as_str()).collect();
+    assert_eq!(refused.len(), 12, "{refused:#?}");
+    assert_eq!(refused[0], "spec.http[28].match[0].uri.regex");
+    let message = &error.errors().next().unwrap().message;
+    assert!(
+        message.ends_with("regex not compiled: the regexes before it in this configuration already take 128 MiB compiled, meshroute's budget for one configuration; use exact or prefix matches, or simpler regexes"),
+        "{message}"
+    );
+}
+
+/// The same regex in every route is compiled once, in validation and in compilation: 200
+/// routes matching `a{50000}` (2.4 MB compiled) stay far within the budget, and the mesh
+/// routes with them.
+#[test]
+fn a_repeated_regex_is_compiled_once() {
+    let started = Instant::now();
+    let mesh = common::mesh(&format!(
+        "{}---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc-b, namespace: default}}\nspec:\n  ports: [{{name: http, port: 80}}]\n",
+        regex_routes(200, |_| "/a{50000}".into())
+    ));
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let request = common::get(&format!("http://svc-b/{}", "a".repeat(50_000)));
+    let decision = mesh.route(&request, &meshroute::Source::sidecar("default"));
+    assert_eq!(decision.outcome(), meshroute::Outcome::Route);
+}

@@ -20,6 +20,7 @@ use crate::diagnostic::Diagnostic;
 use crate::registry::endpoints::discover;
 use crate::registry::rules::Rules;
 use crate::registry::visibility::MeshSettings;
+use crate::util::regex::RegexBudget;
 use crate::validate::sink::Sink;
 use crate::validate::validate;
 
@@ -32,9 +33,10 @@ use crate::validate::validate;
 /// name replaces an earlier one, as `kubectl apply` does.
 pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let mut regexes = RegexBudget::default();
     for resource in resources {
         let start = out.len();
-        validate(resource, &mut out);
+        validate(resource, &mut out, &mut regexes);
         resource.locate(out.get_mut(start..).unwrap_or_default());
     }
     let effective = effective(resources);

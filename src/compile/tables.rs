@@ -9,7 +9,7 @@ use super::entries::entries_for;
 use super::gateways;
 use super::hash_tables;
 use super::known::Known;
-use super::routes::compile_vs;
+use super::routes::{Regexes, compile_vs};
 use super::scopes;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, Resource, VirtualService};
@@ -58,10 +58,11 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
     // The VirtualServices bound to gateways, oldest first.
     let mut gateway_bindings = Vec::new();
     let mut infos: Vec<VsInfo<'_>> = Vec::new();
+    let mut regexes = Regexes::default();
     for (resource, vs) in &roots {
         let namespace = resource.namespace();
         let http = expand_delegates(resource, vs, &vs_resources);
-        let compiled = compile_vs(resource, vs, &http, &known);
+        let compiled = compile_vs(resource, vs, &http, &known, &mut regexes);
         let vs_index = u32::try_from(tables.virtual_services.len()).unwrap_or(u32::MAX);
         let gateways = bound_gateways(&vs.gateways, namespace);
         let mesh = gateways.iter().any(|g| g == "mesh");
