@@ -4,8 +4,10 @@
 //! (no pick at all), and naive modulo hashing (`xxhash64(key) % n`). Read the pick cost as the
 //! difference to the first baseline, and every figure as a multiple of the baselines.
 //!
-//! Builds: replacing 100 endpoints (`Mesh::set_endpoints`) under Maglev (65,537 slots) and ring
-//! hash (1,024 entries), against the same replacement under `RANDOM` (which builds no table).
+//! Builds: replacing 100 endpoints (`Mesh::set_endpoints`) and picking once under Maglev
+//! (65,537 slots) and ring hash (1,024 entries), whose first pick builds the table, against the
+//! same under `RANDOM` (which builds no table); and Maglev over 1,000 endpoints of which one
+//! weighs 100,000 times the others, the case Envoy's fill loop makes slow.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -140,24 +142,45 @@ fn picks(c: &mut Criterion) {
 fn builds(c: &mut Criterion) {
     let mut group = c.benchmark_group("balance/build");
     group.sample_size(20);
+    let source = Source::sidecar("default");
+    let request = request(HOST);
+    let mut rng = FastRng::from_seed(1);
     let hundred = endpoints(100, false);
-    for (name, policy) in [
+    let mut skewed = endpoints(1000, false);
+    if let Some(heavy) = skewed.first_mut() {
+        heavy.weight = 100_000;
+    }
+    let maglev =
+        "{loadBalancer: {consistentHash: {httpHeaderName: x-user, maglev: {tableSize: 65537}}}}";
+    for (name, policy, endpoints) in [
         (
-            "replace 100 endpoints, RANDOM (baseline)",
+            "replace 100 endpoints and pick, RANDOM (baseline)",
             "{loadBalancer: {simple: RANDOM}}",
+            &hundred,
         ),
         (
-            "replace 100 endpoints, maglev 65537 slots",
-            "{loadBalancer: {consistentHash: {httpHeaderName: x-user, maglev: {tableSize: 65537}}}}",
+            "replace 100 endpoints and pick, maglev 65537 slots",
+            maglev,
+            &hundred,
         ),
         (
-            "replace 100 endpoints, ring 1024 entries",
+            "replace 100 endpoints and pick, ring 1024 entries",
             "{loadBalancer: {consistentHash: {httpHeaderName: x-user, ringHash: {minimumRingSize: 1024}}}}",
+            &hundred,
+        ),
+        (
+            "replace 1000 endpoints (one 100000x heavier) and pick, maglev 65537 slots",
+            maglev,
+            &skewed,
         ),
     ] {
         let m = mesh(policy);
         group.bench_function(name, |b| {
-            b.iter(|| m.set_endpoints(HOST, 8080, black_box(&hundred)).unwrap())
+            b.iter(|| {
+                m.set_endpoints(HOST, 8080, black_box(endpoints)).unwrap();
+                let decision = m.route_with(&request, &source, &mut rng);
+                black_box(decision.endpoint().map(|e| e.port))
+            })
         });
     }
     group.finish();

@@ -98,6 +98,9 @@ pub enum Code {
     DestinationWithoutTraffic,
     /// MR004: routing on a header or query parameter every caller must forward.
     UnforwardedRoutingFlag,
+    /// MR005: endpoint weights so unequal that Envoy's ring hash is cut down to its maximum
+    /// size (`maximum_ring_size`, 8388608 entries) for every cluster it applies to.
+    RingAtMaximumSize,
 }
 
 impl Code {
@@ -114,6 +117,7 @@ impl Code {
             Code::SubsetWithoutEndpoints => "MR002",
             Code::DestinationWithoutTraffic => "MR003",
             Code::UnforwardedRoutingFlag => "MR004",
+            Code::RingAtMaximumSize => "MR005",
         }
     }
 
@@ -134,6 +138,7 @@ impl Code {
             Code::SubsetWithoutEndpoints => "SubsetWithoutEndpoints",
             Code::DestinationWithoutTraffic => "DestinationWithoutTraffic",
             Code::UnforwardedRoutingFlag => "UnforwardedRoutingFlag",
+            Code::RingAtMaximumSize => "RingAtMaximumSize",
         }
     }
 
@@ -151,7 +156,8 @@ impl Code {
             | Code::ShadowedMatch
             | Code::SubsetWithoutEndpoints
             | Code::DestinationWithoutTraffic
-            | Code::UnforwardedRoutingFlag => Severity::Warning,
+            | Code::UnforwardedRoutingFlag
+            | Code::RingAtMaximumSize => Severity::Warning,
         }
     }
 }
@@ -327,6 +333,8 @@ mod tests {
             Code::VirtualServiceHostNotFoundInGateway.severity(),
             Severity::Warning
         );
+        assert_eq!(Code::RingAtMaximumSize.severity(), Severity::Warning);
+        assert_eq!(Code::RingAtMaximumSize.to_string(), "MR005");
         assert_eq!(Code::ReferencedResourceNotFound.to_string(), "IST0101");
         assert_eq!(
             serde_json::to_string(&Code::DestinationWithoutTraffic).unwrap_or_default(),

@@ -1,6 +1,6 @@
 //! What Istio accepts but is probably wrong: the `istioctl analyze` findings meshroute shares
 //! with Istio (IST0101, IST0109, IST0112, IST0130, IST0131, IST0132) at istioctl's levels, and meshroute's
-//! own opt-in lints (MR001–MR004).
+//! own opt-in lints (MR001–MR005).
 //!
 //! [`check`] is what `meshroute check` runs: validation of every resource, then analysis of the
 //! resources that take effect. [`lint`] adds meshroute's lints.
@@ -8,6 +8,7 @@
 mod flags;
 mod hosts;
 mod references;
+mod ring_size;
 mod shadowed;
 mod subsets;
 mod weights;
@@ -19,6 +20,7 @@ use crate::diagnostic::Diagnostic;
 use crate::registry::endpoints::discover;
 use crate::registry::rules::Rules;
 use crate::registry::visibility::MeshSettings;
+use crate::util::regex::RegexBudget;
 use crate::validate::sink::Sink;
 use crate::validate::validate;
 
@@ -31,9 +33,10 @@ use crate::validate::validate;
 /// name replaces an earlier one, as `kubectl apply` does.
 pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let mut regexes = RegexBudget::default();
     for resource in resources {
         let start = out.len();
-        validate(resource, &mut out);
+        validate(resource, &mut out, &mut regexes);
         resource.locate(out.get_mut(start..).unwrap_or_default());
     }
     let effective = effective(resources);
@@ -57,7 +60,10 @@ pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
 ///   same host, subset and port;
 /// - `MR004` ([`Code::UnforwardedRoutingFlag`]): a mesh VirtualService for a host other services
 ///   call that routes on a request header or query parameter (not a trace header), which every
-///   caller must forward.
+///   caller must forward;
+/// - `MR005` ([`Code::RingAtMaximumSize`]): a `consistentHash` ring whose endpoints' weights are
+///   so unequal that Envoy cuts it down to its maximum size, 8388608 entries, for every cluster
+///   it applies to (Envoy's `maximum_ring_size`; the endpoints known from the manifests).
 ///
 /// [`check`] never runs them: its output stays what Istio and `istioctl analyze` report.
 ///
@@ -67,6 +73,7 @@ pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
 /// [`Code::SubsetWithoutEndpoints`]: crate::Code::SubsetWithoutEndpoints
 /// [`Code::DestinationWithoutTraffic`]: crate::Code::DestinationWithoutTraffic
 /// [`Code::UnforwardedRoutingFlag`]: crate::Code::UnforwardedRoutingFlag
+/// [`Code::RingAtMaximumSize`]: crate::Code::RingAtMaximumSize
 ///
 /// ```
 /// # #[cfg(feature = "yaml")] {
@@ -108,6 +115,7 @@ pub fn lint(resources: &[Resource]) -> Vec<Diagnostic> {
             }
             Body::DestinationRule(dr) => {
                 subsets::empty_subsets(&mut sink, dr, &rules, &discovered);
+                ring_size::capped_rings(&mut sink, dr, &rules, &discovered);
             }
             _ => {}
         }

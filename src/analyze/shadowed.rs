@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::config::{HttpMatchRequest, HttpRoute, Resource, StringMatch, VirtualService};
 use crate::diagnostic::Code;
 use crate::registry::gateways::gateway_ref;
+use crate::util::regex::may_match_empty;
 use crate::validate::sink::Sink;
 use crate::validate::unreachable::unreachable_rules;
 
@@ -99,9 +100,11 @@ fn rejects_within(earlier: Cond<'_>, later: Cond<'_>) -> bool {
     }
 }
 
-/// Whether `regex` full-matches the empty string (an unparsable regex is assumed to).
+/// Whether `regex` may full-match the empty string (an unparsable regex is assumed to). Read
+/// from the syntax tree, never compiled: this runs for pairs of matches, so compiling would
+/// cost a regex compile per pair.
 fn regex_matches_empty(regex: &str) -> bool {
-    regex::Regex::new(&format!("^(?:{regex})$")).map_or(true, |re| re.is_match(""))
+    may_match_empty(regex)
 }
 
 /// Whether `earlier` (a prefix when `prefix`) accepts every path `later` names.

@@ -29,10 +29,18 @@
 //! uses a `DegenerateMaglevTable` for exactly one host (always that host, gauges min = max = 1);
 //! this module does the same.
 //!
+//! **Work.** Envoy's fill loop visits every host in every iteration, so one host weighing
+//! 100000 times each of 1000 others costs about `M * 1000` checks; the fill here visits only
+//! the hosts whose turn it is (same turns, same order, same table: `queue_fill_equals_envoys_loop`
+//! checks it against the loop as Envoy writes it), about one step per slot.
+//!
 //! **Memory.** Envoy's `OriginalMaglevTable` stores a host pointer per slot (8 to 16 bytes);
 //! its `CompactMaglevTable` stores `bit_width(#hosts)` bits per slot. Here a slot is a host
 //! index of 1 byte (up to 256 hosts), 2 bytes (up to 65536) or 4 bytes: 64 KiB for the default
 //! table with up to 256 endpoints. One host, or none, needs no table at all.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use super::hash::xxhash64;
 use super::ring_hash::NormalizedWeights;
@@ -177,35 +185,56 @@ impl Maglev {
             .collect();
 
         let mut table = vec![FREE; size as usize];
+        // Envoy's loop visits every host in every iteration and skips those whose turn has not
+        // come (`iteration * weight < target`): with one heavy host and many light ones that is
+        // `M * hosts` checks (5e10 for 10000 hosts and the largest table). Here a host whose
+        // next turn is the next iteration stays in the list of the next iteration, and a host
+        // whose turn is further away waits in a queue keyed by that iteration; each iteration
+        // takes its hosts from both in key order. Same turns, same order, and the work is one
+        // step per slot (plus a queue operation per late turn).
+        let mut due: Vec<usize> = (0..entries.len()).collect();
+        let mut next: Vec<usize> = Vec::with_capacity(entries.len());
+        let mut woken: Vec<usize> = Vec::new();
+        let mut merged: Vec<usize> = Vec::with_capacity(entries.len());
+        let mut later: BinaryHeap<Reverse<(u64, usize)>> = BinaryHeap::new();
         let mut filled = 0_u64;
-        let mut iteration = 1_u32;
-        while filled < table_size {
-            for entry in entries.iter_mut() {
-                if filled >= table_size {
+        let mut iteration = 1_u64;
+        'fill: while filled < table_size {
+            woken.clear();
+            while let Some(&Reverse((turn, position))) = later.peek() {
+                if turn != iteration {
                     break;
                 }
-                if f64::from(iteration) * entry.weight < entry.target {
-                    continue;
-                }
-                entry.target += weights.max;
-                loop {
-                    let c = entry
-                        .offset
-                        .wrapping_add(entry.skip.wrapping_mul(entry.next))
-                        % table_size;
-                    entry.next += 1;
-                    // `c < table_size == table.len()`.
-                    if let Some(slot) = table.get_mut(c as usize) {
-                        if *slot == FREE {
-                            *slot = entry.host;
-                            break;
-                        }
-                    }
-                }
-                entry.count += 1;
-                filled += 1;
+                later.pop();
+                woken.push(position);
             }
-            iteration = iteration.wrapping_add(1);
+            merge(&due, &woken, &mut merged);
+            for &position in &merged {
+                if filled >= table_size {
+                    break 'fill;
+                }
+                let Some(entry) = entries.get_mut(position) else {
+                    continue;
+                };
+                entry.target += weights.max;
+                claim(entry, &mut table, table_size);
+                filled += 1;
+                let turn = next_turn(iteration, entry.weight, entry.target);
+                if turn == iteration + 1 {
+                    next.push(position);
+                } else {
+                    later.push(Reverse((turn, position)));
+                }
+            }
+            std::mem::swap(&mut due, &mut next);
+            next.clear();
+            iteration += 1;
+            if due.is_empty() {
+                match later.peek() {
+                    Some(&Reverse((turn, _))) => iteration = iteration.max(turn),
+                    None => break,
+                }
+            }
         }
 
         let mut counts = vec![0_u32; hosts.len()];
@@ -226,6 +255,19 @@ impl Maglev {
             counts,
             stats,
         })
+    }
+
+    /// The bytes a table of `table_size` slots over `hosts` hosts keeps once built (see
+    /// [`narrow`]: 1, 2 or 4 bytes per slot, nothing for no host or one). At most 20 MB, for
+    /// 5000011 slots over more than 65536 hosts.
+    pub(crate) fn bytes(hosts: usize, table_size: u64) -> u64 {
+        let per_slot = match hosts {
+            0 | 1 => 0,
+            n if n <= usize::from(u8::MAX) + 1 => 1,
+            n if n <= usize::from(u16::MAX) + 1 => 2,
+            _ => 4,
+        };
+        table_size.saturating_mul(per_slot)
     }
 
     /// The host (index into the list given to [`Maglev::build`]) for `hash`, or `None` when
@@ -280,6 +322,73 @@ impl Maglev {
             Slots::U32(_) => 4,
         }
     }
+}
+
+/// Merges two ascending lists of positions into `out`.
+fn merge(a: &[usize], b: &[usize], out: &mut Vec<usize>) {
+    out.clear();
+    let (mut i, mut j) = (0, 0);
+    while let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
+        if x <= y {
+            out.push(x);
+            i += 1;
+        } else {
+            out.push(y);
+            j += 1;
+        }
+    }
+    out.extend(a.get(i..).unwrap_or_default());
+    out.extend(b.get(j..).unwrap_or_default());
+}
+
+/// Gives `entry` the next free slot of its permutation (`(offset + skip * next) % M`).
+fn claim(entry: &mut BuildEntry, table: &mut [u32], table_size: u64) {
+    loop {
+        let c = entry
+            .offset
+            .wrapping_add(entry.skip.wrapping_mul(entry.next))
+            % table_size;
+        entry.next += 1;
+        match table.get_mut(usize::try_from(c).unwrap_or(usize::MAX)) {
+            Some(slot) if *slot == FREE => {
+                *slot = entry.host;
+                break;
+            }
+            Some(_) => {}
+            // `c < table_size == table.len()`: cannot happen.
+            None => return,
+        }
+    }
+    entry.count += 1;
+}
+
+/// The iteration after `iteration` in which a host of normalized `weight` whose `target` it is
+/// takes its next turn: the first `j > iteration` with `j * weight >= target` in `f64`, the
+/// negation of Envoy's skip condition `iteration * weight < target`. Iterations stay far below
+/// 2^32 (the heaviest host takes a turn in about every iteration), where Envoy's `uint32_t`
+/// and this `u64` agree.
+fn next_turn(iteration: u64, weight: f64, target: f64) -> u64 {
+    let turn = |j: u64| j as f64 * weight >= target;
+    let first = iteration.saturating_add(1);
+    if turn(first) {
+        // The usual case: equal weights take a turn every iteration.
+        return first;
+    }
+    let estimate = (target / weight).ceil();
+    // At most `M * max_w / min_w` (5000011 * 2^32), so within a few steps of the exact answer,
+    // which the two loops find.
+    let mut j = if estimate.is_finite() && estimate > first as f64 {
+        (estimate as u64).min(u64::MAX >> 1)
+    } else {
+        first
+    };
+    while j > first && turn(j - 1) {
+        j -= 1;
+    }
+    while !turn(j) && j < u64::MAX >> 1 {
+        j += 1;
+    }
+    j
 }
 
 fn key_of<'a>(hosts: &[(&'a str, u32)], host: u32) -> &'a [u8] {
@@ -350,6 +459,106 @@ mod tests {
         (0..maglev.table_size())
             .map(|slot| maglev.pick(slot, 0).unwrap())
             .collect()
+    }
+
+    /// Envoy's fill loop as written (`MaglevTable::constructMaglevTableInternal`): every host
+    /// visited in every iteration. The reference the queue-driven build must equal.
+    fn envoy_fill(hosts: &[(&str, u32)], table_size: u64) -> Vec<u32> {
+        let weights = NormalizedWeights::new(hosts.iter().map(|&(_, w)| w)).unwrap();
+        let mut order: Vec<u32> = (0..hosts.len() as u32).collect();
+        order.sort_by(|&a, &b| key_of(hosts, a).cmp(key_of(hosts, b)).then(a.cmp(&b)));
+        let mut entries: Vec<BuildEntry> = order
+            .iter()
+            .map(|&host| {
+                let (offset, skip) = offset_and_skip(key_of(hosts, host), table_size);
+                BuildEntry {
+                    host,
+                    offset,
+                    skip,
+                    weight: weights.values[host as usize],
+                    target: 0.0,
+                    next: 0,
+                    count: 0,
+                }
+            })
+            .collect();
+        let mut table = vec![FREE; table_size as usize];
+        let mut filled = 0_u64;
+        let mut iteration = 1_u32;
+        while filled < table_size {
+            for entry in entries.iter_mut() {
+                if filled >= table_size {
+                    break;
+                }
+                if f64::from(iteration) * entry.weight < entry.target {
+                    continue;
+                }
+                entry.target += weights.max;
+                claim(entry, &mut table, table_size);
+                filled += 1;
+            }
+            iteration += 1;
+        }
+        table
+    }
+
+    /// The queue-driven fill gives exactly the table of Envoy's loop, for weights from equal to
+    /// wildly unequal and table sizes from 7 to 65537.
+    #[test]
+    fn queue_fill_equals_envoys_loop() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let keys: Vec<String> = (0..40).map(|i| format!("10.1.0.{i}:8080")).collect();
+        for round in 0..60 {
+            let n = 2 + (next() % 38) as usize;
+            let table_size = [7_u64, 17, 101, 1009, 65537][round % 5];
+            let hosts: Vec<(&str, u32)> = keys[..n]
+                .iter()
+                .map(|k| {
+                    let w = match next() % 4 {
+                        0 => 1,
+                        1 => 1 + (next() % 10) as u32,
+                        2 => 1 + (next() % 100_000) as u32,
+                        _ => 1 + (next() % (u32::MAX as u64 / 64)) as u32,
+                    };
+                    (k.as_str(), w)
+                })
+                .collect();
+            let built = Maglev::build(&hosts, table_size).unwrap();
+            let expected: Vec<usize> = envoy_fill(&hosts, table_size)
+                .into_iter()
+                .map(|h| h as usize)
+                .collect();
+            assert_eq!(
+                table(&built),
+                expected,
+                "round {round}: {hosts:?} M={table_size}"
+            );
+        }
+    }
+
+    /// One heavy host among 3000 light ones: Envoy's loop makes about `M * hosts` checks;
+    /// the queue makes one step per slot.
+    #[test]
+    fn skewed_weights_fill_in_one_step_per_slot() {
+        let keys: Vec<String> = (0..3000)
+            .map(|i| format!("10.2.{}.{}:80", i / 256, i % 256))
+            .collect();
+        let hosts: Vec<(&str, u32)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), if i == 0 { u32::MAX - 3000 } else { 1 }))
+            .collect();
+        let started = std::time::Instant::now();
+        let maglev = Maglev::build(&hosts, Maglev::DEFAULT_TABLE_SIZE).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(maglev.entry_counts()[0], 65537 - 2999);
+        assert!(maglev.entry_counts()[1..].iter().all(|&c| c == 1));
     }
 
     /// maglev_lb.cc `MaglevTable::constructMaglevTableInternal`: per-host offset and skip at M = 7
@@ -573,6 +782,15 @@ mod tests {
         assert!(stats.min_entries_per_host >= 218 && stats.max_entries_per_host <= 219);
         let small = Maglev::build(&hosts[..256], 65537).unwrap();
         assert_eq!(small.bytes_per_slot(), 1);
+        // The size the memory budget predicts is the size built.
+        for (n, built) in [(300, &maglev), (256, &small)] {
+            assert_eq!(
+                Maglev::bytes(n, 65537),
+                built.bytes_per_slot() as u64 * 65537
+            );
+        }
+        assert_eq!(Maglev::bytes(1, 65537), 0);
+        assert_eq!(Maglev::bytes(70_000, Maglev::MAX_TABLE_SIZE), 4 * 5_000_011);
     }
 
     /// The example of the module documentation.

@@ -87,6 +87,9 @@ pub(crate) struct RingHash {
 impl RingHash {
     /// Envoy's default (and largest accepted) `maximum_ring_size`, 8M entries.
     pub(crate) const DEFAULT_MAX_RING_SIZE: u64 = 8 * 1024 * 1024;
+    /// Bytes a built ring keeps per entry (a `u64` hash and a `u32` host index): a ring at
+    /// [`RingHash::DEFAULT_MAX_RING_SIZE`] keeps 96 MiB (and needs 160 MiB while it is built).
+    pub(crate) const BYTES_PER_ENTRY: u64 = 12;
 
     /// Builds the ring for `hosts`, each `(hash key, weight)` in host-set order, the way
     /// Envoy's `Ring` constructor does (see the module docs).
@@ -130,13 +133,11 @@ impl RingHash {
             return Ok(ring);
         }
 
-        let min_w = weights.min;
-        // `std::min(a, b)` is `b < a ? b : a`.
-        let wanted = (min_w * min_ring_size as f64).ceil() / min_w;
-        let cap = max_ring_size as f64;
-        let scale = if cap < wanted { cap } else { wanted };
-        // At most 8388608 (checked above), so the conversion is exact.
-        let ring_size = scale.ceil() as u64;
+        let RingScale {
+            scale,
+            size: ring_size,
+            ..
+        } = RingScale::new(&weights, min_ring_size, max_ring_size);
         let capacity = usize::try_from(ring_size).unwrap_or(0);
 
         let mut entries: Vec<(u64, u32)> = Vec::with_capacity(capacity);
@@ -164,10 +165,16 @@ impl RingHash {
             max_per_host = max_per_host.max(i);
             ring.per_host.push(u32::try_from(i).unwrap_or(u32::MAX));
         }
-        // Stable: equal hashes keep construction order (see the module docs).
-        entries.sort_by_key(|&(hash, _)| hash);
-        ring.hashes = entries.iter().map(|&(hash, _)| hash).collect();
+        // Equal hashes keep construction order (see the module docs): entries are made host by
+        // host in host-set order, so that order is the host index, and sorting by `(hash,
+        // host)` is the stable sort by hash, done in place (a stable sort would allocate half
+        // the ring again as scratch space).
+        entries.sort_unstable();
         ring.hosts = entries.iter().map(|&(_, host)| host).collect();
+        // Collected in place (the standard library reuses the allocation of `entries`), then
+        // shrunk: the build peaks at 20 bytes per entry instead of 28.
+        ring.hashes = entries.into_iter().map(|(hash, _)| hash).collect();
+        ring.hashes.shrink_to_fit();
         ring.stats = RingHashStats {
             size: ring_size,
             min_hashes_per_host: min_per_host,
@@ -231,6 +238,64 @@ impl RingHash {
     #[cfg(test)]
     pub(crate) fn stats(&self) -> RingHashStats {
         self.stats
+    }
+}
+
+/// How big Envoy makes a ring before it builds it: `scale = min(ceil(min_w * min_ring_size) /
+/// min_w, max_ring_size)` (`Ring::Ring` in `ring_hash_lb.cc`). The one place this formula lives:
+/// [`RingHash::build`] uses it, and so do the compile-time memory budget and lint MR005, which
+/// need the size without building the ring.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RingScale {
+    /// The scale the entries are placed with (`scale` above).
+    pub(crate) scale: f64,
+    /// `ceil(min_w * min_ring_size) / min_w`: the size the weights ask for, before the cap.
+    pub(crate) wanted: f64,
+    /// `ceil(scale)`: Envoy's `ring_hash_lb.size` gauge, the number of entries built (up to
+    /// one off through rounding of the running sums).
+    pub(crate) size: u64,
+}
+
+impl RingScale {
+    /// The scale for `weights` (non-empty) with these sizes (each at most 8388608).
+    pub(crate) fn new(weights: &NormalizedWeights, min_ring_size: u64, max_ring_size: u64) -> Self {
+        let min_w = weights.min;
+        let wanted = (min_w * min_ring_size as f64).ceil() / min_w;
+        let cap = max_ring_size as f64;
+        // `std::min(a, b)` is `b < a ? b : a`.
+        let scale = if cap < wanted { cap } else { wanted };
+        // At most `max_ring_size` (8388608), so the conversion is exact; NaN (no weights)
+        // converts to 0.
+        let size = scale.ceil() as u64;
+        Self {
+            scale,
+            wanted,
+            size,
+        }
+    }
+
+    /// Whether `maximum_ring_size` cut the ring down: the lightest host gets fewer than
+    /// `minimum_ring_size * min_w` entries and the weights are no longer kept exactly.
+    pub(crate) fn capped(&self) -> bool {
+        self.scale < self.wanted
+    }
+
+    /// For endpoints of `weights` (in host-set order, 0 counting as 1): the ring's scale, or
+    /// `None` for no endpoints, weights adding up to more than `u32::MAX`, or a size above
+    /// 8388608 (all cases in which no ring is built).
+    pub(crate) fn of(
+        weights: impl ExactSizeIterator<Item = u32> + Clone,
+        min_ring_size: u64,
+        max_ring_size: u64,
+    ) -> Option<Self> {
+        if weights.len() == 0
+            || min_ring_size > max_ring_size
+            || max_ring_size > RingHash::DEFAULT_MAX_RING_SIZE
+        {
+            return None;
+        }
+        let weights = NormalizedWeights::new(weights)?;
+        Some(Self::new(&weights, min_ring_size, max_ring_size))
     }
 }
 
@@ -470,6 +535,32 @@ mod tests {
         let uncapped = RingHash::build(&hosts, 1000, 2000).unwrap();
         assert_eq!(uncapped.hashes_per_host(), &[1, 1000]);
         assert_eq!(uncapped.stats().size, 1001);
+    }
+
+    /// `RingScale::of` predicts the ring `build` makes, without building it; weights 1 and
+    /// 4294967294 ask for 2^32 - 1 entries and get Envoy's cap of 8388608.
+    #[test]
+    fn ring_scale_predicts_the_built_ring() {
+        let hosts = [("127.0.0.1:90", 1), ("127.0.0.1:91", 2)];
+        let scale = RingScale::of([1, 2].into_iter(), 1024, RingHash::DEFAULT_MAX_RING_SIZE);
+        let ring = RingHash::build(&hosts, 1024, RingHash::DEFAULT_MAX_RING_SIZE).unwrap();
+        assert_eq!(scale.map(|s| s.size), Some(ring.stats().size));
+        assert!(!scale.is_some_and(|s| s.capped()));
+        let capped = RingScale::of([1, 1000].into_iter(), 1000, 1000).unwrap();
+        assert!(capped.capped());
+        assert_eq!(capped.size, 1000);
+        let hostile = RingScale::of(
+            [1, u32::MAX - 1].into_iter(),
+            1024,
+            RingHash::DEFAULT_MAX_RING_SIZE,
+        )
+        .unwrap();
+        assert!(hostile.capped());
+        assert_eq!(hostile.size, RingHash::DEFAULT_MAX_RING_SIZE);
+        assert_eq!(hostile.wanted, f64::from(u32::MAX));
+        assert_eq!(RingScale::of([].into_iter(), 1024, 2048), None);
+        assert_eq!(RingScale::of([u32::MAX, 1].into_iter(), 1024, 2048), None);
+        assert_eq!(RingScale::of([1].into_iter(), 2049, 2048), None);
     }
 
     /// No hosts (or a zero minimum) give an empty ring whose picks are `None`.

@@ -1,7 +1,7 @@
 //! The `meshroute` command-line tool: check Istio routing configuration offline.
 //!
 //! - `meshroute check PATH...` loads, validates and analyzes files or folders (`-` reads stdin),
-//!   as `istioctl analyze` does; `--lint` adds meshroute's own warnings (MR001–MR004, see
+//!   as `istioctl analyze` does; `--lint` adds meshroute's own warnings (MR001–MR005, see
 //!   `meshroute::lint`). `--failure-threshold` and `--output-threshold` (`error`, `warning`,
 //!   `info`) mean what they mean to istioctl. Exit status: 0 nothing at or above the failure
 //!   threshold (default: error), 1 something is, 2 unreadable input or bad arguments.
@@ -104,7 +104,8 @@ enum Command {
         #[arg(long)]
         deny_warnings: bool,
         /// Also run meshroute's own lints (warnings MR001 shadowed match, MR002 subset without
-        /// endpoints, MR003 destination without traffic, MR004 routing flag callers must forward).
+        /// endpoints, MR003 destination without traffic, MR004 routing flag callers must forward,
+        /// MR005 ring hash at its maximum size).
         #[arg(long)]
         lint: bool,
         /// Namespace for resources that do not name one.

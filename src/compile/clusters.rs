@@ -9,7 +9,9 @@
 //! top-level `portLevelSettings` entry for the port replaces loadBalancer, connectionPool,
 //! outlierDetection and tls **as a whole** (what it leaves unset goes back to defaults); a subset's
 //! `trafficPolicy` then replaces each component it sets, and a subset `portLevelSettings` entry for
-//! the port replaces all four. Components are replaced, never deep-merged.
+//! the port replaces all four. Components are replaced, never deep-merged. The rule lives in
+//! `registry/traffic_policy.rs` (lint MR005 reads it too); this file turns the components into
+//! Envoy's terms.
 //!
 //! **Defaults**: `LEAST_REQUEST` when no algorithm is set (Istio ≥ 1.14; `LEAST_CONN` is an
 //! alias); consistent hashing uses a ring of at least 1024 entries unless `maglev` is chosen
@@ -19,6 +21,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::hash_tables::{Table, TableCost};
 use super::known::Known;
 use crate::balance::endpoint::Endpoint;
 use crate::balance::hash::xxhash64;
@@ -27,11 +30,14 @@ use crate::balance::outlier::{
     DEFAULT_BASE_EJECTION_TIME, DEFAULT_CONSECUTIVE, DEFAULT_INTERVAL,
     DEFAULT_MAX_EJECTION_PERCENT, DEFAULT_MAX_EJECTION_TIME, ENVOY_PANIC_THRESHOLD, OutlierConfig,
 };
+#[cfg(test)]
+use crate::config::DestinationRule;
 use crate::config::{
-    ConnectionPoolSettings, DestinationRule, Duration as IstioDuration, LoadBalancerSettings,
-    OutlierDetection, Resource, SimpleLb, TrafficPolicy,
+    ConnectionPoolSettings, Duration as IstioDuration, OutlierDetection, Resource, SimpleLb,
 };
 use crate::registry::endpoints::discover;
+use crate::registry::rules::RuleChoice;
+use crate::registry::traffic_policy::{Components, HashTableConfig};
 use crate::route::cluster::{Cluster, ClusterPolicy, Clusters, LbPolicy, Limits};
 use crate::route::stream::StreamTables;
 use crate::route::table::{Action, NO_RULE, Tables};
@@ -47,14 +53,17 @@ fn seed_of(host: &str, subset: Option<&str>, port: u16) -> u64 {
 /// Builds the clusters: for every scope, one per known `(host, port)` of the hosts it has
 /// clusters for, per subset of the DestinationRule the scope applies to the host, and per route
 /// destination with a port known at compile time. Scopes that apply the same DestinationRule
-/// share clusters. `policies` holds the merged rule of each of `tables.rules`.
-pub(crate) fn build(
+/// share clusters. `choices` holds the (merged) rule of each of `tables.rules`.
+///
+/// Returns the clusters and the consistent-hash table each would build once used, for the
+/// memory budget ([`hash_tables::warnings`](super::hash_tables::warnings)).
+pub(crate) fn build<'c>(
     resources: &[&Resource],
     known: &Known<'_>,
     tables: &Tables,
     streams: &StreamTables,
-    policies: &[DestinationRule],
-) -> Clusters {
+    choices: &'c [RuleChoice],
+) -> (Clusters, Vec<TableCost<'c>>) {
     let discovered = discover(resources);
     let mut ports_of: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
     for (host, port) in discovered.keys() {
@@ -94,7 +103,11 @@ pub(crate) fn build(
             }
         }
     }
-    let policy = |rule: u32| policies.get(usize::try_from(rule).unwrap_or(usize::MAX));
+    let policy = |rule: u32| {
+        choices
+            .get(usize::try_from(rule).unwrap_or(usize::MAX))
+            .map(|c| &c.rule)
+    };
     let mut wanted: BTreeMap<(String, Option<String>, u16, u32), ()> = BTreeMap::new();
     let want = |wanted: &mut BTreeMap<_, ()>, host: &str, rule: u32, ports: &[u16]| {
         for &port in ports {
@@ -133,9 +146,9 @@ pub(crate) fn build(
     // can be set for it even when no scope imports it.
     for (host, ports) in &ports_of {
         let rule = known.rule_for(host);
-        let id = policies
+        let id = choices
             .iter()
-            .position(|p| Some(p) == rule.as_ref())
+            .position(|c| Some(&c.rule) == rule.as_ref())
             .and_then(|i| u32::try_from(i).ok())
             .unwrap_or(NO_RULE);
         if rule.is_none() || id != NO_RULE {
@@ -143,6 +156,7 @@ pub(crate) fn build(
         }
     }
     let mut clusters = Clusters::default();
+    let mut costs = Vec::new();
     for (host, subset, port, rule_id) in wanted.into_keys() {
         let rule = policy(rule_id);
         let selector = match (&subset, rule) {
@@ -155,10 +169,11 @@ pub(crate) fn build(
             (Some(_), None) => Some(BTreeMap::from([(String::new(), String::from("\u{0}"))])),
             (None, _) => None,
         };
-        let policy = resolve(rule, subset.as_deref(), port);
+        let components = Components::of(rule, subset.as_deref(), port);
+        let policy = policy_of(&components);
         let all: Option<&[Endpoint]> = discovered.get(&(host.clone(), port)).map(Vec::as_slice);
         let seed = seed_of(&host, subset.as_deref(), port);
-        clusters.add(Cluster::new(
+        let cluster = Cluster::new(
             &host,
             subset.as_deref(),
             port,
@@ -167,9 +182,17 @@ pub(crate) fn build(
             policy,
             all,
             seed,
-        ));
+        );
+        if let Some(table) = Table::of(&cluster.policy, cluster.state().endpoints()) {
+            costs.push(TableCost {
+                rule: rule_id,
+                at: components.load_balancer_at,
+                table,
+            });
+        }
+        clusters.add(cluster);
     }
-    clusters
+    (clusters, costs)
 }
 
 /// The port a mirror sends to: its own, else the only port of its service.
@@ -185,69 +208,18 @@ fn mirror_port(
         })
 }
 
-/// The four components a port-level entry replaces, plus what a subset can override.
-#[derive(Default)]
-struct Components<'a> {
-    load_balancer: Option<&'a LoadBalancerSettings>,
-    connection_pool: Option<&'a ConnectionPoolSettings>,
-    outlier: Option<&'a OutlierDetection>,
-}
-
-fn port_level(policy: &TrafficPolicy, port: u16) -> Option<Components<'_>> {
-    policy
-        .port_level_settings
-        .iter()
-        .find(|p| p.port.as_ref().is_some_and(|s| s.number == u32::from(port)))
-        .map(|p| Components {
-            load_balancer: p.load_balancer.as_ref(),
-            connection_pool: p.connection_pool.as_ref(),
-            outlier: p.outlier_detection.as_ref(),
-        })
-}
-
-fn apply<'a>(
-    components: &mut Components<'a>,
-    policy: &'a TrafficPolicy,
-    port: u16,
-    per_component: bool,
-) {
-    if per_component {
-        if policy.load_balancer.is_some() {
-            components.load_balancer = policy.load_balancer.as_ref();
-        }
-        if policy.connection_pool.is_some() {
-            components.connection_pool = policy.connection_pool.as_ref();
-        }
-        if policy.outlier_detection.is_some() {
-            components.outlier = policy.outlier_detection.as_ref();
-        }
-    } else {
-        components.load_balancer = policy.load_balancer.as_ref();
-        components.connection_pool = policy.connection_pool.as_ref();
-        components.outlier = policy.outlier_detection.as_ref();
-    }
-    if let Some(level) = port_level(policy, port) {
-        *components = level;
-    }
-}
-
 /// Resolves the policy of `rule`'s cluster for `subset` (if any) on `port`.
+#[cfg(test)]
 pub(crate) fn resolve(
     rule: Option<&DestinationRule>,
     subset: Option<&str>,
     port: u16,
 ) -> ClusterPolicy {
-    let mut components = Components::default();
-    if let Some(rule) = rule {
-        if let Some(top) = &rule.traffic_policy {
-            apply(&mut components, top, port, false);
-        }
-        if let Some(subset) = subset.and_then(|name| rule.subsets.iter().find(|s| s.name == name)) {
-            if let Some(policy) = &subset.traffic_policy {
-                apply(&mut components, policy, port, true);
-            }
-        }
-    }
+    policy_of(&Components::of(rule, subset, port))
+}
+
+/// The policy, in Envoy's terms, of the components that apply to a cluster.
+fn policy_of(components: &Components<'_>) -> ClusterPolicy {
     let (lb, hash) = match components.load_balancer {
         None => (LbPolicy::LeastRequest, Vec::new()),
         Some(lb) => match &lb.consistent_hash {
@@ -270,16 +242,11 @@ pub(crate) fn resolve(
                 } else if let Some(name) = &ch.http_query_parameter_name {
                     hash.push(HashPolicy::QueryParameter { name: name.clone() });
                 }
-                let lb = match (&ch.maglev, &ch.ring_hash) {
-                    (Some(m), _) => LbPolicy::Maglev {
-                        table_size: m.table_size.unwrap_or(65537),
-                    },
-                    (None, Some(r)) => LbPolicy::RingHash {
-                        minimum_ring_size: r.minimum_ring_size.unwrap_or(1024),
-                    },
-                    (None, None) => LbPolicy::RingHash {
-                        minimum_ring_size: ch.minimum_ring_size.unwrap_or(1024),
-                    },
+                let lb = match HashTableConfig::of(ch) {
+                    HashTableConfig::Maglev { table_size } => LbPolicy::Maglev { table_size },
+                    HashTableConfig::Ring { minimum_ring_size } => {
+                        LbPolicy::RingHash { minimum_ring_size }
+                    }
                 };
                 (lb, hash)
             }

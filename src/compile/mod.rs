@@ -13,6 +13,7 @@ mod clusters;
 mod delegates;
 mod entries;
 mod gateways;
+mod hash_tables;
 mod known;
 mod routes;
 mod scopes;
@@ -46,7 +47,8 @@ pub(crate) fn compile_with(
     if diagnostics.iter().any(Diagnostic::rejects) {
         return Err(CompileError::new(diagnostics));
     }
-    let (tables, streams) = tables::lower(&effective(&resources));
+    let (tables, streams, warnings) = tables::lower(&effective(&resources));
+    diagnostics.extend(warnings);
     Ok(Mesh::new(diagnostics, tables, streams))
 }
 

@@ -3,9 +3,10 @@
 //! (`pilot/pkg/networking/core/route/route.go` and
 //! `pilot/pkg/networking/core/route/retry/retry.go` in istio/istio) builds them for Envoy.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use http::{HeaderName, HeaderValue, StatusCode};
+use regex::Regex;
 
 use super::known::Known;
 use crate::config::{
@@ -23,13 +24,52 @@ use crate::route::policy::{
 };
 use crate::route::table::{Action, CompiledDestination, CompiledMatch, CompiledRoute, CompiledVs};
 use crate::util::host;
+use crate::util::regex::build as build_regex;
 use crate::util::status::go_status_text_known;
+
+/// The regexes compiled for one configuration, by pattern: a pattern that several matches use
+/// (or that delegation merges into several routes) is compiled once, and its matchers share the
+/// compiled program (cloning a `Regex` shares it). Validation has already checked every
+/// pattern within the configuration's regex budget (`util/regex.rs`), so compiling them here
+/// costs at most that budget again.
+#[derive(Debug, Default)]
+pub(crate) struct Regexes {
+    /// Full-match regexes (`regex` string matches).
+    matches: HashMap<String, Option<MatchRegex>>,
+    /// `uriRegexRewrite` patterns.
+    rewrites: HashMap<String, Option<Regex>>,
+}
+
+impl Regexes {
+    /// The full-match regex for `pattern`; `None` if it does not compile (validation refuses
+    /// such a configuration first).
+    fn full_match(&mut self, pattern: &str) -> Option<MatchRegex> {
+        if let Some(compiled) = self.matches.get(pattern) {
+            return compiled.clone();
+        }
+        let compiled = MatchRegex::new(pattern).ok();
+        self.matches.insert(pattern.to_owned(), compiled.clone());
+        compiled
+    }
+
+    /// The `uriRegexRewrite` regex for `pattern`, as Envoy's `regex_rewrite` applies it (not
+    /// anchored).
+    fn rewrite(&mut self, pattern: &str) -> Option<Regex> {
+        if let Some(compiled) = self.rewrites.get(pattern) {
+            return compiled.clone();
+        }
+        let compiled = build_regex(pattern).ok();
+        self.rewrites.insert(pattern.to_owned(), compiled.clone());
+        compiled
+    }
+}
 
 pub(crate) fn compile_vs(
     resource: &Resource,
     vs: &VirtualService,
     http: &[(usize, HttpRoute)],
     known: &Known<'_>,
+    regexes: &mut Regexes,
 ) -> CompiledVs {
     let namespace = resource.namespace();
     let export = known
@@ -38,7 +78,7 @@ pub(crate) fn compile_vs(
     let export_to = (!export.is_public()).then(|| export.namespaces().to_vec());
     let routes = http
         .iter()
-        .map(|(index, route)| compile_route(*index, route, namespace, known))
+        .map(|(index, route)| compile_route(*index, route, namespace, known, regexes))
         .collect();
     CompiledVs {
         key: resource.key().into(),
@@ -56,12 +96,13 @@ fn compile_route(
     route: &HttpRoute,
     namespace: &str,
     known: &Known<'_>,
+    regexes: &mut Regexes,
 ) -> CompiledRoute {
     let matches = route
         .matches
         .iter()
         .enumerate()
-        .map(|(i, m)| compile_match(i, m.as_ref(), namespace))
+        .map(|(i, m)| compile_match(i, m.as_ref(), namespace, regexes))
         .collect();
     let route_response = route.headers.as_ref().and_then(|h| h.response.as_ref());
     let action = if let Some(redirect) = &route.redirect {
@@ -163,6 +204,7 @@ fn compile_route(
                 namespace,
                 hashing,
                 known.settings.default_http_retry_policy(),
+                regexes,
             )),
             response_headers: header_ops(&[route_response]),
         }
@@ -175,7 +217,7 @@ fn compile_route(
     }
 }
 
-fn string_match(m: &StringMatch) -> Option<MatchString> {
+fn string_match(m: &StringMatch, regexes: &mut Regexes) -> Option<MatchString> {
     if let Some(exact) = &m.exact {
         Some(MatchString::Exact(exact.as_str().into()))
     } else if let Some(prefix) = &m.prefix {
@@ -186,15 +228,20 @@ fn string_match(m: &StringMatch) -> Option<MatchString> {
             return Some(MatchString::Present);
         }
         // Validated already; an uncompilable pattern cannot reach here.
-        MatchRegex::new(regex)
-            .ok()
+        regexes
+            .full_match(regex)
             .map(|r| MatchString::Regex(Box::new(r)))
     } else {
         None
     }
 }
 
-fn compile_match(index: usize, m: Option<&HttpMatchRequest>, namespace: &str) -> CompiledMatch {
+fn compile_match(
+    index: usize,
+    m: Option<&HttpMatchRequest>,
+    namespace: &str,
+    regexes: &mut Regexes,
+) -> CompiledMatch {
     let Some(m) = m else {
         // `match: [null]` translates to prefix `/`: a catch-all.
         return CompiledMatch {
@@ -215,20 +262,20 @@ fn compile_match(index: usize, m: Option<&HttpMatchRequest>, namespace: &str) ->
         uri: Some(
             m.uri
                 .as_ref()
-                .and_then(string_match)
+                .and_then(|m| string_match(m, regexes))
                 .unwrap_or(MatchString::Prefix("/".into())),
         ),
         ignore_uri_case: m.ignore_uri_case,
-        method: m.method.as_ref().and_then(string_match),
-        scheme: m.scheme.as_ref().and_then(string_match),
-        authority: m.authority.as_ref().and_then(string_match),
+        method: m.method.as_ref().and_then(|m| string_match(m, regexes)),
+        scheme: m.scheme.as_ref().and_then(|m| string_match(m, regexes)),
+        authority: m.authority.as_ref().and_then(|m| string_match(m, regexes)),
         ..MatchRequest::default()
     };
     for (headers, invert) in [(&m.headers, false), (&m.without_headers, true)] {
         for (name, value) in headers {
             let matcher = value
                 .as_ref()
-                .and_then(string_match)
+                .and_then(|m| string_match(m, regexes))
                 .unwrap_or(MatchString::Present);
             let lower = name.to_ascii_lowercase();
             let pseudo = match lower.as_str() {
@@ -263,7 +310,7 @@ fn compile_match(index: usize, m: Option<&HttpMatchRequest>, namespace: &str) ->
     for (key, value) in &m.query_params {
         let matcher = value
             .as_ref()
-            .and_then(string_match)
+            .and_then(|m| string_match(m, regexes))
             .unwrap_or(MatchString::Present);
         request.query.push(MatchQuery {
             key: key.as_str().into(),
@@ -412,13 +459,11 @@ fn route_policy(
     namespace: &str,
     hashing: bool,
     mesh_retries: Option<&HttpRetry>,
+    regexes: &mut Regexes,
 ) -> RoutePolicy {
     let rewrite = route.rewrite.as_ref().and_then(|r| {
         let regex = r.uri_regex_rewrite.as_ref().and_then(|rr| {
-            let pattern = regex::RegexBuilder::new(&rr.pattern)
-                .size_limit(1 << 22)
-                .build()
-                .ok()?;
+            let pattern = regexes.rewrite(&rr.pattern)?;
             Some((pattern, envoy_replacement(&rr.rewrite)))
         });
         let uri = non_empty(&r.uri).map(String::from);
@@ -477,7 +522,10 @@ fn route_policy(
         retries: retry_policy(route, hashing, mesh_retries),
         fault,
         mirrors,
-        cors: route.cors_policy.as_ref().map(cors_policy),
+        cors: route
+            .cors_policy
+            .as_ref()
+            .map(|cors| cors_policy(cors, regexes)),
     }
 }
 
@@ -485,7 +533,7 @@ fn route_policy(
 /// valid matcher left out, as `ConvertToEnvoyMatches` leaves them out), else the deprecated
 /// `allowOrigin` as exact matches; lists joined with `,`; `maxAge` in whole seconds;
 /// `forwardNotMatchingPreflights` unless `unmatchedPreflights: IGNORE`.
-fn cors_policy(cors: &IstioCors) -> CorsPolicy {
+fn cors_policy(cors: &IstioCors, regexes: &mut Regexes) -> CorsPolicy {
     let allow_origins = if cors.allow_origins.is_empty() {
         cors.allow_origin
             .iter()
@@ -498,8 +546,8 @@ fn cors_policy(cors: &IstioCors) -> CorsPolicy {
             .filter_map(|m| match (&m.exact, &m.prefix, &m.regex) {
                 (Some(e), _, _) => Some(MatchString::Exact(e.as_str().into())),
                 (None, Some(p), _) => Some(MatchString::Prefix(p.as_str().into())),
-                (None, None, Some(r)) => MatchRegex::new(r)
-                    .ok()
+                (None, None, Some(r)) => regexes
+                    .full_match(r)
                     .map(|r| MatchString::Regex(Box::new(r))),
                 (None, None, None) => None,
             })

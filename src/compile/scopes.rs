@@ -20,9 +20,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::known::Known;
 use super::sidecar::{VsInfo, sidecar_hosts};
-use crate::config::{
-    Body, DestinationRule, IstioEgressListener, OutboundTrafficMode, Resource, Sidecar,
-};
+use crate::config::{Body, IstioEgressListener, OutboundTrafficMode, Resource, Sidecar};
 use crate::registry::rules::RuleChoice;
 use crate::registry::services::Service;
 use crate::registry::visibility::service_annotation_export;
@@ -112,13 +110,13 @@ fn default_listener() -> IstioEgressListener {
 }
 
 /// Builds every scope into `tables.scopes` and their DestinationRule choices into
-/// `tables.rules`; returns the merged DestinationRule of each choice.
+/// `tables.rules`; returns each choice (the merged DestinationRule and the rules it merges).
 pub(super) fn build(
     resources: &[&Resource],
     known: &Known<'_>,
     infos: &[VsInfo<'_>],
     tables: &mut Tables,
-) -> Vec<DestinationRule> {
+) -> Vec<RuleChoice> {
     let root = known.settings.root_namespace().to_owned();
     let mut sidecars: Vec<&Resource> = resources
         .iter()
@@ -257,8 +255,8 @@ struct Builder<'k, 'r, 'i, 't> {
     tables: &'t mut Tables,
     /// Rule choices already numbered, by their merged keys.
     rule_ids: HashMap<Vec<String>, u32>,
-    /// The merged DestinationRule of each choice, by index.
-    policies: Vec<DestinationRule>,
+    /// Each choice, by index.
+    policies: Vec<RuleChoice>,
 }
 
 impl<'k> Builder<'k, '_, '_, '_> {
@@ -514,8 +512,8 @@ impl<'k> Builder<'k, '_, '_, '_> {
         }
         let id = u32::try_from(self.tables.rules.len()).unwrap_or(NO_RULE);
         self.tables.rules.push(rule_info(&choice));
-        self.policies.push(choice.rule.clone());
-        self.rule_ids.insert(choice.keys, id);
+        self.rule_ids.insert(choice.keys.clone(), id);
+        self.policies.push(choice);
         id
     }
 }

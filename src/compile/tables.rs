@@ -7,11 +7,13 @@ use super::clusters;
 use super::delegates::expand_delegates;
 use super::entries::{entries_for, route_index};
 use super::gateways;
+use super::hash_tables;
 use super::known::Known;
-use super::routes::compile_vs;
+use super::routes::{Regexes, compile_vs};
 use super::scopes;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, Resource, VirtualService};
+use crate::diagnostic::Diagnostic;
 use crate::registry::gateways::bound_gateways;
 use crate::route::stream::StreamTables;
 use crate::route::table::{Action, NO_CLUSTER, Tables};
@@ -39,8 +41,8 @@ fn roots<'r>(
 }
 
 /// Builds every table of a `Mesh` from the effective resources: the HTTP route tables and the
-/// TCP and TLS ones.
-pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables) {
+/// TCP and TLS ones; with the warnings of the budgets they exceed (see `hash_tables.rs`).
+pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagnostic>) {
     let known = Known::new(resources);
     let vs_resources: Vec<(&Resource, &VirtualService)> = resources
         .iter()
@@ -56,10 +58,11 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables) {
     // The VirtualServices bound to gateways, oldest first.
     let mut gateway_bindings = Vec::new();
     let mut infos: Vec<VsInfo<'_>> = Vec::new();
+    let mut regexes = Regexes::default();
     for (resource, vs) in &roots {
         let namespace = resource.namespace();
         let http = expand_delegates(resource, vs, &vs_resources);
-        let compiled = compile_vs(resource, vs, &http, &known);
+        let compiled = compile_vs(resource, vs, &http, &known, &mut regexes);
         let vs_index = u32::try_from(tables.virtual_services.len()).unwrap_or(u32::MAX);
         let gateways = bound_gateways(&vs.gateways, namespace);
         let mesh = gateways.iter().any(|g| g == "mesh");
@@ -151,10 +154,12 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables) {
 
     gateways::lower(resources, &mut tables, &gateway_bindings);
     let streams = super::streams::lower(resources, &roots, &tables.virtual_services, &known);
-    tables.clusters = clusters::build(resources, &known, &tables, &streams, &policies);
+    let (clusters, costs) = clusters::build(resources, &known, &tables, &streams, &policies);
+    tables.clusters = clusters;
     resolve_destination_clusters(&mut tables);
+    let warnings = hash_tables::warnings(&costs, &policies, resources);
     (tables.referenced_headers, tables.referenced_query_params) = referenced(&vs_resources);
-    (tables, streams)
+    (tables, streams, warnings)
 }
 
 /// The header names (lowercase; pseudo-headers and JWT claims left out) and query parameter

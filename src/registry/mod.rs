@@ -7,4 +7,5 @@ pub(crate) mod endpoints;
 pub(crate) mod gateways;
 pub(crate) mod rules;
 pub(crate) mod services;
+pub(crate) mod traffic_policy;
 pub(crate) mod visibility;

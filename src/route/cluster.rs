@@ -6,11 +6,24 @@
 //! (new endpoints, an ejection) builds a new state and swaps it in atomically, so a pick never
 //! waits for an update and never sees half of one. Round robin and least request keep their
 //! scheduler behind a short mutex inside the state, as Envoy keeps it per worker.
+//!
+//! **Consistent-hash tables are built on first use.** A ring (up to Envoy's
+//! `maximum_ring_size`, 8388608 entries, 96 MiB) or Maglev table (up to 5000011 slots) is
+//! built by the first pick of the state it belongs to, not when the state is made: compiling a
+//! configuration, replacing endpoints ([`Cluster::set_endpoints`]) and ejecting a host cost
+//! nothing for it, and a cluster that is never picked from never holds a table. The table sits
+//! in a [`OnceLock`] inside the state: the first picker builds it (allocating once, the one
+//! allocation of a pick) while concurrent pickers of the same state wait for it, so it is built
+//! exactly once and never twice in parallel; later picks read it without locking. Building the
+//! largest ring takes about a second, once per endpoint set. Envoy builds its tables on the main
+//! thread when the host set changes (`ThreadAwareLoadBalancerBase::refresh` in
+//! `source/extensions/load_balancing_policies/common/thread_aware_lb_impl.cc`); the picks are
+//! the same, only when the work is done differs.
 
 #[cfg(feature = "tower")]
 use std::sync::atomic::AtomicU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
@@ -134,9 +147,25 @@ enum Balancer {
     RoundRobin(Mutex<RoundRobin>),
     LeastRequest(Mutex<(LeastRequest, Vec<u32>)>),
     Random,
+    /// Ring hash or Maglev, its table built on the state's first pick (see the module docs).
+    Hashed(HashKind, OnceLock<HashTable>),
+    Passthrough,
+}
+
+/// Which consistent-hash table a cluster balances with.
+#[derive(Debug, Clone, Copy)]
+enum HashKind {
+    Ring { minimum_ring_size: u64 },
+    Maglev { table_size: u64 },
+}
+
+/// A built consistent-hash table.
+enum HashTable {
     Ring(RingHash),
     Maglev(Maglev),
-    Passthrough,
+    /// The table could not be built (weights adding up to more than `u32::MAX`, a size Envoy
+    /// rejects): the cluster balances at random, and says so once in the log.
+    Random,
 }
 
 impl std::fmt::Debug for Balancer {
@@ -145,8 +174,8 @@ impl std::fmt::Debug for Balancer {
             Balancer::RoundRobin(_) => "RoundRobin",
             Balancer::LeastRequest(_) => "LeastRequest",
             Balancer::Random => "Random",
-            Balancer::Ring(_) => "RingHash",
-            Balancer::Maglev(_) => "Maglev",
+            Balancer::Hashed(HashKind::Ring { .. }, _) => "RingHash",
+            Balancer::Hashed(HashKind::Maglev { .. }, _) => "Maglev",
             Balancer::Passthrough => "Passthrough",
         })
     }
@@ -351,18 +380,24 @@ impl Cluster {
                 let (lr, active) = &mut *guard;
                 lr.pick(active, rng)
             }),
-            Balancer::Ring(ring) => {
-                // Envoy's `ThreadAwareLoadBalancerBase::LoadBalancerImpl::chooseHost`
-                // (`source/extensions/load_balancing_policies/common/thread_aware_lb_impl.cc`): no
-                // hash (absent header, ...) means a random one.
-                let result = hash_policy::hash(&self.policy.hash, input);
-                set_cookie = result.set_cookie;
-                ring.pick(result.hash.unwrap_or_else(|| rng.next_u64()), 0)
-            }
-            Balancer::Maglev(maglev) => {
-                let result = hash_policy::hash(&self.policy.hash, input);
-                set_cookie = result.set_cookie;
-                maglev.pick(result.hash.unwrap_or_else(|| rng.next_u64()), 0)
+            Balancer::Hashed(kind, table) => {
+                // Built by the first pick of this state; concurrent pickers wait for it.
+                let table = table.get_or_init(|| state.build_table(*kind));
+                if let HashTable::Random = table {
+                    random::pick(state.hosts.len(), rng)
+                } else {
+                    // Envoy's `ThreadAwareLoadBalancerBase::LoadBalancerImpl::chooseHost`
+                    // (`source/extensions/load_balancing_policies/common/thread_aware_lb_impl.cc`):
+                    // no hash (absent header, ...) means a random one.
+                    let result = hash_policy::hash(&self.policy.hash, input);
+                    set_cookie = result.set_cookie;
+                    let hash = result.hash.unwrap_or_else(|| rng.next_u64());
+                    match table {
+                        HashTable::Ring(ring) => ring.pick(hash, 0),
+                        HashTable::Maglev(maglev) => maglev.pick(hash, 0),
+                        HashTable::Random => None,
+                    }
+                }
             }
         };
         host.and_then(|h| state.hosts.get(h).copied())
@@ -509,42 +544,36 @@ fn build_state(
     let total = endpoints.len();
     let panic = in_panic(healthy.len(), total, policy.panic_threshold);
     let hosts: Vec<usize> = if panic { (0..total).collect() } else { healthy };
-    let weights: Vec<u32> = hosts
-        .iter()
-        .filter_map(|&i| endpoints.get(i).map(|e| e.weight.max(1)))
-        .collect();
-    let keys: Vec<(&str, u32)> = hosts
-        .iter()
-        .filter_map(|&i| {
-            endpoints
-                .get(i)
-                .map(|e| (e.address.as_str(), e.weight.max(1)))
-        })
-        .collect();
+    let weights = || -> Vec<u32> {
+        hosts
+            .iter()
+            .filter_map(|&i| endpoints.get(i).map(|e| e.weight.max(1)))
+            .collect()
+    };
     let balancer = match &policy.lb {
         LbPolicy::Passthrough => Balancer::Passthrough,
         LbPolicy::Random => Balancer::Random,
-        LbPolicy::RoundRobin => Balancer::RoundRobin(Mutex::new(RoundRobin::new(&weights, seed))),
-        LbPolicy::LeastRequest => Balancer::LeastRequest(Mutex::new((
-            LeastRequest::new(&weights, LeastRequestConfig::default(), seed),
-            vec![0; weights.len()],
-        ))),
-        LbPolicy::RingHash { minimum_ring_size } => {
-            match RingHash::build(&keys, *minimum_ring_size, RingHash::DEFAULT_MAX_RING_SIZE) {
-                Ok(ring) => Balancer::Ring(ring),
-                Err(error) => {
-                    tracing::warn!(%error, "ring hash could not be built; using random");
-                    Balancer::Random
-                }
-            }
+        LbPolicy::RoundRobin => Balancer::RoundRobin(Mutex::new(RoundRobin::new(&weights(), seed))),
+        LbPolicy::LeastRequest => {
+            let weights = weights();
+            Balancer::LeastRequest(Mutex::new((
+                LeastRequest::new(&weights, LeastRequestConfig::default(), seed),
+                vec![0; weights.len()],
+            )))
         }
-        LbPolicy::Maglev { table_size } => match Maglev::build(&keys, *table_size) {
-            Ok(table) => Balancer::Maglev(table),
-            Err(error) => {
-                tracing::warn!(%error, "maglev table could not be built; using random");
-                Balancer::Random
-            }
-        },
+        // Built on the first pick (`ClusterState::build_table`).
+        LbPolicy::RingHash { minimum_ring_size } => Balancer::Hashed(
+            HashKind::Ring {
+                minimum_ring_size: *minimum_ring_size,
+            },
+            OnceLock::new(),
+        ),
+        LbPolicy::Maglev { table_size } => Balancer::Hashed(
+            HashKind::Maglev {
+                table_size: *table_size,
+            },
+            OnceLock::new(),
+        ),
     };
     ClusterState {
         endpoints,
@@ -556,6 +585,49 @@ fn build_state(
 }
 
 impl ClusterState {
+    /// Builds the consistent-hash table over the hosts the balancer chooses among, each keyed
+    /// by its address with its weight (0 counting as 1), in host-set order. Bounded by Envoy's
+    /// own limits: a ring has at most `maximum_ring_size` entries (8388608, 96 MiB), a Maglev
+    /// table at most 5000011 slots (20 MB).
+    fn build_table(&self, kind: HashKind) -> HashTable {
+        let keys: Vec<(&str, u32)> = self
+            .hosts
+            .iter()
+            .filter_map(|&i| {
+                self.endpoints
+                    .get(i)
+                    .map(|e| (e.address.as_str(), e.weight.max(1)))
+            })
+            .collect();
+        match kind {
+            HashKind::Ring { minimum_ring_size } => {
+                match RingHash::build(&keys, minimum_ring_size, RingHash::DEFAULT_MAX_RING_SIZE) {
+                    Ok(ring) => HashTable::Ring(ring),
+                    Err(error) => {
+                        tracing::warn!(%error, "ring hash could not be built; using random");
+                        HashTable::Random
+                    }
+                }
+            }
+            HashKind::Maglev { table_size } => match Maglev::build(&keys, table_size) {
+                Ok(table) => HashTable::Maglev(table),
+                Err(error) => {
+                    tracing::warn!(%error, "maglev table could not be built; using random");
+                    HashTable::Random
+                }
+            },
+        }
+    }
+
+    /// Whether the consistent-hash table, if the balancer has one, has been built.
+    #[cfg(test)]
+    fn table_built(&self) -> Option<bool> {
+        match &self.balancer {
+            Balancer::Hashed(_, table) => Some(table.get().is_some()),
+            _ => None,
+        }
+    }
+
     /// Whether the balancer chooses among endpoint `index` (healthy, or the cluster is in
     /// panic).
     #[cfg(feature = "tower")]
@@ -636,5 +708,100 @@ impl Clusters {
         ));
         self.clusters.push(cluster);
         index
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+    use crate::util::rng::FastRng;
+
+    fn endpoints(weights: &[u32]) -> Vec<Endpoint> {
+        (0_u8..)
+            .zip(weights)
+            .map(|(i, &w)| Endpoint::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, i)), 80).with_weight(w))
+            .collect()
+    }
+
+    fn cluster(lb: LbPolicy, all: &[Endpoint]) -> Cluster {
+        let policy = ClusterPolicy {
+            lb,
+            hash: vec![HashPolicy::Header {
+                name: http::HeaderName::from_static("x-user"),
+            }],
+            ..ClusterPolicy::default()
+        };
+        Cluster::new("h", None, 80, 0, None, policy, Some(all), 7)
+    }
+
+    fn pick(cluster: &Cluster, state: &ClusterState, user: &str) -> Option<usize> {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-user", http::HeaderValue::from_str(user).ok()?);
+        let input = HashInput {
+            headers: &headers,
+            path_and_query: "/",
+            source_ip: None,
+            downstream_remote: None,
+            downstream_local: None,
+        };
+        cluster
+            .pick(state, &input, &mut FastRng::from_seed(1))
+            .ok()
+            .map(|(i, _)| i)
+    }
+
+    /// A consistent-hash table is built by the first pick of a state, never by making the
+    /// state: not at compile time, not when endpoints are replaced, not when a host is ejected.
+    /// Weights 1 and 4294967294 would build Envoy's largest ring (8388608 entries) for each.
+    #[test]
+    fn hash_tables_are_built_on_first_pick() {
+        let hostile = endpoints(&[1, u32::MAX - 1]);
+        for lb in [
+            LbPolicy::RingHash {
+                minimum_ring_size: 1024,
+            },
+            LbPolicy::Maglev { table_size: 65537 },
+        ] {
+            let c = cluster(lb.clone(), &hostile);
+            assert_eq!(c.state().table_built(), Some(false), "{lb:?}");
+            c.set_endpoints(&endpoints(&[1, 2, 3]));
+            let state = c.state();
+            assert_eq!(state.table_built(), Some(false), "{lb:?}");
+            let first = pick(&c, &state, "alice");
+            assert!(first.is_some());
+            assert_eq!(state.table_built(), Some(true), "{lb:?}");
+            assert_eq!(pick(&c, &state, "alice"), first, "the same table answers");
+        }
+    }
+
+    /// An ejection rebuilds the state without its table; its next pick builds it.
+    #[test]
+    fn ejection_rebuilds_stay_lazy() {
+        let policy = ClusterPolicy {
+            lb: LbPolicy::RingHash {
+                minimum_ring_size: 64,
+            },
+            outlier: Some(OutlierConfig {
+                consecutive_5xx: Some(1),
+                max_ejection_percent: 100,
+                ..OutlierConfig::default()
+            }),
+            panic_threshold: 0,
+            ..ClusterPolicy::default()
+        };
+        let all = endpoints(&[1, 1, 1]);
+        let c = Cluster::new("h", None, 80, 0, None, policy, Some(&all), 7);
+        let before = c.state();
+        let now = Instant::now();
+        c.report(&before, 0, UpstreamResult::Status(503), now);
+        let after = c.state();
+        assert!(
+            !Arc::ptr_eq(&before, &after),
+            "the ejection rebuilt the state"
+        );
+        assert_eq!(after.table_built(), Some(false));
+        assert!(!after.hosts.contains(&0), "host 0 is ejected");
     }
 }

@@ -14,11 +14,13 @@ mod workload_entry;
 
 use crate::config::{Body, Resource};
 use crate::diagnostic::Diagnostic;
+use crate::util::regex::RegexBudget;
 use sink::Sink;
 
-/// Validates one resource, appending every problem found to `out`.
-pub(crate) fn validate(resource: &Resource, out: &mut Vec<Diagnostic>) {
-    let mut sink = Sink::new(resource, out);
+/// Validates one resource, appending every problem found to `out`; its regexes are charged to
+/// `regexes`, the budget of the whole configuration.
+pub(crate) fn validate(resource: &Resource, out: &mut Vec<Diagnostic>, regexes: &mut RegexBudget) {
+    let mut sink = Sink::new(resource, out).with_regexes(regexes);
     if resource.metadata.name.is_empty() && !matches!(resource.body, Body::Ignored { .. }) {
         sink.error("metadata.name", "name is required");
     }

@@ -2,6 +2,7 @@
 
 use crate::config::Resource;
 use crate::diagnostic::{Code, Diagnostic, Severity};
+use crate::util::regex::{Refused, RegexBudget};
 
 /// Collects the diagnostics of one resource; validation and analysis code report through it.
 ///
@@ -11,11 +12,36 @@ use crate::diagnostic::{Code, Diagnostic, Severity};
 pub(crate) struct Sink<'a> {
     resource: &'a Resource,
     out: &'a mut Vec<Diagnostic>,
+    /// The regex budget of the configuration being validated; `None` for sinks that compile
+    /// no regex (analysis).
+    regexes: Option<&'a mut RegexBudget>,
 }
 
 impl<'a> Sink<'a> {
     pub(crate) fn new(resource: &'a Resource, out: &'a mut Vec<Diagnostic>) -> Self {
-        Self { resource, out }
+        Self {
+            resource,
+            out,
+            regexes: None,
+        }
+    }
+
+    /// The same sink, charging the regexes it checks to `budget` (shared by every resource
+    /// of one configuration).
+    pub(crate) fn with_regexes(self, budget: &'a mut RegexBudget) -> Self {
+        Self {
+            regexes: Some(budget),
+            ..self
+        }
+    }
+
+    /// Checks a user regex within the configuration's budget (a budget of its own when the
+    /// sink has none).
+    pub(crate) fn check_regex(&mut self, pattern: &str) -> Result<(), Refused> {
+        match self.regexes.as_deref_mut() {
+            Some(budget) => budget.check(pattern),
+            None => RegexBudget::default().check(pattern),
+        }
     }
 
     /// How many diagnostics have been reported so far (of every resource).

@@ -13,6 +13,7 @@ use crate::config::{
     VirtualService,
 };
 use crate::util::host;
+use crate::util::regex::{MEMORY_BUDGET, OVERSIZED_BUDGET, Refused, SIZE_LIMIT};
 use crate::util::status::go_status_text_known;
 
 /// Regexes longer than this are rejected (validation.go `validateStringRegexp`).
@@ -542,7 +543,9 @@ fn string_match(
     }
 }
 
-/// validation.go `validateStringRegexp`: non-empty, at most 1024 characters, RE2 syntax.
+/// validation.go `validateStringRegexp`: non-empty, at most 1024 characters, RE2 syntax; and
+/// meshroute's limits (`util/regex.rs`): at most 4 MiB compiled, within the configuration's
+/// regex budget.
 pub(crate) fn regex_valid(sink: &mut Sink<'_>, path: &str, what: &str, regex: &str) {
     if regex.is_empty() {
         sink.error(
@@ -554,13 +557,26 @@ pub(crate) fn regex_valid(sink: &mut Sink<'_>, path: &str, what: &str, regex: &s
             path,
             format!("\"{what}\": regex is too large, max length allowed is {MAX_REGEX_LEN}"),
         );
-    } else if let Err(error) = regex::RegexBuilder::new(regex).size_limit(1 << 22).build() {
-        let detail = error.to_string();
-        let detail = detail.lines().last().unwrap_or(&detail).trim().to_owned();
-        sink.error(
-            path,
-            format!("\"{what}\": {detail}; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)"),
-        );
+    } else {
+        match sink.check_regex(regex) {
+            Ok(()) => {}
+            Err(Refused::Invalid(error)) => {
+                let detail = error.to_string();
+                let detail = detail.lines().last().unwrap_or(&detail).trim().to_owned();
+                sink.error(
+                    path,
+                    format!("\"{what}\": {detail}; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)"),
+                );
+            }
+            Err(Refused::TooManyOversized) => sink.error(
+                path,
+                format!("\"{what}\": regex not compiled: {OVERSIZED_BUDGET} regexes before it in this configuration exceed the size limit of {SIZE_LIMIT} bytes, and meshroute compiles no more regexes after that many; shorten or remove the oversized regexes"),
+            ),
+            Err(Refused::MemorySpent) => sink.error(
+                path,
+                format!("\"{what}\": regex not compiled: the regexes before it in this configuration already take {} MiB compiled, meshroute's budget for one configuration; use exact or prefix matches, or simpler regexes", MEMORY_BUDGET >> 20),
+            ),
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! (`meshroute::lint`, `meshroute check --lint`), one file per lint as in `src/analyze/`: MR001
 //! shadowed match (`shadowed.rs`), MR002 subset without endpoints (`subsets.rs`), MR003
 //! destination without traffic (`weights.rs`), MR004 routing flag that callers must forward
-//! (`flags.rs`); then the seed scenario and the command line. Each lint has a bad configuration
-//! and a good neighbour.
+//! (`flags.rs`), MR005 ring hash at its maximum size (`ring_size.rs`); then the seed scenario and
+//! the command line. Each lint has a bad configuration and a good neighbour.
 //!
 //! `references.rs` holds the cross-resource `istioctl analyze` findings (IST0101 subsets and
 //! gateways, IST0109, IST0132), `hosts.rs` those about destination hosts (IST0101, IST0112); the
@@ -24,6 +24,7 @@ mod cli;
 mod flags;
 mod hosts;
 mod references;
+mod ring_size;
 mod seed;
 mod shadowed;
 mod subsets;
