@@ -431,13 +431,11 @@ async fn fault_delay_and_abort_shares() {
     .await;
 }
 
-/// Mirrors: the copy reaches the mirror's endpoint with the same body, and a mirror that
-/// hangs never slows the main request.
-#[tokio::test]
-async fn mirrors_arrive_and_never_slow_the_main_path() {
-    bounded(async {
-        let yaml = format!(
-            "{}---
+/// `svc` mirrored to the Service `shadow`: the main endpoint answers at once, the mirror's
+/// hangs. Returns the mesh and the mirror's backend.
+async fn mirrored() -> (SharedMesh, Backend) {
+    let yaml = format!(
+        "{}---
 apiVersion: v1
 kind: Service
 metadata: {{name: shadow, namespace: default}}
@@ -445,19 +443,28 @@ spec:
   ports: [{{port: 8080, name: http}}]
   selector: {{app: shadow}}
 ",
-            config("    mirror: {host: shadow}", RR)
-        );
-        let mesh = shared(&yaml);
-        let main = Backend::start(Behaviour::Ok).await;
-        let shadow = Backend::start(Behaviour::Hang).await;
-        mesh.set_endpoints(HOST, 8080, vec![main.endpoint()])
-            .unwrap();
-        mesh.set_endpoints(
-            "shadow.default.svc.cluster.local",
-            8080,
-            vec![shadow.endpoint()],
-        )
+        config("    mirror: {host: shadow}", RR)
+    );
+    let mesh = shared(&yaml);
+    let main = Backend::start(Behaviour::Ok).await;
+    let shadow = Backend::start(Behaviour::Hang).await;
+    mesh.set_endpoints(HOST, 8080, vec![main.endpoint()])
         .unwrap();
+    mesh.set_endpoints(
+        "shadow.default.svc.cluster.local",
+        8080,
+        vec![shadow.endpoint()],
+    )
+    .unwrap();
+    (mesh, shadow)
+}
+
+/// Mirrors: the copy reaches the mirror's endpoint with the same body, and a mirror that
+/// hangs never slows the main request.
+#[tokio::test]
+async fn mirrors_arrive_and_never_slow_the_main_path() {
+    bounded(async {
+        let (mesh, shadow) = mirrored().await;
         let layer = OutboundLayer::new(mesh, Source::default());
         let client = layer.clone().layer(upstream_client());
         for i in 0..5 {
@@ -492,28 +499,7 @@ spec:
 #[tokio::test]
 async fn mirrors_over_the_bound_are_dropped_and_counted() {
     bounded(async {
-        let yaml = format!(
-            "{}---
-apiVersion: v1
-kind: Service
-metadata: {{name: shadow, namespace: default}}
-spec:
-  ports: [{{port: 8080, name: http}}]
-  selector: {{app: shadow}}
-",
-            config("    mirror: {host: shadow}", RR)
-        );
-        let mesh = shared(&yaml);
-        let main = Backend::start(Behaviour::Ok).await;
-        let shadow = Backend::start(Behaviour::Hang).await;
-        mesh.set_endpoints(HOST, 8080, vec![main.endpoint()])
-            .unwrap();
-        mesh.set_endpoints(
-            "shadow.default.svc.cluster.local",
-            8080,
-            vec![shadow.endpoint()],
-        )
-        .unwrap();
+        let (mesh, _shadow) = mirrored().await;
         let layer = OutboundLayer::new(mesh, Source::default()).max_mirrors_in_flight(2);
         let client = layer.clone().layer(upstream_client());
         for _ in 0..5 {

@@ -14,7 +14,7 @@ use crate::config::{
 };
 use crate::util::host;
 use crate::util::regex::{MEMORY_BUDGET, OVERSIZED_BUDGET, Refused, SIZE_LIMIT};
-use crate::util::status::go_status_text_known;
+use crate::util::status::{go_status_text_known, grpc_code};
 
 /// Regexes longer than this are rejected (validation.go `validateStringRegexp`).
 const MAX_REGEX_LEN: usize = 1024;
@@ -997,27 +997,6 @@ fn validate_retries(sink: &mut Sink<'_>, p: &str, r: &HttpRetry) {
     }
 }
 
-/// gRPC status names Istio accepts for `abort.grpcStatus`.
-const GRPC_STATUS: [&str; 17] = [
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-];
-
 fn fault_percentage(sink: &mut Sink<'_>, path: String, percentage: Option<Percent>) {
     if let Some(Percent { value }) = percentage {
         if value != 0.0 && !(0.0001..=100.0).contains(&value) {
@@ -1045,7 +1024,7 @@ fn validate_fault(sink: &mut Sink<'_>, p: &str, f: &HttpFaultInjection) {
             }
         }
         if let Some(grpc) = &abort.grpc_status {
-            if !GRPC_STATUS.contains(&grpc.as_str()) {
+            if grpc_code(grpc).is_none() {
                 sink.error(
                     format!("{ap}.grpcStatus"),
                     format!("gRPC status {grpc:?} is not supported. See https://github.com/grpc/grpc/blob/master/doc/statuscodes.md"),

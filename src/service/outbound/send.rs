@@ -24,6 +24,7 @@ use crate::service::future::After;
 use crate::service::replay::RequestBody;
 use crate::service::reply::{Reply, UpstreamReply};
 use crate::util::rng::{Rng, SharedRng, ThreadRng};
+use crate::util::status::grpc_code;
 
 /// Random draws inside a request's future: the layer's seeded generator, or the thread's.
 #[derive(Debug, Clone)]
@@ -101,38 +102,11 @@ pub(super) fn abort_reply<B>(abort: &Abort, grpc: bool) -> Response<ResponseBody
         .build(grpc),
         Abort::Grpc(name) => {
             let mut reply = Reply::new(StatusCode::OK, "fault filter abort", "FI", detail);
-            reply.grpc_status = Some(grpc_code(name));
+            // Validation admits only names Istio knows; UNKNOWN (2) otherwise.
+            reply.grpc_status = Some(grpc_code(name).unwrap_or(2));
             reply.build(true)
         }
     }
-}
-
-/// Istio's `SupportedGRPCStatus` (`pkg/util/grpc/codes.go`): a status name to its code.
-fn grpc_code(name: &str) -> u8 {
-    const NAMES: [&str; 17] = [
-        "OK",
-        "CANCELLED",
-        "UNKNOWN",
-        "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED",
-        "NOT_FOUND",
-        "ALREADY_EXISTS",
-        "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED",
-        "FAILED_PRECONDITION",
-        "ABORTED",
-        "OUT_OF_RANGE",
-        "UNIMPLEMENTED",
-        "INTERNAL",
-        "UNAVAILABLE",
-        "DATA_LOSS",
-        "UNAUTHENTICATED",
-    ];
-    NAMES
-        .iter()
-        .position(|n| *n == name)
-        .and_then(|i| u8::try_from(i).ok())
-        .unwrap_or(2)
 }
 
 /// The route timeout's reply (`router.cc` `onResponseTimeout`: 504 "upstream request timeout",
