@@ -179,12 +179,10 @@ fn host_entry(sidecar: &mut SidecarHosts, fqdn: &str, ports: Option<&[u16]>) -> 
             .domains
             .entry(format!("{name}.{ns}").into())
             .or_insert(idx);
-        sidecar
-            .short
-            .entry(ns.into())
-            .or_default()
-            .entry(name.into())
-            .or_insert(idx);
+        let pairs = sidecar.short.entry(name.into()).or_default();
+        if !pairs.iter().any(|(namespace, _)| **namespace == *ns) {
+            pairs.push((ns.into(), idx));
+        }
     }
     idx
 }

@@ -41,6 +41,9 @@ pub struct Mesh {
 
 #[derive(Debug)]
 struct Inner {
+    /// Unique per `Mesh` made in this process (never 0): the key of the scope a [`Source`]
+    /// remembers.
+    id: u64,
     diagnostics: Vec<Diagnostic>,
     tables: Tables,
     streams: StreamTables,
@@ -67,10 +70,28 @@ enum Eval<'a> {
     HttpsRedirect,
 }
 
+/// The id of the next `Mesh`.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 impl Mesh {
+    /// The scope a caller sees the mesh through (`Scopes::select` for a sidecar, the plain scope
+    /// of its namespace for a gateway), remembered in the `Source` for the next request.
+    fn scope(&self, source: &Source) -> &Scope {
+        let scopes = &self.inner.tables.scopes;
+        scopes.get(
+            source.scope_index(self.inner.id, |source| match source.gateway_name() {
+                None => scopes.select_index(source.namespace(), source.labels()),
+                Some(gateway) => {
+                    scopes.gateway_index(gateway.split_once('/').map_or("", |(ns, _)| ns))
+                }
+            }),
+        )
+    }
+
     pub(crate) fn new(diagnostics: Vec<Diagnostic>, tables: Tables, streams: StreamTables) -> Self {
         Self {
             inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                 diagnostics,
                 tables,
                 streams,
@@ -225,12 +246,7 @@ impl Mesh {
         let host = lowercase(facts.host, &mut buffer);
         let tables = &self.inner.tables;
 
-        let scope = match source.gateway_name() {
-            None => tables.scopes.select(source.namespace(), source.labels()),
-            Some(gateway) => tables
-                .scopes
-                .gateway(gateway.split_once('/').map_or("", |(ns, _)| ns)),
-        };
+        let scope = self.scope(source);
         tracer.scope(&scope.name);
 
         let (eval, fallback) = match source.gateway_name() {
@@ -650,12 +666,7 @@ impl Mesh {
         let streams = &self.inner.streams;
         let tables = &self.inner.tables;
         let port = connection.port();
-        let scope = match source.gateway_name() {
-            None => tables.scopes.select(source.namespace(), source.labels()),
-            Some(gateway) => tables
-                .scopes
-                .gateway(gateway.split_once('/').map_or("", |(ns, _)| ns)),
-        };
+        let scope = self.scope(source);
         tracer.scope(&scope.name);
         let eval = match source.gateway_name() {
             None => {
@@ -844,12 +855,7 @@ impl Mesh {
         rng: &mut impl Rng,
     ) -> Option<PickedEndpoint> {
         let tables = &self.inner.tables;
-        let scope = match source.gateway_name() {
-            None => tables.scopes.select(source.namespace(), source.labels()),
-            Some(gateway) => tables
-                .scopes
-                .gateway(gateway.split_once('/').map_or("", |(ns, _)| ns)),
-        };
+        let scope = self.scope(source);
         let seen = scope.hosts.get(mirror.host.as_str()).filter(|s| s.exists)?;
         let clusters = &tables.clusters;
         let ports = [mirror.port, None, Some(port)];

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Who sends the request: a sidecar in a namespace (with its workload's labels), or a gateway.
 ///
@@ -14,6 +15,9 @@ pub struct Source {
     gateway: Option<String>,
     ip: Option<IpAddr>,
     downstream: Option<(SocketAddr, SocketAddr)>,
+    /// The scope the last [`Mesh`](crate::Mesh) chose for this caller, so that a caller that
+    /// keeps its `Source` skips the namespace lookup on every request.
+    scope: ScopeMemo,
 }
 
 impl Source {
@@ -25,6 +29,7 @@ impl Source {
             gateway: None,
             ip: None,
             downstream: None,
+            scope: ScopeMemo::default(),
         }
     }
 
@@ -39,6 +44,7 @@ impl Source {
             gateway: Some(format!("{namespace}/{name}")),
             ip: None,
             downstream: None,
+            scope: ScopeMemo::default(),
         }
     }
 
@@ -51,6 +57,7 @@ impl Source {
             .into_iter()
             .map(|(k, v)| (k.into(), v.into()))
             .collect();
+        self.scope = ScopeMemo::default();
         self
     }
 
@@ -98,5 +105,68 @@ impl Default for Source {
     /// A sidecar in namespace `default`.
     fn default() -> Self {
         Self::sidecar("default")
+    }
+}
+
+/// A scope choice remembered for one caller: `mesh id << 24 | scope index`, `0` for none. One
+/// atomic word, so that concurrent requests through a shared `Source` never read a mesh's id
+/// with another mesh's index. Equality and hashing of [`Source`] ignore it.
+#[derive(Default)]
+struct ScopeMemo(AtomicU64);
+
+/// Scope indexes that fit beside a mesh id in one word; larger ones are not remembered.
+const SCOPE_BITS: u32 = 24;
+
+impl ScopeMemo {
+    /// The remembered scope index for mesh `id`.
+    fn get(&self, id: u64) -> Option<u32> {
+        let word = self.0.load(Ordering::Relaxed);
+        (word != 0 && word >> SCOPE_BITS == id).then(|| {
+            // Masked to 24 bits: the cast keeps every bit.
+            #[allow(clippy::cast_possible_truncation)]
+            let index = (word & ((1 << SCOPE_BITS) - 1)) as u32;
+            index
+        })
+    }
+
+    /// Remembers scope `index` for mesh `id` (ids use the upper 40 bits).
+    fn set(&self, id: u64, index: u32) {
+        if index < 1 << SCOPE_BITS && id < 1 << (64 - SCOPE_BITS) {
+            self.0
+                .store(id << SCOPE_BITS | u64::from(index), Ordering::Relaxed);
+        }
+    }
+}
+
+impl Clone for ScopeMemo {
+    fn clone(&self) -> Self {
+        Self(AtomicU64::new(self.0.load(Ordering::Relaxed)))
+    }
+}
+
+impl PartialEq for ScopeMemo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for ScopeMemo {}
+
+impl std::fmt::Debug for ScopeMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("..")
+    }
+}
+
+impl Source {
+    /// The scope index `mesh` (with unique id `mesh_id`, never 0) chose for this caller last
+    /// time, else `choose`'s, remembered.
+    pub(crate) fn scope_index(&self, mesh_id: u64, choose: impl FnOnce(&Self) -> u32) -> u32 {
+        if let Some(index) = self.scope.get(mesh_id) {
+            return index;
+        }
+        let index = choose(self);
+        self.scope.set(mesh_id, index);
+        index
     }
 }

@@ -369,8 +369,10 @@ pub(crate) struct SidecarHosts {
     pub(crate) hosts: Vec<HostEntry>,
     /// Names reachable from any namespace: FQDN, `name.ns.svc`, `name.ns`, literal hosts.
     pub(crate) domains: HashMap<Box<str>, u32>,
-    /// Short names, reachable from the service's own namespace only: namespace → name → host.
-    pub(crate) short: HashMap<Box<str>, HashMap<Box<str>, u32>>,
+    /// Short names, reachable from the service's own namespace only: name → (namespace, host)
+    /// pairs, one per namespace with a service of that name (usually one): a request's short
+    /// name costs one probe and a namespace comparison.
+    pub(crate) short: HashMap<Box<str>, Vec<(Box<str>, u32)>>,
     /// Wildcard VirtualService hosts (`*.foo.com` under the suffix `.foo.com`).
     pub(crate) wildcards: Wildcards<u32>,
     /// The service ports each VirtualService of the listener has a virtual host on (the ports of
@@ -406,12 +408,14 @@ impl SidecarHosts {
     /// `name.ns.svc`, `name.ns`, a ServiceEntry host); a short name reaches the service of that
     /// name in the caller's namespace.
     pub(crate) fn lookup(&self, host: &str, namespace: &str) -> Option<&HostEntry> {
-        let index = if host.contains('.') {
+        // A byte loop, not `memchr`: host names are short.
+        let index = if host.bytes().any(|b| b == b'.') {
             self.domains.get(host)
         } else {
             self.short
-                .get(namespace)
-                .and_then(|names| names.get(host))
+                .get(host)
+                .and_then(|pairs| pairs.iter().find(|(ns, _)| **ns == *namespace))
+                .map(|(_, index)| index)
                 .or_else(|| self.domains.get(host))
         };
         index.and_then(|&i| self.hosts.get(usize::try_from(i).ok()?))
@@ -432,10 +436,13 @@ impl SidecarHosts {
         &'a self,
         host: &'a str,
     ) -> impl Iterator<Item = (&'a str, &'a HostEntry)> + 'a {
-        self.short.iter().filter_map(move |(namespace, names)| {
-            let index = usize::try_from(*names.get(host)?).ok()?;
-            Some((&**namespace, self.hosts.get(index)?))
-        })
+        self.short
+            .get(host)
+            .into_iter()
+            .flatten()
+            .filter_map(move |(namespace, index)| {
+                Some((&**namespace, self.hosts.get(usize::try_from(*index).ok()?)?))
+            })
     }
 }
 
@@ -476,29 +483,32 @@ impl Scopes {
     /// Sidecar of the namespace whose selector the labels satisfy, else the namespace's default
     /// (its selector-less Sidecar, else the root namespace's, else everything visible).
     pub(crate) fn select<L: LabelSet + ?Sized>(&self, namespace: &str, labels: &L) -> &Scope {
-        let index = match self.namespaces.get(namespace) {
+        self.get(self.select_index(namespace, labels))
+    }
+
+    /// The index of [`Scopes::select`]'s scope.
+    pub(crate) fn select_index<L: LabelSet + ?Sized>(&self, namespace: &str, labels: &L) -> u32 {
+        match self.namespaces.get(namespace) {
             Some(ns) => ns
                 .selected
                 .iter()
                 .find(|(selector, _)| selector.iter().all(|(k, v)| labels.has(k, v)))
                 .map_or(ns.default, |(_, scope)| *scope),
             None => self.elsewhere,
-        };
-        self.get(index)
+        }
     }
 
-    /// The scope of a gateway proxy in `namespace`: every service and rule visible there,
-    /// Sidecar resources ignored.
-    pub(crate) fn gateway(&self, namespace: &str) -> &Scope {
-        self.get(
-            self.plain
-                .get(namespace)
-                .copied()
-                .unwrap_or(self.elsewhere_plain),
-        )
+    /// The index of the scope of a gateway proxy in `namespace`: every service and rule visible
+    /// there, Sidecar resources ignored.
+    pub(crate) fn gateway_index(&self, namespace: &str) -> u32 {
+        self.plain
+            .get(namespace)
+            .copied()
+            .unwrap_or(self.elsewhere_plain)
     }
 
-    fn get(&self, index: u32) -> &Scope {
+    /// The scope at `index` (an empty scope for an index out of range).
+    pub(crate) fn get(&self, index: u32) -> &Scope {
         static EMPTY: std::sync::OnceLock<Scope> = std::sync::OnceLock::new();
         usize::try_from(index)
             .ok()

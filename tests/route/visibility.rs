@@ -571,6 +571,45 @@ fn sidecar_selection_precedence() {
     );
 }
 
+/// One `Source` kept across configurations (as `SharedMesh` users keep theirs) is seen through
+/// each configuration's own scope: the scope a `Source` remembers is keyed by the `Mesh`, and a
+/// clone with other labels chooses again.
+#[test]
+fn a_kept_source_follows_each_configuration() {
+    let base = two_services()
+        + &service("local", "frontend", &[9080], "")
+        + &virtual_service(
+            "local",
+            "frontend",
+            "  hosts: [local]\n  http:\n  - route: [{destination: {host: local}}]\n",
+        );
+    let locked = base.clone()
+        + &sidecar(
+            "default",
+            "frontend",
+            "  egress:\n  - hosts: [\"bookinfo/ratings.bookinfo.svc.cluster.local\"]\n",
+        );
+    let (open, locked) = (mesh(&base), mesh(&locked));
+    let caller = from("frontend");
+    let local = "http://local:9080/";
+    for _ in 0..2 {
+        assert_eq!(decided_by(&open, local, &caller), "frontend/local");
+        assert_eq!(decided_by(&locked, local, &caller), "noVirtualService");
+    }
+    // A workload-selecting Sidecar: the same namespace, other labels, another scope.
+    let selecting = base
+        + &sidecar(
+            "canary",
+            "frontend",
+            "  workloadSelector: {labels: {app: canary}}\n  egress:\n  - hosts: [\"bookinfo/*\"]\n",
+        );
+    let selecting = mesh(&selecting);
+    assert_eq!(decided_by(&selecting, local, &caller), "frontend/local");
+    let canary = caller.clone().with_labels([("app", "canary")]);
+    assert_eq!(decided_by(&selecting, local, &canary), "noVirtualService");
+    assert_eq!(decided_by(&selecting, local, &caller), "frontend/local");
+}
+
 /// push_context.go `initSidecarScopes`: a root-namespace Sidecar *with* a selector is not the
 /// mesh default.
 #[test]
