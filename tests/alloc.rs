@@ -362,3 +362,176 @@ fn connection_decisions_allocate_nothing() {
         );
     }
 }
+
+/// The tower layers' own allocations per request, after a warm-up: requests are built and
+/// responses dropped outside the count, the inner service allocates nothing and answers at once,
+/// and each call is polled to completion by hand (no runtime in the count).
+#[cfg(feature = "tower")]
+mod layers {
+    use std::convert::Infallible;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    use http::{Request, Response};
+    use meshroute::service::{Dispatch, OutboundLayer};
+    use meshroute::{Endpoint, SharedMesh, Source};
+    use tower::{Layer, Service, service_fn};
+
+    use super::allocations;
+
+    type Body = http_body_util::Empty<bytes::Bytes>;
+
+    const CONFIG: &str = "apiVersion: v1
+kind: Service
+metadata: {name: svc-b}
+spec:
+  ports: [{port: 8080, name: http}]
+  selector: {app: svc-b}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: svc-b}
+spec:
+  host: svc-b
+  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: svc-b}
+spec:
+  hosts: [svc-b]
+  http:
+  - match: [{headers: {x-canary: {exact: \"true\"}}}]
+    route: [{destination: {host: svc-b, subset: v2}}]
+    retries: {attempts: 0}
+  - route: [{destination: {host: svc-b, subset: v1}}]
+";
+
+    /// The mesh of `CONFIG`; with `endpoints`, four pods known for svc-b (two per subset).
+    fn shared(endpoints: bool) -> SharedMesh {
+        let loaded = meshroute::from_str(CONFIG, &meshroute::LoadOptions::default());
+        let mesh = SharedMesh::new(meshroute::compile(loaded.resources).unwrap());
+        if endpoints {
+            let endpoints = (1..=4u8)
+                .map(|i| {
+                    let version = if i % 2 == 0 { "v2" } else { "v1" };
+                    Endpoint::new([127, 0, 0, i].into(), 8080).with_labels([("version", version)])
+                })
+                .collect();
+            mesh.set_endpoints("svc-b.default.svc.cluster.local", 8080, endpoints)
+                .unwrap();
+        }
+        mesh
+    }
+
+    /// An upstream that answers at once and allocates nothing.
+    fn inner<B>() -> impl Service<
+        Request<B>,
+        Response = Response<Body>,
+        Error = Infallible,
+        Future = std::future::Ready<Result<Response<Body>, Infallible>>,
+    > + Clone {
+        service_fn(|_: Request<B>| std::future::ready(Ok(Response::new(Body::new()))))
+    }
+
+    /// An extension a server or router put on the request before (axum's `Router` puts
+    /// several), so that the request's extension map exists already.
+    #[derive(Clone)]
+    struct Earlier;
+
+    /// `n` requests to svc-b, with the canary header or not, with an extension map or bare.
+    fn requests(n: usize, canary: bool, extensions: bool) -> Vec<Request<Body>> {
+        (0..n)
+            .map(|_| {
+                let mut builder =
+                    Request::get("http://svc-b:8080/api/items?page=2").header("accept", "*/*");
+                if canary {
+                    builder = builder.header("x-canary", "true");
+                }
+                if extensions {
+                    builder = builder.extension(Earlier);
+                }
+                builder.body(Body::new()).unwrap()
+            })
+            .collect()
+    }
+
+    /// Allocations of `service` per request over 100 requests (after 10 warm-up calls).
+    fn per_request<S>(mut service: S, canary: bool, extensions: bool) -> usize
+    where
+        S: Service<Request<Body>>,
+        S::Future: Unpin,
+    {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut run = |requests: Vec<Request<Body>>| {
+            let mut responses = Vec::with_capacity(requests.len());
+            let count = allocations(|| {
+                for request in requests {
+                    let mut future = service.call(request);
+                    match std::pin::Pin::new(&mut future).poll(&mut cx) {
+                        Poll::Ready(response) => responses.push(response.ok()),
+                        Poll::Pending => panic!("the in-memory upstream answers at once"),
+                    }
+                }
+            });
+            assert!(responses.iter().all(Option::is_some));
+            count
+        };
+        run(requests(10, canary, extensions));
+        run(requests(100, canary, extensions)).div_ceil(100)
+    }
+
+    /// `Dispatch` allocates one thing of its own: the `RouteInfo` it puts in the request's
+    /// extensions (its names are the mesh's shared strings). A bare request also gets http's
+    /// extension map (two allocations); a picked endpoint's address is one more.
+    #[test]
+    fn dispatch_allocates_the_route_info_and_nothing_else() {
+        for (endpoints, extensions, expected) in [
+            (false, true, 1),
+            (false, false, 3),
+            (true, true, 2),
+            (true, false, 4),
+        ] {
+            let dispatch = Dispatch::builder(shared(endpoints), "svc-b:8080")
+                .subset("v1", inner())
+                .subset("v2", inner())
+                .build();
+            for canary in [false, true] {
+                let count = per_request(dispatch.clone(), canary, extensions);
+                assert_eq!(
+                    count, expected,
+                    "Dispatch per request (endpoints {endpoints}, extension map {extensions})"
+                );
+            }
+        }
+    }
+
+    /// `Outbound` on a route without policies (`retries: {attempts: 0}`, the canary route)
+    /// allocates once: the `Host` header's value (the request's authority; the URI to the
+    /// endpoint shares the endpoint's parsed authority and the request's path). On a route
+    /// that can retry (Istio's default policy, the other route) it also boxes the exchange and
+    /// keeps a copy of the request's head for the retry, as Envoy keeps the headers: the
+    /// header map (three allocations for this one header), the extension map (two) and the
+    /// URI's shared bytes (one).
+    #[test]
+    fn outbound_allocates_once_without_policies() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let _guard = runtime.enter();
+        let outbound = OutboundLayer::new(shared(true), Source::default()).layer(inner());
+        let plain = per_request(outbound.clone(), true, true);
+        let retrying = per_request(outbound, false, true);
+        // The `metrics` feature counts each attempt under labelled keys.
+        let statistics = if cfg!(feature = "metrics") { 7 } else { 0 };
+        assert_eq!(plain, 1, "without policies");
+        assert!(
+            retrying <= 1 + 1 + 3 + 2 + 1 + statistics,
+            "with a retry policy: {retrying}"
+        );
+    }
+}

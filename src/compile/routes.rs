@@ -182,7 +182,7 @@ fn compile_route(
                         .as_ref()
                         .and_then(|p| u16::try_from(p.number).ok())
                         .filter(|p| *p != 0),
-                    subset: non_empty(&dest.subset),
+                    subset: non_empty(&dest.subset).map(Into::into),
                     host: fqdn.into(),
                     request_headers: header_ops(&request_order),
                     response_headers: header_ops(&response_order),

@@ -378,7 +378,7 @@ impl<'k> Builder<'k, '_, '_, '_> {
         for listener in &mut scope.listeners {
             for entry in &mut listener.hosts.hosts {
                 if entry.service_ports.is_some() {
-                    if let Some(seen) = scope.hosts.get(&entry.fqdn).filter(|h| h.exists) {
+                    if let Some(seen) = scope.hosts.get(&*entry.fqdn).filter(|h| h.exists) {
                         entry.rule = seen.rule;
                     }
                 }

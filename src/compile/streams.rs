@@ -107,7 +107,7 @@ pub(super) fn lower(
             .collect();
         rules.push((tcp, tls));
         bound.push(Bound {
-            key: key.clone(),
+            key: key.to_string().into(),
             namespace,
             vs,
             gateways: bound_gateways(&vs.gateways, namespace),

@@ -186,6 +186,10 @@ impl std::fmt::Debug for Balancer {
 #[derive(Debug)]
 pub(crate) struct ClusterState {
     endpoints: Vec<Endpoint>,
+    /// Each endpoint's address as a URI authority, parsed once per endpoint set (`None`: not an
+    /// authority), so that forwarding to an endpoint copies no text: an `Authority` clone shares
+    /// its bytes.
+    authorities: Vec<Option<http::uri::Authority>>,
     /// Indices (into `endpoints`) of the hosts the balancer chooses among: the healthy ones, or
     /// all of them when the cluster is in panic.
     hosts: Vec<usize>,
@@ -201,6 +205,11 @@ impl ClusterState {
     /// The endpoints.
     pub(crate) fn endpoints(&self) -> &[Endpoint] {
         &self.endpoints
+    }
+
+    /// Endpoint `index`'s address as a URI authority.
+    pub(crate) fn authority(&self, index: usize) -> Option<&http::uri::Authority> {
+        self.authorities.get(index)?.as_ref()
     }
 }
 
@@ -575,8 +584,10 @@ fn build_state(
             OnceLock::new(),
         ),
     };
+    let authorities = endpoints.iter().map(|e| e.address.parse().ok()).collect();
     ClusterState {
         endpoints,
+        authorities,
         hosts,
         balancer,
         known,

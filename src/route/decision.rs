@@ -142,7 +142,9 @@ pub(crate) struct RequestFacts<'a> {
 #[derive(Debug, Clone)]
 pub struct Decision<'a> {
     pub(crate) outcome: Outcome,
-    pub(crate) virtual_service: Option<&'a str>,
+    pub(crate) virtual_service: Option<&'a std::sync::Arc<str>>,
+    /// The service's name when its own virtual host answered (no VirtualService).
+    pub(crate) service_host: Option<&'a std::sync::Arc<str>>,
     pub(crate) route: Option<&'a CompiledRoute>,
     pub(crate) matched: Option<&'a CompiledMatch>,
     pub(crate) destination: Option<DestinationRef<'a>>,
@@ -154,6 +156,14 @@ pub struct Decision<'a> {
     /// The redirect is a gateway virtual host's `require_tls` (`tls.httpsRedirect`), not a
     /// route's `redirect`.
     pub(crate) https_redirect: bool,
+}
+
+/// Owned names of a decision, shared with the `Mesh` ([`Decision::shared_names`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SharedNames {
+    pub(crate) virtual_service: Option<std::sync::Arc<str>>,
+    pub(crate) host: Option<std::sync::Arc<str>>,
+    pub(crate) subset: Option<std::sync::Arc<str>>,
 }
 
 /// The endpoint a decision picked: the cluster snapshot it was picked from and its index.
@@ -173,12 +183,13 @@ impl<'a> Decision<'a> {
     /// A decision with this outcome and nothing else decided yet.
     pub(crate) fn new(
         outcome: Outcome,
-        virtual_service: Option<&'a str>,
+        virtual_service: Option<&'a std::sync::Arc<str>>,
         request: RequestFacts<'a>,
     ) -> Self {
         Self {
             outcome,
             virtual_service,
+            service_host: None,
             route: None,
             matched: None,
             destination: None,
@@ -206,7 +217,30 @@ impl<'a> Decision<'a> {
 
     /// The VirtualService that decided (`namespace/name`), if any.
     pub fn virtual_service(&self) -> Option<&'a str> {
-        self.virtual_service
+        self.virtual_service.map(|name| &**name)
+    }
+
+    /// The names of [`Decision::virtual_service`] and of the destination's host and subset as
+    /// shared strings of the `Mesh`: owned copies that allocate nothing (a host the mesh does
+    /// not know, as a passthrough has, is copied).
+    pub(crate) fn shared_names(&self) -> SharedNames {
+        let (host, subset) = match (self.chosen, self.destination) {
+            (Some(chosen), _) => (Some(chosen.host.clone()), chosen.subset.clone()),
+            (None, Some(destination)) => (
+                Some(
+                    self.service_host
+                        .filter(|name| ***name == *destination.host)
+                        .map_or_else(|| destination.host.into(), std::sync::Arc::clone),
+                ),
+                destination.subset.map(Into::into),
+            ),
+            (None, None) => (None, None),
+        };
+        SharedNames {
+            virtual_service: self.virtual_service.cloned(),
+            host,
+            subset,
+        }
     }
 
     /// The rule list the route that fired comes from: always [`RouteKind::Http`] when a route
@@ -252,6 +286,12 @@ impl<'a> Decision<'a> {
     pub fn endpoint(&self) -> Option<&Endpoint> {
         let picked = self.endpoint.as_ref()?;
         picked.state.endpoints().get(picked.index)
+    }
+
+    /// The picked endpoint's address as a URI authority (parsed when its endpoints were set).
+    pub(crate) fn endpoint_authority(&self) -> Option<&http::uri::Authority> {
+        let picked = self.endpoint.as_ref()?;
+        picked.state.authority(picked.index)
     }
 
     /// Why no endpoint was picked although the destination's endpoints are known: no healthy

@@ -53,7 +53,7 @@ struct Inner {
 enum Fallback<'a> {
     /// The service's own virtual host (Istio's default route): its FQDN, only port and the
     /// DestinationRule choice of the caller's scope.
-    Service(&'a str, Option<u16>, u32),
+    Service(&'a Arc<str>, Option<u16>, u32),
     /// The catch-all `allow_any` virtual host: Envoy's `PassthroughCluster`, the host as called.
     Passthrough(Option<&'a str>),
     /// The catch-all `block_all` virtual host (`REGISTRY_ONLY`): 502.
@@ -334,6 +334,7 @@ impl Mesh {
                     default_rule = Some(rule);
                     let port = Some(facts.port).or(service_port);
                     let mut decision = Decision::new(Outcome::NoVirtualService, None, facts);
+                    decision.service_host = Some(host);
                     decision.destination = Some(DestinationRef {
                         host,
                         subset: None,
@@ -388,7 +389,7 @@ impl Mesh {
         }
         tracing::trace!(
             outcome = decision.outcome.as_str(),
-            virtual_service = decision.virtual_service,
+            virtual_service = decision.virtual_service(),
             route = decision.route.map(|r| r.index),
             destination = decision.destination.map(|d| d.host),
             subset = decision.destination.and_then(|d| d.subset),
@@ -450,7 +451,7 @@ impl Mesh {
         let Some(entry) = host.and_then(|h| tables.registry.lookup(h, namespace)) else {
             return;
         };
-        let Some(exports) = tables.service_exports.get(&entry.fqdn) else {
+        let Some(exports) = tables.service_exports.get(&*entry.fqdn) else {
             return;
         };
         let resource = format!("service {}", entry.fqdn);

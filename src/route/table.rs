@@ -189,7 +189,7 @@ impl RouteConfig {
 #[derive(Debug)]
 pub(crate) struct CompiledVs {
     /// `namespace/name`.
-    pub(crate) key: Box<str>,
+    pub(crate) key: std::sync::Arc<str>,
     /// Namespaces it is visible to; `None` means all.
     pub(crate) export_to: Option<Vec<Box<str>>>,
     pub(crate) routes: Vec<CompiledRoute>,
@@ -315,8 +315,8 @@ pub(crate) enum Action {
 pub(crate) struct CompiledDestination {
     /// Its index among every route destination of the configuration (`Scope::destinations`).
     pub(crate) id: u32,
-    pub(crate) host: Box<str>,
-    pub(crate) subset: Option<Box<str>>,
+    pub(crate) host: std::sync::Arc<str>,
+    pub(crate) subset: Option<std::sync::Arc<str>>,
     pub(crate) port: Option<u16>,
     /// The service's only port, when it has exactly one.
     pub(crate) service_port: Option<u16>,
@@ -339,7 +339,7 @@ pub(crate) const NO_MATCH: u32 = u32::MAX;
 /// A host a sidecar can call: its canonical name and the VirtualServices that claim it.
 #[derive(Debug)]
 pub(crate) struct HostEntry {
-    pub(crate) fqdn: Box<str>,
+    pub(crate) fqdn: std::sync::Arc<str>,
     /// Candidate VirtualServices in Istio's precedence: for the scope's namespace, its private
     /// ones, then those exported to it, then public ones, each oldest first (creation time, then
     /// name, then namespace).

@@ -1,6 +1,8 @@
 //! What goes into request and response extensions, and the replies meshroute answers itself,
 //! as Envoy does.
 
+use std::sync::Arc;
+
 use http::{HeaderValue, Response, StatusCode};
 
 use super::body::ResponseBody;
@@ -13,15 +15,15 @@ pub struct RouteInfo {
     /// The outcome.
     pub outcome: Outcome,
     /// The VirtualService (`namespace/name`).
-    pub virtual_service: Option<String>,
+    pub virtual_service: Option<Arc<str>>,
     /// The index of the route in `spec.http`.
     pub route: Option<usize>,
     /// The index of the match in the route.
     pub matched: Option<usize>,
     /// The destination host.
-    pub host: Option<String>,
+    pub host: Option<Arc<str>>,
     /// The destination subset.
-    pub subset: Option<String>,
+    pub subset: Option<Arc<str>>,
     /// The destination port.
     pub port: Option<u16>,
     /// The picked endpoint's address.
@@ -30,16 +32,19 @@ pub struct RouteInfo {
 
 impl RouteInfo {
     /// Summarizes `decision`.
+    ///
+    /// The names are the `Mesh`'s own shared strings: summarizing allocates nothing but the
+    /// endpoint's address, when one was picked.
     pub fn of(decision: &Decision<'_>) -> Self {
-        let destination = decision.destination();
+        let names = decision.shared_names();
         Self {
             outcome: decision.outcome(),
-            virtual_service: decision.virtual_service().map(str::to_owned),
+            virtual_service: names.virtual_service,
             route: decision.route().map(|r| r.index),
             matched: decision.matched().map(|m| m.index),
-            host: destination.map(|d| d.host.to_owned()),
-            subset: destination.and_then(|d| d.subset.map(str::to_owned)),
-            port: destination.and_then(|d| d.port),
+            host: names.host,
+            subset: names.subset,
+            port: decision.destination().and_then(|d| d.port),
             endpoint: decision.endpoint().map(|e| e.address.clone()),
         }
     }

@@ -38,9 +38,17 @@ pub(super) fn endpoint_uri(
     address: &str,
     path_and_query: &http::uri::PathAndQuery,
 ) -> Option<http::Uri> {
+    authority_uri(address.parse().ok()?, path_and_query)
+}
+
+/// `http://AUTHORITY/PATH?QUERY`, from parts that share their bytes: nothing is copied.
+pub(super) fn authority_uri(
+    authority: http::uri::Authority,
+    path_and_query: &http::uri::PathAndQuery,
+) -> Option<http::Uri> {
     let mut parts = http::uri::Parts::default();
     parts.scheme = Some(http::uri::Scheme::HTTP);
-    parts.authority = Some(address.parse().ok()?);
+    parts.authority = Some(authority);
     parts.path_and_query = Some(path_and_query.clone());
     http::Uri::from_parts(parts).ok()
 }

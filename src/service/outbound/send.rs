@@ -333,14 +333,6 @@ where
                 (service, request)
             }
         };
-        if let Some(endpoint) = upstream
-            .as_ref()
-            .zip(picked.as_ref())
-            .and_then(|(u, p)| u.endpoint(p))
-            .filter(|_| retries_left > 0)
-        {
-            tried.push(endpoint.address.clone());
-        }
         let active = upstream
             .as_ref()
             .zip(picked.as_ref())
@@ -397,6 +389,7 @@ where
                             drop(active);
                             drop(admission);
                             wait(&mut backoff, &mut draws).await;
+                            remember(&mut tried, upstream.as_ref(), picked.as_ref());
                             picked = repick(&upstream, &picked, &tried, host_attempts, &mut draws);
                             continue;
                         }
@@ -430,6 +423,7 @@ where
                             retry_admission = held;
                             tracing::debug!(attempt, reason, "retrying");
                             wait(&mut backoff, &mut draws).await;
+                            remember(&mut tried, upstream.as_ref(), picked.as_ref());
                             picked = repick(&upstream, &picked, &tried, host_attempts, &mut draws);
                             continue;
                         }
@@ -495,6 +489,14 @@ fn grpc_to_http(headers: &http::HeaderMap) -> Option<u16> {
         16 => 401,
         _ => 500,
     })
+}
+
+/// Remembers the endpoint of the attempt about to be retried, for `previous_hosts`: only when
+/// a retry happens, so that a request that is not retried keeps no list.
+fn remember(tried: &mut Vec<String>, upstream: Option<&Upstream>, picked: Option<&PickedEndpoint>) {
+    if let Some(endpoint) = upstream.zip(picked).and_then(|(u, p)| u.endpoint(p)) {
+        tried.push(endpoint.address.clone());
+    }
 }
 
 /// Envoy's `RetryStateImpl::shouldRetry` once a retry is wanted: none left (`URX`), a body

@@ -6,7 +6,7 @@ use http_body::Body;
 use tower::Service;
 use tracing::Instrument;
 
-use super::mirror::{BoxError, MirrorTarget, endpoint_uri};
+use super::mirror::{BoxError, MirrorTarget, authority_uri};
 use super::send::{Draws, Prepared, Target, abort_reply, failure_reply, send};
 use super::settings::Settings;
 use crate::propagation::RoutingContext;
@@ -43,8 +43,10 @@ impl<S> Outbound<S> {
 
 /// Where and how to forward, taken from the decision (which borrows the mesh snapshot).
 struct Forward {
-    /// The authority to dial: the endpoint, or the service's DNS name.
-    target: Option<String>,
+    /// Whether there is somewhere to dial: a real endpoint, or the service's DNS name.
+    dial: bool,
+    /// The authority to dial (`None` with `dial` if the endpoint's address is not one).
+    target: Option<http::uri::Authority>,
     /// The service's DNS name when the endpoint is simulated (DNS fallback).
     dns: Option<String>,
     path_and_query: Option<String>,
@@ -55,6 +57,8 @@ struct Forward {
 }
 
 /// What the decision says to do.
+// A stack value of one call: boxing the large variant would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
 enum Plan {
     Forward(Forward),
     /// Answer 503 UH: the only endpoints of this host and port are simulated addresses.
@@ -68,6 +72,7 @@ impl<S> Outbound<S> {
         let request_ops = decision.request_headers();
         let response_ops = decision.response_headers();
         let mut dns = None;
+        let dial = decision.endpoint().is_some();
         let target = match decision.endpoint() {
             Some(endpoint) if endpoint.is_synthetic() => {
                 let destination = decision.destination();
@@ -77,13 +82,22 @@ impl<S> Outbound<S> {
                     self.warn_once(&host, port);
                     return Plan::Simulated(host, port);
                 }
-                dns = Some(format!("{host}:{port}"));
-                dns.clone()
+                let name = format!("{host}:{port}");
+                let target = name.parse().ok();
+                dns = Some(name);
+                target
             }
-            Some(endpoint) => Some(endpoint.address.clone()),
+            Some(endpoint) => {
+                let target = decision.endpoint_authority().cloned();
+                if target.is_none() {
+                    tracing::debug!(address = %endpoint.address, "endpoint is not an authority");
+                }
+                target
+            }
             None => None,
         };
         Plan::Forward(Forward {
+            dial,
             target,
             dns,
             path_and_query: decision.rewritten_path_and_query(),
@@ -207,18 +221,20 @@ where
                 .headers_mut()
                 .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
         }
-        let uri = match (&forward.target, forward.path_and_query) {
-            // The common case, an endpoint and the path kept: no text is formatted or parsed
-            // again but the endpoint's address.
-            (Some(address), None) => {
+        let uri = match (forward.target, forward.path_and_query) {
+            // The common case, an endpoint and the path kept: no text is formatted or parsed,
+            // the URI shares the endpoint's authority and the request's path.
+            (Some(authority), None) => {
                 let path_and_query = request
                     .uri()
                     .path_and_query()
                     .cloned()
                     .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
-                endpoint_uri(address, &path_and_query)
-                    .ok_or_else(|| format!("endpoint {address} is not an authority"))
+                authority_uri(authority, &path_and_query)
+                    .ok_or_else(|| "the endpoint URI is not valid".to_owned())
             }
+            // An endpoint whose address is not an authority: the URI is left as it is.
+            (None, _) if forward.dial => Err("the endpoint is not an authority".to_owned()),
             (target, rewritten) => {
                 let path_and_query = rewritten.unwrap_or_else(|| {
                     request
@@ -358,7 +374,7 @@ impl<S> Outbound<S> {
                 }
             }
         }
-        let upstream = if forward.target.is_some() {
+        let upstream = if forward.dial {
             Upstream::of(mesh, decision)
         } else {
             None
