@@ -1027,6 +1027,8 @@ impl Mesh {
     }
 }
 
+// Inlined into its one caller: the decision is built in place instead of copied out.
+#[inline(always)]
 fn decide<'a>(
     vs: &'a CompiledVs,
     route: &'a CompiledRoute,

@@ -356,10 +356,12 @@ pub(crate) struct HostEntry {
 
 impl HostEntry {
     /// Whether a service behind this name has a virtual host on `port`.
+    // A byte-sized loop instead of `contains` (a call per request): the lists are short.
+    #[allow(clippy::manual_contains)]
     pub(crate) fn serves(&self, port: u16) -> bool {
         self.service_ports
             .as_deref()
-            .is_some_and(|ports| ports.is_empty() || ports.contains(&port))
+            .is_some_and(|ports| ports.is_empty() || ports.iter().any(|p| *p == port))
     }
 }
 
@@ -392,7 +394,8 @@ impl SidecarHosts {
                 .vs_ports
                 .get(usize::try_from(vs).unwrap_or(usize::MAX))
                 .and_then(Option::as_deref)
-                .is_some_and(|ports| ports.contains(&port) || ports.contains(&0))
+                // One pass, inlined: the lists are short and `contains` is a call.
+                .is_some_and(|ports| ports.iter().any(|p| *p == port || *p == 0))
     }
 
     /// Whether the listener takes VirtualService `vs` at all (its Sidecar imports it).
