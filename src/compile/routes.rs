@@ -41,13 +41,16 @@ pub(crate) struct Regexes {
 }
 
 impl Regexes {
-    /// The full-match regex for `pattern`; `None` if it does not compile (validation refuses
-    /// such a configuration first).
+    /// The full-match regex for `pattern`. Validation refuses a pattern that does not compile
+    /// in this form; should one reach here, its condition fails closed (matches nothing)
+    /// rather than disappearing and matching everything.
     fn full_match(&mut self, pattern: &str) -> Option<MatchRegex> {
         if let Some(compiled) = self.matches.get(pattern) {
             return compiled.clone();
         }
-        let compiled = MatchRegex::new(pattern).ok();
+        let compiled = MatchRegex::new(pattern)
+            .or_else(|_| MatchRegex::new(r"[^\s\S]"))
+            .ok();
         self.matches.insert(pattern.to_owned(), compiled.clone());
         compiled
     }

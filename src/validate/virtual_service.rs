@@ -539,14 +539,16 @@ fn string_match(
         }
     }
     if let Some(regex) = &m.regex {
-        regex_valid(sink, &format!("{path}.regex"), what, regex);
+        regex_valid(sink, &format!("{path}.regex"), what, regex, true);
     }
 }
 
 /// validation.go `validateStringRegexp`: non-empty, at most 1024 characters, RE2 syntax; and
 /// meshroute's limits (`util/regex.rs`): at most 4 MiB compiled, within the configuration's
-/// regex budget.
-pub(crate) fn regex_valid(sink: &mut Sink<'_>, path: &str, what: &str, regex: &str) {
+/// regex budget. A match regex (`full`) is checked in the form it is compiled in, `^(?:…)$`
+/// (Envoy's full match), so that a pattern valid alone but not inside the anchors (a `(?x)`
+/// comment swallowing the closing parenthesis) is refused instead of compiled into nothing.
+pub(crate) fn regex_valid(sink: &mut Sink<'_>, path: &str, what: &str, regex: &str, full: bool) {
     if regex.is_empty() {
         sink.error(
             path,
@@ -558,7 +560,12 @@ pub(crate) fn regex_valid(sink: &mut Sink<'_>, path: &str, what: &str, regex: &s
             format!("\"{what}\": regex is too large, max length allowed is {MAX_REGEX_LEN}"),
         );
     } else {
-        match sink.check_regex(regex) {
+        let checked = if full {
+            sink.check_regex(&format!("^(?:{regex})$"))
+        } else {
+            sink.check_regex(regex)
+        };
+        match checked {
             Ok(()) => {}
             Err(Refused::Invalid(error)) => {
                 let detail = error.to_string();
@@ -940,6 +947,7 @@ fn validate_rewrite(sink: &mut Sink<'_>, p: &str, r: &HttpRewrite) {
                 &format!("{p}.uriRegexRewrite.match"),
                 "HTTPRewrite.UriRegexRewrite.Match",
                 &regex.pattern,
+                false,
             );
         }
     }
@@ -1091,6 +1099,7 @@ fn validate_cors(sink: &mut Sink<'_>, p: &str, c: &CorsPolicy) {
                         &format!("{op}.regex"),
                         "corsPolicy.allowOrigins",
                         regex,
+                        true,
                     );
                 }
             }

@@ -1007,6 +1007,24 @@ fn regex_must_be_re2() {
     ));
 }
 
+/// A match regex is a full match (Envoy's `safe_regex`): it is checked as it is compiled,
+/// `^(?:…)$`. A pattern that compiles alone but not inside the anchors (here a `(?x)` comment
+/// swallows the closing parenthesis; RE2 has no `x` flag, so Istio refuses it as well) is an
+/// error, never a condition that silently disappears and matches every request.
+#[test]
+fn match_regex_is_checked_in_its_full_match_form() {
+    assert_only_error(
+        &with_match("{uri: {regex: \"(?x)/a #note\"}}"),
+        "spec.http[0].match[0].uri.regex",
+        "Istio uses RE2 style regex-based match",
+    );
+    assert_only_error(
+        &with_match("{headers: {x-a: {regex: \"(?x)b #note\"}}}"),
+        "spec.http[0].match[0].headers.x-a.regex",
+        "\"headers\":",
+    );
+}
+
 /// virtualservice.go validateHTTPRouteMatchRequest: `withoutHeaders` skips validation of `*`
 /// (virtualservice_test "regex without headers match *" valid, "... match ?" invalid).
 #[test]
