@@ -237,6 +237,9 @@ pub(crate) struct Cluster {
     /// Retries in flight (from the decision to retry until that attempt ends).
     #[cfg(feature = "tower")]
     retries: AtomicU32,
+    /// Envoy's name of the cluster, made on first use (statistics, logs).
+    #[cfg(feature = "tower")]
+    name: std::sync::OnceLock<Arc<str>>,
 }
 
 impl Cluster {
@@ -274,7 +277,24 @@ impl Cluster {
             requests: AtomicU32::new(0),
             #[cfg(feature = "tower")]
             retries: AtomicU32::new(0),
+            #[cfg(feature = "tower")]
+            name: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Envoy's name of the cluster (`outbound|8080|v1|svc-b.default.svc.cluster.local`), made
+    /// once and shared.
+    #[cfg(feature = "tower")]
+    pub(crate) fn envoy_name(&self) -> Arc<str> {
+        Arc::clone(self.name.get_or_init(|| {
+            format!(
+                "outbound|{}|{}|{}",
+                self.port,
+                self.subset.as_deref().unwrap_or(""),
+                self.host
+            )
+            .into()
+        }))
     }
 
     /// The current snapshot.

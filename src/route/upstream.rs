@@ -59,15 +59,9 @@ impl Upstream {
     }
 
     /// Envoy's name of the cluster, `outbound|PORT|SUBSET|HOST`, for metrics and logs.
-    pub(crate) fn name(&self) -> String {
-        self.cluster().map_or_else(String::new, |c| {
-            format!(
-                "outbound|{}|{}|{}",
-                c.port,
-                c.subset.as_deref().unwrap_or(""),
-                c.host
-            )
-        })
+    pub(crate) fn name(&self) -> Arc<str> {
+        self.cluster()
+            .map_or_else(|| Arc::from(""), super::cluster::Cluster::envoy_name)
     }
 
     /// `http.maxRequestsPerConnection` (0: unlimited).
