@@ -162,6 +162,11 @@ pub(crate) fn split_host_port(authority: &str) -> (&str, Option<u16>) {
             }
         }
     }
+    // No colon at all (`localhost`, a gateway's host): no port.
+    #[allow(clippy::manual_contains)]
+    if !bytes.iter().any(|b| *b == b':') {
+        return (authority, None);
+    }
     let Some(colon) = bytes.iter().rposition(|b| *b == b':') else {
         return (authority, None);
     };
