@@ -3,7 +3,9 @@
 //!
 //! The baseline is a straightforward linear evaluator over the config structs (regexes compiled
 //! up front, everything else done per request the obvious way: query parsed into a map, header
-//! names lowercased). Read meshroute's figures as a ratio to it.
+//! names lowercased). Read meshroute's figures as a ratio to it. The seed group also has the
+//! decision written by hand (`HandWritten`): what the seed VirtualService and DestinationRule
+//! do, as a service would code it without a mesh.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,7 +19,7 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use meshroute::LoadOptions;
 use meshroute::config::{Body, HttpRoute, StringMatch, VirtualService};
-use meshroute::{FastRng, Mesh, Source};
+use meshroute::{Endpoint, FastRng, Mesh, Rng, Source};
 use regex::Regex;
 
 fn compile(yaml: &str) -> (Mesh, VirtualService) {
@@ -159,6 +161,28 @@ impl Naive {
     }
 }
 
+/// The seed scenario written by hand over `http::Request`: a request to `svc-b` whose query has
+/// `name=xx` goes to v2, any other to v1, and the endpoint is a random one of the subset's.
+struct HandWritten {
+    v1: Vec<Endpoint>,
+    v2: Vec<Endpoint>,
+}
+
+impl HandWritten {
+    fn route<'a, B>(&'a self, req: &http::Request<B>, rng: &mut FastRng) -> Option<&'a Endpoint> {
+        if req.uri().host() != Some("svc-b") {
+            return None;
+        }
+        let canary = req.uri().query().is_some_and(|q| {
+            q.split('&')
+                .any(|pair| pair.split_once('=') == Some(("name", "xx")))
+        });
+        let pool = if canary { &self.v2 } else { &self.v1 };
+        let index = rng.next_u64().checked_rem(pool.len() as u64)?;
+        pool.get(index as usize)
+    }
+}
+
 fn seed_yaml(files: &[&str]) -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/seed");
     files
@@ -182,6 +206,11 @@ fn seed(c: &mut Criterion) {
         "destination-rule-svc-b-canary.yaml",
     ]));
     let naive = Naive::new(vs);
+    let svc_b = "svc-b.default.svc.cluster.local";
+    let hand = HandWritten {
+        v1: full.endpoints(svc_b, Some("v1"), 8080).unwrap(),
+        v2: full.endpoints(svc_b, Some("v2"), 8080).unwrap(),
+    };
     let sidecar = Source::sidecar("default");
     let gateway = Source::gateway("default/demo-gateway");
     let xx = http::Request::get("http://svc-b:8080/greet?name=xx")
@@ -196,7 +225,15 @@ fn seed(c: &mut Criterion) {
     assert!(mesh.route(&xx, &sidecar).endpoint().is_none());
     assert!(full.route(&xx, &sidecar).endpoint().is_some());
     let mut rng = FastRng::from_seed(1);
+    assert_eq!(
+        hand.route(&xx, &mut rng).map(|e| &e.labels),
+        full.route(&xx, &sidecar).endpoint().map(|e| &e.labels)
+    );
     let mut group = c.benchmark_group("route/seed");
+    group.bench_function(
+        "hand-written match + endpoint pick (baseline, name=xx)",
+        |b| b.iter(|| black_box(hand.route(black_box(&xx), &mut rng).is_some())),
+    );
     group.bench_function("naive baseline (name=xx)", |b| {
         b.iter(|| black_box(naive.route(black_box(&xx))))
     });
