@@ -14,6 +14,9 @@ pub(crate) struct Known<'r> {
     pub(crate) rules: Rules<'r>,
     /// MeshConfig's settings (or Istio's defaults).
     pub(crate) settings: MeshSettings,
+    /// [`Known::consistent_hash`] per host, asked once per destination: the rule is merged
+    /// once per host, not once per route that names it.
+    hashing: std::cell::RefCell<std::collections::HashMap<Box<str>, bool>>,
 }
 
 impl<'r> Known<'r> {
@@ -23,6 +26,7 @@ impl<'r> Known<'r> {
             services: Services::new(resources, &settings),
             rules: Rules::new(resources, &settings),
             settings,
+            hashing: std::cell::RefCell::default(),
         }
     }
 
@@ -48,7 +52,13 @@ impl<'r> Known<'r> {
 
     /// Whether the DestinationRule that applies to `fqdn` hashes consistently.
     pub(crate) fn consistent_hash(&self, fqdn: &str) -> bool {
-        self.rule_for(fqdn)
-            .is_some_and(|r| uses_consistent_hash(&r))
+        if let Some(&known) = self.hashing.borrow().get(fqdn) {
+            return known;
+        }
+        let hashing = self
+            .rule_for(fqdn)
+            .is_some_and(|r| uses_consistent_hash(&r));
+        self.hashing.borrow_mut().insert(fqdn.into(), hashing);
+        hashing
     }
 }

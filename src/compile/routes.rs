@@ -22,7 +22,9 @@ use crate::route::policy::{
     Abort, CorsPolicy, DirectResponse, FaultPolicy, HeaderOp, HeaderOps, Mirror, Redirect,
     RetryPolicy, Rewrite, RoutePolicy, bytes_like,
 };
-use crate::route::table::{Action, CompiledDestination, CompiledMatch, CompiledRoute, CompiledVs};
+use crate::route::table::{
+    Action, CompiledDestination, CompiledMatch, CompiledRoute, CompiledVs, DestinationHeaders,
+};
 use crate::util::host;
 use crate::util::regex::build as build_regex;
 use crate::util::status::go_status_text_known;
@@ -38,6 +40,12 @@ pub(crate) struct Regexes {
     matches: HashMap<String, Option<MatchRegex>>,
     /// `uriRegexRewrite` patterns.
     rewrites: HashMap<String, Option<Regex>>,
+    /// The policies of routes that set nothing but (at most) retries, shared: most routes of a
+    /// large table have the same one (Istio's default retry policy), and one `Arc` per route
+    /// was the largest part of a compiled route's memory.
+    plain_policies: Vec<std::sync::Arc<RoutePolicy>>,
+    /// Destination hosts and subsets, one shared string per name.
+    names: std::collections::HashSet<std::sync::Arc<str>>,
 }
 
 impl Regexes {
@@ -53,6 +61,38 @@ impl Regexes {
             .ok();
         self.matches.insert(pattern.to_owned(), compiled.clone());
         compiled
+    }
+
+    /// One shared string per distinct host or subset name of the configuration.
+    fn intern(&mut self, name: &str) -> std::sync::Arc<str> {
+        if let Some(shared) = self.names.get(name) {
+            return std::sync::Arc::clone(shared);
+        }
+        let shared: std::sync::Arc<str> = name.into();
+        self.names.insert(std::sync::Arc::clone(&shared));
+        shared
+    }
+
+    /// `policy`, shared with an equal one compiled before when it sets nothing but retries.
+    fn share(&mut self, policy: RoutePolicy) -> std::sync::Arc<RoutePolicy> {
+        let plain = policy.rewrite.is_none()
+            && policy.timeout.is_none()
+            && policy.fault.is_none()
+            && policy.mirrors.is_empty()
+            && policy.cors.is_none();
+        if !plain {
+            return std::sync::Arc::new(policy);
+        }
+        if let Some(shared) = self
+            .plain_policies
+            .iter()
+            .find(|p| p.retries == policy.retries)
+        {
+            return std::sync::Arc::clone(shared);
+        }
+        let shared = std::sync::Arc::new(policy);
+        self.plain_policies.push(std::sync::Arc::clone(&shared));
+        shared
     }
 
     /// The `uriRegexRewrite` regex for `pattern`, as Envoy's `regex_rewrite` applies it (not
@@ -110,7 +150,7 @@ fn compile_route(
     let route_response = route.headers.as_ref().and_then(|h| h.response.as_ref());
     let action = if let Some(redirect) = &route.redirect {
         Action::Redirect {
-            redirect: Redirect {
+            redirect: Box::new(Redirect {
                 status: redirect
                     .redirect_code
                     .filter(|c| *c != 0)
@@ -126,7 +166,7 @@ fn compile_route(
                     .and_then(|p| u16::try_from(p).ok()),
                 derive_from_request: redirect.derive_port
                     == Some(RedirectPortSelection::FromRequestPort),
-            },
+            }),
             response_headers: header_ops(&[route_response]),
         }
     } else if let Some(direct) = &route.direct_response {
@@ -185,10 +225,14 @@ fn compile_route(
                         .as_ref()
                         .and_then(|p| u16::try_from(p.number).ok())
                         .filter(|p| *p != 0),
-                    subset: non_empty(&dest.subset).map(Into::into),
-                    host: fqdn.into(),
-                    request_headers: header_ops(&request_order),
-                    response_headers: header_ops(&response_order),
+                    subset: (!dest.subset.is_empty()).then(|| regexes.intern(&dest.subset)),
+                    host: regexes.intern(&fqdn),
+                    headers: {
+                        let request = header_ops(&request_order);
+                        let response = header_ops(&response_order);
+                        (!request.is_empty() || !response.is_empty())
+                            .then(|| Box::new(DestinationHeaders { request, response }))
+                    },
                     authority,
                 }
             })
@@ -202,13 +246,16 @@ fn compile_route(
         Action::Route {
             choice: WeightedChoice::new(&weights),
             destinations,
-            policy: std::sync::Arc::new(route_policy(
-                route,
-                namespace,
-                hashing,
-                known.settings.default_http_retry_policy(),
-                regexes,
-            )),
+            policy: {
+                let policy = route_policy(
+                    route,
+                    namespace,
+                    hashing,
+                    known.settings.default_http_retry_policy(),
+                    regexes,
+                );
+                regexes.share(policy)
+            },
             response_headers: header_ops(&[route_response]),
         }
     };
@@ -320,6 +367,10 @@ fn compile_match(
             matcher,
         });
     }
+    // Kept for the life of the mesh: no spare capacity.
+    request.headers.shrink_to_fit();
+    request.pseudo.shrink_to_fit();
+    request.query.shrink_to_fit();
     CompiledMatch {
         index,
         name: non_empty(&m.name),

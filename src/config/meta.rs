@@ -213,7 +213,7 @@ pub struct Percent {
 ///
 /// Kept as three options rather than an enum so that a file which sets two of them loads and then
 /// gets a precise validation error naming the field.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StringMatch {
     /// Exact string match.

@@ -360,13 +360,15 @@ impl<'a> Decision<'a> {
 
     /// Request header operations for the chosen destination, in Envoy's order.
     pub fn request_headers(&self) -> &'a HeaderOps {
-        self.chosen.map_or(&EMPTY_OPS, |d| &d.request_headers)
+        self.chosen
+            .and_then(CompiledDestination::request_headers)
+            .unwrap_or(&EMPTY_OPS)
     }
 
     /// Response header operations (route and destination merged), in Envoy's order.
     pub fn response_headers(&self) -> &'a HeaderOps {
         match (self.chosen, self.action()) {
-            (Some(d), _) => &d.response_headers,
+            (Some(d), _) => d.response_headers().unwrap_or(&EMPTY_OPS),
             (
                 None,
                 Some(Action::Redirect {

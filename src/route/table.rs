@@ -300,8 +300,9 @@ pub(crate) enum Action {
         policy: std::sync::Arc<RoutePolicy>,
         response_headers: HeaderOps,
     },
+    /// Boxed: redirects are rare, and a route's action stays the size of a forward.
     Redirect {
-        redirect: Redirect,
+        redirect: Box<Redirect>,
         response_headers: HeaderOps,
     },
     DirectResponse {
@@ -320,9 +321,29 @@ pub(crate) struct CompiledDestination {
     pub(crate) port: Option<u16>,
     /// The service's only port, when it has exactly one.
     pub(crate) service_port: Option<u16>,
-    pub(crate) request_headers: HeaderOps,
-    pub(crate) response_headers: HeaderOps,
+    /// Its request and response header operations; `None` (most destinations): none, and a
+    /// compiled destination stays small.
+    pub(crate) headers: Option<Box<DestinationHeaders>>,
     pub(crate) authority: Option<Box<str>>,
+}
+
+/// A destination's merged header operations.
+#[derive(Debug)]
+pub(crate) struct DestinationHeaders {
+    pub(crate) request: HeaderOps,
+    pub(crate) response: HeaderOps,
+}
+
+impl CompiledDestination {
+    /// Request header operations, in Envoy's order.
+    pub(crate) fn request_headers(&self) -> Option<&HeaderOps> {
+        self.headers.as_deref().map(|h| &h.request)
+    }
+
+    /// Response header operations (route and destination merged).
+    pub(crate) fn response_headers(&self) -> Option<&HeaderOps> {
+        self.headers.as_deref().map(|h| &h.response)
+    }
 }
 
 /// A position in a route table: VirtualService, route and match (`NO_MATCH` for a route with

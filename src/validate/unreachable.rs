@@ -25,21 +25,19 @@ pub(crate) fn unreachable_rules(sink: &mut Sink<'_>, routes: &[HttpRoute]) {
 }
 
 /// A URI prefix match, for the overlap check.
-struct PrefixMatch {
+struct PrefixMatch<'a> {
     rule: usize,
     index: usize,
-    rule_name: String,
-    match_name: String,
-    prefix: String,
+    prefix: &'a str,
     ignore_case: bool,
-    /// The match's other conditions ([`match_key`] without the URI).
-    rest: String,
+    /// The match's other conditions ([`MatchKey`] without the URI).
+    rest: MatchKey<'a>,
 }
 
 /// Every pair `(a, b)` of indices into `prefixes` where `a` comes first and its prefix covers
 /// `b`'s longer (or differently cased) one with the same other conditions, in the order
 /// validation.go reports them: by `a`, then by `b`.
-type CoveredPrefixes = fn(&[PrefixMatch]) -> Vec<(usize, usize)>;
+type CoveredPrefixes = fn(&[PrefixMatch<'_>]) -> Vec<(usize, usize)>;
 
 fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: CoveredPrefixes) {
     let name = |route: &HttpRoute, i: usize| {
@@ -49,19 +47,23 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
             format!("{:?}", route.name)
         }
     };
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut prefixes: Vec<PrefixMatch> = Vec::new();
+    let match_name = |route: &HttpRoute, j: usize| match route.matches.get(j) {
+        Some(Some(m)) if !m.name.is_empty() => format!("{:?}", m.name),
+        _ => format!("#{j}"),
+    };
+    let mut seen: HashMap<Option<MatchKey<'_>>, usize> = HashMap::new();
+    let mut prefixes: Vec<PrefixMatch<'_>> = Vec::new();
     let mut empty_match_seen = false;
     for (i, route) in routes.iter().enumerate() {
         if route.delegate.is_some() {
             continue;
         }
-        let p = format!("spec.http[{i}]");
+        let p = || format!("spec.http[{i}]");
         if route.matches.is_empty() {
             if empty_match_seen {
                 sink.analysis(
                     Code::VirtualServiceUnreachableRule,
-                    &p,
+                    p(),
                     format!(
                         "virtualService rule {} not used (only the last rule can have no matches)",
                         name(route, i)
@@ -74,7 +76,7 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
         if empty_match_seen {
             sink.analysis(
                 Code::VirtualServiceUnreachableRule,
-                &p,
+                p(),
                 format!(
                     "virtualService rule {} not used (route without matches defined before)",
                     name(route, i)
@@ -84,14 +86,10 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
         }
         let mut duplicates = 0;
         for (j, m) in route.matches.iter().enumerate() {
-            let key = m
-                .as_ref()
-                .map_or_else(|| "null".to_owned(), |m| match_key(m, true));
-            let match_name = match m {
-                Some(m) if !m.name.is_empty() => format!("{:?}", m.name),
-                _ => format!("#{j}"),
-            };
+            let key = m.as_ref().map(|m| MatchKey::of(m, true));
             if let Some(&earlier) = seen.get(&key) {
+                let match_name = match_name(route, j);
+                let p = p();
                 duplicates += 1;
                 sink.analysis(
                     Code::VirtualServiceIneffectiveMatch,
@@ -115,11 +113,9 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
                     prefixes.push(PrefixMatch {
                         rule: i,
                         index: j,
-                        rule_name: name(route, i),
-                        match_name,
-                        prefix: prefix.clone(),
+                        prefix,
                         ignore_case: m.ignore_uri_case,
-                        rest: match_key(m, false),
+                        rest: MatchKey::of(m, false),
                     });
                 }
             }
@@ -127,7 +123,7 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
         if duplicates == route.matches.len() {
             sink.analysis(
                 Code::VirtualServiceUnreachableRule,
-                &p,
+                p(),
                 format!(
                     "virtualService rule {} not used (all matches used by prior rules)",
                     name(route, i)
@@ -140,12 +136,20 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
         let (Some(a), Some(b)) = (prefixes.get(a), prefixes.get(b)) else {
             continue;
         };
+        let (Some(rule_a), Some(rule_b)) = (routes.get(a.rule), routes.get(b.rule)) else {
+            continue;
+        };
         sink.analysis(
             Code::VirtualServiceIneffectiveMatch,
             format!("spec.http[{}].match[{}]", b.rule, b.index),
             format!(
                 "virtualService rule {} match {} of prefix {} is not used (duplicate/overlapping match in rule {} of prefix {} on {})",
-                b.rule_name, b.match_name, b.prefix, a.match_name, a.prefix, a.rule_name
+                name(rule_b, b.rule),
+                match_name(rule_b, b.index),
+                b.prefix,
+                match_name(rule_a, a.index),
+                a.prefix,
+                name(rule_a, a.rule)
             ),
         );
     }
@@ -156,8 +160,8 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
 /// prefix (lowercased under `ignoreUriCase`) walks a byte trie of the earlier ones, meeting
 /// exactly the earlier prefixes it starts with. The cost is the length of the prefixes plus the
 /// pairs found.
-fn covered_prefixes(prefixes: &[PrefixMatch]) -> Vec<(usize, usize)> {
-    let mut groups: HashMap<(&str, bool), Vec<usize>> = HashMap::new();
+fn covered_prefixes(prefixes: &[PrefixMatch<'_>]) -> Vec<(usize, usize)> {
+    let mut groups: HashMap<(&MatchKey<'_>, bool), Vec<usize>> = HashMap::new();
     for (k, p) in prefixes.iter().enumerate() {
         groups.entry((&p.rest, p.ignore_case)).or_default().push(k);
     }
@@ -168,7 +172,7 @@ fn covered_prefixes(prefixes: &[PrefixMatch]) -> Vec<(usize, usize)> {
             rustc_hash::FxHashMap::default();
         let mut ends: Vec<Vec<usize>> = vec![Vec::new()];
         for b in members {
-            let Some(prefix) = prefixes.get(b).map(|p| p.prefix.as_str()) else {
+            let Some(prefix) = prefixes.get(b).map(|p| p.prefix) else {
                 continue;
             };
             let mut node = 0;
@@ -201,30 +205,42 @@ fn covered_prefixes(prefixes: &[PrefixMatch]) -> Vec<(usize, usize)> {
     pairs.sort_unstable();
     pairs
 }
-/// A canonical text of a match's conditions (without its name); `with_uri` false leaves the URI
-/// out, for prefix-overlap checks.
-fn match_key(m: &HttpMatchRequest, with_uri: bool) -> String {
-    let mut m = m.clone();
-    m.name.clear();
-    if !with_uri {
-        m.uri = None;
+/// A match's conditions without its name, compared and hashed as they are (no text is made):
+/// two matches with equal keys match the same requests. `with_uri` false leaves the URI out,
+/// for prefix-overlap checks.
+#[derive(PartialEq, Eq, Hash)]
+struct MatchKey<'a> {
+    uri: Option<&'a StringMatch>,
+    scheme: Option<&'a StringMatch>,
+    method: Option<&'a StringMatch>,
+    authority: Option<&'a StringMatch>,
+    headers: &'a BTreeMap<String, Option<StringMatch>>,
+    without_headers: &'a BTreeMap<String, Option<StringMatch>>,
+    query_params: &'a BTreeMap<String, Option<StringMatch>>,
+    port: Option<u32>,
+    source_labels: &'a BTreeMap<String, String>,
+    gateways: &'a [String],
+    ignore_uri_case: bool,
+    source_namespace: &'a str,
+}
+
+impl<'a> MatchKey<'a> {
+    fn of(m: &'a HttpMatchRequest, with_uri: bool) -> Self {
+        Self {
+            uri: m.uri.as_ref().filter(|_| with_uri),
+            scheme: m.scheme.as_ref(),
+            method: m.method.as_ref(),
+            authority: m.authority.as_ref(),
+            headers: &m.headers,
+            without_headers: &m.without_headers,
+            query_params: &m.query_params,
+            port: m.port,
+            source_labels: &m.source_labels,
+            gateways: &m.gateways,
+            ignore_uri_case: m.ignore_uri_case,
+            source_namespace: &m.source_namespace,
+        }
     }
-    let sorted = |map: &BTreeMap<String, Option<StringMatch>>| format!("{map:?}");
-    format!(
-        "{:?}|{:?}|{:?}|{:?}|{}|{}|{}|{:?}|{:?}|{:?}|{}|{}",
-        m.uri,
-        m.scheme,
-        m.method,
-        m.authority,
-        sorted(&m.headers),
-        sorted(&m.without_headers),
-        sorted(&m.query_params),
-        m.port,
-        m.source_labels,
-        m.gateways,
-        m.ignore_uri_case,
-        m.source_namespace
-    )
 }
 
 /// validation.go `analyzeUnreachableTCPRules`: the HTTP analysis without the prefix overlap
@@ -340,7 +356,7 @@ mod tests {
 
     /// The pairwise comparison validation.go makes (and meshroute made before the trie): the
     /// oracle for [`covered_prefixes`].
-    fn covered_prefixes_pairwise(prefixes: &[PrefixMatch]) -> Vec<(usize, usize)> {
+    fn covered_prefixes_pairwise(prefixes: &[PrefixMatch<'_>]) -> Vec<(usize, usize)> {
         let mut pairs = Vec::new();
         for (k, a) in prefixes.iter().enumerate() {
             for (l, b) in prefixes.iter().enumerate().skip(k + 1) {
@@ -349,7 +365,7 @@ mod tests {
                         .to_ascii_lowercase()
                         .starts_with(&a.prefix.to_ascii_lowercase())
                 } else {
-                    b.prefix.starts_with(&a.prefix)
+                    b.prefix.starts_with(a.prefix)
                 };
                 if b.prefix != a.prefix && covered && a.rest == b.rest {
                     pairs.push((k, l));
