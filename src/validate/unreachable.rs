@@ -51,7 +51,9 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
         Some(Some(m)) if !m.name.is_empty() => format!("{:?}", m.name),
         _ => format!("#{j}"),
     };
-    let mut seen: HashMap<Option<MatchKey<'_>>, usize> = HashMap::new();
+    // FxHash: the keys are the configuration's own, hashed once per match.
+    let mut seen: rustc_hash::FxHashMap<Option<MatchKey<'_>>, usize> =
+        rustc_hash::FxHashMap::default();
     let mut prefixes: Vec<PrefixMatch<'_>> = Vec::new();
     let mut empty_match_seen = false;
     for (i, route) in routes.iter().enumerate() {
@@ -161,7 +163,8 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
 /// exactly the earlier prefixes it starts with. The cost is the length of the prefixes plus the
 /// pairs found.
 fn covered_prefixes(prefixes: &[PrefixMatch<'_>]) -> Vec<(usize, usize)> {
-    let mut groups: HashMap<(&MatchKey<'_>, bool), Vec<usize>> = HashMap::new();
+    let mut groups: rustc_hash::FxHashMap<(&MatchKey<'_>, bool), Vec<usize>> =
+        rustc_hash::FxHashMap::default();
     for (k, p) in prefixes.iter().enumerate() {
         groups.entry((&p.rest, p.ignore_case)).or_default().push(k);
     }
