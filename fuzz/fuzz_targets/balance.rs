@@ -1,0 +1,21 @@
+#![no_main]
+
+use std::time::{Duration, Instant};
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../checks/mod.rs"]
+mod checks;
+
+/// One input (a mesh, its tables, two dozen picks) must not take longer than this: consistent
+/// hash tables are bounded (`src/compile/hash_tables.rs`), so a slow input is a finding. The
+/// largest table, a ring at Envoy's maximum of 8,388,608 entries, takes about 1.2 s to build
+/// uninstrumented; coverage instrumentation and a busy machine make that slower.
+const DEADLINE: Duration = Duration::from_secs(5);
+
+fuzz_target!(|data: &[u8]| {
+    let start = Instant::now();
+    checks::balance::run(data);
+    let took = start.elapsed();
+    assert!(took < DEADLINE, "one input took {took:?}");
+});
