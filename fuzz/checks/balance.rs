@@ -333,14 +333,21 @@ pub fn check(input: &Input) {
 
 fn exercise(mesh: &Mesh, input: &Input, endpoints: &[(u32, bool)], hash_key: Option<HashKey>) {
     let source = Source::sidecar("default").with_ip(IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3)));
-    // The cluster's weights (0 counts as 1) adding up to more than `u32::MAX` is a set Envoy
-    // refuses; meshroute builds no hash table for it and picks at random (a warning in the log).
-    let over_u32 = endpoints
+    // No consistent-hash table, random picks (a warning in the log): the cluster's weights (0
+    // counts as 1) add up to more than `u32::MAX`, a set Envoy refuses, or...
+    let no_table = endpoints
         .iter()
         .filter(|(_, v2)| !(input.to_subset && *v2))
         .map(|(w, _)| u64::from((*w).max(1)))
         .sum::<u64>()
-        > u64::from(u32::MAX);
+        > u64::from(u32::MAX)
+        // A `minimumRingSize` above Envoy's `maximum_ring_size` (8388608): Envoy rejects the
+        // such a cluster; meshroute builds no ring and picks at random.
+        || matches!(
+            input.policy,
+            Policy::RingHash(_, Some(size)) | Policy::MinimumRingSize(_, size)
+                if size.value() > 8_388_608
+        );
     let mut now = Instant::now();
     let mut held = Vec::new();
     for spec in input.requests.iter().take(MAX_REQUESTS) {
@@ -378,7 +385,7 @@ fn exercise(mesh: &Mesh, input: &Input, endpoints: &[(u32, bool)], hash_key: Opt
             Some(HashKey::Cookie { .. } | HashKey::Header | HashKey::Query) => spec.key.is_some(),
             None => false,
         };
-        if repeat_same && picked.is_some() && !over_u32 {
+        if repeat_same && picked.is_some() && !no_table {
             let again = mesh.route_with(
                 &request,
                 &source,

@@ -17,10 +17,9 @@ pub fn run(data: &[u8]) {
     for d in &diagnostics {
         let _ = d.to_string();
     }
-    if !rejects {
-        for d in meshroute::lint(&loaded.resources) {
-            let _ = d.to_string();
-        }
+    // `meshroute check --lint` lints whatever loaded, valid or not.
+    for d in meshroute::lint(&loaded.resources) {
+        let _ = d.to_string();
     }
     // Hosts to send requests to: the VirtualServices' hosts and gateways.
     let mut hosts: Vec<String> = Vec::new();

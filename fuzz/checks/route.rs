@@ -761,6 +761,24 @@ pub fn check(input: &Input) {
     for (n, spec) in input.requests.iter().take(MAX_REQUESTS).enumerate() {
         let (request, facts) = request(spec);
         let expected = naive(&http, &facts);
+        if std::env::var_os("FUZZ_SHOW").is_some() {
+            eprintln!(
+                "{} {} routes, request {} {:?} -> {expected:?}",
+                http.len(),
+                if http
+                    .iter()
+                    .map(|r| r["match"].as_array().map_or(1, Vec::len))
+                    .sum::<usize>()
+                    >= 16
+                {
+                    "indexed"
+                } else {
+                    "scanned"
+                },
+                request.method(),
+                request.uri(),
+            );
+        }
         let seed = input.seed.wrapping_add(n as u64);
         let routed = mesh.route_with(&request, &source, &mut FastRng::from_seed(seed));
         let (explained, explanation) =
