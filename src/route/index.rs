@@ -275,7 +275,12 @@ impl<'s> Iterator for Candidates<'s> {
                         continue;
                     };
                     self.step = Step::Header(i + 1);
-                    let value = self.view.headers.get(name).and_then(|v| v.to_str().ok());
+                    // UTF-8 as the matchers read it (`to_str` is ASCII only: `é` would miss).
+                    let value = self
+                        .view
+                        .headers
+                        .get(name)
+                        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok());
                     if let Some(list) = value.and_then(|v| map.get(v)) {
                         return Some(list);
                     }
