@@ -188,7 +188,8 @@ pub(crate) struct ClusterState {
     endpoints: Vec<Endpoint>,
     /// Each endpoint's address as a URI authority, parsed once per endpoint set (`None`: not an
     /// authority), so that forwarding to an endpoint copies no text: an `Authority` clone shares
-    /// its bytes.
+    /// its bytes. Only the tower layers forward.
+    #[cfg(feature = "tower")]
     authorities: Vec<Option<http::uri::Authority>>,
     /// Indices (into `endpoints`) of the hosts the balancer chooses among: the healthy ones, or
     /// all of them when the cluster is in panic.
@@ -208,6 +209,7 @@ impl ClusterState {
     }
 
     /// Endpoint `index`'s address as a URI authority.
+    #[cfg(feature = "tower")]
     pub(crate) fn authority(&self, index: usize) -> Option<&http::uri::Authority> {
         self.authorities.get(index)?.as_ref()
     }
@@ -604,9 +606,11 @@ fn build_state(
             OnceLock::new(),
         ),
     };
+    #[cfg(feature = "tower")]
     let authorities = endpoints.iter().map(|e| e.address.parse().ok()).collect();
     ClusterState {
         endpoints,
+        #[cfg(feature = "tower")]
         authorities,
         hosts,
         balancer,

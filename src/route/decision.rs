@@ -159,6 +159,7 @@ pub struct Decision<'a> {
 }
 
 /// Owned names of a decision, shared with the `Mesh` ([`Decision::shared_names`]).
+#[cfg(feature = "tower")]
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SharedNames {
     pub(crate) virtual_service: Option<std::sync::Arc<str>>,
@@ -223,6 +224,7 @@ impl<'a> Decision<'a> {
     /// The names of [`Decision::virtual_service`] and of the destination's host and subset as
     /// shared strings of the `Mesh`: owned copies that allocate nothing (a host the mesh does
     /// not know, as a passthrough has, is copied).
+    #[cfg(feature = "tower")]
     pub(crate) fn shared_names(&self) -> SharedNames {
         let (host, subset) = match (self.chosen, self.destination) {
             (Some(chosen), _) => (Some(chosen.host.clone()), chosen.subset.clone()),
@@ -289,6 +291,7 @@ impl<'a> Decision<'a> {
     }
 
     /// The picked endpoint's address as a URI authority (parsed when its endpoints were set).
+    #[cfg(feature = "tower")]
     pub(crate) fn endpoint_authority(&self) -> Option<&http::uri::Authority> {
         let picked = self.endpoint.as_ref()?;
         picked.state.authority(picked.index)
