@@ -327,7 +327,13 @@ pub fn check(input: &Input) {
             .collect();
         mesh.set_endpoints(HOST, PORT, &list).unwrap();
     }
-    let (_, hash_key) = load_balancer(&input.policy);
+    // The policy applies to the cluster requests go to: the top-level one to the host and its
+    // subsets, a subset's only to requests routed to that subset.
+    let hash_key = if input.subset_policy && !input.to_subset {
+        None
+    } else {
+        load_balancer(&input.policy).1
+    };
     exercise(&mesh, input, &endpoints, hash_key);
 }
 
