@@ -411,6 +411,10 @@ fn load_balancer(
     }
 }
 
+/// Envoy's largest ring (`RingHashLbConfig` `minimum_ring_size` `lte`, and the default
+/// `maximum_ring_size`).
+const ENVOY_MAX_RING_SIZE: u64 = 8_388_608;
+
 fn consistent_hash(sink: &mut Sink<'_>, path: &str, hash: &ConsistentHashLb) {
     let keys = [
         hash.http_header_name.is_some(),
@@ -456,6 +460,25 @@ fn consistent_hash(sink: &mut Sink<'_>, path: &str, hash: &ConsistentHashLb) {
             sink.error(
                 format!("{path}.minimumRingSize"),
                 "only one of MinimumRingSize or Maglev/Ringhash can be specified",
+            );
+        }
+    }
+    // Envoy's `RingHashLbConfig.minimum_ring_size` is `lte: 8388608` (cluster.proto), and its
+    // ring-hash balancer refuses a minimum above the maximum: Envoy rejects such a cluster,
+    // although Istio's validation lets the DestinationRule through. meshroute cannot build
+    // that ring either and picks at random.
+    let rings = [
+        (format!("{path}.minimumRingSize"), hash.minimum_ring_size),
+        (
+            format!("{path}.ringHash.minimumRingSize"),
+            hash.ring_hash.as_ref().and_then(|r| r.minimum_ring_size),
+        ),
+    ];
+    for (here, size) in rings {
+        if let Some(size) = size.filter(|n| *n > ENVOY_MAX_RING_SIZE) {
+            sink.warn(
+                here,
+                format!("minimumRingSize {size} is above Envoy's limit of {ENVOY_MAX_RING_SIZE}: Envoy rejects the cluster (meshroute picks endpoints at random)"),
             );
         }
     }

@@ -567,6 +567,30 @@ fn cookie_attributes_named_and_unique() {
     );
 }
 
+/// Envoy's cluster.proto: `RingHashLbConfig.minimum_ring_size` is `lte: 8388608`. Istio lets
+/// a larger `minimumRingSize` through, Envoy rejects the cluster: a warning at the field.
+#[test]
+fn ring_size_above_envoys_limit_warns() {
+    let p = "spec.trafficPolicy.loadBalancer.consistentHash.ringHash.minimumRingSize";
+    let d = dr(
+        "host: r\ntrafficPolicy:\n  loadBalancer:\n    consistentHash: {httpHeaderName: x, ringHash: {minimumRingSize: 8388609}}",
+    );
+    assert_warning(&d, p, "above Envoy's limit of 8388608");
+    assert!(!d.iter().any(|d| d.rejects()), "{d:?}");
+    let at_limit = dr(
+        "host: r\ntrafficPolicy:\n  loadBalancer:\n    consistentHash: {httpHeaderName: x, ringHash: {minimumRingSize: 8388608}}",
+    );
+    assert!(at_limit.is_empty(), "{at_limit:?}");
+    let deprecated = dr(
+        "host: r\ntrafficPolicy:\n  loadBalancer:\n    consistentHash: {httpHeaderName: x, minimumRingSize: 9000000}",
+    );
+    assert_warning(
+        &deprecated,
+        "spec.trafficPolicy.loadBalancer.consistentHash.minimumRingSize",
+        "above Envoy's limit",
+    );
+}
+
 /// validation.go validateLoadBalancer: the deprecated minimumRingSize warns, and cannot be
 /// combined with ringHash or maglev.
 #[test]
