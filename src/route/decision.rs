@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use super::cluster::{ClusterState, NoEndpoint};
+use super::cluster::{NoEndpoint, Snapshot};
 use super::policy::{
     CorsPolicy, DirectResponse, FaultPolicy, HeaderOps, Mirror, Redirect, RetryPolicy, Rewrite,
     RoutePolicy,
@@ -168,11 +168,21 @@ pub(crate) struct SharedNames {
 }
 
 /// The endpoint a decision picked: the cluster snapshot it was picked from and its index.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct PickedEndpoint {
     pub(crate) cluster: u32,
-    pub(crate) state: std::sync::Arc<ClusterState>,
+    pub(crate) state: Snapshot,
     pub(crate) index: usize,
+}
+
+impl Clone for PickedEndpoint {
+    fn clone(&self) -> Self {
+        Self {
+            cluster: self.cluster,
+            state: arc_swap::Guard::from_inner(std::sync::Arc::clone(&self.state)),
+            index: self.index,
+        }
+    }
 }
 
 static EMPTY_OPS: HeaderOps = HeaderOps {
