@@ -421,8 +421,18 @@ fn print_human(
             _ => String::new(),
         };
         let mut note = String::new();
-        if matches!(resource.body, Body::Ignored { .. }) {
-            note.push_str("  (ignored: meshroute does not route on this kind)");
+        match &resource.body {
+            Body::Ignored { .. } => {
+                note.push_str("  (ignored: meshroute does not route on this kind)");
+            }
+            Body::WeightController(c) => note.push_str(&format!(
+                "  (sets the weights of {}: read by the lints)",
+                match c.virtual_services.as_slice() {
+                    [] => "no VirtualService".to_owned(),
+                    names => format!("VirtualService {}", names.join(", ")),
+                }
+            )),
+            _ => {}
         }
         let replaced_by = effective
             .get(&(resource.kind(), resource.key()))

@@ -32,6 +32,7 @@ use super::gateway::Gateway;
 use super::kubernetes::{DeploymentSpec, Pod, ServiceSpec};
 use super::mesh_config::MeshConfig;
 use super::meta::{ObjectMeta, Origin};
+use super::progressive::{Controller, WeightController};
 use super::resource::{Body, Resource, redefined};
 use super::service_entry::ServiceEntry;
 use super::sidecar::Sidecar;
@@ -665,6 +666,14 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
                 |p| Body::Pod(Box::new(p)),
             )
         }
+        (false, group, kind) => match Controller::of_owner(group, kind) {
+            Some(controller) => Some(Body::WeightController(Box::new(
+                WeightController::from_spec(controller, &spec, metadata.namespace()),
+            ))),
+            None => Some(Body::Ignored {
+                kind: kind.to_owned(),
+            }),
+        },
         _ => Some(Body::Ignored { kind: kind.clone() }),
     };
     let resource = Resource {
