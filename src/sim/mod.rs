@@ -96,8 +96,10 @@
 
 mod chain;
 mod request;
+mod requests;
 mod simulation;
 
 pub use chain::{Chain, Hop};
 pub use request::{InvalidRequest, SimRequest};
+pub use requests::{LineFormat, MAX_LINE, RequestLine, RequestLines};
 pub use simulation::{DestinationCount, Distribution, EndpointCount, SimError, Simulation};

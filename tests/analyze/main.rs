@@ -31,8 +31,8 @@ mod subsets;
 mod suppress;
 mod weights;
 
-use meshroute::LoadOptions;
 use meshroute::Diagnostic;
+use meshroute::LoadOptions;
 
 /// Loads `yaml`; any load diagnostic fails the test.
 fn load(yaml: &str) -> Vec<meshroute::config::Resource> {
