@@ -175,6 +175,38 @@ enum Command {
         load: LoadFlags,
     },
     /// Decide every request of a JSON-lines file (one decision, or one distribution, per line).
+    /// Compare two configurations: the requests whose route, destinations, traffic shares,
+    /// rewrite, redirect or policies change, grouped by route.
+    Diff {
+        /// The configuration before: a file or a folder.
+        old: PathBuf,
+        /// The configuration after: a file or a folder.
+        new: PathBuf,
+        /// The requests to compare on (request lines or access logs, as `simulate` reads them);
+        /// without it, requests generated from both configurations' match conditions: one that
+        /// meets each match of each route, one that misses each of its conditions, and each
+        /// host's default request.
+        #[arg(long)]
+        requests: Option<PathBuf>,
+        /// `text`, `markdown` (a pull-request comment) or `json`.
+        #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json"])]
+        format: String,
+        /// Exit status 1 when a request changes behaviour.
+        #[arg(long)]
+        fail_on_change: bool,
+        /// Access-log entries were written by this gateway (`namespace/name`).
+        #[arg(long, value_name = "NAMESPACE/NAME")]
+        gateway: Option<String>,
+        /// A key of a JSON access log that records a request header, `KEY=HEADER`; repeatable.
+        #[arg(long, value_name = "KEY=HEADER")]
+        log_header: Vec<String>,
+        /// Namespace for resources that do not name one (and of the sidecar sending access-log
+        /// entries).
+        #[arg(long, default_value = "default")]
+        namespace: String,
+        #[command(flatten)]
+        load: LoadFlags,
+    },
     Simulate {
         /// Files or folders with the configuration; `-` for stdin.
         #[arg(required = true)]
@@ -281,6 +313,33 @@ fn main() -> ExitCode {
                 Ok(mesh) => proxy::run(mesh, source, listen),
                 Err(code) => code,
             }
+        }
+        Command::Diff {
+            old,
+            new,
+            requests,
+            format,
+            fail_on_change,
+            gateway,
+            log_header,
+            namespace,
+            load,
+        } => {
+            let options = options(&namespace, &load);
+            let source = requests.as_ref().map(|path| RequestSource {
+                path,
+                namespace: &namespace,
+                gateway: gateway.as_deref(),
+                log_headers: &log_header,
+            });
+            diff(
+                [&old, &new],
+                source.as_ref(),
+                &format,
+                fail_on_change,
+                &options,
+                mesh_config,
+            )
         }
         Command::Simulate {
             paths,
@@ -922,6 +981,74 @@ fn colour(trace: &str) -> String {
 }
 
 /// `meshroute simulate`: one decision (or distribution) JSON per request line.
+fn diff(
+    sides: [&PathBuf; 2],
+    requests: Option<&RequestSource<'_>>,
+    format: &str,
+    fail_on_change: bool,
+    options: &LoadOptions,
+    mesh_config: Option<&std::path::Path>,
+) -> ExitCode {
+    use meshroute::sim::Simulation;
+    use std::io::Write as _;
+
+    let open =
+        |side: &PathBuf| -> Result<(Vec<meshroute::config::Resource>, Simulation), ExitCode> {
+            let one = load(std::slice::from_ref(side), options, mesh_config)?;
+            let resources = one.resources.clone();
+            match one.compile() {
+                Ok(mesh) => Ok((resources, Simulation::from_mesh(mesh))),
+                Err(error) => Err(refused(error.errors())),
+            }
+        };
+    let [old_side, new_side] = sides;
+    let (old_resources, old) = match open(old_side) {
+        Ok(side) => side,
+        Err(code) => return code,
+    };
+    let (new_resources, new) = match open(new_side) {
+        Ok(side) => side,
+        Err(code) => return code,
+    };
+    let mut bad = BadLines::default();
+    let report = match requests {
+        Some(source) => {
+            let lines = match source.open() {
+                Ok(lines) => lines,
+                Err(code) => return code,
+            };
+            let requests = lines.filter_map(|line| match line.request {
+                Ok(request) => Some(request),
+                Err(ref error) => {
+                    bad.report(source.path, &line, &error.to_string());
+                    None
+                }
+            });
+            meshroute::sim::diff(&old, &new, requests)
+        }
+        None => meshroute::sim::diff(
+            &old,
+            &new,
+            meshroute::sim::generate(&old_resources, &new_resources),
+        ),
+    };
+    let text = match format {
+        "markdown" => report.markdown(),
+        "json" => json(&report),
+        _ => report.to_string(),
+    };
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = writeln!(out, "{}", text.trim_end()) {
+        return write_failed(&error);
+    }
+    let code = bad.finish(report.requests as u64);
+    if fail_on_change && report.changed() > 0 {
+        ExitCode::from(1)
+    } else {
+        code
+    }
+}
+
 /// Where `--requests` come from and how their access-log entries are read.
 struct RequestSource<'a> {
     path: &'a std::path::Path,

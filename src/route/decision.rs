@@ -339,6 +339,37 @@ impl<'a> Decision<'a> {
         }
     }
 
+    /// The traffic split of the decision: each destination the route can choose with its
+    /// weight and the weights' total (`(destination, 1, 1)` for a single destination, the
+    /// service's own route included); empty without a destination. What `diff` compares, so
+    /// that a weight change shows whatever the random draw.
+    pub(crate) fn split(&self) -> Vec<(DestinationRef<'a>, u64, u64)> {
+        let Some(chosen) = self.destination else {
+            return Vec::new();
+        };
+        let Some(Action::Route {
+            destinations,
+            choice: Some(choice),
+            ..
+        }) = self.action()
+        else {
+            return vec![(chosen, 1, 1)];
+        };
+        choice
+            .weights()
+            .filter_map(|(index, weight)| {
+                let d = destinations.get(index)?;
+                let destination = DestinationRef {
+                    host: &d.host,
+                    subset: d.subset.as_deref(),
+                    port: d.port.or(d.service_port).or(Some(self.request.port)),
+                    cluster_exists: chosen.cluster_exists,
+                };
+                Some((destination, weight, choice.total()))
+            })
+            .collect()
+    }
+
     fn action(&self) -> Option<&'a Action> {
         self.route.map(|r| &r.action)
     }
