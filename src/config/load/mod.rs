@@ -553,10 +553,25 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
         _ => String::new(),
     };
     if api_version.is_empty() || kind.is_empty() {
-        loaded.diagnostics.push(origin.diagnostic(
+        // A YAML file beside the manifests that is no Kubernetes object at all — a Helm
+        // `Chart.yaml` (apiVersion, no kind) or `values.yaml`, a routing test file — is skipped
+        // with a note; a document that looks like a manifest (it has a kind, metadata or a
+        // spec) but lacks a field is an error.
+        let manifest_like = ["kind", "metadata", "spec"]
+            .iter()
+            .any(|key| object.contains_key(*key));
+        let mut diagnostic = origin.diagnostic(
             None,
-            "document has no apiVersion and kind: every manifest needs both (e.g. apiVersion: networking.istio.io/v1, kind: VirtualService)",
-        ));
+            if manifest_like {
+                "document has no apiVersion and kind: every manifest needs both (e.g. apiVersion: networking.istio.io/v1, kind: VirtualService)"
+            } else {
+                "not a Kubernetes object (no kind, metadata or spec): skipped"
+            },
+        );
+        if !manifest_like {
+            diagnostic.severity = Severity::Info;
+        }
+        loaded.diagnostics.push(diagnostic);
         return;
     }
     if kind == "List" || kind.ends_with("List") && object.contains_key("items") {
