@@ -24,6 +24,8 @@
 //! Every subcommand refuses a resource with a field the Istio API does not have, as `kubectl
 //! apply` does; `--allow-unknown-fields` reports it as a warning and ignores it.
 
+#[path = "meshroute/output.rs"]
+mod output;
 #[path = "meshroute/proxy.rs"]
 mod proxy;
 
@@ -38,6 +40,7 @@ use meshroute::{
     ConnectionDecision, Diagnostic, FastRng, LoadOptions, Loaded, NoEndpoint, Outcome, Severity,
     Source,
 };
+use output::{Color, Output, json, write_failed, yaml};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,7 +56,18 @@ struct Cli {
     /// manifests; without either, Istio's defaults apply.
     #[arg(long, global = true, value_name = "FILE")]
     mesh_config: Option<PathBuf>,
+    /// Colour: `auto` (on a terminal, unless `NO_COLOR` is set), `always` or `never`.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    color: Color,
+    /// Accept paths that hold nothing meshroute reads (no VirtualService, DestinationRule,
+    /// Gateway, ServiceEntry, WorkloadEntry, Sidecar, Service, Deployment or Pod); without it
+    /// they are an error (exit status 2), so that a CI job pointed at the wrong folder fails.
+    #[arg(long, global = true)]
+    allow_empty: bool,
 }
+
+/// `--allow-empty`, set once from the command line before any command runs.
+static ALLOW_EMPTY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// What every subcommand that loads manifests accepts.
 #[derive(Debug, clap::Args)]
@@ -89,8 +103,18 @@ enum Command {
         /// Files or folders (searched recursively for *.yaml, *.yml, *.json); `-` for stdin.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Print `{"diagnostics":[...]}` instead of text.
-        #[arg(long)]
+        /// What to print: `text`, `json` (`{"diagnostics":[...]}`), `yaml`, or `github`
+        /// (GitHub Actions annotations, `::error file=…,line=…::…`).
+        #[arg(
+            short = 'o',
+            long = "output",
+            alias = "format",
+            value_enum,
+            default_value = "text"
+        )]
+        output: Output,
+        /// The same as `-o json`.
+        #[arg(long, conflicts_with = "output")]
         json: bool,
         /// The severity at which the exit status is 1, as `istioctl analyze`'s flag: `error`,
         /// `warning` or `info` (any case).
@@ -139,8 +163,11 @@ enum Command {
         /// Seed for weighted choices (the same seed gives the same decision).
         #[arg(long)]
         seed: Option<u64>,
-        /// Print the decision as JSON.
-        #[arg(long)]
+        /// What to print: `text`, `json` or `yaml`.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+        output: Output,
+        /// The same as `-o json`.
+        #[arg(long, conflicts_with = "output")]
         json: bool,
         /// Also print why: each VirtualService considered, each route and match tried, the first
         /// condition that failed and the value seen.
@@ -188,9 +215,15 @@ enum Command {
         /// host's default request.
         #[arg(long)]
         requests: Option<PathBuf>,
-        /// `text`, `markdown` (a pull-request comment) or `json`.
-        #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json"])]
-        format: String,
+        /// What to print: `text`, `markdown` (a pull-request comment), `json` or `yaml`.
+        #[arg(
+            short = 'o',
+            long = "output",
+            alias = "format",
+            value_enum,
+            default_value = "text"
+        )]
+        output: Output,
         /// Exit status 1 when a request changes behaviour.
         #[arg(long)]
         fail_on_change: bool,
@@ -238,6 +271,10 @@ enum Command {
         /// the distribution of destinations and endpoints instead of one decision.
         #[arg(long)]
         repeat: Option<u64>,
+        /// What to print per request: `json` (one object per line), `yaml` (one document per
+        /// request) or `text` (one line per request).
+        #[arg(short = 'o', long = "output", value_enum, default_value = "json")]
+        output: Output,
         /// Namespace for resources that do not name one (and for a bare gateway name).
         #[arg(long, default_value = "default")]
         namespace: String,
@@ -248,10 +285,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli.color.apply();
+    ALLOW_EMPTY.store(cli.allow_empty, std::sync::atomic::Ordering::Relaxed);
     let mesh_config = cli.mesh_config.as_deref();
     match cli.command {
         Command::Check {
             paths,
+            output,
             json,
             failure_threshold,
             output_threshold,
@@ -266,9 +306,9 @@ fn main() -> ExitCode {
                 failure_threshold
             };
             let args = CheckArgs {
-                json,
+                output: if json { Output::Json } else { output },
                 failure,
-                output: output_threshold,
+                shown: output_threshold,
                 lint,
             };
             check(&paths, &args, &options(&namespace, &load), mesh_config)
@@ -281,6 +321,7 @@ fn main() -> ExitCode {
             source,
             namespace,
             seed,
+            output,
             json,
             explain,
             load,
@@ -294,7 +335,7 @@ fn main() -> ExitCode {
                 source,
                 namespace,
                 seed,
-                json,
+                output: if json { Output::Json } else { output },
             };
             route(&paths, &args, &options, mesh_config)
         }
@@ -318,7 +359,7 @@ fn main() -> ExitCode {
             old,
             new,
             requests,
-            format,
+            output,
             fail_on_change,
             gateway,
             log_header,
@@ -335,7 +376,7 @@ fn main() -> ExitCode {
             diff(
                 [&old, &new],
                 source.as_ref(),
-                &format,
+                output,
                 fail_on_change,
                 &options,
                 mesh_config,
@@ -348,6 +389,7 @@ fn main() -> ExitCode {
             log_header,
             seed,
             repeat,
+            output,
             namespace,
             load,
         } => simulate(
@@ -360,6 +402,7 @@ fn main() -> ExitCode {
             },
             seed,
             repeat,
+            output,
             &options(&namespace, &load),
             mesh_config,
         ),
@@ -388,6 +431,25 @@ fn load(
             }
         }
     }
+    // A path that yields nothing meshroute reads (only ignored kinds, non-objects, nothing):
+    // a job pointed at the wrong folder. A refused document counts as found (its error says
+    // what is wrong with it).
+    let found = loaded
+        .resources
+        .iter()
+        .any(|r| !matches!(r.body, Body::Ignored { .. }))
+        || loaded
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error);
+    if !found && !ALLOW_EMPTY.load(std::sync::atomic::Ordering::Relaxed) {
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        eprintln!(
+            "meshroute: no VirtualService, DestinationRule, Gateway, ServiceEntry, WorkloadEntry, Sidecar, Service, Deployment or Pod found in {} (--allow-empty accepts that)",
+            names.join(", ")
+        );
+        return Err(ExitCode::from(2));
+    }
     if let Some(path) = mesh_config {
         match std::fs::read_to_string(path) {
             Ok(text) => loaded.extend(meshroute::mesh_config_from_str(
@@ -404,11 +466,11 @@ fn load(
 }
 
 struct CheckArgs {
-    json: bool,
+    output: Output,
     /// Exit 1 when a diagnostic is at least this severe.
     failure: Severity,
     /// Print the diagnostics at least this severe.
-    output: Severity,
+    shown: Severity,
     lint: bool,
 }
 
@@ -433,17 +495,27 @@ fn check(
         .any(|d| d.severity.is_at_least(args.failure));
     let shown: Vec<&Diagnostic> = diagnostics
         .iter()
-        .filter(|d| d.severity.is_at_least(args.output))
+        .filter(|d| d.severity.is_at_least(args.shown))
         .collect();
 
-    let mut out = std::io::stdout().lock();
-    let written = if args.json {
-        print_json(&mut out, &shown)
-    } else {
-        print_human(&mut out, &loaded, &shown)
+    use std::io::Write as _;
+    let mut out = output::stdout();
+    let written = match args.output {
+        Output::Json => print_json(&mut out, &shown),
+        Output::Yaml => write!(
+            out,
+            "{}",
+            yaml(&CheckReport {
+                diagnostics: &shown
+            })
+        ),
+        Output::Github => shown
+            .iter()
+            .try_for_each(|d| writeln!(out, "{}", output::github(d))),
+        Output::Text | Output::Markdown => print_human(&mut out, &loaded, &shown),
     };
-    if written.is_err() {
-        return ExitCode::from(2);
+    if let Err(error) = written.and_then(|()| out.flush()) {
+        return write_failed(&error);
     }
     if failed {
         ExitCode::from(1)
@@ -550,7 +622,7 @@ fn print_diagnostics<'a>(
     diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
 ) -> std::io::Result<()> {
     for diagnostic in diagnostics {
-        writeln!(out, "{diagnostic}")?;
+        writeln!(out, "{}", output::styled_diagnostic(diagnostic))?;
     }
     Ok(())
 }
@@ -564,12 +636,12 @@ fn print_warnings(mesh: &meshroute::Mesh) -> std::io::Result<()> {
         .diagnostics()
         .iter()
         .filter(|d| d.severity.is_at_least(Severity::Warning));
-    print_diagnostics(&mut std::io::stderr().lock(), warnings)
+    print_diagnostics(&mut output::stderr(), warnings)
 }
 
 /// The errors that refused a configuration, to standard error; exit status 1.
 fn refused<'a>(errors: impl IntoIterator<Item = &'a Diagnostic>) -> ExitCode {
-    match print_diagnostics(&mut std::io::stderr().lock(), errors) {
+    match print_diagnostics(&mut output::stderr(), errors) {
         Ok(()) => ExitCode::from(1),
         Err(_) => ExitCode::from(2),
     }
@@ -582,7 +654,7 @@ struct RouteArgs {
     source: SourceFlags,
     namespace: String,
     seed: Option<u64>,
-    json: bool,
+    output: Output,
     explain: bool,
 }
 
@@ -725,26 +797,22 @@ fn route(
             )
         }
     };
-    let text = match (args.json, args.explain) {
-        (true, false) => json(&report),
-        (true, true) => json(&Explained {
-            decision: report,
-            explain: &explanation,
-        }),
-        (false, false) => text,
-        (false, true) => {
-            use std::io::IsTerminal;
-            let trace = explanation.to_string();
-            let trace = if std::io::stdout().is_terminal() {
-                colour(&trace)
-            } else {
-                trace
-            };
-            format!("{trace}\n{text}")
-        }
+    let explained = || Explained {
+        decision: report.clone(),
+        explain: &explanation,
     };
-    println!("{text}");
-    ExitCode::SUCCESS
+    let text = match (args.output, args.explain) {
+        (Output::Json, false) => json(&report),
+        (Output::Json, true) => json(&explained()),
+        (Output::Yaml, false) => yaml(&report),
+        (Output::Yaml, true) => yaml(&explained()),
+        (_, false) => text,
+        (_, true) => format!("{}\n{text}", output::styled_trace(&explanation.to_string())),
+    };
+    match output::print(text.trim_end()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
 }
 
 /// A decision with its explanation: the decision's keys plus `explain`.
@@ -753,10 +821,6 @@ struct Explained<'a> {
     #[serde(flatten)]
     decision: meshroute::DecisionReport,
     explain: &'a meshroute::Explanation,
-}
-
-fn json(value: &impl serde::Serialize) -> String {
-    serde_json::to_string(value).unwrap_or_default()
 }
 
 fn rule(r: Option<meshroute::RuleRef<'_>>) -> String {
@@ -961,30 +1025,11 @@ fn describe_connection(d: &ConnectionDecision<'_>) -> String {
     lines.join("\n")
 }
 
-/// ANSI colours for a terminal: the match that fired green, failures dim, the outcome bold.
-fn colour(trace: &str) -> String {
-    trace
-        .lines()
-        .map(|line| {
-            if line.ends_with(": MATCHED") {
-                format!("\x1b[32m{line}\x1b[0m")
-            } else if line.trim_start().starts_with("=>") {
-                format!("\x1b[1m{line}\x1b[0m")
-            } else if line.starts_with("    ") {
-                format!("\x1b[2m{line}\x1b[0m")
-            } else {
-                line.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// `meshroute simulate`: one decision (or distribution) JSON per request line.
+/// `meshroute diff`: the changes of behaviour between two configurations.
 fn diff(
     sides: [&PathBuf; 2],
     requests: Option<&RequestSource<'_>>,
-    format: &str,
+    output: Output,
     fail_on_change: bool,
     options: &LoadOptions,
     mesh_config: Option<&std::path::Path>,
@@ -1032,10 +1077,11 @@ fn diff(
             meshroute::sim::generate(&old_resources, &new_resources),
         ),
     };
-    let text = match format {
-        "markdown" => report.markdown(),
-        "json" => json(&report),
-        _ => report.to_string(),
+    let text = match output {
+        Output::Markdown => report.markdown(),
+        Output::Json => json(&report),
+        Output::Yaml => yaml(&report),
+        Output::Text | Output::Github => report.to_string(),
     };
     let mut out = std::io::stdout().lock();
     if let Err(error) = writeln!(out, "{}", text.trim_end()) {
@@ -1047,6 +1093,52 @@ fn diff(
     } else {
         code
     }
+}
+
+/// One decision on one line: `LINE: action VirtualService route -> host subset port
+/// (endpoint)`.
+fn decision_text(number: usize, d: &meshroute::DecisionReport) -> String {
+    let mut text = format!("{number}: {}", d.action);
+    if let Some(vs) = &d.virtual_service {
+        text.push_str(&format!(" {vs}"));
+    }
+    if let Some(route) = &d.route {
+        text.push_str(&format!(" {}[{}]", route.kind, route.index));
+    }
+    if let Some(dest) = &d.destination {
+        text.push_str(&format!(" -> {}", dest.host));
+        if let Some(subset) = &dest.subset {
+            text.push_str(&format!(" subset {subset}"));
+        }
+        if let Some(port) = dest.port {
+            text.push_str(&format!(" port {port}"));
+        }
+    }
+    if let Some(endpoint) = &d.endpoint {
+        text.push_str(&format!(" ({})", endpoint.address));
+    }
+    if let Some(status) = d.local_status {
+        text.push_str(&format!(" [answers {status}]"));
+    }
+    text
+}
+
+/// A distribution on one line: `LINE: host subset: share, ...` over the decisions made.
+fn distribution_text(number: usize, d: &meshroute::sim::Distribution) -> String {
+    let shares: Vec<String> = d
+        .destinations
+        .iter()
+        .map(|c| {
+            let subset = c
+                .subset
+                .as_deref()
+                .map(|s| format!(" {s}"))
+                .unwrap_or_default();
+            let percent = (c.count as f64) * 100.0 / (d.total.max(1) as f64);
+            format!("{}{subset} {percent:.2}%", c.host)
+        })
+        .collect();
+    format!("{number}: {} decisions: {}", d.total, shares.join(", "))
 }
 
 /// Where `--requests` come from and how their access-log entries are read.
@@ -1150,21 +1242,13 @@ impl BadLines {
     }
 }
 
-/// The exit code when writing stdout fails: a closed pipe (`meshroute … | head`) ends quietly.
-fn write_failed(error: &std::io::Error) -> ExitCode {
-    if error.kind() == std::io::ErrorKind::BrokenPipe {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("error: cannot write the output: {error}");
-        ExitCode::from(2)
-    }
-}
-
+/// `meshroute simulate`: one decision (or distribution) per request line, streamed.
 fn simulate(
     paths: &[PathBuf],
     requests: &RequestSource<'_>,
     seed: u64,
     repeat: Option<u64>,
+    output: Output,
     options: &LoadOptions,
     mesh_config: Option<&std::path::Path>,
 ) -> ExitCode {
@@ -1189,6 +1273,9 @@ fn simulate(
     if print_warnings(sim.mesh()).is_err() {
         return ExitCode::from(2);
     }
+    if matches!(output, Output::Github | Output::Markdown) {
+        return usage("simulate prints -o json, yaml or text");
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut bad = BadLines::default();
     // The request on the i-th good line (from 0) is decided with seed + i.
@@ -1203,8 +1290,16 @@ fn simulate(
         };
         let seed = seed.wrapping_add(index);
         let value = match repeat {
-            Some(n) => sim.distribution(request, n, seed).map(|d| json(&d)),
-            None => sim.decide(request, seed).map(|d| json(&d)),
+            Some(n) => sim.distribution(request, n, seed).map(|d| match output {
+                Output::Yaml => format!("---\n{}", yaml(&d).trim_end()),
+                Output::Text => distribution_text(line.number, &d),
+                _ => json(&d),
+            }),
+            None => sim.decide(request, seed).map(|d| match output {
+                Output::Yaml => format!("---\n{}", yaml(&d).trim_end()),
+                Output::Text => decision_text(line.number, &d),
+                _ => json(&d),
+            }),
         };
         match value {
             Ok(text) => {

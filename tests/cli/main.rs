@@ -20,6 +20,7 @@ mod common;
 
 mod check;
 mod diff;
+mod output;
 mod proxy;
 mod route;
 mod simulate;
