@@ -14,6 +14,10 @@
 //!   same [`RoutingContext`](crate::RoutingContext) code the tower layers use — or not, to show what happens when a
 //!   service forgets to forward them.
 //!
+//! - [`TestFiles`] runs routing test files written for istio-config-validator (`testCases`) or
+//!   Envoy's `router_check_tool` (`tests`) against Istio's semantics (what `meshroute test`
+//!   does; see [`test_files`]).
+//!
 //! Everything is seeded ([`FastRng::from_seed`](crate::FastRng::from_seed)): the same seed gives the same answer.
 //!
 //! ```
@@ -97,7 +101,9 @@
 mod chain;
 mod request;
 mod simulation;
+pub mod test_files;
 
 pub use chain::{Chain, Hop};
 pub use request::{InvalidRequest, SimRequest};
 pub use simulation::{DestinationCount, Distribution, EndpointCount, SimError, Simulation};
+pub use test_files::{TestFiles, TestReport};
