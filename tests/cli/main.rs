@@ -22,3 +22,4 @@ mod check;
 mod proxy;
 mod route;
 mod simulate;
+mod test;
