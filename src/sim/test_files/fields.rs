@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::config::Origin;
 use crate::config::load::field_lines;
+use crate::util::regex::{Refused, RegexBudget, build};
 
 /// A problem in a test file: an error (the file cannot be run) or a warning (a key that is not
 /// read), with the file, the line, the case and the field it is about.
@@ -39,26 +40,45 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Where the problems of one document go: errors and warnings, located at the end.
+/// Where the problems of one document go: errors and warnings, located at the end. It also
+/// keeps the regex budget of the whole read (`util/regex.rs`), so that test files full of
+/// huge regexes cost little.
 #[derive(Debug)]
-pub(super) struct Sink {
+pub(super) struct Sink<'b> {
     file: String,
     origin: Origin,
     /// The case being read, if any.
     case: Option<String>,
     errors: Vec<Problem>,
     warnings: Vec<Problem>,
+    budget: &'b mut RegexBudget,
 }
 
-impl Sink {
-    pub(super) fn new(file: &str, origin: &Origin) -> Self {
+impl<'b> Sink<'b> {
+    pub(super) fn new(file: &str, origin: &Origin, budget: &'b mut RegexBudget) -> Self {
         Self {
             file: file.to_owned(),
             origin: origin.clone(),
             case: None,
             errors: Vec::new(),
             warnings: Vec::new(),
+            budget,
         }
+    }
+
+    /// `pattern` compiled as a full match of the value (Envoy's `safe_regex`, RE2 semantics),
+    /// within the budget; an error at `path` when it does not compile or the budget is spent.
+    pub(super) fn full_match_regex(&mut self, path: &str, pattern: &str) -> Option<regex::Regex> {
+        let full = format!("^(?:{pattern})$");
+        let refused = match self.budget.check(&full) {
+            Ok(()) => return build(&full).ok(),
+            Err(Refused::Invalid(error)) => format!("invalid regex: {error}"),
+            Err(Refused::TooManyOversized | Refused::MemorySpent) => {
+                "not compiled: the regexes of these test files already take all meshroute allows (util/regex.rs budget)".to_owned()
+            }
+        };
+        self.error(path, refused);
+        None
     }
 
     /// Problems reported from now on are about this case (`None`: the document).
@@ -145,7 +165,7 @@ pub(super) struct Object<'v> {
 impl<'v> Object<'v> {
     /// `value` as a mapping at `path`; `null` reads as an empty mapping (unset, as protobuf's
     /// JSON mapping reads it). Anything else is an error.
-    pub(super) fn of(value: &'v Value, path: &str, sink: &mut Sink) -> Option<Self> {
+    pub(super) fn of(value: &'v Value, path: &str, sink: &mut Sink<'_>) -> Option<Self> {
         static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
         let map = match value {
             Value::Object(map) => map,
@@ -179,7 +199,7 @@ impl<'v> Object<'v> {
     }
 
     /// Takes `key` as a string.
-    pub(super) fn string(&mut self, key: &'static str, sink: &mut Sink) -> Option<String> {
+    pub(super) fn string(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<String> {
         let path = self.path_of(key);
         match self.take(key)? {
             Value::String(s) => Some(s.clone()),
@@ -191,7 +211,7 @@ impl<'v> Object<'v> {
     }
 
     /// Takes `key` as a boolean.
-    pub(super) fn boolean(&mut self, key: &'static str, sink: &mut Sink) -> Option<bool> {
+    pub(super) fn boolean(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<bool> {
         let path = self.path_of(key);
         match self.take(key)? {
             Value::Bool(b) => Some(*b),
@@ -207,7 +227,7 @@ impl<'v> Object<'v> {
 
     /// Takes `key` as an unsigned integer: a number, or a string of digits (protobuf's JSON
     /// mapping writes 64-bit integers as strings).
-    pub(super) fn unsigned(&mut self, key: &'static str, sink: &mut Sink) -> Option<u64> {
+    pub(super) fn unsigned(&mut self, key: &'static str, sink: &mut Sink<'_>) -> Option<u64> {
         let path = self.path_of(key);
         let value = self.take(key)?;
         let parsed = match value {
@@ -228,7 +248,7 @@ impl<'v> Object<'v> {
     pub(super) fn list(
         &mut self,
         key: &'static str,
-        sink: &mut Sink,
+        sink: &mut Sink<'_>,
     ) -> Option<Vec<(String, &'v Value)>> {
         let path = self.path_of(key);
         match self.take(key)? {
@@ -247,7 +267,11 @@ impl<'v> Object<'v> {
     }
 
     /// Takes `key` as a list of strings.
-    pub(super) fn strings(&mut self, key: &'static str, sink: &mut Sink) -> Option<Vec<String>> {
+    pub(super) fn strings(
+        &mut self,
+        key: &'static str,
+        sink: &mut Sink<'_>,
+    ) -> Option<Vec<String>> {
         let items = self.list(key, sink)?;
         let mut out = Vec::with_capacity(items.len());
         for (path, item) in items {
@@ -264,7 +288,7 @@ impl<'v> Object<'v> {
     pub(super) fn string_map(
         &mut self,
         key: &'static str,
-        sink: &mut Sink,
+        sink: &mut Sink<'_>,
     ) -> Option<Vec<(String, String)>> {
         let path = self.path_of(key);
         let map = match self.take(key)? {
@@ -290,7 +314,7 @@ impl<'v> Object<'v> {
 
     /// Reports every key not taken: those of `unsupported` (`(key, why)`) as not supported,
     /// the others as unknown. Neither is read.
-    pub(super) fn finish(self, unsupported: &[(&str, &str)], sink: &mut Sink) {
+    pub(super) fn finish(self, unsupported: &[(&str, &str)], sink: &mut Sink<'_>) {
         for key in self.map.keys() {
             if self.taken.iter().any(|t| t == key) {
                 continue;

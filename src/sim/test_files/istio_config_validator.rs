@@ -37,6 +37,10 @@ use crate::util::regex::envoy_replacement;
 /// The key that makes a document a file of this format.
 pub(super) const KEY: &str = "testCases";
 
+/// The most requests one case unfolds into: `uri` × `authority` × `method` grows fast, and
+/// each request is a decision.
+const MAX_REQUESTS: usize = 10_000;
+
 /// One test case.
 #[derive(Debug, Clone)]
 pub(super) struct ValidatorCase {
@@ -81,7 +85,7 @@ impl ValidatorCase {
 }
 
 /// Reads the cases of a document (its top level has `testCases`).
-pub(super) fn parse(document: &Value, sink: &mut Sink) -> Vec<ValidatorCase> {
+pub(super) fn parse(document: &Value, sink: &mut Sink<'_>) -> Vec<ValidatorCase> {
     let Some(mut top) = Object::of(document, "", sink) else {
         return Vec::new();
     };
@@ -107,7 +111,12 @@ pub(super) fn parse(document: &Value, sink: &mut Sink) -> Vec<ValidatorCase> {
     cases
 }
 
-fn parse_case(item: &Value, path: &str, label: String, sink: &mut Sink) -> Option<ValidatorCase> {
+fn parse_case(
+    item: &Value,
+    path: &str,
+    label: String,
+    sink: &mut Sink<'_>,
+) -> Option<ValidatorCase> {
     let errors = sink.error_count();
     let mut case = Object::of(item, path, sink)?;
     let description = case.string("description", sink).unwrap_or_default();
@@ -185,7 +194,7 @@ fn parse_case(item: &Value, path: &str, label: String, sink: &mut Sink) -> Optio
 fn typed<T: serde::de::DeserializeOwned>(
     object: &mut Object<'_>,
     key: &'static str,
-    sink: &mut Sink,
+    sink: &mut Sink<'_>,
 ) -> Option<T> {
     let path = object.path_of(key);
     let value = object.take(key)?;
@@ -203,11 +212,11 @@ fn typed<T: serde::de::DeserializeOwned>(
 }
 
 /// `Request.Unfold`: one request per uri × authority × method.
-fn unfold(request: &Value, path: &str, sink: &mut Sink) -> Vec<Asked> {
+fn unfold(request: &Value, path: &str, sink: &mut Sink<'_>) -> Vec<Asked> {
     let Some(mut object) = Object::of(request, path, sink) else {
         return Vec::new();
     };
-    let list = |object: &mut Object<'_>, key: &'static str, sink: &mut Sink| {
+    let list = |object: &mut Object<'_>, key: &'static str, sink: &mut Sink<'_>| {
         let present = object.has(key);
         let values = object.strings(key, sink);
         if values.as_ref().is_some_and(Vec::is_empty) || !present {
@@ -268,6 +277,17 @@ fn unfold(request: &Value, path: &str, sink: &mut Sink) -> Vec<Asked> {
                 format!("not a valid header ({name}: {value:?})"),
             );
         }
+    }
+    let count = paths
+        .len()
+        .saturating_mul(authorities.len())
+        .saturating_mul(methods.len());
+    if count > MAX_REQUESTS {
+        sink.error(
+            path,
+            format!("unfolds into {count} requests (uri × authority × method), more than the {MAX_REQUESTS} meshroute runs for one case: split the case"),
+        );
+        return Vec::new();
     }
     let mut out = Vec::new();
     for uri in &paths {
@@ -848,7 +868,8 @@ mod tests {
 
     fn read(document: serde_json::Value) -> (Vec<ValidatorCase>, Vec<String>, Vec<String>) {
         let origin = crate::config::Origin::default();
-        let mut sink = Sink::new("t.yaml", &origin);
+        let mut budget = crate::util::regex::RegexBudget::default();
+        let mut sink = Sink::new("t.yaml", &origin, &mut budget);
         let cases = parse(&document, &mut sink);
         let (errors, warnings) = sink.finish();
         let show = |p: &super::super::fields::Problem| {
@@ -899,6 +920,25 @@ mod tests {
             [
                 ("x-a".to_owned(), "1".to_owned()),
                 ("x-b".to_owned(), "true".to_owned())
+            ]
+        );
+    }
+
+    /// A case unfolds into at most 10,000 requests: beyond, it is an error, not a long run.
+    #[test]
+    fn unfolding_is_bounded() {
+        let many: Vec<String> = (0..30).map(|i| format!("/{i}")).collect();
+        let hosts: Vec<String> = (0..30).map(|i| format!("h{i}")).collect();
+        let (cases, errors, _) = read(serde_json::json!({"testCases": [{
+            "wantMatch": true,
+            "request": {"authority": hosts, "method": many.iter().map(|_| "GET").collect::<Vec<_>>(), "uri": many},
+            "route": [{"destination": {"host": "svc"}}]
+        }]}));
+        assert!(cases.is_empty());
+        assert_eq!(
+            errors,
+            [
+                "testCases[0] | testCases[0].request | unfolds into 27000 requests (uri × authority × method), more than the 10000 meshroute runs for one case: split the case"
             ]
         );
     }

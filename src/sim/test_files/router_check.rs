@@ -33,7 +33,6 @@ use super::fields::{Object, Sink, kind};
 use super::observe::{Asked, Observed};
 use super::report::Check;
 use crate::route::policy::HeaderOps;
-use crate::util::regex::build as build_regex;
 
 /// The key that makes a document a file of this format.
 pub(super) const KEY: &str = "tests";
@@ -109,7 +108,7 @@ enum Rule {
 }
 
 /// Reads the tests of a document (its top level has `tests`).
-pub(super) fn parse(document: &Value, sink: &mut Sink) -> Vec<RouterCase> {
+pub(super) fn parse(document: &Value, sink: &mut Sink<'_>) -> Vec<RouterCase> {
     let Some(mut top) = Object::of(document, "", sink) else {
         return Vec::new();
     };
@@ -148,7 +147,7 @@ pub(super) fn parse(document: &Value, sink: &mut Sink) -> Vec<RouterCase> {
     cases
 }
 
-fn parse_case(item: &Value, path: &str, label: String, sink: &mut Sink) -> Option<RouterCase> {
+fn parse_case(item: &Value, path: &str, label: String, sink: &mut Sink<'_>) -> Option<RouterCase> {
     let errors = sink.error_count();
     let mut case = Object::of(item, path, sink)?;
     let name = case.string("test_name", sink).unwrap_or_default();
@@ -199,10 +198,10 @@ fn parse_case(item: &Value, path: &str, label: String, sink: &mut Sink) -> Optio
 
 type Input = (Asked, bool, u64, Vec<(String, String)>);
 
-fn parse_input(input: &Value, path: &str, sink: &mut Sink) -> Option<Input> {
+fn parse_input(input: &Value, path: &str, sink: &mut Sink<'_>) -> Option<Input> {
     let errors = sink.error_count();
     let mut object = Object::of(input, path, sink)?;
-    let required = |object: &mut Object<'_>, key: &'static str, min: usize, sink: &mut Sink| {
+    let required = |object: &mut Object<'_>, key: &'static str, min: usize, sink: &mut Sink<'_>| {
         let value = object.string(key, sink).unwrap_or_default();
         if value.len() < min {
             sink.error(
@@ -279,7 +278,7 @@ fn parse_input(input: &Value, path: &str, sink: &mut Sink) -> Option<Input> {
 fn header_values(
     object: &mut Object<'_>,
     key: &'static str,
-    sink: &mut Sink,
+    sink: &mut Sink<'_>,
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (path, item) in object.list(key, sink).unwrap_or_default() {
@@ -326,7 +325,7 @@ const NAMES: [&str; 6] = [
     "path_redirect",
 ];
 
-fn parse_validate(validate: &Value, path: &str, sink: &mut Sink) -> Vec<Assert> {
+fn parse_validate(validate: &Value, path: &str, sink: &mut Sink<'_>) -> Vec<Assert> {
     let Some(mut object) = Object::of(validate, path, sink) else {
         return Vec::new();
     };
@@ -366,7 +365,11 @@ fn parse_validate(validate: &Value, path: &str, sink: &mut Sink) -> Vec<Assert> 
 }
 
 /// A `google.protobuf.StringValue`: the string itself in JSON (or `{value: ...}`).
-fn wrapped_string(object: &mut Object<'_>, key: &'static str, sink: &mut Sink) -> Option<String> {
+fn wrapped_string(
+    object: &mut Object<'_>,
+    key: &'static str,
+    sink: &mut Sink<'_>,
+) -> Option<String> {
     let path = object.path_of(key);
     match object.take(key)? {
         Value::String(s) => Some(s.clone()),
@@ -382,7 +385,7 @@ fn wrapped_string(object: &mut Object<'_>, key: &'static str, sink: &mut Sink) -
 
 /// A `StringMatcher` (`envoy/type/matcher/v3/string.proto`): `exact`, `prefix`, `suffix`,
 /// `contains`, `safe_regex` with `ignore_case`.
-fn string_matcher(value: &Value, path: &str, sink: &mut Sink) -> Option<Rule> {
+fn string_matcher(value: &Value, path: &str, sink: &mut Sink<'_>) -> Option<Rule> {
     let mut object = Object::of(value, path, sink)?;
     let ignore_case = object.boolean("ignore_case", sink).unwrap_or(false);
     let mut rules = Vec::new();
@@ -410,23 +413,18 @@ fn string_matcher(value: &Value, path: &str, sink: &mut Sink) -> Option<Rule> {
 }
 
 /// A `RegexMatcher`: its `regex`, matched against the whole value.
-fn regex_matcher(value: &Value, path: &str, sink: &mut Sink) -> Option<Rule> {
+fn regex_matcher(value: &Value, path: &str, sink: &mut Sink<'_>) -> Option<Rule> {
     let mut object = Object::of(value, path, sink)?;
     let regex = object.string("regex", sink);
     // `google_re2` only tunes the engine (max_program_size).
     let _ = object.take("google_re2");
     object.finish(&[], sink);
     let regex = regex?;
-    match build_regex(&format!("^(?:{regex})$")) {
-        Ok(compiled) => Some(Rule::Regex(compiled)),
-        Err(error) => {
-            sink.error(&format!("{path}.regex"), format!("invalid regex: {error}"));
-            None
-        }
-    }
+    sink.full_match_regex(&format!("{path}.regex"), &regex)
+        .map(Rule::Regex)
 }
 
-fn one_rule(mut rules: Vec<Rule>, path: &str, sink: &mut Sink) -> Option<Rule> {
+fn one_rule(mut rules: Vec<Rule>, path: &str, sink: &mut Sink<'_>) -> Option<Rule> {
     if rules.len() > 1 {
         sink.error(path, "sets more than one match rule (a oneof)");
         return None;
@@ -434,7 +432,7 @@ fn one_rule(mut rules: Vec<Rule>, path: &str, sink: &mut Sink) -> Option<Rule> {
     rules.pop()
 }
 
-fn header_matcher(value: &Value, path: &str, sink: &mut Sink) -> Option<HeaderMatcher> {
+fn header_matcher(value: &Value, path: &str, sink: &mut Sink<'_>) -> Option<HeaderMatcher> {
     let errors = sink.error_count();
     let text = serde_json::to_string(value).unwrap_or_default();
     let mut object = Object::of(value, path, sink)?;
@@ -475,7 +473,7 @@ fn header_matcher(value: &Value, path: &str, sink: &mut Sink) -> Option<HeaderMa
     if let Some(range) = object.take("range_match") {
         let range_path = object.path_of("range_match");
         if let Some(mut range) = Object::of(range, &range_path, sink) {
-            let mut bound = |key: &'static str, sink: &mut Sink| {
+            let mut bound = |key: &'static str, sink: &mut Sink<'_>| {
                 let path = range.path_of(key);
                 match range.take(key) {
                     None => Some(0),
@@ -787,7 +785,8 @@ mod tests {
 
     fn matcher(yaml: serde_json::Value) -> HeaderMatcher {
         let origin = crate::config::Origin::default();
-        let mut sink = Sink::new("t.yaml", &origin);
+        let mut budget = crate::util::regex::RegexBudget::default();
+        let mut sink = Sink::new("t.yaml", &origin, &mut budget);
         let matcher = header_matcher(&yaml, "m", &mut sink);
         let (errors, _) = sink.finish();
         assert!(errors.is_empty(), "{errors:?}");
@@ -848,13 +847,15 @@ mod tests {
     #[test]
     fn malformed_tests_are_errors_with_their_field() {
         let origin = crate::config::Origin::default();
-        let mut sink = Sink::new("t.yaml", &origin);
+        let mut budget = crate::util::regex::RegexBudget::default();
+        let mut sink = Sink::new("t.yaml", &origin, &mut budget);
         let document = serde_json::json!({
             "tests": [
                 {"test_name": "a", "input": {"authority": "x", "path": "nopath", "method": "GET"}, "validate": {"cluster_name": 3}},
                 {"input": {"authority": "x", "path": "/", "method": "GE"}, "validate": {}, "extra": 1},
                 {"test_name": "c", "input": {"authority": "x", "path": "/", "method": "GET", "random_value": -1,
-                  "dynamic_metadata": []}, "validate": {"request_header_matches": [{"name": "a", "exact_match": "b", "prefix_match": "c"}]}},
+                  "dynamic_metadata": []}, "validate": {"request_header_matches": [{"name": "a", "exact_match": "b", "prefix_match": "c"},
+                                                      {"name": "b", "safe_regex_match": {"regex": "("}}]}},
             ]
         });
         let cases = parse(&document, &mut sink);
@@ -870,6 +871,7 @@ mod tests {
                 "tests[1].input.method",
                 "tests[2].input.random_value",
                 "tests[2].validate.request_header_matches[0]",
+                "tests[2].validate.request_header_matches[1].safe_regex_match.regex",
             ]
         );
         assert_eq!(errors[2].case.as_deref(), Some("tests[1]"));

@@ -19,6 +19,7 @@ use crate::config::load::{
 use crate::diagnostic::Severity;
 use crate::route::mesh::Mesh;
 use crate::sim::simulation::SimError;
+use crate::util::regex::RegexBudget;
 
 /// The cases of one test document.
 #[derive(Debug, Clone)]
@@ -96,6 +97,7 @@ impl TestFiles {
             namespace: None,
         };
         let mut errors = Vec::new();
+        let mut budget = RegexBudget::default();
         for path in &paths {
             if path == Path::new("-") {
                 return Err(SimError::Tests(vec![
@@ -104,7 +106,7 @@ impl TestFiles {
                 ]));
             }
             for file in manifest_files(path)? {
-                found.read_file(&file, &mut errors)?;
+                found.read_file(&file, &mut errors, &mut budget)?;
             }
         }
         if !errors.is_empty() {
@@ -118,7 +120,12 @@ impl TestFiles {
         Ok(found)
     }
 
-    fn read_file(&mut self, path: &Path, errors: &mut Vec<Problem>) -> Result<(), SimError> {
+    fn read_file(
+        &mut self,
+        path: &Path,
+        errors: &mut Vec<Problem>,
+        budget: &mut RegexBudget,
+    ) -> Result<(), SimError> {
         let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
             path: path.to_owned(),
             source,
@@ -149,7 +156,7 @@ impl TestFiles {
                 continue;
             };
             if value.get(validator::KEY).is_some() && value.get(router::KEY).is_some() {
-                let mut sink = Sink::new(&name, &origin);
+                let mut sink = Sink::new(&name, &origin, budget);
                 sink.error(
                     "",
                     "has both testCases (istio-config-validator) and tests (router_check_tool): split it into two documents",
@@ -158,7 +165,7 @@ impl TestFiles {
                 continue;
             }
             any = true;
-            let mut sink = Sink::new(&name, &origin);
+            let mut sink = Sink::new(&name, &origin, budget);
             let (cases, titles, labels) = if key == validator::KEY {
                 let cases = validator::parse(&value, &mut sink);
                 let titles = cases.iter().map(ValidatorCase::title).collect::<Vec<_>>();
