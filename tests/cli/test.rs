@@ -183,7 +183,7 @@ fn every_part_of_both_formats_is_checked() {
     assert!(
         stdout(&out)
             .trim_end()
-            .ends_with("11 cases: 11 passed, 0 failed (2 files, 0 warnings)"),
+            .ends_with("13 cases: 13 passed, 0 failed (2 files, 0 warnings)"),
         "{}",
         stdout(&out)
     );
@@ -204,7 +204,8 @@ fn a_changed_expectation_fails_on_that_field() {
             "name: orders, namespace: shop",
             "name: orders, namespace: other",
         )
-        .replace("weight: 90}", "weight: 80}");
+        .replace("weight: 90}", "weight: 80}")
+        .replace("rewrite: \"/\\\\1\"}}", "rewrite: \"/x/\\\\1\"}}");
     std::fs::write(dir.join("testcases.yaml"), cases).unwrap();
     let checks = std::fs::read_to_string(format!("{FILES}/shop/router-check.json"))
         .unwrap()
@@ -212,7 +213,11 @@ fn a_changed_expectation_fails_on_that_field() {
         .replace("\"www.shop.example.com:80\"", "\"shop.example.com:80\"")
         .replace("\"random_value\": 89", "\"random_value\": 90")
         .replace("{\"exact\": \"edge\"}", "{\"exact\": \"Edge\"}")
-        .replace("\"shop.example.com:443\"", "\"shop.example.com:80\"");
+        .replace("\"shop.example.com:443\"", "\"shop.example.com:80\"")
+        .replace(
+            "\"path_rewrite\": \"/about?x=1\"",
+            "\"path_rewrite\": \"/about\"",
+        );
     std::fs::write(dir.join("router-check.json"), checks).unwrap();
     let out = meshroute(&["test", dir.to_str().unwrap(), "--json"], None);
     let _ = std::fs::remove_dir_all(&dir);
@@ -239,16 +244,18 @@ fn a_changed_expectation_fails_on_that_field() {
             "tests[0] \"old pages redirect\": code_redirect",
             "tests[1] \"one virtual host serves both names\": virtual_host_name",
             "tests[1] \"one virtual host serves both names\": request_header_matches x-from",
-            "tests[2] \"random_value 89 draws v1\": cluster_name",
-            "tests[4] \"https arrives on the TLS server\": virtual_host_name",
+            "tests[2] \"legacy pages keep their path on the legacy host\": path_rewrite",
+            "tests[3] \"random_value 89 draws v1\": cluster_name",
+            "tests[5] \"https arrives on the TLS server\": virtual_host_name",
             "testCases[0] \"old pages redirect\": redirect",
             "testCases[1] \"the API is rewritten and tagged\": rewrite",
-            "testCases[2] \"half the flaky calls abort\": fault",
-            "testCases[3] \"orders v2 through the delegate\": delegate",
-            "testCases[4] \"the web tier splits 90/10\": route",
+            "testCases[2] \"legacy pages keep their path on the legacy host\": rewrite",
+            "testCases[3] \"half the flaky calls abort\": fault",
+            "testCases[4] \"orders v2 through the delegate\": delegate",
+            "testCases[5] \"the web tier splits 90/10\": route",
         ]
     );
-    assert_eq!(report["summary"]["failed"], 9);
+    assert_eq!(report["summary"]["failed"], 11);
     assert_eq!(report["summary"]["passed"], 2);
 }
 

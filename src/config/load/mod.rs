@@ -477,9 +477,12 @@ pub(crate) fn read_istio<T: serde::de::DeserializeOwned>(
 }
 
 /// The line of each field path (`testCases[1].request.uri`) in the document `origin` holds (or
-/// of its nearest ancestor present), as diagnostics are located; the document's line when the
-/// text is not kept (JSON).
+/// of its nearest ancestor present), as diagnostics are located; `None` when the text is not
+/// kept (JSON, whose parser reports no positions).
 pub(crate) fn field_lines(origin: &Origin, paths: &[String]) -> Vec<Option<u32>> {
+    if origin.text.is_none() {
+        return vec![None; paths.len()];
+    }
     let mut located: Vec<Diagnostic> = paths
         .iter()
         .map(|path| {

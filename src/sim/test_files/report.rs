@@ -116,11 +116,6 @@ impl TestReport {
         self.cases.iter().filter(|c| !c.passed).count()
     }
 
-    /// How many cases ran.
-    pub fn cases(&self) -> usize {
-        self.cases.len()
-    }
-
     fn warning_count(&self) -> usize {
         self.warnings.len() + self.cases.iter().map(|c| c.warnings.len()).sum::<usize>()
     }

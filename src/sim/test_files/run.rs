@@ -227,6 +227,23 @@ impl TestFiles {
 
     /// Decides every case as the gateway `namespace/name` (a bare `name` is in namespace
     /// `default`); running fails when the configuration has no such Gateway.
+    ///
+    /// ```
+    /// use meshroute::sim::TestFiles;
+    ///
+    /// let files = TestFiles::discover(["examples/seed/tests/"])?.config([
+    ///     "examples/seed/demo.yaml",
+    ///     "examples/seed/demo-gateway.yaml",
+    ///     "examples/seed/destination-rule-svc-b-canary.yaml",
+    /// ]);
+    /// // Through the gateway, svc-b's cases fail: it routes every host to svc-a.
+    /// let report = files.clone().gateway("default/demo-gateway").run()?;
+    /// assert!(!report.passed());
+    /// assert!(report.to_string().contains("sent by the gateway default/demo-gateway"));
+    /// // A gateway the configuration does not define is an error, not a failed case.
+    /// assert!(files.gateway("infra/edge").run().is_err());
+    /// # Ok::<(), meshroute::sim::SimError>(())
+    /// ```
     pub fn gateway(mut self, name: &str) -> Self {
         let key = if name.contains('/') {
             name.to_owned()
@@ -261,6 +278,24 @@ impl TestFiles {
     /// resource, when Istio would reject it ([`SimError::Invalid`], every error), or when
     /// [`TestFiles::gateway`] names a Gateway it does not define; a case that fails is a
     /// result, not an error.
+    ///
+    /// ```
+    /// use meshroute::sim::TestFiles;
+    /// use meshroute::{LoadOptions, Loaded};
+    ///
+    /// let files = TestFiles::discover(["examples/seed/tests/canary-router-check.yaml"])?
+    ///     .config(["examples/seed/demo.yaml", "examples/seed/demo-gateway.yaml"]);
+    /// // Load the configuration your own way (here: unknown fields allowed), then run.
+    /// let options = LoadOptions::default().allow_unknown_fields(true);
+    /// let mut loaded = Loaded::default();
+    /// for path in files.config_paths() {
+    ///     loaded.extend(meshroute::from_path(path, &options)?);
+    /// }
+    /// let report = files.run_on(loaded)?;
+    /// // Without the svc-b rules svc-b is routed by default: its cases fail, the gateway's pass.
+    /// assert_eq!(report.failed(), 2, "{report}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn run_on(&self, loaded: Loaded) -> Result<TestReport, SimError> {
         if loaded.resources.is_empty() && !loaded.has_errors() {
             let paths: Vec<String> = self
