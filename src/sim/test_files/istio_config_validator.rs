@@ -90,7 +90,11 @@ pub(super) fn parse(document: &Value, sink: &mut Sink<'_>) -> Vec<ValidatorCase>
         return Vec::new();
     };
     let mut cases = Vec::new();
-    if let Some(items) = top.list(KEY, sink) {
+    let items = top.list(KEY, sink);
+    if items.as_ref().is_none_or(Vec::is_empty) {
+        sink.warn(KEY, "no test case: the document checks nothing");
+    }
+    if let Some(items) = items {
         for (index, (path, item)) in items.into_iter().enumerate() {
             let label = format!("{KEY}[{index}]");
             let description = item

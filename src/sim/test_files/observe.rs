@@ -119,8 +119,8 @@ pub(super) struct Observed {
     pub(super) response_ops: HeaderOps,
     /// The delegate (`name`, `namespace`) the root route that fired hands the request to.
     pub(super) delegate: Option<(String, String)>,
-    /// The namespace short destination hosts of an expectation resolve in: the deciding
-    /// VirtualService's, else the caller's.
+    /// The namespace short destination hosts of an expectation resolve in: the delegate's that
+    /// holds the route, else the deciding VirtualService's, else the caller's.
     pub(super) namespace: String,
     /// The route's destinations with their shares (when asked for): every draw of the weighted
     /// choice over one period of its total weight.
@@ -196,6 +196,11 @@ pub(super) fn observe(
             };
             Some((delegate.name.clone(), namespace.to_owned()))
         });
+    let namespace = delegate
+        .as_ref()
+        .map(|(_, ns)| ns.clone())
+        .or(vs_namespace)
+        .unwrap_or_else(|| caller.source.namespace().to_owned());
     let (split, split_total, split_exact) = if with_split {
         split(mesh, request, caller, &decision)
     } else {
@@ -217,8 +222,8 @@ pub(super) fn observe(
         fault: decision.fault().cloned(),
         request_ops: decision.request_headers().clone(),
         response_ops: decision.response_headers().clone(),
+        namespace,
         delegate,
-        namespace: vs_namespace.unwrap_or_else(|| caller.source.namespace().to_owned()),
         split,
         split_total,
         split_exact,

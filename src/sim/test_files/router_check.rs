@@ -113,13 +113,14 @@ pub(super) fn parse(document: &Value, sink: &mut Sink<'_>) -> Vec<RouterCase> {
         return Vec::new();
     };
     let mut cases = Vec::new();
-    if let Some(items) = top.list(KEY, sink) {
-        if items.is_empty() {
-            sink.error(
-                KEY,
-                "empty: validation.proto wants at least one test (min_items 1)",
-            );
-        }
+    let items = top.list(KEY, sink);
+    if items.as_ref().is_none_or(Vec::is_empty) {
+        sink.error(
+            KEY,
+            "empty: validation.proto wants at least one test (min_items 1)",
+        );
+    }
+    if let Some(items) = items {
         for (index, (path, item)) in items.into_iter().enumerate() {
             let label = format!("{KEY}[{index}]");
             let name = item
