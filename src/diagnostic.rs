@@ -150,13 +150,14 @@ impl Code {
             Code::ReferencedResourceNotFound
             | Code::ConflictingMeshGatewayVirtualServiceHosts
             | Code::VirtualServiceDestinationPortSelectorRequired => Severity::Error,
-            Code::VirtualServiceIneffectiveMatch => Severity::Info,
+            // MR004 is advice for operators: the configuration may be right, it needs callers
+            // that forward the flag.
+            Code::VirtualServiceIneffectiveMatch | Code::UnforwardedRoutingFlag => Severity::Info,
             Code::VirtualServiceUnreachableRule
             | Code::VirtualServiceHostNotFoundInGateway
             | Code::ShadowedMatch
             | Code::SubsetWithoutEndpoints
             | Code::DestinationWithoutTraffic
-            | Code::UnforwardedRoutingFlag
             | Code::RingAtMaximumSize => Severity::Warning,
         }
     }

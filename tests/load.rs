@@ -154,6 +154,36 @@ fn unknown_kinds_are_kept_as_ignored() {
     );
 }
 
+/// A YAML document that is no Kubernetes object — a Helm `Chart.yaml` (an apiVersion, no
+/// kind), a `values.yaml` — is skipped with a note; one that looks like a manifest (kind,
+/// metadata or spec) but lacks its apiVersion or kind stays an error.
+#[test]
+fn documents_that_are_no_kubernetes_objects_are_skipped_with_a_note() {
+    let chart = "apiVersion: v2\nname: shop\nversion: 1.2.0\n";
+    let values = "replicaCount: 2\nimage: {repository: shop, tag: '1.0'}\n";
+    for text in [chart, values] {
+        let loaded = from_str(text, &LoadOptions::default());
+        assert!(loaded.resources.is_empty());
+        assert_eq!(loaded.diagnostics.len(), 1, "{:?}", loaded.diagnostics);
+        assert_eq!(loaded.diagnostics[0].severity, Severity::Info);
+        assert!(
+            loaded.diagnostics[0]
+                .message
+                .contains("not a Kubernetes object"),
+            "{}",
+            loaded.diagnostics[0].message
+        );
+    }
+    for broken in [
+        "kind: VirtualService\nmetadata: {name: a}\nspec: {hosts: [a]}\n",
+        "apiVersion: networking.istio.io/v1\nspec: {hosts: [a]}\n",
+    ] {
+        let loaded = from_str(broken, &LoadOptions::default());
+        assert_eq!(loaded.diagnostics.len(), 1);
+        assert_eq!(loaded.diagnostics[0].severity, Severity::Error, "{broken}");
+    }
+}
+
 /// A field the Istio API does not have is an error naming the resource, the field path and the
 /// line: `kubectl apply` with its default `--validate=strict` rejects the object (server-side
 /// field validation: "strict decoding error: unknown field"), and Istio's admission webhook

@@ -105,6 +105,11 @@ impl<'c, 'a> Called<'c, 'a> {
     }
 }
 
+/// The annotation of a VirtualService that lists the routing flags (header or query-parameter
+/// names, comma-separated) its operator confirms every caller forwards: MR004 stays quiet about
+/// them.
+pub(crate) const FORWARDED_FLAGS: &str = "meshroute.dev/forwarded-flags";
+
 /// Whether a matched header is one callers need to copy: not a pseudo-header, JWT claim,
 /// `host` or trace header (the ones [`crate::propagation`] always carries, which applications
 /// forward for tracing anyway).
@@ -131,6 +136,18 @@ pub(crate) fn forwarded_flags(sink: &mut Sink<'_>, vs: &VirtualService, called: 
     }) else {
         return;
     };
+    // Flags the operator says every caller forwards.
+    let confirmed: Vec<&str> = resource
+        .metadata
+        .annotations
+        .get(FORWARDED_FLAGS)
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
     let mut done: BTreeSet<(&str, String)> = BTreeSet::new();
     for (i, route) in vs.http.iter().enumerate() {
         for (j, m) in route.matches.iter().enumerate() {
@@ -159,7 +176,14 @@ pub(crate) fn forwarded_flags(sink: &mut Sink<'_>, vs: &VirtualService, called: 
                 } else {
                     name.clone()
                 };
-                if !done.insert((what, key)) {
+                let silenced = confirmed.iter().any(|c| {
+                    if what == "request header" {
+                        c.eq_ignore_ascii_case(name)
+                    } else {
+                        *c == name.as_str()
+                    }
+                });
+                if silenced || !done.insert((what, key)) {
                     continue;
                 }
                 let kind = if what == "request header" {
@@ -176,7 +200,7 @@ pub(crate) fn forwarded_flags(sink: &mut Sink<'_>, vs: &VirtualService, called: 
                     Code::UnforwardedRoutingFlag,
                     format!("{p}.{field}.{name}"),
                     format!(
-                        "routing on {what} {name:?}{absent} needs every caller to forward it: this mesh rule runs in the sidecar of each service that calls {host} (an internal host: {evidence}), and that sidecar sees {name:?} only if the calling service copied it from the request it is serving; make every service that calls {host} forward {name:?} (meshroute's CaptureLayer built with Propagation::from_mesh plus OutboundLayer do it automatically; other services must copy it by hand), otherwise {kind}-based canaries fail on the second hop"
+                        "routing on {what} {name:?}{absent} works only if every caller forwards it: this rule is applied in the sidecar of each service that calls {host} (an internal host: {evidence}), and that sidecar sees {name:?} only when the calling service copied it from the request it was serving; check that every service calling {host} forwards {name:?}, or {kind}-based canaries stop at the first hop (meshroute's tower layers forward the flags the configuration routes on); once confirmed, list it in the annotation {FORWARDED_FLAGS} to silence this note"
                     ),
                 );
             }

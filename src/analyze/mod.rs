@@ -13,9 +13,9 @@ mod shadowed;
 mod subsets;
 mod weights;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::config::{Body, Resource, effective};
+use crate::config::{Body, Resource, effective, managed_by};
 use crate::diagnostic::Diagnostic;
 use crate::registry::endpoints::discover;
 use crate::registry::rules::Rules;
@@ -43,12 +43,13 @@ pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
     let start = out.len();
     references::analyze(&effective, &mut out);
     locate(&effective, out.get_mut(start..).unwrap_or_default());
+    suppress(&effective, &mut out, start);
     out
 }
 
 /// Runs meshroute's own lints, the findings beyond Istio's validation and `istioctl analyze`,
-/// on the resources that take effect. Every finding is a [`Severity::Warning`] with a
-/// [`Code`], each with its line when the resource's text is known:
+/// on the resources that take effect. Every finding is a [`Severity::Warning`] (MR004: an
+/// [`Severity::Info`]) with a [`Code`], each with its line when the resource's text is known:
 ///
 /// - `MR001` ([`Code::ShadowedMatch`]): a match (or a rule) that never fires, because an
 ///   earlier match of the same VirtualService accepts every request it accepts (beyond IST0130 /
@@ -57,17 +58,28 @@ pub fn check(resources: &[Resource]) -> Vec<Diagnostic> {
 ///   none of the host's endpoints known from the manifests (like `istioctl analyze` IST0173);
 /// - `MR003` ([`Code::DestinationWithoutTraffic`]): a destination that gets no traffic (weight
 ///   0, or no weight, beside other destinations), or two destinations of a route that name the
-///   same host, subset and port;
+///   same host, subset and port. The weights of a VirtualService that a progressive-delivery
+///   controller sets are left alone: one owned by a Flagger `Canary` or an Argo `Rollout`
+///   (`metadata.ownerReferences`), annotated `argo-rollouts.argoproj.io/managed-by-rollouts`, or
+///   named by a `Rollout` (`spec.strategy.canary.trafficRouting.istio`) or a `Canary` (its apex
+///   service) of the configuration: a canary at weight 0 between two steps is not a mistake;
 /// - `MR004` ([`Code::UnforwardedRoutingFlag`]): a mesh VirtualService for a host other services
 ///   call that routes on a request header or query parameter (not a trace header), which every
-///   caller must forward;
+///   caller must forward; the flags listed in the VirtualService's annotation
+///   `meshroute.dev/forwarded-flags` (comma-separated, header names in any case) are not
+///   reported;
 /// - `MR005` ([`Code::RingAtMaximumSize`]): a `consistentHash` ring whose endpoints' weights are
 ///   so unequal that Envoy cuts it down to its maximum size, 8388608 entries, for every cluster
 ///   it applies to (Envoy's `maximum_ring_size`; the endpoints known from the manifests).
 ///
 /// [`check`] never runs them: its output stays what Istio and `istioctl analyze` report.
 ///
+/// Both honour `istioctl analyze`'s suppression annotation on the resource a finding is about:
+/// `galley.istio.io/analyze-suppress: "MR003,IST0131"` drops those codes, `"*"` every finding
+/// (validation errors, which Istio's webhook would refuse, are never suppressed).
+///
 /// [`Severity::Warning`]: crate::Severity::Warning
+/// [`Severity::Info`]: crate::Severity::Info
 /// [`Code`]: crate::Code
 /// [`Code::ShadowedMatch`]: crate::Code::ShadowedMatch
 /// [`Code::SubsetWithoutEndpoints`]: crate::Code::SubsetWithoutEndpoints
@@ -104,13 +116,24 @@ pub fn lint(resources: &[Resource]) -> Vec<Diagnostic> {
     let rules = Rules::new(&effective, &settings);
     let called = flags::called_hosts(&effective);
     let called = flags::Called::new(&called);
+    // VirtualServices whose weights a progressive-delivery controller of the configuration sets.
+    let controlled: HashSet<&str> = effective
+        .iter()
+        .filter_map(|r| match &r.body {
+            Body::WeightController(c) => Some(c.virtual_services.iter().map(String::as_str)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
     let mut out = Vec::new();
     for &resource in &effective {
         let mut sink = Sink::new(resource, &mut out);
         match &resource.body {
             Body::VirtualService(vs) => {
                 shadowed::shadowed(&mut sink, vs);
-                weights::idle_destinations(&mut sink, vs);
+                let managed = managed_by(&resource.metadata).is_some()
+                    || controlled.contains(resource.key().as_str());
+                weights::idle_destinations(&mut sink, vs, managed);
                 flags::forwarded_flags(&mut sink, vs, &called);
             }
             Body::DestinationRule(dr) => {
@@ -121,7 +144,40 @@ pub fn lint(resources: &[Resource]) -> Vec<Diagnostic> {
         }
     }
     locate(&effective, &mut out);
+    suppress(&effective, &mut out, 0);
     out
+}
+
+/// `istioctl analyze`'s suppression annotation (`annotation.GalleyAnalyzeSuppress`).
+const ANALYZE_SUPPRESS: &str = "galley.istio.io/analyze-suppress";
+
+/// Drops the findings from `start` on whose resource suppresses their code with
+/// [`ANALYZE_SUPPRESS`]: a comma-separated list of codes compared as written, or `*` for all
+/// (`filterMessages` in istio/istio `pkg/config/analysis/local/istiod_analyze.go`).
+fn suppress(effective: &[&Resource], diagnostics: &mut Vec<Diagnostic>, start: usize) {
+    let suppressing: HashMap<(&str, String), &str> = effective
+        .iter()
+        .filter_map(|r| {
+            let codes = r.metadata.annotations.get(ANALYZE_SUPPRESS)?;
+            Some(((r.kind(), r.key()), codes.as_str()))
+        })
+        .filter(|(_, codes)| !codes.is_empty())
+        .collect();
+    if suppressing.is_empty() {
+        return;
+    }
+    let mut index = 0;
+    diagnostics.retain(|d| {
+        index += 1;
+        let (true, Some(code), Some(kind), Some(name)) = (index > start, d.code, &d.kind, &d.name)
+        else {
+            return true;
+        };
+        let Some(codes) = suppressing.get(&(kind.as_str(), name.clone())) else {
+            return true;
+        };
+        !codes.split(',').any(|c| c == "*" || c == code.as_str())
+    });
 }
 
 /// Fills in the line of each diagnostic about one of the `effective` resources. Each resource's

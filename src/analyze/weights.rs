@@ -18,8 +18,9 @@ fn describe_destination(d: &Destination) -> String {
 }
 
 /// MR003: in a route with several destinations, a destination with weight 0 (or none), which
-/// Istio leaves out of the weighted clusters; and two destinations naming the same cluster.
-pub(crate) fn idle_destinations(sink: &mut Sink<'_>, vs: &VirtualService) {
+/// Istio leaves out of the weighted clusters — unless a progressive-delivery controller sets
+/// the weights (`managed`); and two destinations naming the same cluster.
+pub(crate) fn idle_destinations(sink: &mut Sink<'_>, vs: &VirtualService, managed: bool) {
     let namespace = sink.resource().namespace().to_owned();
     for (i, route) in vs.http.iter().enumerate() {
         let count = route.route.len();
@@ -36,6 +37,9 @@ pub(crate) fn idle_destinations(sink: &mut Sink<'_>, vs: &VirtualService) {
             continue;
         }
         for (j, dest) in route.route.iter().enumerate() {
+            if managed {
+                break;
+            }
             let Some(d) = &dest.destination else { continue };
             let name = describe_destination(d);
             match dest.weight {

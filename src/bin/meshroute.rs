@@ -215,16 +215,61 @@ enum Command {
         load: LoadFlags,
     },
     /// Decide every request of a JSON-lines file (one decision, or one distribution, per line).
+    /// Compare two configurations: the requests whose route, destinations, traffic shares,
+    /// rewrite, redirect or policies change, grouped by route.
+    Diff {
+        /// The configuration before: a file or a folder.
+        old: PathBuf,
+        /// The configuration after: a file or a folder.
+        new: PathBuf,
+        /// The requests to compare on (request lines or access logs, as `simulate` reads them);
+        /// without it, requests generated from both configurations' match conditions: one that
+        /// meets each match of each route, one that misses each of its conditions, and each
+        /// host's default request.
+        #[arg(long)]
+        requests: Option<PathBuf>,
+        /// `text`, `markdown` (a pull-request comment) or `json`.
+        #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json"])]
+        format: String,
+        /// Exit status 1 when a request changes behaviour.
+        #[arg(long)]
+        fail_on_change: bool,
+        /// Access-log entries were written by this gateway (`namespace/name`).
+        #[arg(long, value_name = "NAMESPACE/NAME")]
+        gateway: Option<String>,
+        /// A key of a JSON access log that records a request header, `KEY=HEADER`; repeatable.
+        #[arg(long, value_name = "KEY=HEADER")]
+        log_header: Vec<String>,
+        /// Namespace for resources that do not name one (and of the sidecar sending access-log
+        /// entries).
+        #[arg(long, default_value = "default")]
+        namespace: String,
+        #[command(flatten)]
+        load: LoadFlags,
+    },
     Simulate {
         /// Files or folders with the configuration; `-` for stdin.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// The requests, one JSON object per line (`{"method":"GET","url":"http://svc-b:8080/",
-        /// "headers":{},"gateway":null,"sourceLabels":{},"sourceNamespace":"default",
-        /// "sourceIp":null,"destinationIp":null}`, all but `url` optional, a `tcp://host:port` or
-        /// `tls://sni:port` url for a connection; blank lines skipped); `-` for stdin.
+        /// The requests, one per line, read as a stream: a JSON object
+        /// (`{"method":"GET","url":"http://svc-b:8080/", "headers":{},"gateway":null,
+        /// "sourceLabels":{},"sourceNamespace":"default", "sourceIp":null,"destinationIp":null}`,
+        /// all but `url` optional, a `tcp://host:port` or `tls://sni:port` url for a connection),
+        /// or an Envoy access-log entry in Istio's default text format or its JSON format; blank
+        /// lines skipped; `-` for stdin. A bad request line is reported with its number and
+        /// skipped (exit status 1 at the end); access-log entries that hold no HTTP request are
+        /// counted and reported.
         #[arg(long)]
         requests: PathBuf,
+        /// Access-log entries were written by this gateway (`namespace/name`): decide them as
+        /// it; otherwise as a sidecar in `--namespace`.
+        #[arg(long, value_name = "NAMESPACE/NAME")]
+        gateway: Option<String>,
+        /// A key of a JSON access log that records a request header, `KEY=HEADER`
+        /// (`x_canary=x-canary`); repeatable. Istio's `user_agent`, `x_forwarded_for` and
+        /// `request_id` are always read.
+        #[arg(long, value_name = "KEY=HEADER")]
+        log_header: Vec<String>,
         /// Seed: the request on line i (0-based, counting request lines only) is decided with
         /// seed + i, so every line replays alone with `route --seed`.
         #[arg(long, default_value_t = 0)]
@@ -328,19 +373,52 @@ fn main() -> ExitCode {
             };
             test(&args, &load, mesh_config)
         }
+        Command::Diff {
+            old,
+            new,
+            requests,
+            format,
+            fail_on_change,
+            gateway,
+            log_header,
+            namespace,
+            load,
+        } => {
+            let options = options(&namespace, &load);
+            let source = requests.as_ref().map(|path| RequestSource {
+                path,
+                namespace: &namespace,
+                gateway: gateway.as_deref(),
+                log_headers: &log_header,
+            });
+            diff(
+                [&old, &new],
+                source.as_ref(),
+                &format,
+                fail_on_change,
+                &options,
+                mesh_config,
+            )
+        }
         Command::Simulate {
             paths,
             requests,
+            gateway,
+            log_header,
             seed,
             repeat,
             namespace,
             load,
         } => simulate(
             &paths,
-            &requests,
+            &RequestSource {
+                path: &requests,
+                namespace: &namespace,
+                gateway: gateway.as_deref(),
+                log_headers: &log_header,
+            },
             seed,
             repeat,
-            &namespace,
             &options(&namespace, &load),
             mesh_config,
         ),
@@ -480,8 +558,18 @@ fn print_human(
             _ => String::new(),
         };
         let mut note = String::new();
-        if matches!(resource.body, Body::Ignored { .. }) {
-            note.push_str("  (ignored: meshroute does not route on this kind)");
+        match &resource.body {
+            Body::Ignored { .. } => {
+                note.push_str("  (ignored: meshroute does not route on this kind)");
+            }
+            Body::WeightController(c) => note.push_str(&format!(
+                "  (sets the weights of {}: read by the lints)",
+                match c.virtual_services.as_slice() {
+                    [] => "no VirtualService".to_owned(),
+                    names => format!("VirtualService {}", names.join(", ")),
+                }
+            )),
+            _ => {}
         }
         let replaced_by = effective
             .get(&(resource.kind(), resource.key()))
@@ -952,47 +1040,203 @@ fn colour(trace: &str) -> String {
 }
 
 /// `meshroute simulate`: one decision (or distribution) JSON per request line.
-fn simulate(
-    paths: &[PathBuf],
-    requests: &std::path::Path,
-    seed: u64,
-    repeat: Option<u64>,
-    namespace: &str,
+fn diff(
+    sides: [&PathBuf; 2],
+    requests: Option<&RequestSource<'_>>,
+    format: &str,
+    fail_on_change: bool,
     options: &LoadOptions,
     mesh_config: Option<&std::path::Path>,
 ) -> ExitCode {
-    use meshroute::sim::{SimRequest, Simulation};
+    use meshroute::sim::Simulation;
     use std::io::Write as _;
 
-    if requests == std::path::Path::new("-") && paths.iter().any(|p| p.as_os_str() == "-") {
+    let open =
+        |side: &PathBuf| -> Result<(Vec<meshroute::config::Resource>, Simulation), ExitCode> {
+            let one = load(std::slice::from_ref(side), options, mesh_config)?;
+            let resources = one.resources.clone();
+            match one.compile() {
+                Ok(mesh) => Ok((resources, Simulation::from_mesh(mesh))),
+                Err(error) => Err(refused(error.errors())),
+            }
+        };
+    let [old_side, new_side] = sides;
+    let (old_resources, old) = match open(old_side) {
+        Ok(side) => side,
+        Err(code) => return code,
+    };
+    let (new_resources, new) = match open(new_side) {
+        Ok(side) => side,
+        Err(code) => return code,
+    };
+    let mut bad = BadLines::default();
+    let report = match requests {
+        Some(source) => {
+            let lines = match source.open() {
+                Ok(lines) => lines,
+                Err(code) => return code,
+            };
+            let requests = lines.filter_map(|line| match line.request {
+                Ok(request) => Some(request),
+                Err(ref error) => {
+                    bad.report(source.path, &line, &error.to_string());
+                    None
+                }
+            });
+            meshroute::sim::diff(&old, &new, requests)
+        }
+        None => meshroute::sim::diff(
+            &old,
+            &new,
+            meshroute::sim::generate(&old_resources, &new_resources),
+        ),
+    };
+    let text = match format {
+        "markdown" => report.markdown(),
+        "json" => json(&report),
+        _ => report.to_string(),
+    };
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = writeln!(out, "{}", text.trim_end()) {
+        return write_failed(&error);
+    }
+    let code = bad.finish(report.requests as u64);
+    if fail_on_change && report.changed() > 0 {
+        ExitCode::from(1)
+    } else {
+        code
+    }
+}
+
+/// Where `--requests` come from and how their access-log entries are read.
+struct RequestSource<'a> {
+    path: &'a std::path::Path,
+    namespace: &'a str,
+    gateway: Option<&'a str>,
+    log_headers: &'a [String],
+}
+
+impl RequestSource<'_> {
+    /// The request lines, streamed; `Err` with the exit code of a usage error.
+    fn open(&self) -> Result<meshroute::sim::RequestLines<Box<dyn std::io::BufRead>>, ExitCode> {
+        let reader: Box<dyn std::io::BufRead> = if self.path == std::path::Path::new("-") {
+            Box::new(std::io::BufReader::new(std::io::stdin()))
+        } else {
+            match std::fs::File::open(self.path) {
+                Ok(file) => Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
+                Err(error) => {
+                    return Err(usage(&format!(
+                        "cannot read {}: {error}",
+                        self.path.display()
+                    )));
+                }
+            }
+        };
+        let mut lines = meshroute::sim::RequestLines::new(reader).namespace(self.namespace);
+        if let Some(gateway) = self.gateway {
+            let name = if gateway.contains('/') {
+                gateway.to_owned()
+            } else {
+                format!("{}/{gateway}", self.namespace)
+            };
+            lines = lines.gateway(name);
+        }
+        for pair in self.log_headers {
+            let Some((key, header)) = pair.split_once('=') else {
+                return Err(usage(&format!(
+                    "--log-header {pair:?}: expected KEY=HEADER (x_canary=x-canary)"
+                )));
+            };
+            lines = lines.log_header(key.trim(), header.trim());
+        }
+        Ok(lines)
+    }
+}
+
+/// Counts and reports the lines of a request stream that hold no request: the first ones on
+/// stderr with their numbers, then a count.
+#[derive(Default)]
+struct BadLines {
+    requests: u64,
+    log_entries: u64,
+}
+
+impl BadLines {
+    const SHOWN: u64 = 20;
+
+    fn report(&mut self, file: &std::path::Path, line: &meshroute::sim::RequestLine, why: &str) {
+        let shown = self.requests + self.log_entries;
+        if line.format.is_access_log() {
+            self.log_entries += 1;
+        } else {
+            self.requests += 1;
+        }
+        if shown < Self::SHOWN {
+            let what = if line.format.is_access_log() {
+                "access-log entry skipped"
+            } else {
+                "bad request line"
+            };
+            eprintln!(
+                "meshroute: {}:{}: {what}: {why}",
+                file.display(),
+                line.number
+            );
+        }
+    }
+
+    /// The summary on stderr and the exit code: 1 when a request line was bad; access-log
+    /// entries without a request are counted only.
+    fn finish(&self, decided: u64) -> ExitCode {
+        let total = self.requests + self.log_entries;
+        if total > Self::SHOWN {
+            eprintln!(
+                "meshroute: … and {} more line(s) skipped",
+                total - Self::SHOWN
+            );
+        }
+        if total > 0 {
+            eprintln!(
+                "meshroute: {decided} request(s) decided; skipped {} bad request line(s) and {} access-log entry(ies) without an HTTP request",
+                self.requests, self.log_entries
+            );
+        }
+        if self.requests > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// The exit code when writing stdout fails: a closed pipe (`meshroute … | head`) ends quietly.
+fn write_failed(error: &std::io::Error) -> ExitCode {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("error: cannot write the output: {error}");
+        ExitCode::from(2)
+    }
+}
+
+fn simulate(
+    paths: &[PathBuf],
+    requests: &RequestSource<'_>,
+    seed: u64,
+    repeat: Option<u64>,
+    options: &LoadOptions,
+    mesh_config: Option<&std::path::Path>,
+) -> ExitCode {
+    use meshroute::sim::Simulation;
+    use std::io::Write as _;
+
+    if requests.path == std::path::Path::new("-") && paths.iter().any(|p| p.as_os_str() == "-") {
         return usage("stdin can hold the configuration or the requests, not both");
     }
-    let text = if requests == std::path::Path::new("-") {
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text).map(|_| text)
-    } else {
-        std::fs::read_to_string(requests)
+    let lines = match requests.open() {
+        Ok(lines) => lines,
+        Err(code) => return code,
     };
-    let text = match text {
-        Ok(text) => text,
-        Err(error) => return usage(&format!("cannot read {}: {error}", requests.display())),
-    };
-    let mut lines = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match SimRequest::from_json_line_in(line, namespace) {
-            Ok(request) => lines.push((number + 1, request)),
-            Err(message) => {
-                return usage(&format!(
-                    "{}:{}: bad request line: {message}",
-                    requests.display(),
-                    number + 1
-                ));
-            }
-        }
-    }
     let loaded = match load(paths, options, mesh_config) {
         Ok(loaded) => loaded,
         Err(code) => return code,
@@ -1001,41 +1245,40 @@ fn simulate(
         Ok(mesh) => Simulation::from_mesh(mesh),
         Err(error) => return refused(error.errors()),
     };
-    // A request line naming an unknown gateway is a bad request line: refuse it before printing.
-    for (number, request) in &lines {
-        if let Some(gateway) = request.source().gateway_name() {
-            if !sim.mesh().has_gateway(gateway) {
-                return usage(&format!(
-                    "{}:{number}: bad request line: {}",
-                    requests.display(),
-                    unknown_gateway(gateway)
-                ));
-            }
-        }
-    }
     if print_warnings(sim.mesh()).is_err() {
         return ExitCode::from(2);
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for (index, (_, request)) in (0u64..).zip(&lines) {
+    let mut bad = BadLines::default();
+    // The request on the i-th good line (from 0) is decided with seed + i.
+    let mut index = 0u64;
+    for line in lines {
+        let request = match &line.request {
+            Ok(request) => request,
+            Err(error) => {
+                bad.report(requests.path, &line, &error.to_string());
+                continue;
+            }
+        };
         let seed = seed.wrapping_add(index);
-        // Request lines were checked when they were read.
         let value = match repeat {
             Some(n) => sim.distribution(request, n, seed).map(|d| json(&d)),
             None => sim.decide(request, seed).map(|d| json(&d)),
         };
-        let line = match value {
-            Ok(line) => line,
-            Err(error) => return usage(&error.to_string()),
-        };
-        if writeln!(out, "{line}").is_err() {
-            return ExitCode::from(2);
+        match value {
+            Ok(text) => {
+                index += 1;
+                if let Err(error) = writeln!(out, "{text}") {
+                    return write_failed(&error);
+                }
+            }
+            Err(error) => bad.report(requests.path, &line, &error.to_string()),
         }
     }
-    if out.flush().is_err() {
-        return ExitCode::from(2);
+    if let Err(error) = out.flush() {
+        return write_failed(&error);
     }
-    ExitCode::SUCCESS
+    bad.finish(index)
 }
 
 struct TestArgs {

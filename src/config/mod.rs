@@ -14,6 +14,7 @@ mod kubernetes;
 pub(crate) mod load;
 mod mesh_config;
 mod meta;
+mod progressive;
 mod resource;
 mod service_entry;
 mod sidecar;
@@ -27,6 +28,8 @@ pub use mesh_config::*;
 pub use meta::{
     Base64Bytes, Duration, InvalidBase64, InvalidDuration, ObjectMeta, Origin, Percent, StringMatch,
 };
+pub(crate) use progressive::managed_by;
+pub use progressive::{Controller, WeightController};
 pub use resource::{Body, Resource, effective};
 pub use service_entry::*;
 pub use sidecar::*;

@@ -49,6 +49,9 @@ pub enum Body {
     Deployment(Box<DeploymentSpec>),
     /// Kubernetes `v1` `Pod` (spec and status).
     Pod(Box<Pod>),
+    /// An Argo Rollouts `Rollout` or a Flagger `Canary`: only which VirtualServices' weights it
+    /// sets, so that the lints leave those weights alone.
+    WeightController(Box<super::progressive::WeightController>),
     /// A kind meshroute does not route on (a `ConfigMap`, an `AuthorizationPolicy`, ...): kept so
     /// that tools can list it, otherwise ignored.
     Ignored {
@@ -71,6 +74,7 @@ impl Resource {
             Body::Service(_) => "Service",
             Body::Deployment(_) => "Deployment",
             Body::Pod(_) => "Pod",
+            Body::WeightController(c) => c.controller.kind(),
             Body::Ignored { kind } => kind,
         }
     }

@@ -39,6 +39,20 @@ impl WeightedChoice {
         })
     }
 
+    /// Each destination with a weight above 0, in list order: `(index, weight)`.
+    pub(crate) fn weights(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.bounds.iter().scan(0, |previous, &(bound, index)| {
+            let weight = bound.saturating_sub(*previous);
+            *previous = bound;
+            Some((index, weight))
+        })
+    }
+
+    /// The sum of the weights.
+    pub(crate) fn total(&self) -> u64 {
+        self.total
+    }
+
     /// Envoy's interval rule for the random number `random`.
     pub(crate) fn pick_with(&self, random: u64) -> usize {
         let v = random % self.total;

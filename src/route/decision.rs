@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use super::cluster::{ClusterState, NoEndpoint};
+use super::cluster::{NoEndpoint, Snapshot};
 use super::policy::{
     CorsPolicy, DirectResponse, FaultPolicy, HeaderOps, Mirror, Redirect, RetryPolicy, Rewrite,
     RoutePolicy,
@@ -168,11 +168,21 @@ pub(crate) struct SharedNames {
 }
 
 /// The endpoint a decision picked: the cluster snapshot it was picked from and its index.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct PickedEndpoint {
     pub(crate) cluster: u32,
-    pub(crate) state: std::sync::Arc<ClusterState>,
+    pub(crate) state: Snapshot,
     pub(crate) index: usize,
+}
+
+impl Clone for PickedEndpoint {
+    fn clone(&self) -> Self {
+        Self {
+            cluster: self.cluster,
+            state: arc_swap::Guard::from_inner(std::sync::Arc::clone(&self.state)),
+            index: self.index,
+        }
+    }
 }
 
 static EMPTY_OPS: HeaderOps = HeaderOps {
@@ -327,6 +337,37 @@ impl<'a> Decision<'a> {
                 (missing_subset || unhealthy).then_some(StatusCode::SERVICE_UNAVAILABLE)
             }
         }
+    }
+
+    /// The traffic split of the decision: each destination the route can choose with its
+    /// weight and the weights' total (`(destination, 1, 1)` for a single destination, the
+    /// service's own route included); empty without a destination. What `diff` compares, so
+    /// that a weight change shows whatever the random draw.
+    pub(crate) fn split(&self) -> Vec<(DestinationRef<'a>, u64, u64)> {
+        let Some(chosen) = self.destination else {
+            return Vec::new();
+        };
+        let Some(Action::Route {
+            destinations,
+            choice: Some(choice),
+            ..
+        }) = self.action()
+        else {
+            return vec![(chosen, 1, 1)];
+        };
+        choice
+            .weights()
+            .filter_map(|(index, weight)| {
+                let d = destinations.get(index)?;
+                let destination = DestinationRef {
+                    host: &d.host,
+                    subset: d.subset.as_deref(),
+                    port: d.port.or(d.service_port).or(Some(self.request.port)),
+                    cluster_exists: chosen.cluster_exists,
+                };
+                Some((destination, weight, choice.total()))
+            })
+            .collect()
     }
 
     fn action(&self) -> Option<&'a Action> {

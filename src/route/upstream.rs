@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::cluster::{Cluster, ClusterState, Overflow};
+use super::cluster::{Cluster, Overflow};
 use super::decision::Decision;
 use super::decision::PickedEndpoint;
 use super::mesh::{ActiveRequest, Mesh};
@@ -136,7 +136,7 @@ impl Upstream {
         rng: &mut impl Rng,
     ) -> Option<PickedEndpoint> {
         let cluster = self.cluster()?;
-        let state: Arc<ClusterState> = cluster.state();
+        let state = cluster.state();
         if cluster.hashes() {
             let same = self.endpoint(first).map(|e| e.address.as_str());
             if let Some(index) = state

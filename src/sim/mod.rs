@@ -9,6 +9,9 @@
 //!   decisions (weighted splits, load balancing);
 //! - [`Simulation::assert_routes_to`] and [`Simulation::assert_share`] are test assertions that
 //!   panic with the explain trace, so a failing test says *why* the request went elsewhere;
+//! - [`diff`] compares two configurations over requests ([`generate`] writes them from the
+//!   match conditions) and reports the changes of route, destinations, shares and policies;
+//! - [`RequestLines`] reads request files and Envoy access logs as a stream;
 //! - [`Simulation::chain`] follows a call through several services (gateway → svc-a → svc-b),
 //!   carrying the routing flags from each inbound request to the next outbound one with the
 //!   same [`RoutingContext`](crate::RoutingContext) code the tower layers use — or not, to show what happens when a
@@ -99,11 +102,15 @@
 //! propagated flags; the previous hop's rewrites and header operations are not applied to it.
 
 mod chain;
+mod diff;
 mod request;
+mod requests;
 mod simulation;
 pub mod test_files;
 
 pub use chain::{Chain, Hop};
+pub use diff::{Behaviour, Change, Diff, Share, diff, generate};
 pub use request::{InvalidRequest, SimRequest};
+pub use requests::{LineFormat, MAX_LINE, RequestLine, RequestLines};
 pub use simulation::{DestinationCount, Distribution, EndpointCount, SimError, Simulation};
 pub use test_files::{TestFiles, TestReport};

@@ -16,6 +16,12 @@ use crate::util::host::split_host_port;
 #[error("{0}")]
 pub struct InvalidRequest(String);
 
+impl InvalidRequest {
+    pub(super) fn new(message: String) -> Self {
+        Self(message)
+    }
+}
+
 /// Refuses a request sent by a gateway `mesh` does not define ([`Mesh::has_gateway`]): Istio
 /// has no such gateway to send it, and [`Mesh::route`] would answer 404 for want of one.
 pub(super) fn known_gateway(mesh: &Mesh, source: &Source) -> Result<(), InvalidRequest> {

@@ -15,13 +15,13 @@ use crate::route::report::DecisionReport;
 use crate::util::rng::FastRng;
 
 /// A simulated request ready to decide: an HTTP request, or a TCP or TLS connection.
-enum Prepared<'r> {
+pub(super) enum Prepared<'r> {
     Http(http::Request<()>),
     Connection(Connection<'r>),
 }
 
 impl<'r> Prepared<'r> {
-    fn of(request: &'r SimRequest) -> Result<Self, InvalidRequest> {
+    pub(super) fn of(request: &'r SimRequest) -> Result<Self, InvalidRequest> {
         match request.connection() {
             Some(connection) => Ok(Self::Connection(connection?)),
             None => Ok(Self::Http(request.build()?)),

@@ -25,10 +25,10 @@ fn check_lint_shows_mr_codes_and_plain_check_does_not() {
         ),
         "{text}"
     );
-    assert!(text.contains("warning[MR004]"), "{text}");
+    assert!(text.contains("info[MR004]"), "{text}");
     assert!(
         text.trim_end()
-            .ends_with("0 error(s), 2 warning(s), 0 info"),
+            .ends_with("0 error(s), 1 warning(s), 1 info"),
         "{text}"
     );
 
@@ -63,7 +63,7 @@ fn check_lint_json_and_deny_warnings() {
     let codes: Vec<&str> = list.iter().filter_map(|d| d["code"].as_str()).collect();
     assert_eq!(codes, ["MR003", "MR004"]);
     let mr004 = &list[1];
-    assert_eq!(mr004["severity"], "warning");
+    assert_eq!(mr004["severity"], "info");
     assert_eq!(mr004["path"], "spec.http[0].match[0].queryParams.name");
     assert_eq!(mr004["line"], 52);
 

@@ -28,10 +28,11 @@ mod ring_size;
 mod seed;
 mod shadowed;
 mod subsets;
+mod suppress;
 mod weights;
 
+use meshroute::Diagnostic;
 use meshroute::LoadOptions;
-use meshroute::{Diagnostic, Severity};
 
 /// Loads `yaml`; any load diagnostic fails the test.
 fn load(yaml: &str) -> Vec<meshroute::config::Resource> {
@@ -50,7 +51,13 @@ fn found(diagnostics: &[Diagnostic], code: &str) -> Vec<(String, String)> {
     diagnostics
         .iter()
         .filter(|d| d.code.map(meshroute::Code::as_str) == Some(code))
-        .inspect(|d| assert_eq!(d.severity, Severity::Warning, "{d}"))
+        .inspect(|d| {
+            assert_eq!(
+                Some(d.severity),
+                d.code.map(meshroute::Code::severity),
+                "{d}"
+            )
+        })
         .map(|d| (d.path.clone(), d.message.clone()))
         .collect()
 }

@@ -81,3 +81,85 @@ fn mr003_not_for_single_or_distinct_destinations() {
     ));
     assert!(d.is_empty(), "{d:#?}");
 }
+
+/// A progressive-delivery controller sets these weights (a canary at 0 between two steps): a
+/// VirtualService owned by a Flagger `Canary`, annotated by Argo Rollouts, or named by a
+/// `Rollout` or `Canary` of the configuration gets no weight-0 finding. A duplicate destination
+/// is still one, and a controller naming another VirtualService changes nothing.
+#[test]
+fn mr003_quiet_where_a_progressive_delivery_controller_sets_the_weights() {
+    let routes = svc_b_routes(
+        "  - route:
+    - destination: {host: svc-b, subset: stable}
+      weight: 100
+    - destination: {host: svc-b, subset: canary}
+      weight: 0
+",
+    );
+    let with_metadata = |extra: &str| {
+        routes.replace(
+            "metadata: {name: svc-b, namespace: default}",
+            &format!("metadata:\n  name: svc-b\n  namespace: default\n{extra}"),
+        )
+    };
+    let rollout = |name: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {{name: web, namespace: default}}
+spec:
+  strategy:
+    canary:
+      canaryService: svc-b-canary
+      trafficRouting:
+        istio:
+          virtualServices:
+          - name: {name}
+            routes: [primary]
+"
+        )
+    };
+    let canary = |target: &str| {
+        format!(
+            "apiVersion: flagger.app/v1beta1
+kind: Canary
+metadata: {{name: web, namespace: default}}
+spec:
+  targetRef: {{apiVersion: apps/v1, kind: Deployment, name: {target}}}
+  service: {{port: 8080}}
+"
+        )
+    };
+    assert_eq!(found(&lint(&routes), "MR003").len(), 1);
+    let quiet = [
+        with_metadata(
+            "  ownerReferences:\n  - {apiVersion: flagger.app/v1beta1, kind: Canary, name: svc-b, controller: true}\n",
+        ),
+        with_metadata("  annotations: {argo-rollouts.argoproj.io/managed-by-rollouts: web}\n"),
+        format!("{routes}---\n{}", rollout("svc-b")),
+        format!("{routes}---\n{}", rollout("svc-b.default")),
+        format!("{routes}---\n{}", canary("svc-b")),
+    ];
+    for yaml in &quiet {
+        assert!(found(&lint(yaml), "MR003").is_empty(), "{yaml}");
+    }
+    let loud = [
+        format!("{routes}---\n{}", rollout("other")),
+        format!("{routes}---\n{}", rollout("svc-b.prod")),
+        format!("{routes}---\n{}", canary("other")),
+        with_metadata("  ownerReferences:\n  - {apiVersion: apps/v1, kind: ReplicaSet, name: x}\n"),
+    ];
+    for yaml in &loud {
+        assert_eq!(found(&lint(yaml), "MR003").len(), 1, "{yaml}");
+    }
+    let duplicate = svc_b_routes(
+        "  - route:
+    - destination: {host: svc-b, subset: stable}
+      weight: 50
+    - destination: {host: svc-b, subset: stable}
+      weight: 50
+",
+    );
+    let managed = format!("{duplicate}---\n{}", rollout("svc-b"));
+    assert_eq!(found(&lint(&managed), "MR003").len(), 1);
+}

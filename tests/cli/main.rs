@@ -19,6 +19,7 @@
 mod common;
 
 mod check;
+mod diff;
 mod proxy;
 mod route;
 mod simulate;

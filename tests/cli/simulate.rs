@@ -104,7 +104,7 @@ fn repeat_reports_the_weighted_split_deterministically() {
 }
 
 /// A request line whose `"gateway"` the configuration does not define is a bad request line:
-/// exit 2 before any output, naming the line.
+/// named with its number, skipped, and the run goes on (exit status 1 at the end).
 #[test]
 fn an_unknown_gateway_is_a_bad_line() {
     let out = meshroute(
@@ -113,31 +113,50 @@ fn an_unknown_gateway_is_a_bad_line() {
             "{\"url\":\"http://demo.example.com/greet\",\"gateway\":\"demo-gateway\"}\n{\"url\":\"http://demo.example.com/greet\",\"gateway\":\"infra/edge\"}\n",
         ),
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
-    assert_eq!(
-        stderr(&out).trim(),
-        "meshroute: -:2: bad request line: unknown gateway \"infra/edge\": the configuration has no Gateway of that namespace and name"
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(lines(&out).len(), 1, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "meshroute: -:2: bad request line: unknown gateway \"infra/edge\": the configuration has no Gateway of that namespace and name"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 request(s) decided; skipped 1 bad request line(s)"),
+        "{err}"
     );
 }
 
+/// Bad lines are reported with their numbers and skipped; the good ones are decided, each
+/// with the seed of its place among the good lines; an oversized line is never echoed back.
 #[test]
-fn a_bad_line_exits_2_and_names_it() {
+fn bad_lines_are_reported_and_skipped() {
+    let long = format!("{{\"url\":\"http://svc-b/{}\"}}", "x".repeat(100_000));
+    let input = format!(
+        "{{\"url\":\"http://svc-b/\"}}\n{{\"url\": \n{long}\n{{\"url\":\"/greet\"}}\n{{\"url\":\"http://svc-b:8080/greet?name=xx\"}}\n"
+    );
     let out = meshroute(
         &["simulate", "examples/seed/", "--requests", "-"],
-        Some("{\"url\":\"http://svc-b/\"}\n{\"url\": \n"),
+        Some(&input),
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
-    assert!(stderr(&out).contains("-:2:"), "{}", stderr(&out));
-
-    let out = meshroute(
-        &["simulate", "examples/seed/", "--requests", "-"],
-        Some("{\"url\":\"/greet\"}\n"),
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(lines(&out).len(), 2, "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("-:2: bad request line"), "{err}");
+    assert!(
+        err.contains("-:3: bad request line: line longer than 65536 bytes"),
+        "{err}"
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("-:1:"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("absolute"), "{}", stderr(&out));
+    assert!(
+        err.contains("-:4: bad request line") && err.contains("absolute"),
+        "{err}"
+    );
+    assert!(
+        err.len() < 2_000,
+        "an oversized line is echoed: {} bytes",
+        err.len()
+    );
 
     let out = meshroute(
         &[
@@ -149,6 +168,63 @@ fn a_bad_line_exits_2_and_names_it() {
         None,
     );
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Access logs replay: Istio's default text format and its JSON format, decided as a sidecar
+/// in `--namespace` or as `--gateway`; entries without an HTTP request (TCP) are counted and
+/// reported, never fatal.
+#[test]
+fn access_logs_replay() {
+    let log = concat!(
+        r#"[2026-11-30T10:00:00.000Z] "GET /greet?name=xx HTTP/1.1" 200 - via_upstream - "-" 0 12 3 2 "-" "curl/8.5.0" "4f1c" "svc-b:8080" "10.1.0.7:8080" outbound|8080|v2|svc-b.default.svc.cluster.local 10.1.0.5:40312 10.96.0.20:8080 10.1.0.5:51234 - default"#,
+        "\n",
+        r#"[2026-11-30T10:00:01.000Z] "- - -" 0 - - - "-" 10 20 5 - "-" "-" "-" "-" "10.1.0.9:5432" outbound|5432||db.default.svc.cluster.local 10.1.0.5:1 10.96.0.30:5432 10.1.0.5:2 - -"#,
+        "\n",
+        r#"{"method":"GET","path":"/greet?name=yy","authority":"svc-b:8080","x_canary":"1"}"#,
+        "\n",
+    );
+    let out = meshroute(
+        &[
+            "simulate",
+            "examples/seed/demo.yaml",
+            "examples/seed/destination-rule-svc-b-canary.yaml",
+            "--requests",
+            "-",
+            "--log-header",
+            "x_canary=x-canary",
+        ],
+        Some(log),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let decisions = lines(&out);
+    assert_eq!(decisions.len(), 2);
+    assert_eq!(decisions[0]["destination"]["subset"], "v2");
+    assert_eq!(decisions[1]["destination"]["subset"], "v1");
+    let err = stderr(&out);
+    assert!(err.contains("-:2: access-log entry skipped"), "{err}");
+    assert!(
+        err.contains("skipped 0 bad request line(s) and 1 access-log entry"),
+        "{err}"
+    );
+
+    let gateway = r#"[2026-11-30T10:00:00.000Z] "GET /greet HTTP/1.1" 200 - via_upstream - "-" 0 12 3 2 "-" "-" "-" "demo.example.com" "-" - - - 10.0.0.1:1 - -"#;
+    let out = meshroute(
+        &[
+            "simulate",
+            "examples/seed/",
+            "--requests",
+            "-",
+            "--gateway",
+            "demo-gateway",
+        ],
+        Some(gateway),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let decisions = lines(&out);
+    assert_eq!(
+        decisions[0]["destination"]["host"],
+        "svc-a.default.svc.cluster.local"
+    );
 }
 
 #[test]

@@ -35,6 +35,7 @@ use super::gateway::Gateway;
 use super::kubernetes::{DeploymentSpec, Pod, ServiceSpec};
 use super::mesh_config::MeshConfig;
 use super::meta::{ObjectMeta, Origin};
+use super::progressive::{Controller, WeightController};
 use super::resource::{Body, Resource, redefined};
 use super::service_entry::ServiceEntry;
 use super::sidecar::Sidecar;
@@ -634,13 +635,29 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
     };
     if api_version.is_empty() || kind.is_empty() {
         if test_key(&object).is_some() {
-            // A routing test file beside the manifests (`sim::test_files`): not a manifest.
+            // A routing test file beside the manifests (`sim::test_files`, `meshroute test`):
+            // not a manifest, and no surprise there, so skipped without a note.
             return;
         }
-        loaded.diagnostics.push(origin.diagnostic(
+        // A YAML file beside the manifests that is no Kubernetes object at all — a Helm
+        // `Chart.yaml` (apiVersion, no kind) or `values.yaml` — is skipped with a note; a
+        // document that looks like a manifest (it has a kind, metadata or a spec) but lacks a
+        // field is an error.
+        let manifest_like = ["kind", "metadata", "spec"]
+            .iter()
+            .any(|key| object.contains_key(*key));
+        let mut diagnostic = origin.diagnostic(
             None,
-            "document has no apiVersion and kind: every manifest needs both (e.g. apiVersion: networking.istio.io/v1, kind: VirtualService)",
-        ));
+            if manifest_like {
+                "document has no apiVersion and kind: every manifest needs both (e.g. apiVersion: networking.istio.io/v1, kind: VirtualService)"
+            } else {
+                "not a Kubernetes object (no kind, metadata or spec): skipped"
+            },
+        );
+        if !manifest_like {
+            diagnostic.severity = Severity::Info;
+        }
+        loaded.diagnostics.push(diagnostic);
         return;
     }
     if kind == "List" || kind.ends_with("List") && object.contains_key("items") {
@@ -750,6 +767,14 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
                 |p| Body::Pod(Box::new(p)),
             )
         }
+        (false, group, kind) => match Controller::of_owner(group, kind) {
+            Some(controller) => Some(Body::WeightController(Box::new(
+                WeightController::from_spec(controller, &spec, metadata.namespace()),
+            ))),
+            None => Some(Body::Ignored {
+                kind: kind.to_owned(),
+            }),
+        },
         _ => Some(Body::Ignored { kind: kind.clone() }),
     };
     let resource = Resource {
