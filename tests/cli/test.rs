@@ -255,6 +255,11 @@ fn a_changed_expectation_fails_on_that_field() {
             "testCases[5] \"the web tier splits 90/10\": route",
         ]
     );
+    // Values are raw in JSON (the text report quotes router_check_tool's names).
+    let vhost = &report["cases"][1]["requests"][0]["checks"][1];
+    assert_eq!(vhost["field"], "virtual_host_name");
+    assert_eq!(vhost["expected"], "shop.example.com:80");
+    assert_eq!(vhost["actual"], "www.shop.example.com:80");
     assert_eq!(report["summary"]["failed"], 11);
     assert_eq!(report["summary"]["passed"], 2);
 }

@@ -343,6 +343,7 @@ pub(super) fn check(case: &ValidatorCase, observed: &Observed) -> Vec<Check> {
             },
             actual,
             passed: same == want,
+            quoted: false,
         });
     };
     if let Some(route) = &case.route {

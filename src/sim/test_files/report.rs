@@ -16,6 +16,20 @@ pub(super) struct Check {
     pub(super) expected: String,
     pub(super) actual: String,
     pub(super) passed: bool,
+    /// The values are strings to print quoted (so that `""` shows): router_check_tool's names.
+    #[serde(skip)]
+    pub(super) quoted: bool,
+}
+
+impl Check {
+    /// `(expected, actual)` as printed.
+    fn shown(&self) -> (String, String) {
+        if self.quoted {
+            (format!("{:?}", self.expected), format!("{:?}", self.actual))
+        } else {
+            (self.expected.clone(), self.actual.clone())
+        }
+    }
 }
 
 /// One request of a case, decided.
@@ -191,9 +205,10 @@ impl TestReport {
                     let message = first.map_or_else(
                         || "failed".to_owned(),
                         |(r, c)| {
+                            let (expected, actual) = c.shown();
                             format!(
-                                "{}: {}: expected {}, actual {}",
-                                r.request, c.field, c.expected, c.actual
+                                "{}: {}: expected {expected}, actual {actual}",
+                                r.request, c.field
                             )
                         },
                     );
@@ -270,13 +285,10 @@ fn write_request(out: &mut impl fmt::Write, request: &RequestResult, indent: &st
         request.request, request.caller, request.caller_reason
     )?;
     for check in request.checks.iter().filter(|c| !c.passed) {
-        writeln!(
-            out,
-            "{indent}  {}: expected {}",
-            check.field, check.expected
-        )?;
+        let (expected, actual) = check.shown();
+        writeln!(out, "{indent}  {}: expected {expected}", check.field)?;
         let pad = " ".repeat(check.field.len());
-        writeln!(out, "{indent}  {pad}  actual   {}", check.actual)?;
+        writeln!(out, "{indent}  {pad}  actual   {actual}")?;
     }
     for note in &request.notes {
         writeln!(out, "{indent}  note: {note}")?;

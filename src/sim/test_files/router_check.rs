@@ -597,15 +597,11 @@ fn apply(ops: &HeaderOps, headers: &mut Vec<(String, String)>) {
     }
 }
 
-fn quoted(text: &str) -> String {
-    format!("{text:?}")
-}
-
 /// Compares every assertion of `case` with what was decided.
 pub(super) fn check(case: &RouterCase, observed: &Observed) -> Vec<Check> {
     let mut checks = Vec::new();
     for assert in &case.asserts {
-        let (field, expected, actual, passed) = match assert {
+        let (field, expected, actual, passed, quoted) = match assert {
             Assert::Name(name, expected) => {
                 let actual = match *name {
                     "cluster_name" => observed.cluster_name.clone(),
@@ -629,12 +625,7 @@ pub(super) fn check(case: &RouterCase, observed: &Observed) -> Vec<Check> {
                     _ => String::new(),
                 };
                 let passed = actual == *expected;
-                (
-                    (*name).to_owned(),
-                    quoted(expected),
-                    quoted(&actual),
-                    passed,
-                )
+                ((*name).to_owned(), expected.clone(), actual, passed, true)
             }
             Assert::Code(code) => {
                 let actual = observed.direct_status.map_or(0, u64::from);
@@ -643,6 +634,7 @@ pub(super) fn check(case: &RouterCase, observed: &Observed) -> Vec<Check> {
                     code.to_string(),
                     actual.to_string(),
                     actual == *code,
+                    false,
                 )
             }
             Assert::Field {
@@ -662,11 +654,13 @@ pub(super) fn check(case: &RouterCase, observed: &Observed) -> Vec<Check> {
                     .collect();
                 let actual = actual.join(",");
                 let side = if *response { "response" } else { "request" };
+                let passed = actual == *value;
                 (
                     format!("{side}_header_fields {key}"),
-                    quoted(value),
-                    quoted(&actual),
-                    actual == *value,
+                    value.clone(),
+                    actual,
+                    passed,
+                    true,
                 )
             }
             Assert::Matches { response, matcher } => {
@@ -687,9 +681,10 @@ pub(super) fn check(case: &RouterCase, observed: &Observed) -> Vec<Check> {
                     if seen.is_empty() {
                         "absent".to_owned()
                     } else {
-                        quoted(&seen.join(","))
+                        format!("{:?}", seen.join(","))
                     },
                     matcher.matches(&headers),
+                    false,
                 )
             }
         };
@@ -698,6 +693,7 @@ pub(super) fn check(case: &RouterCase, observed: &Observed) -> Vec<Check> {
             expected,
             actual,
             passed,
+            quoted,
         });
     }
     checks

@@ -397,6 +397,7 @@ fn unbuildable(asked: &Asked, caller: &Caller, error: &str) -> RequestResult {
             expected: "a request meshroute can build".to_owned(),
             actual: error.to_owned(),
             passed: false,
+            quoted: false,
         }],
         notes: Vec::new(),
         explain: None,
