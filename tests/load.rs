@@ -184,6 +184,21 @@ fn documents_that_are_no_kubernetes_objects_are_skipped_with_a_note() {
     }
 }
 
+/// A routing test document (`testCases:` of istio-config-validator, `tests:` of Envoy's
+/// router_check_tool, without apiVersion or kind) may sit beside the manifests it tests: the
+/// loader skips it without a note (`meshroute test` reads it), and loads the rest.
+#[test]
+fn routing_test_documents_are_skipped_without_a_note() {
+    let text = "testCases:\n- description: a\n---\napiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec: {ports: [{port: 80}]}\n---\ntests: []\n---\n{\"tests\": [{\"test_name\": \"b\"}]}\n";
+    let loaded = from_str(text, &LoadOptions::default());
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    assert_eq!(loaded.resources.len(), 1);
+    // With a kind, it is a manifest (here one that lacks its apiVersion): an error.
+    let loaded = from_str("kind: Service\ntests: []\n", &LoadOptions::default());
+    assert_eq!(loaded.diagnostics.len(), 1);
+    assert_eq!(loaded.diagnostics[0].severity, Severity::Error);
+}
+
 /// A field the Istio API does not have is an error naming the resource, the field path and the
 /// line: `kubectl apply` with its default `--validate=strict` rejects the object (server-side
 /// field validation: "strict decoding error: unknown field"), and Istio's admission webhook

@@ -457,3 +457,44 @@ fn arbitrary_stream_rules_never_panic() {
         "only {compiled} of the generated configurations compiled"
     );
 }
+
+const TEST_FILES: [&str; 2] = [
+    include_str!("../examples/seed/tests/canary-testcases.yaml"),
+    include_str!("../examples/seed/tests/canary-router-check.yaml"),
+];
+
+/// Routing test files (`meshroute::sim::TestFiles`), mutated: reading, running against the
+/// seed's canary variant and every rendering of the report never panic; a file that cannot be
+/// read is an error, never a crash.
+#[test]
+fn mutated_test_files_never_panic() {
+    use meshroute::sim::TestFiles;
+
+    let mut canary = meshroute::Loaded::default();
+    for file in common::CANARY {
+        canary.extend(
+            meshroute::from_path(common::seed_file(file), &LoadOptions::default()).unwrap(),
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("meshroute-robust-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tests.yaml");
+    let strategy = (0..TEST_FILES.len(), prop::collection::vec(edit(), 1..6));
+    runner(300, 3)
+        .run(&strategy, |(which, edits)| {
+            let mut text = TEST_FILES[which].to_owned();
+            for e in &edits {
+                text = apply(&text, e);
+            }
+            std::fs::write(&file, &text).unwrap();
+            if let Ok(files) = TestFiles::discover([&file]) {
+                let _ = files.config_paths();
+                if let Ok(report) = files.run_on(canary.clone()) {
+                    let _ = (report.to_string(), report.to_json(), report.to_junit());
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

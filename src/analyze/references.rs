@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::hosts::{ServiceIndex, destination_hosts};
 use crate::config::{Body, Destination, DestinationRule, Gateway, Resource, VirtualService};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::registry::gateways::{gateway_ref, hosts_for_namespace, server_hosts};
 use crate::registry::services::Services;
 use crate::registry::visibility::{ExportTo, MeshSettings};
+use crate::util::gateways::{gateway_ref, hosts_for_namespace, server_hosts};
 use crate::util::host;
 use crate::validate::sink::Sink;
 

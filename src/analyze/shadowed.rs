@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::config::{HttpMatchRequest, HttpRoute, Resource, StringMatch, VirtualService};
 use crate::diagnostic::Code;
-use crate::registry::gateways::gateway_ref;
+use crate::util::gateways::gateway_ref;
 use crate::util::regex::may_match_empty;
 use crate::validate::sink::Sink;
 use crate::validate::unreachable::unreachable_rules;

@@ -15,6 +15,13 @@
 //!   line), after printing the configuration's warnings to standard error. Exit status: 0
 //!   done, 1 the configuration has errors, 2 unreadable input, a bad request line or bad
 //!   arguments.
+//! - `meshroute test PATH... [--config PATH]...` runs routing test files written for
+//!   istio-config-validator (`testCases:`) or Envoy's `router_check_tool` (`tests:`) against
+//!   Istio's semantics (`meshroute::sim::TestFiles`): one line per case, the details of each
+//!   failure, a summary; `--json` prints one JSON object, `--junit FILE` also writes JUnit XML.
+//!   Exit status: 0 every case passed, 1 a case failed, 2 no test file found, an unreadable or
+//!   malformed test file, a configuration that cannot be loaded or that Istio would reject, or
+//!   bad arguments.
 //! - `meshroute proxy PATH... --listen 127.0.0.1:PORT` serves HTTP/1.1 and forwards each request
 //!   through `meshroute::service::OutboundLayer` as the caller's sidecar (or `--gateway`) would,
 //!   printing one access-log line per request (see `docs/proxy.md`). Exit status: 0 stopped by
@@ -201,6 +208,39 @@ enum Command {
         #[command(flatten)]
         load: LoadFlags,
     },
+    /// Run routing test files against Istio's semantics: istio-config-validator's `testCases`
+    /// and Envoy router_check_tool's `tests`, unchanged. One line per case, the details of each
+    /// failure (expected and actual, who sent the request, where the test expects what Istio
+    /// does not do, the decision's explanation), a summary. Exit status: 0 every case passed, 1
+    /// a case failed, 2 no test file found, a test file or configuration that cannot be read or
+    /// run, or bad arguments.
+    Test {
+        /// Test files or folders (searched recursively for *.yaml, *.yml, *.json). The Istio and
+        /// Kubernetes resources among them are the configuration under test, unless --config is
+        /// given.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The configuration under test, instead of the resources among PATH: a file or folder
+        /// (repeatable).
+        #[arg(long, value_name = "PATH")]
+        config: Vec<PathBuf>,
+        /// Decide every case as a sidecar in this namespace (by default each case is sent by the
+        /// proxy whose routes serve its authority); also the namespace of resources that name
+        /// none.
+        #[arg(long, conflicts_with = "gateway")]
+        namespace: Option<String>,
+        /// Decide every case as this gateway (`namespace/name`; a bare `name` is in `default`).
+        #[arg(long, value_name = "NS/NAME")]
+        gateway: Option<String>,
+        /// Print the results as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Also write the results as JUnit XML to FILE.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        #[command(flatten)]
+        load: LoadFlags,
+    },
     /// Decide every request of a JSON-lines file (one decision, or one distribution, per line).
     /// Compare two configurations: the requests whose route, destinations, traffic shares,
     /// rewrite, redirect or policies change, grouped by route.
@@ -354,6 +394,25 @@ fn main() -> ExitCode {
                 Ok(mesh) => proxy::run(mesh, source, listen),
                 Err(code) => code,
             }
+        }
+        Command::Test {
+            paths,
+            config,
+            namespace,
+            gateway,
+            json,
+            junit,
+            load,
+        } => {
+            let args = TestArgs {
+                paths,
+                config,
+                namespace,
+                gateway,
+                json,
+                junit,
+            };
+            test(&args, &load, mesh_config)
         }
         Command::Diff {
             old,
@@ -1315,4 +1374,70 @@ fn simulate(
         return write_failed(&error);
     }
     bad.finish(index)
+}
+
+struct TestArgs {
+    paths: Vec<PathBuf>,
+    config: Vec<PathBuf>,
+    namespace: Option<String>,
+    gateway: Option<String>,
+    json: bool,
+    junit: Option<PathBuf>,
+}
+
+/// `meshroute test`: the report on standard output (text or JSON), JUnit XML to `--junit`.
+fn test(
+    args: &TestArgs,
+    load_flags: &LoadFlags,
+    mesh_config: Option<&std::path::Path>,
+) -> ExitCode {
+    use meshroute::sim::{SimError, TestFiles};
+
+    let mut files = match TestFiles::discover(&args.paths) {
+        Ok(files) => files,
+        Err(error) => return usage(&error.to_string()),
+    };
+    if !args.config.is_empty() {
+        files = files.config(&args.config);
+    }
+    if let Some(namespace) = &args.namespace {
+        files = files.namespace(namespace.clone());
+    }
+    if let Some(gateway) = &args.gateway {
+        files = files.gateway(gateway);
+    }
+    let namespace = args.namespace.as_deref().unwrap_or("default");
+    let loaded = match load(
+        files.config_paths(),
+        &options(namespace, load_flags),
+        mesh_config,
+    ) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let report = match files.run_on(loaded) {
+        Ok(report) => report,
+        Err(SimError::Invalid(errors)) => {
+            if print_diagnostics(&mut std::io::stderr().lock(), &errors).is_err() {
+                return ExitCode::from(2);
+            }
+            return usage("the configuration has errors (above): nothing was tested");
+        }
+        Err(error) => return usage(&error.to_string()),
+    };
+    if let Some(path) = &args.junit {
+        if let Err(error) = std::fs::write(path, report.to_junit()) {
+            return usage(&format!("cannot write {}: {error}", path.display()));
+        }
+    }
+    if args.json {
+        println!("{}", report.to_json());
+    } else {
+        println!("{report}");
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

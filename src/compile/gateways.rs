@@ -14,12 +14,12 @@ use std::collections::BTreeMap;
 use super::entries::{GatewayCaller, entries_for, index, route_index};
 use super::known::Known;
 use crate::config::{Body, Gateway, Resource, ServerTlsMode, VirtualService};
-use crate::registry::gateways::{hosts_for_namespace, server_hosts};
 use crate::registry::visibility::ExportTo;
 use crate::route::table::{
     CompiledVs, Entry, GatewayPort, GatewayTables, NO_MATCH, RouteConfig, Tables, TlsRouteConfig,
     VirtualHost,
 };
+use crate::util::gateways::{hosts_for_namespace, server_hosts};
 use crate::util::host;
 use crate::util::protocol::Protocol;
 

@@ -13,7 +13,6 @@ use crate::config::{
     CorsPolicy as IstioCors, Destination, HeaderOperations, HttpMatchRequest, HttpRetry, HttpRoute,
     RedirectPortSelection, Resource, StringMatch, UnmatchedPreflights, VirtualService,
 };
-use crate::registry::gateways::gateway_key;
 use crate::route::choice::WeightedChoice;
 use crate::route::matcher::{
     MatchHeader, MatchPseudo, MatchQuery, MatchRegex, MatchRequest, MatchString, Pseudo,
@@ -25,8 +24,10 @@ use crate::route::policy::{
 use crate::route::table::{
     Action, CompiledDestination, CompiledMatch, CompiledRoute, CompiledVs, DestinationHeaders,
 };
+use crate::util::gateways::gateway_key;
 use crate::util::host;
 use crate::util::regex::build as build_regex;
+use crate::util::regex::envoy_replacement;
 use crate::util::status::go_status_text_known;
 
 /// The regexes compiled for one configuration, by pattern: a pattern that several matches use
@@ -618,40 +619,5 @@ fn cors_policy(cors: &IstioCors, regexes: &mut Regexes) -> CorsPolicy {
         allow_credentials: cors.allow_credentials,
         forward_unmatched_preflights: cors.unmatched_preflights
             != Some(UnmatchedPreflights::Ignore),
-    }
-}
-
-/// Envoy's `\1` capture references in the regex crate's `${1}` syntax (and `$` escaped).
-fn envoy_replacement(rewrite: &str) -> String {
-    let mut out = String::with_capacity(rewrite.len());
-    let mut chars = rewrite.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek().is_some_and(char::is_ascii_digit) => {
-                out.push_str("${");
-                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-                    out.push(d);
-                    chars.next();
-                }
-                out.push('}');
-            }
-            '$' => out.push_str("$$"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn envoy_capture_references_translate() {
-        assert_eq!(
-            envoy_replacement("/customprefix/\\2/\\1"),
-            "/customprefix/${2}/${1}"
-        );
-        assert_eq!(envoy_replacement("/a$b"), "/a$$b");
     }
 }

@@ -13,7 +13,6 @@ use crate::config::{
     Body, Gateway, Location, Resource, RouteDestination, Server, ServerTlsMode, ServiceSpecPort,
     VirtualService,
 };
-use crate::registry::gateways::{bound_gateways, gateway_key};
 use crate::route::choice::WeightedChoice;
 use crate::route::decision::RouteKind;
 use crate::route::stream::{
@@ -21,6 +20,7 @@ use crate::route::stream::{
     StreamService, StreamTables, StreamVs,
 };
 use crate::route::table::CompiledVs;
+use crate::util::gateways::{bound_gateways, gateway_key};
 use crate::util::host;
 
 /// A root VirtualService as this lowering reads it.

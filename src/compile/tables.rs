@@ -14,9 +14,9 @@ use super::scopes;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, Resource, VirtualService};
 use crate::diagnostic::Diagnostic;
-use crate::registry::gateways::bound_gateways;
 use crate::route::stream::StreamTables;
 use crate::route::table::{Action, NO_CLUSTER, Tables};
+use crate::util::gateways::bound_gateways;
 use crate::util::host;
 
 /// Root VirtualServices (those with hosts: delegates are merged into the routes that name

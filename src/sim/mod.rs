@@ -17,6 +17,10 @@
 //!   same [`RoutingContext`](crate::RoutingContext) code the tower layers use — or not, to show what happens when a
 //!   service forgets to forward them.
 //!
+//! - [`TestFiles`] runs routing test files written for istio-config-validator (`testCases`) or
+//!   Envoy's `router_check_tool` (`tests`) against Istio's semantics (what `meshroute test`
+//!   does; see [`test_files`]).
+//!
 //! Everything is seeded ([`FastRng::from_seed`](crate::FastRng::from_seed)): the same seed gives the same answer.
 //!
 //! ```
@@ -102,9 +106,11 @@ mod diff;
 mod request;
 mod requests;
 mod simulation;
+pub mod test_files;
 
 pub use chain::{Chain, Hop};
 pub use diff::{Behaviour, Change, Diff, Share, diff, generate};
 pub use request::{InvalidRequest, SimRequest};
 pub use requests::{LineFormat, MAX_LINE, RequestLine, RequestLines};
 pub use simulation::{DestinationCount, Distribution, EndpointCount, SimError, Simulation};
+pub use test_files::{TestFiles, TestReport};

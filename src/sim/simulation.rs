@@ -39,6 +39,13 @@ pub enum SimError {
     /// The configuration has errors (every one of them, loading and compiling).
     #[error("the configuration has {} error(s):\n{}", .0.len(), list(.0))]
     Invalid(Vec<Diagnostic>),
+    /// No routing test file among these paths ([`TestFiles::discover`](super::TestFiles::discover)).
+    #[error("no test file found in {}: a test file is YAML or JSON whose top level has testCases (istio-config-validator) or tests (Envoy's router_check_tool)", .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    NoTestFiles(Vec<std::path::PathBuf>),
+    /// Routing test files that cannot be run: every problem, each naming the file, the line, the
+    /// case and the field.
+    #[error("{}", .0.join("\n"))]
+    Tests(Vec<String>),
 }
 
 fn list(diagnostics: &[Diagnostic]) -> String {
@@ -54,7 +61,7 @@ impl SimError {
     pub fn diagnostics(&self) -> &[Diagnostic] {
         match self {
             Self::Invalid(diagnostics) => diagnostics,
-            Self::Load(_) => &[],
+            Self::Load(_) | Self::NoTestFiles(_) | Self::Tests(_) => &[],
         }
     }
 }

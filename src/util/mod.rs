@@ -1,8 +1,10 @@
-//! Small shared pieces every stage uses: host names, port protocols, raw query strings, random
-//! sources, duration text, and the size limit and budget of user regexes. Nothing here knows
-//! Istio's resources or meshroute's decisions.
+//! Small shared pieces every stage uses: host names, gateway references and server hosts, port
+//! protocols, raw query strings, random sources, duration text, and the size limit, budget and
+//! Envoy replacement syntax of user regexes. Nothing here knows Istio's resources or meshroute's
+//! decisions.
 
 pub(crate) mod duration;
+pub(crate) mod gateways;
 pub(crate) mod host;
 pub(crate) mod protocol;
 pub(crate) mod query;

@@ -146,6 +146,28 @@ pub(crate) fn may_match_empty(pattern: &str) -> bool {
     syntax::parse(pattern).map_or(true, |hir| hir.properties().minimum_len() == Some(0))
 }
 
+/// Envoy's `\\1` capture references (`RegexMatchAndSubstitute.substitution`, what Istio's
+/// `uriRegexRewrite.rewrite` becomes) in the regex crate's `${1}` syntax, `$` escaped.
+pub(crate) fn envoy_replacement(rewrite: &str) -> String {
+    let mut out = String::with_capacity(rewrite.len());
+    let mut chars = rewrite.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek().is_some_and(char::is_ascii_digit) => {
+                out.push_str("${");
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    out.push(d);
+                    chars.next();
+                }
+                out.push('}');
+            }
+            '$' => out.push_str("$$"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +267,14 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn envoy_capture_references_translate() {
+        assert_eq!(
+            envoy_replacement("/customprefix/\\2/\\1"),
+            "/customprefix/${2}/${1}"
+        );
+        assert_eq!(envoy_replacement("/a$b"), "/a$$b");
     }
 }

@@ -24,3 +24,4 @@ mod output;
 mod proxy;
 mod route;
 mod simulate;
+mod test;

@@ -1,7 +1,10 @@
 //! Loading manifests: multi-document YAML streams and JSON, from strings, files, folders and
 //! readers, the way `kubectl apply -f` reads them.
 //!
-//! - Documents that are empty or hold only comments are skipped.
+//! - Documents that are empty or hold only comments are skipped, and so are routing test files
+//!   (a mapping without `apiVersion` and `kind` whose top level has `testCases`, as
+//!   istio-config-validator writes them, or `tests`, as Envoy's `router_check_tool` reads them):
+//!   they may sit beside the manifests they test, and `meshroute test` runs them.
 //! - A `kind: List` (what `kubectl get -o yaml` prints) is unpacked into its items.
 //! - Kinds meshroute does not route on are kept as [`Body::Ignored`].
 //! - `null` is unset: a member whose value is `null` (`match:` with nothing after it, `retries:
@@ -252,8 +255,8 @@ fn read_path(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
 }
 
 /// The files [`from_path`] reads for `path`, in the order it reads them: `path` itself when it
-/// is not a folder, else every `*.yaml`, `*.yml` and `*.json` file below it in name order.
-#[cfg(feature = "watch")]
+/// is not a folder, else every `*.yaml`, `*.yml` and `*.json` file below it in name order. (The
+/// file watcher watches them; `meshroute test` looks for test files among them.)
 pub(crate) fn manifest_files(path: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let metadata = std::fs::metadata(path).map_err(|source| LoadError::Io {
         path: path.into(),
@@ -332,21 +335,46 @@ fn load_file(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
 
 fn load_text(text: &str, file: Option<Arc<str>>, options: &LoadOptions) -> Loaded {
     let mut loaded = Loaded::default();
+    for (origin, value) in documents(text, file, options) {
+        match value {
+            Ok(value) => load_value(value, &origin, options, &mut loaded),
+            Err(diagnostic) => loaded.diagnostics.push(*diagnostic),
+        }
+    }
+    loaded
+}
+
+/// One document of `text` as a JSON value, with where it came from, or the error that keeps it
+/// from being read.
+pub(crate) type Document = (Origin, Result<Value, Box<Diagnostic>>);
+
+/// The documents of `text`, as the loader reads them: a JSON text is one value (each item of a
+/// top-level array a document of its own), a YAML stream is split at its document markers
+/// (empty and comment-only documents skipped); the size limits of `options` apply. What
+/// [`from_path`] loads manifests from, and what routing test files (`sim::test_files`) are read
+/// from.
+pub(crate) fn documents(
+    text: &str,
+    file: Option<Arc<str>>,
+    options: &LoadOptions,
+) -> Vec<Document> {
+    let mut out = Vec::new();
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.len() > options.max_input_bytes {
         let origin = Origin {
             file,
             ..Origin::default()
         };
-        loaded.diagnostics.push(origin.diagnostic(
+        let diagnostic = origin.diagnostic(
             None,
             format!(
                 "input is {} bytes, more than the {} byte limit (LoadOptions::max_input_bytes)",
                 text.len(),
                 options.max_input_bytes
             ),
-        ));
-        return loaded;
+        );
+        out.push((origin, Err(Box::new(diagnostic))));
+        return out;
     }
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
@@ -366,16 +394,19 @@ fn load_text(text: &str, file: Option<Arc<str>>, options: &LoadOptions) -> Loade
                         document,
                         ..origin.clone()
                     };
-                    load_value(item, &origin, options, &mut loaded);
+                    out.push((origin, Ok(item)));
                 }
             }
-            Ok(value) => load_value(value, &origin, options, &mut loaded),
-            Err(error) => loaded.diagnostics.push(origin.diagnostic(
-                u32::try_from(error.line()).ok(),
-                format!("invalid JSON: {error}"),
-            )),
+            Ok(value) => out.push((origin, Ok(value))),
+            Err(error) => {
+                let diagnostic = origin.diagnostic(
+                    u32::try_from(error.line()).ok(),
+                    format!("invalid JSON: {error}"),
+                );
+                out.push((origin, Err(Box::new(diagnostic))));
+            }
         }
-        return loaded;
+        return out;
     }
     for (index, (line, doc)) in split_documents(text).into_iter().enumerate() {
         let content_line = doc
@@ -394,25 +425,75 @@ fn load_text(text: &str, file: Option<Arc<str>>, options: &LoadOptions) -> Loade
             text: Some(Arc::from(doc)),
         };
         if doc.len() > options.max_document_bytes {
-            loaded.diagnostics.push(origin.diagnostic(
+            let diagnostic = origin.diagnostic(
                 None,
                 format!(
                     "document is {} bytes, more than the {} byte limit (LoadOptions::max_document_bytes)",
                     doc.len(),
                     options.max_document_bytes
                 ),
-            ));
+            );
+            out.push((origin, Err(Box::new(diagnostic))));
             continue;
         }
         match parse_yaml(doc) {
             Ok(Value::Null) => {}
-            Ok(value) => load_value(value, &origin, options, &mut loaded),
-            Err((doc_line, message)) => loaded
-                .diagnostics
-                .push(origin.diagnostic(doc_line.map(|l| line + l.saturating_sub(1)), message)),
+            Ok(value) => out.push((origin, Ok(value))),
+            Err((doc_line, message)) => {
+                let diagnostic =
+                    origin.diagnostic(doc_line.map(|l| line + l.saturating_sub(1)), message);
+                out.push((origin, Err(Box::new(diagnostic))));
+            }
         }
     }
-    loaded
+    out
+}
+
+/// The top-level key that makes a document a routing test file rather than a manifest:
+/// `testCases` (istio-config-validator) or `tests` (Envoy's `router_check_tool`), in a mapping
+/// with neither `apiVersion` nor `kind`. The loader skips such documents, so that test files can
+/// sit beside the manifests they test; `sim::test_files` reads them. The one rule for both.
+pub(crate) fn routing_test_key(value: &Value) -> Option<&'static str> {
+    test_key(value.as_object()?)
+}
+
+fn test_key(object: &serde_json::Map<String, Value>) -> Option<&'static str> {
+    if object.contains_key("apiVersion") || object.contains_key("kind") {
+        return None;
+    }
+    ["testCases", "tests"]
+        .into_iter()
+        .find(|key| object.contains_key(*key))
+}
+
+/// Reads `value` as the Istio API type `T`, as a resource's `spec` is read (`null` is unset,
+/// every wrong value is found): the value when it has no wrong value, each wrong value as
+/// `(path, message)`, and the path of each unknown field. Paths start with `prefix`.
+pub(crate) fn read_istio<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    prefix: &str,
+) -> (Option<T>, Vec<(String, String)>, Vec<String>) {
+    let found = typed::<T>(value, prefix, Mode::ISTIO);
+    (found.value, found.errors, found.unknown)
+}
+
+/// The line of each field path (`testCases[1].request.uri`) in the document `origin` holds (or
+/// of its nearest ancestor present), as diagnostics are located; `None` when the text is not
+/// kept (JSON, whose parser reports no positions).
+pub(crate) fn field_lines(origin: &Origin, paths: &[String]) -> Vec<Option<u32>> {
+    if origin.text.is_none() {
+        return vec![None; paths.len()];
+    }
+    let mut located: Vec<Diagnostic> = paths
+        .iter()
+        .map(|path| {
+            let mut diagnostic = origin.diagnostic(None, "");
+            diagnostic.path.clone_from(path);
+            diagnostic
+        })
+        .collect();
+    locate_in(origin, &mut located);
+    located.into_iter().map(|d| d.line).collect()
 }
 
 /// Splits a YAML stream at its document markers (`---` and `...` at the start of a line, which
@@ -553,10 +634,15 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
         _ => String::new(),
     };
     if api_version.is_empty() || kind.is_empty() {
+        if test_key(&object).is_some() {
+            // A routing test file beside the manifests (`sim::test_files`, `meshroute test`):
+            // not a manifest, and no surprise there, so skipped without a note.
+            return;
+        }
         // A YAML file beside the manifests that is no Kubernetes object at all — a Helm
-        // `Chart.yaml` (apiVersion, no kind) or `values.yaml`, a routing test file — is skipped
-        // with a note; a document that looks like a manifest (it has a kind, metadata or a
-        // spec) but lacks a field is an error.
+        // `Chart.yaml` (apiVersion, no kind) or `values.yaml` — is skipped with a note; a
+        // document that looks like a manifest (it has a kind, metadata or a spec) but lacks a
+        // field is an error.
         let manifest_like = ["kind", "metadata", "spec"]
             .iter()
             .any(|key| object.contains_key(*key));
