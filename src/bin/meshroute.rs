@@ -232,8 +232,11 @@ enum Command {
         /// Decide every case as this gateway (`namespace/name`; a bare `name` is in `default`).
         #[arg(long, value_name = "NS/NAME")]
         gateway: Option<String>,
-        /// Print the results as one JSON object.
-        #[arg(long)]
+        /// What to print: `text`, `json` (one object) or `yaml`.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+        output: Output,
+        /// The same as `-o json`.
+        #[arg(long, conflicts_with = "output")]
         json: bool,
         /// Also write the results as JUnit XML to FILE.
         #[arg(long, value_name = "FILE")]
@@ -400,6 +403,7 @@ fn main() -> ExitCode {
             config,
             namespace,
             gateway,
+            output,
             json,
             junit,
             load,
@@ -409,7 +413,7 @@ fn main() -> ExitCode {
                 config,
                 namespace,
                 gateway,
-                json,
+                output: if json { Output::Json } else { output },
                 junit,
             };
             test(&args, &load, mesh_config)
@@ -1381,7 +1385,7 @@ struct TestArgs {
     config: Vec<PathBuf>,
     namespace: Option<String>,
     gateway: Option<String>,
-    json: bool,
+    output: Output,
     junit: Option<PathBuf>,
 }
 
@@ -1418,7 +1422,7 @@ fn test(
     let report = match files.run_on(loaded) {
         Ok(report) => report,
         Err(SimError::Invalid(errors)) => {
-            if print_diagnostics(&mut std::io::stderr().lock(), &errors).is_err() {
+            if print_diagnostics(&mut output::stderr(), &errors).is_err() {
                 return ExitCode::from(2);
             }
             return usage("the configuration has errors (above): nothing was tested");
@@ -1430,10 +1434,15 @@ fn test(
             return usage(&format!("cannot write {}: {error}", path.display()));
         }
     }
-    if args.json {
-        println!("{}", report.to_json());
-    } else {
-        println!("{report}");
+    let text = match args.output {
+        Output::Json => report.to_json(),
+        Output::Yaml => {
+            yaml(&serde_json::from_str::<serde_json::Value>(&report.to_json()).unwrap_or_default())
+        }
+        _ => report.to_string(),
+    };
+    if let Err(code) = output::print(text.trim_end()) {
+        return code;
     }
     if report.passed() {
         ExitCode::SUCCESS

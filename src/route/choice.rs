@@ -40,6 +40,7 @@ impl WeightedChoice {
     }
 
     /// Each destination with a weight above 0, in list order: `(index, weight)`.
+    #[cfg(feature = "yaml")]
     pub(crate) fn weights(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
         self.bounds.iter().scan(0, |previous, &(bound, index)| {
             let weight = bound.saturating_sub(*previous);
@@ -49,6 +50,7 @@ impl WeightedChoice {
     }
 
     /// The sum of the weights.
+    #[cfg(feature = "yaml")]
     pub(crate) fn total(&self) -> u64 {
         self.total
     }

@@ -343,6 +343,7 @@ impl<'a> Decision<'a> {
     /// weight and the weights' total (`(destination, 1, 1)` for a single destination, the
     /// service's own route included); empty without a destination. What `diff` compares, so
     /// that a weight change shows whatever the random draw.
+    #[cfg(feature = "yaml")]
     pub(crate) fn split(&self) -> Vec<(DestinationRef<'a>, u64, u64)> {
         let Some(chosen) = self.destination else {
             return Vec::new();

@@ -514,7 +514,7 @@ fn nothing_to_run_exits_2() {
     let out = test(&[file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("no Istio or Kubernetes resource found in"),
+        stderr(&out).contains("no VirtualService, DestinationRule, Gateway"),
         "{}",
         stderr(&out)
     );
