@@ -275,7 +275,16 @@ fn ci_jobs_run() {
             }
             let place = format!("{file}:{}", block.line);
             let scratch = scratch(&format!("ci-{}", file.replace('/', "-")));
+            // What a job's checkout of the pull request's base (`git worktree add base`, a
+            // step that needs a real repository) leaves beside the change.
+            copy_dir(&root().join("examples"), &scratch.dir.join("base/examples"));
             run_script(&steps.join("\n"), &scratch, &place);
+            if block.text.contains("meshroute diff base/") {
+                assert!(
+                    scratch.dir.join("routing-diff.md").exists(),
+                    "{place}: the diff step wrote nothing"
+                );
+            }
             checked += 1;
         }
     }
