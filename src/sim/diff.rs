@@ -94,6 +94,21 @@ impl Behaviour {
         }
     }
 
+    /// What Envoy answers itself, in words: a redirect, a direct response, a local status.
+    fn answer(&self) -> String {
+        let d = &self.decision;
+        if let Some(r) = &d.redirect {
+            return format!("redirect {} {}", r.status.unwrap_or(301), r.location);
+        }
+        if let Some(r) = &d.direct_response {
+            return format!("direct response {}", r.status);
+        }
+        match d.local_status {
+            Some(status) => format!("{} ({status})", d.action),
+            None => d.action.clone(),
+        }
+    }
+
     fn split_text(&self) -> String {
         if self.split.is_empty() {
             return match self.decision.local_status {
@@ -170,6 +185,30 @@ impl Change {
                                 old.percent(),
                                 new.percent()
                             ));
+                        }
+                    }
+                }
+                "rewrite" => lines.push(format!(
+                    "rewrite: {} → {}",
+                    value(&self.old.decision.rewrite),
+                    value(&self.new.decision.rewrite)
+                )),
+                "redirect" => lines.push(format!(
+                    "answer: {} → {}",
+                    self.old.answer(),
+                    self.new.answer()
+                )),
+                "policy" => {
+                    let (o, n) = (&self.old.decision, &self.new.decision);
+                    for (name, old, new) in [
+                        ("headers", value(&o.headers), value(&n.headers)),
+                        ("timeout", value(&o.timeout), value(&n.timeout)),
+                        ("retries", value(&o.retries), value(&n.retries)),
+                        ("fault", value(&o.fault), value(&n.fault)),
+                        ("mirrors", value(&o.mirrors), value(&n.mirrors)),
+                    ] {
+                        if old != new {
+                            lines.push(format!("{name}: {old} → {new}"));
                         }
                     }
                 }
@@ -412,6 +451,15 @@ fn compare(old: &Behaviour, new: &Behaviour) -> Vec<&'static str> {
         changed.push("policy");
     }
     changed
+}
+
+/// A part of a decision as compact JSON (a string without its quotes), `none` when absent.
+fn value(part: &impl Serialize) -> String {
+    match serde_json::to_string(part).unwrap_or_default() {
+        text if text == "null" || text == "[]" => "none".to_owned(),
+        text if text.starts_with('"') => text.trim_matches('"').to_owned(),
+        text => text,
+    }
 }
 
 /// A request in words: method, URL, headers and who sends it.
@@ -676,4 +724,52 @@ fn service_ports(all: &[&Resource], host: &str, namespace: &str) -> Vec<u16> {
         ports.push(80);
     }
     ports
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A policy change names the policy and both values; a redirect change both answers.
+    #[test]
+    fn policy_and_redirect_changes_in_words() {
+        let rules = |extra: &str| {
+            format!(
+                "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {{name: a, namespace: default}}
+spec:
+  hosts: [a.example.com]
+  http:
+  - match: [{{uri: {{prefix: /old}}}}]
+{extra}
+  - route: [{{destination: {{host: a.example.com}}}}]
+    timeout: 1s
+"
+            )
+        };
+        let old = Simulation::from_yaml(&rules("    redirect: {uri: /new}")).unwrap();
+        let new = Simulation::from_yaml(
+            &rules("    redirect: {uri: /newer, redirectCode: 308}")
+                .replace("timeout: 1s", "timeout: 2.5s"),
+        )
+        .unwrap();
+        let report = diff(
+            &old,
+            &new,
+            [
+                SimRequest::get("http://a.example.com/old"),
+                SimRequest::get("http://a.example.com/x"),
+            ],
+        );
+        let details: Vec<String> = report.changes.iter().flat_map(Change::details).collect();
+        assert_eq!(
+            details,
+            [
+                "answer: redirect 301 http://a.example.com/new → redirect 308 http://a.example.com/newer",
+                "timeout: 1s → 2.5s",
+            ],
+            "{report}"
+        );
+    }
 }
