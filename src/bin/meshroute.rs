@@ -205,6 +205,11 @@ enum Command {
         /// Namespace for resources that do not name one (and for a bare gateway name).
         #[arg(long, default_value = "default")]
         namespace: String,
+        /// The access log: `text` (one line per request) or `json` (one object per request,
+        /// with the keys of Istio's JSON access log, which `meshroute simulate --requests`
+        /// replays).
+        #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+        output: Output,
         #[command(flatten)]
         load: LoadFlags,
     },
@@ -387,14 +392,20 @@ fn main() -> ExitCode {
             listen,
             source,
             namespace,
+            output,
             load,
         } => {
+            let log = match output {
+                Output::Text => proxy::LogFormat::Text,
+                Output::Json => proxy::LogFormat::Json,
+                _ => return usage("proxy writes its access log with -o text or json"),
+            };
             let source = match caller(&source, &namespace) {
                 Ok(source) => source,
                 Err(message) => return usage(&message),
             };
             match compiled(&paths, &options(&namespace, &load), mesh_config, &source) {
-                Ok(mesh) => proxy::run(mesh, source, listen),
+                Ok(mesh) => proxy::run(mesh, source, listen, log),
                 Err(code) => code,
             }
         }

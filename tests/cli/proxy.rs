@@ -576,3 +576,77 @@ async fn bad_configurations_are_refused_before_listening() {
     }
     drop(in_use);
 }
+
+/// `-o json`: the access log in Istio's JSON format, which `meshroute simulate --requests`
+/// replays into the same decision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_access_log_replays_through_simulate() {
+    timeout(LIMIT, async {
+        let port = free_port();
+        let args: Vec<String> = [
+            "proxy",
+            "examples/seed/",
+            "--gateway",
+            "demo-gateway",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "-o",
+            "json",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let mut proxy = Proxy::start(&args, &root(), port).await;
+        let reply = send(port, "GET /greet?name=xx HTTP/1.1\r\nHost: localhost").await;
+        assert_eq!(reply.status, 503, "{reply:?}");
+        let line = proxy.line().await.unwrap();
+        let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(entry["method"], "GET");
+        assert_eq!(entry["path"], "/greet?name=xx");
+        assert_eq!(entry["authority"], "localhost");
+        assert_eq!(entry["response_code"], 503);
+        assert_eq!(entry["response_flags"], "UH");
+        assert_eq!(entry["upstream_host"], "-");
+        assert!(
+            entry["start_time"].as_str().unwrap().ends_with('Z'),
+            "{line}"
+        );
+        proxy.signal("TERM");
+        assert_eq!(proxy.exit().await.code(), Some(0));
+
+        let replay = std::process::Command::new(env!("CARGO_BIN_EXE_meshroute"))
+            .args([
+                "simulate",
+                "examples/seed/",
+                "--gateway",
+                "default/demo-gateway",
+                "--requests",
+                "-",
+            ])
+            .current_dir(root())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut replay = replay;
+        {
+            use std::io::Write as _;
+            let mut input = replay.stdin.take().unwrap();
+            writeln!(input, "{line}").unwrap();
+        }
+        let out = replay.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let decision: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            decision["destination"]["host"],
+            "svc-a.default.svc.cluster.local"
+        );
+    })
+    .await
+    .expect("the test did not finish within its time limit");
+}

@@ -43,8 +43,18 @@ const GRACE: Duration = Duration::from_secs(5);
 /// The response header naming meshroute's flags (Envoy's response flags).
 const FLAGS_HEADER: &str = "x-meshroute-flags";
 
+/// How the access log is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum LogFormat {
+    /// `[START] "METHOD PATH PROTOCOL" STATUS FLAGS DURATION_MS "AUTHORITY" "UPSTREAM"`.
+    Text,
+    /// One JSON object per request with the keys of Istio's JSON access log
+    /// (`EnvoyJSONLogFormatIstio`), which `meshroute simulate --requests` replays.
+    Json,
+}
+
 /// Serves on `listen` until SIGTERM or Ctrl-C: exit status 0, or 2 when it cannot listen.
-pub(super) fn run(mesh: Mesh, source: Source, listen: SocketAddr) -> ExitCode {
+pub(super) fn run(mesh: Mesh, source: Source, listen: SocketAddr, log: LogFormat) -> ExitCode {
     let listener = std::net::TcpListener::bind(listen).and_then(|listener| {
         listener.set_nonblocking(true)?;
         Ok(listener)
@@ -57,7 +67,7 @@ pub(super) fn run(mesh: Mesh, source: Source, listen: SocketAddr) -> ExitCode {
         .enable_all()
         .build();
     match runtime {
-        Ok(runtime) => runtime.block_on(serve(listener, SharedMesh::new(mesh), source)),
+        Ok(runtime) => runtime.block_on(serve(listener, SharedMesh::new(mesh), source, log)),
         Err(error) => fail(&format!("cannot start the runtime: {error}")),
     }
 }
@@ -74,7 +84,12 @@ type HttpClient = Client<HttpConnector, RequestBody<Incoming>>;
 /// proxy's own answer to a request it cannot forward.
 type ProxyBody = Either<ResponseBody<Incoming>, Full<Bytes>>;
 
-async fn serve(listener: std::net::TcpListener, mesh: SharedMesh, source: Source) -> ExitCode {
+async fn serve(
+    listener: std::net::TcpListener,
+    mesh: SharedMesh,
+    source: Source,
+    log: LogFormat,
+) -> ExitCode {
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(listener) => listener,
         Err(error) => return fail(&format!("cannot listen: {error}")),
@@ -107,7 +122,7 @@ async fn serve(listener: std::net::TcpListener, mesh: SharedMesh, source: Source
                     let _ = stream.set_nodelay(true);
                     let outbound = outbound.clone();
                     let service = hyper::service::service_fn(move |request| {
-                        handle(outbound.clone(), request)
+                        handle(outbound.clone(), request, log)
                     });
                     let connection =
                         graceful.watch(http.serve_connection(TokioIo::new(stream), service));
@@ -224,6 +239,7 @@ struct Logged {
 async fn handle(
     outbound: Outbound<Dial>,
     request: Request<Incoming>,
+    log: LogFormat,
 ) -> Result<Response<ProxyBody>, Infallible> {
     let mut logged = Logged {
         start: SystemTime::now(),
@@ -266,12 +282,11 @@ async fn handle(
             response.headers_mut().insert(FLAGS_HEADER, value);
         }
     }
-    say(&access_log(
-        &logged,
-        response.status(),
-        &flags,
-        upstream.as_deref(),
-    ));
+    let status = response.status();
+    say(&match log {
+        LogFormat::Text => access_log(&logged, status, &flags, upstream.as_deref()),
+        LogFormat::Json => json_access_log(&logged, status, &flags, upstream.as_deref()),
+    });
     Ok(response)
 }
 
@@ -377,6 +392,29 @@ fn access_log(logged: &Logged, status: StatusCode, flags: &str, upstream: Option
         quoted(logged.authority.as_deref().unwrap_or("-")),
         quoted(upstream.unwrap_or("-")),
     )
+}
+
+/// The same entry as one JSON object with the keys of Istio's JSON access log
+/// (`EnvoyJSONLogFormatIstio` in istio/istio `pilot/pkg/model/telemetry_logging.go`): `-` for
+/// what is not known, as Envoy writes it.
+fn json_access_log(
+    logged: &Logged,
+    status: StatusCode,
+    flags: &str,
+    upstream: Option<&str>,
+) -> String {
+    let entry = serde_json::json!({
+        "start_time": timestamp(logged.start),
+        "method": logged.method.as_str(),
+        "path": logged.path,
+        "protocol": format!("{:?}", logged.version),
+        "response_code": status.as_u16(),
+        "response_flags": if flags.is_empty() { "-" } else { flags },
+        "duration": u64::try_from(logged.clock.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "authority": logged.authority.as_deref().unwrap_or("-"),
+        "upstream_host": upstream.unwrap_or("-"),
+    });
+    entry.to_string()
 }
 
 /// `text` safe between the log's quotes: quotes, backslashes and control characters escaped.
