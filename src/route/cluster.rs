@@ -292,13 +292,8 @@ impl Cluster {
     #[cfg(feature = "tower")]
     pub(crate) fn envoy_name(&self) -> Arc<str> {
         Arc::clone(self.name.get_or_init(|| {
-            format!(
-                "outbound|{}|{}|{}",
-                self.port,
-                self.subset.as_deref().unwrap_or(""),
-                self.host
-            )
-            .into()
+            crate::util::host::outbound_cluster_name(self.port, self.subset.as_deref(), &self.host)
+                .into()
         }))
     }
 

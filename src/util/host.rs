@@ -224,6 +224,13 @@ pub(crate) fn request_authority<B>(request: &http::Request<B>) -> Option<&str> {
         })
 }
 
+/// Envoy's name of an outbound cluster as Istio builds it, `outbound|PORT|SUBSET|HOST`
+/// (`BuildSubsetKey` in istio/istio `pilot/pkg/model/service.go`; an empty subset without one).
+#[cfg(any(feature = "tower", feature = "yaml"))]
+pub(crate) fn outbound_cluster_name(port: u16, subset: Option<&str>, host: &str) -> String {
+    format!("outbound|{port}|{}|{host}", subset.unwrap_or(""))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,12 +36,9 @@ pub(super) fn cluster_name(decision: &Decision<'_>, port: u16) -> String {
         (Outcome::NoVirtualService, Some(_)) if decision.service_host.is_none() => {
             "PassthroughCluster".to_owned()
         }
-        (Outcome::Route | Outcome::NoVirtualService, Some(d)) => format!(
-            "outbound|{}|{}|{}",
-            d.port.unwrap_or(port),
-            d.subset.unwrap_or(""),
-            d.host
-        ),
+        (Outcome::Route | Outcome::NoVirtualService, Some(d)) => {
+            host::outbound_cluster_name(d.port.unwrap_or(port), d.subset, d.host)
+        }
         _ => String::new(),
     }
 }
