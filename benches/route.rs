@@ -193,11 +193,19 @@ fn seed_yaml(files: &[&str]) -> String {
 }
 
 fn seed(c: &mut Criterion) {
-    // The routing resources only: the decision without an endpoint pick (no endpoints known).
-    let (mesh, vs) = compile(&seed_yaml(&[
-        "demo-gateway.yaml",
-        "destination-rule-svc-b-canary.yaml",
-    ]));
+    // The routing resources and the Services, without the Deployments: the same decision with
+    // no endpoint known, so no pick. (Without the Services, svc-b is no service of the mesh and
+    // a sidecar passes its requests through: another decision altogether.)
+    let services: Vec<String> = seed_yaml(&["demo.yaml"])
+        .split("\n---\n")
+        .filter(|doc| doc.contains("\nkind: Service\n"))
+        .map(str::to_owned)
+        .collect();
+    let (mesh, vs) = compile(&format!(
+        "{}\n---\n{}",
+        services.join("\n---\n"),
+        seed_yaml(&["demo-gateway.yaml", "destination-rule-svc-b-canary.yaml"])
+    ));
     // With the Kubernetes manifests: the decision includes the endpoint pick (RANDOM for svc-b,
     // LEAST_REQUEST for svc-a).
     let (full, _) = compile(&seed_yaml(&[
@@ -223,6 +231,14 @@ fn seed(c: &mut Criterion) {
         .body(())
         .unwrap();
     assert!(mesh.route(&xx, &sidecar).endpoint().is_none());
+    let subset = |m: &meshroute::Mesh, r: &http::Request<()>| {
+        m.route(r, &sidecar)
+            .destination()
+            .and_then(|d| d.subset.map(str::to_owned))
+    };
+    assert_eq!(subset(&mesh, &xx).as_deref(), Some("v2"));
+    assert_eq!(subset(&mesh, &other).as_deref(), Some("v1"));
+    assert_eq!(subset(&full, &xx).as_deref(), Some("v2"));
     assert!(full.route(&xx, &sidecar).endpoint().is_some());
     let mut rng = FastRng::from_seed(1);
     assert_eq!(
