@@ -8,7 +8,8 @@ use crate::common::{meshroute, stderr, stdout};
 /// A scratch folder holding the seed's workloads and gateway plus `rules` (file names under
 /// `examples/seed/`, or `(name, text)` pairs).
 fn side(name: &str, seed_files: &[&str], extra: &[(&str, &str)]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("meshroute-diff-{}-{name}", std::process::id()));
+    // Under cargo's scratch directory for integration tests: removed with `target/`.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("diff-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     for file in ["demo.yaml", "demo-gateway.yaml"].iter().chain(seed_files) {
         std::fs::copy(Path::new("examples/seed").join(file), dir.join(file)).unwrap();
