@@ -353,8 +353,13 @@ fn main() -> ExitCode {
             } else {
                 failure_threshold
             };
+            let accepted = [Output::Text, Output::Json, Output::Yaml, Output::Github];
+            let output = match output.of(json, "check", &accepted) {
+                Ok(output) => output,
+                Err(message) => return usage(&message),
+            };
             let args = CheckArgs {
-                output: if json { Output::Json } else { output },
+                output,
                 failure,
                 shown: output_threshold,
                 lint,
@@ -375,6 +380,11 @@ fn main() -> ExitCode {
             load,
         } => {
             let options = options(&namespace, &load);
+            let output = match output.of(json, "route", &[Output::Text, Output::Json, Output::Yaml])
+            {
+                Ok(output) => output,
+                Err(message) => return usage(&message),
+            };
             let args = RouteArgs {
                 explain,
                 request,
@@ -383,7 +393,7 @@ fn main() -> ExitCode {
                 source,
                 namespace,
                 seed,
-                output: if json { Output::Json } else { output },
+                output,
             };
             route(&paths, &args, &options, mesh_config)
         }
@@ -395,10 +405,10 @@ fn main() -> ExitCode {
             output,
             load,
         } => {
-            let log = match output {
-                Output::Text => proxy::LogFormat::Text,
-                Output::Json => proxy::LogFormat::Json,
-                _ => return usage("proxy writes its access log with -o text or json"),
+            let log = match output.of(false, "proxy", &[Output::Text, Output::Json]) {
+                Ok(Output::Json) => proxy::LogFormat::Json,
+                Ok(_) => proxy::LogFormat::Text,
+                Err(message) => return usage(&message),
             };
             let source = match caller(&source, &namespace) {
                 Ok(source) => source,
@@ -419,12 +429,17 @@ fn main() -> ExitCode {
             junit,
             load,
         } => {
+            let output = match output.of(json, "test", &[Output::Text, Output::Json, Output::Yaml])
+            {
+                Ok(output) => output,
+                Err(message) => return usage(&message),
+            };
             let args = TestArgs {
                 paths,
                 config,
                 namespace,
                 gateway,
-                output: if json { Output::Json } else { output },
+                output,
                 junit,
             };
             test(&args, &load, mesh_config)
@@ -440,6 +455,11 @@ fn main() -> ExitCode {
             namespace,
             load,
         } => {
+            let accepted = [Output::Text, Output::Markdown, Output::Json, Output::Yaml];
+            let output = match output.of(false, "diff", &accepted) {
+                Ok(output) => output,
+                Err(message) => return usage(&message),
+            };
             let options = options(&namespace, &load);
             let source = requests.as_ref().map(|path| RequestSource {
                 path,
@@ -1347,8 +1367,12 @@ fn simulate(
     if print_warnings(sim.mesh()).is_err() {
         return ExitCode::from(2);
     }
-    if matches!(output, Output::Github | Output::Markdown) {
-        return usage("simulate prints -o json, yaml or text");
+    if let Err(message) = output.of(
+        false,
+        "simulate",
+        &[Output::Json, Output::Yaml, Output::Text],
+    ) {
+        return usage(&message);
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut bad = BadLines::default();

@@ -15,6 +15,7 @@ use super::request::{InvalidRequest, SimRequest, known_gateway};
 use super::simulation::{Prepared, Simulation};
 use crate::config::{Body, HttpMatchRequest, Resource, StringMatch};
 use crate::route::report::DecisionReport;
+use crate::util::gateways::bound_gateways;
 use crate::util::rng::FastRng;
 
 /// One destination of a decision's traffic split.
@@ -494,11 +495,12 @@ pub fn generate(old: &[Resource], new: &[Resource]) -> Vec<SimRequest> {
             continue;
         };
         let namespace = resource.namespace();
-        let mesh = vs.gateways.is_empty() || vs.gateways.iter().any(|g| g == "mesh");
-        let gateway = (!mesh)
-            .then(|| vs.gateways.first())
-            .flatten()
-            .map(|g| qualify(g, namespace));
+        // Istio's binding rules (`resolveGatewayName`): `mesh` when none is named; a request
+        // from the first gateway when the VirtualService is bound to gateways only.
+        let bound = bound_gateways(&vs.gateways, namespace);
+        let gateway = (!bound.iter().any(|g| g == "mesh"))
+            .then(|| bound.into_iter().next())
+            .flatten();
         for host in &vs.hosts {
             let name = concrete(host);
             let ports = match &gateway {
@@ -670,15 +672,6 @@ fn concrete(host: &str) -> String {
     }
 }
 
-/// `namespace/name` for a gateway reference of a VirtualService in `namespace`.
-fn qualify(gateway: &str, namespace: &str) -> String {
-    if gateway.contains('/') {
-        gateway.to_owned()
-    } else {
-        format!("{namespace}/{gateway}")
-    }
-}
-
 /// The HTTP ports of a gateway's servers (80 when none is found).
 fn gateway_ports(all: &[&Resource], gateway: &str) -> Vec<u16> {
     let mut ports: Vec<u16> = all
@@ -729,6 +722,35 @@ fn service_ports(all: &[&Resource], host: &str, namespace: &str) -> Vec<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A VirtualService bound to gateways only is asked through its first gateway, its
+    /// reference resolved as Istio does (`./gw` is in the VirtualService's namespace), on the
+    /// port of that gateway's server.
+    #[test]
+    fn generated_requests_come_from_the_bound_gateway() {
+        let yaml = "apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: shop}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 8443, name: http, protocol: HTTP}, hosts: ['*']}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: web, namespace: shop}
+spec:
+  hosts: [web.example.com]
+  gateways: [./edge]
+  http:
+  - route: [{destination: {host: web.shop.svc.cluster.local}}]
+";
+        let loaded =
+            crate::config::load::from_str(yaml, &crate::config::load::LoadOptions::default());
+        let requests = generate(&loaded.resources, &loaded.resources);
+        assert_eq!(requests.len(), 1, "{requests:?}");
+        assert_eq!(requests[0].url(), "http://web.example.com:8443/");
+        assert_eq!(requests[0].source().gateway_name(), Some("shop/edge"));
+    }
 
     /// A policy change names the policy and both values; a redirect change both answers.
     #[test]

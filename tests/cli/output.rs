@@ -171,3 +171,29 @@ fn a_closed_pipe_ends_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
+
+/// A form a command does not have is a usage error naming the ones it has, not a silent
+/// fallback to text.
+#[test]
+fn an_output_a_command_lacks_is_refused() {
+    let mut route = vec![
+        "route",
+        "--request",
+        "GET http://svc-b:8080/",
+        "-o",
+        "github",
+    ];
+    route.extend(CANARY);
+    let out = meshroute(&route, None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("route prints -o text, json, yaml"),
+        "{}",
+        stderr(&out)
+    );
+    let mut check = vec!["check", "-o", "markdown"];
+    check.extend(CANARY);
+    let out = meshroute(&check, None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("check prints -o text, json, yaml, github"));
+}

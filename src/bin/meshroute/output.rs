@@ -23,6 +23,27 @@ pub(crate) enum Output {
     Markdown,
 }
 
+impl Output {
+    /// The output a command prints: `json` when `--json` was given, and only one of the forms
+    /// the command has (`accepted`); any other is a usage error naming them.
+    pub(crate) fn of(
+        self,
+        json: bool,
+        command: &str,
+        accepted: &[Output],
+    ) -> Result<Output, String> {
+        let chosen = if json { Output::Json } else { self };
+        if accepted.contains(&chosen) {
+            return Ok(chosen);
+        }
+        let names: Vec<String> = accepted
+            .iter()
+            .filter_map(|o| clap::ValueEnum::to_possible_value(o).map(|v| v.get_name().to_owned()))
+            .collect();
+        Err(format!("{command} prints -o {}", names.join(", ")))
+    }
+}
+
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Color {
