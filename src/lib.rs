@@ -155,6 +155,8 @@
 
 mod analyze;
 mod balance;
+#[cfg(feature = "kube")]
+pub mod cluster;
 mod compile;
 pub mod config;
 mod diagnostic;

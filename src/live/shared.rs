@@ -115,6 +115,32 @@ impl SharedMesh {
     }
 }
 
+impl SharedMesh {
+    /// Replaces, in the current mesh, the endpoints discovered for each `(FQDN, port)` of
+    /// `changed` (cluster mode), except those the application supplies with
+    /// [`SharedMesh::set_endpoints`], which keep precedence. Fails at the first service the mesh
+    /// has no cluster for: the caller then compiles a new mesh.
+    #[cfg(feature = "kube")]
+    pub(crate) fn replace_discovered(
+        &self,
+        changed: &[(&(String, u16), &Vec<Endpoint>)],
+    ) -> Result<(), UnknownCluster> {
+        // Under the lock `store` holds until its swap, as `set_endpoints`.
+        let supplied = self.inner.endpoints.lock();
+        let mesh = self.load();
+        for ((host, port), endpoints) in changed {
+            let by_application = supplied.as_ref().is_ok_and(|list| {
+                list.iter()
+                    .any(|(h, p, _)| p == port && mesh.service_fqdn(h, *p).as_deref() == Some(host))
+            });
+            if !by_application {
+                mesh.set_endpoints(host, *port, endpoints)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl From<Mesh> for SharedMesh {
     fn from(mesh: Mesh) -> Self {
         Self::new(mesh)

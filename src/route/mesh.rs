@@ -88,6 +88,20 @@ impl Mesh {
         )
     }
 
+    /// A mesh with no configuration and no tables (every host unknown), for when even an empty
+    /// configuration cannot be compiled.
+    #[cfg(feature = "kube")]
+    pub(crate) fn empty() -> Self {
+        Self::new(Vec::new(), Tables::default(), StreamTables::default())
+    }
+
+    /// The full name of the service `host` names (any of its names) on `port`, if the mesh has
+    /// clusters for it.
+    #[cfg(feature = "kube")]
+    pub(crate) fn service_fqdn(&self, host: &str, port: u16) -> Option<String> {
+        self.service_clusters(host, port).ok().map(|(fqdn, _)| fqdn)
+    }
+
     pub(crate) fn new(diagnostics: Vec<Diagnostic>, tables: Tables, streams: StreamTables) -> Self {
         Self {
             inner: Arc::new(Inner {

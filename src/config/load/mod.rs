@@ -114,7 +114,7 @@ impl LoadOptions {
 ///
 /// Loading does not stop at the first bad document: `diagnostics` holds every error of every
 /// document that could not be read (unknown fields included, unless allowed).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Loaded {
     /// The resources, in input order.
@@ -331,6 +331,16 @@ fn load_file(path: &Path, options: &LoadOptions) -> Result<Loaded, LoadError> {
     let text = String::from_utf8(bytes).map_err(|_| LoadError::NotUtf8 { path: path.into() })?;
     let name = path.display().to_string();
     Ok(load_text(&text, Some(Arc::from(name)), options))
+}
+
+/// Loads one object as an API server returns it (JSON), exactly as a document of a manifest
+/// is loaded: cluster mode reads the cluster's objects through the same model and checks as
+/// files.
+#[cfg(feature = "kube")]
+pub(crate) fn from_object(value: Value, origin: &Origin, options: &LoadOptions) -> Loaded {
+    let mut loaded = Loaded::default();
+    load_value(value, origin, options, &mut loaded);
+    loaded
 }
 
 fn load_text(text: &str, file: Option<Arc<str>>, options: &LoadOptions) -> Loaded {

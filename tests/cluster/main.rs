@@ -1,0 +1,449 @@
+//! Cluster mode against a fake API server (`fake_api.rs`): a scripted sequence of watch events,
+//! and after each step the decision a sidecar in `default` would make.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod fake_api;
+
+use std::time::Duration;
+
+use fake_api::FakeApi;
+use meshroute::cluster::{ClusterOptions, ClusterSync, SyncStatus};
+use meshroute::{FastRng, Outcome, SharedMesh, Source};
+use serde_json::{Value, json};
+
+const ISTIO: &str = "networking.istio.io/v1";
+
+fn service() -> Value {
+    json!({"apiVersion": "v1", "kind": "Service",
+           "metadata": {"name": "svc-b", "namespace": "default", "labels": {"app": "demo-b"}},
+           "spec": {"selector": {"app": "demo-b"}, "clusterIP": "10.96.0.12",
+                    "ports": [{"name": "http", "port": 8080, "targetPort": 8080, "protocol": "TCP"}],
+                    "sessionAffinity": "None", "type": "ClusterIP"}})
+}
+
+fn pod(name: &str, version: &str, ip: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "namespace": "default",
+                        "labels": {"app": "demo-b", "version": version},
+                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                             "name": format!("demo-b-{version}-5d9f"), "uid": "x",
+                                             "controller": true}]},
+           "spec": {"containers": [{"name": "app", "image": "demo-b:1",
+                                    "ports": [{"containerPort": 8080, "protocol": "TCP"}]}],
+                    "nodeName": "node-1"},
+           "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+                      "conditions": [{"type": "Ready", "status": "True"}]}})
+}
+
+/// The EndpointSlice the Kubernetes controller keeps for svc-b, listing `pods` (name, IP).
+fn endpoint_slice(pods: &[(&str, &str)]) -> Value {
+    let endpoints: Vec<Value> = pods
+        .iter()
+        .map(|(name, ip)| {
+            json!({"addresses": [ip], "conditions": {"ready": true, "serving": true, "terminating": false},
+                   "nodeName": "node-1",
+                   "targetRef": {"kind": "Pod", "namespace": "default", "name": name, "uid": "y"}})
+        })
+        .collect();
+    json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+           "metadata": {"name": "svc-b-abcde", "namespace": "default",
+                        "labels": {"kubernetes.io/service-name": "svc-b",
+                                   "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}},
+           "addressType": "IPv4",
+           "endpoints": endpoints,
+           "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]})
+}
+
+fn destination_rule() -> Value {
+    json!({"apiVersion": ISTIO, "kind": "DestinationRule",
+           "metadata": {"name": "svc-b", "namespace": "default"},
+           "spec": {"host": "svc-b", "trafficPolicy": {"loadBalancer": {"simple": "RANDOM"}},
+                    "subsets": [{"name": "v1", "labels": {"version": "v1"}},
+                                {"name": "v2", "labels": {"version": "v2"}}]}})
+}
+
+/// The seed's canary: `name=xx` to v2, everything else to v1.
+fn canary() -> Value {
+    json!({"apiVersion": ISTIO, "kind": "VirtualService",
+           "metadata": {"name": "svc-b", "namespace": "default"},
+           "spec": {"hosts": ["svc-b"], "http": [
+               {"match": [{"queryParams": {"name": {"exact": "xx"}}}],
+                "route": [{"destination": {"host": "svc-b", "subset": "v2"}}]},
+               {"route": [{"destination": {"host": "svc-b", "subset": "v1"}}]}]}})
+}
+
+fn weighted(v1: u32, v2: u32) -> Value {
+    json!({"apiVersion": ISTIO, "kind": "VirtualService",
+           "metadata": {"name": "svc-b", "namespace": "default"},
+           "spec": {"hosts": ["svc-b"], "http": [{"route": [
+               {"destination": {"host": "svc-b", "subset": "v1"}, "weight": v1},
+               {"destination": {"host": "svc-b", "subset": "v2"}, "weight": v2}]}]}})
+}
+
+/// The decision for `uri` from a sidecar in `default`: the subset and the endpoint's address.
+fn decide(mesh: &SharedMesh, uri: &str, seed: u64) -> (Option<String>, Option<String>) {
+    let mesh = mesh.load();
+    let request = http::Request::get(uri).body(()).unwrap();
+    let decision = mesh.route_with(
+        &request,
+        &Source::sidecar("default"),
+        &mut FastRng::from_seed(seed),
+    );
+    assert!(
+        matches!(
+            decision.outcome(),
+            Outcome::Route | Outcome::NoVirtualService
+        ),
+        "{uri}: {:?}",
+        decision.outcome()
+    );
+    (
+        decision
+            .destination()
+            .and_then(|d| d.subset.map(str::to_owned)),
+        decision.endpoint().map(|e| e.address.clone()),
+    )
+}
+
+/// Share of `n` decisions for a plain request that go to subset v2.
+fn v2_share(mesh: &SharedMesh, n: u64) -> f64 {
+    let v2 = (0..n)
+        .filter(|seed| decide(mesh, "http://svc-b:8080/greet", *seed).0.as_deref() == Some("v2"))
+        .count();
+    v2 as f64 / n as f64
+}
+
+fn options() -> ClusterOptions {
+    ClusterOptions::default()
+        .debounce(Duration::from_millis(20))
+        .backoff(Duration::from_millis(10), Duration::from_millis(100))
+}
+
+/// Waits (up to 10 s) until the sync's status satisfies `done`.
+async fn until(sync: &ClusterSync, what: &str, done: impl Fn(&SyncStatus) -> bool) -> SyncStatus {
+    let mut status = sync.subscribe();
+    let waited = tokio::time::timeout(Duration::from_secs(10), status.wait_for(|s| done(s))).await;
+    match waited {
+        Ok(Ok(status)) => status.clone(),
+        _ => panic!("timed out waiting for {what}; status: {:#?}", sync.status()),
+    }
+}
+
+/// Waits until a decision has the expected answer (changes apply after the debounce window).
+async fn until_decided(mesh: &SharedMesh, uri: &str, expected: (Option<&str>, Option<&str>)) {
+    for _ in 0..500 {
+        let (subset, endpoint) = decide(mesh, uri, 1);
+        if (subset.as_deref(), endpoint.as_deref()) == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!(
+        "{uri}: expected {expected:?}, still {:?}",
+        decide(mesh, uri, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_scripted_sequence_of_watch_events_gives_a_sidecars_decisions_after_each_step() {
+    let api = FakeApi::default();
+    api.apply(service());
+    api.apply(pod("demo-b-v1-0", "v1", "10.1.0.1"));
+    api.apply(endpoint_slice(&[("demo-b-v1-0", "10.1.0.1")]));
+    api.apply(destination_rule());
+    let sync = ClusterSync::start(api.client(), options());
+    let mesh = sync.mesh().clone();
+    tokio::time::timeout(Duration::from_secs(10), sync.ready())
+        .await
+        .unwrap()
+        .unwrap();
+    let ready = sync.status();
+    assert!(ready.ready && ready.waiting_for.is_empty());
+    assert_eq!(
+        ready.swaps, 1,
+        "the first complete list is one swap: {ready:#?}"
+    );
+    assert!(ready.diagnostics.is_empty(), "{:#?}", ready.diagnostics);
+    // No VirtualService: default routing to any endpoint of svc-b.
+    assert_eq!(
+        decide(&mesh, "http://svc-b:8080/greet?name=xx", 1),
+        (None, Some("10.1.0.1:8080".into()))
+    );
+
+    // 1. The VirtualService is created: name=xx is sent to v2, which has no endpoint yet.
+    api.apply(canary());
+    until_decided(&mesh, "http://svc-b:8080/greet?name=xx", (Some("v2"), None)).await;
+    assert_eq!(
+        decide(&mesh, "http://svc-b:8080/greet?name=yy", 1),
+        (Some("v1".into()), Some("10.1.0.1:8080".into()))
+    );
+    let swaps = sync.status().swaps;
+
+    // 2. A v2 pod starts and the EndpointSlice lists it: endpoints only, no recompile.
+    api.apply(pod("demo-b-v2-0", "v2", "10.1.0.2"));
+    api.apply(endpoint_slice(&[
+        ("demo-b-v1-0", "10.1.0.1"),
+        ("demo-b-v2-0", "10.1.0.2"),
+    ]));
+    until_decided(
+        &mesh,
+        "http://svc-b:8080/greet?name=xx",
+        (Some("v2"), Some("10.1.0.2:8080")),
+    )
+    .await;
+    let status = sync.status();
+    assert_eq!(
+        status.swaps, swaps,
+        "an endpoints change recompiles nothing: {status:#?}"
+    );
+    assert!(status.endpoint_updates >= 1);
+
+    // 3. The weights shift: 20/80, then all to v2.
+    api.apply(weighted(20, 80));
+    until(&sync, "the weighted route", |s| s.swaps > swaps).await;
+    let share = v2_share(&mesh, 2000);
+    assert!((0.77..0.83).contains(&share), "v2 share {share}");
+    let swaps = sync.status().swaps;
+    api.apply(weighted(0, 100));
+    until(&sync, "all weight on v2", |s| s.swaps > swaps).await;
+    assert_eq!(v2_share(&mesh, 200), 1.0);
+
+    // 4. An invalid DestinationRule (Istio's webhook would have refused it) is left out with
+    //    its diagnostic; the rest keeps working.
+    let swaps = sync.status().swaps;
+    api.apply(json!({"apiVersion": ISTIO, "kind": "DestinationRule",
+        "metadata": {"name": "svc-c", "namespace": "default"},
+        "spec": {"host": "svc-c", "trafficPolicy": {"loadBalancer": {"simple": "FASTEST"}}}}));
+    let status = until(&sync, "the invalid rule", |s| s.swaps > swaps).await;
+    let errors: Vec<String> = status
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].contains("DestinationRule default/svc-c"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[0].contains("spec.trafficPolicy.loadBalancer.simple"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(
+        decide(&mesh, "http://svc-b:8080/greet?name=yy", 1),
+        (Some("v2".into()), Some("10.1.0.2:8080".into()))
+    );
+
+    // 5. The VirtualService is deleted: default routing again, to any endpoint of svc-b.
+    let swaps = sync.status().swaps;
+    api.delete(ISTIO, "VirtualService", "default", "svc-b");
+    until(&sync, "the deletion", |s| s.swaps > swaps).await;
+    let endpoints: std::collections::BTreeSet<Option<String>> = (0..50)
+        .map(|seed| {
+            let (subset, endpoint) = decide(&mesh, "http://svc-b:8080/greet?name=xx", seed);
+            assert_eq!(subset, None);
+            endpoint
+        })
+        .collect();
+    assert_eq!(
+        endpoints,
+        [Some("10.1.0.1:8080".into()), Some("10.1.0.2:8080".into())].into()
+    );
+    let request = get("http://svc-b:8080/");
+    assert_eq!(
+        mesh.load()
+            .route(&request, &Source::sidecar("default"))
+            .virtual_service(),
+        None
+    );
+
+    // 6. The API server compacts its history: every watch gets 410 Gone and the watchers list
+    //    again; a change made meanwhile is in the new list.
+    let lists_before = lists(&api, "virtualservices");
+    api.expire();
+    api.apply(canary());
+    until_decided(
+        &mesh,
+        "http://svc-b:8080/greet?name=xx",
+        (Some("v2"), Some("10.1.0.2:8080")),
+    )
+    .await;
+    until_decided(
+        &mesh,
+        "http://svc-b:8080/greet?name=yy",
+        (Some("v1"), Some("10.1.0.1:8080")),
+    )
+    .await;
+    assert!(
+        lists(&api, "virtualservices") > lists_before,
+        "a re-list after 410"
+    );
+
+    // 7. A dropped connection resumes the watch from the last resource version: the change made
+    //    while it was down arrives without a new list.
+    let lists_before = lists(&api, "virtualservices");
+    api.bookmark();
+    api.drop_connections();
+    api.apply(weighted(0, 100));
+    until_decided(
+        &mesh,
+        "http://svc-b:8080/greet?name=yy",
+        (Some("v2"), Some("10.1.0.2:8080")),
+    )
+    .await;
+    assert_eq!(
+        lists(&api, "virtualservices"),
+        lists_before,
+        "resumed, not re-listed"
+    );
+    let status = sync.status();
+    assert!(status.ready, "{status:#?}");
+}
+
+fn get(uri: &str) -> http::Request<()> {
+    http::Request::get(uri).body(()).unwrap()
+}
+
+/// How many list requests (not watches) the fake answered for a kind.
+fn lists(api: &FakeApi, plural: &str) -> usize {
+    api.requests()
+        .iter()
+        .filter(|r| r.contains(&format!("/{plural}")) && !r.contains("watch=true"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_kind_the_server_does_not_serve_is_empty_and_the_rest_is_ready() {
+    let api = FakeApi::default();
+    api.unserve("sidecars");
+    api.apply(service());
+    api.apply(destination_rule());
+    api.apply(canary());
+    let sync = ClusterSync::start(api.client(), options());
+    tokio::time::timeout(Duration::from_secs(10), sync.ready())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        decide(sync.mesh(), "http://svc-b:8080/?name=xx", 1)
+            .0
+            .as_deref(),
+        Some("v2")
+    );
+}
+
+#[tokio::test]
+async fn nothing_is_served_before_every_kind_is_listed() {
+    let api = FakeApi::default();
+    api.apply(service());
+    api.apply(destination_rule());
+    api.apply(canary());
+    // The mesh a service starts with serves until the cluster's configuration is complete.
+    let sync = ClusterSync::start(api.client(), options());
+    assert!(!sync.status().ready);
+    assert_eq!(decide(sync.mesh(), "http://svc-b:8080/?name=xx", 1).0, None);
+    tokio::time::timeout(Duration::from_secs(10), sync.ready())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        decide(sync.mesh(), "http://svc-b:8080/?name=xx", 1)
+            .0
+            .as_deref(),
+        Some("v2")
+    );
+}
+
+#[tokio::test]
+async fn namespaces_and_label_selectors_limit_what_is_read() {
+    let api = FakeApi::default();
+    api.apply(service());
+    api.apply(destination_rule());
+    let mut labelled = canary();
+    labelled["metadata"]["labels"] = json!({"meshroute": "yes"});
+    api.apply(labelled);
+    let mut other = weighted(0, 100);
+    other["metadata"]["namespace"] = json!("other");
+    other["spec"]["hosts"] = json!(["svc-b.default.svc.cluster.local"]);
+    api.apply(other);
+    let sync = ClusterSync::start(
+        api.client(),
+        options()
+            .namespace("default")
+            .label_selector("meshroute=yes"),
+    );
+    tokio::time::timeout(Duration::from_secs(10), sync.ready())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        decide(sync.mesh(), "http://svc-b:8080/?name=xx", 1)
+            .0
+            .as_deref(),
+        Some("v2")
+    );
+    assert_eq!(
+        decide(sync.mesh(), "http://svc-b:8080/", 1).0.as_deref(),
+        Some("v1")
+    );
+    let requests = api.requests();
+    assert!(
+        requests.iter().all(|r| r.contains("/namespaces/")),
+        "{requests:#?}"
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.contains("virtualservices") && r.contains("labelSelector=meshroute%3Dyes")),
+        "{requests:#?}"
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.contains("/services") && !r.contains("labelSelector")),
+        "{requests:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_configuration_listed_once_loads_like_files() {
+    let api = FakeApi::default();
+    api.apply(service());
+    api.apply(pod("demo-b-v1-0", "v1", "10.1.0.1"));
+    api.apply(destination_rule());
+    api.apply(canary());
+    let objects = meshroute::cluster::list_objects(&api.client(), &options())
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = objects
+        .iter()
+        .map(|o| o["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["VirtualService", "DestinationRule", "Service", "Pod"]
+    );
+    assert!(
+        objects
+            .iter()
+            .all(|o| o["metadata"].get("managedFields").is_none())
+    );
+    assert_eq!(objects[2]["apiVersion"], "v1");
+    let loaded = meshroute::cluster::list(&api.client(), &options())
+        .await
+        .unwrap();
+    assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+    let mesh = SharedMesh::new(loaded.compile().unwrap());
+    assert_eq!(
+        decide(&mesh, "http://svc-b:8080/?name=yy", 1),
+        (Some("v1".into()), Some("10.1.0.1:8080".into()))
+    );
+}
