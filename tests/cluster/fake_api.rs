@@ -8,7 +8,7 @@
 //! The JSON is what an API server sends: list items of built-in kinds without `apiVersion` and
 //! `kind`, every object with `resourceVersion`, `uid`, `managedFields` and `creationTimestamp`.
 
-#![allow(unreachable_pub)]
+#![allow(unreachable_pub, dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
@@ -175,6 +175,14 @@ impl FakeApi {
         for watcher in state.watchers.drain(..) {
             let _ = watcher.sender.send(line(&gone()));
         }
+    }
+
+    /// Forgets the history of changes (as etcd's compaction does): open watches go on, a watch
+    /// that resumes from an older resource version gets `410 Gone`.
+    pub fn compact(&self) {
+        let mut state = self.state.lock().unwrap();
+        state.compacted = state.rv;
+        state.log = Vec::new();
     }
 
     /// Closes every open watch without an error, as a dropped connection does.
