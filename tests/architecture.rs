@@ -578,3 +578,41 @@ fn the_checker_reads_references() {
     assert_eq!(tests, ["more"]);
     assert!(!code.contains("crate::x"));
 }
+
+/// Cluster mode is opt-in all the way down: without feature `kube`, not one crate of kube-rs's
+/// tree (kube, k8s-openapi, their TLS and HTTP clients) is built, whatever other features are on.
+#[test]
+fn without_feature_kube_no_kube_crate_is_built() {
+    let tree = |features: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO"));
+        command
+            .args(["tree", "--locked", "-e", "normal", "--prefix", "none"])
+            .args(["--format", "{p}"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        command.args(features);
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let kube_crates = |tree: &str| -> BTreeSet<String> {
+        tree.lines()
+            .filter_map(|line| line.split_whitespace().next())
+            .filter(|name| {
+                name.starts_with("kube") || name.starts_with("k8s-openapi") || *name == "rustls"
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let without = tree(&["--features", "yaml,tower,watch,cli,metrics"]);
+    assert_eq!(kube_crates(&without), BTreeSet::new());
+    let with = tree(&["--features", "kube"]);
+    let found = kube_crates(&with);
+    assert!(
+        found.contains("kube-runtime") && found.contains("k8s-openapi"),
+        "{found:?}"
+    );
+}
