@@ -31,6 +31,9 @@
 //! Every subcommand refuses a resource with a field the Istio API does not have, as `kubectl
 //! apply` does; `--allow-unknown-fields` reports it as a warning and ignores it.
 
+#[cfg(feature = "kube")]
+#[path = "meshroute/cluster.rs"]
+mod cluster;
 #[path = "meshroute/output.rs"]
 mod output;
 #[path = "meshroute/proxy.rs"]
@@ -108,7 +111,8 @@ enum Command {
     /// Load and validate manifests; list what was loaded and every problem found.
     Check {
         /// Files or folders (searched recursively for *.yaml, *.yml, *.json); `-` for stdin.
-        #[arg(required = true)]
+        #[cfg_attr(feature = "kube", arg(required_unless_present = "cluster"))]
+        #[cfg_attr(not(feature = "kube"), arg(required = true))]
         paths: Vec<PathBuf>,
         /// What to print: `text`, `json` (`{"diagnostics":[...]}`), `yaml`, or `github`
         /// (GitHub Actions annotations, `::error file=…,line=…::…`).
@@ -139,16 +143,21 @@ enum Command {
         /// MR005 ring hash at its maximum size).
         #[arg(long)]
         lint: bool,
-        /// Namespace for resources that do not name one.
-        #[arg(long, default_value = "default")]
-        namespace: String,
+        /// Namespace for resources that do not name one (default `default`); with `--cluster`,
+        /// the namespace read (default: the kubeconfig context's).
+        #[arg(long)]
+        namespace: Option<String>,
+        #[cfg(feature = "kube")]
+        #[command(flatten)]
+        cluster: cluster::ClusterFlags,
         #[command(flatten)]
         load: LoadFlags,
     },
     /// Decide where one request goes.
     Route {
         /// Files or folders with the configuration; `-` for stdin.
-        #[arg(required = true)]
+        #[cfg_attr(feature = "kube", arg(required_unless_present = "cluster"))]
+        #[cfg_attr(not(feature = "kube"), arg(required = true))]
         paths: Vec<PathBuf>,
         /// The request: `METHOD URL`, the URL absolute (its authority is the host being called);
         /// or a connection: `tcp://host:port` (opaque TCP) or `tls://sni:port` (TLS with that
@@ -164,9 +173,10 @@ enum Command {
         headers: Vec<String>,
         #[command(flatten)]
         source: SourceFlags,
-        /// Namespace for resources that do not name one (and for a bare gateway name).
-        #[arg(long, default_value = "default")]
-        namespace: String,
+        /// Namespace for resources that do not name one and for a bare gateway name (default
+        /// `default`); with `--cluster`, the namespace read (default: the kubeconfig context's).
+        #[arg(long)]
+        namespace: Option<String>,
         /// Seed for weighted choices (the same seed gives the same decision).
         #[arg(long)]
         seed: Option<u64>,
@@ -180,6 +190,9 @@ enum Command {
         /// condition that failed and the value seen.
         #[arg(long)]
         explain: bool,
+        #[cfg(feature = "kube")]
+        #[command(flatten)]
+        cluster: cluster::ClusterFlags,
         #[command(flatten)]
         load: LoadFlags,
     },
@@ -290,7 +303,8 @@ enum Command {
     },
     Simulate {
         /// Files or folders with the configuration; `-` for stdin.
-        #[arg(required = true)]
+        #[cfg_attr(feature = "kube", arg(required_unless_present = "cluster"))]
+        #[cfg_attr(not(feature = "kube"), arg(required = true))]
         paths: Vec<PathBuf>,
         /// The requests, one per line, read as a stream: a JSON object
         /// (`{"method":"GET","url":"http://svc-b:8080/", "headers":{},"gateway":null,
@@ -323,11 +337,29 @@ enum Command {
         /// request) or `text` (one line per request).
         #[arg(short = 'o', long = "output", value_enum, default_value = "json")]
         output: Output,
-        /// Namespace for resources that do not name one (and for a bare gateway name).
-        #[arg(long, default_value = "default")]
-        namespace: String,
+        /// Namespace for resources that do not name one, for a bare gateway name and for request
+        /// lines that name none (default `default`); with `--cluster`, the namespace read
+        /// (default: the kubeconfig context's).
+        #[arg(long)]
+        namespace: Option<String>,
+        #[cfg(feature = "kube")]
+        #[command(flatten)]
+        cluster: cluster::ClusterFlags,
         #[command(flatten)]
         load: LoadFlags,
+    },
+    /// Read the configuration from a cluster (`--cluster`, one list of each kind) and write it
+    /// as YAML files under DIR, one per namespace and kind (`DIR/NAMESPACE/KIND.yaml`), for
+    /// offline `check`, `diff` and `test`.
+    #[cfg(feature = "kube")]
+    Dump {
+        /// The folder to write into (created if needed; files of the same name are replaced).
+        dir: PathBuf,
+        /// The namespace read (default: the kubeconfig context's).
+        #[arg(long)]
+        namespace: Option<String>,
+        #[command(flatten)]
+        cluster: cluster::ClusterFlags,
     },
 }
 
@@ -346,8 +378,20 @@ fn main() -> ExitCode {
             deny_warnings,
             lint,
             namespace,
+            #[cfg(feature = "kube")]
+            cluster,
             load,
         } => {
+            let input = match Input::of(
+                &paths,
+                #[cfg(feature = "kube")]
+                &cluster,
+                namespace.as_deref(),
+            ) {
+                Ok(input) => input,
+                Err(code) => return code,
+            };
+            let namespace = namespace.as_deref().unwrap_or("default");
             let failure = if deny_warnings {
                 failure_threshold.max(Severity::Warning)
             } else {
@@ -364,7 +408,7 @@ fn main() -> ExitCode {
                 shown: output_threshold,
                 lint,
             };
-            check(&paths, &args, &options(&namespace, &load), mesh_config)
+            check(&input, &args, &options(namespace, &load), mesh_config)
         }
         Command::Route {
             paths,
@@ -377,9 +421,20 @@ fn main() -> ExitCode {
             output,
             json,
             explain,
+            #[cfg(feature = "kube")]
+            cluster,
             load,
         } => {
-            let options = options(&namespace, &load);
+            let input = match Input::of(
+                &paths,
+                #[cfg(feature = "kube")]
+                &cluster,
+                namespace.as_deref(),
+            ) {
+                Ok(input) => input,
+                Err(code) => return code,
+            };
+            let options = options(namespace.as_deref().unwrap_or("default"), &load);
             let output = match output.of(json, "route", &[Output::Text, Output::Json, Output::Yaml])
             {
                 Ok(output) => output,
@@ -391,11 +446,11 @@ fn main() -> ExitCode {
                 destination_ip,
                 headers,
                 source,
-                namespace,
+                namespace: namespace.clone().unwrap_or_else(|| "default".to_owned()),
                 seed,
                 output,
             };
-            route(&paths, &args, &options, mesh_config)
+            route(&input, &args, &options, mesh_config)
         }
         Command::Proxy {
             paths,
@@ -414,7 +469,8 @@ fn main() -> ExitCode {
                 Ok(source) => source,
                 Err(message) => return usage(&message),
             };
-            match compiled(&paths, &options(&namespace, &load), mesh_config, &source) {
+            let input = Input::Files(&paths);
+            match compiled(&input, &options(&namespace, &load), mesh_config, &source) {
                 Ok(mesh) => proxy::run(mesh, source, listen, log),
                 Err(code) => code,
             }
@@ -485,21 +541,50 @@ fn main() -> ExitCode {
             repeat,
             output,
             namespace,
+            #[cfg(feature = "kube")]
+            cluster,
             load,
-        } => simulate(
-            &paths,
-            &RequestSource {
-                path: &requests,
-                namespace: &namespace,
-                gateway: gateway.as_deref(),
-                log_headers: &log_header,
-            },
-            seed,
-            repeat,
-            output,
-            &options(&namespace, &load),
-            mesh_config,
-        ),
+        } => {
+            let input = match Input::of(
+                &paths,
+                #[cfg(feature = "kube")]
+                &cluster,
+                namespace.as_deref(),
+            ) {
+                Ok(input) => input,
+                Err(code) => return code,
+            };
+            let namespace = namespace.as_deref().unwrap_or("default");
+            simulate(
+                &input,
+                &RequestSource {
+                    path: &requests,
+                    namespace,
+                    gateway: gateway.as_deref(),
+                    log_headers: &log_header,
+                },
+                seed,
+                repeat,
+                output,
+                &options(namespace, &load),
+                mesh_config,
+            )
+        }
+        #[cfg(feature = "kube")]
+        Command::Dump {
+            dir,
+            namespace,
+            cluster,
+        } => {
+            if !cluster.cluster {
+                return usage("dump reads a cluster: give --cluster");
+            }
+            let target = cluster::Target {
+                flags: &cluster,
+                namespace: namespace.as_deref(),
+            };
+            cluster::dump(&target, &dir)
+        }
     }
 }
 
@@ -509,21 +594,79 @@ fn options(namespace: &str, flags: &LoadFlags) -> LoadOptions {
         .allow_unknown_fields(flags.allow_unknown_fields)
 }
 
-/// Loads the manifests of `paths`, then `--mesh-config` (last, so that it wins).
+/// Where a command's configuration comes from: files and folders (`-` for stdin) or, with
+/// `--cluster`, a cluster.
+enum Input<'a> {
+    Files(&'a [PathBuf]),
+    #[cfg(feature = "kube")]
+    Cluster(cluster::Target<'a>),
+}
+
+impl<'a> Input<'a> {
+    /// The input the command line asks for: paths, or `--cluster` (and then no path).
+    fn of(
+        paths: &'a [PathBuf],
+        #[cfg(feature = "kube")] cluster: &'a cluster::ClusterFlags,
+        #[cfg_attr(not(feature = "kube"), allow(unused_variables))] namespace: Option<&'a str>,
+    ) -> Result<Self, ExitCode> {
+        #[cfg(feature = "kube")]
+        if cluster.cluster {
+            if !paths.is_empty() {
+                return Err(usage(
+                    "--cluster reads the configuration from the cluster: give no PATH",
+                ));
+            }
+            return Ok(Input::Cluster(cluster::Target {
+                flags: cluster,
+                namespace,
+            }));
+        }
+        Ok(Input::Files(paths))
+    }
+
+    /// Whether the configuration is read from standard input.
+    fn reads_stdin(&self) -> bool {
+        match self {
+            Input::Files(paths) => paths.iter().any(|p| p.as_os_str() == "-"),
+            #[cfg(feature = "kube")]
+            Input::Cluster(_) => false,
+        }
+    }
+
+    /// What was read, for a message.
+    fn describe(&self) -> String {
+        match self {
+            Input::Files(paths) => {
+                let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                names.join(", ")
+            }
+            #[cfg(feature = "kube")]
+            Input::Cluster(_) => "the cluster".to_owned(),
+        }
+    }
+}
+
+/// Loads the configuration of `input`, then `--mesh-config` (last, so that it wins).
 fn load(
-    paths: &[PathBuf],
+    input: &Input<'_>,
     options: &LoadOptions,
     mesh_config: Option<&std::path::Path>,
 ) -> Result<Loaded, ExitCode> {
     let mut loaded = Loaded::default();
-    for path in paths {
-        match meshroute::from_path(path, options) {
-            Ok(more) => loaded.extend(more),
-            Err(error) => {
-                eprintln!("meshroute: {error}");
-                return Err(ExitCode::from(2));
+    match input {
+        Input::Files(paths) => {
+            for path in *paths {
+                match meshroute::from_path(path, options) {
+                    Ok(more) => loaded.extend(more),
+                    Err(error) => {
+                        eprintln!("meshroute: {error}");
+                        return Err(ExitCode::from(2));
+                    }
+                }
             }
         }
+        #[cfg(feature = "kube")]
+        Input::Cluster(target) => loaded = target.load()?,
     }
     // A path that yields nothing meshroute reads (only ignored kinds, non-objects, nothing):
     // a job pointed at the wrong folder. A refused document counts as found (its error says
@@ -537,10 +680,9 @@ fn load(
             .iter()
             .any(|d| d.severity == Severity::Error);
     if !found && !ALLOW_EMPTY.load(std::sync::atomic::Ordering::Relaxed) {
-        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         eprintln!(
             "meshroute: no VirtualService, DestinationRule, Gateway, ServiceEntry, WorkloadEntry, Sidecar, Service, Deployment or Pod found in {} (--allow-empty accepts that)",
-            names.join(", ")
+            input.describe()
         );
         return Err(ExitCode::from(2));
     }
@@ -569,12 +711,12 @@ struct CheckArgs {
 }
 
 fn check(
-    paths: &[PathBuf],
+    input: &Input<'_>,
     args: &CheckArgs,
     options: &LoadOptions,
     mesh_config: Option<&std::path::Path>,
 ) -> ExitCode {
-    let loaded = match load(paths, options, mesh_config) {
+    let loaded = match load(input, options, mesh_config) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -794,12 +936,12 @@ fn caller(flags: &SourceFlags, namespace: &str) -> Result<Source, String> {
 /// error: exit status 2 for unreadable input or a gateway the configuration does not define, 1
 /// for a configuration with errors (printed).
 fn compiled(
-    paths: &[PathBuf],
+    input: &Input<'_>,
     options: &LoadOptions,
     mesh_config: Option<&std::path::Path>,
     source: &Source,
 ) -> Result<meshroute::Mesh, ExitCode> {
-    let mesh = load(paths, options, mesh_config)?
+    let mesh = load(input, options, mesh_config)?
         .compile()
         .map_err(|error| refused(error.errors()))?;
     if let Some(gateway) = source.gateway_name().filter(|g| !mesh.has_gateway(g)) {
@@ -853,7 +995,7 @@ fn asked(args: &RouteArgs) -> Result<Asked, String> {
 }
 
 fn route(
-    paths: &[PathBuf],
+    input: &Input<'_>,
     args: &RouteArgs,
     options: &LoadOptions,
     mesh_config: Option<&std::path::Path>,
@@ -866,7 +1008,7 @@ fn route(
         Ok(source) => source,
         Err(message) => return usage(&message),
     };
-    let mesh = match compiled(paths, options, mesh_config, &source) {
+    let mesh = match compiled(input, options, mesh_config, &source) {
         Ok(mesh) => mesh,
         Err(code) => return code,
     };
@@ -1133,7 +1275,11 @@ fn diff(
 
     let open =
         |side: &PathBuf| -> Result<(Vec<meshroute::config::Resource>, Simulation), ExitCode> {
-            let one = load(std::slice::from_ref(side), options, mesh_config)?;
+            let one = load(
+                &Input::Files(std::slice::from_ref(side)),
+                options,
+                mesh_config,
+            )?;
             let resources = one.resources.clone();
             match one.compile() {
                 Ok(mesh) => Ok((resources, Simulation::from_mesh(mesh))),
@@ -1338,7 +1484,7 @@ impl BadLines {
 
 /// `meshroute simulate`: one decision (or distribution) per request line, streamed.
 fn simulate(
-    paths: &[PathBuf],
+    input: &Input<'_>,
     requests: &RequestSource<'_>,
     seed: u64,
     repeat: Option<u64>,
@@ -1349,14 +1495,14 @@ fn simulate(
     use meshroute::sim::Simulation;
     use std::io::Write as _;
 
-    if requests.path == std::path::Path::new("-") && paths.iter().any(|p| p.as_os_str() == "-") {
+    if requests.path == std::path::Path::new("-") && input.reads_stdin() {
         return usage("stdin can hold the configuration or the requests, not both");
     }
     let lines = match requests.open() {
         Ok(lines) => lines,
         Err(code) => return code,
     };
-    let loaded = match load(paths, options, mesh_config) {
+    let loaded = match load(input, options, mesh_config) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
@@ -1447,7 +1593,7 @@ fn test(
     }
     let namespace = args.namespace.as_deref().unwrap_or("default");
     let loaded = match load(
-        files.config_paths(),
+        &Input::Files(files.config_paths()),
         &options(namespace, load_flags),
         mesh_config,
     ) {

@@ -19,6 +19,8 @@
 mod common;
 
 mod check;
+#[cfg(feature = "kube")]
+mod cluster;
 mod diff;
 mod output;
 mod proxy;

@@ -217,15 +217,51 @@ impl FakeApi {
             .insert(plural.to_owned());
     }
 
+    /// Serves the fake over HTTP on a loopback port, on a thread of its own, for as long as the
+    /// process runs; returns its address. What `meshroute --cluster` is pointed at through a
+    /// kubeconfig.
+    pub fn serve(&self) -> std::net::SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let api = self.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                loop {
+                    let Ok((stream, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let api = api.clone();
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(
+                            move |request: Request<hyper::body::Incoming>| {
+                                let answer = api.answer(&request);
+                                async move { Ok::<_, Infallible>(answer) }
+                            },
+                        );
+                        let io = hyper_util::rt::TokioIo::new(stream);
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(io, service)
+                            .await;
+                    });
+                }
+            });
+        });
+        address
+    }
+
     /// The requests answered so far (method and URI).
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().requests.clone()
     }
 
-    fn answer(
-        &self,
-        request: &Request<kube::client::Body>,
-    ) -> Response<BoxBody<Bytes, Infallible>> {
+    /// The answer to one request (any body type: the fake reads only the method and URI).
+    pub fn answer<B>(&self, request: &Request<B>) -> Response<BoxBody<Bytes, Infallible>> {
         let uri = request.uri();
         let mut state = self.state.lock().unwrap();
         state.requests.push(format!("{} {uri}", request.method()));
