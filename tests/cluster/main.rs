@@ -16,7 +16,7 @@ use fake_api::FakeApi;
 use meshroute::cluster::{ClusterOptions, ClusterSync, SyncStatus};
 use meshroute::{SharedMesh, Source};
 use objects::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn options() -> ClusterOptions {
     ClusterOptions::default()
@@ -345,5 +345,101 @@ async fn a_configuration_listed_once_loads_like_files() {
     assert_eq!(
         decide(&mesh, "http://svc-b:8080/?name=yy", 1),
         (Some("v1".into()), Some("10.1.0.1:8080".into()))
+    );
+}
+
+/// `deploy/rbac.yaml` grants exactly what cluster mode asks the API server for: every request a
+/// `ClusterSync` and a one-time list make is allowed (resource, verb, and for the MeshConfig
+/// ConfigMap its namespace and name), and no rule grants a resource nobody asks for.
+#[tokio::test]
+async fn the_rbac_of_deploy_grants_exactly_what_cluster_mode_asks_for() {
+    use std::collections::BTreeSet;
+
+    let api = FakeApi::default();
+    api.apply(service());
+    let sync = ClusterSync::start(api.client(), options());
+    tokio::time::timeout(Duration::from_secs(10), sync.ready())
+        .await
+        .unwrap()
+        .unwrap();
+    meshroute::cluster::list_objects(&api.client(), &options())
+        .await
+        .unwrap();
+    // (API group, resource, verb), from each request's path and query.
+    let mut asked = BTreeSet::new();
+    for request in api.requests() {
+        let uri = request.split_whitespace().nth(1).unwrap();
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let (group, rest) = match parts.as_slice() {
+            ["api", _, rest @ ..] => ("", rest),
+            ["apis", group, _, rest @ ..] => (*group, rest),
+            _ => panic!("{request}"),
+        };
+        let resource = *rest.last().unwrap();
+        if resource == "configmaps" {
+            assert_eq!(
+                rest,
+                ["namespaces", "istio-system", "configmaps"],
+                "{request}"
+            );
+            assert!(
+                query.contains("fieldSelector=metadata.name%3Distio"),
+                "{request}"
+            );
+        }
+        let verb = if query.contains("watch=true") {
+            "watch"
+        } else {
+            "list"
+        };
+        asked.insert((group.to_owned(), resource.to_owned(), verb.to_owned()));
+    }
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/rbac.yaml")).unwrap();
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+    let mut granted = BTreeSet::new();
+    for document in &documents {
+        let kind = document["kind"].as_str().unwrap();
+        if kind != "ClusterRole" && kind != "Role" {
+            continue;
+        }
+        for rule in document["rules"].as_array().unwrap() {
+            if kind == "Role" {
+                assert_eq!(document["metadata"]["namespace"], "istio-system");
+                assert_eq!(rule["resourceNames"], json!(["istio"]));
+            }
+            for group in rule["apiGroups"].as_array().unwrap() {
+                for resource in rule["resources"].as_array().unwrap() {
+                    for verb in rule["verbs"].as_array().unwrap() {
+                        let grant = (
+                            group.as_str().unwrap(),
+                            resource.as_str().unwrap(),
+                            verb.as_str().unwrap(),
+                        );
+                        granted.insert((
+                            grant.0.to_owned(),
+                            grant.1.to_owned(),
+                            grant.2.to_owned(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let missing: Vec<_> = asked.difference(&granted).collect();
+    assert!(missing.is_empty(), "asked for but not granted: {missing:?}");
+    let resources = |set: &BTreeSet<(String, String, String)>| -> BTreeSet<(String, String)> {
+        set.iter().map(|(g, r, _)| (g.clone(), r.clone())).collect()
+    };
+    assert_eq!(
+        resources(&granted),
+        resources(&asked),
+        "granted beyond what is asked"
+    );
+    assert!(
+        granted
+            .iter()
+            .all(|(_, _, verb)| ["get", "list", "watch"].contains(&verb.as_str()))
     );
 }
