@@ -5,6 +5,10 @@
 //!   binary, `cargo run --example NAME` the example built by `cargo test`; `cargo test`,
 //!   `cargo install` and `cargo bench` lines are checked against `.ci/run` and `Cargo.toml`
 //!   instead of being run. A `text` block right after a `sh` block is its exact output.
+//!   The scripts of `docs/cluster.md` run with `KUBECONFIG` pointing at a fake API server (the
+//!   one of `tests/cluster/`, served on loopback) that holds `examples/seed/` and a running pod
+//!   per Deployment replica; `kubectl apply -f` and `docker build` lines are checked against
+//!   the files they name instead of being run.
 //! - `yaml` blocks (CI jobs) run their `run:` steps the same way.
 //! - `json` blocks are the content of a file under `examples/`.
 //! - `rust` blocks of `README.md` are doc tests (`src/lib.rs` includes the README); the test file
@@ -20,6 +24,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+#[cfg(feature = "kube")]
+#[path = "cluster/fake_api.rs"]
+mod fake_api;
 
 /// A fenced block: its language, text and the line it starts on.
 #[derive(Debug)]
@@ -107,14 +115,56 @@ fn rewrite(line: &str, examples: &Path, place: &str) -> String {
         Some((command, _)) if line.trim_start().starts_with("cargo ") => command.trim(),
         _ => line.trim(),
     };
+    let manifest = read("Cargo.toml");
+    if let Some(path) = trimmed.strip_prefix("kubectl apply -f ") {
+        // Applying needs a cluster: the manifests must exist and be Kubernetes objects.
+        let dir = root().join(path.trim());
+        assert!(dir.is_dir(), "{place}: {path} is not a folder");
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let file = entry.unwrap().path();
+            if file.extension().is_some_and(|e| e == "yaml") {
+                let text = std::fs::read_to_string(&file).unwrap();
+                let documents: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text)
+                    .unwrap_or_else(|e| panic!("{place}: {}: {e}", file.display()));
+                for document in documents {
+                    assert!(
+                        document["apiVersion"].is_string() && document["kind"].is_string(),
+                        "{place}: {}: not a Kubernetes object",
+                        file.display()
+                    );
+                }
+            }
+        }
+        return "true".to_owned();
+    }
+    if let Some(args) = trimmed.strip_prefix("docker build -f ") {
+        // Building an image needs docker: the Dockerfile must build an example that exists,
+        // with the features it requires.
+        let dockerfile = read(args.split_whitespace().next().unwrap());
+        let build = dockerfile
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("RUN cargo build "))
+            .unwrap_or_else(|| panic!("{place}: the Dockerfile builds nothing"));
+        let example = build.rsplit("--example ").next().unwrap().trim();
+        assert!(
+            manifest.contains(&format!("[[example]]\nname = \"{example}\"")),
+            "{place}: no example {example}"
+        );
+        return "true".to_owned();
+    }
     if !trimmed.starts_with("cargo ") {
         return line.to_owned();
     }
-    let manifest = read("Cargo.toml");
     if let Some(args) = trimmed.strip_prefix("cargo run --features cli --bin meshroute -- ") {
         return format!("meshroute {args}");
     }
-    if let Some(name) = trimmed.strip_prefix("cargo run --example ") {
+    let example = trimmed.strip_prefix("cargo run --example ").or_else(|| {
+        trimmed
+            .strip_prefix("cargo run --features ")
+            .and_then(|rest| rest.split_once(" --example "))
+            .map(|(_, name)| name)
+    });
+    if let Some(name) = example {
         let binary = examples.join(name.trim());
         assert!(
             binary.exists(),
@@ -133,6 +183,17 @@ fn rewrite(line: &str, examples: &Path, place: &str) -> String {
             ci.lines()
                 .any(|l| l.trim().starts_with("cargo test --all-features")),
             "{place}: .ci/run must run the README's test command"
+        );
+        return "true".to_owned();
+    }
+    if trimmed == "cargo install --locked --path . --features cli,kube" {
+        assert!(
+            manifest.contains("\nkube = ["),
+            "{place}: no `kube` feature"
+        );
+        assert!(
+            read(".cargo/config.toml").contains("K8S_OPENAPI_ENABLED_VERSION"),
+            "{place}: the repository must choose a Kubernetes version for k8s-openapi"
         );
         return "true".to_owned();
     }
@@ -159,6 +220,8 @@ fn rewrite(line: &str, examples: &Path, place: &str) -> String {
 struct Scratch {
     dir: PathBuf,
     bin: PathBuf,
+    /// The kubeconfig the scripts get (`docs/cluster.md`: the fake cluster).
+    kubeconfig: Option<PathBuf>,
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -181,7 +244,65 @@ fn scratch(name: &str) -> Scratch {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::fs::copy(env!("CARGO_BIN_EXE_meshroute"), bin.join("meshroute")).unwrap();
-    Scratch { dir, bin }
+    Scratch {
+        dir,
+        bin,
+        kubeconfig: None,
+    }
+}
+
+/// A fake cluster holding the seed's canary variant (`examples/seed/demo.yaml`,
+/// `demo-gateway.yaml`, `destination-rule-svc-b-canary.yaml`), with a running pod per
+/// Deployment replica and the EndpointSlice of each Service, served on loopback; returns a
+/// kubeconfig for it (context namespace `default`).
+#[cfg(feature = "kube")]
+fn fake_cluster(dir: &Path) -> PathBuf {
+    use serde_json::{Value, json};
+
+    let api = fake_api::FakeApi::default();
+    let mut pods: Vec<Value> = Vec::new();
+    for file in [
+        "demo.yaml",
+        "demo-gateway.yaml",
+        "destination-rule-svc-b-canary.yaml",
+    ] {
+        let text = read(&format!("examples/seed/{file}"));
+        let documents: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+        for mut document in documents.into_iter().filter(|d| d["kind"].is_string()) {
+            if document["metadata"]["namespace"].is_null() {
+                document["metadata"]["namespace"] = json!("default");
+            }
+            if document["kind"] == "Deployment" {
+                let template = &document["spec"]["template"];
+                for replica in 0..document["spec"]["replicas"].as_u64().unwrap_or(1) {
+                    let ip = format!("10.1.{}.{}", pods.len() / 200, pods.len() % 200 + 1);
+                    let name = format!(
+                        "{}-{replica}",
+                        document["metadata"]["name"].as_str().unwrap()
+                    );
+                    pods.push(json!({"apiVersion": "v1", "kind": "Pod",
+                        "metadata": {"name": name, "namespace": "default",
+                                     "labels": template["metadata"]["labels"]},
+                        "spec": template["spec"],
+                        "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]}}));
+                }
+            }
+            api.apply(document);
+        }
+    }
+    for pod in pods {
+        api.apply(pod);
+    }
+    let address = api.serve();
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: 'http://{address}'}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: fake, namespace: default}}\ncurrent-context: fake\nusers:\n- name: fake\n  user: {{}}\n"
+        ),
+    )
+    .unwrap();
+    kubeconfig
 }
 
 fn examples_dir() -> PathBuf {
@@ -201,14 +322,22 @@ fn run_script(script: &str, scratch: &Scratch, place: &str) -> String {
         scratch.bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let output = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .arg("-e")
         .arg("-c")
         .arg(lines.join("\n"))
         .current_dir(&scratch.dir)
-        .env("PATH", path)
-        .output()
-        .unwrap();
+        .env("PATH", path);
+    if let Some(kubeconfig) = &scratch.kubeconfig {
+        command
+            .env("KUBECONFIG", kubeconfig)
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy");
+    }
+    let output = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
@@ -235,7 +364,16 @@ fn shell_blocks_run_and_print_what_the_docs_show() {
     let mut checked = 0;
     for file in documents() {
         let blocks = blocks(&read(&file));
-        let scratch = scratch(&format!("docs-{}", file.replace('/', "-")));
+        #[cfg_attr(not(feature = "kube"), allow(unused_mut))]
+        let mut scratch = scratch(&format!("docs-{}", file.replace('/', "-")));
+        if file == "docs/cluster.md" {
+            #[cfg(not(feature = "kube"))]
+            continue; // Its commands read a cluster: they need feature `kube`.
+            #[cfg(feature = "kube")]
+            {
+                scratch.kubeconfig = Some(fake_cluster(&scratch.dir));
+            }
+        }
         for (i, block) in blocks.iter().enumerate() {
             if block.lang != "sh" {
                 continue;

@@ -794,12 +794,12 @@ fn print_human(
         .collect();
     files.sort_unstable();
     files.dedup();
-    writeln!(
-        out,
-        "loaded {} resource(s) from {} file(s):",
-        loaded.resources.len(),
-        files.len()
-    )?;
+    // Resources read from a cluster come from no file.
+    let from = match files.len() {
+        0 => String::new(),
+        n => format!(" from {n} file(s)"),
+    };
+    writeln!(out, "loaded {} resource(s){from}:", loaded.resources.len())?;
     for resource in &loaded.resources {
         let at = match (&resource.origin.file, resource.origin.line) {
             (Some(file), Some(line)) => format!("{file}:{line}"),

@@ -22,9 +22,26 @@ use hyper::body::Frame;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-/// `(group/version, plural)`, e.g. `("networking.istio.io/v1", "virtualservices")`, `("v1",
-/// "pods")`.
+/// `(group, plural)`, e.g. `("networking.istio.io", "virtualservices")`, `("", "pods")`: the
+/// objects of a kind whatever version they were written in. A request for any version gets
+/// them in that version (the API server converts between the versions of a CRD; Istio's
+/// networking versions share one schema).
 type Collection = (String, String);
+
+fn group_of(api_version: &str) -> String {
+    api_version
+        .rsplit_once('/')
+        .map_or(String::new(), |(group, _)| group.to_owned())
+}
+
+/// `object` as the version `api_version` asks for.
+fn converted(object: &Value, api_version: &str) -> Value {
+    let mut object = object.clone();
+    if object["apiVersion"].is_string() {
+        object["apiVersion"] = json!(api_version);
+    }
+    object
+}
 
 #[derive(Default)]
 struct State {
@@ -42,6 +59,8 @@ struct State {
 
 struct Watcher {
     collection: Collection,
+    /// The `apiVersion` the watch asked for.
+    api_version: String,
     namespace: Option<String>,
     labels: Option<(String, String)>,
     sender: mpsc::UnboundedSender<Bytes>,
@@ -64,9 +83,9 @@ fn plural(kind: &str) -> String {
 }
 
 fn collection_of(object: &Value) -> Collection {
-    let api_version = object["apiVersion"].as_str().unwrap_or("v1").to_owned();
+    let api_version = object["apiVersion"].as_str().unwrap_or("v1");
     let kind = object["kind"].as_str().unwrap_or_default();
-    (api_version, plural(kind))
+    (group_of(api_version), plural(kind))
 }
 
 fn key_of(object: &Value) -> (String, String) {
@@ -150,7 +169,7 @@ impl FakeApi {
     /// Deletes an object.
     pub fn delete(&self, api_version: &str, kind: &str, namespace: &str, name: &str) {
         let mut state = self.state.lock().unwrap();
-        let collection = (api_version.to_owned(), plural(kind));
+        let collection = (group_of(api_version), plural(kind));
         let Some(mut object) = state
             .objects
             .get_mut(&collection)
@@ -195,7 +214,7 @@ impl FakeApi {
         let mut state = self.state.lock().unwrap();
         let rv = state.rv.to_string();
         state.watchers.retain(|w| {
-            let (api_version, plural) = &w.collection;
+            let (api_version, plural) = (&w.api_version, &w.collection.1);
             let kind = match plural.as_str() {
                 "serviceentries" => "ServiceEntry".to_owned(),
                 other => other.trim_end_matches('s').to_owned(),
@@ -272,7 +291,7 @@ impl FakeApi {
             .filter_map(|pair| pair.split_once('='))
             .map(|(k, v)| (k.to_owned(), percent_decode(v)))
             .collect();
-        let Some((collection, namespace)) = parse_path(uri.path()) else {
+        let Some((collection, api_version, namespace)) = parse_path(uri.path()) else {
             return status(StatusCode::NOT_FOUND, "no such path");
         };
         if state.unserved.contains(&collection.1) {
@@ -302,7 +321,7 @@ impl FakeApi {
                 .into_iter()
                 .flat_map(BTreeMap::values)
                 .filter(|o| selected(o))
-                .map(as_item)
+                .map(|o| as_item(&converted(o, &api_version)))
                 .collect();
             let body = json!({"apiVersion": "v1", "kind": "List",
                               "metadata": {"resourceVersion": state.rv.to_string()},
@@ -319,11 +338,13 @@ impl FakeApi {
         } else {
             for (rv, c, kind, object) in &state.log {
                 if *rv > from && *c == collection && selected(object) {
+                    let object = converted(object, &api_version);
                     let _ = sender.send(line(&json!({"type": kind, "object": object})));
                 }
             }
             state.watchers.push(Watcher {
                 collection,
+                api_version,
                 namespace,
                 labels,
                 sender,
@@ -340,7 +361,6 @@ impl FakeApi {
 impl State {
     fn publish(&mut self, rv: u64, collection: Collection, kind: &'static str, object: Value) {
         let (namespace, _) = key_of(&object);
-        let event = line(&json!({"type": kind, "object": object}));
         self.watchers.retain(|w| {
             if w.collection != collection
                 || w.namespace.as_ref().is_some_and(|want| *want != namespace)
@@ -348,7 +368,10 @@ impl State {
             {
                 return !w.sender.is_closed();
             }
-            w.sender.send(event.clone()).is_ok()
+            let object = converted(&object, &w.api_version);
+            w.sender
+                .send(line(&json!({"type": kind, "object": object})))
+                .is_ok()
         });
         self.log.push((rv, collection, kind, object));
         // A bounded history, as etcd's compaction keeps the API server's.
@@ -375,19 +398,23 @@ fn status(code: StatusCode, message: &str) -> Response<BoxBody<Bytes, Infallible
 }
 
 /// `/api/v1[/namespaces/NS]/PLURAL` or `/apis/GROUP/VERSION[/namespaces/NS]/PLURAL`.
-fn parse_path(path: &str) -> Option<(Collection, Option<String>)> {
+/// The collection, the `apiVersion` asked for, and the namespace.
+fn parse_path(path: &str) -> Option<(Collection, String, Option<String>)> {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let (api_version, rest) = match parts.as_slice() {
-        ["api", version, rest @ ..] => ((*version).to_owned(), rest),
-        ["apis", group, version, rest @ ..] => (format!("{group}/{version}"), rest),
+    let (group, api_version, rest) = match parts.as_slice() {
+        ["api", version, rest @ ..] => (String::new(), (*version).to_owned(), rest),
+        ["apis", group, version, rest @ ..] => {
+            ((*group).to_owned(), format!("{group}/{version}"), rest)
+        }
         _ => return None,
     };
     match rest {
         ["namespaces", namespace, plural] => Some((
-            (api_version, (*plural).to_owned()),
+            (group, (*plural).to_owned()),
+            api_version,
             Some((*namespace).to_owned()),
         )),
-        [plural] => Some(((api_version, (*plural).to_owned()), None)),
+        [plural] => Some(((group, (*plural).to_owned()), api_version, None)),
         _ => None,
     }
 }

@@ -36,8 +36,12 @@ pub(crate) struct Target<'a> {
 }
 
 impl Target<'_> {
-    /// Lists the cluster's objects as JSON, on a runtime of its own; the message says why not.
-    fn objects(&self) -> Result<Vec<Value>, String> {
+    /// Connects to the cluster the flags name, on a runtime of its own, and runs `read` with
+    /// the client and what to read; the message says why not.
+    fn read<T>(
+        &self,
+        read: impl AsyncFnOnce(&kube::Client, &ClusterOptions) -> Result<T, kube::Error>,
+    ) -> Result<T, String> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -68,7 +72,7 @@ impl Target<'_> {
             let url = config.cluster_url.to_string();
             let client = kube::Client::try_from(config)
                 .map_err(|e| format!("cannot connect to {url}: {e}"))?;
-            meshroute::cluster::list_objects(&client, &options)
+            read(&client, &options)
                 .await
                 .map_err(|e| format!("cannot read the cluster at {url}: {e}"))
         })
@@ -76,16 +80,11 @@ impl Target<'_> {
 
     /// Lists the cluster's configuration and loads it as files are loaded.
     pub(crate) fn load(&self) -> Result<Loaded, ExitCode> {
-        let objects = self.objects().map_err(|message| {
-            eprintln!("meshroute: {message}");
-            ExitCode::from(2)
-        })?;
-        let json = serde_json::to_string(&objects).unwrap_or_default();
-        Ok(meshroute::from_str_named(
-            &json,
-            "cluster",
-            &ClusterOptions::default().load,
-        ))
+        self.read(async |client, options| meshroute::cluster::list(client, options).await)
+            .map_err(|message| {
+                eprintln!("meshroute: {message}");
+                ExitCode::from(2)
+            })
     }
 }
 
@@ -93,7 +92,9 @@ impl Target<'_> {
 /// file per kind, documents by name), cluster-scoped ones in `DIR/KIND.yaml`, without the
 /// fields the API server manages (`status` of Istio's kinds aside, which it keeps).
 pub(crate) fn dump(target: &Target<'_>, dir: &Path) -> ExitCode {
-    let objects = match target.objects() {
+    let listed = target
+        .read(async |client, options| meshroute::cluster::list_objects(client, options).await);
+    let objects = match listed {
         Ok(objects) => objects,
         Err(message) => {
             eprintln!("meshroute: {message}");
