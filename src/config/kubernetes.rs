@@ -1,4 +1,5 @@
-//! The few Kubernetes kinds meshroute reads to find endpoints: `Service`, `Deployment` and `Pod`.
+//! The few Kubernetes kinds meshroute reads to find endpoints: `Service`, `Deployment`, `Pod` and
+//! `EndpointSlice`.
 //!
 //! Only the fields that matter for routing are typed. Every other field is kept, untyped, in the
 //! `other` map of the struct that holds it, so a real manifest (with resources, probes, volumes,
@@ -228,7 +229,34 @@ pub struct PodStatus {
     /// `Pending`, `Running`, `Succeeded`, `Failed` or `Unknown`.
     #[serde(default)]
     pub phase: Option<String>,
+    /// The pod's conditions (`Ready` says whether it receives traffic).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub conditions: Vec<PodCondition>,
     /// Every other field, kept as written.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+impl PodStatus {
+    /// Whether the pod's `Ready` condition is `True` (Kubernetes `podutil.IsPodReady`).
+    pub fn is_ready(&self) -> bool {
+        self.conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True")
+    }
+}
+
+/// One entry of `status.conditions` of a pod.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodCondition {
+    /// `Ready`, `PodScheduled`, `ContainersReady`, `Initialized`, ...
+    #[serde(default, rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    #[serde(default)]
+    pub status: String,
+    /// Every other field (`lastTransitionTime`, `reason`, ...), kept as written.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,
 }
@@ -240,6 +268,121 @@ pub struct PodIp {
     /// The IP address.
     #[serde(default)]
     pub ip: String,
+}
+
+/// The label that names the Service an `EndpointSlice` belongs to (`discovery.k8s.io/v1`
+/// `LabelServiceName`).
+pub const LABEL_SERVICE_NAME: &str = "kubernetes.io/service-name";
+
+/// A `discovery.k8s.io/v1` `EndpointSlice`: some of the endpoints of the Service its
+/// `kubernetes.io/service-name` label names ([`LABEL_SERVICE_NAME`]; labels are in the
+/// resource's metadata). Kubernetes builds them from a Service's selector; a Service without a
+/// selector has only the slices written for it. Unlike most kinds it has no `spec`: these fields
+/// are at the top level of the object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointSlice {
+    /// `IPv4`, `IPv6` or `FQDN`: what kind of address every endpoint of the slice has.
+    #[serde(default)]
+    pub address_type: String,
+    /// The endpoints.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub endpoints: Vec<EndpointSliceEndpoint>,
+    /// The ports every endpoint of the slice serves (none: no port is served).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub ports: Vec<EndpointSlicePort>,
+    /// Every other top-level field, kept as written (`apiVersion`, `kind` and `metadata` are
+    /// the resource's).
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// One endpoint of an [`EndpointSlice`] (`Endpoint` in the Kubernetes API).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointSliceEndpoint {
+    /// The endpoint's addresses, of the slice's `addressType`.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub addresses: Vec<String>,
+    /// Whether it is ready, serving, terminating.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub conditions: EndpointConditions,
+    /// The endpoint's host name (DNS of headless services).
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// The node the endpoint runs on.
+    #[serde(default)]
+    pub node_name: Option<String>,
+    /// The zone the endpoint runs in.
+    #[serde(default)]
+    pub zone: Option<String>,
+    /// The object the endpoint stands for (usually a `Pod`).
+    #[serde(default)]
+    pub target_ref: Option<ObjectReference>,
+    /// Every other field (`hints`, `deprecatedTopology`, ...), kept as written.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// The conditions of an [`EndpointSliceEndpoint`]; an unset condition is unknown (Kubernetes
+/// reads an unset `ready` as ready).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointConditions {
+    /// Whether the endpoint is ready for traffic (for a pod: ready and not terminating).
+    #[serde(default)]
+    pub ready: Option<bool>,
+    /// Whether the endpoint is ready, terminating or not.
+    #[serde(default)]
+    pub serving: Option<bool>,
+    /// Whether the endpoint is shutting down.
+    #[serde(default)]
+    pub terminating: Option<bool>,
+    /// Every other field, kept as written.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// A port of an [`EndpointSlice`] (`EndpointPort` in the Kubernetes API).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointSlicePort {
+    /// The name of the Service port it serves (`None`: the Service's one unnamed port).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The port number on the endpoints (the Service port's target port).
+    #[serde(default)]
+    pub port: Option<u32>,
+    /// `TCP` (default), `UDP` or `SCTP`.
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// Application protocol, as the Service port's.
+    #[serde(default)]
+    pub app_protocol: Option<String>,
+    /// Every other field, kept as written.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
+}
+
+/// A reference to another object (`ObjectReference` in the Kubernetes API).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectReference {
+    /// The object's kind (`Pod`).
+    #[serde(default)]
+    pub kind: String,
+    /// The object's namespace.
+    #[serde(default)]
+    pub namespace: String,
+    /// The object's name.
+    #[serde(default)]
+    pub name: String,
+    /// The object's UID.
+    #[serde(default)]
+    pub uid: String,
+    /// Every other field (`apiVersion`, `resourceVersion`, `fieldPath`), kept as written.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, serde_json::Value>,
 }
 
 #[cfg(test)]
@@ -327,5 +470,78 @@ mod tests {
         .unwrap();
         assert_eq!(pod.status.pod_ip.as_deref(), Some("10.1.0.5"));
         assert_eq!(pod.status.pod_ips[0].ip, "10.1.0.5");
+        assert!(!pod.status.is_ready(), "no Ready condition");
+    }
+
+    /// `podutil.IsPodReady`: ready when the `Ready` condition is `True`, whatever the others.
+    #[test]
+    fn pod_ready_is_the_ready_condition() {
+        let status: PodStatus = serde_json::from_value(serde_json::json!({
+            "conditions": [
+                {"type": "PodScheduled", "status": "True"},
+                {"type": "Ready", "status": "False", "reason": "ContainersNotReady"}
+            ]
+        }))
+        .unwrap();
+        assert!(!status.is_ready());
+        assert_eq!(status.conditions[1].other["reason"], "ContainersNotReady");
+        let status: PodStatus = serde_json::from_value(serde_json::json!({
+            "conditions": [{"type": "Ready", "status": "True"}]
+        }))
+        .unwrap();
+        assert!(status.is_ready());
+    }
+
+    /// An EndpointSlice as the API server returns it: conditions, targetRef, ports; fields
+    /// meshroute does not read are kept; an unset condition stays unknown.
+    #[test]
+    fn endpoint_slice_reads_endpoints_and_ports() {
+        let slice: EndpointSlice = serde_json::from_value(serde_json::json!({
+            "addressType": "IPv4",
+            "endpoints": [{
+                "addresses": ["10.244.1.7"],
+                "conditions": {"ready": true, "serving": true, "terminating": false},
+                "hostname": "reviews-0",
+                "nodeName": "node-a",
+                "zone": "us-east-1a",
+                "targetRef": {
+                    "kind": "Pod", "namespace": "default", "name": "reviews-v1-7d9f",
+                    "uid": "a-b", "resourceVersion": "7"
+                },
+                "hints": {"forZones": [{"name": "us-east-1a"}]}
+            }, {
+                "addresses": ["10.244.1.8"],
+                "conditions": null
+            }],
+            "ports": [
+                {"name": "http", "port": 9080, "protocol": "TCP", "appProtocol": "http"},
+                {"port": null}
+            ],
+            "somethingNew": 1
+        }))
+        .unwrap();
+        assert_eq!(slice.address_type, "IPv4");
+        let [first, second] = slice.endpoints.as_slice() else {
+            panic!("two endpoints expected: {:?}", slice.endpoints)
+        };
+        assert_eq!(first.conditions.ready, Some(true));
+        assert_eq!(first.conditions.terminating, Some(false));
+        let target = first.target_ref.as_ref().unwrap();
+        assert_eq!(
+            (
+                target.kind.as_str(),
+                target.namespace.as_str(),
+                target.name.as_str()
+            ),
+            ("Pod", "default", "reviews-v1-7d9f")
+        );
+        assert!(target.other.contains_key("resourceVersion"));
+        assert_eq!(first.node_name.as_deref(), Some("node-a"));
+        assert!(first.other.contains_key("hints"));
+        assert_eq!(second.conditions, EndpointConditions::default());
+        assert_eq!(slice.ports[0].name.as_deref(), Some("http"));
+        assert_eq!(slice.ports[0].port, Some(9080));
+        assert_eq!(slice.ports[1], EndpointSlicePort::default());
+        assert!(slice.other.contains_key("somethingNew"));
     }
 }

@@ -2,7 +2,7 @@
 
 use super::destination_rule::DestinationRule;
 use super::gateway::Gateway;
-use super::kubernetes::{DeploymentSpec, Pod, ServiceSpec};
+use super::kubernetes::{DeploymentSpec, EndpointSlice, Pod, ServiceSpec};
 use super::mesh_config::MeshConfig;
 use super::meta::{ObjectMeta, Origin};
 use super::service_entry::ServiceEntry;
@@ -49,6 +49,9 @@ pub enum Body {
     Deployment(Box<DeploymentSpec>),
     /// Kubernetes `v1` `Pod` (spec and status).
     Pod(Box<Pod>),
+    /// Kubernetes `discovery.k8s.io/v1` `EndpointSlice`: endpoints of the Service its
+    /// `kubernetes.io/service-name` label names.
+    EndpointSlice(Box<EndpointSlice>),
     /// An Argo Rollouts `Rollout` or a Flagger `Canary`: only which VirtualServices' weights it
     /// sets, so that the lints leave those weights alone.
     WeightController(Box<super::progressive::WeightController>),
@@ -74,6 +77,7 @@ impl Resource {
             Body::Service(_) => "Service",
             Body::Deployment(_) => "Deployment",
             Body::Pod(_) => "Pod",
+            Body::EndpointSlice(_) => "EndpointSlice",
             Body::WeightController(c) => c.controller.kind(),
             Body::Ignored { kind } => kind,
         }

@@ -34,6 +34,7 @@ pub(crate) fn validate(resource: &Resource, out: &mut Vec<Diagnostic>, regexes: 
         Body::Service(_)
         | Body::Deployment(_)
         | Body::Pod(_)
+        | Body::EndpointSlice(_)
         | Body::WeightController(_)
         | Body::MeshConfig(_)
         | Body::Ignored { .. } => {}

@@ -2,7 +2,8 @@
 //! rule (`rules.rs`), gateway servers, hosts and redirects (`gateways.rs`); the seed scenario (`seed.rs`) and its explanations pinned as text
 //! (`explain.rs`); invariants over generated configurations, checked against an independent model
 //! of Istio's route building (`props.rs`); connections decided with `tcp` and `tls` rules
-//! (`tcp_tls.rs`, which lists its own sources).
+//! (`tcp_tls.rs`, which lists its own sources); Kubernetes EndpointSlices as a Service's endpoints,
+//! through to the endpoint picked (`endpoint_slices.rs`, which lists its own sources).
 //!
 //! The tests cite the upstream source of each rule by file name and function (or test case):
 //!
@@ -35,6 +36,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod endpoint_slices;
 mod explain;
 mod gateways;
 mod props;

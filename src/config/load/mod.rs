@@ -32,7 +32,7 @@ use serde_json::Value;
 
 use super::destination_rule::DestinationRule;
 use super::gateway::Gateway;
-use super::kubernetes::{DeploymentSpec, Pod, ServiceSpec};
+use super::kubernetes::{DeploymentSpec, EndpointSlice, Pod, ServiceSpec};
 use super::mesh_config::MeshConfig;
 use super::meta::{ObjectMeta, Origin};
 use super::progressive::{Controller, WeightController};
@@ -775,6 +775,22 @@ fn load_value(value: Value, origin: &Origin, options: &LoadOptions, loaded: &mut
                 &mut errors,
                 &mut unknown,
                 |p| Body::Pod(Box::new(p)),
+            )
+        }
+        (false, "discovery.k8s.io", "EndpointSlice") => {
+            // No `spec`: the slice's fields are at the top level, beside `apiVersion` and
+            // `kind`. Fields meshroute does not read (at the top level too: the API server
+            // returns what its version has) are kept, not reported.
+            let mut slice = object;
+            slice.remove("apiVersion");
+            slice.remove("kind");
+            if !spec.is_null() {
+                slice.insert("spec".into(), spec);
+            }
+            typed::<EndpointSlice>(&Value::Object(slice), "", Mode::KUBERNETES).into_body(
+                &mut errors,
+                &mut unknown,
+                |s| Body::EndpointSlice(Box::new(s)),
             )
         }
         (false, group, kind) => match Controller::of_owner(group, kind) {
