@@ -4,7 +4,8 @@
 //! `DestinationRule` YAML you already `kubectl apply`, validates it the way Istio's admission
 //! webhook does (and warns like `istioctl analyze`), and compiles it into an immutable [`Mesh`].
 //!
-//! It is **not** a proxy and does not talk to a cluster: it makes the same decisions offline and
+//! It is **not** a proxy, and it needs no cluster (with feature `kube`, [`cluster`] follows one
+//! when there is one): it makes the same decisions offline and
 //! in-process, so you can test routing in `cargo test`, check configuration in CI, and make canary
 //! decisions in a service without a sidecar.
 //!
@@ -113,7 +114,8 @@
 //! | `tower` | yes | tower middleware: [`service::Dispatch`], [`service::OutboundLayer`], [`service::CaptureLayer`], [`service::InjectLayer`] |
 //! | `watch` | no | [`SharedMesh::watch`]: reload the configuration when its files change (implies `yaml`) |
 //! | `metrics` | no | Envoy's per-cluster statistics from [`service::OutboundLayer`] on the `metrics` facade (implies `tower`) |
-//! | `cli` | no | the `meshroute` command-line tool (`check`, `route`, `simulate`, `proxy`; implies `yaml` and `tower`) |
+//! | `cli` | no | the `meshroute` command-line tool (`check`, `route`, `simulate`, `proxy`, `test`, `diff`; implies `yaml` and `tower`; with `kube` also `--cluster` and `dump`) |
+//! | `kube` | no | [`cluster`]: keep a [`SharedMesh`] in sync with a Kubernetes cluster's Istio resources, Services, EndpointSlices and Pods through kube-rs watchers, or read them once (implies `yaml`; Rust 1.89+, and a Kubernetes version chosen for `k8s-openapi`, see the module) |
 //!
 //! Without default features the crate still compiles configurations built from [`config`]
 //! values and decides with them.
