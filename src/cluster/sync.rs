@@ -460,3 +460,76 @@ pub(super) fn compile_leaving_out(
     }
     (compile(resources), rejected)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load::{LoadOptions, from_str};
+
+    fn resources(yaml: &str) -> Vec<Resource> {
+        let loaded = from_str(yaml, &LoadOptions::default());
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        loaded.resources
+    }
+
+    const GOOD: &str = "apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: good, namespace: default}
+spec:
+  hosts: [svc-b]
+  http: [{route: [{destination: {host: svc-b, subset: v2}}]}]
+";
+
+    #[test]
+    fn an_object_with_errors_is_left_out_and_the_rest_compiles() {
+        let bad = "---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: bad, namespace: default}
+spec: {host: svc-c, subsets: [{name: '', labels: {version: v1}}]}
+";
+        let (mesh, rejected) = compile_leaving_out(resources(&format!("{GOOD}{bad}")));
+        let mesh = mesh.expect("the rest compiles");
+        assert!(!rejected.is_empty());
+        assert!(
+            rejected
+                .iter()
+                .all(|d| d.name.as_deref() == Some("default/bad")),
+            "{rejected:?}"
+        );
+        let request = http::Request::get("http://svc-b/")
+            .body(())
+            .unwrap_or_default();
+        let decision = mesh.route(&request, &crate::route::source::Source::sidecar("default"));
+        assert_eq!(decision.destination().and_then(|d| d.subset), Some("v2"));
+    }
+
+    #[test]
+    fn a_valid_configuration_leaves_nothing_out() {
+        let (mesh, rejected) = compile_leaving_out(resources(GOOD));
+        assert!(mesh.is_ok());
+        assert!(rejected.is_empty());
+    }
+
+    #[test]
+    fn the_back_off_doubles_with_jitter_up_to_its_longest_and_resets() {
+        use kube::runtime::utils::Backoff as _;
+
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(400), 1);
+        let waits: Vec<Duration> = (0..5).filter_map(|_| backoff.next()).collect();
+        let steps = [100, 200, 400, 400, 400];
+        for (wait, step) in waits.iter().zip(steps) {
+            let step = Duration::from_millis(step);
+            assert!(
+                *wait >= step / 2 && *wait <= step,
+                "{wait:?} for a step of {step:?}"
+            );
+        }
+        backoff.reset();
+        assert!(
+            backoff
+                .next()
+                .is_some_and(|w| w <= Duration::from_millis(100))
+        );
+    }
+}
