@@ -83,6 +83,18 @@ impl Kind {
         self.kind == "ConfigMap"
     }
 
+    /// The field selector of its watch: istiod's ConfigMap by name; pods that have not failed,
+    /// as Istio's pod informer selects them (`pilot/pkg/serviceregistry/kube/controller/
+    /// controller.go`, `status.phase!=Failed`: a failed pod is no
+    /// endpoint and its labels select nothing).
+    pub(super) fn field_selector(&self) -> Option<&'static str> {
+        match self.kind {
+            "ConfigMap" => Some("metadata.name=istio"),
+            "Pod" => Some("status.phase!=Failed"),
+            _ => None,
+        }
+    }
+
     /// The version the API server is asked for: `istio_version` for Istio's kinds, `v1` for
     /// the Kubernetes ones.
     pub(super) fn api_resource(&self, istio_version: &str) -> ApiResource {

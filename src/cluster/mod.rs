@@ -15,7 +15,8 @@
 //! let client = kube::Client::try_default().await?;
 //! let sync = ClusterSync::start(client, ClusterOptions::default().namespace("shop"));
 //! sync.ready().await?; // every kind listed and applied: safe to serve
-//! let outbound = meshroute::service::OutboundLayer::new(sync.mesh().clone());
+//! let caller = meshroute::Source::sidecar("shop");
+//! let outbound = meshroute::service::OutboundLayer::new(sync.mesh().clone(), caller);
 //! # let _ = outbound;
 //! # Ok(())
 //! # }

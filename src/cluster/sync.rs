@@ -191,7 +191,7 @@ impl Target {
         Some(Self {
             api,
             labels: options.label_selector.clone().filter(|_| spec.selectable),
-            fields: spec.is_mesh_config().then_some("metadata.name=istio"),
+            fields: spec.field_selector(),
         })
     }
 
