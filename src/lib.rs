@@ -180,7 +180,7 @@ pub mod report {
     pub use crate::route::report::{
         AbortReport, DecisionReport, DelayReport, DestinationReport, DirectResponseReport,
         EndpointReport, FaultReport, HeaderOpReport, HeadersReport, MirrorReport, RedirectReport,
-        RetriesReport, RewriteReport, RouteReport, RuleReport,
+        RetriesReport, RewriteReport, RouteReport, RuleReport, StickyReport,
     };
 }
 

@@ -1099,6 +1099,12 @@ fn describe(d: &meshroute::Decision<'_>) -> String {
         d.destination(),
         "Envoy answers 503, flag NC",
     ));
+    if let Some(key) = d.sticky_key() {
+        lines.push(match d.sticky_bucket() {
+            Some(bucket) => format!("  sticky: {key}, bucket {bucket} of {}", 1u32 << 20),
+            None => format!("  sticky: {key} absent from the request: chosen at random"),
+        });
+    }
     lines.extend(endpoint_line(
         d.endpoint(),
         d.no_endpoint(),

@@ -9,11 +9,13 @@ use http::{HeaderName, HeaderValue, StatusCode};
 use regex::Regex;
 
 use super::known::Known;
+use crate::balance::hash_policy::HashPolicy;
+use crate::config::sticky::{self, StickyKey};
 use crate::config::{
     CorsPolicy as IstioCors, Destination, HeaderOperations, HttpMatchRequest, HttpRetry, HttpRoute,
     RedirectPortSelection, Resource, StringMatch, UnmatchedPreflights, VirtualService,
 };
-use crate::route::choice::WeightedChoice;
+use crate::route::choice::{Sticky, WeightedChoice};
 use crate::route::matcher::{
     MatchHeader, MatchPseudo, MatchQuery, MatchRegex, MatchRequest, MatchString, Pseudo,
 };
@@ -120,14 +122,47 @@ pub(crate) fn compile_vs(
         .settings
         .virtual_service_export(&vs.export_to, namespace);
     let export_to = (!export.is_public()).then(|| export.namespaces().to_vec());
+    // A bad annotation is a warning of validation (`validate/virtual_service.rs`) and is
+    // ignored here: the routes choose at random, as Istio's would.
+    let sticky = resource
+        .metadata
+        .annotations
+        .get(sticky::ANNOTATION)
+        .and_then(|value| sticky::parse(value).ok())
+        .unwrap_or_default();
     let routes = http
         .iter()
-        .map(|(index, route)| compile_route(*index, route, namespace, known, regexes))
+        .map(|(index, route)| {
+            let key = sticky::for_route(&sticky, &route.name);
+            compile_route(*index, route, namespace, key, known, regexes)
+        })
         .collect();
     CompiledVs {
         key: resource.key().into(),
         export_to,
         routes,
+    }
+}
+
+/// The sticky choice of a key: read from the request as the equivalent hash policy reads it.
+fn sticky_of(key: &StickyKey) -> Sticky {
+    let key_policy = match key {
+        StickyKey::Header(name) => match http::HeaderName::from_bytes(name.as_bytes()) {
+            Ok(name) => HashPolicy::Header { name },
+            // `sticky::parse` accepts valid header names only.
+            Err(_) => HashPolicy::SourceIp,
+        },
+        StickyKey::Cookie(name) => HashPolicy::Cookie {
+            name: name.clone(),
+            path: None,
+            ttl: None,
+        },
+        StickyKey::Query(name) => HashPolicy::QueryParameter { name: name.clone() },
+        StickyKey::SourceIp => HashPolicy::SourceIp,
+    };
+    Sticky {
+        key: key_policy,
+        label: key.to_string().into(),
     }
 }
 
@@ -139,6 +174,7 @@ fn compile_route(
     index: usize,
     route: &HttpRoute,
     namespace: &str,
+    sticky: Option<&StickyKey>,
     known: &Known<'_>,
     regexes: &mut Regexes,
 ) -> CompiledRoute {
@@ -245,7 +281,8 @@ fn compile_route(
             .collect();
         let hashing = destinations.iter().any(|d| known.consistent_hash(&d.host));
         Action::Route {
-            choice: WeightedChoice::new(&weights),
+            choice: WeightedChoice::new(&weights)
+                .map(|choice| choice.with_sticky(sticky.map(sticky_of))),
             destinations,
             policy: {
                 let policy = route_policy(

@@ -18,6 +18,7 @@ mod progressive;
 mod resource;
 mod service_entry;
 mod sidecar;
+pub(crate) mod sticky;
 mod virtual_service;
 mod workload_entry;
 

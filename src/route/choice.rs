@@ -7,7 +7,23 @@
 //! as a plain cluster whatever its weight (`pilot/pkg/networking/core/route/route.go`
 //! `applyHTTPRouteDestination` in istio/istio), so it always gets the traffic.
 
+//!
+//! **Sticky choice** (meshroute's extension, annotation `meshroute.dev/sticky-key`): the user's
+//! key is hashed to one of [`BUCKETS`] buckets, and the bucket's place in the same intervals,
+//! scaled to the total weight, picks the destination. The same key gets the same destination
+//! while the weights stay; each destination's share of the buckets is its share of the weight
+//! (to 1/2^20); and when weights move between two destinations, only the buckets between the
+//! old and the new interval boundary change hands, so a growing canary only gains users. A
+//! request without the key is chosen at random, as Envoy does.
+
+use std::sync::Arc;
+
+use crate::balance::hash_policy::{HashInput, HashPolicy, hash};
 use crate::util::rng::Rng;
+
+/// The fixed space sticky keys are hashed into.
+pub(crate) const BUCKETS: u32 = 1 << BUCKET_BITS;
+const BUCKET_BITS: u32 = 20;
 
 /// Cumulative weights of a multi-destination route, compiled once.
 #[derive(Debug, Clone)]
@@ -15,7 +31,22 @@ pub(crate) struct WeightedChoice {
     /// `(cumulative upper bound, destination index)` for every destination with weight > 0.
     bounds: Box<[(u64, usize)]>,
     total: u64,
+    /// The user key of a sticky choice.
+    sticky: Option<Box<Sticky>>,
 }
+
+/// What identifies a user for a sticky choice.
+#[derive(Debug, Clone)]
+pub(crate) struct Sticky {
+    /// How the key is read from a request (and hashed, as Envoy's hash policies hash it).
+    pub(crate) key: HashPolicy,
+    /// The key as the annotation writes it (`header:x-user-id`), for explanations.
+    pub(crate) label: Arc<str>,
+}
+
+/// A sticky choice's bucket for a request that has the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StickyBucket(pub(crate) u32);
 
 impl WeightedChoice {
     /// From the configured weights in list order. `None` when there is nothing to choose:
@@ -36,7 +67,19 @@ impl WeightedChoice {
         (total > 0).then(|| Self {
             bounds: bounds.into_boxed_slice(),
             total,
+            sticky: None,
         })
+    }
+
+    /// Makes the choice sticky to `sticky`'s key.
+    pub(crate) fn with_sticky(mut self, sticky: Option<Sticky>) -> Self {
+        self.sticky = sticky.map(Box::new);
+        self
+    }
+
+    /// The sticky key, if the choice is sticky.
+    pub(crate) fn sticky(&self) -> Option<&Sticky> {
+        self.sticky.as_deref()
     }
 
     /// Each destination with a weight above 0, in list order: `(index, weight)`.
@@ -69,7 +112,48 @@ impl WeightedChoice {
     pub(crate) fn pick(&self, rng: &mut impl Rng) -> usize {
         self.pick_with(rng.next_u64())
     }
+
+    /// Picks for a request: by the user's bucket when the choice is sticky and the request has
+    /// the key, else at random.
+    pub(crate) fn pick_for(
+        &self,
+        input: &HashInput<'_>,
+        rng: &mut impl Rng,
+    ) -> (usize, Option<StickyBucket>) {
+        match self.sticky.as_deref().and_then(|s| s.bucket(input)) {
+            Some(bucket) => (self.pick_bucket(bucket), Some(bucket)),
+            None => (self.pick(rng), None),
+        }
+    }
+
+    /// The destination of bucket `bucket` (below [`BUCKETS`]).
+    pub(crate) fn pick_bucket(&self, bucket: StickyBucket) -> usize {
+        let v = (u64::from(bucket.0) * self.total) >> BUCKET_BITS;
+        self.pick_with(v)
+    }
 }
+
+/// The bucket of a user key's hash. The hash policies' hashes are xxHash64 of the value, which
+/// the consistent-hash load balancers also use: the hash is mixed (splitmix64's finalizer, a
+/// bijection) so that the users of one destination do not all land on one arc of its ring.
+pub(crate) fn bucket_of(hash: u64) -> StickyBucket {
+    let mut z = hash.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    StickyBucket(u32::try_from(z >> (64 - BUCKET_BITS)).unwrap_or(0))
+}
+
+impl Sticky {
+    /// The request's bucket, when it has the key.
+    pub(crate) fn bucket(&self, input: &HashInput<'_>) -> Option<StickyBucket> {
+        hash(std::slice::from_ref(&self.key), input)
+            .hash
+            .map(bucket_of)
+    }
+}
+
+impl WeightedChoice {}
 
 #[cfg(test)]
 mod tests {

@@ -149,6 +149,8 @@ pub struct Decision<'a> {
     pub(crate) matched: Option<&'a CompiledMatch>,
     pub(crate) destination: Option<DestinationRef<'a>>,
     pub(crate) chosen: Option<&'a CompiledDestination>,
+    /// The user's bucket, when a sticky choice picked the destination.
+    pub(crate) sticky: Option<super::choice::StickyBucket>,
     pub(crate) request: RequestFacts<'a>,
     pub(crate) endpoint: Option<PickedEndpoint>,
     pub(crate) no_endpoint: Option<NoEndpoint>,
@@ -205,6 +207,7 @@ impl<'a> Decision<'a> {
             matched: None,
             destination: None,
             chosen: None,
+            sticky: None,
             request,
             endpoint: None,
             no_endpoint: None,
@@ -291,6 +294,24 @@ impl<'a> Decision<'a> {
     /// Where the request goes (for [`Outcome::Route`] and [`Outcome::NoVirtualService`]).
     pub fn destination(&self) -> Option<DestinationRef<'a>> {
         self.destination
+    }
+
+    /// The sticky key of the route's weighted choice (`header:x-user-id`), when the
+    /// VirtualService's `meshroute.dev/sticky-key` annotation gives it one, whether or not this
+    /// request had the key.
+    pub fn sticky_key(&self) -> Option<&'a str> {
+        match &self.route?.action {
+            super::table::Action::Route { choice, .. } => {
+                choice.as_ref()?.sticky().map(|s| &*s.label)
+            }
+            _ => None,
+        }
+    }
+
+    /// The user's bucket (of 2^20) that chose the destination, when the choice is sticky and the
+    /// request had the key; `None` when the destination was drawn at random.
+    pub fn sticky_bucket(&self) -> Option<u32> {
+        self.sticky.map(|b| b.0)
     }
 
     /// The endpoint the destination's load balancer picked, when the destination's endpoints are

@@ -336,7 +336,28 @@ impl Mesh {
         // The default route's DestinationRule choice, when the service's virtual host answers.
         let mut default_rule = None;
         let mut decision = match eval {
-            Eval::Found(vs, route, matched) => decide(vs, route, matched, facts, scope, rng),
+            Eval::Found(vs, route, matched) => {
+                let decision = decide(vs, route, matched, facts, scope, request, source, rng);
+                let sticky = if tracer.detailed() {
+                    decision.sticky_key()
+                } else {
+                    None
+                };
+                if let Some(key) = sticky {
+                    let subset = decision.destination().and_then(|d| d.subset).unwrap_or("-");
+                    let bucket = decision.sticky_bucket();
+                    tracer.note(&|| match bucket {
+                        Some(bucket) => format!(
+                            "sticky weighted choice on {key}: bucket {bucket} of {} chose subset {subset}",
+                            super::choice::BUCKETS
+                        ),
+                        None => format!(
+                            "sticky weighted choice on {key}: the request has no such key, so the destination was drawn at random"
+                        ),
+                    });
+                }
+                decision
+            }
             // Envoy's 404 NR: the host's VirtualService matched nothing, or a gateway has no
             // virtual host for it (gateways have no default route).
             Eval::NoMatch(vs) => Decision::new(Outcome::NoRoute, Some(&vs.key), facts),
@@ -1043,12 +1064,15 @@ impl Mesh {
 
 // Inlined into its one caller: the decision is built in place instead of copied out.
 #[inline(always)]
-fn decide<'a>(
+#[allow(clippy::too_many_arguments)]
+fn decide<'a, B>(
     vs: &'a CompiledVs,
     route: &'a CompiledRoute,
     matched: Option<&'a CompiledMatch>,
     facts: RequestFacts<'a>,
     scope: &Scope,
+    request: &http::Request<B>,
+    source: &Source,
     rng: &mut impl Rng,
 ) -> Decision<'a> {
     let mut decision = Decision::new(Outcome::Route, Some(&vs.key), facts);
@@ -1060,7 +1084,22 @@ fn decide<'a>(
             choice,
             ..
         } => {
-            let pick = choice.as_ref().map_or(0, |c| c.pick(rng));
+            let pick = match choice {
+                None => 0,
+                Some(choice) if choice.sticky().is_none() => choice.pick(rng),
+                Some(choice) => {
+                    let input = HashInput {
+                        headers: request.headers(),
+                        path_and_query: request.uri().path_and_query().map_or("/", |p| p.as_str()),
+                        source_ip: source.ip(),
+                        downstream_remote: None,
+                        downstream_local: None,
+                    };
+                    let (pick, bucket) = choice.pick_for(&input, rng);
+                    decision.sticky = bucket;
+                    pick
+                }
+            };
             match destinations.get(pick) {
                 Some(d) => {
                     decision.destination = Some(DestinationRef {

@@ -48,6 +48,22 @@ pub struct DecisionReport {
     pub mirrors: Vec<MirrorReport>,
     /// The status Envoy answers with itself (404, 503, a redirect or direct response status).
     pub local_status: Option<u16>,
+    /// The route's sticky choice (`meshroute.dev/sticky-key`): absent unless the route has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticky: Option<StickyReport>,
+}
+
+/// A sticky weighted choice: the key it reads and the user's bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct StickyReport {
+    /// The key, as the annotation writes it (`header:x-user-id`).
+    pub key: String,
+    /// The user's bucket, of `buckets`; `null` when the request had no key (a random choice).
+    pub bucket: Option<u32>,
+    /// The size of the bucket space (2^20).
+    pub buckets: u32,
 }
 
 /// The route that fired: its rule list, index and name.
@@ -320,6 +336,11 @@ impl Decision<'_> {
                 })
                 .collect(),
             local_status: self.local_status().map(|s| s.as_u16()),
+            sticky: self.sticky_key().map(|key| StickyReport {
+                key: key.to_owned(),
+                bucket: self.sticky_bucket(),
+                buckets: super::choice::BUCKETS,
+            }),
         }
     }
 }
@@ -351,6 +372,7 @@ impl ConnectionDecision<'_> {
             fault: None,
             mirrors: Vec::new(),
             local_status: None,
+            sticky: None,
         }
     }
 }

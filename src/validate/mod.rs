@@ -12,6 +12,7 @@ pub(crate) mod unreachable;
 mod virtual_service;
 mod workload_entry;
 
+use crate::config::sticky;
 use crate::config::{Body, Resource};
 use crate::diagnostic::Diagnostic;
 use crate::util::regex::RegexBudget;
@@ -25,7 +26,18 @@ pub(crate) fn validate(resource: &Resource, out: &mut Vec<Diagnostic>, regexes: 
         sink.error("metadata.name", "name is required");
     }
     match &resource.body {
-        Body::VirtualService(vs) => virtual_service::validate(&mut sink, vs),
+        Body::VirtualService(vs) => {
+            // meshroute's own annotation: a bad value is ignored (random choice, as Istio's),
+            // with a warning; Istio ignores the annotation.
+            let annotation = resource.metadata.annotations.get(sticky::ANNOTATION);
+            if let Some(Err(message)) = annotation.map(|value| sticky::parse(value)) {
+                sink.warn(
+                    format!("metadata.annotations[{}]", sticky::ANNOTATION),
+                    format!("{message}; the sticky choice is off (every weighted route chooses at random)"),
+                );
+            }
+            virtual_service::validate(&mut sink, vs)
+        }
         Body::DestinationRule(dr) => destination_rule::validate(&mut sink, dr),
         Body::Gateway(gw) => gateway::validate(&mut sink, gw),
         Body::ServiceEntry(se) => service_entry::validate(&mut sink, se),

@@ -42,5 +42,6 @@ mod gateways;
 mod props;
 mod rules;
 mod seed;
+mod sticky;
 mod tcp_tls;
 mod visibility;
