@@ -288,6 +288,11 @@ enum Command {
         /// Exit status 1 when a request changes behaviour.
         #[arg(long)]
         fail_on_change: bool,
+        /// For each sticky route (`meshroute.dev/sticky-key`) the requests reach, send N
+        /// simulated users through both configurations and report how many move between
+        /// destinations, and where from and to.
+        #[arg(long, value_name = "N")]
+        sticky_users: Option<u32>,
         /// Access-log entries were written by this gateway (`namespace/name`).
         #[arg(long, value_name = "NAMESPACE/NAME")]
         gateway: Option<String>,
@@ -506,6 +511,7 @@ fn main() -> ExitCode {
             requests,
             output,
             fail_on_change,
+            sticky_users,
             gateway,
             log_header,
             namespace,
@@ -527,7 +533,10 @@ fn main() -> ExitCode {
                 [&old, &new],
                 source.as_ref(),
                 output,
-                fail_on_change,
+                DiffFlags {
+                    fail_on_change,
+                    sticky_users,
+                },
                 &options,
                 mesh_config,
             )
@@ -1267,12 +1276,18 @@ fn describe_connection(d: &ConnectionDecision<'_>) -> String {
     lines.join("\n")
 }
 
+/// What `meshroute diff` reports beyond the changes, and when it fails.
+struct DiffFlags {
+    fail_on_change: bool,
+    sticky_users: Option<u32>,
+}
+
 /// `meshroute diff`: the changes of behaviour between two configurations.
 fn diff(
     sides: [&PathBuf; 2],
     requests: Option<&RequestSource<'_>>,
     output: Output,
-    fail_on_change: bool,
+    flags: DiffFlags,
     options: &LoadOptions,
     mesh_config: Option<&std::path::Path>,
 ) -> ExitCode {
@@ -1302,7 +1317,7 @@ fn diff(
         Err(code) => return code,
     };
     let mut bad = BadLines::default();
-    let report = match requests {
+    let mut report = match requests {
         Some(source) => {
             let lines = match source.open() {
                 Ok(lines) => lines,
@@ -1323,6 +1338,27 @@ fn diff(
             meshroute::sim::generate(&old_resources, &new_resources),
         ),
     };
+    if let Some(users) = flags.sticky_users {
+        // The same requests again (a request file is read a second time; its bad lines were
+        // reported already).
+        report.sticky_users = match requests {
+            Some(source) => match source.open() {
+                Ok(lines) => meshroute::sim::sticky_users(
+                    &old,
+                    &new,
+                    lines.filter_map(|line| line.request.ok()),
+                    users,
+                ),
+                Err(code) => return code,
+            },
+            None => meshroute::sim::sticky_users(
+                &old,
+                &new,
+                meshroute::sim::generate(&old_resources, &new_resources),
+                users,
+            ),
+        };
+    }
     let text = match output {
         Output::Markdown => report.markdown(),
         Output::Json => json(&report),
@@ -1334,7 +1370,7 @@ fn diff(
         return write_failed(&error);
     }
     let code = bad.finish(report.requests as u64);
-    if fail_on_change && report.changed() > 0 {
+    if flags.fail_on_change && report.changed() > 0 {
         ExitCode::from(1)
     } else {
         code

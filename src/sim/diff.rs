@@ -74,25 +74,7 @@ impl Behaviour {
     /// `VirtualService default/svc-b http[1].match[0]` (with route and match names when set),
     /// or what answered without a route.
     pub fn route_name(&self) -> String {
-        let d = &self.decision;
-        let named =
-            |name: &Option<String>| name.as_ref().map(|n| format!(" {n:?}")).unwrap_or_default();
-        match (&d.virtual_service, &d.route) {
-            (Some(vs), Some(route)) => {
-                let mut text = format!(
-                    "VirtualService {vs} {}[{}]{}",
-                    route.kind,
-                    route.index,
-                    named(&route.name)
-                );
-                if let Some(m) = &d.matched {
-                    let _ = write!(text, " match[{}]{}", m.index, named(&m.name));
-                }
-                text
-            }
-            (Some(vs), None) => format!("VirtualService {vs} ({})", d.action),
-            (None, _) => format!("no VirtualService ({})", d.action),
-        }
+        route_name_of(&self.decision)
     }
 
     /// What Envoy answers itself, in words: a redirect, a direct response, a local status.
@@ -220,6 +202,29 @@ impl Change {
     }
 }
 
+/// `VirtualService default/svc-b http[1].match[0]` (with route and match names when set), or
+/// what answered without a route.
+pub(super) fn route_name_of(d: &DecisionReport) -> String {
+    let named =
+        |name: &Option<String>| name.as_ref().map(|n| format!(" {n:?}")).unwrap_or_default();
+    match (&d.virtual_service, &d.route) {
+        (Some(vs), Some(route)) => {
+            let mut text = format!(
+                "VirtualService {vs} {}[{}]{}",
+                route.kind,
+                route.index,
+                named(&route.name)
+            );
+            if let Some(m) = &d.matched {
+                let _ = write!(text, " match[{}]{}", m.index, named(&m.name));
+            }
+            text
+        }
+        (Some(vs), None) => format!("VirtualService {vs} ({})", d.action),
+        (None, _) => format!("no VirtualService ({})", d.action),
+    }
+}
+
 /// The result of comparing two configurations over a set of requests.
 #[derive(Debug, Clone, Default, Serialize)]
 #[non_exhaustive]
@@ -230,6 +235,10 @@ pub struct Diff {
     pub changes: Vec<Change>,
     /// Requests that could not be decided (`(request, why)`), on either side.
     pub skipped: Vec<(String, String)>,
+    /// What the change does to the users of sticky routes, when asked for
+    /// ([`sticky_users`](super::sticky_users); `meshroute diff --sticky-users N`).
+    #[serde(rename = "stickyUsers", skip_serializing_if = "Vec::is_empty")]
+    pub sticky_users: Vec<super::sticky::StickyUsers>,
 }
 
 impl Diff {
@@ -274,6 +283,20 @@ impl Diff {
             }
             out.push('\n');
         }
+        for users in &self.sticky_users {
+            let _ = writeln!(
+                out,
+                "#### Sticky users of {} (`{}`)\n\n{} of {} users move.\n\n| from | to | users |\n|---|---|---|",
+                users.route,
+                users.key,
+                users.moved(),
+                users.users
+            );
+            for (from, to, n) in &users.moves {
+                let _ = writeln!(out, "| {from} | {to} | {n} |");
+            }
+            out.push('\n');
+        }
         out
     }
 }
@@ -295,6 +318,9 @@ impl fmt::Display for Diff {
         }
         for (request, why) in &self.skipped {
             writeln!(f, "skipped {request}: {why}")?;
+        }
+        for users in &self.sticky_users {
+            writeln!(f, "{users}")?;
         }
         write!(
             f,

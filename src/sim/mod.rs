@@ -106,6 +106,7 @@ mod diff;
 mod request;
 mod requests;
 mod simulation;
+mod sticky;
 pub mod test_files;
 
 pub use chain::{Chain, Hop};
@@ -113,4 +114,5 @@ pub use diff::{Behaviour, Change, Diff, Share, diff, generate};
 pub use request::{InvalidRequest, SimRequest};
 pub use requests::{LineFormat, MAX_LINE, RequestLine, RequestLines};
 pub use simulation::{DestinationCount, Distribution, EndpointCount, SimError, Simulation};
+pub use sticky::{StickyUsers, sticky_users};
 pub use test_files::{TestFiles, TestReport};

@@ -52,6 +52,16 @@ pub struct SimRequest {
 }
 
 impl SimRequest {
+    /// The same request sent by `other`'s caller (namespace, gateway, labels, addresses).
+    pub(crate) fn with_source_of(mut self, other: &SimRequest) -> Self {
+        self.namespace.clone_from(&other.namespace);
+        self.gateway.clone_from(&other.gateway);
+        self.labels.clone_from(&other.labels);
+        self.ip = other.ip;
+        self.destination_ip = other.destination_ip;
+        self
+    }
+
     /// A `GET` of `url`, which must be absolute (`http://svc-b:8080/greet?name=xx`): its
     /// authority is the host being called.
     pub fn get(url: impl Into<String>) -> Self {

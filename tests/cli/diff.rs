@@ -151,3 +151,50 @@ fn diff_on_an_access_log() {
     );
     assert!(stderr(&out).contains("examples/access.log:3: access-log entry skipped"));
 }
+
+/// `--sticky-users N`: the users of a sticky route that move when its weights change, by where
+/// from and where to (`examples/sticky/`, v2 from 5% to 25%): about a fifth, all towards v2.
+#[test]
+fn sticky_users_show_who_moves_when_the_weights_change() {
+    let out = meshroute(
+        &[
+            "diff",
+            "examples/sticky/canary-5.yaml",
+            "examples/sticky/canary-25.yaml",
+            "--sticky-users",
+            "10000",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let users = &report["stickyUsers"][0];
+    assert_eq!(users["key"], "header:x-user-id");
+    assert_eq!(users["users"], 10000);
+    let moves = users["moves"].as_array().unwrap();
+    assert_eq!(moves.len(), 1, "{moves:?}");
+    assert!(moves[0][0].as_str().unwrap().ends_with(" v1"));
+    assert!(moves[0][1].as_str().unwrap().ends_with(" v2"));
+    let moved = moves[0][2].as_u64().unwrap();
+    assert!((1_900..=2_100).contains(&moved), "{moved} users moved");
+    // Without the flag the report has no such key.
+    let out = meshroute(
+        &[
+            "diff",
+            "examples/sticky/canary-5.yaml",
+            "examples/sticky/canary-25.yaml",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report.get("stickyUsers").is_none());
+}

@@ -149,7 +149,8 @@ fn a_request_without_the_key_is_chosen_at_random() {
 
 #[test]
 fn cookies_query_parameters_and_source_addresses_are_keys_too() {
-    let cases: [(&str, fn(u32) -> (http::Request<()>, Source)); 3] = [
+    type UserRequest = fn(u32) -> (http::Request<()>, Source);
+    let cases: [(&str, UserRequest); 3] = [
         ("cookie:session", |i| {
             let request = http::Request::get("http://svc-b/")
                 .header("cookie", format!("theme=dark; session=s{i}"))
