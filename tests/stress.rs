@@ -9,13 +9,9 @@
     clippy::indexing_slicing,
     clippy::panic
 )]
-// A global allocator is unsafe to implement; this one only counts and forwards to `System`.
-// The library itself forbids unsafe code.
-#![allow(unsafe_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
@@ -30,38 +26,10 @@ use meshroute::{Endpoint, FastRng, LoadOptions, SharedMesh, Source};
 use tokio::net::TcpListener;
 use tower::{Layer, Service, ServiceExt};
 
-struct Counting;
+#[path = "common/live_bytes.rs"]
+mod live_bytes;
 
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-static PEAK: AtomicIsize = AtomicIsize::new(0);
-
-fn size(layout: Layout) -> isize {
-    isize::try_from(layout.size()).unwrap_or(isize::MAX)
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let live = LIVE.fetch_add(size(layout), Ordering::Relaxed) + size(layout);
-        PEAK.fetch_max(live, Ordering::Relaxed);
-        // SAFETY: forwards to the system allocator with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(size(layout), Ordering::Relaxed);
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            isize::try_from(new_size).unwrap_or(isize::MAX) - size(layout),
-            Ordering::Relaxed,
-        );
-        // SAFETY: as for `alloc`/`dealloc`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use live_bytes::{Counting, LIVE, PEAK};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;

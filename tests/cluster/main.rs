@@ -18,6 +18,19 @@ use meshroute::{SharedMesh, Source};
 use objects::*;
 use serde_json::{Value, json};
 
+/// Waits (up to 10 s) until every kind is listed and applied.
+async fn ready(sync: &ClusterSync) {
+    tokio::time::timeout(Duration::from_secs(10), sync.ready())
+        .await
+        .expect("ready within 10 s")
+        .expect("the watchers keep running");
+}
+
+/// The subset the canary request (`name=xx`) goes to.
+fn canary_subset(sync: &ClusterSync) -> Option<String> {
+    decide(sync.mesh(), "http://svc-b:8080/?name=xx", 1).0
+}
+
 fn options() -> ClusterOptions {
     ClusterOptions::default()
         .debounce(Duration::from_millis(20))
@@ -58,10 +71,7 @@ async fn a_scripted_sequence_of_watch_events_gives_a_sidecars_decisions_after_ea
     api.apply(destination_rule());
     let sync = ClusterSync::start(api.client(), options());
     let mesh = sync.mesh().clone();
-    tokio::time::timeout(Duration::from_secs(10), sync.ready())
-        .await
-        .unwrap()
-        .unwrap();
+    ready(&sync).await;
     let ready = sync.status();
     assert!(ready.ready && ready.waiting_for.is_empty());
     assert_eq!(
@@ -228,16 +238,8 @@ async fn a_kind_the_server_does_not_serve_is_empty_and_the_rest_is_ready() {
     api.apply(destination_rule());
     api.apply(canary());
     let sync = ClusterSync::start(api.client(), options());
-    tokio::time::timeout(Duration::from_secs(10), sync.ready())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        decide(sync.mesh(), "http://svc-b:8080/?name=xx", 1)
-            .0
-            .as_deref(),
-        Some("v2")
-    );
+    ready(&sync).await;
+    assert_eq!(canary_subset(&sync), Some("v2".to_owned()));
 }
 
 #[tokio::test]
@@ -249,17 +251,9 @@ async fn nothing_is_served_before_every_kind_is_listed() {
     // The mesh a service starts with serves until the cluster's configuration is complete.
     let sync = ClusterSync::start(api.client(), options());
     assert!(!sync.status().ready);
-    assert_eq!(decide(sync.mesh(), "http://svc-b:8080/?name=xx", 1).0, None);
-    tokio::time::timeout(Duration::from_secs(10), sync.ready())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        decide(sync.mesh(), "http://svc-b:8080/?name=xx", 1)
-            .0
-            .as_deref(),
-        Some("v2")
-    );
+    assert_eq!(canary_subset(&sync), None);
+    ready(&sync).await;
+    assert_eq!(canary_subset(&sync), Some("v2".to_owned()));
 }
 
 #[tokio::test]
@@ -280,16 +274,8 @@ async fn namespaces_and_label_selectors_limit_what_is_read() {
             .namespace("default")
             .label_selector("meshroute=yes"),
     );
-    tokio::time::timeout(Duration::from_secs(10), sync.ready())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        decide(sync.mesh(), "http://svc-b:8080/?name=xx", 1)
-            .0
-            .as_deref(),
-        Some("v2")
-    );
+    ready(&sync).await;
+    assert_eq!(canary_subset(&sync), Some("v2".to_owned()));
     assert_eq!(
         decide(sync.mesh(), "http://svc-b:8080/", 1).0.as_deref(),
         Some("v1")
@@ -358,10 +344,7 @@ async fn the_rbac_of_deploy_grants_exactly_what_cluster_mode_asks_for() {
     let api = FakeApi::default();
     api.apply(service());
     let sync = ClusterSync::start(api.client(), options());
-    tokio::time::timeout(Duration::from_secs(10), sync.ready())
-        .await
-        .unwrap()
-        .unwrap();
+    ready(&sync).await;
     meshroute::cluster::list_objects(&api.client(), &options())
         .await
         .unwrap();
