@@ -136,18 +136,26 @@ impl Stores {
         kinds
     }
 
-    /// The resources of every object, kinds in [`KINDS`] order (then namespace and name), and
-    /// every diagnostic loading them produced.
-    pub(super) fn resources(&self) -> (Vec<Resource>, Vec<Diagnostic>) {
+    /// The loaded objects, kinds in [`KINDS`] order, then by namespace and name.
+    fn loaded(&self) -> impl Iterator<Item = &Loaded> {
         let mut watches: Vec<&Watch> = self.watches.iter().collect();
         watches.sort_by_key(|w| w.kind);
+        watches.into_iter().flat_map(|w| w.objects.values())
+    }
+
+    /// The resources of every object, in [`KINDS`] order (then namespace and name), borrowed.
+    pub(super) fn resource_refs(&self) -> Vec<&Resource> {
+        self.loaded().flat_map(|l| &l.resources).collect()
+    }
+
+    /// The resources of every object, in [`KINDS`] order (then namespace and name), and every
+    /// diagnostic loading them produced.
+    pub(super) fn resources(&self) -> (Vec<Resource>, Vec<Diagnostic>) {
         let mut resources = Vec::new();
         let mut diagnostics = Vec::new();
-        for w in watches {
-            for loaded in w.objects.values() {
-                resources.extend(loaded.resources.iter().cloned());
-                diagnostics.extend(loaded.diagnostics.iter().cloned());
-            }
+        for loaded in self.loaded() {
+            resources.extend(loaded.resources.iter().cloned());
+            diagnostics.extend(loaded.diagnostics.iter().cloned());
         }
         (resources, diagnostics)
     }

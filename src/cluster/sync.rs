@@ -366,11 +366,8 @@ impl Applied {
         role: Role,
         status: &watch::Sender<SyncStatus>,
     ) {
-        let (resources, load_diagnostics) = stores.resources();
-        let endpoints = {
-            let refs: Vec<&Resource> = resources.iter().collect();
-            discover(&refs)
-        };
+        // Endpoints are found on borrowed resources: an endpoint change clones nothing.
+        let endpoints = discover(&stores.resource_refs());
         let objects = stores.len();
         if role == Role::Endpoints
             && let Some(previous) = &self.endpoints
@@ -393,6 +390,7 @@ impl Applied {
                 return;
             }
         }
+        let (resources, load_diagnostics) = stores.resources();
         let (compiled, rejected) = compile_leaving_out(resources);
         let mut diagnostics = load_diagnostics;
         diagnostics.extend(rejected);

@@ -75,7 +75,7 @@ struct Workload<'a> {
     name: String,
     ip: Option<IpAddr>,
     hostname: Option<&'a str>,
-    labels: BTreeMap<String, String>,
+    labels: &'a BTreeMap<String, String>,
     /// Container (or WorkloadEntry) port names → numbers.
     named_ports: BTreeMap<String, u32>,
     weight: u32,
@@ -100,7 +100,7 @@ fn workloads<'a>(resources: &[&'a Resource]) -> Vec<Workload<'a>> {
                     synthetic: real.is_none(),
                     ip: Some(real.unwrap_or_else(|| synthetic_ip(namespace, resource.name()))),
                     hostname: None,
-                    labels: resource.metadata.labels.clone(),
+                    labels: &resource.metadata.labels,
                     named_ports: container_ports(&pod.spec.containers),
                     weight: 1,
                     locality: None,
@@ -116,7 +116,7 @@ fn workloads<'a>(resources: &[&'a Resource]) -> Vec<Workload<'a>> {
                         ip: Some(synthetic_ip(namespace, &name)),
                         name,
                         hostname: None,
-                        labels: deployment.template.metadata.labels.clone(),
+                        labels: &deployment.template.metadata.labels,
                         named_ports: container_ports(&deployment.template.spec.containers),
                         weight: 1,
                         locality: None,
@@ -132,9 +132,9 @@ fn workloads<'a>(resources: &[&'a Resource]) -> Vec<Workload<'a>> {
                 hostname: (!we.address.is_empty() && we.address.parse::<IpAddr>().is_err())
                     .then_some(we.address.as_str()),
                 labels: if we.labels.is_empty() {
-                    resource.metadata.labels.clone()
+                    &resource.metadata.labels
                 } else {
-                    we.labels.clone()
+                    &we.labels
                 },
                 named_ports: we.ports.clone(),
                 weight: we.weight.unwrap_or(1).max(1),
@@ -211,6 +211,9 @@ fn service_target_port(port: &ServiceSpecPort, service_port: u16, w: &Workload<'
 /// Endpoints per `(FQDN, service port)`, discovered from the manifests.
 pub(crate) fn discover(resources: &[&Resource]) -> BTreeMap<(String, u16), Vec<Endpoint>> {
     let workloads = workloads(resources);
+    // With slices, the selector adds WorkloadEntries only: without any, that scan is skipped
+    // (it would cost services × pods in a cluster).
+    let workload_entries = workloads.iter().any(|w| w.workload_entry);
     let slices = Slices::new(resources);
     let mut out: BTreeMap<(String, u16), Vec<Endpoint>> = BTreeMap::new();
     for &resource in resources {
@@ -239,10 +242,13 @@ pub(crate) fn discover(resources: &[&Resource]) -> BTreeMap<(String, u16), Vec<E
                         );
                     }
                     // With slices, the pods are theirs: the selector adds WorkloadEntries only.
+                    if from_slices.is_some() && !workload_entries {
+                        continue;
+                    }
                     for w in workloads.iter().filter(|w| {
                         w.namespace == namespace
                             && (from_slices.is_none() || w.workload_entry)
-                            && selects(&svc.selector, &w.labels)
+                            && selects(&svc.selector, w.labels)
                     }) {
                         let Some(target) = service_target_port(port, service_port, w) else {
                             continue;
@@ -285,7 +291,7 @@ pub(crate) fn discover(resources: &[&Resource]) -> BTreeMap<(String, u16), Vec<E
                         }
                         if let Some(selector) = &se.workload_selector {
                             for w in workloads.iter().filter(|w| {
-                                w.namespace == namespace && selects(&selector.labels, &w.labels)
+                                w.namespace == namespace && selects(&selector.labels, w.labels)
                             }) {
                                 let port_for = w
                                     .named_ports
