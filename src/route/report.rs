@@ -5,6 +5,8 @@
 //! and reads back from it.
 
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "yaml")]
+use std::fmt::Write as _;
 
 use super::connection::ConnectionDecision;
 use super::decision::{Decision, RouteKind, RuleRef};
@@ -373,6 +375,33 @@ impl ConnectionDecision<'_> {
             mirrors: Vec::new(),
             local_status: None,
             sticky: None,
+        }
+    }
+}
+
+#[cfg(feature = "yaml")]
+impl DecisionReport {
+    /// `VirtualService default/svc-b http[1].match[0]` (with route and match names when set), or
+    /// what answered without a route.
+    pub(crate) fn route_name(&self) -> String {
+        let d = self;
+        let named =
+            |name: &Option<String>| name.as_ref().map(|n| format!(" {n:?}")).unwrap_or_default();
+        match (&d.virtual_service, &d.route) {
+            (Some(vs), Some(route)) => {
+                let mut text = format!(
+                    "VirtualService {vs} {}[{}]{}",
+                    route.kind,
+                    route.index,
+                    named(&route.name)
+                );
+                if let Some(m) = &d.matched {
+                    let _ = write!(text, " match[{}]{}", m.index, named(&m.name));
+                }
+                text
+            }
+            (Some(vs), None) => format!("VirtualService {vs} ({})", d.action),
+            (None, _) => format!("no VirtualService ({})", d.action),
         }
     }
 }

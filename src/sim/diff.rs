@@ -74,7 +74,7 @@ impl Behaviour {
     /// `VirtualService default/svc-b http[1].match[0]` (with route and match names when set),
     /// or what answered without a route.
     pub fn route_name(&self) -> String {
-        route_name_of(&self.decision)
+        self.decision.route_name()
     }
 
     /// What Envoy answers itself, in words: a redirect, a direct response, a local status.
@@ -199,29 +199,6 @@ impl Change {
             }
         }
         lines
-    }
-}
-
-/// `VirtualService default/svc-b http[1].match[0]` (with route and match names when set), or
-/// what answered without a route.
-pub(super) fn route_name_of(d: &DecisionReport) -> String {
-    let named =
-        |name: &Option<String>| name.as_ref().map(|n| format!(" {n:?}")).unwrap_or_default();
-    match (&d.virtual_service, &d.route) {
-        (Some(vs), Some(route)) => {
-            let mut text = format!(
-                "VirtualService {vs} {}[{}]{}",
-                route.kind,
-                route.index,
-                named(&route.name)
-            );
-            if let Some(m) = &d.matched {
-                let _ = write!(text, " match[{}]{}", m.index, named(&m.name));
-            }
-            text
-        }
-        (Some(vs), None) => format!("VirtualService {vs} ({})", d.action),
-        (None, _) => format!("no VirtualService ({})", d.action),
     }
 }
 

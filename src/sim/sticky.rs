@@ -8,7 +8,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde::Serialize;
 
-use super::diff::route_name_of;
 use super::request::SimRequest;
 use super::simulation::Simulation;
 use crate::route::report::DecisionReport;
@@ -83,8 +82,8 @@ pub fn sticky_users(
             Some(sticky) => sticky.key.clone(),
             None => continue,
         };
-        let route = route_name_of(&before);
-        if !seen.insert((route.clone(), route_name_of(&after))) {
+        let route = before.route_name();
+        if !seen.insert((route.clone(), after.route_name())) {
             continue;
         }
         let mut result = StickyUsers {
