@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::request::{InvalidRequest, SimRequest, known_gateway};
 use super::simulation::{Prepared, Simulation};
+use super::sticky::route_name_of;
 use crate::config::{Body, HttpMatchRequest, Resource, StringMatch};
 use crate::route::report::DecisionReport;
 use crate::util::gateways::bound_gateways;
@@ -199,29 +200,6 @@ impl Change {
             }
         }
         lines
-    }
-}
-
-/// `VirtualService default/svc-b http[1].match[0]` (with route and match names when set), or
-/// what answered without a route.
-pub(super) fn route_name_of(d: &DecisionReport) -> String {
-    let named =
-        |name: &Option<String>| name.as_ref().map(|n| format!(" {n:?}")).unwrap_or_default();
-    match (&d.virtual_service, &d.route) {
-        (Some(vs), Some(route)) => {
-            let mut text = format!(
-                "VirtualService {vs} {}[{}]{}",
-                route.kind,
-                route.index,
-                named(&route.name)
-            );
-            if let Some(m) = &d.matched {
-                let _ = write!(text, " match[{}]{}", m.index, named(&m.name));
-            }
-            text
-        }
-        (Some(vs), None) => format!("VirtualService {vs} ({})", d.action),
-        (None, _) => format!("no VirtualService ({})", d.action),
     }
 }
 
