@@ -115,6 +115,7 @@
 //! | `watch` | no | [`SharedMesh::watch`]: reload the configuration when its files change (implies `yaml`) |
 //! | `metrics` | no | Envoy's per-cluster statistics from [`service::OutboundLayer`] on the `metrics` facade (implies `tower`) |
 //! | `cli` | no | the `meshroute` command-line tool (`check`, `route`, `simulate`, `proxy`, `test`, `diff`; implies `yaml` and `tower`; with `kube` also `--cluster` and `dump`) |
+//! | `rollout` | no | [`rollout`]: in-process progressive delivery, a [`rollout::Rollout`] that owns one route's weights in a [`SharedMesh`] and promotes, pauses or rolls back a canary on the outcomes the tower layers observe (implies `tower`) |
 //! | `kube` | no | [`cluster`]: keep a [`SharedMesh`] in sync with a Kubernetes cluster's Istio resources, Services, EndpointSlices and Pods through kube-rs watchers, or read them once (implies `yaml`; Rust 1.89+, and a Kubernetes version chosen for `k8s-openapi`, see the module) |
 //!
 //! Without default features the crate still compiles configurations built from [`config`]
@@ -166,6 +167,8 @@ mod diagnostic;
 mod live;
 mod propagation;
 mod registry;
+#[cfg(feature = "rollout")]
+pub mod rollout;
 mod route;
 #[cfg(feature = "tower")]
 pub mod service;
@@ -193,15 +196,15 @@ pub use config::load::{
     LoadError, LoadOptions, Loaded, from_path, from_str, from_str_named, mesh_config_from_str,
 };
 pub use diagnostic::{Code, CompileError, Diagnostic, InvalidSeverity, Severity};
-pub use live::SharedMesh;
 #[cfg(feature = "watch")]
 pub use live::Watcher;
+pub use live::{ObserverId, RequestOutcome, SharedMesh};
 pub use propagation::{Propagation, RoutingContext};
 pub use route::cluster::NoEndpoint;
 pub use route::connection::{Connection, ConnectionDecision};
 pub use route::decision::{Decision, DestinationRef, Outcome, RouteKind, RuleRef};
 pub use route::explain::{Explanation, Step};
-pub use route::mesh::{ActiveRequest, Mesh, UnknownCluster};
+pub use route::mesh::{ActiveRequest, Mesh, SetWeightsError, UnknownCluster, WeightsRefused};
 pub use route::policy::{
     Abort, CorsPolicy, DirectResponse, FaultPolicy, HeaderOp, HeaderOps, Mirror, RetryPolicy,
     Rewrite,

@@ -5,10 +5,14 @@
 //! start later see the new one. A configuration that fails to load or compile never replaces the
 //! working one.
 
+mod observe;
 mod shared;
 #[cfg(feature = "watch")]
 mod watch;
 
+pub use observe::{ObserverId, RequestOutcome};
+#[cfg(feature = "tower")]
+pub(crate) use shared::Observed;
 pub use shared::SharedMesh;
 #[cfg(feature = "watch")]
 pub use watch::Watcher;

@@ -16,7 +16,14 @@
 //! old and the new interval boundary change hands, so a growing canary only gains users. A
 //! request without the key is chosen at random, as Envoy does.
 
+//!
+//! **Run-time weights.** A rollout replaces a route's weights while requests are decided
+//! ([`WeightedChoice::set_weights`]): the cumulative bounds are atomics guarded by a sequence
+//! number (a seqlock), so a pick reads either the old weights or the new ones, never a mix,
+//! without a lock or an allocation. Readers only retry while a write is under way, which is rare.
+
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 
 use crate::balance::hash_policy::{HashInput, HashPolicy, hash};
 use crate::util::rng::Rng;
@@ -25,14 +32,46 @@ use crate::util::rng::Rng;
 pub(crate) const BUCKETS: u32 = 1 << BUCKET_BITS;
 const BUCKET_BITS: u32 = 20;
 
-/// Cumulative weights of a multi-destination route, compiled once.
-#[derive(Debug, Clone)]
+/// Cumulative weights of a multi-destination route, compiled once, replaceable at run time.
+#[derive(Debug)]
 pub(crate) struct WeightedChoice {
-    /// `(cumulative upper bound, destination index)` for every destination with weight > 0.
-    bounds: Box<[(u64, usize)]>,
-    total: u64,
+    /// The cumulative upper bound of each destination's interval, in list order. A weight-0
+    /// destination's interval is empty (its bound is its predecessor's), so no draw lands in it.
+    /// The last bound is the total, never 0.
+    bounds: Box<[AtomicU64]>,
+    /// The seqlock's sequence number: even while the bounds are settled, odd while
+    /// [`WeightedChoice::set_weights`] writes them.
+    sequence: AtomicU64,
     /// The user key of a sticky choice.
     sticky: Option<Box<Sticky>>,
+}
+
+impl Clone for WeightedChoice {
+    fn clone(&self) -> Self {
+        let (bounds, _) = self.read(|bounds, total| {
+            (
+                bounds
+                    .iter()
+                    .map(|b| b.load(Ordering::Relaxed))
+                    .collect::<Vec<_>>(),
+                total,
+            )
+        });
+        Self {
+            bounds: bounds.into_iter().map(AtomicU64::new).collect(),
+            sequence: AtomicU64::new(0),
+            sticky: self.sticky.clone(),
+        }
+    }
+}
+
+/// Why [`WeightedChoice::set_weights`] refused new weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BadWeights {
+    /// Not one weight per destination.
+    Count,
+    /// Every weight is 0.
+    AllZero,
 }
 
 /// What identifies a user for a sticky choice.
@@ -48,6 +87,19 @@ pub(crate) struct Sticky {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StickyBucket(pub(crate) u32);
 
+/// The cumulative bounds of `weights`; `None` when they are all zero.
+fn cumulative(weights: &[u32]) -> Option<Vec<u64>> {
+    let mut total = 0u64;
+    let bounds: Vec<u64> = weights
+        .iter()
+        .map(|&weight| {
+            total += u64::from(weight);
+            total
+        })
+        .collect();
+    (total > 0).then_some(bounds)
+}
+
 impl WeightedChoice {
     /// From the configured weights in list order. `None` when there is nothing to choose:
     /// a single destination, or weights that are all zero (validation rejects the latter).
@@ -55,18 +107,10 @@ impl WeightedChoice {
         if weights.len() < 2 {
             return None;
         }
-        let mut total = 0u64;
-        let mut bounds = Vec::new();
-        for (index, &weight) in weights.iter().enumerate() {
-            if weight == 0 {
-                continue;
-            }
-            total += u64::from(weight);
-            bounds.push((total, index));
-        }
-        (total > 0).then(|| Self {
-            bounds: bounds.into_boxed_slice(),
-            total,
+        let bounds = cumulative(weights)?;
+        Some(Self {
+            bounds: bounds.into_iter().map(AtomicU64::new).collect(),
+            sequence: AtomicU64::new(0),
             sticky: None,
         })
     }
@@ -82,30 +126,86 @@ impl WeightedChoice {
         self.sticky.as_deref()
     }
 
-    /// Each destination with a weight above 0, in list order: `(index, weight)`.
-    #[cfg(feature = "yaml")]
-    pub(crate) fn weights(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        self.bounds.iter().scan(0, |previous, &(bound, index)| {
-            let weight = bound.saturating_sub(*previous);
-            *previous = bound;
-            Some((index, weight))
-        })
+    /// The number of destinations (weight 0 included).
+    pub(crate) fn len(&self) -> usize {
+        self.bounds.len()
     }
 
-    /// The sum of the weights.
-    #[cfg(feature = "yaml")]
-    pub(crate) fn total(&self) -> u64 {
-        self.total
+    /// Replaces the weights (one per destination, in list order) atomically: a pick made
+    /// meanwhile sees the old weights or the new ones. Writers are serialized by the sequence
+    /// number itself.
+    pub(crate) fn set_weights(&self, weights: &[u32]) -> Result<(), BadWeights> {
+        if weights.len() != self.bounds.len() {
+            return Err(BadWeights::Count);
+        }
+        let bounds = cumulative(weights).ok_or(BadWeights::AllZero)?;
+        // Take the write side: from an even sequence number to the odd one after it.
+        let mut current = self.sequence.load(Ordering::Relaxed);
+        loop {
+            if current & 1 == 1 {
+                std::hint::spin_loop();
+                current = self.sequence.load(Ordering::Relaxed);
+                continue;
+            }
+            match self.sequence.compare_exchange_weak(
+                current,
+                current.wrapping_add(1),
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(seen) => current = seen,
+            }
+        }
+        // Pairs with the readers' acquire fence: a reader that sees a bound written below also
+        // sees the odd sequence number, and retries.
+        fence(Ordering::Release);
+        for (slot, bound) in self.bounds.iter().zip(bounds) {
+            slot.store(bound, Ordering::Relaxed);
+        }
+        self.sequence
+            .store(current.wrapping_add(2), Ordering::Release);
+        Ok(())
+    }
+
+    /// Runs `f` on a consistent view of the bounds and their total (the seqlock's read side).
+    #[inline(always)]
+    fn read<T>(&self, f: impl Fn(&[AtomicU64], u64) -> T) -> T {
+        loop {
+            let before = self.sequence.load(Ordering::Acquire);
+            let total = self.bounds.last().map_or(0, |b| b.load(Ordering::Relaxed));
+            let result = f(&self.bounds, total);
+            fence(Ordering::Acquire);
+            if before & 1 == 0 && self.sequence.load(Ordering::Relaxed) == before {
+                return result;
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Each destination with a weight above 0, in list order, `(index, weight)`, and the sum of
+    /// the weights, read together.
+    #[cfg(any(feature = "yaml", test))]
+    pub(crate) fn weights(&self) -> (Vec<(usize, u64)>, u64) {
+        self.read(|bounds, total| {
+            let mut previous = 0;
+            let weights = bounds
+                .iter()
+                .enumerate()
+                .filter_map(|(index, bound)| {
+                    let bound = bound.load(Ordering::Relaxed);
+                    let weight = bound.saturating_sub(previous);
+                    previous = bound;
+                    (weight > 0).then_some((index, weight))
+                })
+                .collect();
+            (weights, total)
+        })
     }
 
     /// Envoy's interval rule for the random number `random`.
     pub(crate) fn pick_with(&self, random: u64) -> usize {
-        let v = random % self.total;
-        // Few destinations: a linear scan beats a binary search.
-        self.bounds
-            .iter()
-            .find(|(bound, _)| v < *bound)
-            .map_or(0, |(_, index)| *index)
+        self.read(|bounds, total| interval(bounds, random.checked_rem(total).unwrap_or(0)))
     }
 
     /// Draws once from `rng` and picks.
@@ -128,9 +228,18 @@ impl WeightedChoice {
 
     /// The destination of bucket `bucket` (below [`BUCKETS`]).
     pub(crate) fn pick_bucket(&self, bucket: StickyBucket) -> usize {
-        let v = (u64::from(bucket.0) * self.total) >> BUCKET_BITS;
-        self.pick_with(v)
+        self.read(|bounds, total| interval(bounds, (u64::from(bucket.0) * total) >> BUCKET_BITS))
     }
+}
+
+/// The destination whose interval holds `v` (below the total).
+#[inline(always)]
+fn interval(bounds: &[AtomicU64], v: u64) -> usize {
+    // Few destinations: a linear scan beats a binary search.
+    bounds
+        .iter()
+        .position(|bound| v < bound.load(Ordering::Relaxed))
+        .unwrap_or(0)
 }
 
 /// The bucket of a user key's hash. The hash policies' hashes are xxHash64 of the value, which
@@ -152,8 +261,6 @@ impl Sticky {
             .map(bucket_of)
     }
 }
-
-impl WeightedChoice {}
 
 #[cfg(test)]
 mod tests {
@@ -180,6 +287,74 @@ mod tests {
         let choice = WeightedChoice::new(&[3, 0, 1]).unwrap();
         assert_eq!(choice.pick_with(2), 0);
         assert_eq!(choice.pick_with(3), 2);
+    }
+
+    /// Run-time weights follow the same interval rule, weight-0 destinations included.
+    #[test]
+    fn set_weights_replaces_the_intervals() {
+        let choice = WeightedChoice::new(&[100, 0]).unwrap();
+        assert_eq!(choice.pick_with(99), 0);
+        choice.set_weights(&[90, 10]).unwrap();
+        assert_eq!(choice.pick_with(89), 0);
+        assert_eq!(choice.pick_with(90), 1);
+        assert_eq!(choice.pick_with(99), 1);
+        choice.set_weights(&[0, 100]).unwrap();
+        for r in 0..1000 {
+            assert_eq!(choice.pick_with(r), 1);
+        }
+        assert_eq!(choice.pick_bucket(StickyBucket(0)), 1);
+        assert_eq!(choice.set_weights(&[0, 0]), Err(BadWeights::AllZero));
+        assert_eq!(choice.set_weights(&[1, 2, 3]), Err(BadWeights::Count));
+        // A refused change keeps the weights.
+        assert_eq!(choice.pick_with(0), 1);
+        let copy = choice.clone();
+        assert_eq!(copy.pick_with(0), 1);
+    }
+
+    /// Sticky buckets move only between the old and the new boundary.
+    #[test]
+    fn set_weights_moves_only_the_buckets_between_the_boundaries() {
+        let choice = WeightedChoice::new(&[95, 5]).unwrap();
+        let before: Vec<usize> = (0..BUCKETS)
+            .step_by(97)
+            .map(|b| choice.pick_bucket(StickyBucket(b)))
+            .collect();
+        choice.set_weights(&[75, 25]).unwrap();
+        let after: Vec<usize> = (0..BUCKETS)
+            .step_by(97)
+            .map(|b| choice.pick_bucket(StickyBucket(b)))
+            .collect();
+        for (old, new) in before.iter().zip(&after) {
+            assert!(*old == *new || (*old == 0 && *new == 1), "{old} -> {new}");
+        }
+        let canary = after.iter().filter(|d| **d == 1).count() as f64 / after.len() as f64;
+        assert!((canary - 0.25).abs() < 0.01, "{canary}");
+    }
+
+    /// Readers never see a mix of two weight sets while a writer replaces them.
+    #[test]
+    fn concurrent_readers_see_whole_weight_sets() {
+        let choice = std::sync::Arc::new(WeightedChoice::new(&[1, 0, 0]).unwrap());
+        let writer = {
+            let choice = std::sync::Arc::clone(&choice);
+            std::thread::spawn(move || {
+                for i in 0..20_000u32 {
+                    // Always exactly one destination with all the weight.
+                    let mut weights = [0u32; 3];
+                    weights[(i % 3) as usize] = 1 + i;
+                    choice.set_weights(&weights).unwrap();
+                }
+            })
+        };
+        while !writer.is_finished() {
+            // A mix would put some draws on a weight-0 destination or out of range; a whole set
+            // picks its one destination whatever the draw, so two draws agree when no write
+            // came between them: check the weights' invariant instead.
+            let (weights, total) = choice.weights();
+            assert_eq!(weights.len(), 1, "{weights:?}");
+            assert_eq!(weights[0].1, total);
+        }
+        writer.join().unwrap();
     }
 
     #[test]

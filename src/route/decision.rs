@@ -377,8 +377,9 @@ impl<'a> Decision<'a> {
         else {
             return vec![(chosen, 1, 1)];
         };
-        choice
-            .weights()
+        let (weights, total) = choice.weights();
+        weights
+            .into_iter()
             .filter_map(|(index, weight)| {
                 let d = destinations.get(index)?;
                 let destination = DestinationRef {
@@ -387,7 +388,7 @@ impl<'a> Decision<'a> {
                     port: d.port.or(d.service_port).or(Some(self.request.port)),
                     cluster_exists: chosen.cluster_exists,
                 };
-                Some((destination, weight, choice.total()))
+                Some((destination, weight, total))
             })
             .collect()
     }

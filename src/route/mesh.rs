@@ -833,6 +833,136 @@ impl Mesh {
         Ok(())
     }
 
+    /// Replaces the weights of one HTTP route at run time, as a progressive-delivery controller
+    /// rewrites them in the VirtualService, without recompiling: `virtual_service` is its
+    /// `namespace/name`, `route` the route's `name`, or its index in `spec.http` when no route
+    /// has that name. Each destination gets the weight given for its subset (`""` names a
+    /// destination without one); destinations not listed get 0, and a weight-0 destination gets
+    /// no traffic, as Istio omits it. The swap is atomic and the decision path stays lock- and
+    /// allocation-free: a decision sees the old weights or the new ones. Sticky routes keep
+    /// their key, and a growing weight only gains users. A later [`SharedMesh`] reload compiles
+    /// the configured weights again; [`SharedMesh::set_weights`] re-applies them.
+    ///
+    /// [`SharedMesh`]: crate::SharedMesh
+    /// [`SharedMesh::set_weights`]: crate::SharedMesh::set_weights
+    pub fn set_weights(
+        &self,
+        virtual_service: &str,
+        route: &str,
+        weights: &[(&str, u32)],
+    ) -> Result<(), SetWeightsError> {
+        let refused = |reason| SetWeightsError {
+            virtual_service: virtual_service.to_owned(),
+            route: route.to_owned(),
+            reason,
+        };
+        let routes = self.routes_named(virtual_service, route).map_err(refused)?;
+        // Check every copy first, then write: a refusal changes nothing.
+        let mut plan = Vec::with_capacity(routes.len());
+        for compiled in routes {
+            let Action::Route {
+                destinations,
+                choice: Some(choice),
+                ..
+            } = &compiled.action
+            else {
+                return Err(refused(WeightsRefused::NotWeighted));
+            };
+            if let Some((subset, _)) = weights.iter().find(|(subset, _)| {
+                !destinations
+                    .iter()
+                    .any(|d| d.subset.as_deref().unwrap_or("") == *subset)
+            }) {
+                return Err(refused(WeightsRefused::NoSuchSubset((*subset).to_owned())));
+            }
+            let values: Vec<u32> = destinations
+                .iter()
+                .map(|d| {
+                    let subset = d.subset.as_deref().unwrap_or("");
+                    weights
+                        .iter()
+                        .find(|(s, _)| *s == subset)
+                        .map_or(0, |(_, w)| *w)
+                })
+                .collect();
+            if values.iter().all(|w| *w == 0) {
+                return Err(refused(WeightsRefused::AllZero));
+            }
+            if values.len() != choice.len() {
+                return Err(refused(WeightsRefused::NotWeighted));
+            }
+            plan.push((choice, values));
+        }
+        for (choice, values) in plan {
+            if let Err(error) = choice.set_weights(&values) {
+                // Checked above; kept for the record should it ever differ.
+                tracing::warn!(?error, virtual_service, route, "weights not replaced");
+            }
+        }
+        tracing::debug!(virtual_service, route, ?weights, "route weights replaced");
+        Ok(())
+    }
+
+    /// Every compiled copy of a VirtualService's HTTP route, by name, else by index.
+    fn routes_named(
+        &self,
+        virtual_service: &str,
+        route: &str,
+    ) -> Result<Vec<&CompiledRoute>, WeightsRefused> {
+        let services: Vec<&CompiledVs> = self
+            .inner
+            .tables
+            .virtual_services
+            .iter()
+            .filter(|vs| &*vs.key == virtual_service)
+            .collect();
+        if services.is_empty() {
+            return Err(WeightsRefused::NoVirtualService);
+        }
+        let by_name = |r: &&CompiledRoute| r.name.as_deref() == Some(route);
+        let by_index = |r: &&CompiledRoute| route.parse::<usize>().is_ok_and(|i| i == r.index);
+        let mut routes: Vec<&CompiledRoute> = services
+            .iter()
+            .flat_map(|vs| vs.routes.iter().filter(by_name))
+            .collect();
+        if routes.is_empty() {
+            routes = services
+                .iter()
+                .flat_map(|vs| vs.routes.iter().filter(by_index))
+                .collect();
+        }
+        if routes.is_empty() {
+            return Err(WeightsRefused::NoRoute);
+        }
+        Ok(routes)
+    }
+
+    /// The destinations (host, subset) of a route [`Mesh::set_weights`] can set, in list order.
+    #[cfg(feature = "rollout")]
+    pub(crate) fn weighted_destinations(
+        &self,
+        virtual_service: &str,
+        route: &str,
+    ) -> Result<Vec<HostSubset>, SetWeightsError> {
+        let refused = |reason| SetWeightsError {
+            virtual_service: virtual_service.to_owned(),
+            route: route.to_owned(),
+            reason,
+        };
+        let routes = self.routes_named(virtual_service, route).map_err(refused)?;
+        match routes.first().map(|r| &r.action) {
+            Some(Action::Route {
+                destinations,
+                choice: Some(_),
+                ..
+            }) => Ok(destinations
+                .iter()
+                .map(|d| (d.host.clone(), d.subset.clone()))
+                .collect()),
+            _ => Err(refused(WeightsRefused::NotWeighted)),
+        }
+    }
+
     /// The endpoints of a cluster (`subset` `None`: all endpoints of the host), if it exists.
     /// `host` is any name of the service (see the type's docs on host names).
     pub fn endpoints(&self, host: &str, subset: Option<&str>, port: u16) -> Option<Vec<Endpoint>> {
@@ -1263,6 +1393,45 @@ impl UnknownCluster {
             )
         }
     }
+}
+
+/// A destination's host and subset.
+#[cfg(feature = "rollout")]
+pub(crate) type HostSubset = (Arc<str>, Option<Arc<str>>);
+
+/// [`Mesh::set_weights`] refused to replace a route's weights; the mesh is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("weights of route {route} of VirtualService {virtual_service} not replaced: {reason}")]
+#[non_exhaustive]
+pub struct SetWeightsError {
+    /// The VirtualService as given (`namespace/name`).
+    pub virtual_service: String,
+    /// The route as given (its name or index).
+    pub route: String,
+    /// Why.
+    pub reason: WeightsRefused,
+}
+
+/// Why [`Mesh::set_weights`] refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WeightsRefused {
+    /// No VirtualService of the configuration has that `namespace/name`.
+    #[error("the configuration has no such VirtualService")]
+    NoVirtualService,
+    /// The VirtualService has no HTTP route of that name or index.
+    #[error("the VirtualService has no HTTP route of that name or index")]
+    NoRoute,
+    /// The route does not split traffic: it has a single destination, or redirects or answers
+    /// directly.
+    #[error("the route does not split traffic between two or more destinations")]
+    NotWeighted,
+    /// A subset given names none of the route's destinations.
+    #[error("no destination of the route has subset {0:?}")]
+    NoSuchSubset(String),
+    /// Every destination would get weight 0.
+    #[error("every destination would get weight 0")]
+    AllZero,
 }
 
 /// A request in flight on an endpoint, for least-request balancing; dropping it ends it.

@@ -3,13 +3,16 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Instant;
 
 use http::{HeaderValue, Response};
 
 use super::body::{Guards, ResponseBody};
 use super::reply::record_end;
+use crate::live::Observed;
 use crate::route::mesh::ActiveRequest;
 use crate::route::policy::HeaderOps;
+use crate::route::upstream::UpstreamResult;
 
 /// What to do to the response once the inner service has answered.
 #[derive(Debug, Default)]
@@ -174,7 +177,12 @@ pin_project_lite::pin_project! {
     #[derive(Debug)]
     enum State<F, B> {
         Local { response: Option<Response<ResponseBody<B>>> },
-        Inner { #[pin] future: F, after: Option<After> },
+        Inner {
+            #[pin] future: F,
+            after: Option<After>,
+            // The destination and the start, while the mesh has observers (`Dispatch`).
+            observed: Option<(Observed, Instant)>,
+        },
     }
 }
 
@@ -187,11 +195,12 @@ impl<F, B> ResponseFuture<F, B> {
         }
     }
 
-    pub(crate) fn inner(future: F, after: After) -> Self {
+    pub(crate) fn inner(future: F, after: After, observed: Option<Observed>) -> Self {
         Self {
             state: State::Inner {
                 future,
                 after: Some(after),
+                observed: observed.map(|o| (o, Instant::now())),
             },
         }
     }
@@ -208,8 +217,20 @@ where
             StateProj::Local { response } => Poll::Ready(Ok(response
                 .take()
                 .unwrap_or_else(|| Response::new(ResponseBody::local(""))))),
-            StateProj::Inner { future, after } => {
-                let response = ready!(future.poll(cx))?;
+            StateProj::Inner {
+                future,
+                after,
+                observed,
+            } => {
+                let result = ready!(future.poll(cx));
+                if let Some((observed, started)) = observed.take() {
+                    let outcome = match &result {
+                        Ok(response) => UpstreamResult::Status(response.status().as_u16()),
+                        Err(_) => UpstreamResult::LocalFailure,
+                    };
+                    observed.publish(outcome, started);
+                }
+                let response = result?;
                 let mut after = after.take().unwrap_or_default();
                 let guards = Guards {
                     active: after.active.take(),

@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use tower::{Service, ServiceExt};
 
-use crate::live::SharedMesh;
+use crate::live::{Observed, SharedMesh};
 use crate::route::decision::Outcome;
 use crate::route::policy::HeaderOps;
 use crate::route::source::Source;
@@ -135,7 +135,7 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let mesh = self.mesh.load();
         let grpc = is_grpc(request.headers());
-        let (target, info, local, edits) = {
+        let (target, info, local, edits, observed) = {
             let decision = match &self.rng {
                 Some(rng) => mesh.route_as(&request, Some(&self.host), &self.source, &mut &*rng),
                 None => mesh.route_as(&request, Some(&self.host), &self.source, &mut ThreadRng),
@@ -173,7 +173,11 @@ where
                 path_and_query: decision.rewritten_path_and_query(),
                 authority: decision.authority_rewrite().map(str::to_owned),
             };
-            (target, info, local, edits)
+            let observed = target
+                .is_some()
+                .then(|| Observed::of(&self.mesh, &decision))
+                .flatten();
+            (target, info, local, edits, observed)
         };
         if let Some(response) = local {
             return ResponseFuture::local(response);
@@ -211,6 +215,6 @@ where
             response_ops: edits.response_ops,
             ..After::default()
         };
-        ResponseFuture::inner(service.oneshot(request), after)
+        ResponseFuture::inner(service.oneshot(request), after, observed)
     }
 }

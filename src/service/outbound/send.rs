@@ -15,6 +15,7 @@ use super::mirror::{BoxError, MirrorTarget};
 use super::retry::{Backoff, Failure, RetryOn, classify, transport_reason};
 use super::settings::Settings;
 use super::stats::{count, gauges};
+use crate::live::Observed;
 use crate::route::cluster::Overflow;
 use crate::route::decision::PickedEndpoint;
 use crate::route::policy::{Abort, RetryPolicy, RoutePolicy};
@@ -67,6 +68,8 @@ pub(super) struct Prepared {
     pub(super) grpc: bool,
     pub(super) after: After,
     pub(super) draws: Draws,
+    /// Where each attempt's outcome is published, while the mesh has observers.
+    pub(super) observed: Option<Observed>,
 }
 
 impl Prepared {
@@ -75,6 +78,7 @@ impl Prepared {
     pub(super) fn is_plain(&self) -> bool {
         self.delay.is_none()
             && self.abort.is_none()
+            && self.observed.is_none()
             && self.mirrors.is_empty()
             && self
                 .policy
@@ -257,6 +261,7 @@ where
         grpc,
         after,
         mut draws,
+        observed,
         ..
     } = prepared;
     let retry: Option<&RetryPolicy> = policy.as_ref().and_then(|p| p.retries.as_ref());
@@ -341,6 +346,7 @@ where
         if attempt > 1 {
             count("upstream_rq_retry", upstream.as_ref());
         }
+        let started = Instant::now();
         let call = service.call(request);
         let ended = match per_try {
             Some(limit) => match tokio::time::timeout(limit, call).await {
@@ -353,6 +359,9 @@ where
         let report = |result: UpstreamResult| {
             if let (Some(upstream), Some(picked)) = (&upstream, &picked) {
                 upstream.report(picked, result, now);
+            }
+            if let Some(observed) = &observed {
+                observed.publish(result, started);
             }
             gauges(upstream.as_ref());
         };

@@ -9,6 +9,7 @@ use tracing::Instrument;
 use super::mirror::{BoxError, MirrorTarget, authority_uri};
 use super::send::{Draws, Prepared, Target, abort_reply, failure_reply, send};
 use super::settings::Settings;
+use crate::live::Observed;
 use crate::propagation::RoutingContext;
 use crate::route::decision::Decision;
 use crate::route::mesh::Mesh;
@@ -396,6 +397,7 @@ impl<S> Outbound<S> {
                 active: None,
             },
             draws: draws.clone(),
+            observed: Observed::of(&self.layer.mesh, decision),
         }
     }
 }
