@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use super::request::{InvalidRequest, SimRequest, known_gateway};
 use super::simulation::{Prepared, Simulation};
-use super::sticky::route_name_of;
 use crate::config::{Body, HttpMatchRequest, Resource, StringMatch};
 use crate::route::report::DecisionReport;
 use crate::util::gateways::bound_gateways;

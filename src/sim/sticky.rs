@@ -3,7 +3,7 @@
 //! changes are counted, by where they were and where they go.
 
 use std::collections::BTreeMap;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
 use serde::Serialize;
@@ -180,28 +180,5 @@ impl fmt::Display for StickyUsers {
             writeln!(f, "  {n} move {from} → {to}")?;
         }
         write!(f, "  {} of {} users move", self.moved(), self.users)
-    }
-}
-
-/// `VirtualService default/svc-b http[1].match[0]` (with route and match names when set), or
-/// what answered without a route.
-pub(super) fn route_name_of(d: &DecisionReport) -> String {
-    let named =
-        |name: &Option<String>| name.as_ref().map(|n| format!(" {n:?}")).unwrap_or_default();
-    match (&d.virtual_service, &d.route) {
-        (Some(vs), Some(route)) => {
-            let mut text = format!(
-                "VirtualService {vs} {}[{}]{}",
-                route.kind,
-                route.index,
-                named(&route.name)
-            );
-            if let Some(m) = &d.matched {
-                let _ = write!(text, " match[{}]{}", m.index, named(&m.name));
-            }
-            text
-        }
-        (Some(vs), None) => format!("VirtualService {vs} ({})", d.action),
-        (None, _) => format!("no VirtualService ({})", d.action),
     }
 }
