@@ -81,6 +81,31 @@ fn describe(served: &BTreeMap<String, usize>) -> String {
 }
 
 /// Runs `rollout` to its end: each simulated minute, 1,000 requests, then a tick.
+/// Runs one rollout to its end; whether it ended in `expected` and v2 then serves everything
+/// (the promoted v2, or v2 kept after v3's rollback).
+async fn rolls(
+    mesh: &SharedMesh,
+    spec: RolloutSpec,
+    clock: &ManualClock,
+    app: &Dispatch<Handler>,
+    expected: Phase,
+) -> bool {
+    let mut ok = match Rollout::start(mesh, spec, clock.clone()) {
+        Ok(rollout) => {
+            run(&rollout, clock, app).await;
+            rollout.state().phase == expected
+        }
+        Err(error) => {
+            println!("  {error}");
+            false
+        }
+    };
+    let served = traffic(app, 1000).await;
+    println!("  now: {}", describe(&served));
+    ok &= served.get("v2") == Some(&1000);
+    ok
+}
+
 async fn run(rollout: &Rollout, clock: &ManualClock, app: &Dispatch<Handler>) {
     println!("  {}", *rollout.events().borrow());
     while rollout.state().phase == Phase::Progressing {
@@ -121,37 +146,10 @@ async fn main() {
             .min_requests(50)
             .max_error_rate(0.01)
     };
-    let mut ok = true;
-
     println!("v2, healthy, against v1:");
-    match Rollout::start(&mesh, spec("v1", "v2"), clock.clone()) {
-        Ok(rollout) => {
-            run(&rollout, &clock, &app).await;
-            ok &= rollout.state().phase == Phase::Succeeded;
-        }
-        Err(error) => {
-            println!("  {error}");
-            ok = false;
-        }
-    }
-    let served = traffic(&app, 1000).await;
-    println!("  now: {}", describe(&served));
-    ok &= served.get("v2") == Some(&1000);
-
+    let mut ok = rolls(&mesh, spec("v1", "v2"), &clock, &app, Phase::Succeeded).await;
     println!("v3, answering 500, against v2:");
-    match Rollout::start(&mesh, spec("v2", "v3"), clock.clone()) {
-        Ok(rollout) => {
-            run(&rollout, &clock, &app).await;
-            ok &= rollout.state().phase == Phase::RolledBack;
-        }
-        Err(error) => {
-            println!("  {error}");
-            ok = false;
-        }
-    }
-    let served = traffic(&app, 1000).await;
-    println!("  now: {}", describe(&served));
-    ok &= served.get("v2") == Some(&1000);
+    ok &= rolls(&mesh, spec("v2", "v3"), &clock, &app, Phase::RolledBack).await;
 
     std::process::exit(if ok { 0 } else { 1 });
 }
