@@ -12,9 +12,9 @@
 //!   errors, 2 unreadable input or bad arguments.
 //! - `meshroute simulate PATH... --requests FILE.jsonl [--seed N] [--repeat N]` decides every
 //!   request line (one decision JSON per line; with `--repeat`, one distribution JSON per
-//!   line), after printing the configuration's warnings to standard error. Exit status: 0
-//!   done, 1 the configuration has errors, 2 unreadable input, a bad request line or bad
-//!   arguments.
+//!   line; with `--sticky-users N`, how N users of a sticky route spread), after printing the
+//!   configuration's warnings to standard error. Exit status: 0 done, 1 the configuration has
+//!   errors, 2 unreadable input, a bad request line or bad arguments.
 //! - `meshroute test PATH... [--config PATH]...` runs routing test files written for
 //!   istio-config-validator (`testCases:`) or Envoy's `router_check_tool` (`tests:`) against
 //!   Istio's semantics (`meshroute::sim::TestFiles`): one line per case, the details of each
@@ -338,6 +338,12 @@ enum Command {
         /// the distribution of destinations and endpoints instead of one decision.
         #[arg(long)]
         repeat: Option<u64>,
+        /// Send each request as N simulated users of its route's sticky key
+        /// (`meshroute.dev/sticky-key`; keys `user-0`, `user-1`, ...) and print how many users
+        /// each destination gets; `meshroute diff --sticky-users` shows who moves when weights
+        /// change.
+        #[arg(long, value_name = "N", conflicts_with = "repeat")]
+        sticky_users: Option<u32>,
         /// What to print per request: `json` (one object per line), `yaml` (one document per
         /// request) or `text` (one line per request).
         #[arg(short = 'o', long = "output", value_enum, default_value = "json")]
@@ -548,6 +554,7 @@ fn main() -> ExitCode {
             log_header,
             seed,
             repeat,
+            sticky_users,
             output,
             namespace,
             #[cfg(feature = "kube")]
@@ -573,7 +580,11 @@ fn main() -> ExitCode {
                     log_headers: &log_header,
                 },
                 seed,
-                repeat,
+                match (repeat, sticky_users) {
+                    (_, Some(users)) => Spread::Users(users),
+                    (Some(n), None) => Spread::Draws(n),
+                    (None, None) => Spread::Once,
+                },
                 output,
                 &options(namespace, &load),
                 mesh_config,
@@ -1524,12 +1535,20 @@ impl BadLines {
     }
 }
 
+/// What `simulate` prints per request: one decision, the distribution over N draws
+/// (`--repeat`), or the spread of N sticky users (`--sticky-users`).
+enum Spread {
+    Once,
+    Draws(u64),
+    Users(u32),
+}
+
 /// `meshroute simulate`: one decision (or distribution) per request line, streamed.
 fn simulate(
     input: &Input<'_>,
     requests: &RequestSource<'_>,
     seed: u64,
-    repeat: Option<u64>,
+    spread: Spread,
     output: Output,
     options: &LoadOptions,
     mesh_config: Option<&std::path::Path>,
@@ -1575,13 +1594,42 @@ fn simulate(
             }
         };
         let seed = seed.wrapping_add(index);
-        let value = match repeat {
-            Some(n) => sim.distribution(request, n, seed).map(|d| match output {
+        let value = match spread {
+            Spread::Draws(n) => sim.distribution(request, n, seed).map(|d| match output {
                 Output::Yaml => format!("---\n{}", yaml(&d).trim_end()),
                 Output::Text => distribution_text(line.number, &d),
                 _ => json(&d),
             }),
-            None => sim.decide(request, seed).map(|d| match output {
+            Spread::Users(n) => {
+                match meshroute::sim::sticky_users(&sim, &sim, [request.clone()], n).pop() {
+                    Some(users) => Ok(match output {
+                        Output::Yaml => format!("---\n{}", yaml(&users).trim_end()),
+                        Output::Text => format!(
+                            "{}: {} sticky on {}, {} users: {}",
+                            line.number,
+                            users.route,
+                            users.key,
+                            users.users,
+                            users
+                                .after
+                                .iter()
+                                .map(|(d, n)| format!("{d} {n}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        _ => json(&users),
+                    }),
+                    None => {
+                        bad.report(
+                            requests.path,
+                            &line,
+                            "the route this request takes has no sticky key (meshroute.dev/sticky-key)",
+                        );
+                        continue;
+                    }
+                }
+            }
+            Spread::Once => sim.decide(request, seed).map(|d| match output {
                 Output::Yaml => format!("---\n{}", yaml(&d).trim_end()),
                 Output::Text => decision_text(line.number, &d),
                 _ => json(&d),

@@ -132,27 +132,37 @@ fn destination(report: &DecisionReport) -> String {
     }
 }
 
-/// `request` sent by user `i`: the key set as the sticky key reads it.
+/// `request` sent by user `i`: the key set as the sticky key reads it, replacing any value of
+/// that key the request had (a `cookie` key replaces the request's cookies).
 fn with_user(request: &SimRequest, key: &str, i: u32) -> SimRequest {
     let id = format!("user-{i}");
-    match key.split_once(':') {
-        Some(("header", name)) => request.clone().header(name, id),
-        Some(("cookie", name)) => request.clone().header("cookie", format!("{name}={id}")),
-        Some(("query", name)) => {
+    let (kind, name) = key.split_once(':').unwrap_or((key, ""));
+    let replaced = match kind {
+        "header" => name,
+        "cookie" => "cookie",
+        _ => "",
+    };
+    let url = match kind {
+        "query" => {
             let url = request.url();
             let separator = if url.contains('?') { '&' } else { '?' };
-            let mut user =
-                SimRequest::new(request.method(), format!("{url}{separator}{name}={id}"));
-            for (k, v) in request.headers() {
-                user = user.header(k.clone(), v.clone());
-            }
-            user.with_source_of(request)
+            format!("{url}{separator}{name}={id}")
         }
+        _ => request.url().to_owned(),
+    };
+    let mut user = SimRequest::new(request.method(), url).with_source_of(request);
+    for (k, v) in request.headers() {
+        if !k.eq_ignore_ascii_case(replaced) {
+            user = user.header(k.clone(), v.clone());
+        }
+    }
+    match kind {
+        "header" => user.header(name, id),
+        "cookie" => user.header("cookie", format!("{name}={id}")),
+        "query" => user,
         _ => {
             let [_, a, b, c] = i.to_be_bytes();
-            request
-                .clone()
-                .source_ip(IpAddr::V4(Ipv4Addr::new(10, a, b, c)))
+            user.source_ip(IpAddr::V4(Ipv4Addr::new(10, a, b, c)))
         }
     }
 }

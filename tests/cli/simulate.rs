@@ -367,3 +367,60 @@ fn simulate_prints_the_configuration_warnings_first() {
         "{text}"
     );
 }
+
+/// `--sticky-users N`: each request sent as N users of its route's sticky key
+/// (`examples/sticky/canary-25.yaml`, v2 at 25%): the spread follows the weights, a key the
+/// request carried is replaced by each user's, and a request whose route is not sticky is a bad
+/// line (exit status 1).
+#[test]
+fn sticky_users_spread_as_the_weights_say() {
+    let requests = "{\"url\":\"http://svc-b:8080/\"}\n{\"url\":\"http://svc-b:8080/\",\"headers\":{\"x-user-id\":\"fixed\"}}\n";
+    let out = meshroute(
+        &[
+            "simulate",
+            "examples/sticky/canary-25.yaml",
+            "--requests",
+            "-",
+            "--sticky-users",
+            "10000",
+        ],
+        Some(requests),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        assert_eq!(line["key"], "header:x-user-id");
+        let v2 = line["after"]["svc-b.default.svc.cluster.local v2"]
+            .as_u64()
+            .unwrap();
+        assert!((2_400..=2_600).contains(&v2), "{v2} of 10000 users in v2");
+    }
+    assert_eq!(
+        lines[0]["after"], lines[1]["after"],
+        "the request's own key is replaced"
+    );
+
+    let out = meshroute(
+        &[
+            "simulate",
+            "examples/sticky/canary-25.yaml",
+            "--requests",
+            "-",
+            "--sticky-users",
+            "10",
+        ],
+        Some("{\"url\":\"http://other:8080/\"}\n"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no sticky key"));
+}
