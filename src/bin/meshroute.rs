@@ -14,7 +14,8 @@
 //!   request line (one decision JSON per line; with `--repeat`, one distribution JSON per
 //!   line; with `--sticky-users N`, how N users of a sticky route spread), after printing the
 //!   configuration's warnings to standard error. Exit status: 0 done, 1 the configuration has
-//!   errors, 2 unreadable input, a bad request line or bad arguments.
+//!   errors or a request line was bad (reported with its number, the others decided), 2
+//!   unreadable input or bad arguments.
 //! - `meshroute test PATH... [--config PATH]...` runs routing test files written for
 //!   istio-config-validator (`testCases:`) or Envoy's `router_check_tool` (`tests:`) against
 //!   Istio's semantics (`meshroute::sim::TestFiles`): one line per case, the details of each
