@@ -10,6 +10,7 @@ use super::cluster::Clusters;
 use super::index::RouteIndex;
 use super::matcher::MatchRequest;
 use super::policy::{DirectResponse, HeaderOps, Redirect, RoutePolicy};
+use crate::util::bytes;
 use crate::util::host::{Wildcards, wildcard_matches};
 
 /// Everything a `Mesh` answers from, built by `compile` from the effective resources.
@@ -438,7 +439,7 @@ impl SidecarHosts {
         } else {
             self.short
                 .get(host)
-                .and_then(|pairs| pairs.iter().find(|(ns, _)| **ns == *namespace))
+                .and_then(|pairs| pairs.iter().find(|(ns, _)| bytes::eq(ns, namespace)))
                 .map(|(_, index)| index)
                 .or_else(|| self.domains.get(host))
         };

@@ -3,6 +3,7 @@
 //! Envoy replacement syntax of user regexes. Nothing here knows Istio's resources or meshroute's
 //! decisions.
 
+pub(crate) mod bytes;
 pub(crate) mod duration;
 pub(crate) mod gateways;
 pub(crate) mod host;

@@ -35,15 +35,59 @@ fn split_at(s: &str, byte: u8) -> Option<(&str, &str)> {
     Some((s.get(..at)?, s.get(at + 1..)?))
 }
 
-/// The parameters of a raw query string (without the `?`), in order, as `(key, value)`.
+/// The parameters of a raw query string (without the `?`), in order, as `(key, value)`: the
+/// definition [`first_value`] is tested against.
+#[cfg(test)]
 pub(crate) fn params(query: &str) -> impl Iterator<Item = (&str, &str)> {
     pieces(query).map(split)
 }
 
 /// The first value of `key` in a raw query string (without the `?`), not decoded; `""` for a
 /// bare `key`.
+///
+/// One pass over the pieces without splitting each (the same answer as
+/// `params(query).find_map(..)`, checked by `first_value_agrees_with_params`): a piece is
+/// compared with `key` only at its start, inline ([`bytes::eq`](super::bytes::eq)).
 pub(crate) fn first_value<'q>(query: &'q str, key: &str) -> Option<&'q str> {
-    params(query).find_map(|(k, v)| (k == key).then_some(v))
+    let bytes = query.as_bytes();
+    let wanted = key.as_bytes();
+    if bytes.is_empty() {
+        return None;
+    }
+    let mut start = 0;
+    loop {
+        let tail = bytes.get(start..)?;
+        let end = tail
+            .iter()
+            .position(|b| *b == b'&')
+            .map_or(bytes.len(), |at| start + at);
+        let piece = bytes.get(start..end)?;
+        if piece
+            .get(..wanted.len())
+            .is_some_and(|head| super::bytes::bytes_eq(head, wanted))
+        {
+            match piece.get(wanted.len()) {
+                // A key with `=` never equals a piece's key, which ends at its first `=`.
+                None if !has_equals(wanted) => return Some(""),
+                Some(b'=') if !has_equals(wanted) => {
+                    return query.get(start + wanted.len() + 1..end);
+                }
+                _ => {}
+            }
+        }
+        // An empty piece after the last `&` is not a parameter.
+        start = end + 1;
+        if start >= bytes.len() {
+            return None;
+        }
+    }
+}
+
+/// Whether a key has `=` (a byte loop: keys are short, and `contains` calls `memchr`).
+#[inline]
+#[allow(clippy::manual_contains)]
+fn has_equals(key: &[u8]) -> bool {
+    key.iter().any(|b| *b == b'=')
 }
 
 /// The query part of a `:path` (after its first `?`), if it has one.
@@ -72,5 +116,31 @@ mod tests {
         assert_eq!(first_value("", ""), None);
         assert_eq!(of_path("/p?a=1?b"), Some("a=1?b"));
         assert_eq!(of_path("/p"), None);
+    }
+
+    /// `first_value` against the piece-by-piece definition, over every query and key made of
+    /// `a`, `=`, `&` up to five bytes (and the key `""`).
+    #[test]
+    fn first_value_agrees_with_params() {
+        let alphabet = ["a", "b", "=", "&"];
+        let mut strings = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = strings
+                .iter()
+                .filter(|s| s.len() == strings.last().map_or(0, String::len))
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(longer);
+        }
+        for query in &strings {
+            for key in strings.iter().filter(|k| k.len() <= 3) {
+                let expected = params(query).find_map(|(k, v)| (k == key).then_some(v));
+                assert_eq!(
+                    first_value(query, key),
+                    expected,
+                    "query {query:?}, key {key:?}"
+                );
+            }
+        }
     }
 }
