@@ -12,7 +12,9 @@
 //! - `rivals/maglev`, `rivals/ring`: a header-keyed pick (`consistentHash: {httpHeaderName:
 //!   x-user}`) over 100 endpoints, against the `maglev` crate (65,537 slots, same 100 node names
 //!   `10.0.0.i:8080`) and `pingora-ketama` (nginx's ketama ring, 160 points per node). meshroute's
-//!   pick is its decision minus the same decision for a host without endpoints (`no pick`).
+//!   pick is its decision minus the same decision for a host without endpoints (`no pick`),
+//!   with `route_with` and with `route_cached` (a `PickCache`: no atomic read-modify-write to
+//!   hold the cluster snapshot).
 //! - `rivals/build`: the tables' builds: meshroute's `set_endpoints` + first pick (which builds
 //!   the table) minus the same under `RANDOM`, against `maglev::Maglev::with_capacity` and
 //!   `pingora_ketama::Continuum::new`.
@@ -50,7 +52,7 @@ use http::{Request, Response};
 use http_body_util::{Empty, Full};
 use maglev::ConsistentHasher;
 use meshroute::service::Dispatch;
-use meshroute::{Endpoint, FastRng, LoadOptions, Mesh, SharedMesh, Source};
+use meshroute::{Endpoint, FastRng, LoadOptions, Mesh, PickCache, SharedMesh, Source};
 use tokio::runtime::Runtime;
 use tower::{Service, ServiceExt, service_fn};
 
@@ -277,6 +279,17 @@ fn meshroute_picks(
                 black_box(decision.endpoint().map(|e| e.port))
             })
         });
+        let mut cache = PickCache::new();
+        group.bench_function(
+            format!("meshroute decision + pick, {name}, PickCache"),
+            |b| {
+                b.iter(|| {
+                    let decision =
+                        mesh.route_cached(black_box(&request), &source, &mut rng, &mut cache);
+                    black_box(decision.endpoint().map(|e| e.port))
+                })
+            },
+        );
     }
 }
 

@@ -205,6 +205,7 @@ pub use route::connection::{Connection, ConnectionDecision};
 pub use route::decision::{Decision, DestinationRef, Outcome, RouteKind, RuleRef};
 pub use route::explain::{Explanation, Step};
 pub use route::mesh::{ActiveRequest, Mesh, SetWeightsError, UnknownCluster, WeightsRefused};
+pub use route::pick_cache::PickCache;
 pub use route::policy::{
     Abort, CorsPolicy, DirectResponse, FaultPolicy, HeaderOp, HeaderOps, Mirror, RetryPolicy,
     Rewrite,

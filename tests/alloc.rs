@@ -16,7 +16,7 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use meshroute::{FastRng, Mesh, Outcome, Source};
+use meshroute::{FastRng, Mesh, Outcome, PickCache, Source};
 
 use common::{CANARY, mesh, seed_mesh};
 
@@ -269,6 +269,21 @@ fn endpoint_picks_allocate_nothing() {
             }
         });
         assert_eq!(count, 0, "{lb} allocated {count} times in 100 picks");
+        // Through a `PickCache`: its slot is made by the first pick, none after.
+        let mut cache = PickCache::new();
+        let warm = mesh.route_cached(&req, &source, &mut rng, &mut cache);
+        assert!(
+            warm.endpoint().is_some(),
+            "{lb}: no endpoint through the cache"
+        );
+        drop(warm);
+        let count = allocations(|| {
+            for _ in 0..100 {
+                let d = mesh.route_cached(&req, &source, &mut rng, &mut cache);
+                std::hint::black_box(d.endpoint());
+            }
+        });
+        assert_eq!(count, 0, "{lb} allocated {count} times in 100 cached picks");
     }
 }
 

@@ -229,7 +229,8 @@ pub(crate) struct Cluster {
     /// The subset's labels (`None`: all endpoints of the host).
     selector: Option<std::collections::BTreeMap<String, String>>,
     pub(crate) policy: ClusterPolicy,
-    state: ArcSwap<ClusterState>,
+    /// Behind its own `Arc` so that a [`PickCache`](super::pick_cache::PickCache) can follow it.
+    state: Arc<ArcSwap<ClusterState>>,
     /// Created at the first report (it needs a start time).
     outlier: Option<Mutex<Option<OutlierDetector>>>,
     /// The seed round robin starts from (Envoy draws it once per balancer).
@@ -274,7 +275,7 @@ impl Cluster {
             rule,
             selector,
             policy,
-            state: ArcSwap::from_pointee(state),
+            state: Arc::new(ArcSwap::from_pointee(state)),
             outlier,
             seed: AtomicU64::new(seed),
             generation: AtomicU64::new(0),
@@ -303,6 +304,11 @@ impl Cluster {
     /// to a counted reference on their own.
     pub(crate) fn state(&self) -> Snapshot {
         self.state.load()
+    }
+
+    /// Where the snapshots are swapped, for a [`PickCache`](super::pick_cache::PickCache).
+    pub(crate) fn state_cell(&self) -> &Arc<ArcSwap<ClusterState>> {
+        &self.state
     }
 
     /// Replaces the host's endpoints (the subset filter is applied here).

@@ -113,7 +113,7 @@ pub struct ConnectionDecision<'a> {
     pub(crate) route: Option<usize>,
     pub(crate) matched: Option<usize>,
     pub(crate) destination: Option<DestinationRef<'a>>,
-    pub(crate) endpoint: Option<PickedEndpoint>,
+    pub(crate) endpoint: Option<PickedEndpoint<'a>>,
     pub(crate) no_endpoint: Option<NoEndpoint>,
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use super::cluster::{NoEndpoint, Snapshot};
+use super::cluster::{ClusterState, NoEndpoint, Snapshot};
 use super::policy::{
     CorsPolicy, DirectResponse, FaultPolicy, HeaderOps, Mirror, Redirect, RetryPolicy, Rewrite,
     RoutePolicy,
@@ -152,7 +152,7 @@ pub struct Decision<'a> {
     /// The user's bucket, when a sticky choice picked the destination.
     pub(crate) sticky: Option<super::choice::StickyBucket>,
     pub(crate) request: RequestFacts<'a>,
-    pub(crate) endpoint: Option<PickedEndpoint>,
+    pub(crate) endpoint: Option<PickedEndpoint<'a>>,
     pub(crate) no_endpoint: Option<NoEndpoint>,
     pub(crate) set_cookie: Option<String>,
     /// The redirect is a gateway virtual host's `require_tls` (`tls.httpsRedirect`), not a
@@ -170,19 +170,56 @@ pub(crate) struct SharedNames {
 }
 
 /// The endpoint a decision picked: the cluster snapshot it was picked from and its index.
-#[derive(Debug)]
-pub(crate) struct PickedEndpoint {
+#[derive(Debug, Clone)]
+pub(crate) struct PickedEndpoint<'a> {
     pub(crate) cluster: u32,
-    pub(crate) state: Snapshot,
+    pub(crate) state: StateRef<'a>,
     pub(crate) index: usize,
 }
 
-impl Clone for PickedEndpoint {
-    fn clone(&self) -> Self {
-        Self {
+#[cfg(feature = "tower")]
+impl PickedEndpoint<'_> {
+    /// The same pick, holding its snapshot itself (for what outlives the decision).
+    pub(crate) fn to_owned_pick(&self) -> PickedEndpoint<'static> {
+        PickedEndpoint {
             cluster: self.cluster,
-            state: arc_swap::Guard::from_inner(std::sync::Arc::clone(&self.state)),
+            state: StateRef::Loaded(arc_swap::Guard::from_inner(std::sync::Arc::clone(
+                &self.state,
+            ))),
             index: self.index,
+        }
+    }
+}
+
+/// The cluster snapshot a pick was made on: loaded for this pick (two atomic read-modify-write
+/// operations, one now and one when dropped), or borrowed from a [`PickCache`](super::pick_cache::PickCache)
+/// (none).
+#[derive(Debug)]
+pub(crate) enum StateRef<'a> {
+    /// Loaded from the cluster.
+    Loaded(Snapshot),
+    /// Borrowed from the caller's cache.
+    Cached(&'a std::sync::Arc<ClusterState>),
+}
+
+impl std::ops::Deref for StateRef<'_> {
+    type Target = std::sync::Arc<ClusterState>;
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            StateRef::Loaded(guard) => guard,
+            StateRef::Cached(state) => state,
+        }
+    }
+}
+
+impl Clone for StateRef<'_> {
+    fn clone(&self) -> Self {
+        match self {
+            StateRef::Loaded(guard) => {
+                StateRef::Loaded(arc_swap::Guard::from_inner(std::sync::Arc::clone(guard)))
+            }
+            StateRef::Cached(state) => StateRef::Cached(state),
         }
     }
 }

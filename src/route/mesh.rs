@@ -5,10 +5,11 @@ use std::time::Instant;
 
 use super::cluster::{ClusterState, NoEndpoint};
 use super::connection::{Connection, ConnectionDecision};
-use super::decision::{Decision, DestinationRef, Outcome, PickedEndpoint, RequestFacts};
+use super::decision::{Decision, DestinationRef, Outcome, PickedEndpoint, RequestFacts, StateRef};
 use super::explain::{EntryVerdict, Explanation, GatewayStep, NoTrace, Tracer, VsVerdict};
 use super::index::RouteIndex;
 use super::matcher::{RequestView, normalize_path};
+use super::pick_cache::PickCache;
 use super::source::Source;
 use super::stream::{Caller, StreamEval, StreamTables};
 use super::table::{
@@ -219,7 +220,21 @@ impl Mesh {
         source: &Source,
         rng: &mut impl Rng,
     ) -> Decision<'a> {
-        self.route_traced(request, authority, source, rng, &mut NoTrace)
+        self.route_traced(request, authority, source, rng, &mut NoTrace, None)
+    }
+
+    /// [`Mesh::route_with`] picking the endpoint through a worker's [`PickCache`]: the same
+    /// decision, without the two atomic read-modify-write operations a pick otherwise costs to
+    /// hold its cluster snapshot. For a thread that makes many decisions; the decision borrows
+    /// the cache until it is dropped.
+    pub fn route_cached<'a, B>(
+        &'a self,
+        request: &'a http::Request<B>,
+        source: &Source,
+        rng: &mut impl Rng,
+        cache: &'a mut PickCache,
+    ) -> Decision<'a> {
+        self.route_traced(request, None, source, rng, &mut NoTrace, Some(cache))
     }
 
     /// Decides like [`Mesh::route_with`] and records why: every VirtualService considered and
@@ -232,7 +247,7 @@ impl Mesh {
         rng: &mut impl Rng,
     ) -> (Decision<'a>, Explanation) {
         let mut trace = Explanation::default();
-        let decision = self.route_traced(request, None, source, rng, &mut trace);
+        let decision = self.route_traced(request, None, source, rng, &mut trace, None);
         trace.finish(&decision);
         (decision, trace)
     }
@@ -244,6 +259,7 @@ impl Mesh {
         source: &Source,
         rng: &mut impl Rng,
         tracer: &mut impl Tracer,
+        cache: Option<&'a mut PickCache>,
     ) -> Decision<'a> {
         let facts = facts(request, authority);
         tracer.start(source, facts.authority);
@@ -419,7 +435,16 @@ impl Mesh {
                 .copied()
                 .filter(|c| *c != NO_CLUSTER);
             if let Some(rule) = rule {
-                self.attach_endpoint(&mut decision, dest, rule, cluster, request, source, rng);
+                self.attach_endpoint(
+                    &mut decision,
+                    dest,
+                    rule,
+                    cluster,
+                    request,
+                    source,
+                    rng,
+                    cache,
+                );
             }
         }
         tracing::trace!(
@@ -558,15 +583,16 @@ impl Mesh {
     /// Picks the endpoint of `dest` with its cluster's balancer (Envoy's algorithms, fed the
     /// request's hash input and the injected random source).
     #[allow(clippy::too_many_arguments)]
-    fn attach_endpoint<B>(
+    fn attach_endpoint<'a, B>(
         &self,
-        decision: &mut Decision<'_>,
+        decision: &mut Decision<'a>,
         dest: DestinationRef<'_>,
         rule: u32,
         cluster: Option<u32>,
         request: &http::Request<B>,
         source: &Source,
         rng: &mut impl Rng,
+        cache: Option<&'a mut PickCache>,
     ) {
         let downstream = source.downstream();
         let input = HashInput {
@@ -576,7 +602,7 @@ impl Mesh {
             downstream_remote: downstream.map(|(remote, _)| remote),
             downstream_local: downstream.map(|(_, local)| local),
         };
-        match self.pick_endpoint(dest, rule, cluster, &input, rng) {
+        match self.pick_endpoint(dest, rule, cluster, &input, rng, cache) {
             Some(Ok((picked, set_cookie))) => {
                 decision.endpoint = Some(picked);
                 decision.set_cookie = set_cookie;
@@ -591,21 +617,28 @@ impl Mesh {
     /// `rule` is the DestinationRule choice of the caller's scope for the host (a host the
     /// caller has no cluster for never gets here: Envoy passes it through, no balancer of
     /// meshroute's in the way).
-    fn pick_endpoint(
+    /// With `cache`, the cluster's snapshot is read through it (see [`PickCache`]).
+    fn pick_endpoint<'c>(
         &self,
         dest: DestinationRef<'_>,
         rule: u32,
         cluster: Option<u32>,
         input: &HashInput<'_>,
         rng: &mut impl Rng,
-    ) -> Option<Result<(PickedEndpoint, Option<String>), NoEndpoint>> {
+        cache: Option<&'c mut PickCache>,
+    ) -> Option<Result<(PickedEndpoint<'c>, Option<String>), NoEndpoint>> {
         let clusters = &self.inner.tables.clusters;
         let index = match cluster {
             Some(index) => index,
             None => clusters.find(dest.host, dest.subset, dest.port?, rule)?,
         };
         let cluster = clusters.get(index)?;
-        let state = cluster.state();
+        let state = match cache {
+            Some(cache) => {
+                StateRef::Cached(cache.state(self.inner.id, index, cluster.state_cell())?)
+            }
+            None => StateRef::Loaded(cluster.state()),
+        };
         if !state.known() {
             return None;
         }
@@ -758,7 +791,7 @@ impl Mesh {
                 downstream_remote: None,
                 downstream_local: None,
             };
-            match self.pick_endpoint(dest, seen.rule, None, &input, rng) {
+            match self.pick_endpoint(dest, seen.rule, None, &input, rng, None) {
                 Some(Ok((picked, _))) => decision.endpoint = Some(picked),
                 Some(Err(reason)) => decision.no_endpoint = Some(reason),
                 None => {}
@@ -1019,7 +1052,7 @@ impl Mesh {
         source: &Source,
         port: u16,
         rng: &mut impl Rng,
-    ) -> Option<PickedEndpoint> {
+    ) -> Option<PickedEndpoint<'static>> {
         let tables = &self.inner.tables;
         let scope = self.scope(source);
         let seen = scope.hosts.get(mirror.host.as_str()).filter(|s| s.exists)?;
@@ -1058,7 +1091,7 @@ impl Mesh {
         let (endpoint, _) = cluster.pick(&state, &input, rng).ok()?;
         Some(PickedEndpoint {
             cluster: index,
-            state,
+            state: StateRef::Loaded(state),
             index: endpoint,
         })
     }
@@ -1444,7 +1477,7 @@ pub struct ActiveRequest {
 }
 
 impl ActiveRequest {
-    pub(crate) fn new(mesh: Mesh, picked: &PickedEndpoint) -> Self {
+    pub(crate) fn new(mesh: Mesh, picked: &PickedEndpoint<'_>) -> Self {
         Self {
             mesh,
             cluster: picked.cluster,

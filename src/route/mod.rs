@@ -14,6 +14,7 @@ pub(crate) mod explain;
 pub(crate) mod index;
 pub(crate) mod matcher;
 pub(crate) mod mesh;
+pub(crate) mod pick_cache;
 pub(crate) mod policy;
 pub(crate) mod report;
 pub(crate) mod source;

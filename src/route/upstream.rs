@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::cluster::{Cluster, Overflow};
 use super::decision::Decision;
-use super::decision::PickedEndpoint;
+use super::decision::{PickedEndpoint, StateRef};
 use super::mesh::{ActiveRequest, Mesh};
 use crate::balance::endpoint::Endpoint;
 use crate::balance::hash_policy::HashInput;
@@ -24,8 +24,11 @@ pub(crate) struct Upstream {
 
 impl Upstream {
     /// The cluster `decision` picked an endpoint of, and that endpoint.
-    pub(crate) fn of(mesh: &Mesh, decision: &Decision<'_>) -> Option<(Self, PickedEndpoint)> {
-        let picked = decision.endpoint.clone()?;
+    pub(crate) fn of(
+        mesh: &Mesh,
+        decision: &Decision<'_>,
+    ) -> Option<(Self, PickedEndpoint<'static>)> {
+        let picked = decision.endpoint.as_ref()?.to_owned_pick();
         Some((
             Self {
                 mesh: mesh.clone(),
@@ -43,7 +46,7 @@ impl Upstream {
         source: &super::source::Source,
         port: u16,
         rng: &mut impl Rng,
-    ) -> Option<(Self, PickedEndpoint)> {
+    ) -> Option<(Self, PickedEndpoint<'static>)> {
         let picked = mesh.mirror_pick(mirror, source, port, rng)?;
         Some((
             Self {
@@ -118,7 +121,7 @@ impl Upstream {
     }
 
     /// The endpoint of `picked`.
-    pub(crate) fn endpoint<'a>(&self, picked: &'a PickedEndpoint) -> Option<&'a Endpoint> {
+    pub(crate) fn endpoint<'a>(&self, picked: &'a PickedEndpoint<'_>) -> Option<&'a Endpoint> {
         picked.state.endpoints().get(picked.index)
     }
 
@@ -130,11 +133,11 @@ impl Upstream {
     /// left the balancer (ejected).
     pub(crate) fn repick(
         &self,
-        first: &PickedEndpoint,
+        first: &PickedEndpoint<'_>,
         previous: &[&str],
         max_attempts: u32,
         rng: &mut impl Rng,
-    ) -> Option<PickedEndpoint> {
+    ) -> Option<PickedEndpoint<'static>> {
         let cluster = self.cluster()?;
         let state = cluster.state();
         if cluster.hashes() {
@@ -147,7 +150,7 @@ impl Upstream {
             {
                 return Some(PickedEndpoint {
                     cluster: self.cluster,
-                    state,
+                    state: StateRef::Loaded(state),
                     index,
                 });
             }
@@ -171,14 +174,14 @@ impl Upstream {
         }
         last.map(|index| PickedEndpoint {
             cluster: self.cluster,
-            state,
+            state: StateRef::Loaded(state),
             index,
         })
     }
 
     /// Counts a request as in flight on `picked` for least-request balancing until the guard
     /// is dropped.
-    pub(crate) fn start(&self, picked: &PickedEndpoint) -> ActiveRequest {
+    pub(crate) fn start(&self, picked: &PickedEndpoint<'_>) -> ActiveRequest {
         if let Some(cluster) = self.cluster() {
             cluster.start(&picked.state, picked.index);
         }
@@ -186,7 +189,7 @@ impl Upstream {
     }
 
     /// Feeds one attempt's result on `picked` to outlier detection.
-    pub(crate) fn report(&self, picked: &PickedEndpoint, result: UpstreamResult, now: Instant) {
+    pub(crate) fn report(&self, picked: &PickedEndpoint<'_>, result: UpstreamResult, now: Instant) {
         if let Some(cluster) = self.cluster() {
             cluster.report(&picked.state, picked.index, result, now);
         }

@@ -39,6 +39,7 @@ mod common;
 mod endpoint_slices;
 mod explain;
 mod gateways;
+mod pick_cache;
 mod props;
 mod rules;
 mod seed;

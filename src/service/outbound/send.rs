@@ -48,7 +48,7 @@ impl Rng for Draws {
 #[derive(Debug)]
 pub(super) struct Target {
     /// The cluster and the first attempt's endpoint.
-    pub(super) upstream: Option<(Upstream, PickedEndpoint)>,
+    pub(super) upstream: Option<(Upstream, PickedEndpoint<'static>)>,
     /// For a simulated endpoint: the service's `host:port` to dial instead (DNS fallback).
     pub(super) dns: Option<String>,
     /// The path and query sent (rewritten or not).
@@ -502,7 +502,11 @@ fn grpc_to_http(headers: &http::HeaderMap) -> Option<u16> {
 
 /// Remembers the endpoint of the attempt about to be retried, for `previous_hosts`: only when
 /// a retry happens, so that a request that is not retried keeps no list.
-fn remember(tried: &mut Vec<String>, upstream: Option<&Upstream>, picked: Option<&PickedEndpoint>) {
+fn remember(
+    tried: &mut Vec<String>,
+    upstream: Option<&Upstream>,
+    picked: Option<&PickedEndpoint<'_>>,
+) {
     if let Some(endpoint) = upstream.zip(picked).and_then(|(u, p)| u.endpoint(p)) {
         tried.push(endpoint.address.clone());
     }
@@ -556,11 +560,11 @@ async fn wait(backoff: &mut Backoff, draws: &mut Draws) {
 
 fn repick(
     upstream: &Option<Upstream>,
-    picked: &Option<PickedEndpoint>,
+    picked: &Option<PickedEndpoint<'static>>,
     tried: &[String],
     host_attempts: u32,
     draws: &mut Draws,
-) -> Option<PickedEndpoint> {
+) -> Option<PickedEndpoint<'static>> {
     let (upstream, first) = upstream.as_ref().zip(picked.as_ref())?;
     let previous: Vec<&str> = tried.iter().map(String::as_str).collect();
     upstream
@@ -587,7 +591,7 @@ impl<S, B> Spare<S, B> {
         dns: Option<&str>,
         path_and_query: &http::uri::PathAndQuery,
         upstream: Option<&Upstream>,
-        picked: Option<&PickedEndpoint>,
+        picked: Option<&PickedEndpoint<'_>>,
     ) -> Option<Request<RequestBody<B>>> {
         let body = self.body.as_ref()?.replay()?;
         let mut request = Request::new(body);
