@@ -40,6 +40,8 @@
 //!   [`Mesh::set_endpoints`]) and the one
 //!   Envoy's load balancer would pick — round robin, random, least request, ring hash and Maglev
 //!   with Envoy's hash policies, bit for bit — with outlier detection fed by [`Mesh::report`].
+//!   A thread making many decisions picks through its own [`PickCache`]
+//!   ([`Mesh::route_cached`]), which spares each pick two atomic read-modify-write operations.
 //!
 //! On top of the core: [`SharedMesh`] (the live configuration, swapped atomically; [`Watcher`]
 //! reloads it from files with feature `watch`), [`service`] (feature `tower`: canary dispatch,

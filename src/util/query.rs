@@ -56,22 +56,25 @@ pub(crate) fn first_value<'q>(query: &'q str, key: &str) -> Option<&'q str> {
     }
     let mut start = 0;
     loop {
-        let tail = bytes.get(start..)?;
-        let end = tail
-            .iter()
-            .position(|b| *b == b'&')
-            .map_or(bytes.len(), |at| start + at);
-        let piece = bytes.get(start..end)?;
-        if piece
-            .get(..wanted.len())
+        // The piece's head is compared with the key before the piece's end is looked for: a
+        // matching piece is then scanned over its value only.
+        let value_at = start + wanted.len();
+        // A key with `&` or `=` never equals a piece's key, which ends at its first `=`.
+        let head_matches = bytes
+            .get(start..value_at)
             .is_some_and(|head| super::bytes::bytes_eq(head, wanted))
-        {
-            match piece.get(wanted.len()) {
-                // A key with `=` never equals a piece's key, which ends at its first `=`.
-                None if !has_equals(wanted) => return Some(""),
-                Some(b'=') if !has_equals(wanted) => {
-                    return query.get(start + wanted.len() + 1..end);
-                }
+            && !has_separator(wanted);
+        let mut end = if head_matches { value_at } else { start };
+        while let Some(&byte) = bytes.get(end) {
+            if byte == b'&' {
+                break;
+            }
+            end += 1;
+        }
+        if head_matches {
+            match bytes.get(value_at) {
+                None | Some(b'&') => return Some(""),
+                Some(b'=') => return query.get(value_at + 1..end),
                 _ => {}
             }
         }
@@ -83,11 +86,10 @@ pub(crate) fn first_value<'q>(query: &'q str, key: &str) -> Option<&'q str> {
     }
 }
 
-/// Whether a key has `=` (a byte loop: keys are short, and `contains` calls `memchr`).
+/// Whether a key has `&` or `=` (a byte loop: keys are short).
 #[inline]
-#[allow(clippy::manual_contains)]
-fn has_equals(key: &[u8]) -> bool {
-    key.iter().any(|b| *b == b'=')
+fn has_separator(key: &[u8]) -> bool {
+    key.iter().any(|b| matches!(b, b'&' | b'='))
 }
 
 /// The query part of a `:path` (after its first `?`), if it has one.
