@@ -6,7 +6,8 @@
 //!   `uri: {prefix: /p{i}/}`) against `matchit` with the same paths (`/p{i}/{*rest}` for a
 //!   prefix): the last exact route, the last prefix route, a path nothing matches. meshroute's
 //!   figure is its whole decision (host lookup, VirtualService, route); matchit's is
-//!   `Router::at` on the request's path.
+//!   `Router::at` on the request's path. A one-route table measures the decision's fixed cost,
+//!   so that a table's own cost can be read as the difference.
 //! - `rivals/headers`: 100 routes `headers: {x-tenant: {exact: t{i}}}` against one
 //!   `HashMap<String, usize>` probe on the header value (with and without fetching the header).
 //! - `rivals/maglev`, `rivals/ring`: a header-keyed pick (`consistentHash: {httpHeaderName:
@@ -102,6 +103,24 @@ fn paths(c: &mut Criterion) {
     let mut group = c.benchmark_group("rivals/paths");
     let source = Source::sidecar("default");
     let mut rng = FastRng::from_seed(1);
+    // The fixed cost of a decision (authority, host, VirtualService, decision) around the table:
+    // a one-route table whose route matches. A table's own cost is a figure minus this one.
+    let one = compile(&path_table(1));
+    let first = Request::get("http://big/r0").body(()).unwrap();
+    assert_eq!(
+        one.route_with(&first, &source, &mut rng)
+            .route()
+            .map(|r| r.index),
+        Some(0)
+    );
+    group.bench_function("meshroute 1-route table (fixed cost)", |b| {
+        b.iter(|| {
+            black_box(
+                one.route_with(black_box(&first), &source, &mut rng)
+                    .outcome(),
+            )
+        })
+    });
     for n in [10usize, 1000] {
         let mesh = compile(&path_table(n));
         let router = matchit_table(n);
