@@ -3,6 +3,7 @@
 //! (`pkg/config/validation/validation.go` in istio/istio), which `istioctl analyze` reports as
 //! IST0130 `VirtualServiceUnreachableRule` and IST0131 `VirtualServiceIneffectiveMatch`.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use super::sink::Sink;
@@ -89,7 +90,14 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
         let mut duplicates = 0;
         for (j, m) in route.matches.iter().enumerate() {
             let key = m.as_ref().map(|m| MatchKey::of(m, true));
-            if let Some(&earlier) = seen.get(&key) {
+            let earlier = match seen.entry(key) {
+                Entry::Occupied(first) => Some(*first.get()),
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                    None
+                }
+            };
+            if let Some(earlier) = earlier {
                 let match_name = match_name(route, j);
                 let p = p();
                 duplicates += 1;
@@ -104,7 +112,6 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
                 );
                 continue;
             }
-            seen.insert(key, i);
             if let Some(m) = m {
                 if let Some(prefix) = m
                     .uri
@@ -170,6 +177,11 @@ fn covered_prefixes(prefixes: &[PrefixMatch<'_>]) -> Vec<(usize, usize)> {
     }
     let mut pairs = Vec::new();
     for ((_, ignore_case), members) in groups {
+        // A prefix alone in its group covers nothing and is covered by nothing: most are, in a
+        // large table whose routes differ by more than the URI.
+        if members.len() < 2 {
+            continue;
+        }
         // Node 0 is the root; `ends[n]` are the matches whose prefix ends at node `n`.
         let mut children: rustc_hash::FxHashMap<(usize, u8), usize> =
             rustc_hash::FxHashMap::default();
