@@ -3,6 +3,7 @@
 //! (`pilot/pkg/networking/core/route/route.go` and
 //! `pilot/pkg/networking/core/route/retry/retry.go` in istio/istio) builds them for Envoy.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use http::{HeaderName, HeaderValue, StatusCode};
@@ -113,7 +114,7 @@ impl Regexes {
 pub(crate) fn compile_vs(
     resource: &Resource,
     vs: &VirtualService,
-    http: &[(usize, HttpRoute)],
+    http: &[(usize, Cow<'_, HttpRoute>)],
     known: &Known<'_>,
     regexes: &mut Regexes,
 ) -> CompiledVs {
