@@ -5,9 +5,11 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use http::{HeaderName, HeaderValue, StatusCode};
 use regex::Regex;
+use rustc_hash::FxHashMap;
 
 use super::known::Known;
 use crate::balance::hash_policy::HashPolicy;
@@ -49,7 +51,9 @@ pub(crate) struct Regexes {
     /// was the largest part of a compiled route's memory.
     plain_policies: Vec<std::sync::Arc<RoutePolicy>>,
     /// Destination hosts and subsets, one shared string per name.
-    names: std::collections::HashSet<std::sync::Arc<str>>,
+    names: rustc_hash::FxHashSet<std::sync::Arc<str>>,
+    /// Match header names (lowercase), one shared `HeaderName` per name.
+    header_names: FxHashMap<String, Option<HeaderName>>,
 }
 
 impl Regexes {
@@ -65,6 +69,18 @@ impl Regexes {
             .ok();
         self.matches.insert(pattern.to_owned(), compiled.clone());
         compiled
+    }
+
+    /// The header name `lower` (already lowercase), one shared per distinct name of the
+    /// configuration (a custom name is an allocation of its own); `None` when it is not a valid
+    /// header name.
+    fn header_name(&mut self, lower: &str) -> Option<HeaderName> {
+        if let Some(name) = self.header_names.get(lower) {
+            return name.clone();
+        }
+        let name = HeaderName::from_bytes(lower.as_bytes()).ok();
+        self.header_names.insert(lower.to_owned(), name.clone());
+        name
     }
 
     /// One shared string per distinct host or subset name of the configuration.
@@ -131,11 +147,17 @@ pub(crate) fn compile_vs(
         .get(sticky::ANNOTATION)
         .and_then(|value| sticky::parse(value).ok())
         .unwrap_or_default();
+    let mut hosts = FxHashMap::default();
     let routes = http
         .iter()
         .map(|(index, route)| {
             let key = sticky::for_route(&sticky, &route.name);
-            compile_route(*index, route, namespace, key, known, regexes)
+            let context = RouteContext {
+                namespace,
+                sticky: key,
+                known,
+            };
+            compile_route(*index, route, &context, &mut hosts, regexes)
         })
         .collect();
     CompiledVs {
@@ -167,18 +189,49 @@ fn sticky_of(key: &StickyKey) -> Sticky {
     }
 }
 
+/// `name` in ASCII lowercase, borrowed when it is already.
+fn lowercase(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
 fn non_empty(s: &str) -> Option<Box<str>> {
     (!s.is_empty()).then(|| s.into())
 }
 
-fn compile_route(
+/// What lowering needs of a destination host as written in one VirtualService, worked out once
+/// per host: a large table names the same few hosts in every route.
+struct DestinationHost {
+    /// The host made fully qualified, shared by every destination that names it.
+    fqdn: Arc<str>,
+    /// The only port of its service, if it has one.
+    service_port: Option<u16>,
+    /// Whether the DestinationRule that applies to it hashes consistently.
+    hashing: bool,
+}
+
+/// What every route of a VirtualService is compiled with.
+struct RouteContext<'a, 'k> {
+    namespace: &'a str,
+    sticky: Option<&'a StickyKey>,
+    known: &'a Known<'k>,
+}
+
+fn compile_route<'r>(
     index: usize,
-    route: &HttpRoute,
-    namespace: &str,
-    sticky: Option<&StickyKey>,
-    known: &Known<'_>,
+    route: &'r HttpRoute,
+    context: &RouteContext<'_, '_>,
+    hosts: &mut FxHashMap<&'r str, DestinationHost>,
     regexes: &mut Regexes,
 ) -> CompiledRoute {
+    let RouteContext {
+        namespace,
+        sticky,
+        known,
+    } = *context;
     let matches = route
         .matches
         .iter()
@@ -230,12 +283,23 @@ fn compile_route(
         let single = route.route.len() == 1;
         let route_request = route.headers.as_ref().and_then(|h| h.request.as_ref());
         let rewrite_authority = route.rewrite.as_ref().and_then(|r| non_empty(&r.authority));
+        let unset = Destination::default();
+        let mut hashing = false;
         let destinations: Vec<CompiledDestination> = route
             .route
             .iter()
             .map(|d| {
-                let dest = d.destination.clone().unwrap_or_default();
-                let fqdn = host::resolve(&dest.host, namespace);
+                let dest = d.destination.as_ref().unwrap_or(&unset);
+                let written: &'r str = d.destination.as_ref().map_or("", |d| &d.host);
+                let host = hosts.entry(written).or_insert_with(|| {
+                    let fqdn = host::resolve(written, namespace);
+                    DestinationHost {
+                        service_port: known.service_port(&fqdn),
+                        hashing: known.consistent_hash(&fqdn),
+                        fqdn: regexes.intern(&fqdn),
+                    }
+                });
+                hashing |= host.hashing;
                 let dest_request = d.headers.as_ref().and_then(|h| h.request.as_ref());
                 let dest_response = d.headers.as_ref().and_then(|h| h.response.as_ref());
                 // route.go: a single destination's operations follow the route's; weighted
@@ -257,14 +321,14 @@ fn compile_route(
                     .or_else(|| authority_of(dest_request));
                 CompiledDestination {
                     id: 0,
-                    service_port: known.service_port(&fqdn),
+                    service_port: host.service_port,
                     port: dest
                         .port
                         .as_ref()
                         .and_then(|p| u16::try_from(p.number).ok())
                         .filter(|p| *p != 0),
                     subset: (!dest.subset.is_empty()).then(|| regexes.intern(&dest.subset)),
-                    host: regexes.intern(&fqdn),
+                    host: Arc::clone(&host.fqdn),
                     headers: {
                         let request = header_ops(&request_order);
                         let response = header_ops(&response_order);
@@ -280,7 +344,6 @@ fn compile_route(
             .iter()
             .map(|d| u32::try_from(d.weight.unwrap_or(0)).unwrap_or(0))
             .collect();
-        let hashing = destinations.iter().any(|d| known.consistent_hash(&d.host));
         Action::Route {
             choice: WeightedChoice::new(&weights)
                 .map(|choice| choice.with_sticky(sticky.map(sticky_of))),
@@ -347,6 +410,9 @@ fn compile_match(
         };
     };
     let mut request = MatchRequest {
+        // Kept for the life of the mesh: no spare capacity (most headers are not pseudo-headers).
+        headers: Vec::with_capacity(m.headers.len() + m.without_headers.len()),
+        query: Vec::with_capacity(m.query_params.len()),
         // An unset uri translates to prefix `/` (route.go TranslateRouteMatch).
         uri: Some(
             m.uri
@@ -366,8 +432,8 @@ fn compile_match(
                 .as_ref()
                 .and_then(|m| string_match(m, regexes))
                 .unwrap_or(MatchString::Present);
-            let lower = name.to_ascii_lowercase();
-            let pseudo = match lower.as_str() {
+            let lower = lowercase(name);
+            let pseudo = match &*lower {
                 ":method" => Some(Pseudo::Method),
                 ":authority" | "host" => Some(Pseudo::Authority),
                 ":scheme" => Some(Pseudo::Scheme),
@@ -377,18 +443,22 @@ fn compile_match(
                 }
                 _ => None,
             };
-            match (pseudo, HeaderName::from_bytes(lower.as_bytes())) {
+            let header_name = match pseudo {
+                Some(_) => None,
+                None => regexes.header_name(&lower),
+            };
+            match (pseudo, header_name) {
                 (Some(pseudo), _) => request.pseudo.push(MatchPseudo {
                     pseudo,
                     matcher,
                     invert,
                 }),
-                (None, Ok(name)) => request.headers.push(MatchHeader {
+                (None, Some(name)) => request.headers.push(MatchHeader {
                     name,
                     matcher,
                     invert,
                 }),
-                (None, Err(_)) => request.pseudo.push(MatchPseudo {
+                (None, None) => request.pseudo.push(MatchPseudo {
                     pseudo: Pseudo::Unavailable,
                     matcher,
                     invert,
