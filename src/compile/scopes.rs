@@ -18,6 +18,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use rustc_hash::FxHashMap;
+
 use super::known::Known;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, IstioEgressListener, OutboundTrafficMode, Resource, Sidecar};
@@ -182,8 +184,11 @@ pub(super) fn build(
         Some(sidecar) => builder.scope("", Some(sidecar), &mut scopes),
         None => scopes.elsewhere_plain,
     };
-    // Each route destination as each scope sees it (cluster and subset), by destination id.
-    let destinations: Vec<(&str, Option<&str>)> = builder
+    // Each route destination as each scope sees it (cluster and subset), by destination id;
+    // worked out once per distinct (host, subset), which the routes of a large table share.
+    let mut distinct: Vec<(&str, Option<&str>)> = Vec::new();
+    let mut positions: FxHashMap<(&str, Option<&str>), usize> = FxHashMap::default();
+    let destinations: Vec<usize> = builder
         .tables
         .virtual_services
         .iter()
@@ -192,11 +197,17 @@ pub(super) fn build(
             Action::Route { destinations, .. } => destinations.as_slice(),
             _ => &[],
         })
-        .map(|d| (&*d.host, d.subset.as_deref()))
+        .map(|d| {
+            let key = (&*d.host, d.subset.as_deref());
+            *positions.entry(key).or_insert_with(|| {
+                distinct.push(key);
+                distinct.len() - 1
+            })
+        })
         .collect();
     let rules = &builder.tables.rules;
     for scope in &mut scopes.list {
-        scope.destinations = destinations
+        let per_distinct: Vec<ScopeHost> = distinct
             .iter()
             .map(|(host, subset)| {
                 let Some(seen) = scope.hosts.get(*host).copied().filter(|h| h.exists) else {
@@ -212,6 +223,10 @@ pub(super) fn build(
                     ..seen
                 }
             })
+            .collect();
+        scope.destinations = destinations
+            .iter()
+            .map(|&k| per_distinct.get(k).copied().unwrap_or_default())
             .collect();
     }
     builder.tables.scopes = scopes;

@@ -3,6 +3,8 @@
 //! (`pilot/pkg/networking/core/httproute.go`, `pilot/pkg/networking/core/gateway.go`,
 //! `pilot/pkg/networking/core/route/route.go` and `pilot/pkg/model/config.go` in istio/istio).
 
+use rustc_hash::FxHashMap;
+
 use super::clusters;
 use super::delegates::expand_delegates;
 use super::entries::{entries_for, route_index};
@@ -72,7 +74,9 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
             Vec::new()
         });
         gateway_bindings.extend(gateways::binding(resource, vs, vs_index, &gateways, &known));
-        let mut destinations: Vec<String> = http
+        // Each host as written once (a large table names the same few in every route), then
+        // each resolved name once.
+        let mut written: Vec<&str> = http
             .iter()
             .flat_map(|(_, route)| {
                 route
@@ -95,7 +99,13 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
                     .chain(vs.tls.iter().flat_map(|r| r.route.iter()))
                     .filter_map(|d| d.destination.as_ref()),
             )
-            .map(|d| host::resolve(&d.host, namespace))
+            .map(|d| d.host.as_str())
+            .collect();
+        let mut seen = rustc_hash::FxHashSet::default();
+        written.retain(|h| seen.insert(*h));
+        let mut destinations: Vec<String> = written
+            .into_iter()
+            .map(|h| host::resolve(h, namespace))
             .collect();
         destinations.sort();
         destinations.dedup();
@@ -216,14 +226,19 @@ fn resolve_destination_clusters(tables: &mut Tables) {
     let mut all = Vec::with_capacity(tables.scopes.list.len());
     for scope in &tables.scopes.list {
         let mut clusters = vec![NO_CLUSTER; count];
+        // The routes of a large table name the same few clusters: each is looked up once.
+        let mut found_before: FxHashMap<(&str, Option<&str>, u16, u32), Option<u32>> =
+            FxHashMap::default();
         for &(id, host, subset, port) in &destinations {
             let seen = scope
                 .destinations
                 .get(usize::try_from(id).unwrap_or(usize::MAX))
                 .filter(|seen| seen.exists);
-            let found = seen
-                .zip(port)
-                .and_then(|(seen, port)| tables.clusters.find(host, subset, port, seen.rule));
+            let found = seen.zip(port).and_then(|(seen, port)| {
+                *found_before
+                    .entry((host, subset, port, seen.rule))
+                    .or_insert_with(|| tables.clusters.find(host, subset, port, seen.rule))
+            });
             if let (Some(found), Some(slot)) = (
                 found,
                 clusters.get_mut(usize::try_from(id).unwrap_or(usize::MAX)),

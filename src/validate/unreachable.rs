@@ -53,9 +53,12 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
         _ => format!("#{j}"),
     };
     // FxHash: the keys are the configuration's own, hashed once per match.
+    // Sized up front: a key is costly to hash (its header maps are hashed whole), and growing
+    // the map would hash every key again.
+    let matches = routes.iter().map(|r| r.matches.len()).sum();
     let mut seen: rustc_hash::FxHashMap<Option<MatchKey<'_>>, usize> =
-        rustc_hash::FxHashMap::default();
-    let mut prefixes: Vec<PrefixMatch<'_>> = Vec::new();
+        rustc_hash::FxHashMap::with_capacity_and_hasher(matches, Default::default());
+    let mut prefixes: Vec<PrefixMatch<'_>> = Vec::with_capacity(matches);
     let mut empty_match_seen = false;
     for (i, route) in routes.iter().enumerate() {
         if route.delegate.is_some() {
@@ -170,18 +173,25 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
 /// exactly the earlier prefixes it starts with. The cost is the length of the prefixes plus the
 /// pairs found.
 fn covered_prefixes(prefixes: &[PrefixMatch<'_>]) -> Vec<(usize, usize)> {
-    let mut groups: rustc_hash::FxHashMap<(&MatchKey<'_>, bool), Vec<usize>> =
-        rustc_hash::FxHashMap::default();
+    // Each group's first member, and the others (no allocation for a group of one).
+    let mut groups: rustc_hash::FxHashMap<(&MatchKey<'_>, bool), (usize, Vec<usize>)> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(prefixes.len(), Default::default());
     for (k, p) in prefixes.iter().enumerate() {
-        groups.entry((&p.rest, p.ignore_case)).or_default().push(k);
+        match groups.entry((&p.rest, p.ignore_case)) {
+            Entry::Occupied(mut group) => group.get_mut().1.push(k),
+            Entry::Vacant(slot) => {
+                slot.insert((k, Vec::new()));
+            }
+        }
     }
     let mut pairs = Vec::new();
-    for ((_, ignore_case), members) in groups {
+    for ((_, ignore_case), (first, others)) in groups {
         // A prefix alone in its group covers nothing and is covered by nothing: most are, in a
         // large table whose routes differ by more than the URI.
-        if members.len() < 2 {
+        if others.is_empty() {
             continue;
         }
+        let members = std::iter::once(first).chain(others);
         // Node 0 is the root; `ends[n]` are the matches whose prefix ends at node `n`.
         let mut children: rustc_hash::FxHashMap<(usize, u8), usize> =
             rustc_hash::FxHashMap::default();
