@@ -18,8 +18,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rustc_hash::FxHashMap;
-
 use super::known::Known;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, IstioEgressListener, OutboundTrafficMode, Resource, Sidecar};
@@ -27,8 +25,7 @@ use crate::registry::rules::RuleChoice;
 use crate::registry::services::Service;
 use crate::registry::visibility::service_annotation_export;
 use crate::route::table::{
-    Action, Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost, Scopes,
-    Tables,
+    Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost, Scopes, Tables,
 };
 use crate::util::host;
 
@@ -184,33 +181,22 @@ pub(super) fn build(
         Some(sidecar) => builder.scope("", Some(sidecar), &mut scopes),
         None => scopes.elsewhere_plain,
     };
-    // Each route destination as each scope sees it (cluster and subset), by destination id;
-    // worked out once per distinct (host, subset), which the routes of a large table share.
-    let mut distinct: Vec<(&str, Option<&str>)> = Vec::new();
-    let mut positions: FxHashMap<(&str, Option<&str>), usize> = FxHashMap::default();
-    let destinations: Vec<usize> = builder
+    // Each route destination as each scope sees it (cluster and subset), by destination id.
+    let destinations: Vec<Option<(&str, Option<&str>)>> = builder
         .tables
-        .virtual_services
-        .iter()
-        .flat_map(|vs| vs.routes.iter())
-        .flat_map(|route| match &route.action {
-            Action::Route { destinations, .. } => destinations.as_slice(),
-            _ => &[],
-        })
-        .map(|d| {
-            let key = (&*d.host, d.subset.as_deref());
-            *positions.entry(key).or_insert_with(|| {
-                distinct.push(key);
-                distinct.len() - 1
-            })
-        })
+        .destinations_by_id()
+        .into_iter()
+        .map(|d| d.map(|d| (&*d.host, d.subset.as_deref())))
         .collect();
     let rules = &builder.tables.rules;
     for scope in &mut scopes.list {
-        let per_distinct: Vec<ScopeHost> = distinct
+        scope.destinations = destinations
             .iter()
-            .map(|(host, subset)| {
-                let Some(seen) = scope.hosts.get(*host).copied().filter(|h| h.exists) else {
+            .map(|destination| {
+                let Some((host, subset)) = *destination else {
+                    return ScopeHost::default();
+                };
+                let Some(seen) = scope.hosts.get(host).copied().filter(|h| h.exists) else {
                     return ScopeHost::default();
                 };
                 let subset_defined = subset.is_none_or(|subset| {
@@ -223,10 +209,6 @@ pub(super) fn build(
                     ..seen
                 }
             })
-            .collect();
-        scope.destinations = destinations
-            .iter()
-            .map(|&k| per_distinct.get(k).copied().unwrap_or_default())
             .collect();
     }
     builder.tables.scopes = scopes;

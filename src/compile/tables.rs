@@ -131,18 +131,7 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
         .iter()
         .map(|entries| route_index(entries, &tables.virtual_services))
         .collect();
-    // Number every route destination, for the per-scope tables of `Scope::destinations`.
-    let mut next_id = 0u32;
-    for vs in &mut tables.virtual_services {
-        for route in &mut vs.routes {
-            if let Action::Route { destinations, .. } = &mut route.action {
-                for d in destinations {
-                    d.id = next_id;
-                    next_id = next_id.saturating_add(1);
-                }
-            }
-        }
-    }
+    number_destinations(&mut tables);
     // The caller-less view: every mesh VirtualService (oldest first) and every service.
     let every_vs: Vec<u32> = infos.iter().filter(|i| i.mesh).map(|i| i.index).collect();
     let every_service: Vec<(&str, Vec<u16>)> = known
@@ -197,55 +186,61 @@ fn referenced(virtual_services: &[(&Resource, &VirtualService)]) -> (Vec<String>
     (headers, query)
 }
 
+/// Numbers the route destinations for the per-scope tables (`Scope::destinations`,
+/// `Scope::destination_clusters`): one number per distinct host, subset, port and service
+/// port, which is all those tables depend on. The routes of a large table name a few: the
+/// tables stay small, and are built once per distinct destination.
+fn number_destinations(tables: &mut Tables) {
+    let numbers: Vec<u32> = {
+        let mut known: FxHashMap<(&str, Option<&str>, Option<u16>, Option<u16>), u32> =
+            FxHashMap::default();
+        tables
+            .virtual_services
+            .iter()
+            .flat_map(|vs| &vs.routes)
+            .filter_map(|route| match &route.action {
+                Action::Route { destinations, .. } => Some(destinations),
+                _ => None,
+            })
+            .flatten()
+            .map(|d| {
+                let next = u32::try_from(known.len()).unwrap_or(u32::MAX);
+                let key = (&*d.host, d.subset.as_deref(), d.port, d.service_port);
+                *known.entry(key).or_insert(next)
+            })
+            .collect()
+    };
+    let mut numbers = numbers.into_iter();
+    for vs in &mut tables.virtual_services {
+        for route in &mut vs.routes {
+            if let Action::Route { destinations, .. } = &mut route.action {
+                for d in destinations {
+                    d.id = numbers.next().unwrap_or(u32::MAX);
+                }
+            }
+        }
+    }
+}
+
 /// Each scope's cluster for each route destination whose port is fixed (its own or its
 /// service's only port), so that a decision picks the endpoint without hashing the host.
 fn resolve_destination_clusters(tables: &mut Tables) {
-    let destinations: Vec<(u32, &str, Option<&str>, Option<u16>)> = tables
-        .virtual_services
-        .iter()
-        .flat_map(|vs| &vs.routes)
-        .filter_map(|route| match &route.action {
-            Action::Route { destinations, .. } => Some(destinations),
-            _ => None,
-        })
-        .flatten()
-        .map(|d| {
-            (
-                d.id,
-                &*d.host,
-                d.subset.as_deref(),
-                d.port.or(d.service_port),
-            )
-        })
-        .collect();
-    let count = destinations
-        .iter()
-        .map(|(id, ..)| usize::try_from(*id).unwrap_or(0).saturating_add(1))
-        .max()
-        .unwrap_or(0);
+    let destinations = tables.destinations_by_id();
     let mut all = Vec::with_capacity(tables.scopes.list.len());
     for scope in &tables.scopes.list {
-        let mut clusters = vec![NO_CLUSTER; count];
-        // The routes of a large table name the same few clusters: each is looked up once.
-        let mut found_before: FxHashMap<(&str, Option<&str>, u16, u32), Option<u32>> =
-            FxHashMap::default();
-        for &(id, host, subset, port) in &destinations {
-            let seen = scope
-                .destinations
-                .get(usize::try_from(id).unwrap_or(usize::MAX))
-                .filter(|seen| seen.exists);
-            let found = seen.zip(port).and_then(|(seen, port)| {
-                *found_before
-                    .entry((host, subset, port, seen.rule))
-                    .or_insert_with(|| tables.clusters.find(host, subset, port, seen.rule))
-            });
-            if let (Some(found), Some(slot)) = (
-                found,
-                clusters.get_mut(usize::try_from(id).unwrap_or(usize::MAX)),
-            ) {
-                *slot = found;
-            }
-        }
+        let clusters = destinations
+            .iter()
+            .enumerate()
+            .map(|(id, destination)| {
+                let d = (*destination)?;
+                let port = d.port.or(d.service_port)?;
+                let seen = scope.destinations.get(id).filter(|seen| seen.exists)?;
+                tables
+                    .clusters
+                    .find(&d.host, d.subset.as_deref(), port, seen.rule)
+            })
+            .map(|found| found.unwrap_or(NO_CLUSTER))
+            .collect();
         all.push(clusters);
     }
     for (scope, clusters) in tables.scopes.list.iter_mut().zip(all) {
