@@ -16,7 +16,7 @@ pub(crate) fn expand_delegates<'v>(
     vs: &'v VirtualService,
     all: &[(&Resource, &VirtualService)],
 ) -> Vec<(usize, Cow<'v, HttpRoute>)> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(vs.http.len());
     for (index, root) in vs.http.iter().enumerate() {
         let Some(delegate) = &root.delegate else {
             out.push((index, Cow::Borrowed(root)));

@@ -127,12 +127,15 @@ impl Regexes {
     }
 }
 
-pub(crate) fn compile_vs(
+/// Compiles the routes `http` of `vs` (its delegates merged), adding to `destination_hosts` the
+/// host of every route, mirror and mirrors destination as written (once or more each).
+pub(crate) fn compile_vs<'h>(
     resource: &Resource,
     vs: &VirtualService,
-    http: &[(usize, Cow<'_, HttpRoute>)],
+    http: &'h [(usize, Cow<'_, HttpRoute>)],
     known: &Known<'_>,
     regexes: &mut Regexes,
+    destination_hosts: &mut Vec<&'h str>,
 ) -> CompiledVs {
     let namespace = resource.namespace();
     let export = known
@@ -157,6 +160,22 @@ pub(crate) fn compile_vs(
                 sticky: key,
                 known,
             };
+            // Read here, with the rest of the route, rather than in a pass of its own.
+            destination_hosts.extend(
+                route
+                    .route
+                    .iter()
+                    .filter_map(|d| d.destination.as_ref())
+                    .chain(route.mirror.as_ref())
+                    .chain(
+                        route
+                            .mirrors
+                            .iter()
+                            .flatten()
+                            .filter_map(|m| m.destination.as_ref()),
+                    )
+                    .map(|d| d.host.as_str()),
+            );
             compile_route(*index, route, &context, &mut hosts, regexes)
         })
         .collect();

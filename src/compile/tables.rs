@@ -3,7 +3,7 @@
 //! (`pilot/pkg/networking/core/httproute.go`, `pilot/pkg/networking/core/gateway.go`,
 //! `pilot/pkg/networking/core/route/route.go` and `pilot/pkg/model/config.go` in istio/istio).
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::clusters;
 use super::delegates::expand_delegates;
@@ -64,7 +64,8 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
     for (resource, vs) in &roots {
         let namespace = resource.namespace();
         let http = expand_delegates(resource, vs, &vs_resources);
-        let compiled = compile_vs(resource, vs, &http, &known, &mut regexes);
+        let mut written: Vec<&str> = Vec::new();
+        let compiled = compile_vs(resource, vs, &http, &known, &mut regexes, &mut written);
         let vs_index = u32::try_from(tables.virtual_services.len()).unwrap_or(u32::MAX);
         let gateways = bound_gateways(&vs.gateways, namespace);
         let mesh = gateways.iter().any(|g| g == "mesh");
@@ -75,33 +76,17 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
         });
         gateway_bindings.extend(gateways::binding(resource, vs, vs_index, &gateways, &known));
         // Each host as written once (a large table names the same few in every route), then
-        // each resolved name once.
-        let mut written: Vec<&str> = http
-            .iter()
-            .flat_map(|(_, route)| {
-                route
-                    .route
-                    .iter()
-                    .filter_map(|d| d.destination.as_ref())
-                    .chain(route.mirror.as_ref())
-                    .chain(
-                        route
-                            .mirrors
-                            .iter()
-                            .flatten()
-                            .filter_map(|m| m.destination.as_ref()),
-                    )
-            })
-            .chain(
-                vs.tcp
-                    .iter()
-                    .flat_map(|r| r.route.iter())
-                    .chain(vs.tls.iter().flat_map(|r| r.route.iter()))
-                    .filter_map(|d| d.destination.as_ref()),
-            )
-            .map(|d| d.host.as_str())
-            .collect();
-        let mut seen = rustc_hash::FxHashSet::default();
+        // each resolved name once: the HTTP ones (delegates merged) from `compile_vs`, then the
+        // TCP and TLS ones.
+        written.extend(
+            vs.tcp
+                .iter()
+                .flat_map(|r| r.route.iter())
+                .chain(vs.tls.iter().flat_map(|r| r.route.iter()))
+                .filter_map(|d| d.destination.as_ref())
+                .map(|d| d.host.as_str()),
+        );
+        let mut seen = FxHashSet::default();
         written.retain(|h| seen.insert(*h));
         let mut destinations: Vec<String> = written
             .into_iter()
@@ -165,22 +150,30 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
 /// names that some VirtualService match refers to, sorted: the routing flags that must travel
 /// from an inbound request to the calls it causes.
 fn referenced(virtual_services: &[(&Resource, &VirtualService)]) -> (Vec<String>, Vec<String>) {
-    let matches = || {
-        virtual_services
-            .iter()
-            .flat_map(|(_, vs)| vs.http.iter())
-            .flat_map(|route| route.matches.iter().flatten())
-    };
-    let mut headers: Vec<String> = matches()
-        .flat_map(|m| m.headers.keys().chain(m.without_headers.keys()))
+    // Each name as written once (the matches of a large table repeat a few), in one pass.
+    let mut headers: FxHashSet<&str> = FxHashSet::default();
+    let mut query: FxHashSet<&str> = FxHashSet::default();
+    let matches = virtual_services
+        .iter()
+        .flat_map(|(_, vs)| vs.http.iter())
+        .flat_map(|route| route.matches.iter().flatten());
+    for m in matches {
+        headers.extend(
+            m.headers
+                .keys()
+                .chain(m.without_headers.keys())
+                .map(String::as_str),
+        );
+        query.extend(m.query_params.keys().map(String::as_str));
+    }
+    let mut headers: Vec<String> = headers
+        .into_iter()
         .filter(|k| !k.starts_with(':') && !k.starts_with('@'))
-        .map(|k| k.to_ascii_lowercase())
+        .map(str::to_ascii_lowercase)
         .collect();
     headers.sort();
     headers.dedup();
-    let mut query: Vec<String> = matches()
-        .flat_map(|m| m.query_params.keys().cloned())
-        .collect();
+    let mut query: Vec<String> = query.into_iter().map(str::to_owned).collect();
     query.sort();
     query.dedup();
     (headers, query)
