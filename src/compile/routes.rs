@@ -50,6 +50,9 @@ pub(crate) struct Regexes {
     /// large table have the same one (Istio's default retry policy), and one `Arc` per route
     /// was the largest part of a compiled route's memory.
     plain_policies: Vec<std::sync::Arc<RoutePolicy>>,
+    /// The shared policy of a route that sets none of its own, without and with consistent
+    /// hashing (which changes the default retry policy).
+    default_policies: [Option<std::sync::Arc<RoutePolicy>>; 2],
     /// Destination hosts and subsets, one shared string per name.
     names: rustc_hash::FxHashSet<std::sync::Arc<str>>,
     /// Match header names (lowercase), one shared `HeaderName` per name.
@@ -368,14 +371,37 @@ fn compile_route<'r>(
                 .map(|choice| choice.with_sticky(sticky.map(sticky_of))),
             destinations,
             policy: {
-                let policy = route_policy(
-                    route,
-                    namespace,
-                    hashing,
-                    known.settings.default_http_retry_policy(),
-                    regexes,
-                );
-                regexes.share(policy)
+                // A route that sets no policy of its own gets the configuration's default one
+                // (retries from MeshConfig or Istio), which depends only on `hashing`: built
+                // once, as `share` would share it.
+                let own = route.rewrite.is_some()
+                    || route.timeout.is_some()
+                    || route.retries.is_some()
+                    || route.fault.is_some()
+                    || route.mirror.is_some()
+                    || !route.mirrors.is_empty()
+                    || route.cors_policy.is_some();
+                let slot = usize::from(hashing);
+                let default = regexes.default_policies.get(slot).and_then(Option::clone);
+                match default.filter(|_| !own) {
+                    Some(shared) => shared,
+                    None => {
+                        let policy = route_policy(
+                            route,
+                            namespace,
+                            hashing,
+                            known.settings.default_http_retry_policy(),
+                            regexes,
+                        );
+                        let shared = regexes.share(policy);
+                        if let (false, Some(default)) =
+                            (own, regexes.default_policies.get_mut(slot))
+                        {
+                            *default = Some(Arc::clone(&shared));
+                        }
+                        shared
+                    }
+                }
             },
             response_headers: header_ops(&[route_response]),
         }

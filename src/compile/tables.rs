@@ -3,6 +3,8 @@
 //! (`pilot/pkg/networking/core/httproute.go`, `pilot/pkg/networking/core/gateway.go`,
 //! `pilot/pkg/networking/core/route/route.go` and `pilot/pkg/model/config.go` in istio/istio).
 
+use std::sync::Arc;
+
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::clusters;
@@ -184,9 +186,12 @@ fn referenced(virtual_services: &[(&Resource, &VirtualService)]) -> (Vec<String>
 /// port, which is all those tables depend on. The routes of a large table name a few: the
 /// tables stay small, and are built once per distinct destination.
 fn number_destinations(tables: &mut Tables) {
+    // Keyed by the shared strings' addresses: `compile_route` interns hosts and subsets (one
+    // `Arc<str>` per name), so equal names are one string and the key costs no string hashing;
+    // two copies of a name would only get two numbers.
+    type Key = (*const u8, Option<*const u8>, Option<u16>, Option<u16>);
     let numbers: Vec<u32> = {
-        let mut known: FxHashMap<(&str, Option<&str>, Option<u16>, Option<u16>), u32> =
-            FxHashMap::default();
+        let mut known: FxHashMap<Key, u32> = FxHashMap::default();
         tables
             .virtual_services
             .iter()
@@ -198,7 +203,12 @@ fn number_destinations(tables: &mut Tables) {
             .flatten()
             .map(|d| {
                 let next = u32::try_from(known.len()).unwrap_or(u32::MAX);
-                let key = (&*d.host, d.subset.as_deref(), d.port, d.service_port);
+                let key: Key = (
+                    Arc::as_ptr(&d.host).cast::<u8>(),
+                    d.subset.as_ref().map(|s| Arc::as_ptr(s).cast::<u8>()),
+                    d.port,
+                    d.service_port,
+                );
                 *known.entry(key).or_insert(next)
             })
             .collect()

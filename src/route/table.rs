@@ -343,8 +343,9 @@ pub(crate) enum Action {
 #[derive(Debug)]
 pub(crate) struct CompiledDestination {
     /// Its number in the per-scope tables (`Scope::destinations`,
-    /// `Scope::destination_clusters`): route destinations with the same host, subset, port and
-    /// service port share one, as what those tables hold depends on nothing else.
+    /// `Scope::destination_clusters`): route destinations with the same (shared) host and subset
+    /// strings, port and service port share one, as what those tables hold depends on nothing
+    /// else.
     pub(crate) id: u32,
     pub(crate) host: std::sync::Arc<str>,
     pub(crate) subset: Option<std::sync::Arc<str>>,

@@ -6,6 +6,8 @@
 
 use std::fmt::Display;
 
+use rustc_hash::FxHashMap;
+
 use super::common;
 use super::sink::{Path, Sink};
 use super::unreachable::{unreachable_rules, unreachable_tcp_rules, unreachable_tls_rules};
@@ -60,6 +62,7 @@ pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
     }
     export_to(sink, &vs.export_to);
     let mesh_gateways = applies_to_mesh.then_some(vs.gateways.as_slice());
+    let mut hosts = FxHashMap::default();
     for (i, route) in vs.http.iter().enumerate() {
         validate_http_route(
             sink,
@@ -67,6 +70,7 @@ pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
             route,
             is_delegate,
             mesh_gateways,
+            &mut hosts,
         );
     }
     for (i, route) in vs.tls.iter().enumerate() {
@@ -245,12 +249,13 @@ pub(crate) fn export_to(sink: &mut Sink<'_>, values: &[String]) {
     }
 }
 
-fn validate_http_route(
+fn validate_http_route<'v>(
     sink: &mut Sink<'_>,
     p: &dyn Display,
-    route: &HttpRoute,
+    route: &'v HttpRoute,
     in_delegate: bool,
     mesh_gateways: Option<&[String]>,
+    hosts: &mut FxHashMap<&'v str, Result<(), String>>,
 ) {
     let has_route = !route.route.is_empty();
     let has_redirect = route.redirect.is_some();
@@ -294,7 +299,7 @@ fn validate_http_route(
             validate_match(sink, &format_args!("{p}.match[{i}]"), m, mesh_gateways);
         }
     }
-    destinations(sink, p, route);
+    destinations(sink, p, route, hosts);
     if let Some(redirect) = &route.redirect {
         validate_redirect(sink, &format_args!("{p}.redirect"), redirect, route);
     }
@@ -616,13 +621,25 @@ pub(crate) fn regex_valid(
     }
 }
 
-fn destinations(sink: &mut Sink<'_>, p: &dyn Display, route: &HttpRoute) {
+/// The route destinations of one route; `hosts` holds what [`destination_host`] says of each host
+/// checked before in the VirtualService (a large table names the same few in every route).
+fn destinations<'v>(
+    sink: &mut Sink<'_>,
+    p: &dyn Display,
+    route: &'v HttpRoute,
+    hosts: &mut FxHashMap<&'v str, Result<(), String>>,
+) {
     let mut total: i64 = 0;
     for (i, dest) in route.route.iter().enumerate() {
         let dp = Path::index(p, "route", i);
         match &dest.destination {
             None => sink.error(format!("{dp}.destination"), "destination is required"),
-            Some(d) => destination(sink, &format_args!("{dp}.destination"), d),
+            Some(d) => {
+                let host = hosts
+                    .entry(&d.host)
+                    .or_insert_with(|| destination_host(&d.host));
+                destination_with(sink, &format_args!("{dp}.destination"), d, host);
+            }
         }
         let weight = dest.weight.unwrap_or(0);
         if weight < 0 {
@@ -653,19 +670,30 @@ fn destinations(sink: &mut Sink<'_>, p: &dyn Display, route: &HttpRoute) {
 
 /// validation.go `validateDestination`.
 pub(crate) fn destination(sink: &mut Sink<'_>, p: &dyn Display, d: &Destination) {
-    // agent.ValidateWildcardDomain, with no exception for IP addresses (`10.0.0.1` fails on its
-    // all-numeric top-level domain).
-    if d.host == "*" {
-        sink.error(format!("{p}.host"), "invalid destination host *");
-    } else if d.host.is_empty() {
-        sink.error(
-            format!("{p}.host"),
-            "empty domain name not allowed: the destination host is required",
-        );
-    } else if let Err(why) =
-        common::wildcard_domain(&d.host).and_then(|()| common::numeric_top_level_domain(&d.host))
-    {
-        sink.error(format!("{p}.host"), why);
+    destination_with(sink, p, d, &destination_host(&d.host));
+}
+
+/// What is wrong with a destination host, if anything: agent.ValidateWildcardDomain, with no
+/// exception for IP addresses (`10.0.0.1` fails on its all-numeric top-level domain).
+fn destination_host(host: &str) -> Result<(), String> {
+    if host == "*" {
+        Err("invalid destination host *".to_owned())
+    } else if host.is_empty() {
+        Err("empty domain name not allowed: the destination host is required".to_owned())
+    } else {
+        common::wildcard_domain(host).and_then(|()| common::numeric_top_level_domain(host))
+    }
+}
+
+/// [`destination`], its host already checked (`host`: what [`destination_host`] says).
+fn destination_with(
+    sink: &mut Sink<'_>,
+    p: &dyn Display,
+    d: &Destination,
+    host: &Result<(), String>,
+) {
+    if let Err(why) = host {
+        sink.error(format!("{p}.host"), why.as_str());
     }
     if !d.subset.is_empty() && !common::is_dns1123_label(&d.subset) {
         sink.error(
