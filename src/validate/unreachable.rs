@@ -5,6 +5,7 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use super::sink::Sink;
 use crate::config::{
@@ -31,8 +32,39 @@ struct PrefixMatch<'a> {
     index: usize,
     prefix: &'a str,
     ignore_case: bool,
-    /// The match's other conditions ([`MatchKey`] without the URI).
-    rest: MatchKey<'a>,
+    /// The match's other conditions ([`MatchKey`] without the URI), with their hash.
+    rest: Hashed<MatchKey<'a>>,
+}
+
+/// A key with its hash, computed once: a [`MatchKey`] hashes its header maps whole, and the
+/// maps below would hash it again for each lookup, and again whenever they grow.
+#[derive(PartialEq, Eq)]
+struct Hashed<K> {
+    hash: u64,
+    key: K,
+}
+
+impl<K: Hash> Hashed<K> {
+    fn new(key: K) -> Self {
+        Self {
+            hash: fx_hash(&key),
+            key,
+        }
+    }
+}
+
+impl<K> Hash for Hashed<K> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// Prefix matches by their other conditions (and `ignoreUriCase`): each group's first member
+/// and the others.
+type Groups<'k, 'a> = rustc_hash::FxHashMap<Hashed<(&'k MatchKey<'a>, bool)>, (usize, Vec<usize>)>;
+
+fn fx_hash(value: &impl Hash) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(value)
 }
 
 /// Every pair `(a, b)` of indices into `prefixes` where `a` comes first and its prefix covers
@@ -52,13 +84,11 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
         Some(Some(m)) if !m.name.is_empty() => format!("{:?}", m.name),
         _ => format!("#{j}"),
     };
-    // FxHash: the keys are the configuration's own, hashed once per match.
-    // Sized up front: a key is costly to hash (its header maps are hashed whole), and growing
-    // the map would hash every key again.
-    let matches = routes.iter().map(|r| r.matches.len()).sum();
-    let mut seen: rustc_hash::FxHashMap<Option<MatchKey<'_>>, usize> =
-        rustc_hash::FxHashMap::with_capacity_and_hasher(matches, Default::default());
-    let mut prefixes: Vec<PrefixMatch<'_>> = Vec::with_capacity(matches);
+    // FxHash: the keys are the configuration's own, hashed once per match (`Hashed`). Sized
+    // for a match per rule.
+    let mut seen: rustc_hash::FxHashMap<Hashed<Option<MatchKey<'_>>>, usize> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(routes.len(), Default::default());
+    let mut prefixes: Vec<PrefixMatch<'_>> = Vec::with_capacity(routes.len());
     let mut empty_match_seen = false;
     for (i, route) in routes.iter().enumerate() {
         if route.delegate.is_some() {
@@ -92,7 +122,15 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
         }
         let mut duplicates = 0;
         for (j, m) in route.matches.iter().enumerate() {
-            let key = m.as_ref().map(|m| MatchKey::of(m, true));
+            // The key's hash from the hash of its conditions other than the URI (kept for
+            // the prefix groups below) and of the URI.
+            let rest = m.as_ref().map(|m| Hashed::new(MatchKey::of(m, false)));
+            let key = Hashed {
+                hash: rest
+                    .as_ref()
+                    .map_or(0, |rest| fx_hash(&(rest.hash, m.as_ref().map(|m| &m.uri)))),
+                key: m.as_ref().map(|m| MatchKey::of(m, true)),
+            };
             let earlier = match seen.entry(key) {
                 Entry::Occupied(first) => Some(*first.get()),
                 Entry::Vacant(slot) => {
@@ -115,7 +153,7 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
                 );
                 continue;
             }
-            if let Some(m) = m {
+            if let (Some(m), Some(rest)) = (m, rest) {
                 if let Some(prefix) = m
                     .uri
                     .as_ref()
@@ -127,7 +165,7 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
                         index: j,
                         prefix,
                         ignore_case: m.ignore_uri_case,
-                        rest: MatchKey::of(m, false),
+                        rest,
                     });
                 }
             }
@@ -174,10 +212,14 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
 /// pairs found.
 fn covered_prefixes(prefixes: &[PrefixMatch<'_>]) -> Vec<(usize, usize)> {
     // Each group's first member, and the others (no allocation for a group of one).
-    let mut groups: rustc_hash::FxHashMap<(&MatchKey<'_>, bool), (usize, Vec<usize>)> =
+    let mut groups: Groups<'_, '_> =
         rustc_hash::FxHashMap::with_capacity_and_hasher(prefixes.len(), Default::default());
     for (k, p) in prefixes.iter().enumerate() {
-        match groups.entry((&p.rest, p.ignore_case)) {
+        let group = Hashed {
+            hash: fx_hash(&(p.rest.hash, p.ignore_case)),
+            key: (&p.rest.key, p.ignore_case),
+        };
+        match groups.entry(group) {
             Entry::Occupied(mut group) => group.get_mut().1.push(k),
             Entry::Vacant(slot) => {
                 slot.insert((k, Vec::new()));
@@ -185,7 +227,14 @@ fn covered_prefixes(prefixes: &[PrefixMatch<'_>]) -> Vec<(usize, usize)> {
         }
     }
     let mut pairs = Vec::new();
-    for ((_, ignore_case), (first, others)) in groups {
+    for (
+        Hashed {
+            key: (_, ignore_case),
+            ..
+        },
+        (first, others),
+    ) in groups
+    {
         // A prefix alone in its group covers nothing and is covered by nothing: most are, in a
         // large table whose routes differ by more than the URI.
         if others.is_empty() {
