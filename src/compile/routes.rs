@@ -57,6 +57,27 @@ pub(crate) struct Regexes {
     names: rustc_hash::FxHashSet<std::sync::Arc<str>>,
     /// Match header names (lowercase), one shared `HeaderName` per name.
     header_names: FxHashMap<String, Option<HeaderName>>,
+    /// The number (`CompiledDestination::id`) of each distinct route destination, keyed by its
+    /// interned host and subset strings' addresses (no string hashing: equal names are one
+    /// string), its port and its service's port.
+    destination_ids: FxHashMap<DestinationKey, u32>,
+    /// The distinct route destinations, by number.
+    numbered: Vec<NumberedDestination>,
+}
+
+/// A route destination's interned host and subset strings' addresses, port and service port.
+type DestinationKey = (*const u8, Option<*const u8>, Option<u16>, Option<u16>);
+
+/// A distinct route destination, as the per-scope tables (`Scope::destinations`,
+/// `Scope::destination_clusters`) need it: route destinations that agree on these share a
+/// number (`CompiledDestination::id`) and an entry, as what those tables hold depends on nothing
+/// else. The routes of a large table name a few.
+#[derive(Debug)]
+pub(crate) struct NumberedDestination {
+    pub(crate) host: Arc<str>,
+    pub(crate) subset: Option<Arc<str>>,
+    /// Its port, else its service's only port.
+    pub(crate) port: Option<u16>,
 }
 
 impl Regexes {
@@ -84,6 +105,38 @@ impl Regexes {
         let name = HeaderName::from_bytes(lower.as_bytes()).ok();
         self.header_names.insert(lower.to_owned(), name.clone());
         name
+    }
+
+    /// The number of the route destination to `host` / `subset` (both interned) on `port`,
+    /// whose service's only port is `service_port`.
+    fn number(
+        &mut self,
+        host: &Arc<str>,
+        subset: Option<&Arc<str>>,
+        port: Option<u16>,
+        service_port: Option<u16>,
+    ) -> u32 {
+        let key: DestinationKey = (
+            Arc::as_ptr(host).cast::<u8>(),
+            subset.map(|s| Arc::as_ptr(s).cast::<u8>()),
+            port,
+            service_port,
+        );
+        let next = u32::try_from(self.numbered.len()).unwrap_or(u32::MAX);
+        let id = *self.destination_ids.entry(key).or_insert(next);
+        if id == next {
+            self.numbered.push(NumberedDestination {
+                host: Arc::clone(host),
+                subset: subset.cloned(),
+                port: port.or(service_port),
+            });
+        }
+        id
+    }
+
+    /// The distinct route destinations numbered so far, by number.
+    pub(crate) fn numbered(&self) -> &[NumberedDestination] {
+        &self.numbered
     }
 
     /// One shared string per distinct host or subset name of the configuration.
@@ -341,15 +394,17 @@ fn compile_route<'r>(
                     .clone()
                     .or_else(|| authority_of(route_request))
                     .or_else(|| authority_of(dest_request));
+                let port = dest
+                    .port
+                    .as_ref()
+                    .and_then(|p| u16::try_from(p.number).ok())
+                    .filter(|p| *p != 0);
+                let subset = (!dest.subset.is_empty()).then(|| regexes.intern(&dest.subset));
                 CompiledDestination {
-                    id: 0,
+                    id: regexes.number(&host.fqdn, subset.as_ref(), port, host.service_port),
                     service_port: host.service_port,
-                    port: dest
-                        .port
-                        .as_ref()
-                        .and_then(|p| u16::try_from(p.number).ok())
-                        .filter(|p| *p != 0),
-                    subset: (!dest.subset.is_empty()).then(|| regexes.intern(&dest.subset)),
+                    port,
+                    subset,
                     host: Arc::clone(&host.fqdn),
                     headers: {
                         let request = header_ops(&request_order);
@@ -570,6 +625,10 @@ fn authority_of(ops: Option<&HeaderOperations>) -> Option<Box<str>> {
 /// out: Istio turns the former into a host rewrite and drops the latter.
 fn header_ops(blocks: &[Option<&HeaderOperations>]) -> HeaderOps {
     let mut ops = HeaderOps::default();
+    // Most routes and destinations have none: nothing to walk.
+    if blocks.iter().all(Option::is_none) {
+        return ops;
+    }
     for block in blocks.iter().flatten() {
         for name in &block.remove {
             if let Ok(name) = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) {

@@ -19,6 +19,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::known::Known;
+use super::routes::NumberedDestination;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, IstioEgressListener, OutboundTrafficMode, Resource, Sidecar};
 use crate::registry::rules::RuleChoice;
@@ -110,10 +111,12 @@ fn default_listener() -> IstioEgressListener {
 
 /// Builds every scope into `tables.scopes` and their DestinationRule choices into
 /// `tables.rules`; returns each choice (the merged DestinationRule and the rules it merges).
+/// `numbered` holds the route destinations by number (`CompiledDestination::id`).
 pub(super) fn build(
     resources: &[&Resource],
     known: &Known<'_>,
     infos: &[VsInfo<'_>],
+    numbered: &[NumberedDestination],
     tables: &mut Tables,
 ) -> Vec<RuleChoice> {
     let root = known.settings.root_namespace().to_owned();
@@ -182,21 +185,13 @@ pub(super) fn build(
         None => scopes.elsewhere_plain,
     };
     // Each route destination as each scope sees it (cluster and subset), by destination id.
-    let destinations: Vec<Option<(&str, Option<&str>)>> = builder
-        .tables
-        .destinations_by_id()
-        .into_iter()
-        .map(|d| d.map(|d| (&*d.host, d.subset.as_deref())))
-        .collect();
     let rules = &builder.tables.rules;
     for scope in &mut scopes.list {
-        scope.destinations = destinations
+        scope.destinations = numbered
             .iter()
-            .map(|destination| {
-                let Some((host, subset)) = *destination else {
-                    return ScopeHost::default();
-                };
-                let Some(seen) = scope.hosts.get(host).copied().filter(|h| h.exists) else {
+            .map(|d| {
+                let subset = d.subset.as_deref();
+                let Some(seen) = scope.hosts.get(&*d.host).copied().filter(|h| h.exists) else {
                     return ScopeHost::default();
                 };
                 let subset_defined = subset.is_none_or(|subset| {

@@ -3,9 +3,7 @@
 //! (`pilot/pkg/networking/core/httproute.go`, `pilot/pkg/networking/core/gateway.go`,
 //! `pilot/pkg/networking/core/route/route.go` and `pilot/pkg/model/config.go` in istio/istio).
 
-use std::sync::Arc;
-
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 use super::clusters;
 use super::delegates::expand_delegates;
@@ -13,13 +11,13 @@ use super::entries::{entries_for, route_index};
 use super::gateways;
 use super::hash_tables;
 use super::known::Known;
-use super::routes::{Regexes, compile_vs};
+use super::routes::{NumberedDestination, Regexes, compile_vs};
 use super::scopes;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, Resource, VirtualService};
 use crate::diagnostic::Diagnostic;
 use crate::route::stream::StreamTables;
-use crate::route::table::{Action, NO_CLUSTER, Tables};
+use crate::route::table::{NO_CLUSTER, Tables};
 use crate::util::gateways::bound_gateways;
 use crate::util::host;
 
@@ -118,7 +116,6 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
         .iter()
         .map(|entries| route_index(entries, &tables.virtual_services))
         .collect();
-    number_destinations(&mut tables);
     // The caller-less view: every mesh VirtualService (oldest first) and every service.
     let every_vs: Vec<u32> = infos.iter().filter(|i| i.mesh).map(|i| i.index).collect();
     let every_service: Vec<(&str, Vec<u16>)> = known
@@ -136,13 +133,15 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
             .or_default()
             .push(export);
     }
-    let policies = scopes::build(resources, &known, &infos, &mut tables);
+    // The route destinations `compile_vs` numbered, for the per-scope tables.
+    let numbered = regexes.numbered();
+    let policies = scopes::build(resources, &known, &infos, numbered, &mut tables);
 
     gateways::lower(resources, &mut tables, &gateway_bindings);
     let streams = super::streams::lower(resources, &roots, &tables.virtual_services, &known);
     let (clusters, costs) = clusters::build(resources, &known, &tables, &streams, &policies);
     tables.clusters = clusters;
-    resolve_destination_clusters(&mut tables);
+    resolve_destination_clusters(&mut tables, numbered);
     let warnings = hash_tables::warnings(&costs, &policies, resources);
     (tables.referenced_headers, tables.referenced_query_params) = referenced(&vs_resources);
     (tables, streams, warnings)
@@ -181,62 +180,16 @@ fn referenced(virtual_services: &[(&Resource, &VirtualService)]) -> (Vec<String>
     (headers, query)
 }
 
-/// Numbers the route destinations for the per-scope tables (`Scope::destinations`,
-/// `Scope::destination_clusters`): one number per distinct host, subset, port and service
-/// port, which is all those tables depend on. The routes of a large table name a few: the
-/// tables stay small, and are built once per distinct destination.
-fn number_destinations(tables: &mut Tables) {
-    // Keyed by the shared strings' addresses: `compile_route` interns hosts and subsets (one
-    // `Arc<str>` per name), so equal names are one string and the key costs no string hashing;
-    // two copies of a name would only get two numbers.
-    type Key = (*const u8, Option<*const u8>, Option<u16>, Option<u16>);
-    let numbers: Vec<u32> = {
-        let mut known: FxHashMap<Key, u32> = FxHashMap::default();
-        tables
-            .virtual_services
-            .iter()
-            .flat_map(|vs| &vs.routes)
-            .filter_map(|route| match &route.action {
-                Action::Route { destinations, .. } => Some(destinations),
-                _ => None,
-            })
-            .flatten()
-            .map(|d| {
-                let next = u32::try_from(known.len()).unwrap_or(u32::MAX);
-                let key: Key = (
-                    Arc::as_ptr(&d.host).cast::<u8>(),
-                    d.subset.as_ref().map(|s| Arc::as_ptr(s).cast::<u8>()),
-                    d.port,
-                    d.service_port,
-                );
-                *known.entry(key).or_insert(next)
-            })
-            .collect()
-    };
-    let mut numbers = numbers.into_iter();
-    for vs in &mut tables.virtual_services {
-        for route in &mut vs.routes {
-            if let Action::Route { destinations, .. } = &mut route.action {
-                for d in destinations {
-                    d.id = numbers.next().unwrap_or(u32::MAX);
-                }
-            }
-        }
-    }
-}
-
 /// Each scope's cluster for each route destination whose port is fixed (its own or its
 /// service's only port), so that a decision picks the endpoint without hashing the host.
-fn resolve_destination_clusters(tables: &mut Tables) {
-    let destinations = tables.destinations_by_id();
+fn resolve_destination_clusters(tables: &mut Tables, numbered: &[NumberedDestination]) {
     let mut all = Vec::with_capacity(tables.scopes.list.len());
     for scope in &tables.scopes.list {
-        let clusters = destinations
+        let clusters = numbered
             .iter()
             .enumerate()
-            .map(|(id, destination)| {
-                let d = (*destination)?;
-                let port = d.port.or(d.service_port)?;
+            .map(|(id, d)| {
+                let port = d.port?;
                 let seen = scope.destinations.get(id).filter(|seen| seen.exists)?;
                 tables
                     .clusters

@@ -40,34 +40,6 @@ pub(crate) struct Tables {
     pub(crate) referenced_query_params: Vec<String>,
 }
 
-impl Tables {
-    /// One route destination for each `CompiledDestination::id` (the first with it), by id.
-    pub(crate) fn destinations_by_id(&self) -> Vec<Option<&CompiledDestination>> {
-        let mut by_id: Vec<Option<&CompiledDestination>> = Vec::new();
-        let all = self
-            .virtual_services
-            .iter()
-            .flat_map(|vs| &vs.routes)
-            .filter_map(|route| match &route.action {
-                Action::Route { destinations, .. } => Some(destinations),
-                _ => None,
-            })
-            .flatten();
-        for d in all {
-            let Ok(id) = usize::try_from(d.id) else {
-                continue;
-            };
-            if by_id.len() <= id {
-                by_id.resize(id.saturating_add(1), None);
-            }
-            if let Some(slot @ None) = by_id.get_mut(id) {
-                *slot = Some(d);
-            }
-        }
-        by_id
-    }
-}
-
 /// One gateway's HTTP route configurations, by listener port (istio/istio
 /// `pilot/pkg/model/gateway.go` `MergeGateways`, `gatewayRDSRouteName`): the plain-text HTTP
 /// servers of a port share one (`http.<port>`); each HTTPS server that terminates TLS has its
@@ -343,9 +315,9 @@ pub(crate) enum Action {
 #[derive(Debug)]
 pub(crate) struct CompiledDestination {
     /// Its number in the per-scope tables (`Scope::destinations`,
-    /// `Scope::destination_clusters`): route destinations with the same (shared) host and subset
-    /// strings, port and service port share one, as what those tables hold depends on nothing
-    /// else.
+    /// `Scope::destination_clusters`): route destinations with the same host, subset, port and
+    /// service port share one, as what those tables hold depends on nothing else (lowering
+    /// numbers them: `compile/routes.rs`).
     pub(crate) id: u32,
     pub(crate) host: std::sync::Arc<str>,
     pub(crate) subset: Option<std::sync::Arc<str>>,
