@@ -61,7 +61,7 @@ impl<K> Hash for Hashed<K> {
 
 /// Prefix matches by their other conditions (and `ignoreUriCase`): each group's first member
 /// and the others.
-type Groups<'k, 'a> = rustc_hash::FxHashMap<Hashed<(&'k MatchKey<'a>, bool)>, (usize, Vec<usize>)>;
+type Groups<'a> = rustc_hash::FxHashMap<Hashed<(MatchKey<'a>, bool)>, (usize, Vec<usize>)>;
 
 fn fx_hash(value: &impl Hash) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(value)
@@ -212,12 +212,12 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
 /// pairs found.
 fn covered_prefixes(prefixes: &[PrefixMatch<'_>]) -> Vec<(usize, usize)> {
     // Each group's first member, and the others (no allocation for a group of one).
-    let mut groups: Groups<'_, '_> =
+    let mut groups: Groups<'_> =
         rustc_hash::FxHashMap::with_capacity_and_hasher(prefixes.len(), Default::default());
     for (k, p) in prefixes.iter().enumerate() {
         let group = Hashed {
             hash: fx_hash(&(p.rest.hash, p.ignore_case)),
-            key: (&p.rest.key, p.ignore_case),
+            key: (p.rest.key, p.ignore_case),
         };
         match groups.entry(group) {
             Entry::Occupied(mut group) => group.get_mut().1.push(k),
@@ -281,39 +281,65 @@ fn covered_prefixes(prefixes: &[PrefixMatch<'_>]) -> Vec<(usize, usize)> {
 }
 /// A match's conditions without its name, compared and hashed as they are (no text is made):
 /// two matches with equal keys match the same requests. `with_uri` false leaves the URI out,
-/// for prefix-overlap checks.
-#[derive(PartialEq, Eq, Hash)]
+/// for prefix-overlap checks. A reference and a flag: the maps that hold one per match stay
+/// small (the conditions are read through it when compared or hashed).
+#[derive(Clone, Copy)]
 struct MatchKey<'a> {
-    uri: Option<&'a StringMatch>,
-    scheme: Option<&'a StringMatch>,
-    method: Option<&'a StringMatch>,
-    authority: Option<&'a StringMatch>,
-    headers: &'a BTreeMap<String, Option<StringMatch>>,
-    without_headers: &'a BTreeMap<String, Option<StringMatch>>,
-    query_params: &'a BTreeMap<String, Option<StringMatch>>,
-    port: Option<u32>,
-    source_labels: &'a BTreeMap<String, String>,
-    gateways: &'a [String],
-    ignore_uri_case: bool,
-    source_namespace: &'a str,
+    m: &'a HttpMatchRequest,
+    with_uri: bool,
 }
+
+/// What a [`MatchKey`] compares and hashes.
+type Conditions<'a> = (
+    Option<&'a StringMatch>,
+    Option<&'a StringMatch>,
+    Option<&'a StringMatch>,
+    Option<&'a StringMatch>,
+    &'a BTreeMap<String, Option<StringMatch>>,
+    &'a BTreeMap<String, Option<StringMatch>>,
+    &'a BTreeMap<String, Option<StringMatch>>,
+    Option<u32>,
+    &'a BTreeMap<String, String>,
+    &'a [String],
+    bool,
+    &'a str,
+);
 
 impl<'a> MatchKey<'a> {
     fn of(m: &'a HttpMatchRequest, with_uri: bool) -> Self {
-        Self {
-            uri: m.uri.as_ref().filter(|_| with_uri),
-            scheme: m.scheme.as_ref(),
-            method: m.method.as_ref(),
-            authority: m.authority.as_ref(),
-            headers: &m.headers,
-            without_headers: &m.without_headers,
-            query_params: &m.query_params,
-            port: m.port,
-            source_labels: &m.source_labels,
-            gateways: &m.gateways,
-            ignore_uri_case: m.ignore_uri_case,
-            source_namespace: &m.source_namespace,
-        }
+        Self { m, with_uri }
+    }
+
+    fn conditions(&self) -> Conditions<'a> {
+        let m = self.m;
+        (
+            m.uri.as_ref().filter(|_| self.with_uri),
+            m.scheme.as_ref(),
+            m.method.as_ref(),
+            m.authority.as_ref(),
+            &m.headers,
+            &m.without_headers,
+            &m.query_params,
+            m.port,
+            &m.source_labels,
+            &m.gateways,
+            m.ignore_uri_case,
+            &m.source_namespace,
+        )
+    }
+}
+
+impl PartialEq for MatchKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.conditions() == other.conditions()
+    }
+}
+
+impl Eq for MatchKey<'_> {}
+
+impl Hash for MatchKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.conditions().hash(state);
     }
 }
 
