@@ -24,6 +24,9 @@
 //! alone: istioctl does not read MeshConfig's `defaultServiceExportTo` here.
 
 use std::collections::HashMap;
+use std::fmt;
+
+use rustc_hash::FxHashMap;
 
 use crate::config::{Destination, VirtualService};
 use crate::diagnostic::Code;
@@ -103,11 +106,32 @@ impl<'s> ServiceIndex<'s> {
 /// A destination to look up, as `util.go` `getRouteDestinations` and
 /// `getHTTPMirrorDestinations` list them.
 struct Annotated<'v> {
-    /// The field path of the destination (`spec.http[0].route[1].destination`).
-    path: String,
+    /// Where the destination is: its field path, written out only for a finding.
+    at: At,
     mirror: bool,
     /// `None` for a route entry without a destination (istioctl looks up the empty host).
     destination: Option<&'v Destination>,
+}
+
+/// The field path of a destination (`spec.http[0].route[1].destination`).
+#[derive(Clone, Copy)]
+enum At {
+    /// `spec.{field}[i].route[j].destination` (`tcp`, `tls` or `http`).
+    Route(&'static str, usize, usize),
+    /// `spec.http[i].mirror`.
+    Mirror(usize),
+    /// `spec.http[i].mirrors[j].destination`.
+    Mirrors(usize, usize),
+}
+
+impl fmt::Display for At {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            At::Route(field, i, j) => write!(f, "spec.{field}[{i}].route[{j}].destination"),
+            At::Mirror(i) => write!(f, "spec.http[{i}].mirror"),
+            At::Mirrors(i, j) => write!(f, "spec.http[{i}].mirrors[{j}].destination"),
+        }
+    }
 }
 
 /// The destinations of `vs` in istioctl's order: `tcp`, `tls` and `http` routes, then the HTTP
@@ -117,7 +141,7 @@ fn destinations(vs: &VirtualService) -> Vec<Annotated<'_>> {
     for (i, rule) in vs.tcp.iter().enumerate() {
         for (j, d) in rule.route.iter().enumerate() {
             out.push(Annotated {
-                path: format!("spec.tcp[{i}].route[{j}].destination"),
+                at: At::Route("tcp", i, j),
                 mirror: false,
                 destination: d.destination.as_ref(),
             });
@@ -126,7 +150,7 @@ fn destinations(vs: &VirtualService) -> Vec<Annotated<'_>> {
     for (i, rule) in vs.tls.iter().enumerate() {
         for (j, d) in rule.route.iter().enumerate() {
             out.push(Annotated {
-                path: format!("spec.tls[{i}].route[{j}].destination"),
+                at: At::Route("tls", i, j),
                 mirror: false,
                 destination: d.destination.as_ref(),
             });
@@ -135,7 +159,7 @@ fn destinations(vs: &VirtualService) -> Vec<Annotated<'_>> {
     for (i, rule) in vs.http.iter().enumerate() {
         for (j, d) in rule.route.iter().enumerate() {
             out.push(Annotated {
-                path: format!("spec.http[{i}].route[{j}].destination"),
+                at: At::Route("http", i, j),
                 mirror: false,
                 destination: d.destination.as_ref(),
             });
@@ -144,14 +168,14 @@ fn destinations(vs: &VirtualService) -> Vec<Annotated<'_>> {
     for (i, rule) in vs.http.iter().enumerate() {
         if let Some(m) = &rule.mirror {
             out.push(Annotated {
-                path: format!("spec.http[{i}].mirror"),
+                at: At::Mirror(i),
                 mirror: true,
                 destination: Some(m),
             });
         }
         for (j, m) in rule.mirrors.iter().enumerate() {
             out.push(Annotated {
-                path: format!("spec.http[{i}].mirrors[{j}].destination"),
+                at: At::Mirrors(i, j),
                 mirror: true,
                 destination: m.as_ref().and_then(|m| m.destination.as_ref()),
             });
@@ -168,15 +192,20 @@ pub(super) fn destination_hosts(
     services: &ServiceIndex<'_>,
 ) {
     let namespace = sink.resource().namespace().to_owned();
+    // The service of each host as written: a large table names the same few hosts in every
+    // route, and the lookup depends on nothing else of the destination.
+    let mut found: FxHashMap<&str, Option<&Service>> = FxHashMap::default();
     for d in destinations(vs) {
         let written = d.destination.map_or("", |d| d.host.as_str());
-        let Some(service) = destination_service(services, &namespace, &vs.export_to, written)
-        else {
+        let service = *found
+            .entry(written)
+            .or_insert_with(|| destination_service(services, &namespace, &vs.export_to, written));
+        let Some(service) = service else {
             let what = if d.mirror { "mirror host" } else { "host" };
             let path = if d.destination.is_some() {
-                format!("{}.host", d.path)
+                format!("{}.host", d.at)
             } else {
-                d.path
+                d.at.to_string()
             };
             sink.analysis(
                 Code::ReferencedResourceNotFound,
@@ -195,7 +224,7 @@ pub(super) fn destination_hosts(
                 let ports: Vec<String> = service.ports.iter().map(u16::to_string).collect();
                 sink.analysis(
                     Code::VirtualServiceDestinationPortSelectorRequired,
-                    format!("{}.host", d.path),
+                    format!("{}.host", d.at),
                     format!(
                         "This VirtualService routes to a service {written:?} that exposes multiple ports [{}]. Specifying a port in the destination is required to disambiguate.",
                         ports.join(" ")
@@ -205,7 +234,7 @@ pub(super) fn destination_hosts(
             Some(port) if !service.ports.iter().any(|&p| u32::from(p) == port.number) => {
                 sink.analysis(
                     Code::ReferencedResourceNotFound,
-                    format!("{}.port.number", d.path),
+                    format!("{}.port.number", d.at),
                     format!(
                         "Referenced host:port not found: {:?}",
                         format!("{written}:{}", port.number)

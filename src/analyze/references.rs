@@ -7,6 +7,9 @@
 //! a missing port selector (IST0112) and mesh VirtualServices sharing a host (IST0109) as errors.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+use rustc_hash::FxHashMap;
 
 use super::hosts::{ServiceIndex, destination_hosts};
 use crate::config::{Body, Destination, DestinationRule, Gateway, Resource, VirtualService};
@@ -114,18 +117,23 @@ impl<'r> SubsetIndex<'r> {
 
 /// IST0101 ReferencedResourceNotFound: a route or mirror names a subset that no DestinationRule
 /// for its host defines. Envoy answers such requests with 503 (flag NC).
-fn undefined_subsets(sink: &mut Sink<'_>, vs: &VirtualService, rules: &SubsetIndex<'_>) {
+fn undefined_subsets<'v>(sink: &mut Sink<'_>, vs: &'v VirtualService, rules: &SubsetIndex<'_>) {
     let namespace = sink.resource().namespace().to_owned();
-    let check = |sink: &mut Sink<'_>, path: String, d: &Destination| {
+    // Whether each (host as written, subset) is defined, looked up once: a large table names
+    // the same few in every route.
+    let mut defined: FxHashMap<(&'v str, &'v str), bool> = FxHashMap::default();
+    let mut check = |sink: &mut Sink<'_>, path: &dyn fmt::Display, d: &'v Destination| {
         if d.subset.is_empty() {
             return;
         }
-        let fqdn = host::resolve(&d.host, &namespace);
-        let defined = rules.defines(&fqdn, &d.subset);
-        if !defined {
+        let is_defined = *defined
+            .entry((d.host.as_str(), d.subset.as_str()))
+            .or_insert_with(|| rules.defines(&host::resolve(&d.host, &namespace), &d.subset));
+        if !is_defined {
+            let fqdn = host::resolve(&d.host, &namespace);
             sink.analysis(
                 Code::ReferencedResourceNotFound,
-                path,
+                path.to_string(),
                 format!(
                     "Referenced host+subset in destinationrule not found: \"{}+{}\": requests routed here get 503 (no cluster); define subset {:?} in a DestinationRule for {}",
                     d.host, d.subset, d.subset, fqdn
@@ -138,19 +146,19 @@ fn undefined_subsets(sink: &mut Sink<'_>, vs: &VirtualService, rules: &SubsetInd
             if let Some(d) = &dest.destination {
                 check(
                     sink,
-                    format!("spec.http[{i}].route[{j}].destination.subset"),
+                    &format_args!("spec.http[{i}].route[{j}].destination.subset"),
                     d,
                 );
             }
         }
         if let Some(d) = &route.mirror {
-            check(sink, format!("spec.http[{i}].mirror.subset"), d);
+            check(sink, &format_args!("spec.http[{i}].mirror.subset"), d);
         }
         for (j, mirror) in route.mirrors.iter().enumerate() {
             if let Some(d) = mirror.as_ref().and_then(|m| m.destination.as_ref()) {
                 check(
                     sink,
-                    format!("spec.http[{i}].mirrors[{j}].destination.subset"),
+                    &format_args!("spec.http[{i}].mirrors[{j}].destination.subset"),
                     d,
                 );
             }

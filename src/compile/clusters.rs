@@ -103,6 +103,10 @@ pub(crate) fn build<'c>(
             }
         }
     }
+    // Each destination once: every scope below wants a cluster per distinct destination, and
+    // the routes of a large table name the same few.
+    let mut seen = rustc_hash::FxHashSet::default();
+    destinations.retain(|d| seen.insert(*d));
     let policy = |rule: u32| {
         choices
             .get(usize::try_from(rule).unwrap_or(usize::MAX))

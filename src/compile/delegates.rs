@@ -3,21 +3,23 @@
 //! (`mergeVirtualServices`) and `pilot/pkg/model/virtualservice.go` (`MergeHTTPRoutes`,
 //! `mergeHTTPMatchRequests`, `hasConflict`) in istio/istio.
 
+use std::borrow::Cow;
+
 use crate::config::{HttpMatchRequest, HttpRoute, Resource, StringMatch, VirtualService};
 
 /// Replaces each root route that names a delegate with the delegate's routes merged into it
 /// (virtualservice_controller.go `mergeVirtualServices`, virtualservice.go `MergeHTTPRoutes`).
-/// Returns `(root route index, route)` pairs. A missing or invisible delegate drops only that root
-/// route.
-pub(crate) fn expand_delegates(
+/// Returns `(root route index, route)` pairs, a route that delegates nothing borrowed as it is. A
+/// missing or invisible delegate drops only that root route.
+pub(crate) fn expand_delegates<'v>(
     resource: &Resource,
-    vs: &VirtualService,
+    vs: &'v VirtualService,
     all: &[(&Resource, &VirtualService)],
-) -> Vec<(usize, HttpRoute)> {
-    let mut out = Vec::new();
+) -> Vec<(usize, Cow<'v, HttpRoute>)> {
+    let mut out = Vec::with_capacity(vs.http.len());
     for (index, root) in vs.http.iter().enumerate() {
         let Some(delegate) = &root.delegate else {
-            out.push((index, root.clone()));
+            out.push((index, Cow::Borrowed(root)));
             continue;
         };
         let namespace = if delegate.namespace.is_empty() {
@@ -45,7 +47,7 @@ pub(crate) fn expand_delegates(
                 continue;
             }
             if let Some(merged) = merge_route(root, leaf) {
-                out.push((index, merged));
+                out.push((index, Cow::Owned(merged)));
             }
         }
     }

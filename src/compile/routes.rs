@@ -3,10 +3,13 @@
 //! (`pilot/pkg/networking/core/route/route.go` and
 //! `pilot/pkg/networking/core/route/retry/retry.go` in istio/istio) builds them for Envoy.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use http::{HeaderName, HeaderValue, StatusCode};
 use regex::Regex;
+use rustc_hash::FxHashMap;
 
 use super::known::Known;
 use crate::balance::hash_policy::HashPolicy;
@@ -47,8 +50,34 @@ pub(crate) struct Regexes {
     /// large table have the same one (Istio's default retry policy), and one `Arc` per route
     /// was the largest part of a compiled route's memory.
     plain_policies: Vec<std::sync::Arc<RoutePolicy>>,
+    /// The shared policy of a route that sets none of its own, without and with consistent
+    /// hashing (which changes the default retry policy).
+    default_policies: [Option<std::sync::Arc<RoutePolicy>>; 2],
     /// Destination hosts and subsets, one shared string per name.
-    names: std::collections::HashSet<std::sync::Arc<str>>,
+    names: rustc_hash::FxHashSet<std::sync::Arc<str>>,
+    /// Match header names (lowercase), one shared `HeaderName` per name.
+    header_names: FxHashMap<String, Option<HeaderName>>,
+    /// The number (`CompiledDestination::id`) of each distinct route destination, keyed by its
+    /// interned host and subset strings' addresses (no string hashing: equal names are one
+    /// string), its port and its service's port.
+    destination_ids: FxHashMap<DestinationKey, u32>,
+    /// The distinct route destinations, by number.
+    numbered: Vec<NumberedDestination>,
+}
+
+/// A route destination's interned host and subset strings' addresses, port and service port.
+type DestinationKey = (*const u8, Option<*const u8>, Option<u16>, Option<u16>);
+
+/// A distinct route destination, as the per-scope tables (`Scope::destinations`,
+/// `Scope::destination_clusters`) need it: route destinations that agree on these share a
+/// number (`CompiledDestination::id`) and an entry, as what those tables hold depends on nothing
+/// else. The routes of a large table name a few.
+#[derive(Debug)]
+pub(crate) struct NumberedDestination {
+    pub(crate) host: Arc<str>,
+    pub(crate) subset: Option<Arc<str>>,
+    /// Its port, else its service's only port.
+    pub(crate) port: Option<u16>,
 }
 
 impl Regexes {
@@ -64,6 +93,50 @@ impl Regexes {
             .ok();
         self.matches.insert(pattern.to_owned(), compiled.clone());
         compiled
+    }
+
+    /// The header name `lower` (already lowercase), one shared per distinct name of the
+    /// configuration (a custom name is an allocation of its own); `None` when it is not a valid
+    /// header name.
+    fn header_name(&mut self, lower: &str) -> Option<HeaderName> {
+        if let Some(name) = self.header_names.get(lower) {
+            return name.clone();
+        }
+        let name = HeaderName::from_bytes(lower.as_bytes()).ok();
+        self.header_names.insert(lower.to_owned(), name.clone());
+        name
+    }
+
+    /// The number of the route destination to `host` / `subset` (both interned) on `port`,
+    /// whose service's only port is `service_port`.
+    fn number(
+        &mut self,
+        host: &Arc<str>,
+        subset: Option<&Arc<str>>,
+        port: Option<u16>,
+        service_port: Option<u16>,
+    ) -> u32 {
+        let key: DestinationKey = (
+            Arc::as_ptr(host).cast::<u8>(),
+            subset.map(|s| Arc::as_ptr(s).cast::<u8>()),
+            port,
+            service_port,
+        );
+        let next = u32::try_from(self.numbered.len()).unwrap_or(u32::MAX);
+        let id = *self.destination_ids.entry(key).or_insert(next);
+        if id == next {
+            self.numbered.push(NumberedDestination {
+                host: Arc::clone(host),
+                subset: subset.cloned(),
+                port: port.or(service_port),
+            });
+        }
+        id
+    }
+
+    /// The distinct route destinations numbered so far, by number.
+    pub(crate) fn numbered(&self) -> &[NumberedDestination] {
+        &self.numbered
     }
 
     /// One shared string per distinct host or subset name of the configuration.
@@ -110,12 +183,15 @@ impl Regexes {
     }
 }
 
-pub(crate) fn compile_vs(
+/// Compiles the routes `http` of `vs` (its delegates merged), adding to `destination_hosts` the
+/// host of every route, mirror and mirrors destination as written (once or more each).
+pub(crate) fn compile_vs<'h>(
     resource: &Resource,
     vs: &VirtualService,
-    http: &[(usize, HttpRoute)],
+    http: &'h [(usize, Cow<'_, HttpRoute>)],
     known: &Known<'_>,
     regexes: &mut Regexes,
+    destination_hosts: &mut Vec<&'h str>,
 ) -> CompiledVs {
     let namespace = resource.namespace();
     let export = known
@@ -130,11 +206,33 @@ pub(crate) fn compile_vs(
         .get(sticky::ANNOTATION)
         .and_then(|value| sticky::parse(value).ok())
         .unwrap_or_default();
+    let mut hosts = FxHashMap::default();
     let routes = http
         .iter()
         .map(|(index, route)| {
             let key = sticky::for_route(&sticky, &route.name);
-            compile_route(*index, route, namespace, key, known, regexes)
+            let context = RouteContext {
+                namespace,
+                sticky: key,
+                known,
+            };
+            // Read here, with the rest of the route, rather than in a pass of its own.
+            destination_hosts.extend(
+                route
+                    .route
+                    .iter()
+                    .filter_map(|d| d.destination.as_ref())
+                    .chain(route.mirror.as_ref())
+                    .chain(
+                        route
+                            .mirrors
+                            .iter()
+                            .flatten()
+                            .filter_map(|m| m.destination.as_ref()),
+                    )
+                    .map(|d| d.host.as_str()),
+            );
+            compile_route(*index, route, &context, &mut hosts, regexes)
         })
         .collect();
     CompiledVs {
@@ -166,18 +264,49 @@ fn sticky_of(key: &StickyKey) -> Sticky {
     }
 }
 
+/// `name` in ASCII lowercase, borrowed when it is already.
+fn lowercase(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
 fn non_empty(s: &str) -> Option<Box<str>> {
     (!s.is_empty()).then(|| s.into())
 }
 
-fn compile_route(
+/// What lowering needs of a destination host as written in one VirtualService, worked out once
+/// per host: a large table names the same few hosts in every route.
+struct DestinationHost {
+    /// The host made fully qualified, shared by every destination that names it.
+    fqdn: Arc<str>,
+    /// The only port of its service, if it has one.
+    service_port: Option<u16>,
+    /// Whether the DestinationRule that applies to it hashes consistently.
+    hashing: bool,
+}
+
+/// What every route of a VirtualService is compiled with.
+struct RouteContext<'a, 'k> {
+    namespace: &'a str,
+    sticky: Option<&'a StickyKey>,
+    known: &'a Known<'k>,
+}
+
+fn compile_route<'r>(
     index: usize,
-    route: &HttpRoute,
-    namespace: &str,
-    sticky: Option<&StickyKey>,
-    known: &Known<'_>,
+    route: &'r HttpRoute,
+    context: &RouteContext<'_, '_>,
+    hosts: &mut FxHashMap<&'r str, DestinationHost>,
     regexes: &mut Regexes,
 ) -> CompiledRoute {
+    let RouteContext {
+        namespace,
+        sticky,
+        known,
+    } = *context;
     let matches = route
         .matches
         .iter()
@@ -229,12 +358,23 @@ fn compile_route(
         let single = route.route.len() == 1;
         let route_request = route.headers.as_ref().and_then(|h| h.request.as_ref());
         let rewrite_authority = route.rewrite.as_ref().and_then(|r| non_empty(&r.authority));
+        let unset = Destination::default();
+        let mut hashing = false;
         let destinations: Vec<CompiledDestination> = route
             .route
             .iter()
             .map(|d| {
-                let dest = d.destination.clone().unwrap_or_default();
-                let fqdn = host::resolve(&dest.host, namespace);
+                let dest = d.destination.as_ref().unwrap_or(&unset);
+                let written: &'r str = d.destination.as_ref().map_or("", |d| &d.host);
+                let host = hosts.entry(written).or_insert_with(|| {
+                    let fqdn = host::resolve(written, namespace);
+                    DestinationHost {
+                        service_port: known.service_port(&fqdn),
+                        hashing: known.consistent_hash(&fqdn),
+                        fqdn: regexes.intern(&fqdn),
+                    }
+                });
+                hashing |= host.hashing;
                 let dest_request = d.headers.as_ref().and_then(|h| h.request.as_ref());
                 let dest_response = d.headers.as_ref().and_then(|h| h.response.as_ref());
                 // route.go: a single destination's operations follow the route's; weighted
@@ -254,16 +394,18 @@ fn compile_route(
                     .clone()
                     .or_else(|| authority_of(route_request))
                     .or_else(|| authority_of(dest_request));
+                let port = dest
+                    .port
+                    .as_ref()
+                    .and_then(|p| u16::try_from(p.number).ok())
+                    .filter(|p| *p != 0);
+                let subset = (!dest.subset.is_empty()).then(|| regexes.intern(&dest.subset));
                 CompiledDestination {
-                    id: 0,
-                    service_port: known.service_port(&fqdn),
-                    port: dest
-                        .port
-                        .as_ref()
-                        .and_then(|p| u16::try_from(p.number).ok())
-                        .filter(|p| *p != 0),
-                    subset: (!dest.subset.is_empty()).then(|| regexes.intern(&dest.subset)),
-                    host: regexes.intern(&fqdn),
+                    id: regexes.number(&host.fqdn, subset.as_ref(), port, host.service_port),
+                    service_port: host.service_port,
+                    port,
+                    subset,
+                    host: Arc::clone(&host.fqdn),
                     headers: {
                         let request = header_ops(&request_order);
                         let response = header_ops(&response_order);
@@ -279,20 +421,42 @@ fn compile_route(
             .iter()
             .map(|d| u32::try_from(d.weight.unwrap_or(0)).unwrap_or(0))
             .collect();
-        let hashing = destinations.iter().any(|d| known.consistent_hash(&d.host));
         Action::Route {
             choice: WeightedChoice::new(&weights)
                 .map(|choice| choice.with_sticky(sticky.map(sticky_of))),
             destinations,
             policy: {
-                let policy = route_policy(
-                    route,
-                    namespace,
-                    hashing,
-                    known.settings.default_http_retry_policy(),
-                    regexes,
-                );
-                regexes.share(policy)
+                // A route that sets no policy of its own gets the configuration's default one
+                // (retries from MeshConfig or Istio), which depends only on `hashing`: built
+                // once, as `share` would share it.
+                let own = route.rewrite.is_some()
+                    || route.timeout.is_some()
+                    || route.retries.is_some()
+                    || route.fault.is_some()
+                    || route.mirror.is_some()
+                    || !route.mirrors.is_empty()
+                    || route.cors_policy.is_some();
+                let slot = usize::from(hashing);
+                let default = regexes.default_policies.get(slot).and_then(Option::clone);
+                match default.filter(|_| !own) {
+                    Some(shared) => shared,
+                    None => {
+                        let policy = route_policy(
+                            route,
+                            namespace,
+                            hashing,
+                            known.settings.default_http_retry_policy(),
+                            regexes,
+                        );
+                        let shared = regexes.share(policy);
+                        if let (false, Some(default)) =
+                            (own, regexes.default_policies.get_mut(slot))
+                        {
+                            *default = Some(Arc::clone(&shared));
+                        }
+                        shared
+                    }
+                }
             },
             response_headers: header_ops(&[route_response]),
         }
@@ -346,6 +510,9 @@ fn compile_match(
         };
     };
     let mut request = MatchRequest {
+        // Kept for the life of the mesh: no spare capacity (most headers are not pseudo-headers).
+        headers: Vec::with_capacity(m.headers.len() + m.without_headers.len()),
+        query: Vec::with_capacity(m.query_params.len()),
         // An unset uri translates to prefix `/` (route.go TranslateRouteMatch).
         uri: Some(
             m.uri
@@ -365,8 +532,8 @@ fn compile_match(
                 .as_ref()
                 .and_then(|m| string_match(m, regexes))
                 .unwrap_or(MatchString::Present);
-            let lower = name.to_ascii_lowercase();
-            let pseudo = match lower.as_str() {
+            let lower = lowercase(name);
+            let pseudo = match &*lower {
                 ":method" => Some(Pseudo::Method),
                 ":authority" | "host" => Some(Pseudo::Authority),
                 ":scheme" => Some(Pseudo::Scheme),
@@ -376,18 +543,22 @@ fn compile_match(
                 }
                 _ => None,
             };
-            match (pseudo, HeaderName::from_bytes(lower.as_bytes())) {
+            let header_name = match pseudo {
+                Some(_) => None,
+                None => regexes.header_name(&lower),
+            };
+            match (pseudo, header_name) {
                 (Some(pseudo), _) => request.pseudo.push(MatchPseudo {
                     pseudo,
                     matcher,
                     invert,
                 }),
-                (None, Ok(name)) => request.headers.push(MatchHeader {
+                (None, Some(name)) => request.headers.push(MatchHeader {
                     name,
                     matcher,
                     invert,
                 }),
-                (None, Err(_)) => request.pseudo.push(MatchPseudo {
+                (None, None) => request.pseudo.push(MatchPseudo {
                     pseudo: Pseudo::Unavailable,
                     matcher,
                     invert,
@@ -454,6 +625,10 @@ fn authority_of(ops: Option<&HeaderOperations>) -> Option<Box<str>> {
 /// out: Istio turns the former into a host rewrite and drops the latter.
 fn header_ops(blocks: &[Option<&HeaderOperations>]) -> HeaderOps {
     let mut ops = HeaderOps::default();
+    // Most routes and destinations have none: nothing to walk.
+    if blocks.iter().all(Option::is_none) {
+        return ops;
+    }
     for block in blocks.iter().flatten() {
         for name in &block.remove {
             if let Ok(name) = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()) {

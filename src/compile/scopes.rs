@@ -19,14 +19,14 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::known::Known;
+use super::routes::NumberedDestination;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, IstioEgressListener, OutboundTrafficMode, Resource, Sidecar};
 use crate::registry::rules::RuleChoice;
 use crate::registry::services::Service;
 use crate::registry::visibility::service_annotation_export;
 use crate::route::table::{
-    Action, Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost, Scopes,
-    Tables,
+    Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost, Scopes, Tables,
 };
 use crate::util::host;
 
@@ -111,10 +111,12 @@ fn default_listener() -> IstioEgressListener {
 
 /// Builds every scope into `tables.scopes` and their DestinationRule choices into
 /// `tables.rules`; returns each choice (the merged DestinationRule and the rules it merges).
+/// `numbered` holds the route destinations by number (`CompiledDestination::id`).
 pub(super) fn build(
     resources: &[&Resource],
     known: &Known<'_>,
     infos: &[VsInfo<'_>],
+    numbered: &[NumberedDestination],
     tables: &mut Tables,
 ) -> Vec<RuleChoice> {
     let root = known.settings.root_namespace().to_owned();
@@ -183,23 +185,13 @@ pub(super) fn build(
         None => scopes.elsewhere_plain,
     };
     // Each route destination as each scope sees it (cluster and subset), by destination id.
-    let destinations: Vec<(&str, Option<&str>)> = builder
-        .tables
-        .virtual_services
-        .iter()
-        .flat_map(|vs| vs.routes.iter())
-        .flat_map(|route| match &route.action {
-            Action::Route { destinations, .. } => destinations.as_slice(),
-            _ => &[],
-        })
-        .map(|d| (&*d.host, d.subset.as_deref()))
-        .collect();
     let rules = &builder.tables.rules;
     for scope in &mut scopes.list {
-        scope.destinations = destinations
+        scope.destinations = numbered
             .iter()
-            .map(|(host, subset)| {
-                let Some(seen) = scope.hosts.get(*host).copied().filter(|h| h.exists) else {
+            .map(|d| {
+                let subset = d.subset.as_deref();
+                let Some(seen) = scope.hosts.get(&*d.host).copied().filter(|h| h.exists) else {
                     return ScopeHost::default();
                 };
                 let subset_defined = subset.is_none_or(|subset| {

@@ -3,19 +3,21 @@
 //! (`pilot/pkg/networking/core/httproute.go`, `pilot/pkg/networking/core/gateway.go`,
 //! `pilot/pkg/networking/core/route/route.go` and `pilot/pkg/model/config.go` in istio/istio).
 
+use rustc_hash::FxHashSet;
+
 use super::clusters;
 use super::delegates::expand_delegates;
 use super::entries::{entries_for, route_index};
 use super::gateways;
 use super::hash_tables;
 use super::known::Known;
-use super::routes::{Regexes, compile_vs};
+use super::routes::{NumberedDestination, Regexes, compile_vs};
 use super::scopes;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, Resource, VirtualService};
 use crate::diagnostic::Diagnostic;
 use crate::route::stream::StreamTables;
-use crate::route::table::{Action, NO_CLUSTER, Tables};
+use crate::route::table::{NO_CLUSTER, Tables};
 use crate::util::gateways::bound_gateways;
 use crate::util::host;
 
@@ -62,7 +64,8 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
     for (resource, vs) in &roots {
         let namespace = resource.namespace();
         let http = expand_delegates(resource, vs, &vs_resources);
-        let compiled = compile_vs(resource, vs, &http, &known, &mut regexes);
+        let mut written: Vec<&str> = Vec::new();
+        let compiled = compile_vs(resource, vs, &http, &known, &mut regexes, &mut written);
         let vs_index = u32::try_from(tables.virtual_services.len()).unwrap_or(u32::MAX);
         let gateways = bound_gateways(&vs.gateways, namespace);
         let mesh = gateways.iter().any(|g| g == "mesh");
@@ -72,30 +75,22 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
             Vec::new()
         });
         gateway_bindings.extend(gateways::binding(resource, vs, vs_index, &gateways, &known));
-        let mut destinations: Vec<String> = http
-            .iter()
-            .flat_map(|(_, route)| {
-                route
-                    .route
-                    .iter()
-                    .filter_map(|d| d.destination.as_ref())
-                    .chain(route.mirror.as_ref())
-                    .chain(
-                        route
-                            .mirrors
-                            .iter()
-                            .flatten()
-                            .filter_map(|m| m.destination.as_ref()),
-                    )
-            })
-            .chain(
-                vs.tcp
-                    .iter()
-                    .flat_map(|r| r.route.iter())
-                    .chain(vs.tls.iter().flat_map(|r| r.route.iter()))
-                    .filter_map(|d| d.destination.as_ref()),
-            )
-            .map(|d| host::resolve(&d.host, namespace))
+        // Each host as written once (a large table names the same few in every route), then
+        // each resolved name once: the HTTP ones (delegates merged) from `compile_vs`, then the
+        // TCP and TLS ones.
+        written.extend(
+            vs.tcp
+                .iter()
+                .flat_map(|r| r.route.iter())
+                .chain(vs.tls.iter().flat_map(|r| r.route.iter()))
+                .filter_map(|d| d.destination.as_ref())
+                .map(|d| d.host.as_str()),
+        );
+        let mut seen = FxHashSet::default();
+        written.retain(|h| seen.insert(*h));
+        let mut destinations: Vec<String> = written
+            .into_iter()
+            .map(|h| host::resolve(h, namespace))
             .collect();
         destinations.sort();
         destinations.dedup();
@@ -121,18 +116,6 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
         .iter()
         .map(|entries| route_index(entries, &tables.virtual_services))
         .collect();
-    // Number every route destination, for the per-scope tables of `Scope::destinations`.
-    let mut next_id = 0u32;
-    for vs in &mut tables.virtual_services {
-        for route in &mut vs.routes {
-            if let Action::Route { destinations, .. } = &mut route.action {
-                for d in destinations {
-                    d.id = next_id;
-                    next_id = next_id.saturating_add(1);
-                }
-            }
-        }
-    }
     // The caller-less view: every mesh VirtualService (oldest first) and every service.
     let every_vs: Vec<u32> = infos.iter().filter(|i| i.mesh).map(|i| i.index).collect();
     let every_service: Vec<(&str, Vec<u16>)> = known
@@ -150,13 +133,15 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
             .or_default()
             .push(export);
     }
-    let policies = scopes::build(resources, &known, &infos, &mut tables);
+    // The route destinations `compile_vs` numbered, for the per-scope tables.
+    let numbered = regexes.numbered();
+    let policies = scopes::build(resources, &known, &infos, numbered, &mut tables);
 
     gateways::lower(resources, &mut tables, &gateway_bindings);
     let streams = super::streams::lower(resources, &roots, &tables.virtual_services, &known);
     let (clusters, costs) = clusters::build(resources, &known, &tables, &streams, &policies);
     tables.clusters = clusters;
-    resolve_destination_clusters(&mut tables);
+    resolve_destination_clusters(&mut tables, numbered);
     let warnings = hash_tables::warnings(&costs, &policies, resources);
     (tables.referenced_headers, tables.referenced_query_params) = referenced(&vs_resources);
     (tables, streams, warnings)
@@ -166,22 +151,30 @@ pub(crate) fn lower(resources: &[&Resource]) -> (Tables, StreamTables, Vec<Diagn
 /// names that some VirtualService match refers to, sorted: the routing flags that must travel
 /// from an inbound request to the calls it causes.
 fn referenced(virtual_services: &[(&Resource, &VirtualService)]) -> (Vec<String>, Vec<String>) {
-    let matches = || {
-        virtual_services
-            .iter()
-            .flat_map(|(_, vs)| vs.http.iter())
-            .flat_map(|route| route.matches.iter().flatten())
-    };
-    let mut headers: Vec<String> = matches()
-        .flat_map(|m| m.headers.keys().chain(m.without_headers.keys()))
+    // Each name as written once (the matches of a large table repeat a few), in one pass.
+    let mut headers: FxHashSet<&str> = FxHashSet::default();
+    let mut query: FxHashSet<&str> = FxHashSet::default();
+    let matches = virtual_services
+        .iter()
+        .flat_map(|(_, vs)| vs.http.iter())
+        .flat_map(|route| route.matches.iter().flatten());
+    for m in matches {
+        headers.extend(
+            m.headers
+                .keys()
+                .chain(m.without_headers.keys())
+                .map(String::as_str),
+        );
+        query.extend(m.query_params.keys().map(String::as_str));
+    }
+    let mut headers: Vec<String> = headers
+        .into_iter()
         .filter(|k| !k.starts_with(':') && !k.starts_with('@'))
-        .map(|k| k.to_ascii_lowercase())
+        .map(str::to_ascii_lowercase)
         .collect();
     headers.sort();
     headers.dedup();
-    let mut query: Vec<String> = matches()
-        .flat_map(|m| m.query_params.keys().cloned())
-        .collect();
+    let mut query: Vec<String> = query.into_iter().map(str::to_owned).collect();
     query.sort();
     query.dedup();
     (headers, query)
@@ -189,48 +182,21 @@ fn referenced(virtual_services: &[(&Resource, &VirtualService)]) -> (Vec<String>
 
 /// Each scope's cluster for each route destination whose port is fixed (its own or its
 /// service's only port), so that a decision picks the endpoint without hashing the host.
-fn resolve_destination_clusters(tables: &mut Tables) {
-    let destinations: Vec<(u32, &str, Option<&str>, Option<u16>)> = tables
-        .virtual_services
-        .iter()
-        .flat_map(|vs| &vs.routes)
-        .filter_map(|route| match &route.action {
-            Action::Route { destinations, .. } => Some(destinations),
-            _ => None,
-        })
-        .flatten()
-        .map(|d| {
-            (
-                d.id,
-                &*d.host,
-                d.subset.as_deref(),
-                d.port.or(d.service_port),
-            )
-        })
-        .collect();
-    let count = destinations
-        .iter()
-        .map(|(id, ..)| usize::try_from(*id).unwrap_or(0).saturating_add(1))
-        .max()
-        .unwrap_or(0);
+fn resolve_destination_clusters(tables: &mut Tables, numbered: &[NumberedDestination]) {
     let mut all = Vec::with_capacity(tables.scopes.list.len());
     for scope in &tables.scopes.list {
-        let mut clusters = vec![NO_CLUSTER; count];
-        for &(id, host, subset, port) in &destinations {
-            let seen = scope
-                .destinations
-                .get(usize::try_from(id).unwrap_or(usize::MAX))
-                .filter(|seen| seen.exists);
-            let found = seen
-                .zip(port)
-                .and_then(|(seen, port)| tables.clusters.find(host, subset, port, seen.rule));
-            if let (Some(found), Some(slot)) = (
-                found,
-                clusters.get_mut(usize::try_from(id).unwrap_or(usize::MAX)),
-            ) {
-                *slot = found;
-            }
-        }
+        let clusters = numbered
+            .iter()
+            .enumerate()
+            .map(|(id, d)| {
+                let port = d.port?;
+                let seen = scope.destinations.get(id).filter(|seen| seen.exists)?;
+                tables
+                    .clusters
+                    .find(&d.host, d.subset.as_deref(), port, seen.rule)
+            })
+            .map(|found| found.unwrap_or(NO_CLUSTER))
+            .collect();
         all.push(clusters);
     }
     for (scope, clusters) in tables.scopes.list.iter_mut().zip(all) {

@@ -28,7 +28,37 @@ use super::matcher::{MatchRequest, MatchString, RequestView};
 use crate::util::query;
 
 /// Positions (into the entry list) by path or prefix, ascending.
-type Positions = FxHashMap<Box<str>, Vec<u32>>;
+type Positions = FxHashMap<Box<str>, List>;
+
+/// The positions of one key, ascending. Most keys of a large table have one entry: kept inline,
+/// without an allocation of its own.
+#[derive(Debug)]
+enum List {
+    One([u32; 1]),
+    Many(Vec<u32>),
+}
+
+impl List {
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            List::One(one) => one,
+            List::Many(many) => many,
+        }
+    }
+}
+
+/// Adds `position` (after every position already there) under `key`.
+fn add(map: &mut Positions, key: &str, position: u32) {
+    match map.get_mut(key) {
+        Some(list) => match list {
+            List::One([first]) => *list = List::Many(vec![*first, position]),
+            List::Many(many) => many.push(position),
+        },
+        None => {
+            map.insert(key.into(), List::One([position]));
+        }
+    }
+}
 
 /// The path index of one entry list (positions into it, ascending in each list).
 #[derive(Debug, Default)]
@@ -97,21 +127,21 @@ impl RouteIndex {
             all_static,
             ..Self::default()
         };
-        let mut lengths: Vec<usize> = by_count.into_iter().map(|(len, _)| len).collect();
+        // Sized for every prefix of the length (growing would hash every key again).
+        let mut lengths: Vec<(usize, usize)> = by_count;
         lengths.sort_unstable();
         index.prefixes = lengths
             .iter()
-            .map(|&len| (len, FxHashMap::default()))
+            .map(|&(len, count)| {
+                let map = FxHashMap::with_capacity_and_hasher(count, Default::default());
+                (len, map)
+            })
             .collect();
         for (position, key) in keys.iter().enumerate() {
             let position = u32::try_from(position).ok()?;
             let unindexed = match key {
                 Key::Exact(path) => {
-                    index
-                        .exact
-                        .entry((*path).into())
-                        .or_default()
-                        .push(position);
+                    add(&mut index.exact, path, position);
                     false
                 }
                 Key::Prefix(prefix) => {
@@ -121,7 +151,7 @@ impl RouteIndex {
                         .find(|(len, _)| *len == prefix.len())
                     {
                         Some((_, map)) => {
-                            map.entry((*prefix).into()).or_default().push(position);
+                            add(map, prefix, position);
                             false
                         }
                         None => true,
@@ -138,7 +168,7 @@ impl RouteIndex {
                     };
                     match at.and_then(|at| index.headers.get_mut(at)) {
                         Some((_, map)) => {
-                            map.entry((*value).into()).or_default().push(position);
+                            add(map, value, position);
                             false
                         }
                         None => true,
@@ -155,7 +185,7 @@ impl RouteIndex {
                     };
                     match at.and_then(|at| index.queries.get_mut(at)) {
                         Some((_, map)) => {
-                            map.entry((*value).into()).or_default().push(position);
+                            add(map, value, position);
                             false
                         }
                         None => true,
@@ -256,7 +286,7 @@ impl<'s> Iterator for Candidates<'s> {
                 Step::Exact => {
                     self.step = Step::Prefix(0);
                     if let Some(list) = self.index.exact.get(self.view.path) {
-                        return Some(list);
+                        return Some(list.as_slice());
                     }
                 }
                 Step::Prefix(i) => {
@@ -266,7 +296,7 @@ impl<'s> Iterator for Candidates<'s> {
                     };
                     self.step = Step::Prefix(i + 1);
                     if let Some(list) = self.view.path.get(..*len).and_then(|head| map.get(head)) {
-                        return Some(list);
+                        return Some(list.as_slice());
                     }
                 }
                 Step::Header(i) => {
@@ -282,7 +312,7 @@ impl<'s> Iterator for Candidates<'s> {
                         .get(name)
                         .and_then(|v| std::str::from_utf8(v.as_bytes()).ok());
                     if let Some(list) = value.and_then(|v| map.get(v)) {
-                        return Some(list);
+                        return Some(list.as_slice());
                     }
                 }
                 Step::Query(i) => {
@@ -293,7 +323,7 @@ impl<'s> Iterator for Candidates<'s> {
                     self.step = Step::Query(i + 1);
                     let value = query::first_value(self.view.query, key);
                     if let Some(list) = value.and_then(|v| map.get(v)) {
-                        return Some(list);
+                        return Some(list.as_slice());
                     }
                 }
                 Step::Others => {

@@ -315,7 +315,10 @@ pub(crate) enum Action {
 /// A destination with its merged header operations.
 #[derive(Debug)]
 pub(crate) struct CompiledDestination {
-    /// Its index among every route destination of the configuration (`Scope::destinations`).
+    /// Its number in the per-scope tables (`Scope::destinations`,
+    /// `Scope::destination_clusters`): route destinations with the same host, subset, port and
+    /// service port share one, as what those tables hold depends on nothing else (lowering
+    /// numbers them: `compile/routes.rs`).
     pub(crate) id: u32,
     pub(crate) host: std::sync::Arc<str>,
     pub(crate) subset: Option<std::sync::Arc<str>>,

@@ -12,17 +12,44 @@ pub(crate) const DOMAIN_SUFFIX: &str = "cluster.local";
 
 /// Resolves `name` (as written in a rule in `namespace`) to the name Istio uses, lowercased.
 pub(crate) fn resolve(name: &str, namespace: &str) -> String {
-    qualify(&name.to_ascii_lowercase(), namespace)
+    if is_qualified(name) {
+        return name.to_ascii_lowercase();
+    }
+    let mut fqdn = short_name_fqdn(name, namespace);
+    // Only the name is lowercased: the namespace keeps its case, as `qualify` keeps it.
+    if let Some(written) = fqdn.get_mut(..name.len()) {
+        written.make_ascii_lowercase();
+    }
+    fqdn
+}
+
+/// Whether `qualify` takes `name` as written: `*`, a name with a dot or a colon, or nothing.
+fn is_qualified(name: &str) -> bool {
+    name == "*" || name.contains('.') || name.contains(':') || name.is_empty()
+}
+
+/// `name.<namespace>.svc.cluster.local`, in one allocation (this runs for every destination of
+/// every route: `format!` was most of its cost).
+fn short_name_fqdn(name: &str, namespace: &str) -> String {
+    const SVC: &str = ".svc.";
+    let mut fqdn =
+        String::with_capacity(name.len() + 1 + namespace.len() + SVC.len() + DOMAIN_SUFFIX.len());
+    fqdn.push_str(name);
+    fqdn.push('.');
+    fqdn.push_str(namespace);
+    fqdn.push_str(SVC);
+    fqdn.push_str(DOMAIN_SUFFIX);
+    fqdn
 }
 
 /// `ResolveShortnameToFQDN` itself: `name` qualified with the rule's namespace when it is a short
 /// name, its case kept. Istio compares a VirtualService's hosts with a gateway server's hosts
 /// as written (`Names.Intersection` is case-sensitive) and lowercases only the result.
 pub(crate) fn qualify(name: &str, namespace: &str) -> String {
-    if name == "*" || name.contains('.') || name.contains(':') || name.is_empty() {
+    if is_qualified(name) {
         return name.to_owned();
     }
-    format!("{name}.{namespace}.svc.{DOMAIN_SUFFIX}")
+    short_name_fqdn(name, namespace)
 }
 
 /// Istio's `Name.SubsetOf` (`pkg/config/host/name.go`): whether every host `name` covers is also
@@ -244,6 +271,11 @@ mod tests {
         assert_eq!(resolve("*", "foo"), "*");
         assert_eq!(resolve("10.0.0.1", "foo"), "10.0.0.1");
         assert_eq!(resolve("::1", "foo"), "::1");
+        // The name is lowercased, the namespace kept as given; `qualify` keeps both.
+        assert_eq!(resolve("ReViews", "Foo"), "reviews.Foo.svc.cluster.local");
+        assert_eq!(resolve("Reviews.Default", "foo"), "reviews.default");
+        assert_eq!(qualify("Reviews", "Foo"), "Reviews.Foo.svc.cluster.local");
+        assert_eq!(qualify("", "foo"), "");
     }
 
     /// names.go `Intersection` doc examples, and name.go `SubsetOf`.

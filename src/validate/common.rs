@@ -4,20 +4,22 @@
 //! `pkg/config/validation/agent/validation.go` (istio/istio) so that a user can search for them;
 //! where Istio's text does not say what to do, ours adds it.
 
+use std::fmt::Display;
+
 use super::sink::Sink;
 use crate::config::Duration;
 pub(crate) use crate::util::protocol::Protocol;
 
 /// `agent.ValidateDuration`: at least 1ms, and a whole number of milliseconds.
-pub(crate) fn duration(sink: &mut Sink<'_>, path: &str, value: &Duration) {
+pub(crate) fn duration(sink: &mut Sink<'_>, path: &dyn Display, value: &Duration) {
     if value.as_nanos() < 1_000_000 {
         sink.error(
-            path,
+            path.to_string(),
             format!("duration must be greater than 1ms (got {value})"),
         );
     } else if value.as_nanos() % 1_000_000 != 0 {
         sink.error(
-            path,
+            path.to_string(),
             format!("only durations to ms precision are supported (got {value})"),
         );
     }
@@ -78,7 +80,7 @@ pub(crate) fn wildcard_domain(domain: &str) -> Result<(), String> {
 /// A Kubernetes label key (`[prefix/]name`) and value, as `labels.Instance.Validate` checks them.
 pub(crate) fn labels<'a>(
     sink: &mut Sink<'_>,
-    path: &str,
+    path: &dyn Display,
     labels: impl IntoIterator<Item = (&'a String, &'a String)>,
 ) {
     for (key, value) in labels {
@@ -130,10 +132,10 @@ pub(crate) fn is_label_value(value: &str) -> bool {
 }
 
 /// A port number in `1..=65535` (Istio: `port number %d must be in the range 1..65535`).
-pub(crate) fn port(sink: &mut Sink<'_>, path: &str, number: u32) {
+pub(crate) fn port(sink: &mut Sink<'_>, path: &dyn Display, number: u32) {
     if !(1..=65535).contains(&number) {
         sink.error(
-            path,
+            path.to_string(),
             format!("port number {number} must be in the range 1..65535"),
         );
     }

@@ -229,7 +229,7 @@ fn default_endpoint(sink: &mut Sink<'_>, path: &str, endpoint: &str) {
         );
     }
     match port.parse::<i64>() {
-        Ok(number) => common::port(sink, path, u32::try_from(number).unwrap_or(0)),
+        Ok(number) => common::port(sink, &path, u32::try_from(number).unwrap_or(0)),
         Err(_) => sink.error(
             path,
             format!("sidecar: defaultEndpoint port ({port}) is not a number"),

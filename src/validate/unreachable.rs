@@ -3,7 +3,9 @@
 //! (`pkg/config/validation/validation.go` in istio/istio), which `istioctl analyze` reports as
 //! IST0130 `VirtualServiceUnreachableRule` and IST0131 `VirtualServiceIneffectiveMatch`.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use super::sink::Sink;
 use crate::config::{
@@ -30,8 +32,39 @@ struct PrefixMatch<'a> {
     index: usize,
     prefix: &'a str,
     ignore_case: bool,
-    /// The match's other conditions ([`MatchKey`] without the URI).
-    rest: MatchKey<'a>,
+    /// The match's other conditions ([`MatchKey`] without the URI), with their hash.
+    rest: Hashed<MatchKey<'a>>,
+}
+
+/// A key with its hash, computed once: a [`MatchKey`] hashes its header maps whole, and the
+/// maps below would hash it again for each lookup, and again whenever they grow.
+#[derive(PartialEq, Eq)]
+struct Hashed<K> {
+    hash: u64,
+    key: K,
+}
+
+impl<K: Hash> Hashed<K> {
+    fn new(key: K) -> Self {
+        Self {
+            hash: fx_hash(&key),
+            key,
+        }
+    }
+}
+
+impl<K> Hash for Hashed<K> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// Prefix matches by their other conditions (and `ignoreUriCase`): each group's first member
+/// and the others.
+type Groups<'a> = rustc_hash::FxHashMap<Hashed<(MatchKey<'a>, bool)>, (usize, Vec<usize>)>;
+
+fn fx_hash(value: &impl Hash) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(value)
 }
 
 /// Every pair `(a, b)` of indices into `prefixes` where `a` comes first and its prefix covers
@@ -51,10 +84,11 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
         Some(Some(m)) if !m.name.is_empty() => format!("{:?}", m.name),
         _ => format!("#{j}"),
     };
-    // FxHash: the keys are the configuration's own, hashed once per match.
-    let mut seen: rustc_hash::FxHashMap<Option<MatchKey<'_>>, usize> =
-        rustc_hash::FxHashMap::default();
-    let mut prefixes: Vec<PrefixMatch<'_>> = Vec::new();
+    // FxHash: the keys are the configuration's own, hashed once per match (`Hashed`). Sized
+    // for a match per rule.
+    let mut seen: rustc_hash::FxHashMap<Hashed<Option<MatchKey<'_>>>, usize> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(routes.len(), Default::default());
+    let mut prefixes: Vec<PrefixMatch<'_>> = Vec::with_capacity(routes.len());
     let mut empty_match_seen = false;
     for (i, route) in routes.iter().enumerate() {
         if route.delegate.is_some() {
@@ -88,8 +122,23 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
         }
         let mut duplicates = 0;
         for (j, m) in route.matches.iter().enumerate() {
-            let key = m.as_ref().map(|m| MatchKey::of(m, true));
-            if let Some(&earlier) = seen.get(&key) {
+            // The key's hash from the hash of its conditions other than the URI (kept for
+            // the prefix groups below) and of the URI.
+            let rest = m.as_ref().map(|m| Hashed::new(MatchKey::of(m, false)));
+            let key = Hashed {
+                hash: rest
+                    .as_ref()
+                    .map_or(0, |rest| fx_hash(&(rest.hash, m.as_ref().map(|m| &m.uri)))),
+                key: m.as_ref().map(|m| MatchKey::of(m, true)),
+            };
+            let earlier = match seen.entry(key) {
+                Entry::Occupied(first) => Some(*first.get()),
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                    None
+                }
+            };
+            if let Some(earlier) = earlier {
                 let match_name = match_name(route, j);
                 let p = p();
                 duplicates += 1;
@@ -104,8 +153,7 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
                 );
                 continue;
             }
-            seen.insert(key, i);
-            if let Some(m) = m {
+            if let (Some(m), Some(rest)) = (m, rest) {
                 if let Some(prefix) = m
                     .uri
                     .as_ref()
@@ -117,7 +165,7 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
                         index: j,
                         prefix,
                         ignore_case: m.ignore_uri_case,
-                        rest: MatchKey::of(m, false),
+                        rest,
                     });
                 }
             }
@@ -163,13 +211,36 @@ fn analyze_http_rules(sink: &mut Sink<'_>, routes: &[HttpRoute], covered: Covere
 /// exactly the earlier prefixes it starts with. The cost is the length of the prefixes plus the
 /// pairs found.
 fn covered_prefixes(prefixes: &[PrefixMatch<'_>]) -> Vec<(usize, usize)> {
-    let mut groups: rustc_hash::FxHashMap<(&MatchKey<'_>, bool), Vec<usize>> =
-        rustc_hash::FxHashMap::default();
+    // Each group's first member, and the others (no allocation for a group of one).
+    let mut groups: Groups<'_> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(prefixes.len(), Default::default());
     for (k, p) in prefixes.iter().enumerate() {
-        groups.entry((&p.rest, p.ignore_case)).or_default().push(k);
+        let group = Hashed {
+            hash: fx_hash(&(p.rest.hash, p.ignore_case)),
+            key: (p.rest.key, p.ignore_case),
+        };
+        match groups.entry(group) {
+            Entry::Occupied(mut group) => group.get_mut().1.push(k),
+            Entry::Vacant(slot) => {
+                slot.insert((k, Vec::new()));
+            }
+        }
     }
     let mut pairs = Vec::new();
-    for ((_, ignore_case), members) in groups {
+    for (
+        Hashed {
+            key: (_, ignore_case),
+            ..
+        },
+        (first, others),
+    ) in groups
+    {
+        // A prefix alone in its group covers nothing and is covered by nothing: most are, in a
+        // large table whose routes differ by more than the URI.
+        if others.is_empty() {
+            continue;
+        }
+        let members = std::iter::once(first).chain(others);
         // Node 0 is the root; `ends[n]` are the matches whose prefix ends at node `n`.
         let mut children: rustc_hash::FxHashMap<(usize, u8), usize> =
             rustc_hash::FxHashMap::default();
@@ -210,39 +281,65 @@ fn covered_prefixes(prefixes: &[PrefixMatch<'_>]) -> Vec<(usize, usize)> {
 }
 /// A match's conditions without its name, compared and hashed as they are (no text is made):
 /// two matches with equal keys match the same requests. `with_uri` false leaves the URI out,
-/// for prefix-overlap checks.
-#[derive(PartialEq, Eq, Hash)]
+/// for prefix-overlap checks. A reference and a flag: the maps that hold one per match stay
+/// small (the conditions are read through it when compared or hashed).
+#[derive(Clone, Copy)]
 struct MatchKey<'a> {
-    uri: Option<&'a StringMatch>,
-    scheme: Option<&'a StringMatch>,
-    method: Option<&'a StringMatch>,
-    authority: Option<&'a StringMatch>,
-    headers: &'a BTreeMap<String, Option<StringMatch>>,
-    without_headers: &'a BTreeMap<String, Option<StringMatch>>,
-    query_params: &'a BTreeMap<String, Option<StringMatch>>,
-    port: Option<u32>,
-    source_labels: &'a BTreeMap<String, String>,
-    gateways: &'a [String],
-    ignore_uri_case: bool,
-    source_namespace: &'a str,
+    m: &'a HttpMatchRequest,
+    with_uri: bool,
 }
+
+/// What a [`MatchKey`] compares and hashes.
+type Conditions<'a> = (
+    Option<&'a StringMatch>,
+    Option<&'a StringMatch>,
+    Option<&'a StringMatch>,
+    Option<&'a StringMatch>,
+    &'a BTreeMap<String, Option<StringMatch>>,
+    &'a BTreeMap<String, Option<StringMatch>>,
+    &'a BTreeMap<String, Option<StringMatch>>,
+    Option<u32>,
+    &'a BTreeMap<String, String>,
+    &'a [String],
+    bool,
+    &'a str,
+);
 
 impl<'a> MatchKey<'a> {
     fn of(m: &'a HttpMatchRequest, with_uri: bool) -> Self {
-        Self {
-            uri: m.uri.as_ref().filter(|_| with_uri),
-            scheme: m.scheme.as_ref(),
-            method: m.method.as_ref(),
-            authority: m.authority.as_ref(),
-            headers: &m.headers,
-            without_headers: &m.without_headers,
-            query_params: &m.query_params,
-            port: m.port,
-            source_labels: &m.source_labels,
-            gateways: &m.gateways,
-            ignore_uri_case: m.ignore_uri_case,
-            source_namespace: &m.source_namespace,
-        }
+        Self { m, with_uri }
+    }
+
+    fn conditions(&self) -> Conditions<'a> {
+        let m = self.m;
+        (
+            m.uri.as_ref().filter(|_| self.with_uri),
+            m.scheme.as_ref(),
+            m.method.as_ref(),
+            m.authority.as_ref(),
+            &m.headers,
+            &m.without_headers,
+            &m.query_params,
+            m.port,
+            &m.source_labels,
+            &m.gateways,
+            m.ignore_uri_case,
+            &m.source_namespace,
+        )
+    }
+}
+
+impl PartialEq for MatchKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.conditions() == other.conditions()
+    }
+}
+
+impl Eq for MatchKey<'_> {}
+
+impl Hash for MatchKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.conditions().hash(state);
     }
 }
 

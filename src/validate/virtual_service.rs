@@ -4,8 +4,12 @@
 //! unreachable-rule warnings. Where a rule follows from Istio's route translation, the source is
 //! `pilot/pkg/networking/core/route/route.go`.
 
+use std::fmt::Display;
+
+use rustc_hash::FxHashMap;
+
 use super::common;
-use super::sink::Sink;
+use super::sink::{Path, Sink};
 use super::unreachable::{unreachable_rules, unreachable_tcp_rules, unreachable_tls_rules};
 use crate::config::{
     CorsPolicy, Destination, HeaderOperations, Headers, HttpDirectResponse, HttpFaultInjection,
@@ -54,21 +58,23 @@ pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
     let applies_to_mesh = vs.gateways.is_empty() || vs.gateways.iter().any(|g| g == "mesh");
     validate_hosts(sink, vs, applies_to_mesh);
     for (i, gateway) in vs.gateways.iter().enumerate() {
-        gateway_name(sink, &format!("spec.gateways[{i}]"), gateway);
+        gateway_name(sink, &format_args!("spec.gateways[{i}]"), gateway);
     }
     export_to(sink, &vs.export_to);
     let mesh_gateways = applies_to_mesh.then_some(vs.gateways.as_slice());
+    let mut hosts = FxHashMap::default();
     for (i, route) in vs.http.iter().enumerate() {
         validate_http_route(
             sink,
-            &format!("spec.http[{i}]"),
+            &format_args!("spec.http[{i}]"),
             route,
             is_delegate,
             mesh_gateways,
+            &mut hosts,
         );
     }
     for (i, route) in vs.tls.iter().enumerate() {
-        let p = format!("spec.tls[{i}]");
+        let p = Path::index(&"spec", "tls", i);
         if route.matches.is_empty() {
             sink.error(
                 format!("{p}.match"),
@@ -76,7 +82,7 @@ pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
             );
         }
         for (j, m) in route.matches.iter().enumerate() {
-            let mp = format!("{p}.match[{j}]");
+            let mp = Path::index(&p, "match", j);
             if m.sni_hosts.is_empty() {
                 sink.error(
                     format!("{mp}.sniHosts"),
@@ -84,7 +90,7 @@ pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
                 );
             }
             for (k, sni) in m.sni_hosts.iter().enumerate() {
-                sni_host(sink, &format!("{mp}.sniHosts[{k}]"), sni, vs);
+                sni_host(sink, &format_args!("{mp}.sniHosts[{k}]"), sni, vs);
             }
             l4_match(
                 sink,
@@ -108,11 +114,11 @@ pub(crate) fn validate(sink: &mut Sink<'_>, vs: &VirtualService) {
         );
     }
     for (i, route) in vs.tcp.iter().enumerate() {
-        let p = format!("spec.tcp[{i}]");
+        let p = Path::index(&"spec", "tcp", i);
         for (j, m) in route.matches.iter().enumerate() {
             l4_match(
                 sink,
-                &format!("{p}.match[{j}]"),
+                &format_args!("{p}.match[{j}]"),
                 &m.destination_subnets,
                 m.port,
                 &m.source_labels,
@@ -176,7 +182,7 @@ fn validate_hosts(sink: &mut Sink<'_>, vs: &VirtualService, applies_to_mesh: boo
 }
 
 /// validation.go `validateGatewayNames`: `mesh`, `name`, `namespace/name`, or the legacy FQDN form.
-pub(crate) fn gateway_name(sink: &mut Sink<'_>, path: &str, name: &str) {
+pub(crate) fn gateway_name(sink: &mut Sink<'_>, path: &dyn Display, name: &str) {
     if name == "mesh" {
         return;
     }
@@ -186,25 +192,34 @@ pub(crate) fn gateway_name(sink: &mut Sink<'_>, path: &str, name: &str) {
                 let mut parts = name.split('.');
                 let (gw, ns) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
                 sink.warn(
-                    path,
+                    path.to_string(),
                     format!("using legacy gatewayName format {name:?}; prefer the <namespace>/<name> format: \"{ns}/{gw}\""),
                 );
             }
             // A name without a namespace is checked as an FQDN (agent.ValidateFQDN).
             if let Err(why) = common::fqdn(name) {
-                sink.error(path, format!("invalid gateway name: {why}"));
+                sink.error(path.to_string(), format!("invalid gateway name: {why}"));
             }
         }
         Some((ns, gw)) => {
             if ns.is_empty() || gw.is_empty() {
-                sink.error(path, "config namespace and gateway name cannot be empty");
+                sink.error(
+                    path.to_string(),
+                    "config namespace and gateway name cannot be empty",
+                );
                 return;
             }
             if !common::is_dns1123_label(ns) {
-                sink.error(path, format!("invalid value for namespace: {ns:?}"));
+                sink.error(
+                    path.to_string(),
+                    format!("invalid value for namespace: {ns:?}"),
+                );
             }
             if !common::is_dns1123_label(gw) {
-                sink.error(path, format!("invalid value for gateway name: {gw:?}"));
+                sink.error(
+                    path.to_string(),
+                    format!("invalid value for gateway name: {gw:?}"),
+                );
             }
         }
     }
@@ -234,12 +249,13 @@ pub(crate) fn export_to(sink: &mut Sink<'_>, values: &[String]) {
     }
 }
 
-fn validate_http_route(
+fn validate_http_route<'v>(
     sink: &mut Sink<'_>,
-    p: &str,
-    route: &HttpRoute,
+    p: &dyn Display,
+    route: &'v HttpRoute,
     in_delegate: bool,
     mesh_gateways: Option<&[String]>,
+    hosts: &mut FxHashMap<&'v str, Result<(), String>>,
 ) {
     let has_route = !route.route.is_empty();
     let has_redirect = route.redirect.is_some();
@@ -280,40 +296,40 @@ fn validate_http_route(
 
     for (i, m) in route.matches.iter().enumerate() {
         if let Some(m) = m {
-            validate_match(sink, &format!("{p}.match[{i}]"), m, mesh_gateways);
+            validate_match(sink, &format_args!("{p}.match[{i}]"), m, mesh_gateways);
         }
     }
-    destinations(sink, p, route);
+    destinations(sink, p, route, hosts);
     if let Some(redirect) = &route.redirect {
-        validate_redirect(sink, &format!("{p}.redirect"), redirect, route);
+        validate_redirect(sink, &format_args!("{p}.redirect"), redirect, route);
     }
     if let Some(direct) = &route.direct_response {
-        validate_direct_response(sink, &format!("{p}.directResponse"), direct);
+        validate_direct_response(sink, &format_args!("{p}.directResponse"), direct);
     }
     if let Some(rewrite) = &route.rewrite {
-        validate_rewrite(sink, &format!("{p}.rewrite"), rewrite);
+        validate_rewrite(sink, &format_args!("{p}.rewrite"), rewrite);
     }
     if let Some(timeout) = &route.timeout {
-        common::duration(sink, &format!("{p}.timeout"), timeout);
+        common::duration(sink, &format_args!("{p}.timeout"), timeout);
     }
     if let Some(retries) = &route.retries {
-        validate_retries(sink, &format!("{p}.retries"), retries);
+        validate_retries(sink, &format_args!("{p}.retries"), retries);
     }
     if let Some(fault) = &route.fault {
-        validate_fault(sink, &format!("{p}.fault"), fault);
+        validate_fault(sink, &format_args!("{p}.fault"), fault);
     }
     if let Some(cors) = &route.cors_policy {
-        validate_cors(sink, &format!("{p}.corsPolicy"), cors);
+        validate_cors(sink, &format_args!("{p}.corsPolicy"), cors);
     }
     if let Some(headers) = &route.headers {
-        header_operations(sink, &format!("{p}.headers"), headers);
+        header_operations(sink, &format_args!("{p}.headers"), headers);
     }
     authority_set_once(sink, p, route);
     mirrors(sink, p, route);
 }
 
 /// The independent (or delegate) route half of virtualservice.go `validateHTTPRouteConflict`.
-fn route_conflicts(sink: &mut Sink<'_>, p: &str, route: &HttpRoute, in_delegate: bool) {
+fn route_conflicts(sink: &mut Sink<'_>, p: &dyn Display, route: &HttpRoute, in_delegate: bool) {
     let has_route = !route.route.is_empty();
     if in_delegate && route.delegate.is_some() {
         sink.error(
@@ -323,47 +339,59 @@ fn route_conflicts(sink: &mut Sink<'_>, p: &str, route: &HttpRoute, in_delegate:
     }
     if route.redirect.is_some() {
         if has_route {
-            sink.error(p, "HTTP route cannot contain both route and redirect");
+            sink.error(
+                p.to_string(),
+                "HTTP route cannot contain both route and redirect",
+            );
         }
         if route.fault.is_some() {
-            sink.error(p, "HTTP route cannot contain both fault and redirect");
+            sink.error(
+                p.to_string(),
+                "HTTP route cannot contain both fault and redirect",
+            );
         }
         if route.rewrite.is_some() {
             sink.error(
-                p,
+                p.to_string(),
                 "HTTP route rule cannot contain both rewrite and redirect",
             );
         }
         if route.direct_response.is_some() {
             sink.error(
-                p,
+                p.to_string(),
                 "HTTP route rule cannot contain both direct_response and redirect",
             );
         }
     } else if route.direct_response.is_some() {
         if has_route {
             sink.error(
-                p,
+                p.to_string(),
                 "HTTP route cannot contain both route and direct_response",
             );
         }
         if route.fault.is_some() {
             sink.error(
-                p,
+                p.to_string(),
                 "HTTP route cannot contain both fault and direct_response",
             );
         }
         if route.rewrite.is_some() {
             sink.error(
-                p,
+                p.to_string(),
                 "HTTP route rule cannot contain both rewrite and direct_response",
             );
         }
     } else if !has_route {
-        sink.error(p, "HTTP route, redirect or direct_response is required");
+        sink.error(
+            p.to_string(),
+            "HTTP route, redirect or direct_response is required",
+        );
     }
     if route.mirror.is_some() && !route.mirrors.is_empty() {
-        sink.error(p, "HTTP route cannot contain both mirror and mirrors");
+        sink.error(
+            p.to_string(),
+            "HTTP route cannot contain both mirror and mirrors",
+        );
     }
 }
 
@@ -371,12 +399,12 @@ fn route_conflicts(sink: &mut Sink<'_>, p: &str, route: &HttpRoute, in_delegate:
 /// routing is then rejected), `None` when it is bound to gateways only.
 fn validate_match(
     sink: &mut Sink<'_>,
-    p: &str,
+    p: &dyn Display,
     m: &HttpMatchRequest,
     mesh_gateways: Option<&[String]>,
 ) {
     if let Some(uri) = &m.uri {
-        string_match(sink, &format!("{p}.uri"), "uri", uri, true);
+        string_match(sink, &format_args!("{p}.uri"), "uri", uri, true);
     }
     for (field, value) in [
         ("scheme", &m.scheme),
@@ -384,35 +412,35 @@ fn validate_match(
         ("authority", &m.authority),
     ] {
         if let Some(value) = value {
-            string_match(sink, &format!("{p}.{field}"), field, value, false);
+            string_match(sink, &format_args!("{p}.{field}"), field, value, false);
         }
     }
     // virtualservice.go validateHTTPRouteMatchRequest and ValidateVirtualService's JWT check.
-    let jwt_claim = |sink: &mut Sink<'_>, path: &str, name: &str| {
+    let jwt_claim = |sink: &mut Sink<'_>, path: &dyn Display, name: &str| {
         if let Some(gateways) = mesh_gateways {
             if is_routing_claim(name) {
                 sink.error(
-                    path,
+                    path.to_string(),
                     format!("JWT claim based routing (key: {name}) is only supported for gateway, found no gateways: [{}]: bind the VirtualService to a gateway (not mesh)", gateways.join(" ")),
                 );
             }
         }
     };
     for (name, value) in &m.headers {
-        let hp = format!("{p}.headers.{name}");
+        let hp = Path::key(p, "headers", name);
         if let Err(why) = match_header_name(name) {
-            sink.error(&hp, why);
+            sink.error(hp, why);
         }
         jwt_claim(sink, &hp, name);
         match value {
             Some(value) => string_match(sink, &hp, "headers", value, false),
-            None => sink.error(&hp, format!("header match {name} cannot be null")),
+            None => sink.error(hp, format!("header match {name} cannot be null")),
         }
     }
     for (name, value) in &m.without_headers {
-        let hp = format!("{p}.withoutHeaders.{name}");
+        let hp = Path::key(p, "withoutHeaders", name);
         if let Err(why) = match_header_name(name) {
-            sink.error(&hp, why);
+            sink.error(hp, why);
         }
         jwt_claim(sink, &hp, name);
         // `*` is not a regex but the presence marker (virtualservice_test "regex without headers
@@ -428,7 +456,7 @@ fn validate_match(
         if let Some(value) = value {
             string_match(
                 sink,
-                &format!("{p}.queryParams.{name}"),
+                &format_args!("{p}.queryParams.{name}"),
                 "queryParams",
                 value,
                 false,
@@ -437,10 +465,10 @@ fn validate_match(
     }
     if let Some(port) = m.port {
         if port != 0 {
-            common::port(sink, &format!("{p}.port"), port);
+            common::port(sink, &format_args!("{p}.port"), port);
         }
     }
-    common::labels(sink, &format!("{p}.sourceLabels"), &m.source_labels);
+    common::labels(sink, &format_args!("{p}.sourceLabels"), &m.source_labels);
     if !m.source_namespace.is_empty() && !common::is_dns1123_label(&m.source_namespace) {
         sink.error(
             format!("{p}.sourceNamespace"),
@@ -448,7 +476,7 @@ fn validate_match(
         );
     }
     for (i, gateway) in m.gateways.iter().enumerate() {
-        gateway_name(sink, &format!("{p}.gateways[{i}]"), gateway);
+        gateway_name(sink, &format_args!("{p}.gateways[{i}]"), gateway);
     }
 }
 
@@ -515,7 +543,7 @@ pub(crate) fn is_token(name: &str) -> bool {
 /// `StringMatch` validity. `empty_prefix_ok` holds for `uri` only.
 fn string_match(
     sink: &mut Sink<'_>,
-    path: &str,
+    path: &dyn Display,
     what: &str,
     m: &StringMatch,
     empty_prefix_ok: bool,
@@ -526,7 +554,7 @@ fn string_match(
         .count();
     if set > 1 {
         sink.error(
-            path,
+            path.to_string(),
             format!("\"{what}\": only one of exact, prefix or regex may be set"),
         );
     }
@@ -539,7 +567,7 @@ fn string_match(
         }
     }
     if let Some(regex) = &m.regex {
-        regex_valid(sink, &format!("{path}.regex"), what, regex, true);
+        regex_valid(sink, &format_args!("{path}.regex"), what, regex, true);
     }
 }
 
@@ -548,15 +576,21 @@ fn string_match(
 /// regex budget. A match regex (`full`) is checked in the form it is compiled in, `^(?:…)$`
 /// (Envoy's full match), so that a pattern valid alone but not inside the anchors (a `(?x)`
 /// comment swallowing the closing parenthesis) is refused instead of compiled into nothing.
-pub(crate) fn regex_valid(sink: &mut Sink<'_>, path: &str, what: &str, regex: &str, full: bool) {
+pub(crate) fn regex_valid(
+    sink: &mut Sink<'_>,
+    path: &dyn Display,
+    what: &str,
+    regex: &str,
+    full: bool,
+) {
     if regex.is_empty() {
         sink.error(
-            path,
+            path.to_string(),
             format!("\"{what}\": regex string match should not be empty"),
         );
     } else if regex.len() > MAX_REGEX_LEN {
         sink.error(
-            path,
+            path.to_string(),
             format!("\"{what}\": regex is too large, max length allowed is {MAX_REGEX_LEN}"),
         );
     } else {
@@ -571,29 +605,41 @@ pub(crate) fn regex_valid(sink: &mut Sink<'_>, path: &str, what: &str, regex: &s
                 let detail = error.to_string();
                 let detail = detail.lines().last().unwrap_or(&detail).trim().to_owned();
                 sink.error(
-                    path,
+                    path.to_string(),
                     format!("\"{what}\": {detail}; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)"),
                 );
             }
             Err(Refused::TooManyOversized) => sink.error(
-                path,
+                path.to_string(),
                 format!("\"{what}\": regex not compiled: {OVERSIZED_BUDGET} regexes before it in this configuration exceed the size limit of {SIZE_LIMIT} bytes, and meshroute compiles no more regexes after that many; shorten or remove the oversized regexes"),
             ),
             Err(Refused::MemorySpent) => sink.error(
-                path,
+                path.to_string(),
                 format!("\"{what}\": regex not compiled: the regexes before it in this configuration already take {} MiB compiled, meshroute's budget for one configuration; use exact or prefix matches, or simpler regexes", MEMORY_BUDGET >> 20),
             ),
         }
     }
 }
 
-fn destinations(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
+/// The route destinations of one route; `hosts` holds what [`destination_host`] says of each host
+/// checked before in the VirtualService (a large table names the same few in every route).
+fn destinations<'v>(
+    sink: &mut Sink<'_>,
+    p: &dyn Display,
+    route: &'v HttpRoute,
+    hosts: &mut FxHashMap<&'v str, Result<(), String>>,
+) {
     let mut total: i64 = 0;
     for (i, dest) in route.route.iter().enumerate() {
-        let dp = format!("{p}.route[{i}]");
+        let dp = Path::index(p, "route", i);
         match &dest.destination {
             None => sink.error(format!("{dp}.destination"), "destination is required"),
-            Some(d) => destination(sink, &format!("{dp}.destination"), d),
+            Some(d) => {
+                let host = hosts
+                    .entry(&d.host)
+                    .or_insert_with(|| destination_host(&d.host));
+                destination_with(sink, &format_args!("{dp}.destination"), d, host);
+            }
         }
         let weight = dest.weight.unwrap_or(0);
         if weight < 0 {
@@ -602,7 +648,7 @@ fn destinations(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
         // validation.go sums the raw weights: a negative weight is reported once, above.
         total += i64::from(weight);
         if let Some(headers) = &dest.headers {
-            header_operations(sink, &format!("{dp}.headers"), headers);
+            header_operations(sink, &format_args!("{dp}.headers"), headers);
         }
     }
     if route.route.len() > 1 && total == 0 {
@@ -623,20 +669,31 @@ fn destinations(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
 }
 
 /// validation.go `validateDestination`.
-pub(crate) fn destination(sink: &mut Sink<'_>, p: &str, d: &Destination) {
-    // agent.ValidateWildcardDomain, with no exception for IP addresses (`10.0.0.1` fails on its
-    // all-numeric top-level domain).
-    if d.host == "*" {
-        sink.error(format!("{p}.host"), "invalid destination host *");
-    } else if d.host.is_empty() {
-        sink.error(
-            format!("{p}.host"),
-            "empty domain name not allowed: the destination host is required",
-        );
-    } else if let Err(why) =
-        common::wildcard_domain(&d.host).and_then(|()| common::numeric_top_level_domain(&d.host))
-    {
-        sink.error(format!("{p}.host"), why);
+pub(crate) fn destination(sink: &mut Sink<'_>, p: &dyn Display, d: &Destination) {
+    destination_with(sink, p, d, &destination_host(&d.host));
+}
+
+/// What is wrong with a destination host, if anything: agent.ValidateWildcardDomain, with no
+/// exception for IP addresses (`10.0.0.1` fails on its all-numeric top-level domain).
+fn destination_host(host: &str) -> Result<(), String> {
+    if host == "*" {
+        Err("invalid destination host *".to_owned())
+    } else if host.is_empty() {
+        Err("empty domain name not allowed: the destination host is required".to_owned())
+    } else {
+        common::wildcard_domain(host).and_then(|()| common::numeric_top_level_domain(host))
+    }
+}
+
+/// [`destination`], its host already checked (`host`: what [`destination_host`] says).
+fn destination_with(
+    sink: &mut Sink<'_>,
+    p: &dyn Display,
+    d: &Destination,
+    host: &Result<(), String>,
+) {
+    if let Err(why) = host {
+        sink.error(format!("{p}.host"), why.as_str());
     }
     if !d.subset.is_empty() && !common::is_dns1123_label(&d.subset) {
         sink.error(
@@ -648,69 +705,63 @@ pub(crate) fn destination(sink: &mut Sink<'_>, p: &str, d: &Destination) {
         );
     }
     if let Some(port) = &d.port {
-        common::port(sink, &format!("{p}.port.number"), port.number);
+        common::port(sink, &format_args!("{p}.port.number"), port.number);
     }
 }
 
-fn header_operations(sink: &mut Sink<'_>, p: &str, headers: &Headers) {
+fn header_operations(sink: &mut Sink<'_>, p: &dyn Display, headers: &Headers) {
     if let Some(request) = &headers.request {
-        operations(sink, &format!("{p}.request"), request, true);
+        operations(sink, &format_args!("{p}.request"), request, true);
     }
     if let Some(response) = &headers.response {
-        operations(sink, &format!("{p}.response"), response, false);
+        operations(sink, &format_args!("{p}.response"), response, false);
     }
 }
 
-fn operations(sink: &mut Sink<'_>, p: &str, ops: &HeaderOperations, request: bool) {
+fn operations(sink: &mut Sink<'_>, p: &dyn Display, ops: &HeaderOperations, request: bool) {
     for (op, map) in [("set", &ops.set), ("add", &ops.add)] {
         for (name, value) in map {
-            let hp = format!("{p}.{op}.{name}");
+            let hp = Path::key(p, op, name);
             if name.is_empty() {
-                sink.error(&hp, "header name cannot be empty");
+                sink.error(hp, "header name cannot be empty");
             } else if request
                 && (name.eq_ignore_ascii_case(":authority") || name.eq_ignore_ascii_case("host"))
             {
                 // Allowed: becomes a host rewrite (route.go TranslateHeadersOperations).
             } else if name.starts_with(':') {
                 sink.error(
-                    &hp,
+                    hp,
                     format!("invalid header {name:?}: header cannot have \":\" prefix"),
                 );
             } else if !request && name.eq_ignore_ascii_case("host") {
                 sink.error(
-                    &hp,
+                    hp,
                     format!("invalid header {name:?}: cannot set Host header"),
                 );
             } else if !is_token(name) {
-                sink.error(
-                    &hp,
-                    format!("header name {name} is not a valid header name"),
-                );
+                sink.error(hp, format!("header name {name} is not a valid header name"));
             }
             if let Err(why) = header_value(value) {
-                sink.error(&hp, why);
+                sink.error(hp, why);
             }
         }
     }
     for (i, name) in ops.remove.iter().enumerate() {
-        let hp = format!("{p}.remove[{i}]");
+        let hp = Path::index(p, "remove", i);
         if name.is_empty() {
-            sink.error(&hp, "header name cannot be empty");
+            sink.error(hp, "header name cannot be empty");
         } else if name.eq_ignore_ascii_case("host") {
             sink.error(
-                &hp,
+                hp,
                 format!("invalid header {name:?}: cannot set Host header"),
             );
         } else if name.starts_with(':') {
             sink.error(
-                &hp,
+                hp,
                 format!("invalid header {name:?}: header cannot have \":\" prefix"),
             );
         } else if !is_token(name) {
-            sink.error(
-                &hp,
-                format!("header name {name} is not a valid header name"),
-            );
+            sink.error(hp, format!("header name {name} is not a valid header name"));
         }
     }
 }
@@ -758,12 +809,12 @@ fn header_value(value: &str) -> Result<(), String> {
 }
 
 /// validation.go: "authority header cannot be set multiple times".
-fn authority_set_once(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
+fn authority_set_once(sink: &mut Sink<'_>, p: &dyn Display, route: &HttpRoute) {
     let mut have: Option<String> = None;
     let mut check = |sink: &mut Sink<'_>, path: String, value: &str| {
         if let Some(previous) = &have {
             sink.error(
-                path,
+                path.to_string(),
                 format!("authority header cannot be set multiple times: have {previous:?}, attempting to set {value:?}"),
             );
         } else {
@@ -786,9 +837,9 @@ fn authority_set_once(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
     }
 }
 
-fn mirrors(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
+fn mirrors(sink: &mut Sink<'_>, p: &dyn Display, route: &HttpRoute) {
     if let Some(mirror) = &route.mirror {
-        destination(sink, &format!("{p}.mirror"), mirror);
+        destination(sink, &format_args!("{p}.mirror"), mirror);
     }
     if let Some(Percent { value }) = route.mirror_percentage {
         if value > 100.0 {
@@ -816,9 +867,9 @@ fn mirrors(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
         }
     }
     for (i, mirror) in route.mirrors.iter().enumerate() {
-        let mp = format!("{p}.mirrors[{i}]");
+        let mp = Path::index(p, "mirrors", i);
         let Some(mirror) = mirror else {
-            sink.error(&mp, "mirror cannot be null");
+            sink.error(mp, "mirror cannot be null");
             continue;
         };
         match &mirror.destination {
@@ -826,7 +877,7 @@ fn mirrors(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
                 format!("{mp}.destination"),
                 "destination is required for mirrors",
             ),
-            Some(d) => destination(sink, &format!("{mp}.destination"), d),
+            Some(d) => destination(sink, &format_args!("{mp}.destination"), d),
         }
         if let Some(Percent { value }) = mirror.percentage {
             if value > 100.0 {
@@ -844,9 +895,12 @@ fn mirrors(sink: &mut Sink<'_>, p: &str, route: &HttpRoute) {
     }
 }
 
-fn validate_redirect(sink: &mut Sink<'_>, p: &str, r: &HttpRedirect, route: &HttpRoute) {
+fn validate_redirect(sink: &mut Sink<'_>, p: &dyn Display, r: &HttpRedirect, route: &HttpRoute) {
     if !r.uri.is_empty() && !r.prefix_rewrite.is_empty() {
-        sink.error(p, "redirect may only specify one of uri or prefix_rewrite");
+        sink.error(
+            p.to_string(),
+            "redirect may only specify one of uri or prefix_rewrite",
+        );
     }
     if !r.prefix_rewrite.is_empty() {
         let all_prefix = route
@@ -868,7 +922,10 @@ fn validate_redirect(sink: &mut Sink<'_>, p: &str, r: &HttpRedirect, route: &Htt
         && r.port.is_none_or(|p| p == 0)
         && r.derive_port.is_none()
     {
-        sink.error(p, "redirect must specify URI, authority, scheme, or port");
+        sink.error(
+            p.to_string(),
+            "redirect must specify URI, authority, scheme, or port",
+        );
     }
     if let Some(code) = r.redirect_code {
         if code != 0 && !(300..=399).contains(&code) {
@@ -892,12 +949,12 @@ fn validate_redirect(sink: &mut Sink<'_>, p: &str, r: &HttpRedirect, route: &Htt
     }
     if let Some(port) = r.port {
         if port > 65535 {
-            common::port(sink, &format!("{p}.port"), port);
+            common::port(sink, &format_args!("{p}.port"), port);
         }
     }
 }
 
-fn validate_direct_response(sink: &mut Sink<'_>, p: &str, d: &HttpDirectResponse) {
+fn validate_direct_response(sink: &mut Sink<'_>, p: &dyn Display, d: &HttpDirectResponse) {
     // validation.go: 200 <= status <= 600 (the message says 599, 600 is accepted).
     if !(200..=600).contains(&d.status) {
         sink.error(
@@ -928,12 +985,15 @@ fn validate_direct_response(sink: &mut Sink<'_>, p: &str, d: &HttpDirectResponse
     }
 }
 
-fn validate_rewrite(sink: &mut Sink<'_>, p: &str, r: &HttpRewrite) {
+fn validate_rewrite(sink: &mut Sink<'_>, p: &dyn Display, r: &HttpRewrite) {
     if !r.uri.is_empty() && r.uri_regex_rewrite.is_some() {
-        sink.error(p, "rewrite may only contain one of URI or UriRegexRewrite");
+        sink.error(
+            p.to_string(),
+            "rewrite may only contain one of URI or UriRegexRewrite",
+        );
     }
     if r.uri.is_empty() && r.uri_regex_rewrite.is_none() && r.authority.is_empty() {
-        sink.error(p, "rewrite must specify at least one of URI, UriRegexRewrite, or authority. Only one of URI or UriRegexRewrite may be specified");
+        sink.error(p.to_string(), "rewrite must specify at least one of URI, UriRegexRewrite, or authority. Only one of URI or UriRegexRewrite may be specified");
     }
     if let Some(regex) = &r.uri_regex_rewrite {
         if regex.pattern.is_empty() || regex.rewrite.is_empty() {
@@ -944,7 +1004,7 @@ fn validate_rewrite(sink: &mut Sink<'_>, p: &str, r: &HttpRewrite) {
         } else {
             regex_valid(
                 sink,
-                &format!("{p}.uriRegexRewrite.match"),
+                &format_args!("{p}.uriRegexRewrite.match"),
                 "HTTPRewrite.UriRegexRewrite.Match",
                 &regex.pattern,
                 false,
@@ -973,7 +1033,7 @@ const RETRY_ON: [&str; 16] = [
     "unavailable",
 ];
 
-fn validate_retries(sink: &mut Sink<'_>, p: &str, r: &HttpRetry) {
+fn validate_retries(sink: &mut Sink<'_>, p: &dyn Display, r: &HttpRetry) {
     if r.attempts < 0 {
         sink.error(format!("{p}.attempts"), "attempts cannot be negative");
     }
@@ -982,13 +1042,13 @@ fn validate_retries(sink: &mut Sink<'_>, p: &str, r: &HttpRetry) {
             || !r.retry_on.is_empty()
             || r.retry_remote_localities.is_some())
     {
-        sink.error(p, "http retry policy configured when attempts are set to 0 (disabled): set attempts, or remove the policy");
+        sink.error(p.to_string(), "http retry policy configured when attempts are set to 0 (disabled): set attempts, or remove the policy");
     }
     if let Some(timeout) = &r.per_try_timeout {
-        common::duration(sink, &format!("{p}.perTryTimeout"), timeout);
+        common::duration(sink, &format_args!("{p}.perTryTimeout"), timeout);
     }
     if let Some(backoff) = &r.backoff {
-        common::duration(sink, &format!("{p}.backoff"), backoff);
+        common::duration(sink, &format_args!("{p}.backoff"), backoff);
     }
     if !r.retry_on.is_empty() {
         // Tokens are not trimmed at validation time (agent/validation.go).
@@ -1009,19 +1069,22 @@ fn fault_percentage(sink: &mut Sink<'_>, path: String, percentage: Option<Percen
     if let Some(Percent { value }) = percentage {
         if value != 0.0 && !(0.0001..=100.0).contains(&value) {
             sink.error(
-                path,
+                path.to_string(),
                 format!("percentage {value} is neither 0.0, nor in range [0.0001, 100.0]"),
             );
         }
     }
 }
 
-fn validate_fault(sink: &mut Sink<'_>, p: &str, f: &HttpFaultInjection) {
+fn validate_fault(sink: &mut Sink<'_>, p: &dyn Display, f: &HttpFaultInjection) {
     if f.abort.is_none() && f.delay.is_none() {
-        sink.error(p, "HTTP fault injection must have an abort and/or a delay");
+        sink.error(
+            p.to_string(),
+            "HTTP fault injection must have an abort and/or a delay",
+        );
     }
     if let Some(abort) = &f.abort {
-        let ap = format!("{p}.abort");
+        let ap = Path::field(p, "abort");
         fault_percentage(sink, format!("{ap}.percentage.value"), abort.percentage);
         if let Some(status) = abort.http_status {
             if !(200..=600).contains(&status) {
@@ -1048,13 +1111,13 @@ fn validate_fault(sink: &mut Sink<'_>, p: &str, f: &HttpFaultInjection) {
         if abort.http_status.is_none() && abort.grpc_status.is_none() && abort.http2_error.is_none()
         {
             sink.warn(
-                &ap,
+                ap,
                 "abort configured, but error type not set: set httpStatus or grpcStatus",
             );
         }
     }
     if let Some(delay) = &f.delay {
-        let dp = format!("{p}.delay");
+        let dp = Path::field(p, "delay");
         fault_percentage(sink, format!("{dp}.percentage.value"), delay.percentage);
         // Istio does not validate the deprecated integer `percent`; Envoy treats values above 100
         // as 100%.
@@ -1067,14 +1130,14 @@ fn validate_fault(sink: &mut Sink<'_>, p: &str, f: &HttpFaultInjection) {
             }
         }
         if let Some(exponential) = &delay.exponential_delay {
-            common::duration(sink, &format!("{dp}.exponentialDelay"), exponential);
+            common::duration(sink, &format_args!("{dp}.exponentialDelay"), exponential);
             sink.error(
                 format!("{dp}.exponentialDelay"),
                 "exponentialDelay not supported yet",
             );
         }
         if let Some(fixed) = &delay.fixed_delay {
-            common::duration(sink, &format!("{dp}.fixedDelay"), fixed);
+            common::duration(sink, &format_args!("{dp}.fixedDelay"), fixed);
         }
     }
 }
@@ -1084,9 +1147,9 @@ const HTTP_METHODS: [&str; 10] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "*",
 ];
 
-fn validate_cors(sink: &mut Sink<'_>, p: &str, c: &CorsPolicy) {
+fn validate_cors(sink: &mut Sink<'_>, p: &dyn Display, c: &CorsPolicy) {
     for (i, origin) in c.allow_origins.iter().enumerate() {
-        let op = format!("{p}.allowOrigins[{i}]");
+        let op = Path::index(p, "allowOrigins", i);
         // validation.go validateAllowOrigins: the value must be non-empty; a regex must compile.
         let value = origin
             .as_ref()
@@ -1096,14 +1159,14 @@ fn validate_cors(sink: &mut Sink<'_>, p: &str, c: &CorsPolicy) {
                 if let Some(regex) = origin.as_ref().and_then(|m| m.regex.as_ref()) {
                     regex_valid(
                         sink,
-                        &format!("{op}.regex"),
+                        &format_args!("{op}.regex"),
                         "corsPolicy.allowOrigins",
                         regex,
                         true,
                     );
                 }
             }
-            _ => sink.error(&op, "'' is not a valid match type for CORS allow origins"),
+            _ => sink.error(op, "'' is not a valid match type for CORS allow origins"),
         }
     }
     for (i, method) in c.allow_methods.iter().enumerate() {
@@ -1130,7 +1193,7 @@ fn validate_cors(sink: &mut Sink<'_>, p: &str, c: &CorsPolicy) {
         }
     }
     if let Some(max_age) = &c.max_age {
-        common::duration(sink, &format!("{p}.maxAge"), max_age);
+        common::duration(sink, &format_args!("{p}.maxAge"), max_age);
         if max_age.as_nanos() % 1_000_000_000 != 0 {
             sink.error(
                 format!("{p}.maxAge"),
@@ -1144,7 +1207,7 @@ fn validate_cors(sink: &mut Sink<'_>, p: &str, c: &CorsPolicy) {
 /// gateway names of an L4 match.
 fn l4_match(
     sink: &mut Sink<'_>,
-    p: &str,
+    p: &dyn Display,
     subnets: &[String],
     port: Option<u32>,
     labels: &std::collections::BTreeMap<String, String>,
@@ -1156,11 +1219,11 @@ fn l4_match(
         }
     }
     if let Some(port) = port.filter(|p| *p != 0) {
-        common::port(sink, &format!("{p}.port"), port);
+        common::port(sink, &format_args!("{p}.port"), port);
     }
-    common::labels(sink, &format!("{p}.sourceLabels"), labels);
+    common::labels(sink, &format_args!("{p}.sourceLabels"), labels);
     for (k, gateway) in gateways.iter().enumerate() {
-        gateway_name(sink, &format!("{p}.gateways[{k}]"), gateway);
+        gateway_name(sink, &format_args!("{p}.gateways[{k}]"), gateway);
     }
 }
 
@@ -1168,7 +1231,7 @@ fn l4_match(
 /// subset of one of the VirtualService's hosts as written (host/name.go `SubsetOf`). A
 /// VirtualService not bound to `mesh` also accepts `AUTO_PASSTHROUGH` cluster names
 /// (`outbound_.PORT_.SUBSET_.HOST`, agent `ValidateWildcardDomainForVirtualServiceBoundToGateway`).
-fn sni_host(sink: &mut Sink<'_>, p: &str, sni: &str, vs: &VirtualService) {
+fn sni_host(sink: &mut Sink<'_>, p: &dyn Display, sni: &str, vs: &VirtualService) {
     let is_gateway = !vs.gateways.iter().any(|g| g == "mesh");
     if is_gateway && sni.starts_with("outbound_") {
         return;
@@ -1177,19 +1240,19 @@ fn sni_host(sink: &mut Sink<'_>, p: &str, sni: &str, vs: &VirtualService) {
     if let Err(why) = valid {
         if common::is_ip_address(sni) {
             sink.warn(
-                p,
+                p.to_string(),
                 format!(
                     "using an IP address ({sni:?}) goes against SNI spec and most clients do not support this"
                 ),
             );
         } else {
-            sink.error(p, why);
+            sink.error(p.to_string(), why);
         }
         return;
     }
     if !vs.hosts.iter().any(|h| sni_subset_of(sni, h)) {
         sink.error(
-            p,
+            p.to_string(),
             format!(
                 "SNI host {sni:?} is not a compatible subset of any of the virtual service hosts: [{}]",
                 vs.hosts.join(", ")
@@ -1210,17 +1273,17 @@ fn sni_subset_of(sni: &str, host: &str) -> bool {
 
 fn l4_destinations<'a>(
     sink: &mut Sink<'_>,
-    p: &str,
+    p: &dyn Display,
     routes: impl Iterator<Item = (Option<&'a Destination>, Option<i32>)>,
 ) {
     let mut total = 0i64;
     let mut count = 0;
     for (i, (dest, weight)) in routes.enumerate() {
         count += 1;
-        let dp = format!("{p}.route[{i}]");
+        let dp = Path::index(p, "route", i);
         match dest {
             None => sink.error(format!("{dp}.destination"), "destination is required"),
-            Some(d) => destination(sink, &format!("{dp}.destination"), d),
+            Some(d) => destination(sink, &format_args!("{dp}.destination"), d),
         }
         let weight = weight.unwrap_or(0);
         if weight < 0 {
