@@ -13,9 +13,11 @@
 //! - `rivals/maglev`, `rivals/ring`: a header-keyed pick (`consistentHash: {httpHeaderName:
 //!   x-user}`) over 100 endpoints, against the `maglev` crate (65,537 slots, same 100 node names
 //!   `10.0.0.i:8080`) and `pingora-ketama` (nginx's ketama ring, 160 points per node). meshroute's
-//!   pick is its decision minus the same decision for a host without endpoints (`no pick`),
+//!   pick is its decision minus the same decision once the host's endpoints were set to none
+//!   (`no endpoints`: same host, cluster, snapshot and balancer, stopped before the hash), each
 //!   with `route_with` and with `route_cached` (a `PickCache`: no atomic read-modify-write to
-//!   hold the cluster snapshot).
+//!   hold the cluster snapshot). The rivals fetch the header by name (`headers().get("x-user")`,
+//!   which parses the name), meshroute by its parsed `HeaderName`, as a user of either would.
 //! - `rivals/build`: the tables' builds: meshroute's `set_endpoints` + first pick (which builds
 //!   the table) minus the same under `RANDOM`, against `maglev::Maglev::with_capacity` and
 //!   `pingora_ketama::Continuum::new`.
@@ -213,8 +215,7 @@ const RING: &str =
 /// The ring pingora-ketama builds for 100 nodes: 160 points each.
 const RING_16000: &str = "{loadBalancer: {consistentHash: {httpHeaderName: x-user, ringHash: {minimumRingSize: 16000}}}}";
 
-/// As in `benches/balance.rs`: a ServiceEntry for [`HOST`] with a DestinationRule, and one for
-/// `unknown.example.com` whose endpoints are never set.
+/// As in `benches/balance.rs`: a ServiceEntry for [`HOST`] with a DestinationRule.
 fn balanced(traffic_policy: &str) -> Mesh {
     let yaml = format!(
         r#"apiVersion: networking.istio.io/v1
@@ -263,27 +264,31 @@ fn keyed_request(host: &str) -> Request<()> {
         .unwrap()
 }
 
-/// meshroute's header-keyed pick over [`ENDPOINTS`] endpoints under `policy`, and the same
-/// decision for a host without endpoints (no pick), in `group`.
+/// meshroute's header-keyed pick over [`ENDPOINTS`] endpoints under each policy, and the
+/// baseline it is read against: the same decision (same host, cluster and balancer) after the
+/// host's endpoints were set to none, which stops before the hash and the table.
 fn meshroute_picks(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     policies: &[(&str, &str)],
 ) {
     let source = Source::sidecar("default");
     let mut rng = FastRng::from_seed(1);
-    let unknown = balanced("{loadBalancer: {simple: RANDOM}}");
-    let no_pick = keyed_request("unknown.example.com");
-    group.bench_function("meshroute decision, no pick (baseline)", |b| {
-        b.iter(|| {
-            black_box(
-                unknown
-                    .route_with(black_box(&no_pick), &source, &mut rng)
-                    .outcome(),
-            )
-        })
-    });
     let request = keyed_request(HOST);
     for (name, policy) in policies {
+        let empty = balanced(policy);
+        empty.set_endpoints(HOST, 8080, &[]).unwrap();
+        let none = empty.route_with(&request, &source, &mut rng);
+        assert!(none.endpoint().is_none() && none.no_endpoint().is_some());
+        drop(none);
+        group.bench_function(
+            format!("meshroute decision, no endpoints (baseline), {name}"),
+            |b| {
+                b.iter(|| {
+                    let decision = empty.route_with(black_box(&request), &source, &mut rng);
+                    black_box(decision.endpoint().map(|e| e.port))
+                })
+            },
+        );
         let mesh = balanced(policy);
         mesh.set_endpoints(HOST, 8080, &endpoints(ENDPOINTS))
             .unwrap();
@@ -305,6 +310,17 @@ fn meshroute_picks(
                 b.iter(|| {
                     let decision =
                         mesh.route_cached(black_box(&request), &source, &mut rng, &mut cache);
+                    black_box(decision.endpoint().map(|e| e.port))
+                })
+            },
+        );
+        let mut cache = PickCache::new();
+        group.bench_function(
+            format!("meshroute decision, no endpoints (baseline), {name}, PickCache"),
+            |b| {
+                b.iter(|| {
+                    let decision =
+                        empty.route_cached(black_box(&request), &source, &mut rng, &mut cache);
                     black_box(decision.endpoint().map(|e| e.port))
                 })
             },

@@ -16,8 +16,9 @@ use super::scopes;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, Resource, VirtualService};
 use crate::diagnostic::Diagnostic;
+use crate::route::cluster::Clusters;
 use crate::route::stream::StreamTables;
-use crate::route::table::{NO_CLUSTER, Tables};
+use crate::route::table::{NO_CLUSTER, SidecarHosts, Tables};
 use crate::util::gateways::bound_gateways;
 use crate::util::host;
 
@@ -199,7 +200,34 @@ fn resolve_destination_clusters(tables: &mut Tables, numbered: &[NumberedDestina
             .collect();
         all.push(clusters);
     }
-    for (scope, clusters) in tables.scopes.list.iter_mut().zip(all) {
+    let Tables {
+        scopes,
+        registry,
+        clusters: found,
+        ..
+    } = tables;
+    for (scope, clusters) in scopes.list.iter_mut().zip(all) {
         scope.destination_clusters = clusters;
+        for listener in &mut scope.listeners {
+            resolve_service_clusters(&mut listener.hosts, found);
+        }
+    }
+    resolve_service_clusters(registry, found);
+}
+
+/// Each host entry's default-route cluster per service port (`HostEntry::service_clusters`).
+fn resolve_service_clusters(hosts: &mut SidecarHosts, clusters: &Clusters) {
+    for entry in &mut hosts.hosts {
+        let Some(ports) = entry.service_ports.as_deref() else {
+            continue;
+        };
+        entry.service_clusters = ports
+            .iter()
+            .map(|port| {
+                clusters
+                    .find(&entry.fqdn, None, *port, entry.rule)
+                    .unwrap_or(NO_CLUSTER)
+            })
+            .collect();
     }
 }

@@ -13,8 +13,8 @@ use super::pick_cache::PickCache;
 use super::source::Source;
 use super::stream::{Caller, StreamEval, StreamTables};
 use super::table::{
-    Action, CompiledMatch, CompiledRoute, CompiledVs, Entry, LabelSet, NO_CLUSTER, NO_MATCH, Scope,
-    SidecarHosts, Tables,
+    Action, CompiledMatch, CompiledRoute, CompiledVs, Entry, HostEntry, LabelSet, NO_CLUSTER,
+    NO_MATCH, Scope, SidecarHosts, Tables,
 };
 use crate::balance::endpoint::Endpoint;
 use crate::balance::hash_policy::HashInput;
@@ -52,9 +52,9 @@ struct Inner {
 
 /// Where a sidecar request goes when no VirtualService decides it.
 enum Fallback<'a> {
-    /// The service's own virtual host (Istio's default route): its FQDN, only port and the
-    /// DestinationRule choice of the caller's scope.
-    Service(&'a Arc<str>, Option<u16>, u32),
+    /// The service's own virtual host (Istio's default route): its host entry (FQDN, only
+    /// port, the DestinationRule choice of the caller's scope, the clusters per port).
+    Service(&'a HostEntry),
     /// The catch-all `allow_any` virtual host: Envoy's `PassthroughCluster`, the host as called.
     Passthrough(Option<&'a str>),
     /// The catch-all `block_all` virtual host (`REGISTRY_ONLY`): 502.
@@ -336,7 +336,7 @@ impl Mesh {
                 // No VirtualService: the service's own virtual host when it serves the port,
                 // else the catch-all (httproute.go `buildCatchAllVirtualHost`).
                 let fallback = match entry.filter(|e| e.serves(facts.port)) {
-                    Some(e) => Fallback::Service(&e.fqdn, e.service_port, e.rule),
+                    Some(e) => Fallback::Service(e),
                     None if scope.registry_only => Fallback::BlackHole,
                     None => Fallback::Passthrough(entry.map(|e| &*e.fqdn)),
                 };
@@ -351,6 +351,8 @@ impl Mesh {
 
         // The default route's DestinationRule choice, when the service's virtual host answers.
         let mut default_rule = None;
+        // And its cluster, when resolved at compile time.
+        let mut default_cluster = None;
         let mut decision = match eval {
             Eval::Found(vs, route, matched) => {
                 let decision = decide(vs, route, matched, facts, scope, request, source, rng);
@@ -381,9 +383,11 @@ impl Mesh {
             Eval::NothingApplies => match fallback {
                 Fallback::NotFound => Decision::new(Outcome::NoRoute, None, facts),
                 Fallback::BlackHole => Decision::new(Outcome::BlackHole, None, facts),
-                Fallback::Service(host, service_port, rule) => {
-                    default_rule = Some(rule);
-                    let port = Some(facts.port).or(service_port);
+                Fallback::Service(entry) => {
+                    let host = &entry.fqdn;
+                    default_rule = Some(entry.rule);
+                    default_cluster = entry.service_cluster(facts.port);
+                    let port = Some(facts.port).or(entry.service_port);
                     let mut decision = Decision::new(Outcome::NoVirtualService, None, facts);
                     decision.service_host = Some(host);
                     decision.destination = Some(DestinationRef {
@@ -429,11 +433,14 @@ impl Mesh {
                 None => default_rule,
             };
             // The destination's cluster, resolved at compile time when its port is fixed.
-            let cluster = decision
-                .chosen
-                .and_then(|chosen| scope.destination_clusters.get(index(chosen.id)))
-                .copied()
-                .filter(|c| *c != NO_CLUSTER);
+            let cluster = match decision.chosen {
+                Some(chosen) => scope
+                    .destination_clusters
+                    .get(index(chosen.id))
+                    .copied()
+                    .filter(|c| *c != NO_CLUSTER),
+                None => default_cluster,
+            };
             if let Some(rule) = rule {
                 self.attach_endpoint(
                     &mut decision,

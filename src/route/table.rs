@@ -377,6 +377,10 @@ pub(crate) struct HostEntry {
     /// The DestinationRule choice the scope applies to the service (`NO_RULE`: none, or not a
     /// service): the default route's cluster, found without hashing the host again.
     pub(crate) rule: u32,
+    /// The default route's cluster on each of `service_ports`, in the same order (`NO_CLUSTER`
+    /// when there is none): a request without a VirtualService picks its endpoint without
+    /// hashing the host. Empty until the clusters are built, and for a service of every port.
+    pub(crate) service_clusters: Box<[u32]>,
 }
 
 impl HostEntry {
@@ -387,6 +391,16 @@ impl HostEntry {
         self.service_ports
             .as_deref()
             .is_some_and(|ports| ports.is_empty() || ports.iter().any(|p| *p == port))
+    }
+
+    /// The default route's cluster on `port`, when resolved at compile time.
+    pub(crate) fn service_cluster(&self, port: u16) -> Option<u32> {
+        let ports = self.service_ports.as_deref()?;
+        let at = ports.iter().position(|p| *p == port)?;
+        self.service_clusters
+            .get(at)
+            .copied()
+            .filter(|c| *c != NO_CLUSTER)
     }
 }
 
@@ -436,8 +450,7 @@ impl SidecarHosts {
     /// `name.ns.svc`, `name.ns`, a ServiceEntry host); a short name reaches the service of that
     /// name in the caller's namespace.
     pub(crate) fn lookup(&self, host: &str, namespace: &str) -> Option<&HostEntry> {
-        // A byte loop, not `memchr`: host names are short.
-        let index = if host.bytes().any(|b| b == b'.') {
+        let index = if bytes::contains(host.as_bytes(), b'.') {
             self.domains.get(host)
         } else {
             self.short

@@ -7,6 +7,8 @@
 //! `*.foo.com` matches any name ending in `.foo.com` but not `foo.com`; `*` matches everything.
 //! Hosts are compared lowercased.
 
+use super::bytes::{contains, has_uppercase};
+
 /// The Kubernetes cluster domain suffix Istio assumes by default.
 pub(crate) const DOMAIN_SUFFIX: &str = "cluster.local";
 
@@ -180,18 +182,15 @@ pub(crate) fn split_host_port(authority: &str) -> (&str, Option<u16>) {
         rest = head;
     }
     if let [host @ .., b':'] = rest {
-        // A byte loop: for a host name of a few bytes `contains` (a `memchr` call) costs more
-        // (callgrind: 123 against 85 instructions for `svc-b:8080`).
-        #[allow(clippy::manual_contains)]
-        if scale > 1 && !host.iter().any(|b| *b == b':') {
+        // Eight bytes per step: `memchr` is a call, a byte loop 5 instructions per byte.
+        if scale > 1 && !contains(host, b':') {
             if let (Ok(port), Some(host)) = (u16::try_from(port), authority.get(..host.len())) {
                 return (host, Some(port));
             }
         }
     }
     // No colon at all (`localhost`, a gateway's host): no port.
-    #[allow(clippy::manual_contains)]
-    if !bytes.iter().any(|b| *b == b':') {
+    if !contains(bytes, b':') {
         return (authority, None);
     }
     let Some(colon) = bytes.iter().rposition(|b| *b == b':') else {
@@ -226,7 +225,7 @@ pub(crate) fn lowercase<'b>(host: &'b str, buffer: &'b mut Option<[u8; 256]>) ->
         return None;
     }
     // The common case, a host already in lowercase, is borrowed as it is: no copy.
-    if !bytes.iter().any(u8::is_ascii_uppercase) {
+    if !has_uppercase(bytes) {
         return Some(host);
     }
     let buffer = buffer.insert([0; 256]);

@@ -154,3 +154,79 @@ fn cached_picks_follow_concurrent_swaps() {
         );
     }
 }
+
+/// A request no VirtualService routes takes the service's default route: its cluster per port
+/// is resolved at compile time (Envoy's `outbound|PORT||HOST`, one per service port), so each
+/// port picks from its own endpoints, through `route_with` and through a `PickCache`, and a
+/// port the service does not have passes through.
+#[test]
+fn default_route_picks_from_the_port_cluster() {
+    let yaml = "
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: two, namespace: default}
+spec:
+  hosts: [two.example.com]
+  ports: [{number: 80, name: http, protocol: HTTP}, {number: 9090, name: http-admin, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: two, namespace: default}
+spec:
+  host: two.example.com
+  trafficPolicy:
+    portLevelSettings:
+    - port: {number: 9090}
+      loadBalancer: {consistentHash: {httpHeaderName: x-user}}
+";
+    let loaded = meshroute::from_str(yaml, &Default::default());
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let mesh = loaded.compile().unwrap();
+    let on = |last: u8, port: u16| Endpoint::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)), port);
+    mesh.set_endpoints("two.example.com", 80, &[on(10, 80), on(11, 80)])
+        .unwrap();
+    mesh.set_endpoints("two.example.com", 9090, &[on(20, 9090), on(21, 9090)])
+        .unwrap();
+    let source = Source::sidecar("default");
+    let mut rng = FastRng::from_seed(3);
+    let mut cache = PickCache::new();
+    for (uri, expected) in [
+        (
+            "http://two.example.com/",
+            ["127.0.0.10:80", "127.0.0.11:80"],
+        ),
+        (
+            "http://two.example.com:9090/",
+            ["127.0.0.20:9090", "127.0.0.21:9090"],
+        ),
+    ] {
+        for user in ["alice", "bob", "carol", "dave"] {
+            let mut request = get(uri);
+            request
+                .headers_mut()
+                .insert("x-user", user.parse().unwrap());
+            let plain = mesh.route_with(&request, &source, &mut rng);
+            let cached = mesh.route_cached(&request, &source, &mut rng, &mut cache);
+            assert!(plain.route().is_none(), "{uri}: the default route");
+            for decision in [&plain, &cached] {
+                let endpoint = decision.endpoint().map(|e| e.address.as_str());
+                assert!(
+                    endpoint.is_some_and(|e| expected.contains(&e)),
+                    "{uri} {user}: {endpoint:?}"
+                );
+            }
+            if uri.contains(":9090") {
+                // The port's consistent hash: the same user, the same endpoint.
+                assert_eq!(
+                    plain.endpoint().map(|e| e.address.clone()),
+                    cached.endpoint().map(|e| e.address.clone())
+                );
+            }
+        }
+    }
+    let other_port = get("http://two.example.com:7070/");
+    let elsewhere = mesh.route_with(&other_port, &source, &mut rng);
+    assert!(elsewhere.endpoint().is_none());
+}
