@@ -471,10 +471,17 @@ impl Failure<'_> {
 /// does; percent-encoded dots (`%2e`, `%2E`) count as dots there (Envoy's canonicalizer decodes
 /// them). Paths without `/.` or `/%2e` are returned as they are (no allocation).
 pub(crate) fn normalize_path(path: &str) -> std::borrow::Cow<'_, str> {
-    // Most paths have neither a dot nor a percent sign: one pass over the bytes decides.
-    if !path.bytes().any(|b| b == b'.' || b == b'%') {
+    // Most paths have neither a dot nor a percent sign: one pass, eight bytes at a time.
+    if !bytes::contains_either(path.as_bytes(), b'.', b'%') {
         return std::borrow::Cow::Borrowed(path);
     }
+    remove_dot_segments(path)
+}
+
+/// [`normalize_path`] for a path with a dot or a percent sign.
+#[cold]
+#[inline(never)]
+fn remove_dot_segments(path: &str) -> std::borrow::Cow<'_, str> {
     let has_dot_segment = path.contains("/.")
         || path.as_bytes().windows(4).any(|w| {
             w.first() == Some(&b'/') && w.get(1..).is_some_and(|r| r.eq_ignore_ascii_case(b"%2e"))

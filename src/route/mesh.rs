@@ -21,7 +21,9 @@ use crate::balance::hash_policy::HashInput;
 use crate::balance::outlier::UpstreamResult;
 use crate::diagnostic::Diagnostic;
 use crate::propagation::Propagation;
-use crate::util::host::{DOMAIN_SUFFIX, lowercase, request_authority, split_host_port};
+use crate::util::host::{
+    DOMAIN_SUFFIX, lowercase, lowercase_dotted, request_authority, split_host_port,
+};
 use crate::util::rng::{Rng, ThreadRng};
 
 /// A validated, compiled configuration: immutable, cheap to clone (`Arc` inside), `Send + Sync`.
@@ -263,17 +265,21 @@ impl Mesh {
     ) -> Decision<'a> {
         let facts = facts(request, authority);
         tracer.start(source, facts.authority);
+        let path_and_query = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let view = RequestView {
             path: &facts.path,
             query: facts.query,
-            path_and_query: request.uri().path_and_query().map_or("/", |p| p.as_str()),
+            path_and_query,
             method: request.method().as_str(),
             scheme: facts.scheme,
             authority: facts.authority,
             headers: request.headers(),
         };
         let mut buffer = None;
-        let host = lowercase(facts.host, &mut buffer);
+        let (host, dotted) = match lowercase_dotted(facts.host, &mut buffer) {
+            Some((host, dotted)) => (Some(host), dotted),
+            None => (None, false),
+        };
         let tables = &self.inner.tables;
 
         let scope = self.scope(source);
@@ -284,7 +290,7 @@ impl Mesh {
                 let sidecar = scope.listener(facts.port).map(|l| &l.hosts);
                 let entry = sidecar
                     .zip(host)
-                    .and_then(|(s, h)| s.lookup(h, source.namespace()));
+                    .and_then(|(s, h)| s.lookup_dotted(h, dotted, source.namespace()));
                 let name = entry.map(|e| &*e.fqdn).or(host).unwrap_or("");
                 // The exact host's VirtualServices first, then wildcard hosts from the most
                 // specific (MostSpecificHostMatch). A VirtualService that yields no routes for this
@@ -448,6 +454,7 @@ impl Mesh {
                     rule,
                     cluster,
                     request,
+                    path_and_query,
                     source,
                     rng,
                     cache,
@@ -597,6 +604,7 @@ impl Mesh {
         rule: u32,
         cluster: Option<u32>,
         request: &http::Request<B>,
+        path_and_query: &str,
         source: &Source,
         rng: &mut impl Rng,
         cache: Option<&'a mut PickCache>,
@@ -604,7 +612,7 @@ impl Mesh {
         let downstream = source.downstream();
         let input = HashInput {
             headers: request.headers(),
-            path_and_query: request.uri().path_and_query().map_or("/", |p| p.as_str()),
+            path_and_query,
             source_ip: source.ip(),
             downstream_remote: downstream.map(|(remote, _)| remote),
             downstream_local: downstream.map(|(_, local)| local),

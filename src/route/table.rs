@@ -450,7 +450,17 @@ impl SidecarHosts {
     /// `name.ns.svc`, `name.ns`, a ServiceEntry host); a short name reaches the service of that
     /// name in the caller's namespace.
     pub(crate) fn lookup(&self, host: &str, namespace: &str) -> Option<&HostEntry> {
-        let index = if bytes::contains(host.as_bytes(), b'.') {
+        self.lookup_dotted(host, bytes::contains(host.as_bytes(), b'.'), namespace)
+    }
+
+    /// [`SidecarHosts::lookup`] when the caller knows whether `host` has a dot.
+    pub(crate) fn lookup_dotted(
+        &self,
+        host: &str,
+        dotted: bool,
+        namespace: &str,
+    ) -> Option<&HostEntry> {
+        let index = if dotted {
             self.domains.get(host)
         } else {
             self.short

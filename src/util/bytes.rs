@@ -52,7 +52,7 @@ const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
 /// Strings under four bytes are padded with zero bytes. Every load has a fixed size, so none
 /// is a `memcpy` call.
 #[inline]
-fn any_word(bytes: &[u8], test: impl Fn(u64) -> bool) -> bool {
+fn any_word(bytes: &[u8], mut test: impl FnMut(u64) -> bool) -> bool {
     if let Some(last) = bytes.last_chunk::<8>() {
         let mut rest = bytes;
         while let Some((word, tail)) = rest.split_first_chunk::<8>() {
@@ -67,18 +67,37 @@ fn any_word(bytes: &[u8], test: impl Fn(u64) -> bool) -> bool {
         let word = u64::from(u32::from_le_bytes(*low)) | u64::from(u32::from_le_bytes(*high)) << 32;
         return test(word);
     }
-    let mut padded = [0_u8; 8];
-    for (dst, src) in padded.iter_mut().zip(bytes) {
-        *dst = *src;
-    }
-    test(u64::from_le_bytes(padded))
+    // Up to three bytes, as a little-endian word (a loop LLVM does not turn into `memcpy`).
+    test(
+        bytes
+            .iter()
+            .rev()
+            .fold(0, |word, b| word << 8 | u64::from(*b)),
+    )
 }
 
-/// Whether some byte of `word` is zero (exact as a yes/no answer: a borrow only crosses
-/// above a zero byte, which already answers yes).
+/// The high bit of each zero byte of `word`, and maybe of bytes above one (a borrow only
+/// crosses above a zero byte): exact as a yes/no answer.
+#[inline]
+fn zero_bytes(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & HIGHS
+}
+
+/// Whether some byte of `word` is zero.
 #[inline]
 fn has_zero_byte(word: u64) -> bool {
-    word.wrapping_sub(ONES) & !word & HIGHS != 0
+    zero_bytes(word) != 0
+}
+
+/// The high bit of each ASCII uppercase letter of `word`.
+#[inline]
+fn uppercase_bytes(word: u64) -> u64 {
+    // Each byte's low seven bits plus 0x3f reaches 0x80 from `A` up, plus 0x25 from `[` up;
+    // neither sum carries into the next byte. A byte with its high bit set is no letter.
+    let low = word & !HIGHS;
+    let from_a = low.wrapping_add(ONES.wrapping_mul(0x3f));
+    let past_z = low.wrapping_add(ONES.wrapping_mul(0x25));
+    from_a & !past_z & !word & HIGHS
 }
 
 /// Whether `bytes` contains `needle`. Not for `needle` zero: the padding of the last word
@@ -89,17 +108,36 @@ pub(crate) fn contains(bytes: &[u8], needle: u8) -> bool {
     any_word(bytes, |word| has_zero_byte(word ^ spread))
 }
 
-/// Whether `bytes` contains an ASCII uppercase letter.
+/// Whether `bytes` contains `a` or `b`, in one pass. Neither may be zero (see [`contains`]).
 #[inline]
-pub(crate) fn has_uppercase(bytes: &[u8]) -> bool {
+pub(crate) fn contains_either(bytes: &[u8], a: u8, b: u8) -> bool {
+    let (spread_a, spread_b) = (
+        ONES.wrapping_mul(u64::from(a)),
+        ONES.wrapping_mul(u64::from(b)),
+    );
     any_word(bytes, |word| {
-        // Each byte's low seven bits plus 0x3f reaches 0x80 from `A` up, plus 0x25 from `[`
-        // up; neither sum carries into the next byte. A byte with its high bit set is no letter.
-        let low = word & !HIGHS;
-        let from_a = low.wrapping_add(ONES.wrapping_mul(0x3f));
-        let past_z = low.wrapping_add(ONES.wrapping_mul(0x25));
-        from_a & !past_z & !word & HIGHS != 0
+        has_zero_byte(word ^ spread_a) || has_zero_byte(word ^ spread_b)
     })
+}
+
+/// Whether `bytes` contains an ASCII uppercase letter.
+#[cfg(test)]
+fn has_uppercase(bytes: &[u8]) -> bool {
+    any_word(bytes, |word| uppercase_bytes(word) != 0)
+}
+
+/// Whether `bytes` contains an ASCII uppercase letter, and whether it contains `needle` (not
+/// zero), in one pass.
+#[inline]
+pub(crate) fn uppercase_and_contains(bytes: &[u8], needle: u8) -> (bool, bool) {
+    let spread = ONES.wrapping_mul(u64::from(needle));
+    let (mut upper, mut found) = (0, 0);
+    any_word(bytes, |word| {
+        upper |= uppercase_bytes(word);
+        found |= zero_bytes(word ^ spread);
+        false
+    });
+    (upper != 0, found != 0)
 }
 
 #[cfg(test)]
@@ -128,6 +166,19 @@ mod tests {
                             "{needle} in {bytes:?}"
                         );
                     }
+                    assert_eq!(
+                        uppercase_and_contains(&bytes, b'.'),
+                        (
+                            bytes.iter().any(u8::is_ascii_uppercase),
+                            bytes.contains(&b'.')
+                        ),
+                        "{bytes:?}"
+                    );
+                    assert_eq!(
+                        contains_either(&bytes, b'.', b'%'),
+                        bytes.iter().any(|b| *b == b'.' || *b == b'%'),
+                        "{bytes:?}"
+                    );
                 }
             }
         }

@@ -7,7 +7,7 @@
 //! `*.foo.com` matches any name ending in `.foo.com` but not `foo.com`; `*` matches everything.
 //! Hosts are compared lowercased.
 
-use super::bytes::{contains, has_uppercase};
+use super::bytes::{contains, uppercase_and_contains};
 
 /// The Kubernetes cluster domain suffix Istio assumes by default.
 pub(crate) const DOMAIN_SUFFIX: &str = "cluster.local";
@@ -220,14 +220,30 @@ pub(crate) fn split_host_port(authority: &str) -> (&str, Option<u16>) {
 /// The host in ASCII lowercase, without allocating: itself when it has no uppercase letter,
 /// else lowercased into `buffer`; `None` if it is empty or longer than 256 bytes.
 pub(crate) fn lowercase<'b>(host: &'b str, buffer: &'b mut Option<[u8; 256]>) -> Option<&'b str> {
+    lowercase_dotted(host, buffer).map(|(host, _)| host)
+}
+
+/// [`lowercase`], and whether the host has a dot (how `SidecarHosts::lookup_dotted` looks it
+/// up), found in the same pass over its bytes.
+pub(crate) fn lowercase_dotted<'b>(
+    host: &'b str,
+    buffer: &'b mut Option<[u8; 256]>,
+) -> Option<(&'b str, bool)> {
     let bytes = host.as_bytes();
     if bytes.is_empty() || bytes.len() > 256 {
         return None;
     }
+    let (upper, dotted) = uppercase_and_contains(bytes, b'.');
     // The common case, a host already in lowercase, is borrowed as it is: no copy.
-    if !has_uppercase(bytes) {
-        return Some(host);
+    if !upper {
+        return Some((host, dotted));
     }
+    Some((lowercase_into(bytes, buffer)?, dotted))
+}
+
+/// `bytes` lowercased into `buffer` (at most 256 bytes).
+#[cold]
+fn lowercase_into<'b>(bytes: &[u8], buffer: &'b mut Option<[u8; 256]>) -> Option<&'b str> {
     let buffer = buffer.insert([0; 256]);
     let target = buffer.get_mut(..bytes.len())?;
     for (dst, src) in target.iter_mut().zip(bytes) {
