@@ -5,13 +5,24 @@
 //! [`RouteIndex::MIN_ENTRIES`] entries is indexed at compile time, each entry under one
 //! condition every match of it needs (its key):
 //!
-//! - an exact path, in a hash map;
-//! - a path prefix longer than `/` (or the literal text a path regex must start with), in a
-//!   hash map per distinct prefix length;
+//! - an exact path, or a path prefix longer than `/` (or the literal text a path regex must
+//!   start with), in one path table ([`PathTable`]);
 //! - else an exact header value (not inverted), in a hash map per header name;
 //! - else an exact query parameter value, in a hash map per parameter;
 //! - else the prefix `/`;
 //! - every other entry (no such condition, `ignoreUriCase` on the path) in a list of its own.
+//!
+//! The path table holds the exact paths and the prefixes of the most common lengths in one
+//! open-addressing table of 64-bit hashes. A request's path is hashed once, eight bytes at a
+//! time: the hash of its first `n` bytes, for each indexed prefix length `n` up to the path's
+//! length, and of the whole path continue from the same running state, so each probe costs a
+//! few instructions and a miss (almost always an empty bucket or a fingerprint mismatch) reads
+//! no key. A hit compares the key's bytes with the path's, so a hash collision never makes a
+//! candidate of an entry whose key does not hold. The probe sequences are fixed when the table
+//! is built from the configuration; a request's path only picks which ones it reads.
+//!
+//! An entry whose only request condition is its exact path or prefix is known to match once the
+//! table finds its key (the same byte comparison): the evaluator skips its conditions' check.
 //!
 //! A request's candidates are the entries under its path, its prefixes of indexed lengths, its
 //! values of the indexed headers and parameters, and the others; the answer is the
@@ -63,9 +74,8 @@ fn add(map: &mut Positions, key: &str, position: u32) {
 /// The path index of one entry list (positions into it, ascending in each list).
 #[derive(Debug, Default)]
 pub(crate) struct RouteIndex {
-    exact: Positions,
-    /// Prefix length → prefix → positions.
-    prefixes: Vec<(usize, Positions)>,
+    /// Exact paths and prefixes of the indexed lengths → positions.
+    paths: PathTable,
     /// Header name → exact value → positions.
     headers: Vec<(HeaderName, Positions)>,
     /// Query parameter → exact value → positions.
@@ -127,34 +137,28 @@ impl RouteIndex {
             all_static,
             ..Self::default()
         };
-        // Sized for every prefix of the length (growing would hash every key again).
-        let mut lengths: Vec<(usize, usize)> = by_count;
+        let mut lengths: Vec<usize> = by_count.into_iter().map(|(len, _)| len).collect();
         lengths.sort_unstable();
-        index.prefixes = lengths
-            .iter()
-            .map(|&(len, count)| {
-                let map = FxHashMap::with_capacity_and_hasher(count, Default::default());
-                (len, map)
-            })
-            .collect();
+        let mut paths = PathTableBuilder::default();
         for (position, key) in keys.iter().enumerate() {
             let position = u32::try_from(position).ok()?;
             let unindexed = match key {
                 Key::Exact(path) => {
-                    add(&mut index.exact, path, position);
+                    paths.add(
+                        true,
+                        path,
+                        position,
+                        only_key(matches.get(position as usize)),
+                    );
                     false
                 }
                 Key::Prefix(prefix) => {
-                    match index
-                        .prefixes
-                        .iter_mut()
-                        .find(|(len, _)| *len == prefix.len())
-                    {
-                        Some((_, map)) => {
-                            add(map, prefix, position);
-                            false
-                        }
-                        None => true,
+                    if lengths.binary_search(&prefix.len()).is_ok() {
+                        let proven = only_key(matches.get(position as usize));
+                        paths.add(false, prefix, position, proven);
+                        false
+                    } else {
+                        true
                     }
                 }
                 Key::Header(name, value) => {
@@ -197,6 +201,7 @@ impl RouteIndex {
                 index.others.push(position);
             }
         }
+        index.paths = paths.finish(lengths)?;
         // Worth it only if the keys rule out a good share of the table.
         (index.others.len() * 2 <= matches.len()).then_some(index)
     }
@@ -215,15 +220,308 @@ impl RouteIndex {
             .all(|(name, _)| view.headers.get_all(name).iter().nth(1).is_none())
     }
 
-    /// The candidate lists for a request: each ascending, together holding every entry whose
-    /// key can hold for it. Allocates nothing.
-    pub(crate) fn candidates<'s>(&'s self, view: &'s RequestView<'s>) -> Candidates<'s> {
-        Candidates {
-            index: self,
-            view,
-            step: Step::Exact,
+    /// Calls `visit` with each candidate list of a request: each ascending, together holding
+    /// every entry whose key can hold for it; with `true` when the key is proven to hold and is
+    /// every request condition of each entry in the list (an exact path or a path prefix, no
+    /// other condition): the entry's conditions hold without a check. Allocates nothing.
+    #[inline]
+    pub(crate) fn candidates(&self, view: &RequestView<'_>, mut visit: impl FnMut(&[u32], bool)) {
+        self.paths.candidates(view.path.as_bytes(), &mut visit);
+        for (name, map) in &self.headers {
+            // UTF-8 as the matchers read it (`to_str` is ASCII only: `é` would miss).
+            let value = view
+                .headers
+                .get(name)
+                .and_then(|v| std::str::from_utf8(v.as_bytes()).ok());
+            if let Some(list) = value.and_then(|v| map.get(v)) {
+                visit(list.as_slice(), false);
+            }
+        }
+        for (key, map) in &self.queries {
+            let value = query::first_value(view.query, key);
+            if let Some(list) = value.and_then(|v| map.get(v)) {
+                visit(list.as_slice(), false);
+            }
+        }
+        if !self.others.is_empty() {
+            visit(&self.others, false);
         }
     }
+}
+
+/// Whether an entry's only request condition is its path key, an exact path or a prefix
+/// compared byte for byte (not `ignoreUriCase`, not a regex's literal start): when the path
+/// table finds the key, the entry's [`MatchRequest::first_failure`] is `None`, since it makes
+/// the same byte comparison (`MatchString::matches`).
+fn only_key(m: Option<&Option<(&MatchRequest, bool)>>) -> bool {
+    let Some(Some((request, _))) = m else {
+        return false;
+    };
+    matches!(
+        request.uri,
+        Some(MatchString::Exact(_) | MatchString::Prefix(_))
+    ) && !request.ignore_uri_case
+        && request.method.is_none()
+        && request.scheme.is_none()
+        && request.authority.is_none()
+        && request.headers.is_empty()
+        && request.pseudo.is_empty()
+        && request.query.is_empty()
+}
+
+/// Exact paths and path prefixes (of the indexed lengths) → positions, in one open-addressing
+/// table keyed by [`finish`]'s hash of the key's bytes, its length and its kind. Envoy compares
+/// `path` and `prefix` byte for byte, case-sensitively (`ignoreUriCase` entries are not here):
+/// so does a hit, after the hash.
+#[derive(Debug, Default)]
+struct PathTable {
+    /// The indexed prefix lengths, ascending.
+    lengths: Vec<usize>,
+    /// Whether any key is an exact path.
+    has_exact: bool,
+    /// A power of two of buckets, at most a quarter of them full (a miss mostly reads one): 0
+    /// when empty, else the key's hash's low 32 bits (a fingerprint) above its slot + 1.
+    buckets: Box<[u64]>,
+    /// A hash's top `64 - shift` bits are its first bucket.
+    shift: u32,
+    slots: Vec<Slot>,
+    /// Every key's bytes, one after another.
+    text: Box<[u8]>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    /// The key: `text[start..end]`.
+    start: u32,
+    end: u32,
+    exact: bool,
+    /// The key is every request condition of each entry in `list`.
+    proven: bool,
+    list: List,
+}
+
+impl PathTable {
+    /// Calls `visit` with the positions under each indexed prefix of `path` and under `path`
+    /// itself (exact).
+    #[inline]
+    fn candidates(&self, path: &[u8], visit: &mut impl FnMut(&[u32], bool)) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let head = head(path);
+        // The running hash over the path's first `folded` bytes.
+        let mut state = 0;
+        let mut folded = 0;
+        for &len in &self.lengths {
+            // Lengths ascend: the rest are longer than the path.
+            let Some(key) = path.get(..len) else {
+                break;
+            };
+            while folded + 8 <= len {
+                state = fold(state, word(path, folded));
+                folded += 8;
+            }
+            if let Some(slot) = self.get(finish(state, head, path, len, false), key, false) {
+                visit(slot.list.as_slice(), slot.proven);
+            }
+        }
+        if self.has_exact {
+            while folded + 8 <= path.len() {
+                state = fold(state, word(path, folded));
+                folded += 8;
+            }
+            if let Some(slot) = self.get(finish(state, head, path, path.len(), true), path, true) {
+                visit(slot.list.as_slice(), slot.proven);
+            }
+        }
+    }
+
+    /// The positions under `key` (exact path or prefix) whose hash is `hash`. A miss mostly
+    /// ends on the first bucket, empty: inlined, that costs a load and a branch.
+    #[inline]
+    fn get(&self, hash: u64, key: &[u8], exact: bool) -> Option<&Slot> {
+        let at = usize::try_from(hash >> self.shift).ok()?;
+        match self.buckets.get(at) {
+            Some(0) | None => None,
+            Some(_) => self.probe(at, hash, key, exact),
+        }
+    }
+
+    /// [`PathTable::get`] from the bucket `at` on, the first bucket not empty.
+    fn probe(&self, mut at: usize, hash: u64, key: &[u8], exact: bool) -> Option<&Slot> {
+        let mask = self.buckets.len().wrapping_sub(1);
+        let fingerprint = hash & 0xffff_ffff;
+        // At most a quarter of the buckets are full: an empty one ends every probe sequence.
+        for _ in 0..self.buckets.len() {
+            let bucket = *self.buckets.get(at)?;
+            if bucket == 0 {
+                return None;
+            }
+            if bucket >> 32 == fingerprint {
+                let slot = self
+                    .slots
+                    .get(usize::try_from((bucket & 0xffff_ffff) - 1).ok()?)?;
+                let text = self.text.get(slot.start as usize..slot.end as usize)?;
+                if slot.exact == exact && text == key {
+                    return Some(slot);
+                }
+            }
+            at = (at + 1) & mask;
+        }
+        None
+    }
+}
+
+/// Collects a [`PathTable`]'s keys in order.
+#[derive(Default)]
+struct PathTableBuilder<'a> {
+    keys: FxHashMap<(bool, &'a str), usize>,
+    /// Exact, key, proven (see [`Slot`]), positions.
+    slots: Vec<(bool, &'a str, bool, List)>,
+}
+
+impl<'a> PathTableBuilder<'a> {
+    /// Adds `position` (after every position already there) under the exact path or prefix
+    /// `key`; `proven`: the key is its entry's only request condition.
+    fn add(&mut self, exact: bool, key: &'a str, position: u32, proven: bool) {
+        match self
+            .keys
+            .get(&(exact, key))
+            .and_then(|&at| self.slots.get_mut(at))
+        {
+            Some((_, _, all_proven, list)) => {
+                *all_proven &= proven;
+                match list {
+                    List::One([first]) => *list = List::Many(vec![*first, position]),
+                    List::Many(many) => many.push(position),
+                }
+            }
+            None => {
+                self.keys.insert((exact, key), self.slots.len());
+                self.slots.push((exact, key, proven, List::One([position])));
+            }
+        }
+    }
+
+    /// The table of the keys added, probed at the prefix lengths `lengths` (ascending). `None`
+    /// when the keys do not fit the table's 32-bit offsets.
+    fn finish(self, lengths: Vec<usize>) -> Option<PathTable> {
+        if self.slots.is_empty() {
+            return Some(PathTable::default());
+        }
+        let buckets_len = (self.slots.len() * 4).next_power_of_two();
+        let mut buckets = vec![0u64; buckets_len].into_boxed_slice();
+        let shift = 64 - buckets_len.trailing_zeros();
+        let mask = buckets_len - 1;
+        let mut text = Vec::with_capacity(self.slots.iter().map(|(_, key, _, _)| key.len()).sum());
+        let mut slots = Vec::with_capacity(self.slots.len());
+        let mut has_exact = false;
+        for (exact, key, proven, list) in self.slots {
+            let bytes = key.as_bytes();
+            let start = u32::try_from(text.len()).ok()?;
+            text.extend_from_slice(bytes);
+            let end = u32::try_from(text.len()).ok()?;
+            let slot = u64::try_from(slots.len()).ok()?.checked_add(1)?;
+            if slot > 0xffff_ffff {
+                return None;
+            }
+            slots.push(Slot {
+                start,
+                end,
+                exact,
+                proven,
+                list,
+            });
+            has_exact |= exact;
+            let hash = hash(bytes, exact);
+            let mut at = usize::try_from(hash >> shift).unwrap_or(0) & mask;
+            // Most buckets are free: one comes.
+            while let Some(bucket) = buckets.get_mut(at) {
+                if *bucket == 0 {
+                    *bucket = (hash << 32) | slot;
+                    break;
+                }
+                at = (at + 1) & mask;
+            }
+        }
+        Some(PathTable {
+            lengths,
+            has_exact,
+            buckets,
+            shift,
+            slots,
+            text: text.into_boxed_slice(),
+        })
+    }
+}
+
+/// FxHash's multiplier.
+const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+/// Folds the 8 bytes `word` into the running state of a path hash.
+fn fold(state: u64, word: u64) -> u64 {
+    (state.rotate_left(26) ^ word).wrapping_mul(K)
+}
+
+/// The 8 bytes of `bytes` from `at`, little-endian; 0 past the end.
+fn word(bytes: &[u8], at: usize) -> u64 {
+    bytes
+        .get(at..at.wrapping_add(8))
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+/// The first 8 bytes of `bytes`, little-endian, zero-padded.
+#[inline]
+fn head(bytes: &[u8]) -> u64 {
+    let n = bytes.len();
+    let at = |i: usize| bytes.get(i).map_or(0, |&b| u64::from(b)) << (8 * i);
+    let half = |i: usize| {
+        bytes
+            .get(i..i + 4)
+            .and_then(|w| <[u8; 4]>::try_from(w).ok())
+            .map_or(0, |w| u64::from(u32::from_le_bytes(w)))
+            << (8 * i)
+    };
+    match n {
+        0 => 0,
+        // Three reads that may overlap: an overlapping byte is the same byte.
+        1..=3 => at(0) | at(n / 2) | at(n - 1),
+        4..=7 => half(0) | half(n - 4),
+        _ => word(bytes, 0),
+    }
+}
+
+/// The hash of `bytes[..len]` as an exact path or a prefix, from the running state over its
+/// first `len / 8 * 8` bytes and `head`, the first 8 bytes ([`head`]). A function of those
+/// `len` bytes, the length and the kind alone, whatever follows them.
+#[inline]
+fn finish(state: u64, head: u64, bytes: &[u8], len: usize, exact: bool) -> u64 {
+    let rest = len % 8;
+    let tail = if rest == 0 {
+        0
+    } else if len < 8 {
+        // The first `rest` bytes.
+        head & (u64::MAX >> (64 - 8 * rest))
+    } else {
+        // The 8 bytes that end at `len`, shifted down to the last `rest`.
+        word(bytes, len - 8) >> (64 - 8 * rest)
+    };
+    let h = fold(state, tail) ^ ((len as u64) << 1 | u64::from(exact));
+    // The top half folded into the bottom before a last multiplication: the top bits (the
+    // bucket) and the low 32 (the fingerprint) depend on every bit.
+    (h ^ (h >> 32)).wrapping_mul(K)
+}
+
+/// The hash of the whole key `bytes` (see [`finish`]).
+fn hash(bytes: &[u8], exact: bool) -> u64 {
+    let mut state = 0;
+    let mut folded = 0;
+    while folded + 8 <= bytes.len() {
+        state = fold(state, word(bytes, folded));
+        folded += 8;
+    }
+    finish(state, head(bytes), bytes, bytes.len(), exact)
 }
 
 /// The condition an entry with these request conditions is indexed under.
@@ -259,79 +557,111 @@ fn key(request: &MatchRequest) -> Key<'_> {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Step {
-    Exact,
-    Prefix(usize),
-    Header(usize),
-    Query(usize),
-    Others,
-    Done,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The candidate lists of one path (see [`RouteIndex::candidates`]).
-#[derive(Debug)]
-pub(crate) struct Candidates<'s> {
-    index: &'s RouteIndex,
-    view: &'s RequestView<'s>,
-    step: Step,
-}
+    /// Paths of every length up to 40, ASCII and not (`é`, `ü`, a 4-byte `𝄞`).
+    fn paths() -> Vec<String> {
+        let ascii: String = (0..40).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let wide = "/é/ü/𝄞/api/v1/usérs/𝄞𝄞/0123456789abcdef";
+        let mut paths: Vec<String> = (0..=40)
+            .filter_map(|n| ascii.get(..n))
+            .map(str::to_owned)
+            .collect();
+        paths.extend(
+            (0..=wide.len())
+                .filter_map(|n| wide.get(..n))
+                .map(str::to_owned),
+        );
+        paths
+    }
 
-impl<'s> Iterator for Candidates<'s> {
-    type Item = &'s [u32];
-
-    fn next(&mut self) -> Option<&'s [u32]> {
-        loop {
-            match self.step {
-                Step::Exact => {
-                    self.step = Step::Prefix(0);
-                    if let Some(list) = self.index.exact.get(self.view.path) {
-                        return Some(list.as_slice());
-                    }
-                }
-                Step::Prefix(i) => {
-                    let Some((len, map)) = self.index.prefixes.get(i) else {
-                        self.step = Step::Header(0);
-                        continue;
-                    };
-                    self.step = Step::Prefix(i + 1);
-                    if let Some(list) = self.view.path.get(..*len).and_then(|head| map.get(head)) {
-                        return Some(list.as_slice());
-                    }
-                }
-                Step::Header(i) => {
-                    let Some((name, map)) = self.index.headers.get(i) else {
-                        self.step = Step::Query(0);
-                        continue;
-                    };
-                    self.step = Step::Header(i + 1);
-                    // UTF-8 as the matchers read it (`to_str` is ASCII only: `é` would miss).
-                    let value = self
-                        .view
-                        .headers
-                        .get(name)
-                        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok());
-                    if let Some(list) = value.and_then(|v| map.get(v)) {
-                        return Some(list.as_slice());
-                    }
-                }
-                Step::Query(i) => {
-                    let Some((key, map)) = self.index.queries.get(i) else {
-                        self.step = Step::Others;
-                        continue;
-                    };
-                    self.step = Step::Query(i + 1);
-                    let value = query::first_value(self.view.query, key);
-                    if let Some(list) = value.and_then(|v| map.get(v)) {
-                        return Some(list.as_slice());
-                    }
-                }
-                Step::Others => {
-                    self.step = Step::Done;
-                    return Some(&self.index.others);
-                }
-                Step::Done => return None,
+    /// The running hash of a path's first `len` bytes, as a request computes it, is the
+    /// whole-key hash of those bytes, as the table was built with.
+    #[test]
+    fn the_running_hash_of_a_prefix_is_the_hash_of_the_key() {
+        for path in paths() {
+            let bytes = path.as_bytes();
+            let head = head(bytes);
+            let mut padded = [0u8; 8];
+            for (to, from) in padded.iter_mut().zip(bytes) {
+                *to = *from;
             }
+            assert_eq!(head.to_le_bytes(), padded, "head of {path:?}");
+            let mut state = 0;
+            let mut folded = 0;
+            for len in 0..=bytes.len() {
+                while folded + 8 <= len {
+                    state = fold(state, word(bytes, folded));
+                    folded += 8;
+                }
+                let key = bytes.get(..len).unwrap_or_default();
+                for exact in [false, true] {
+                    assert_eq!(
+                        finish(state, head, bytes, len, exact),
+                        hash(key, exact),
+                        "{path:?} at {len}, exact {exact}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every key is found under its own kind and nothing else is: prefixes that are prefixes of
+    /// each other, the same text as an exact path and as a prefix, keys that differ in one byte.
+    #[test]
+    fn the_table_finds_its_keys_and_nothing_else() {
+        let keys = paths();
+        let mut builder = PathTableBuilder::default();
+        for (i, key) in keys.iter().enumerate() {
+            let position = u32::try_from(i).unwrap_or_default();
+            builder.add(i % 3 != 0, key, position, i % 2 == 0);
+            builder.add(i % 3 == 0, key, position + 1000, true);
+        }
+        let lengths: Vec<usize> = (0..=60).collect();
+        let Some(table) = builder.finish(lengths) else {
+            panic!("the table builds");
+        };
+        for (i, key) in keys.iter().enumerate() {
+            let position = u32::try_from(i).unwrap_or_default();
+            let bytes = key.as_bytes();
+            let exact = table.get(hash(bytes, true), bytes, true);
+            let prefix = table.get(hash(bytes, false), bytes, false);
+            let (as_exact, as_prefix) = if i % 3 != 0 {
+                (position, position + 1000)
+            } else {
+                (position + 1000, position)
+            };
+            // The same text repeats (the empty path, the shared `/`): the first position is
+            // the first key's.
+            assert!(
+                exact.is_some_and(|s| s.list.as_slice().contains(&as_exact)),
+                "{key:?}"
+            );
+            assert!(
+                prefix.is_some_and(|s| s.list.as_slice().contains(&as_prefix)),
+                "{key:?}"
+            );
+            let other = [bytes, b"#"].concat();
+            assert!(table.get(hash(&other, true), &other, true).is_none());
+        }
+        // A request path visits each distinct key it starts with (as a prefix) and itself (as an
+        // exact path), nothing else.
+        for path in &keys {
+            let mut visited = 0;
+            table.candidates(path.as_bytes(), &mut |list, _| {
+                visited += 1;
+                assert!(!list.is_empty());
+            });
+            let mut starts: Vec<&str> = keys
+                .iter()
+                .map(String::as_str)
+                .filter(|k| path.starts_with(k))
+                .collect();
+            starts.sort_unstable();
+            starts.dedup();
+            assert_eq!(visited, starts.len() + 1, "{path:?}");
         }
     }
 }

@@ -1125,7 +1125,7 @@ impl Mesh {
     ) -> Option<Eval<'a>> {
         let vses = &self.inner.tables.virtual_services;
         let mut best: Option<(usize, Eval<'a>)> = None;
-        for list in paths.candidates(view) {
+        paths.candidates(view, |list, proven| {
             for &position in list {
                 let position = index(position);
                 if best.as_ref().is_some_and(|(b, _)| position >= *b) {
@@ -1152,7 +1152,8 @@ impl Mesh {
                     {
                         continue;
                     }
-                    if m.request.first_failure(view).is_some() {
+                    // The index found the one condition this entry has (see `candidates`).
+                    if !proven && m.request.first_failure(view).is_some() {
                         continue;
                     }
                     Some(m)
@@ -1160,7 +1161,7 @@ impl Mesh {
                 best = Some((position, Eval::Found(vs, route, matched)));
                 break;
             }
-        }
+        });
         best.map(|(_, found)| found)
     }
 

@@ -1420,7 +1420,9 @@ fn same_seed_same_decisions() {
 // Property 4: large tables decide through their path index exactly as the in-order scan does
 // ---------------------------------------------------------------------------------------------
 
-const INDEX_PATHS: [&str; 12] = [
+/// Paths and prefixes that are prefixes of each other, around the 8-byte steps the path table
+/// hashes by (7, 8, 9, 15, 16, 17 bytes), upper case and multi-byte UTF-8.
+const INDEX_PATHS: [&str; 22] = [
     "/",
     "/a",
     "/a/",
@@ -1433,7 +1435,22 @@ const INDEX_PATHS: [&str; 12] = [
     "/api/v1/users",
     "/A",
     "/é",
+    "/é/ü",
+    "/api/v1/",
+    "/api/v1/u",
+    "/api/v1/users/",
+    "/api/v1/users/7",
+    "/api/v1/users/78",
+    "/api/v1/usérs",
+    "/abcdefg",
+    "/abcdefgh",
+    "/abcdefghijklmnopq",
 ];
+
+/// A prefix `/l`, `/lx`, `/lxx`, …: more distinct prefix lengths than the index probes.
+fn long_prefix() -> impl Strategy<Value = String> {
+    (0usize..40).prop_map(|n| format!("/l{}", "x".repeat(n)))
+}
 
 /// A route of a large table: mostly one exact or prefix path match (what the index keys on),
 /// sometimes with other conditions, selectors, `ignoreUriCase`, a regex or no match at all.
@@ -1441,7 +1458,9 @@ fn indexed_route(i: usize) -> impl Strategy<Value = Value> {
     let uri = prop_oneof![
         4 => pick(&INDEX_PATHS).prop_map(|p| json!({"exact": p})),
         4 => pick(&INDEX_PATHS).prop_map(|p| json!({"prefix": p})),
-        1 => pick(&["/a/[0-9]+", "/b.*", ".*"]).prop_map(|r| json!({"regex": r})),
+        1 => long_prefix().prop_map(|p| json!({"prefix": p})),
+        1 => pick(&["/a/[0-9]+", "/b.*", ".*", "/api/v1/users/[0-9]+"])
+            .prop_map(|r| json!({"regex": r})),
     ];
     let condition = (
         (
@@ -1556,7 +1575,9 @@ fn index_request() -> impl Strategy<Value = (http::Request<()>, Source)> {
         4 => pick(&INDEX_PATHS).prop_map(str::to_owned),
         2 => pick(&["/a/123", "/api/v1/users/7", "/b/x/y", "/ab/c", "/A/1", "/api", ""])
             .prop_map(str::to_owned),
+        1 => long_prefix(),
         1 => "/[a-zA-Z0-9/]{0,10}",
+        1 => "/[a-zé/]{0,20}",
     ];
     (
         path,
