@@ -257,16 +257,25 @@ fn only_key(m: Option<&Option<(&MatchRequest, bool)>>) -> bool {
     let Some(Some((request, _))) = m else {
         return false;
     };
-    matches!(
-        request.uri,
-        Some(MatchString::Exact(_) | MatchString::Prefix(_))
-    ) && !request.ignore_uri_case
-        && request.method.is_none()
-        && request.scheme.is_none()
-        && request.authority.is_none()
-        && request.headers.is_empty()
-        && request.pseudo.is_empty()
-        && request.query.is_empty()
+    // Every field named: a new request condition must be considered here.
+    let MatchRequest {
+        uri,
+        ignore_uri_case,
+        method,
+        scheme,
+        authority,
+        headers,
+        pseudo,
+        query,
+    } = request;
+    matches!(uri, Some(MatchString::Exact(_) | MatchString::Prefix(_)))
+        && !ignore_uri_case
+        && method.is_none()
+        && scheme.is_none()
+        && authority.is_none()
+        && headers.is_empty()
+        && pseudo.is_empty()
+        && query.is_empty()
 }
 
 /// Exact paths and path prefixes (of the indexed lengths) → positions, in one open-addressing
