@@ -146,6 +146,22 @@ pub(crate) fn header_hash(headers: &http::HeaderMap, name: &http::HeaderName) ->
 
 /// [`header_hash`] comparing each entry's name.
 fn scanned_header_hash(headers: &http::HeaderMap, name: &http::HeaderName) -> Option<u64> {
+    // A plain loop for the common single entry (an iterator chain's `find` was left out of
+    // line); a second entry hands over to the sorting path.
+    let mut found = None;
+    for (entry, value) in headers {
+        if entry == name {
+            if found.is_some() {
+                return scanned_values_hash(headers, name);
+            }
+            found = Some(value.as_bytes());
+        }
+    }
+    found.map(|value| xxhash64(value, 0))
+}
+
+/// [`scanned_header_hash`] with all the entries of `name`, however many.
+fn scanned_values_hash(headers: &http::HeaderMap, name: &http::HeaderName) -> Option<u64> {
     let mut iter = headers
         .iter()
         .filter(|(n, _)| *n == name)

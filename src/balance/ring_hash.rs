@@ -82,6 +82,13 @@ pub(crate) struct RingHash {
     hosts: Vec<u32>,
     per_host: Vec<u32>,
     stats: RingHashStats,
+    /// Where the search starts: `starts[b]` is the first entry whose hash's top
+    /// [`RingHash::bits`] bits are `b` or more (one past the last, the entry count), so that a
+    /// pick searches only the entries of its hash's bucket (about one for a ring of up to
+    /// 4,096 entries). Empty for small rings, which are searched whole.
+    starts: Box<[u32]>,
+    /// The bits of a hash that pick its bucket in `starts`; 0 without `starts`.
+    bits: u32,
 }
 
 impl RingHash {
@@ -128,6 +135,8 @@ impl RingHash {
             hosts: Vec::new(),
             per_host: Vec::with_capacity(hosts.len()),
             stats: RingHashStats::default(),
+            starts: Box::default(),
+            bits: 0,
         };
         if hosts.is_empty() {
             return Ok(ring);
@@ -175,6 +184,7 @@ impl RingHash {
         // shrunk: the build peaks at 20 bytes per entry instead of 28.
         ring.hashes = entries.into_iter().map(|(hash, _)| hash).collect();
         ring.hashes.shrink_to_fit();
+        (ring.starts, ring.bits) = bucket_starts(&ring.hashes);
         ring.stats = RingHashStats {
             size: ring_size,
             min_hashes_per_host: min_per_host,
@@ -194,7 +204,23 @@ impl RingHash {
         if len == 0 {
             return None;
         }
-        let mut index = self.hashes.partition_point(|&entry| entry < hash);
+        // Envoy's binary search for the first entry at or above `hash`, over the entries of the
+        // hash's bucket only: every entry of an earlier bucket is below `hash`, every entry of a
+        // later one above it.
+        let (low, high) = match self.bits {
+            0 => (0, len),
+            bits => {
+                let bucket = usize::try_from(hash >> (64 - bits)).ok()?;
+                let low = *self.starts.get(bucket)? as usize;
+                let high = *self.starts.get(bucket + 1)? as usize;
+                (low, high)
+            }
+        };
+        let mut index = low
+            + self
+                .hashes
+                .get(low..high)?
+                .partition_point(|&entry| entry < hash);
         if index == len {
             index = 0;
         }
@@ -205,6 +231,21 @@ impl RingHash {
                 .checked_rem(len)?;
         }
         self.hosts.get(index).map(|&host| host as usize)
+    }
+
+    /// A ring of `hashes` (sorted) for `hosts`, as [`RingHash::build`] leaves it; for tests
+    /// that build rings by hand.
+    #[cfg(test)]
+    fn from_sorted(hashes: Vec<u64>, hosts: Vec<u32>) -> RingHash {
+        let (starts, bits) = bucket_starts(&hashes);
+        RingHash {
+            per_host: vec![1; hosts.len()],
+            hosts,
+            hashes,
+            stats: RingHashStats::default(),
+            starts,
+            bits,
+        }
     }
 
     /// The number of ring entries.
@@ -339,6 +380,33 @@ impl NormalizedWeights {
     }
 }
 
+/// Fewer entries than this are searched whole.
+const BUCKETED_FROM: usize = 16;
+/// At most 2^12 buckets: 16 KiB of `starts` however large the ring.
+const MAX_BUCKET_BITS: u32 = 12;
+
+/// The search starts of sorted `hashes` (see `RingHash::starts`) and the bits that pick a
+/// bucket: as many buckets as entries, rounded down to a power of two, at most 2^12.
+fn bucket_starts(hashes: &[u64]) -> (Box<[u32]>, u32) {
+    let len = hashes.len();
+    if len < BUCKETED_FROM || u32::try_from(len).is_err() {
+        return (Box::default(), 0);
+    }
+    let bits = len.ilog2().min(MAX_BUCKET_BITS);
+    let shift = 64 - bits;
+    let mut starts = Vec::with_capacity((1 << bits) + 1);
+    let mut entries = hashes.iter().map(|hash| hash >> shift).peekable();
+    let mut at = 0_u32;
+    for bucket in 0..(1_u64 << bits) {
+        while entries.next_if(|&top| top < bucket).is_some() {
+            at += 1;
+        }
+        starts.push(at);
+    }
+    starts.push(u32::try_from(len).unwrap_or(u32::MAX));
+    (starts.into_boxed_slice(), bits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,7 +518,9 @@ mod tests {
     }
 
     /// The binary search equals Envoy's ketama loop on random hashes, including rings with
-    /// duplicate hashes and tiny rings.
+    /// duplicate hashes, tiny rings, rings searched by bucket (16 entries and more: one bucket
+    /// per entry up to 4,096, several above), and hashes crowded into the low buckets (the
+    /// top three bits zero) with probes everywhere.
     #[test]
     fn lookup_equals_envoys_ketama_search() {
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
@@ -460,19 +530,17 @@ mod tests {
             state ^= state << 17;
             state
         };
-        for size in [1_usize, 2, 3, 5, 12, 64] {
+        for (size, crowd) in [1_usize, 2, 3, 5, 12, 15, 16, 17, 64, 1024, 5000]
+            .into_iter()
+            .flat_map(|size| [(size, 3), (size, 0)])
+        {
             for dup in [false, true] {
-                let mut hashes: Vec<u64> = (0..size).map(|_| next() >> 3).collect();
+                let mut hashes: Vec<u64> = (0..size).map(|_| next() >> crowd).collect();
                 if dup && size > 1 {
                     hashes[1] = hashes[0];
                 }
                 hashes.sort_unstable();
-                let ring = RingHash {
-                    hosts: (0..size as u32).collect(),
-                    hashes: hashes.clone(),
-                    per_host: vec![1; size],
-                    stats: RingHashStats::default(),
-                };
+                let ring = RingHash::from_sorted(hashes.clone(), (0..size as u32).collect());
                 let mut probes: Vec<u64> = (0..2000).map(|_| next()).collect();
                 probes.extend(hashes.iter().flat_map(|&h| [h, h.wrapping_sub(1), h + 1]));
                 probes.extend([0, u64::MAX]);
