@@ -108,7 +108,20 @@ pub(crate) struct HashResult {
 
 /// Evaluates `policies` in order and combines their hashes like Envoy's
 /// `HashPolicyImpl::generateHash` (`rotl64(hash, 1) ^ new`; no terminal policies).
+#[inline]
 pub(crate) fn hash(policies: &[HashPolicy], input: &HashInput<'_>) -> HashResult {
+    // The common policy alone (`httpHeaderName`): its hash as is, no cookie to carry.
+    if let [HashPolicy::Header { name }] = policies {
+        return HashResult {
+            hash: header_hash(input.headers, name),
+            set_cookie: None,
+        };
+    }
+    combined_hash(policies, input)
+}
+
+/// [`hash`] for any list of policies.
+fn combined_hash(policies: &[HashPolicy], input: &HashInput<'_>) -> HashResult {
     let mut result = HashResult::default();
     for policy in policies {
         let new = match policy {
@@ -136,7 +149,7 @@ pub(crate) fn hash(policies: &[HashPolicy], input: &HashInput<'_>) -> HashResult
 pub(crate) const SCAN_HEADERS: usize = 8;
 
 /// `HeaderHashMethod::evaluate`: all entries, sorted bytewise, list-hashed.
-pub(crate) fn header_hash(headers: &http::HeaderMap, name: &http::HeaderName) -> Option<u64> {
+fn header_hash(headers: &http::HeaderMap, name: &http::HeaderName) -> Option<u64> {
     if headers.len() <= SCAN_HEADERS {
         scanned_header_hash(headers, name)
     } else {

@@ -204,8 +204,9 @@ impl RingHash {
         if len == 0 {
             return None;
         }
-        // Envoy's binary search for the first entry at or above `hash`, over the entries of the
-        // hash's bucket only: every entry of an earlier bucket is below `hash`, every entry of a
+        // Envoy's `RingHashLoadBalancer::Ring::chooseHost` (ring_hash_lb.cc): the first entry
+        // at or above `hash`, wrapping to the first (a lower bound), searched over the entries
+        // of the hash's bucket only: every entry of an earlier bucket is below `hash`, every entry of a
         // later one above it.
         let (low, high) = match self.bits {
             0 => (0, len),

@@ -427,18 +427,9 @@ impl Cluster {
                     // Envoy's `ThreadAwareLoadBalancerBase::LoadBalancerImpl::chooseHost`
                     // (`source/extensions/load_balancing_policies/common/thread_aware_lb_impl.cc`):
                     // no hash (absent header, ...) means a random one.
-                    let hash = match self.policy.hash.as_slice() {
-                        // The common policy alone (`httpHeaderName`): no cookie to carry.
-                        [HashPolicy::Header { name }] => {
-                            hash_policy::header_hash(input.headers, name)
-                        }
-                        policies => {
-                            let result = hash_policy::hash(policies, input);
-                            set_cookie = result.set_cookie;
-                            result.hash
-                        }
-                    };
-                    let hash = hash.unwrap_or_else(|| rng.next_u64());
+                    let result = hash_policy::hash(&self.policy.hash, input);
+                    set_cookie = result.set_cookie;
+                    let hash = result.hash.unwrap_or_else(|| rng.next_u64());
                     match table {
                         HashTable::Ring(ring) => ring.pick(hash, 0),
                         HashTable::Maglev(maglev) => maglev.pick(hash, 0),
