@@ -31,6 +31,7 @@ use crate::route::table::{
 };
 use crate::util::gateways::gateway_key;
 use crate::util::host;
+use crate::util::query::QueryKey;
 use crate::util::regex::build as build_regex;
 use crate::util::regex::envoy_replacement;
 use crate::util::status::go_status_text_known;
@@ -572,7 +573,7 @@ fn compile_match(
             .and_then(|m| string_match(m, regexes))
             .unwrap_or(MatchString::Present);
         request.query.push(MatchQuery {
-            key: key.as_str().into(),
+            key: QueryKey::new(key),
             matcher,
         });
     }

@@ -308,7 +308,7 @@ impl<'k> Builder<'k, '_, '_, '_> {
                     .collect::<Vec<_>>(),
                 self.infos,
             );
-            listeners.push(Listener { port, hosts });
+            listeners.push(Listener::new(port, hosts, namespace));
         }
         // The catch-all listener last, as Envoy falls back to it.
         listeners.sort_by_key(|l| l.port.is_none());
@@ -527,5 +527,123 @@ fn rule_info(choice: &RuleChoice) -> RuleInfo {
             .iter()
             .map(|s| s.name.as_str().into())
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load::{LoadOptions, from_str};
+    use crate::util::host::lowercase;
+
+    /// Services of one short name in two namespaces, a dotless ServiceEntry host of that name,
+    /// a VirtualService host that shadows a service's alternative name, a wildcard, and a
+    /// Sidecar that imports part of the mesh on its own port.
+    const MESH: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: svc-b, namespace: default}
+spec: {ports: [{name: http, port: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc-b, namespace: other}
+spec: {ports: [{name: http, port: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc-c, namespace: other}
+spec: {ports: [{name: http, port: 9090}]}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: literal, namespace: default}
+spec:
+  hosts: [svc-b, svc-c, api.example.com]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: shadow, namespace: other}
+spec:
+  hosts: [svc-b.default, "*.example.com"]
+  http: [{route: [{destination: {host: svc-b.default.svc.cluster.local}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: narrow, namespace: narrow}
+spec:
+  egress:
+  - port: {number: 8080, protocol: HTTP, name: http}
+    hosts: [other/*]
+  - hosts: ["./*", default/svc-b.default.svc.cluster.local]
+"#;
+
+    /// A listener's one-probe lookup of the host as sent agrees with `SidecarHosts::lookup` of
+    /// the lowercased host in the scope's namespace, for every name any listener knows, in
+    /// both cases, and for names no listener knows.
+    #[test]
+    fn listener_names_agree_with_lookup() {
+        let loaded = from_str(MESH, &LoadOptions::default());
+        assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+        let mesh = match super::super::compile(loaded.resources) {
+            Ok(mesh) => mesh,
+            Err(e) => panic!("{:#?}", e.diagnostics),
+        };
+        let scopes = &mesh.tables().scopes;
+        let mut candidates: Vec<String> = ["", "svc-x", "example.com", "x.example.com"]
+            .map(String::from)
+            .into();
+        candidates.push("a".repeat(300));
+        for scope in &scopes.list {
+            for listener in &scope.listeners {
+                candidates.extend(listener.hosts.domains.keys().map(|k| k.to_string()));
+                candidates.extend(listener.hosts.short.keys().map(|k| k.to_string()));
+            }
+        }
+        let variants: Vec<String> = candidates
+            .iter()
+            .flat_map(|c| {
+                [
+                    c.clone(),
+                    c.to_ascii_uppercase(),
+                    format!("{c}."),
+                    format!("S{c}"),
+                ]
+            })
+            .collect();
+        let mut namespaces: Vec<(&str, u32)> =
+            vec![("", scopes.elsewhere), ("", scopes.elsewhere_plain)];
+        for (namespace, entry) in &scopes.namespaces {
+            namespaces.push((namespace, entry.default));
+            namespaces.extend(
+                entry
+                    .selected
+                    .iter()
+                    .map(|(_, scope)| (&**namespace, *scope)),
+            );
+        }
+        namespaces.extend(scopes.plain.iter().map(|(ns, scope)| (&**ns, *scope)));
+        let mut hits = 0;
+        for (namespace, index) in namespaces {
+            for listener in &scopes.get(index).listeners {
+                for host in &variants {
+                    let mut buffer = None;
+                    let expected = lowercase(host, &mut buffer)
+                        .and_then(|h| listener.hosts.lookup(h, namespace));
+                    let found = listener.host(host);
+                    assert_eq!(
+                        found.map(|e| &*e.fqdn),
+                        expected.map(|e| &*e.fqdn),
+                        "{host:?} from namespace {namespace:?}, port {:?}",
+                        listener.port
+                    );
+                    assert!(found.zip(expected).is_none_or(|(a, b)| std::ptr::eq(a, b)));
+                    hits += usize::from(found.is_some());
+                }
+            }
+        }
+        // The names were found, not just missed alike.
+        assert!(hits > 50, "{hits} hits");
     }
 }

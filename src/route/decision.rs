@@ -253,14 +253,6 @@ impl<'a> Decision<'a> {
         }
     }
 
-    /// The 301 to https a gateway answers a plain-HTTP request for a virtual host with
-    /// `require_tls: ALL` (a server's `tls.httpsRedirect`).
-    pub(crate) fn https_redirect(request: RequestFacts<'a>) -> Self {
-        let mut decision = Self::new(Outcome::Redirect, None, request);
-        decision.https_redirect = true;
-        decision
-    }
-
     /// The kind of answer.
     pub fn outcome(&self) -> Outcome {
         self.outcome

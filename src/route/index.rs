@@ -36,7 +36,7 @@ use rustc_hash::FxHashMap;
 use http::HeaderName;
 
 use super::matcher::{MatchRequest, MatchString, RequestView};
-use crate::util::query;
+use crate::util::query::QueryKey;
 
 /// Positions (into the entry list) by path or prefix, ascending.
 type Positions = FxHashMap<Box<str>, List>;
@@ -79,7 +79,7 @@ pub(crate) struct RouteIndex {
     /// Header name → exact value → positions.
     headers: Vec<(HeaderName, Positions)>,
     /// Query parameter → exact value → positions.
-    queries: Vec<(Box<str>, Positions)>,
+    queries: Vec<(QueryKey, Positions)>,
     /// Entries no key rules out.
     others: Vec<u32>,
     /// No entry has a selector decided per caller (port, source labels or namespace): every
@@ -93,7 +93,7 @@ enum Key<'a> {
     Exact(&'a str),
     Prefix(&'a str),
     Header(&'a HeaderName, &'a str),
-    Query(&'a str, &'a str),
+    Query(&'a QueryKey, &'a str),
     Other,
 }
 
@@ -179,10 +179,10 @@ impl RouteIndex {
                     }
                 }
                 Key::Query(key, value) => {
-                    let at = match index.queries.iter().position(|(k, _)| &**k == *key) {
+                    let at = match index.queries.iter().position(|(k, _)| k == *key) {
                         Some(at) => Some(at),
                         None if index.queries.len() < Self::MAX_KEYS => {
-                            index.queries.push(((*key).into(), Positions::default()));
+                            index.queries.push(((*key).clone(), Positions::default()));
                             Some(index.queries.len() - 1)
                         }
                         None => None,
@@ -238,7 +238,7 @@ impl RouteIndex {
             }
         }
         for (key, map) in &self.queries {
-            let value = query::first_value(view.query, key);
+            let value = key.first_value(view.query);
             if let Some(list) = value.and_then(|v| map.get(v)) {
                 visit(list.as_slice(), false);
             }

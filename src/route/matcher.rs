@@ -44,7 +44,7 @@ pub(crate) enum MatchString {
 
 impl MatchString {
     /// Whether `value` matches (case-sensitive).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn matches(&self, value: &str) -> bool {
         match self {
             MatchString::Exact(s) => bytes::eq(value, s),
@@ -253,7 +253,7 @@ impl MatchHeader {
 /// A compiled query parameter condition.
 #[derive(Debug, Clone)]
 pub(crate) struct MatchQuery {
-    pub(crate) key: Box<str>,
+    pub(crate) key: query::QueryKey,
     pub(crate) matcher: MatchString,
 }
 
@@ -381,7 +381,9 @@ impl MatchRequest {
         self.query
             .iter()
             .find(|q| {
-                !query::first_value(request.query, &q.key).is_some_and(|v| q.matcher.matches(v))
+                !q.key
+                    .first_value(request.query)
+                    .is_some_and(|v| q.matcher.matches(v))
             })
             .map(Failure::Query)
     }
@@ -460,7 +462,7 @@ impl Failure<'_> {
             Failure::Query(q) => describe(
                 &format!("queryParams.{}", q.key),
                 &q.matcher,
-                query::first_value(request.query, &q.key),
+                q.key.first_value(request.query),
                 false,
             ),
         }

@@ -21,9 +21,7 @@ use crate::balance::hash_policy::HashInput;
 use crate::balance::outlier::UpstreamResult;
 use crate::diagnostic::Diagnostic;
 use crate::propagation::Propagation;
-use crate::util::host::{
-    DOMAIN_SUFFIX, lowercase, lowercase_dotted, request_authority, split_host_port,
-};
+use crate::util::host::{DOMAIN_SUFFIX, lowercase, request_authority, split_host_port};
 use crate::util::rng::{Rng, ThreadRng};
 
 /// A validated, compiled configuration: immutable, cheap to clone (`Arc` inside), `Send + Sync`.
@@ -276,10 +274,6 @@ impl Mesh {
             headers: request.headers(),
         };
         let mut buffer = None;
-        let (host, dotted) = match lowercase_dotted(facts.host, &mut buffer) {
-            Some((host, dotted)) => (Some(host), dotted),
-            None => (None, false),
-        };
         let tables = &self.inner.tables;
 
         let scope = self.scope(source);
@@ -287,10 +281,18 @@ impl Mesh {
 
         let (eval, fallback) = match source.gateway_name() {
             None => {
-                let sidecar = scope.listener(facts.port).map(|l| &l.hosts);
-                let entry = sidecar
-                    .zip(host)
-                    .and_then(|(s, h)| s.lookup_dotted(h, dotted, source.namespace()));
+                let listener = scope.listener(facts.port);
+                let sidecar = listener.map(|l| &l.hosts);
+                // The host as sent, any case, in one probe (`SidecarHosts::lookup` for the
+                // caller's namespace, worked out when the scope compiled).
+                let entry = listener.and_then(|l| l.host(facts.host));
+                // Lowercased only where a name is needed: a host the listener does not name
+                // (wildcard hosts, passthrough) and explanations.
+                let host = if entry.is_none() || tracer.detailed() {
+                    lowercase(facts.host, &mut buffer)
+                } else {
+                    None
+                };
                 let name = entry.map(|e| &*e.fqdn).or(host).unwrap_or("");
                 // The exact host's VirtualServices first, then wildcard hosts from the most
                 // specific (MostSpecificHostMatch). A VirtualService that yields no routes for this
@@ -349,6 +351,7 @@ impl Mesh {
                 (result, fallback)
             }
             Some(gateway) => {
+                let host = lowercase(facts.host, &mut buffer);
                 let tls = facts.scheme.eq_ignore_ascii_case("https");
                 let eval = self.gateway_eval(gateway, host, &view, source, facts.port, tls, tracer);
                 (eval, Fallback::NotFound)
@@ -359,9 +362,21 @@ impl Mesh {
         let mut default_rule = None;
         // And its cluster, when resolved at compile time.
         let mut default_cluster = None;
-        let mut decision = match eval {
+        // One decision, filled in place by the arm that answers: built whole in each arm, it was
+        // copied out of the arm and again into the return slot (two 256-byte copies).
+        let mut decision = Decision::new(Outcome::NoRoute, None, facts);
+        match eval {
             Eval::Found(vs, route, matched) => {
-                let decision = decide(vs, route, matched, facts, scope, request, source, rng);
+                decide(
+                    &mut decision,
+                    vs,
+                    route,
+                    matched,
+                    scope,
+                    request,
+                    source,
+                    rng,
+                );
                 let sticky = if tracer.detailed() {
                     decision.sticky_key()
                 } else {
@@ -380,21 +395,23 @@ impl Mesh {
                         ),
                     });
                 }
-                decision
             }
             // Envoy's 404 NR: the host's VirtualService matched nothing, or a gateway has no
             // virtual host for it (gateways have no default route).
-            Eval::NoMatch(vs) => Decision::new(Outcome::NoRoute, Some(&vs.key), facts),
-            Eval::HttpsRedirect => Decision::https_redirect(facts),
+            Eval::NoMatch(vs) => decision.virtual_service = Some(&vs.key),
+            Eval::HttpsRedirect => {
+                decision.outcome = Outcome::Redirect;
+                decision.https_redirect = true;
+            }
             Eval::NothingApplies => match fallback {
-                Fallback::NotFound => Decision::new(Outcome::NoRoute, None, facts),
-                Fallback::BlackHole => Decision::new(Outcome::BlackHole, None, facts),
+                Fallback::NotFound => {}
+                Fallback::BlackHole => decision.outcome = Outcome::BlackHole,
                 Fallback::Service(entry) => {
                     let host = &entry.fqdn;
                     default_rule = Some(entry.rule);
-                    default_cluster = entry.service_cluster(facts.port);
-                    let port = Some(facts.port).or(entry.service_port);
-                    let mut decision = Decision::new(Outcome::NoVirtualService, None, facts);
+                    default_cluster = entry.service_cluster(decision.request.port);
+                    let port = Some(decision.request.port).or(entry.service_port);
+                    decision.outcome = Outcome::NoVirtualService;
                     decision.service_host = Some(host);
                     decision.destination = Some(DestinationRef {
                         host,
@@ -402,22 +419,20 @@ impl Mesh {
                         port,
                         cluster_exists: true,
                     });
-                    decision
                 }
                 Fallback::Passthrough(fqdn) => {
-                    let port = facts.port;
-                    let host = fqdn.unwrap_or(facts.host);
-                    let mut decision = Decision::new(Outcome::NoVirtualService, None, facts);
+                    let port = decision.request.port;
+                    let host = fqdn.unwrap_or(decision.request.host);
+                    decision.outcome = Outcome::NoVirtualService;
                     decision.destination = Some(DestinationRef {
                         host,
                         subset: None,
                         port: Some(port),
                         cluster_exists: true,
                     });
-                    decision
                 }
             },
-        };
+        }
         if tracer.detailed() {
             let notes = decision
                 .destination
@@ -1241,20 +1256,21 @@ impl Mesh {
     }
 }
 
-// Inlined into its one caller: the decision is built in place instead of copied out.
+/// Fills `decision` (the request's facts, nothing decided yet) with route `route` of `vs`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn decide<'a, B>(
+    decision: &mut Decision<'a>,
     vs: &'a CompiledVs,
     route: &'a CompiledRoute,
     matched: Option<&'a CompiledMatch>,
-    facts: RequestFacts<'a>,
     scope: &Scope,
     request: &http::Request<B>,
     source: &Source,
     rng: &mut impl Rng,
-) -> Decision<'a> {
-    let mut decision = Decision::new(Outcome::Route, Some(&vs.key), facts);
+) {
+    decision.outcome = Outcome::Route;
+    decision.virtual_service = Some(&vs.key);
     decision.route = Some(route);
     decision.matched = matched;
     match &route.action {
@@ -1298,7 +1314,6 @@ fn decide<'a, B>(
         Action::Redirect { .. } => decision.outcome = Outcome::Redirect,
         Action::DirectResponse { .. } => decision.outcome = Outcome::DirectResponse,
     }
-    decision
 }
 
 /// The decision for the filter chain `eval` on listener port `port`: the weighted choice over a
@@ -1395,6 +1410,14 @@ fn facts<'a, B>(request: &'a http::Request<B>, authority: Option<&'a str>) -> Re
         authority,
         host,
         port: port.unwrap_or(default_port),
+    }
+}
+
+#[cfg(test)]
+impl Mesh {
+    /// The compiled tables, for tests of the compile step.
+    pub(crate) fn tables(&self) -> &Tables {
+        &self.inner.tables
     }
 }
 

@@ -67,26 +67,35 @@ impl PickCache {
     }
 
     /// The current snapshot of cluster `index` of mesh `mesh`, whose snapshots `cell` holds.
+    #[inline]
     pub(crate) fn state(
         &mut self,
         mesh: u64,
         index: u32,
         cell: &Arc<ArcSwap<ClusterState>>,
     ) -> Option<&Arc<ClusterState>> {
+        let slot = usize::try_from(index).ok()?;
+        if self.mesh != mesh || self.states.get(slot).is_none_or(Option::is_none) {
+            self.add(mesh, slot, cell);
+        }
+        Some(self.states.get_mut(slot)?.as_mut()?.load())
+    }
+
+    /// Makes room for cluster `slot` of mesh `mesh` and caches `cell` there (forgetting every
+    /// cluster of another mesh): the first pick of a cluster through this cache.
+    #[cold]
+    #[inline(never)]
+    fn add(&mut self, mesh: u64, slot: usize, cell: &Arc<ArcSwap<ClusterState>>) {
         if self.mesh != mesh {
             self.states.clear();
             self.mesh = mesh;
         }
-        let slot = usize::try_from(index).ok()?;
         if self.states.len() <= slot {
             self.states.resize_with(slot + 1, || None);
         }
-        let entry = self.states.get_mut(slot)?;
-        Some(
-            entry
-                .get_or_insert_with(|| Cache::new(Arc::clone(cell)))
-                .load(),
-        )
+        if let Some(entry) = self.states.get_mut(slot) {
+            entry.get_or_insert_with(|| Cache::new(Arc::clone(cell)));
+        }
     }
 }
 

@@ -119,6 +119,7 @@ const SCOPE_BITS: u32 = 24;
 
 impl ScopeMemo {
     /// The remembered scope index for mesh `id`.
+    #[inline]
     fn get(&self, id: u64) -> Option<u32> {
         let word = self.0.load(Ordering::Relaxed);
         (word != 0 && word >> SCOPE_BITS == id).then(|| {
@@ -161,10 +162,18 @@ impl std::fmt::Debug for ScopeMemo {
 impl Source {
     /// The scope index `mesh` (with unique id `mesh_id`, never 0) chose for this caller last
     /// time, else `choose`'s, remembered.
+    #[inline]
     pub(crate) fn scope_index(&self, mesh_id: u64, choose: impl FnOnce(&Self) -> u32) -> u32 {
-        if let Some(index) = self.scope.get(mesh_id) {
-            return index;
+        match self.scope.get(mesh_id) {
+            Some(index) => index,
+            None => self.remember_scope(mesh_id, choose),
         }
+    }
+
+    /// [`Source::scope_index`] the first time: `choose`'s, remembered.
+    #[cold]
+    #[inline(never)]
+    fn remember_scope(&self, mesh_id: u64, choose: impl FnOnce(&Self) -> u32) -> u32 {
         let index = choose(self);
         self.scope.set(mesh_id, index);
         index

@@ -11,7 +11,8 @@ use super::index::RouteIndex;
 use super::matcher::MatchRequest;
 use super::policy::{DirectResponse, HeaderOps, Redirect, RoutePolicy};
 use crate::util::bytes;
-use crate::util::host::{Wildcards, wildcard_matches};
+use crate::util::host::{MAX_HOST_LEN, Wildcards, wildcard_matches};
+use crate::util::host_table::HostTable;
 
 /// Everything a `Mesh` answers from, built by `compile` from the effective resources.
 #[derive(Debug, Default)]
@@ -450,17 +451,7 @@ impl SidecarHosts {
     /// `name.ns.svc`, `name.ns`, a ServiceEntry host); a short name reaches the service of that
     /// name in the caller's namespace.
     pub(crate) fn lookup(&self, host: &str, namespace: &str) -> Option<&HostEntry> {
-        self.lookup_dotted(host, bytes::contains(host.as_bytes(), b'.'), namespace)
-    }
-
-    /// [`SidecarHosts::lookup`] when the caller knows whether `host` has a dot.
-    pub(crate) fn lookup_dotted(
-        &self,
-        host: &str,
-        dotted: bool,
-        namespace: &str,
-    ) -> Option<&HostEntry> {
-        let index = if dotted {
+        let index = if bytes::contains(host.as_bytes(), b'.') {
             self.domains.get(host)
         } else {
             self.short
@@ -609,6 +600,33 @@ impl Scope {
 pub(crate) struct Listener {
     pub(crate) port: Option<u16>,
     pub(crate) hosts: SidecarHosts,
+    /// Every name of `hosts` a caller of the scope's namespace reaches a host by (its short
+    /// names and every domain), to the host's index: [`SidecarHosts::lookup`] worked out for
+    /// that namespace when the scope compiles.
+    names: HostTable,
+}
+
+impl Listener {
+    /// The listener on `port` (`None`: every port) of a scope of `namespace`.
+    pub(crate) fn new(port: Option<u16>, hosts: SidecarHosts, namespace: &str) -> Self {
+        // A short name first: `lookup` prefers the caller's namespace's service to a literal
+        // host of the same name. A short name with a dot is never looked up as one.
+        let short = hosts.short.iter().filter_map(|(name, pairs)| {
+            let (_, index) = pairs.iter().find(|(ns, _)| &**ns == namespace)?;
+            (!name.contains('.')).then_some((&**name, *index))
+        });
+        let domains = hosts.domains.iter().map(|(name, index)| (&**name, *index));
+        let names = HostTable::new(short.chain(domains), MAX_HOST_LEN);
+        Self { port, hosts, names }
+    }
+
+    /// The host a caller of the scope reaches by `host` as the request sends it (any case):
+    /// `self.hosts.lookup(host lowercased, namespace)`, one probe.
+    #[inline]
+    pub(crate) fn host(&self, host: &str) -> Option<&HostEntry> {
+        let index = self.names.get(host.as_bytes())?;
+        self.hosts.hosts.get(usize::try_from(index).ok()?)
+    }
 }
 
 /// A destination host as one scope sees it.

@@ -53,27 +53,72 @@ const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
 /// is a `memcpy` call.
 #[inline]
 fn any_word(bytes: &[u8], mut test: impl FnMut(u64) -> bool) -> bool {
-    if let Some(last) = bytes.last_chunk::<8>() {
-        let mut rest = bytes;
-        while let Some((word, tail)) = rest.split_first_chunk::<8>() {
-            if test(u64::from_le_bytes(*word)) {
+    any_word_pair(bytes, bytes, |word, _| test(word))
+}
+
+/// [`any_word`] over two strings of the same length in step: `test` gets the words of `a` and
+/// `b` at the same offsets (a shorter `b` reads as zero bytes).
+#[inline]
+fn any_word_pair(a: &[u8], b: &[u8], mut test: impl FnMut(u64, u64) -> bool) -> bool {
+    if let Some(last) = a.last_chunk::<8>() {
+        let (mut rest_a, mut rest_b) = (a, b);
+        while let Some((word, tail)) = rest_a.split_first_chunk::<8>() {
+            let (other, other_tail) = rest_b
+                .split_first_chunk::<8>()
+                .map_or((0, &[][..]), |(w, t)| (u64::from_le_bytes(*w), t));
+            if test(u64::from_le_bytes(*word), other) {
                 return true;
             }
-            rest = tail;
+            (rest_a, rest_b) = (tail, other_tail);
         }
-        return !rest.is_empty() && test(u64::from_le_bytes(*last));
+        let other = b.last_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w));
+        return !rest_a.is_empty() && test(u64::from_le_bytes(*last), other);
     }
+    test(short_word(a), short_word(b))
+}
+
+/// A string of up to seven bytes as one word: from four bytes up, its first and last four
+/// (overlapping); below, its bytes padded with zero bytes (a loop LLVM does not turn into
+/// `memcpy`).
+#[inline]
+fn short_word(bytes: &[u8]) -> u64 {
     if let (Some(low), Some(high)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
-        let word = u64::from(u32::from_le_bytes(*low)) | u64::from(u32::from_le_bytes(*high)) << 32;
-        return test(word);
+        return u64::from(u32::from_le_bytes(*low)) | u64::from(u32::from_le_bytes(*high)) << 32;
     }
-    // Up to three bytes, as a little-endian word (a loop LLVM does not turn into `memcpy`).
-    test(
-        bytes
-            .iter()
-            .rev()
-            .fold(0, |word, b| word << 8 | u64::from(*b)),
-    )
+    bytes
+        .iter()
+        .take(7)
+        .rev()
+        .fold(0, |word, b| word << 8 | u64::from(*b))
+}
+
+/// `word` with its ASCII uppercase letters in lowercase.
+#[inline]
+fn lowercase_word(word: u64) -> u64 {
+    // 0x80 >> 2 is 0x20, the case bit.
+    word | uppercase_bytes(word) >> 2
+}
+
+/// Whether `bytes`, ASCII case ignored, equals `lower`, a string without uppercase letters.
+#[inline]
+pub(crate) fn eq_lowercase(bytes: &[u8], lower: &[u8]) -> bool {
+    bytes.len() == lower.len()
+        && !any_word_pair(bytes, lower, |word, other| lowercase_word(word) != other)
+}
+
+/// A hash of `bytes` with its ASCII uppercase letters in lowercase, eight bytes per step: the
+/// same for two strings [`eq_lowercase`] finds equal, either way round. Not for untrusted
+/// keys of a table (no seed).
+#[inline]
+pub(crate) fn lowercase_hash(bytes: &[u8]) -> u64 {
+    // FxHash's multiplier; the length is mixed in first (the padding of short strings).
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut hash = (bytes.len() as u64).wrapping_mul(K);
+    any_word(bytes, |word| {
+        hash = (hash.rotate_left(26) ^ lowercase_word(word)).wrapping_mul(K);
+        false
+    });
+    hash ^ hash >> 32
 }
 
 /// The high bit of each zero byte of `word`, and maybe of bytes above one (a borrow only
@@ -121,23 +166,9 @@ pub(crate) fn contains_either(bytes: &[u8], a: u8, b: u8) -> bool {
 }
 
 /// Whether `bytes` contains an ASCII uppercase letter.
-#[cfg(test)]
-fn has_uppercase(bytes: &[u8]) -> bool {
-    any_word(bytes, |word| uppercase_bytes(word) != 0)
-}
-
-/// Whether `bytes` contains an ASCII uppercase letter, and whether it contains `needle` (not
-/// zero), in one pass.
 #[inline]
-pub(crate) fn uppercase_and_contains(bytes: &[u8], needle: u8) -> (bool, bool) {
-    let spread = ONES.wrapping_mul(u64::from(needle));
-    let (mut upper, mut found) = (0, 0);
-    any_word(bytes, |word| {
-        upper |= uppercase_bytes(word);
-        found |= zero_bytes(word ^ spread);
-        false
-    });
-    (upper != 0, found != 0)
+pub(crate) fn has_uppercase(bytes: &[u8]) -> bool {
+    any_word(bytes, |word| uppercase_bytes(word) != 0)
 }
 
 #[cfg(test)]
@@ -166,14 +197,24 @@ mod tests {
                             "{needle} in {bytes:?}"
                         );
                     }
-                    assert_eq!(
-                        uppercase_and_contains(&bytes, b'.'),
-                        (
-                            bytes.iter().any(u8::is_ascii_uppercase),
-                            bytes.contains(&b'.')
-                        ),
-                        "{bytes:?}"
-                    );
+                    let lower = bytes.to_ascii_lowercase();
+                    assert!(eq_lowercase(&bytes, &lower), "{bytes:?}");
+                    assert_eq!(lowercase_hash(&bytes), lowercase_hash(&lower));
+                    for other in [b'a', b'#', 0, value ^ 0x20, value] {
+                        if other.is_ascii_uppercase() {
+                            continue;
+                        }
+                        let mut changed = lower.clone();
+                        if let Some(byte) = changed.get_mut(at) {
+                            *byte = other;
+                        }
+                        assert_eq!(
+                            eq_lowercase(&bytes, &changed),
+                            bytes.eq_ignore_ascii_case(&changed),
+                            "{bytes:?} and {changed:?}"
+                        );
+                    }
+                    assert!(!eq_lowercase(&bytes, &[lower.as_slice(), b"a"].concat()));
                     assert_eq!(
                         contains_either(&bytes, b'.', b'%'),
                         bytes.iter().any(|b| *b == b'.' || *b == b'%'),

@@ -7,7 +7,7 @@
 //! `*.foo.com` matches any name ending in `.foo.com` but not `foo.com`; `*` matches everything.
 //! Hosts are compared lowercased.
 
-use super::bytes::{contains, uppercase_and_contains};
+use super::bytes::{contains, has_uppercase};
 
 /// The Kubernetes cluster domain suffix Istio assumes by default.
 pub(crate) const DOMAIN_SUFFIX: &str = "cluster.local";
@@ -156,20 +156,13 @@ impl<T> Wildcards<T> {
 }
 
 /// Splits `host:port` (and `[v6]:port`); the port is `None` when absent or not a number.
+#[inline]
 pub(crate) fn split_host_port(authority: &str) -> (&str, Option<u16>) {
-    if let Some(rest) = authority.strip_prefix('[') {
-        return match rest.split_once(']') {
-            Some((h, tail)) => {
-                let host = authority.get(..h.len() + 2).unwrap_or(authority);
-                (host, tail.strip_prefix(':').and_then(|p| p.parse().ok()))
-            }
-            None => (authority, None),
-        };
-    }
     // `host:port`: the port is the digits after the last colon, and the host has no colon (an
     // IPv6 address without brackets has no port). Parsed by hand: this runs per request.
     let bytes = authority.as_bytes();
-    // The common shape, `name:digits` with at most five digits, in one backward pass.
+    // The common shape, `name:digits` with at most five digits and no leading `[`, in one
+    // backward pass; every other shape in a function of its own, so that this one stays small.
     let mut port = 0_u32;
     let mut scale = 1_u32;
     let mut rest = bytes;
@@ -183,12 +176,29 @@ pub(crate) fn split_host_port(authority: &str) -> (&str, Option<u16>) {
     }
     if let [host @ .., b':'] = rest {
         // Eight bytes per step: `memchr` is a call, a byte loop 5 instructions per byte.
-        if scale > 1 && !contains(host, b':') {
+        if scale > 1 && host.first() != Some(&b'[') && !contains(host, b':') {
             if let (Ok(port), Some(host)) = (u16::try_from(port), authority.get(..host.len())) {
                 return (host, Some(port));
             }
         }
     }
+    split_other_host_port(authority)
+}
+
+/// [`split_host_port`] for every shape but `name:digits`.
+#[cold]
+#[inline(never)]
+fn split_other_host_port(authority: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((h, tail)) => {
+                let host = authority.get(..h.len() + 2).unwrap_or(authority);
+                (host, tail.strip_prefix(':').and_then(|p| p.parse().ok()))
+            }
+            None => (authority, None),
+        };
+    }
+    let bytes = authority.as_bytes();
     // No colon at all (`localhost`, a gateway's host): no port.
     if !contains(bytes, b':') {
         return (authority, None);
@@ -217,34 +227,30 @@ pub(crate) fn split_host_port(authority: &str) -> (&str, Option<u16>) {
     }
 }
 
-/// The host in ASCII lowercase, without allocating: itself when it has no uppercase letter,
-/// else lowercased into `buffer`; `None` if it is empty or longer than 256 bytes.
-pub(crate) fn lowercase<'b>(host: &'b str, buffer: &'b mut Option<[u8; 256]>) -> Option<&'b str> {
-    lowercase_dotted(host, buffer).map(|(host, _)| host)
-}
+/// The longest host a request is looked up by, in bytes (longer ones reach no host).
+pub(crate) const MAX_HOST_LEN: usize = 256;
 
-/// [`lowercase`], and whether the host has a dot (how `SidecarHosts::lookup_dotted` looks it
-/// up), found in the same pass over its bytes.
-pub(crate) fn lowercase_dotted<'b>(
+/// The host in ASCII lowercase, without allocating: itself when it has no uppercase letter,
+/// else lowercased into `buffer`; `None` if it is empty or longer than [`MAX_HOST_LEN`] bytes.
+pub(crate) fn lowercase<'b>(
     host: &'b str,
-    buffer: &'b mut Option<[u8; 256]>,
-) -> Option<(&'b str, bool)> {
+    buffer: &'b mut Option<[u8; MAX_HOST_LEN]>,
+) -> Option<&'b str> {
     let bytes = host.as_bytes();
-    if bytes.is_empty() || bytes.len() > 256 {
+    if bytes.is_empty() || bytes.len() > MAX_HOST_LEN {
         return None;
     }
-    let (upper, dotted) = uppercase_and_contains(bytes, b'.');
     // The common case, a host already in lowercase, is borrowed as it is: no copy.
-    if !upper {
-        return Some((host, dotted));
+    if !has_uppercase(bytes) {
+        return Some(host);
     }
-    Some((lowercase_into(bytes, buffer)?, dotted))
+    lowercase_into(bytes, buffer)
 }
 
-/// `bytes` lowercased into `buffer` (at most 256 bytes).
+/// `bytes` lowercased into `buffer` (at most [`MAX_HOST_LEN`] bytes).
 #[cold]
-fn lowercase_into<'b>(bytes: &[u8], buffer: &'b mut Option<[u8; 256]>) -> Option<&'b str> {
-    let buffer = buffer.insert([0; 256]);
+fn lowercase_into<'b>(bytes: &[u8], buffer: &'b mut Option<[u8; MAX_HOST_LEN]>) -> Option<&'b str> {
+    let buffer = buffer.insert([0; MAX_HOST_LEN]);
     let target = buffer.get_mut(..bytes.len())?;
     for (dst, src) in target.iter_mut().zip(bytes) {
         *dst = src.to_ascii_lowercase();
@@ -359,6 +365,63 @@ mod tests {
             ["com", "star"]
         );
         assert_eq!(table.matching("").count(), 0);
+    }
+
+    /// The fast path answers as the general one, which reads every shape: for every string of
+    /// up to five bytes over an alphabet of the bytes that matter after six heads, for long
+    /// ports, and for every ASCII byte in each of the last eight places; every port number of
+    /// five digits or fewer parses to itself.
+    #[test]
+    fn the_common_shape_splits_as_every_shape_does() {
+        let alphabet = [b'a', b'0', b'9', b'1', b':', b'[', b']', b'+', b'/', b';'];
+        let mut strings: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut from = 0;
+        for _ in 0..5 {
+            let to = strings.len();
+            for i in from..to {
+                for byte in alphabet {
+                    let mut longer = strings[i].clone();
+                    longer.push(byte);
+                    strings.push(longer);
+                }
+            }
+            from = to;
+        }
+        strings.push(b"svc:12345678".to_vec());
+        strings.push(b"svc:123456".to_vec());
+        for tail in &strings {
+            let tail = std::str::from_utf8(tail).unwrap_or_default();
+            for head in ["", "a", "svc-b", "svc-b.default", "[::1]", "x:y"] {
+                let authority = format!("{head}{tail}");
+                assert_eq!(
+                    split_host_port(&authority),
+                    split_other_host_port(&authority),
+                    "{authority:?}"
+                );
+            }
+        }
+        // Every ASCII byte and a two-byte character in each of the last eight places.
+        let base = "svc-b.ns:12345";
+        for at in base.len() - 8..base.len() {
+            for byte in (0..0x80_u8).map(char::from).chain(['é']) {
+                let mut authority = base.to_owned();
+                authority.replace_range(at..=at, byte.encode_utf8(&mut [0; 4]));
+                assert_eq!(
+                    split_host_port(&authority),
+                    split_other_host_port(&authority),
+                    "{authority:?}"
+                );
+            }
+        }
+        for port in 0..=99_999_u32 {
+            let authority = format!("svc-b.default:{port}");
+            let expected = u16::try_from(port).ok().map(|p| ("svc-b.default", Some(p)));
+            assert_eq!(
+                split_host_port(&authority),
+                expected.unwrap_or((&authority, None)),
+                "{authority:?}"
+            );
+        }
     }
 
     #[test]

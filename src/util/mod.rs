@@ -7,6 +7,7 @@ pub(crate) mod bytes;
 pub(crate) mod duration;
 pub(crate) mod gateways;
 pub(crate) mod host;
+pub(crate) mod host_table;
 pub(crate) mod protocol;
 pub(crate) mod query;
 pub(crate) mod regex;
