@@ -85,14 +85,13 @@ pub(crate) struct HashInput<'a> {
     /// The `:path` pseudo-header: path and query, e.g. `/cart?user=7`.
     pub(crate) path_and_query: &'a str,
     /// The client address for `useSourceIp` (Envoy's downstream remote address, which may be
-    /// XFF-derived). When `None`, the IP of `downstream_remote` is used. A dual-stack socket's
+    /// XFF-derived). When `None`, the IP of the downstream remote address is used. A dual-stack socket's
     /// IPv4-mapped peer (`::ffff:1.2.3.4`) hashes as IPv6 text; Envoy reports such peers as
     /// IPv4 unless the listener is IPv6-only, so pass `ip.to_canonical()` to match it.
-    pub(crate) source_ip: Option<IpAddr>,
-    /// The downstream connection's peer address (for generated cookies).
-    pub(crate) downstream_remote: Option<SocketAddr>,
-    /// The downstream connection's local address (for generated cookies).
-    pub(crate) downstream_local: Option<SocketAddr>,
+    pub(crate) source_ip: Option<&'a IpAddr>,
+    /// The downstream connection's `(remote, local)` addresses (for generated cookies).
+    /// Borrowed, as `source_ip`: the input is built per pick and the addresses are 64 bytes.
+    pub(crate) downstream: Option<&'a (SocketAddr, SocketAddr)>,
 }
 
 /// The request's hash and the cookie a cookie policy asks to set.
@@ -246,7 +245,7 @@ fn cookie_hash(
         }
     }
     let ttl = ttl?;
-    let (remote, local) = (input.downstream_remote?, input.downstream_local?);
+    let &(remote, local) = input.downstream?;
     let mut addresses = StackText::<160>::new();
     write_socket_addr(&mut addresses, remote).ok()?;
     write_socket_addr(&mut addresses, local).ok()?;
@@ -300,8 +299,8 @@ fn set_cookie_value(name: &str, value: &str, path: Option<&str>, ttl: Duration) 
 /// `IpHashMethod::evaluate`: `XXH64(ip()->addressAsString())`.
 fn source_ip_hash(input: &HashInput<'_>) -> Option<u64> {
     let mut text = StackText::<64>::new();
-    match (input.source_ip, input.downstream_remote) {
-        (Some(ip), _) => write_ip(&mut text, ip),
+    match (input.source_ip, input.downstream.map(|(remote, _)| remote)) {
+        (Some(ip), _) => write_ip(&mut text, *ip),
         (None, Some(SocketAddr::V6(remote))) => write_ip(&mut text, IpAddr::V6(*remote.ip()))
             .and_then(|()| write_scope(&mut text, remote.scope_id())),
         (None, Some(SocketAddr::V4(remote))) => write_ip(&mut text, IpAddr::V4(*remote.ip())),
@@ -403,8 +402,7 @@ mod tests {
             headers,
             path_and_query: path,
             source_ip: None,
-            downstream_remote: None,
-            downstream_local: None,
+            downstream: None,
         }
     }
 
@@ -616,8 +614,8 @@ mod tests {
         let remote: SocketAddr = "10.0.0.1:5555".parse().unwrap();
         let local: SocketAddr = "10.0.0.2:8080".parse().unwrap();
         let mut req = input(&map, "/");
-        req.downstream_remote = Some(remote);
-        req.downstream_local = Some(local);
+        let addresses = (remote, local);
+        req.downstream = Some(&addresses);
         let value = format!("{:016x}", x("10.0.0.1:555510.0.0.2:8080"));
         assert_eq!(value.len(), 16);
         let result = hash(&[cookie("session", Some(60), Some("/cart"))], &req);
@@ -633,8 +631,8 @@ mod tests {
             no_path.set_cookie.as_deref(),
             Some(format!("session=\"{value}\"; HttpOnly").as_str())
         );
-        // Without both addresses nothing is generated (maglev_lb_test `MaglevLbWithHashPolicy`).
-        req.downstream_local = None;
+        // Without the addresses nothing is generated (maglev_lb_test `MaglevLbWithHashPolicy`).
+        req.downstream = None;
         assert_eq!(
             hash(&[cookie("session", Some(60), None)], &req),
             HashResult::default()
@@ -646,13 +644,11 @@ mod tests {
     fn generated_cookie_uses_bracketed_ipv6_addresses() {
         let map = headers(&[]);
         let mut req = input(&map, "/");
-        req.downstream_remote = Some("[2001:db8::1]:40000".parse().unwrap());
-        req.downstream_local = Some(SocketAddr::V6(SocketAddrV6::new(
-            "fe80::1".parse().unwrap(),
-            443,
-            0,
-            3,
-        )));
+        let addresses = (
+            "[2001:db8::1]:40000".parse().unwrap(),
+            SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 443, 0, 3)),
+        );
+        req.downstream = Some(&addresses);
         let value = format!("{:016x}", x("[2001:db8::1]:40000[fe80::1%3]:443"));
         let result = hash(&[cookie("s", Some(5), None)], &req);
         assert_eq!(result.hash, Some(x(&value)));
@@ -663,8 +659,11 @@ mod tests {
     fn present_cookie_is_not_regenerated() {
         let map = headers(&[("cookie", "session=abc")]);
         let mut req = input(&map, "/");
-        req.downstream_remote = Some("10.0.0.1:5555".parse().unwrap());
-        req.downstream_local = Some("10.0.0.2:8080".parse().unwrap());
+        let addresses = (
+            "10.0.0.1:5555".parse().unwrap(),
+            "10.0.0.2:8080".parse().unwrap(),
+        );
+        req.downstream = Some(&addresses);
         let result = hash(&[cookie("session", Some(60), None)], &req);
         assert_eq!(
             result,
@@ -714,10 +713,15 @@ mod tests {
         let map = headers(&[]);
         let mut req = input(&map, "/");
         assert_eq!(hash(&[HashPolicy::SourceIp], &req).hash, None);
-        req.source_ip = Some(IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4)));
+        let ip = IpAddr::V4(Ipv4Addr::new(1, 2, 3, 4));
+        req.source_ip = Some(&ip);
         assert_eq!(hash(&[HashPolicy::SourceIp], &req).hash, Some(x("1.2.3.4")));
         req.source_ip = None;
-        req.downstream_remote = Some("10.1.2.3:4567".parse().unwrap());
+        let addresses = (
+            "10.1.2.3:4567".parse().unwrap(),
+            "10.0.0.2:8080".parse().unwrap(),
+        );
+        req.downstream = Some(&addresses);
         assert_eq!(
             hash(&[HashPolicy::SourceIp], &req).hash,
             Some(x("10.1.2.3"))
@@ -728,7 +732,6 @@ mod tests {
     #[test]
     fn source_ipv6_hashes_inet_ntop_text() {
         let map = headers(&[]);
-        let mut req = input(&map, "/");
         for (ip, text) in [
             ("::1", "::1"),
             ("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"),
@@ -741,25 +744,28 @@ mod tests {
             ("fe80::abcd", "fe80::abcd"),
             ("1:0:1:0:1:0:1:0", "1:0:1:0:1:0:1:0"),
         ] {
-            req.source_ip = Some(ip.parse().unwrap());
+            let mut req = input(&map, "/");
+            let ip = ip.parse().unwrap();
+            req.source_ip = Some(&ip);
             assert_eq!(
                 hash(&[HashPolicy::SourceIp], &req).hash,
                 Some(x(text)),
                 "{ip}"
             );
         }
-        req.source_ip = None;
-        req.downstream_remote = Some("[2001:db8::7]:443".parse().unwrap());
+        let mut req = input(&map, "/");
+        let local: SocketAddr = "[::1]:8080".parse().unwrap();
+        let addresses = ("[2001:db8::7]:443".parse().unwrap(), local);
+        req.downstream = Some(&addresses);
         assert_eq!(
             hash(&[HashPolicy::SourceIp], &req).hash,
             Some(x("2001:db8::7"))
         );
-        req.downstream_remote = Some(SocketAddr::V6(SocketAddrV6::new(
-            "fe80::1".parse().unwrap(),
-            443,
-            0,
-            2,
-        )));
+        let scoped = (
+            SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 443, 0, 2)),
+            local,
+        );
+        req.downstream = Some(&scoped);
         assert_eq!(
             hash(&[HashPolicy::SourceIp], &req).hash,
             Some(x("fe80::1%2"))
@@ -791,8 +797,7 @@ mod tests {
             headers: &headers,
             path_and_query: "/",
             source_ip: None,
-            downstream_remote: None,
-            downstream_local: None,
+            downstream: None,
         };
         let policy = [HashPolicy::Header {
             name: http::HeaderName::from_static("x-user"),

@@ -785,8 +785,7 @@ mod tests {
             headers: &headers,
             path_and_query: "/",
             source_ip: None,
-            downstream_remote: None,
-            downstream_local: None,
+            downstream: None,
         };
         cluster
             .pick(state, &input, &mut FastRng::from_seed(1))

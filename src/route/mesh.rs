@@ -624,13 +624,11 @@ impl Mesh {
         rng: &mut impl Rng,
         cache: Option<&'a mut PickCache>,
     ) {
-        let downstream = source.downstream();
         let input = HashInput {
             headers: request.headers(),
             path_and_query,
-            source_ip: source.ip(),
-            downstream_remote: downstream.map(|(remote, _)| remote),
-            downstream_local: downstream.map(|(_, local)| local),
+            source_ip: source.ip_ref(),
+            downstream: source.downstream_ref(),
         };
         match self.pick_endpoint(dest, rule, cluster, &input, rng, cache) {
             Some(Ok((picked, set_cookie))) => {
@@ -817,9 +815,8 @@ impl Mesh {
             let input = HashInput {
                 headers: &headers,
                 path_and_query: "/",
-                source_ip: source.ip(),
-                downstream_remote: None,
-                downstream_local: None,
+                source_ip: source.ip_ref(),
+                downstream: None,
             };
             match self.pick_endpoint(dest, seen.rule, None, &input, rng, None) {
                 Some(Ok((picked, _))) => decision.endpoint = Some(picked),
@@ -1114,9 +1111,8 @@ impl Mesh {
         let input = HashInput {
             headers: &headers,
             path_and_query: "/",
-            source_ip: source.ip(),
-            downstream_remote: None,
-            downstream_local: None,
+            source_ip: source.ip_ref(),
+            downstream: None,
         };
         let (endpoint, _) = cluster.pick(&state, &input, rng).ok()?;
         Some(PickedEndpoint {
@@ -1286,9 +1282,8 @@ fn decide<'a, B>(
                     let input = HashInput {
                         headers: request.headers(),
                         path_and_query: request.uri().path_and_query().map_or("/", |p| p.as_str()),
-                        source_ip: source.ip(),
-                        downstream_remote: None,
-                        downstream_local: None,
+                        source_ip: source.ip_ref(),
+                        downstream: None,
                     };
                     let (pick, bucket) = choice.pick_for(&input, rng);
                     decision.sticky = bucket;

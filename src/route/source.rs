@@ -99,6 +99,16 @@ impl Source {
     pub fn downstream(&self) -> Option<(SocketAddr, SocketAddr)> {
         self.downstream
     }
+
+    /// [`Source::ip`], borrowed (for the hash input built per pick).
+    pub(crate) fn ip_ref(&self) -> Option<&IpAddr> {
+        self.ip.as_ref()
+    }
+
+    /// [`Source::downstream`], borrowed.
+    pub(crate) fn downstream_ref(&self) -> Option<&(SocketAddr, SocketAddr)> {
+        self.downstream.as_ref()
+    }
 }
 
 impl Default for Source {

@@ -160,8 +160,7 @@ impl Upstream {
             headers: &headers,
             path_and_query: "/",
             source_ip: None,
-            downstream_remote: None,
-            downstream_local: None,
+            downstream: None,
         };
         let mut last = None;
         for _ in 0..=max_attempts {
