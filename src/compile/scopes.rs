@@ -313,6 +313,7 @@ impl<'k> Builder<'k, '_, '_, '_> {
         // The catch-all listener last, as Envoy falls back to it.
         listeners.sort_by_key(|l| l.port.is_none());
         scope.listeners = listeners;
+        scope.index_authorities();
         for &vs in &all_vs {
             let Some(info) = self.infos.get(usize::try_from(vs).unwrap_or(usize::MAX)) else {
                 continue;
@@ -533,7 +534,7 @@ fn rule_info(choice: &RuleChoice) -> RuleInfo {
 #[cfg(test)]
 mod tests {
     use crate::config::load::{LoadOptions, from_str};
-    use crate::util::host::lowercase;
+    use crate::util::host::{lowercase, split_host_port};
 
     /// Services of one short name in two namespaces, a dotless ServiceEntry host of that name,
     /// a VirtualService host that shadows a service's alternative name, a wildcard, and a
@@ -645,5 +646,51 @@ spec:
         }
         // The names were found, not just missed alike.
         assert!(hits > 50, "{hits} hits");
+
+        // Each scope's `name:port` table agrees with splitting the authority, choosing the
+        // port's listener and looking the name up; and it answers the common authorities.
+        let mut known = 0;
+        for scope in &scopes.list {
+            for host in &variants {
+                for port in ["8080", "9090", "80", "443", "1234", "08080", "8080x", ""] {
+                    let authority = format!("{host}:{port}");
+                    let Some(hit) = scope.authority(&authority) else {
+                        continue;
+                    };
+                    known += 1;
+                    let (name, port) = split_host_port(&authority);
+                    assert_eq!(
+                        (name.len(), port),
+                        (hit.host_len, Some(hit.port)),
+                        "{authority}"
+                    );
+                    let listener = scope.listener(hit.port);
+                    assert!(
+                        listener.is_some_and(|l| std::ptr::eq(l, hit.listener)),
+                        "{authority}"
+                    );
+                    let entry = listener.and_then(|l| l.host(name));
+                    assert!(
+                        entry.is_some_and(|e| std::ptr::eq(e, hit.entry)),
+                        "{authority}"
+                    );
+                }
+            }
+        }
+        assert!(known > 50, "{known} authorities known");
+        let default =
+            scopes.get(scopes.select_index("default", &std::collections::BTreeMap::new()));
+        for authority in [
+            "svc-b:8080",
+            "svc-b.default.svc:8080",
+            "svc-c.other.svc.cluster.local:9090",
+            "svc-b.default:80",
+        ] {
+            assert!(default.authority(authority).is_some(), "{authority}");
+        }
+        // Only lowercase, canonical authorities: anything else takes the general path.
+        assert!(default.authority("SVC-B:8080").is_none());
+        assert!(default.authority("svc-b:08080").is_none());
+        assert!(default.authority("svc-b").is_none());
     }
 }

@@ -261,7 +261,17 @@ impl Mesh {
         tracer: &mut impl Tracer,
         cache: Option<&'a mut PickCache>,
     ) -> Decision<'a> {
-        let facts = facts(request, authority);
+        let authority = authority
+            .or_else(|| request_authority(request))
+            .unwrap_or("");
+        let scope = self.scope(source);
+        // A sidecar's common authority (`name:port` of a service it knows) in one probe: the
+        // port's listener and the host, without splitting the authority.
+        let known = match source.gateway_name() {
+            None => scope.authority(authority),
+            Some(_) => None,
+        };
+        let facts = facts(request, authority, known.map(|k| (k.host_len, k.port)));
         tracer.start(source, facts.authority);
         let path_and_query = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let view = RequestView {
@@ -275,17 +285,20 @@ impl Mesh {
         };
         let mut buffer = None;
         let tables = &self.inner.tables;
-
-        let scope = self.scope(source);
         tracer.scope(&scope.name);
 
         let (eval, fallback) = match source.gateway_name() {
             None => {
-                let listener = scope.listener(facts.port);
+                let (listener, entry) = match known {
+                    Some(known) => (Some(known.listener), Some(known.entry)),
+                    None => {
+                        let listener = scope.listener(facts.port);
+                        // The host as sent, any case, in one probe (`SidecarHosts::lookup` for
+                        // the caller's namespace, worked out when the scope compiled).
+                        (listener, listener.and_then(|l| l.host(facts.host)))
+                    }
+                };
                 let sidecar = listener.map(|l| &l.hosts);
-                // The host as sent, any case, in one probe (`SidecarHosts::lookup` for the
-                // caller's namespace, worked out when the scope compiled).
-                let entry = listener.and_then(|l| l.host(facts.host));
                 // Lowercased only where a name is needed: a host the listener does not name
                 // (wildcard hosts, passthrough) and explanations.
                 let host = if entry.is_none() || tracer.detailed() {
@@ -1386,13 +1399,19 @@ fn cluster_exists(scope: &Scope, tables: &Tables, host: &str, subset: Option<&st
     })
 }
 
-fn facts<'a, B>(request: &'a http::Request<B>, authority: Option<&'a str>) -> RequestFacts<'a> {
+/// The facts of `request` sent to `authority`; `split` is the authority's host length and port
+/// when already known (`Scope::authority`), else it is split here.
+fn facts<'a, B>(
+    request: &'a http::Request<B>,
+    authority: &'a str,
+    split: Option<(usize, u16)>,
+) -> RequestFacts<'a> {
     let uri = request.uri();
     let scheme = uri.scheme_str().unwrap_or("http");
-    let authority = authority
-        .or_else(|| request_authority(request))
-        .unwrap_or("");
-    let (host, port) = split_host_port(authority);
+    let (host, port) = match split {
+        Some((len, port)) => (authority.get(..len).unwrap_or(authority), Some(port)),
+        None => split_host_port(authority),
+    };
     let default_port = if scheme.eq_ignore_ascii_case("https") {
         443
     } else {

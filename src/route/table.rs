@@ -12,7 +12,7 @@ use super::matcher::MatchRequest;
 use super::policy::{DirectResponse, HeaderOps, Redirect, RoutePolicy};
 use crate::util::bytes;
 use crate::util::host::{MAX_HOST_LEN, Wildcards, wildcard_matches};
-use crate::util::host_table::HostTable;
+use crate::util::host_table::{ExactNames, HostNames};
 
 /// Everything a `Mesh` answers from, built by `compile` from the effective resources.
 #[derive(Debug, Default)]
@@ -580,6 +580,35 @@ pub(crate) struct Scope {
     /// `CompiledDestination::id` (`NO_CLUSTER` when its port comes from the request or it has
     /// none): the endpoint pick reads it without hashing the host.
     pub(crate) destination_clusters: Vec<u32>,
+    /// `name:port` authorities a caller commonly sends (each name of each listener, on the
+    /// ports of its service and of its listener), to what they resolve to in
+    /// `authority_targets`: one probe for the port's listener and the host, instead of
+    /// splitting the authority, choosing the listener and looking the name up.
+    pub(crate) authorities: ExactNames,
+    pub(crate) authority_targets: Box<[AuthorityTarget]>,
+}
+
+/// What an authority of [`Scope::authorities`] resolves to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuthorityTarget {
+    /// In `Scope::listeners`: `Scope::listener(port)`.
+    listener: u32,
+    /// In that listener's hosts: `Listener::host(name)`.
+    host: u32,
+    /// The name's length (the authority's host part).
+    name_len: u16,
+    port: u16,
+}
+
+/// An authority found in [`Scope::authorities`]: the `host:port` split and the listener and
+/// host they select.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuthorityHit<'s> {
+    pub(crate) listener: &'s Listener,
+    pub(crate) entry: &'s HostEntry,
+    /// The host part's length in bytes.
+    pub(crate) host_len: usize,
+    pub(crate) port: u16,
 }
 
 /// No cluster known in advance.
@@ -589,9 +618,96 @@ impl Scope {
     /// The listener that carries requests on `port`: the egress listener for that port, else
     /// the catch-all (sidecar.go `GetEgressListenerForRDS`).
     pub(crate) fn listener(&self, port: u16) -> Option<&Listener> {
+        self.listener_index(port)
+            .and_then(|i| self.listeners.get(i))
+    }
+
+    fn listener_index(&self, port: u16) -> Option<usize> {
         self.listeners
             .iter()
-            .find(|l| l.port.is_none_or(|p| p == port))
+            .position(|l| l.port.is_none_or(|p| p == port))
+    }
+
+    /// Fills [`Scope::authorities`] once the listeners are final: for each name a listener
+    /// knows, on each port of its service and of the listener, the authority `name:port` and
+    /// what [`Scope::listener`] and [`Listener::host`] make of it. Names that are not plain
+    /// host names (a `:` or a leading `[`, which `split_host_port` reads otherwise) are left
+    /// to the general path.
+    pub(crate) fn index_authorities(&mut self) {
+        let mut keys: Vec<String> = Vec::new();
+        let mut targets: Vec<AuthorityTarget> = Vec::new();
+        for listener in &self.listeners {
+            let names = listener
+                .hosts
+                .domains
+                .keys()
+                .chain(listener.hosts.short.keys());
+            for name in names {
+                if name.contains(':') || name.starts_with('[') || name.len() > MAX_HOST_LEN {
+                    continue;
+                }
+                let Some(entry) = listener.host(name) else {
+                    continue;
+                };
+                // The service's ports; for a VirtualService's own host, the ports its
+                // VirtualServices have virtual hosts on (those of the services they name).
+                let mut ports: Vec<u16> = match entry.service_ports.as_deref() {
+                    Some(ports) => ports.to_vec(),
+                    None => entry
+                        .virtual_services
+                        .iter()
+                        .filter_map(|&vs| listener.hosts.vs_ports.get(usize::try_from(vs).ok()?))
+                        .flatten()
+                        .flat_map(|ports| ports.iter().copied())
+                        .filter(|port| *port != 0)
+                        .collect(),
+                };
+                ports.extend(listener.port);
+                ports.sort_unstable();
+                ports.dedup();
+                for &port in &ports {
+                    let Some(at) = self.listener_index(port) else {
+                        continue;
+                    };
+                    let target = self
+                        .listeners
+                        .get(at)
+                        .and_then(|l| l.host_index(name))
+                        .zip(u32::try_from(at).ok())
+                        .zip(u16::try_from(name.len()).ok());
+                    if let Some(((host, listener), name_len)) = target {
+                        keys.push(format!("{name}:{port}"));
+                        targets.push(AuthorityTarget {
+                            listener,
+                            host,
+                            name_len,
+                            port,
+                        });
+                    }
+                }
+            }
+        }
+        let slots = (0_u32..).zip(&keys).map(|(i, key)| (key.as_str(), i));
+        self.authorities = ExactNames::new(slots, MAX_HOST_LEN + 6);
+        self.authority_targets = targets.into_boxed_slice();
+    }
+
+    /// What the authority `host:port` as sent resolves to, if it is one of
+    /// [`Scope::authorities`] (in lowercase: another case takes the general path).
+    #[inline]
+    pub(crate) fn authority(&self, authority: &str) -> Option<AuthorityHit<'_>> {
+        let slot = self.authorities.get(authority.as_bytes())?;
+        let target = self.authority_targets.get(usize::try_from(slot).ok()?)?;
+        let listener = self.listeners.get(usize::try_from(target.listener).ok()?)?;
+        Some(AuthorityHit {
+            listener,
+            entry: listener
+                .hosts
+                .hosts
+                .get(usize::try_from(target.host).ok()?)?,
+            host_len: usize::from(target.name_len),
+            port: target.port,
+        })
     }
 }
 
@@ -603,7 +719,7 @@ pub(crate) struct Listener {
     /// Every name of `hosts` a caller of the scope's namespace reaches a host by (its short
     /// names and every domain), to the host's index: [`SidecarHosts::lookup`] worked out for
     /// that namespace when the scope compiles.
-    names: HostTable,
+    names: HostNames,
 }
 
 impl Listener {
@@ -616,7 +732,7 @@ impl Listener {
             (!name.contains('.')).then_some((&**name, *index))
         });
         let domains = hosts.domains.iter().map(|(name, index)| (&**name, *index));
-        let names = HostTable::new(short.chain(domains), MAX_HOST_LEN);
+        let names = HostNames::new(short.chain(domains), MAX_HOST_LEN);
         Self { port, hosts, names }
     }
 
@@ -624,8 +740,15 @@ impl Listener {
     /// `self.hosts.lookup(host lowercased, namespace)`, one probe.
     #[inline]
     pub(crate) fn host(&self, host: &str) -> Option<&HostEntry> {
-        let index = self.names.get(host.as_bytes())?;
-        self.hosts.hosts.get(usize::try_from(index).ok()?)
+        self.hosts
+            .hosts
+            .get(usize::try_from(self.host_index(host)?).ok()?)
+    }
+
+    /// [`Listener::host`]'s index in `self.hosts.hosts`.
+    #[inline]
+    fn host_index(&self, host: &str) -> Option<u32> {
+        self.names.get(host.as_bytes())
     }
 }
 

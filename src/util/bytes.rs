@@ -60,21 +60,29 @@ fn any_word(bytes: &[u8], mut test: impl FnMut(u64) -> bool) -> bool {
 /// `b` at the same offsets (a shorter `b` reads as zero bytes).
 #[inline]
 fn any_word_pair(a: &[u8], b: &[u8], mut test: impl FnMut(u64, u64) -> bool) -> bool {
-    if let Some(last) = a.last_chunk::<8>() {
-        let (mut rest_a, mut rest_b) = (a, b);
-        while let Some((word, tail)) = rest_a.split_first_chunk::<8>() {
-            let (other, other_tail) = rest_b
-                .split_first_chunk::<8>()
-                .map_or((0, &[][..]), |(w, t)| (u64::from_le_bytes(*w), t));
-            if test(u64::from_le_bytes(*word), other) {
-                return true;
-            }
-            (rest_a, rest_b) = (tail, other_tail);
-        }
-        let other = b.last_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w));
-        return !rest_a.is_empty() && test(u64::from_le_bytes(*last), other);
+    let len = a.len();
+    if len < 8 {
+        return test(short_word(a), short_word(b));
     }
-    test(short_word(a), short_word(b))
+    // Whole words from the start, then the last eight bytes (overlapping the word before
+    // unless the length is a multiple of eight).
+    let mut at = 0;
+    while at + 8 < len {
+        if test(word_at(a, at), word_at(b, at)) {
+            return true;
+        }
+        at += 8;
+    }
+    test(word_at(a, len - 8), word_at(b, len - 8))
+}
+
+/// The eight bytes of `bytes` from `at` as a little-endian word (zero past the end).
+#[inline]
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    bytes
+        .get(at..)
+        .and_then(<[u8]>::first_chunk::<8>)
+        .map_or(0, |word| u64::from_le_bytes(*word))
 }
 
 /// A string of up to seven bytes as one word: from four bytes up, its first and last four
@@ -99,23 +107,27 @@ fn lowercase_word(word: u64) -> u64 {
     word | uppercase_bytes(word) >> 2
 }
 
-/// Whether `bytes`, ASCII case ignored, equals `lower`, a string without uppercase letters.
+/// Whether `bytes` equals `lower`, a string without uppercase letters: with `FOLD`, ASCII
+/// case ignored; without, byte for byte.
 #[inline]
-pub(crate) fn eq_lowercase(bytes: &[u8], lower: &[u8]) -> bool {
+pub(crate) fn words_eq<const FOLD: bool>(bytes: &[u8], lower: &[u8]) -> bool {
     bytes.len() == lower.len()
-        && !any_word_pair(bytes, lower, |word, other| lowercase_word(word) != other)
+        && !any_word_pair(bytes, lower, |word, other| {
+            (if FOLD { lowercase_word(word) } else { word }) != other
+        })
 }
 
-/// A hash of `bytes` with its ASCII uppercase letters in lowercase, eight bytes per step: the
-/// same for two strings [`eq_lowercase`] finds equal, either way round. Not for untrusted
+/// A hash of `bytes`, eight bytes per step, with (`FOLD`) or without its ASCII uppercase
+/// letters lowercased: the same for two strings [`words_eq`] finds equal. Not for untrusted
 /// keys of a table (no seed).
 #[inline]
-pub(crate) fn lowercase_hash(bytes: &[u8]) -> u64 {
+pub(crate) fn words_hash<const FOLD: bool>(bytes: &[u8]) -> u64 {
     // FxHash's multiplier; the length is mixed in first (the padding of short strings).
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mut hash = (bytes.len() as u64).wrapping_mul(K);
     any_word(bytes, |word| {
-        hash = (hash.rotate_left(26) ^ lowercase_word(word)).wrapping_mul(K);
+        let word = if FOLD { lowercase_word(word) } else { word };
+        hash = (hash.rotate_left(26) ^ word).wrapping_mul(K);
         false
     });
     hash ^ hash >> 32
@@ -198,8 +210,9 @@ mod tests {
                         );
                     }
                     let lower = bytes.to_ascii_lowercase();
-                    assert!(eq_lowercase(&bytes, &lower), "{bytes:?}");
-                    assert_eq!(lowercase_hash(&bytes), lowercase_hash(&lower));
+                    assert!(words_eq::<true>(&bytes, &lower), "{bytes:?}");
+                    assert_eq!(words_hash::<true>(&bytes), words_hash::<true>(&lower));
+                    assert_eq!(words_eq::<false>(&bytes, &lower), bytes == lower);
                     for other in [b'a', b'#', 0, value ^ 0x20, value] {
                         if other.is_ascii_uppercase() {
                             continue;
@@ -209,12 +222,16 @@ mod tests {
                             *byte = other;
                         }
                         assert_eq!(
-                            eq_lowercase(&bytes, &changed),
+                            words_eq::<true>(&bytes, &changed),
                             bytes.eq_ignore_ascii_case(&changed),
                             "{bytes:?} and {changed:?}"
                         );
+                        assert_eq!(words_eq::<false>(&bytes, &changed), bytes == changed);
                     }
-                    assert!(!eq_lowercase(&bytes, &[lower.as_slice(), b"a"].concat()));
+                    assert!(!words_eq::<true>(
+                        &bytes,
+                        &[lower.as_slice(), b"a"].concat()
+                    ));
                     assert_eq!(
                         contains_either(&bytes, b'.', b'%'),
                         bytes.iter().any(|b| *b == b'.' || *b == b'%'),

@@ -1,14 +1,15 @@
-//! A table of lowercase names looked up by a name as a request sends it, ASCII case ignored,
-//! without lowercasing it first: one pass over the name's bytes, eight at a time, hashes it
-//! with its letters lowercased ([`bytes::lowercase_hash`]); a hit is confirmed the same way
-//! ([`bytes::eq_lowercase`]). Host names are case-insensitive (RFC 4343), and Envoy lowercases
-//! the `:authority` before it matches virtual host domains.
+//! A table of lowercase names looked up by a name as a request sends it, eight bytes at a time
+//! ([`bytes::words_hash`], [`bytes::words_eq`]). [`HostNames`] ignores ASCII case without
+//! lowercasing the name first (host names are case-insensitive, RFC 4343, and Envoy lowercases
+//! the `:authority` before it matches virtual host domains); an [`ExactNames`] lookup is
+//! cheaper and finds only a name in lowercase, for a fast path whose misses take the general
+//! one.
 
 use super::bytes;
 
-/// Lowercase names → values (`u32`), looked up ignoring ASCII case.
+/// Lowercase names → values (`u32`), looked up ignoring ASCII case (`FOLD`) or byte for byte.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct HostTable {
+pub(crate) struct HostTable<const FOLD: bool> {
     /// A power of two of buckets, at most a quarter of them full: 0 when empty, else the
     /// name's hash's low 32 bits above its slot + 1.
     buckets: Box<[u64]>,
@@ -20,6 +21,12 @@ pub(crate) struct HostTable {
     text: Box<[u8]>,
 }
 
+/// Lowercase names looked up in any case.
+pub(crate) type HostNames = HostTable<true>;
+
+/// Lowercase names looked up byte for byte.
+pub(crate) type ExactNames = HostTable<false>;
+
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     start: u32,
@@ -27,7 +34,7 @@ struct Slot {
     value: u32,
 }
 
-impl HostTable {
+impl<const FOLD: bool> HostTable<FOLD> {
     /// The table of `entries`, the first of equal names kept. A name with an ASCII uppercase
     /// letter is left out (no lookup could find it), and so are the empty name and names of
     /// more than `max_len` bytes.
@@ -63,7 +70,7 @@ impl HostTable {
         let mut slots = Vec::with_capacity(names.len());
         let mut text = Vec::new();
         for (slot, (name, value)) in (1_u64..).zip(&names) {
-            let hash = bytes::lowercase_hash(name.as_bytes());
+            let hash = bytes::words_hash::<FOLD>(name.as_bytes());
             let mut at = table.first_bucket(hash);
             while table.buckets.get(at).is_some_and(|b| *b != 0) {
                 at = (at + 1) & (buckets_len - 1);
@@ -87,13 +94,13 @@ impl HostTable {
         usize::try_from(hash.checked_shr(self.shift).unwrap_or(0)).unwrap_or(0)
     }
 
-    /// The value of `name`, ASCII case ignored.
+    /// The value of `name` (ASCII case ignored with `FOLD`).
     #[inline]
     pub(crate) fn get(&self, name: &[u8]) -> Option<u32> {
         if self.buckets.is_empty() {
             return None;
         }
-        let hash = bytes::lowercase_hash(name);
+        let hash = bytes::words_hash::<FOLD>(name);
         let mask = self.buckets.len() - 1;
         let mut at = self.first_bucket(hash);
         loop {
@@ -105,7 +112,7 @@ impl HostTable {
                 let slot = self.slots.get(usize::try_from((bucket >> 32) - 1).ok()?)?;
                 let start = usize::try_from(slot.start).ok()?;
                 let end = start + usize::try_from(slot.len).ok()?;
-                if bytes::eq_lowercase(name, self.text.get(start..end)?) {
+                if bytes::words_eq::<FOLD>(name, self.text.get(start..end)?) {
                     return Some(slot.value);
                 }
             }
@@ -123,23 +130,26 @@ mod tests {
         let names: Vec<String> = (0..300)
             .map(|i| format!("svc-{i}.ns-{}.svc.cluster.local", i % 7))
             .collect();
-        let table = HostTable::new(names.iter().map(String::as_str).zip(0..), 256);
+        let table = HostNames::new(names.iter().map(String::as_str).zip(0..), 256);
+        let exact = ExactNames::new(names.iter().map(String::as_str).zip(0..), 256);
         for (i, name) in (0_u32..).zip(&names) {
             assert_eq!(table.get(name.as_bytes()), Some(i));
             assert_eq!(table.get(name.to_ascii_uppercase().as_bytes()), Some(i));
+            assert_eq!(exact.get(name.as_bytes()), Some(i));
+            assert_eq!(exact.get(name.to_ascii_uppercase().as_bytes()), None);
             assert_eq!(table.get(format!("{name}.").as_bytes()), None);
             assert_eq!(table.get(&name.as_bytes()[1..]), None);
         }
         assert_eq!(table.get(b""), None);
         assert_eq!(table.get(b"svc-1.ns-1.svc.cluster.locaL"), Some(1));
-        assert_eq!(HostTable::default().get(b"svc-1"), None);
+        assert_eq!(HostNames::default().get(b"svc-1"), None);
     }
 
     /// The first of equal names wins; names no lookup could find are left out.
     #[test]
     fn keeps_the_first_and_leaves_out_what_cannot_be_found() {
         let long = "a".repeat(300);
-        let table = HostTable::new(
+        let table = HostNames::new(
             [
                 ("a", 1),
                 ("a", 2),
