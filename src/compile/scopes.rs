@@ -693,4 +693,47 @@ spec:
         assert!(default.authority("svc-b:08080").is_none());
         assert!(default.authority("svc-b").is_none());
     }
+
+    /// Past `MAX_INDEXED_NAMES` names a listener looks hosts up the general way, and the
+    /// scope indexes no authorities; decisions are the same.
+    #[test]
+    fn a_scope_past_the_name_budget_looks_hosts_up_the_general_way() {
+        use crate::route::table::MAX_INDEXED_NAMES;
+        // Four names per service (`s`, `s.default`, `s.default.svc`, the FQDN).
+        let services = MAX_INDEXED_NAMES / 4 + 1;
+        let yaml: Vec<String> = (0..services)
+            .map(|i| {
+                format!(
+                    "apiVersion: v1\nkind: Service\nmetadata: {{name: s{i}, namespace: default}}\nspec: {{ports: [{{name: http, port: 8080}}]}}"
+                )
+            })
+            .collect();
+        let loaded = from_str(&yaml.join("\n---\n"), &LoadOptions::default());
+        assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+        let mesh = match super::super::compile(loaded.resources) {
+            Ok(mesh) => mesh,
+            Err(e) => panic!("{:#?}", e.diagnostics),
+        };
+        let scopes = &mesh.tables().scopes;
+        let scope = scopes.get(scopes.select_index("default", &std::collections::BTreeMap::new()));
+        assert!(scope.listeners.iter().all(|l| !l.indexed()));
+        let last = services - 1;
+        assert!(scope.authority(&format!("s{last}:8080")).is_none());
+        let sidecar = crate::Source::sidecar("default");
+        for host in [
+            format!("s{last}"),
+            format!("S{last}.Default"),
+            format!("s{last}.default.svc.cluster.local"),
+        ] {
+            let request = http::Request::get(format!("http://{host}:8080/"))
+                .body(())
+                .unwrap_or_default();
+            let decision = mesh.route(&request, &sidecar);
+            assert_eq!(
+                decision.destination().map(|d| d.host),
+                Some(format!("s{last}.default.svc.cluster.local").as_str()),
+                "{host}"
+            );
+        }
+    }
 }

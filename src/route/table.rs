@@ -11,7 +11,7 @@ use super::index::RouteIndex;
 use super::matcher::MatchRequest;
 use super::policy::{DirectResponse, HeaderOps, Redirect, RoutePolicy};
 use crate::util::bytes;
-use crate::util::host::{MAX_HOST_LEN, Wildcards, wildcard_matches};
+use crate::util::host::{MAX_HOST_LEN, Wildcards, lowercase, wildcard_matches};
 use crate::util::host_table::{ExactNames, HostNames};
 
 /// Everything a `Mesh` answers from, built by `compile` from the effective resources.
@@ -636,6 +636,9 @@ impl Scope {
     pub(crate) fn index_authorities(&mut self) {
         let mut keys: Vec<String> = Vec::new();
         let mut targets: Vec<AuthorityTarget> = Vec::new();
+        if self.listeners.iter().any(|l| !l.indexed) {
+            return;
+        }
         for listener in &self.listeners {
             let names = listener
                 .hosts
@@ -676,6 +679,9 @@ impl Scope {
                         .zip(u32::try_from(at).ok())
                         .zip(u16::try_from(name.len()).ok());
                     if let Some(((host, listener), name_len)) = target {
+                        if keys.len() == MAX_INDEXED_NAMES {
+                            return;
+                        }
                         keys.push(format!("{name}:{port}"));
                         targets.push(AuthorityTarget {
                             listener,
@@ -718,9 +724,18 @@ pub(crate) struct Listener {
     pub(crate) hosts: SidecarHosts,
     /// Every name of `hosts` a caller of the scope's namespace reaches a host by (its short
     /// names and every domain), to the host's index: [`SidecarHosts::lookup`] worked out for
-    /// that namespace when the scope compiles.
+    /// that namespace when the scope compiles. Empty past [`MAX_INDEXED_NAMES`].
     names: HostNames,
+    indexed: bool,
+    /// The scope's namespace, for the lookup when `names` is not built.
+    namespace: Box<str>,
 }
+
+/// The most names a listener's (and authorities a scope's) one-probe table holds: past it,
+/// lookups take the general path. Each namespace has its own scope, which sees every service
+/// it imports, so these tables grow with namespaces × services; the bound keeps what they add
+/// to about a megabyte per scope.
+pub(crate) const MAX_INDEXED_NAMES: usize = 16_384;
 
 impl Listener {
     /// The listener on `port` (`None`: every port) of a scope of `namespace`.
@@ -732,20 +747,44 @@ impl Listener {
             (!name.contains('.')).then_some((&**name, *index))
         });
         let domains = hosts.domains.iter().map(|(name, index)| (&**name, *index));
-        let names = HostNames::new(short.chain(domains), MAX_HOST_LEN);
-        Self { port, hosts, names }
+        let indexed = hosts.domains.len() + hosts.short.len() <= MAX_INDEXED_NAMES;
+        let names = if indexed {
+            HostNames::new(short.chain(domains), MAX_HOST_LEN)
+        } else {
+            HostNames::default()
+        };
+        Self {
+            port,
+            hosts,
+            names,
+            indexed,
+            namespace: namespace.into(),
+        }
     }
 
     /// The host a caller of the scope reaches by `host` as the request sends it (any case):
-    /// `self.hosts.lookup(host lowercased, namespace)`, one probe.
+    /// `self.hosts.lookup(host lowercased, namespace)`, in one probe when the names are
+    /// indexed.
     #[inline]
     pub(crate) fn host(&self, host: &str) -> Option<&HostEntry> {
+        if !self.indexed {
+            let mut buffer = None;
+            return self
+                .hosts
+                .lookup(lowercase(host, &mut buffer)?, &self.namespace);
+        }
         self.hosts
             .hosts
             .get(usize::try_from(self.host_index(host)?).ok()?)
     }
 
-    /// [`Listener::host`]'s index in `self.hosts.hosts`.
+    /// Whether the names are in the one-probe table.
+    #[cfg(test)]
+    pub(crate) fn indexed(&self) -> bool {
+        self.indexed
+    }
+
+    /// [`Listener::host`]'s index in `self.hosts.hosts`, when the names are indexed.
     #[inline]
     fn host_index(&self, host: &str) -> Option<u32> {
         self.names.get(host.as_bytes())
