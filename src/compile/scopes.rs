@@ -652,13 +652,20 @@ spec:
         let mut known = 0;
         for scope in &scopes.list {
             for host in &variants {
-                for port in ["8080", "9090", "80", "443", "1234", "08080", "8080x", ""] {
-                    let authority = format!("{host}:{port}");
+                for port in [
+                    "8080", "9090", "80", "443", "1234", "08080", "8080x", "", "-",
+                ] {
+                    let authority = match port {
+                        "-" => host.clone(),
+                        port => format!("{host}:{port}"),
+                    };
                     let Some(hit) = scope.authority(&authority) else {
                         continue;
                     };
                     known += 1;
+                    // A bare name stands for port 80 (`http`'s default).
                     let (name, port) = split_host_port(&authority);
+                    let port = port.or(Some(80));
                     assert_eq!(
                         (name.len(), port),
                         (hit.host_len, Some(hit.port)),
@@ -691,7 +698,39 @@ spec:
         // Only lowercase, canonical authorities: anything else takes the general path.
         assert!(default.authority("SVC-B:8080").is_none());
         assert!(default.authority("svc-b:08080").is_none());
-        assert!(default.authority("svc-b").is_none());
+        assert!(default.authority("svc-b").is_some_and(|k| k.port == 80));
+
+        // A bare name is port 80 for `http` and 443 for `https`, fast path or not.
+        for namespace in ["default", "other", "narrow", "elsewhere"] {
+            let source = crate::Source::sidecar(namespace);
+            for host in [
+                "svc-b",
+                "svc-c",
+                "svc-b.default",
+                "api.example.com",
+                "x.example.com",
+            ] {
+                for (scheme, port) in [("http", 80), ("https", 443)] {
+                    let route = |authority: &str| {
+                        let request = http::Request::get(format!("{scheme}://{authority}/"))
+                            .body(())
+                            .unwrap_or_default();
+                        let decision = mesh.route(&request, &source);
+                        (
+                            decision.outcome(),
+                            decision.virtual_service().map(str::to_owned),
+                            decision.destination().map(|d| (d.host.to_owned(), d.port)),
+                            decision.request.port,
+                        )
+                    };
+                    assert_eq!(
+                        route(host),
+                        route(&format!("{host}:{port}")),
+                        "{scheme}://{host} from {namespace}"
+                    );
+                }
+            }
+        }
     }
 
     /// Past `MAX_INDEXED_NAMES` names a listener looks hosts up the general way, and the

@@ -268,7 +268,14 @@ impl Mesh {
         // A sidecar's common authority (`name:port` of a service it knows) in one probe: the
         // port's listener and the host, without splitting the authority.
         let known = match source.gateway_name() {
-            None => scope.authority(authority),
+            None => scope.authority(authority).filter(|known| {
+                // A bare name is indexed for port 80, the default port of all but `https`.
+                known.host_len < authority.len()
+                    || !request
+                        .uri()
+                        .scheme_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("https"))
+            }),
             Some(_) => None,
         };
         let facts = facts(request, authority, known.map(|k| (k.host_len, k.port)));

@@ -581,7 +581,8 @@ pub(crate) struct Scope {
     /// none): the endpoint pick reads it without hashing the host.
     pub(crate) destination_clusters: Vec<u32>,
     /// `name:port` authorities a caller commonly sends (each name of each listener, on the
-    /// ports of its service and of its listener), to what they resolve to in
+    /// ports of its service and of its listener, and alone for port 80), to what they resolve
+    /// to in
     /// `authority_targets`: one probe for the port's listener and the host, instead of
     /// splitting the authority, choosing the listener and looking the name up.
     pub(crate) authorities: ExactNames,
@@ -668,7 +669,10 @@ impl Scope {
                 ports.extend(listener.port);
                 ports.sort_unstable();
                 ports.dedup();
-                for &port in &ports {
+                // Each port as `name:port`, and the name alone for port 80 (the default port
+                // of `http`; `Scope::authority`'s caller drops that hit for `https`).
+                let spelled = ports.iter().map(|&port| (Some(port), port));
+                for (written, port) in spelled.chain([(None, 80)]) {
                     let Some(at) = self.listener_index(port) else {
                         continue;
                     };
@@ -682,7 +686,10 @@ impl Scope {
                         if keys.len() == MAX_INDEXED_NAMES {
                             return;
                         }
-                        keys.push(format!("{name}:{port}"));
+                        keys.push(match written {
+                            Some(port) => format!("{name}:{port}"),
+                            None => name.to_string(),
+                        });
                         targets.push(AuthorityTarget {
                             listener,
                             host,
@@ -698,8 +705,9 @@ impl Scope {
         self.authority_targets = targets.into_boxed_slice();
     }
 
-    /// What the authority `host:port` as sent resolves to, if it is one of
-    /// [`Scope::authorities`] (in lowercase: another case takes the general path).
+    /// What the authority `host:port` (or `host`, taken as port 80: not for `https`) as sent
+    /// resolves to, if it is one of [`Scope::authorities`] (in lowercase: another case takes
+    /// the general path).
     #[inline]
     pub(crate) fn authority(&self, authority: &str) -> Option<AuthorityHit<'_>> {
         let slot = self.authorities.get(authority.as_bytes())?;

@@ -118,8 +118,9 @@ pub(crate) fn words_eq<const FOLD: bool>(bytes: &[u8], lower: &[u8]) -> bool {
 }
 
 /// A hash of `bytes`, eight bytes per step, with (`FOLD`) or without its ASCII uppercase
-/// letters lowercased: the same for two strings [`words_eq`] finds equal. Not for untrusted
-/// keys of a table (no seed).
+/// letters lowercased: the same for two strings [`words_eq`] finds equal. It has no seed, so a
+/// configuration can choose names that collide: the tables keyed with it hold at most
+/// `MAX_INDEXED_NAMES` names (`route/table.rs`), which bounds the probes a build makes.
 #[inline]
 pub(crate) fn words_hash<const FOLD: bool>(bytes: &[u8]) -> u64 {
     // FxHash's multiplier; the length is mixed in first (the padding of short strings).
