@@ -584,7 +584,9 @@ pub(crate) struct Scope {
     /// ports of its service and of its listener, and alone for port 80), to what they resolve
     /// to in
     /// `authority_targets`: one probe for the port's listener and the host, instead of
-    /// splitting the authority, choosing the listener and looking the name up.
+    /// splitting the authority, choosing the listener and looking the name up. The port only
+    /// chooses the listener: Istio sets `ignore_port_in_host_matching`, so Envoy compares the
+    /// host without it (istio/istio `pilot/pkg/networking/core/httproute.go`).
     pub(crate) authorities: ExactNames,
     pub(crate) authority_targets: Box<[AuthorityTarget]>,
 }

@@ -1,7 +1,8 @@
 //! A table of lowercase names looked up by a name as a request sends it, eight bytes at a time
 //! ([`bytes::words_hash`], [`bytes::words_eq`]). [`HostNames`] ignores ASCII case without
 //! lowercasing the name first (host names are case-insensitive, RFC 4343, and Envoy lowercases
-//! the `:authority` before it matches virtual host domains); an [`ExactNames`] lookup is
+//! the `:authority` before it matches virtual host domains: `source/common/router/config_impl.cc`
+//! in envoyproxy/envoy, "hostnames are case insensitive"); an [`ExactNames`] lookup is
 //! cheaper and finds only a name in lowercase, for a fast path whose misses take the general
 //! one.
 
