@@ -16,7 +16,7 @@
 //!   labels satisfy, else its namespace's selector-less Sidecar, else the root namespace's
 //!   selector-less Sidecar (with `./` meaning the workload's namespace), else the default.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::known::Known;
 use super::routes::NumberedDestination;
@@ -277,6 +277,9 @@ impl<'k> Builder<'k, '_, '_, '_> {
         // their VirtualServices.
         let known: &'k Known<'_> = self.known;
         let mut imported: Vec<&'k Service> = Vec::new();
+        // The hosts of `imported`: a scope sees every service, so a scan per service would make
+        // a scope cost the square of the services.
+        let mut imported_hosts: HashSet<&'k str> = HashSet::new();
         let mut listeners: Vec<Listener> = Vec::new();
         let mut all_vs: Vec<u32> = Vec::new();
         for listener in egress {
@@ -289,7 +292,7 @@ impl<'k> Builder<'k, '_, '_, '_> {
             let services = self.services(namespace, &imports, port);
             let virtual_services = self.virtual_services(namespace, &imports);
             for s in &services {
-                if !imported.iter().any(|i| i.host == s.host) {
+                if imported_hosts.insert(s.host.as_str()) {
                     imported.push(s);
                 }
             }
@@ -319,10 +322,11 @@ impl<'k> Builder<'k, '_, '_, '_> {
                 continue;
             };
             for destination in &info.destinations {
-                if imported.iter().any(|s| s.host == *destination) {
+                if imported_hosts.contains(destination.as_str()) {
                     continue;
                 }
                 if let Some(service) = known.services.for_caller(destination, namespace) {
+                    imported_hosts.insert(service.host.as_str());
                     imported.push(service);
                 }
             }
@@ -394,6 +398,8 @@ impl<'k> Builder<'k, '_, '_, '_> {
         let known: &'k Known<'_> = self.known;
         let any = imports.get("*");
         let mut out: Vec<&'k Service> = Vec::new();
+        // Where each host is in `out` (one service per host).
+        let mut at: HashMap<&'k str, usize> = HashMap::new();
         for service in known.services.iter() {
             if !service.export.visible_to(namespace) {
                 continue;
@@ -414,13 +420,16 @@ impl<'k> Builder<'k, '_, '_, '_> {
                     continue;
                 }
             }
-            match out.iter_mut().find(|s| s.host == service.host) {
+            match at.get(service.host.as_str()).and_then(|&i| out.get_mut(i)) {
                 Some(existing) => {
                     if service.namespace == namespace && existing.namespace != namespace {
                         *existing = service;
                     }
                 }
-                None => out.push(service),
+                None => {
+                    at.insert(service.host.as_str(), out.len());
+                    out.push(service);
+                }
             }
         }
         out
@@ -444,6 +453,7 @@ impl<'k> Builder<'k, '_, '_, '_> {
             .filter(|i| i.namespace != namespace && named(i));
         let public = self.infos.iter().filter(|i| i.export.is_public());
         let mut out = Vec::new();
+        let mut listed: HashSet<u32> = HashSet::new();
         for info in private.chain(exported).chain(public) {
             if !info.mesh {
                 continue;
@@ -456,7 +466,7 @@ impl<'k> Builder<'k, '_, '_, '_> {
                     && (own.is_some_and(|i| i.virtual_service(h))
                         || any.is_some_and(|i| i.virtual_service(h)))
             });
-            if selected && !out.contains(&info.index) {
+            if selected && listed.insert(info.index) {
                 out.push(info.index);
             }
         }

@@ -37,6 +37,17 @@ pub(super) fn sidecar_hosts(
         host_entry(&mut sidecar, fqdn, Some(ports));
     }
     let rank: HashMap<u32, usize> = order.iter().enumerate().map(|(r, &vs)| (vs, r)).collect();
+    // The services by exact host, and those with a wildcard host: a VirtualService's ports come
+    // from the services its hosts match, found without a scan of every service per host.
+    let mut by_host: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut wildcard_services: Vec<usize> = Vec::new();
+    for (i, (fqdn, _)) in services.iter().enumerate() {
+        if fqdn.starts_with('*') {
+            wildcard_services.push(i);
+        } else {
+            by_host.entry(fqdn).or_default().push(i);
+        }
+    }
     let mut shadows: Vec<(u32, u32)> = Vec::new();
     for &vs in order {
         let Some(info) = infos.get(index(vs)) else {
@@ -61,12 +72,31 @@ pub(super) fn sidecar_hosts(
         // The ports of the services its hosts name: it has virtual hosts there (and on 80).
         let mut ports: Vec<u16> = Vec::new();
         for h in &info.hosts {
-            for (service, service_ports) in services {
-                if host::matches(h, service) {
-                    if service_ports.is_empty() {
-                        ports.push(0);
+            let mut add = |service_ports: &[u16]| {
+                if service_ports.is_empty() {
+                    ports.push(0);
+                }
+                ports.extend(service_ports);
+            };
+            if h.starts_with('*') {
+                for (service, service_ports) in services {
+                    if host::matches(h, service) {
+                        add(service_ports);
                     }
-                    ports.extend(service_ports);
+                }
+                continue;
+            }
+            // A concrete host matches a concrete service host only when equal.
+            for &i in by_host.get(h.as_str()).into_iter().flatten() {
+                if let Some((_, service_ports)) = services.get(i) {
+                    add(service_ports);
+                }
+            }
+            for &i in &wildcard_services {
+                if let Some((service, service_ports)) = services.get(i) {
+                    if host::matches(h, service) {
+                        add(service_ports);
+                    }
                 }
             }
         }
