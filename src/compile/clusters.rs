@@ -30,10 +30,9 @@ use crate::balance::outlier::{
     DEFAULT_BASE_EJECTION_TIME, DEFAULT_CONSECUTIVE, DEFAULT_INTERVAL,
     DEFAULT_MAX_EJECTION_PERCENT, DEFAULT_MAX_EJECTION_TIME, ENVOY_PANIC_THRESHOLD, OutlierConfig,
 };
-#[cfg(test)]
-use crate::config::DestinationRule;
 use crate::config::{
-    ConnectionPoolSettings, Duration as IstioDuration, OutlierDetection, Resource, SimpleLb,
+    ConnectionPoolSettings, DestinationRule, Duration as IstioDuration, OutlierDetection, Resource,
+    SimpleLb,
 };
 use crate::registry::endpoints::discover;
 use crate::registry::rules::RuleChoice;
@@ -112,37 +111,41 @@ pub(crate) fn build<'c>(
             .get(usize::try_from(rule).unwrap_or(usize::MAX))
             .map(|c| &c.rule)
     };
-    let mut wanted: BTreeMap<(String, Option<String>, u16, u32), ()> = BTreeMap::new();
-    let want = |wanted: &mut BTreeMap<_, ()>, host: &str, rule: u32, ports: &[u16]| {
+    // Borrowed and hashed while scopes are walked (each scope sees every service), sorted once.
+    let mut wanted: rustc_hash::FxHashSet<(&str, Option<&str>, u16, u32)> =
+        rustc_hash::FxHashSet::default();
+    fn want<'a>(
+        wanted: &mut rustc_hash::FxHashSet<(&'a str, Option<&'a str>, u16, u32)>,
+        host: &'a str,
+        rule: (u32, Option<&'a DestinationRule>),
+        ports: &[u16],
+    ) {
         for &port in ports {
-            wanted.insert((host.to_owned(), None, port, rule), ());
-            for subset in policy(rule).into_iter().flat_map(|r| r.subsets.iter()) {
-                wanted.insert((host.to_owned(), Some(subset.name.clone()), port, rule), ());
+            wanted.insert((host, None, port, rule.0));
+            for subset in rule.1.into_iter().flat_map(|r| r.subsets.iter()) {
+                wanted.insert((host, Some(subset.name.as_str()), port, rule.0));
             }
         }
-    };
+    }
+    // Scopes that share their hosts want the same clusters.
+    let mut walked = rustc_hash::FxHashSet::default();
     for scope in &tables.scopes.list {
-        for (host, seen) in &scope.hosts {
+        if !walked.insert(std::sync::Arc::as_ptr(&scope.hosts)) {
+            continue;
+        }
+        for (host, seen) in scope.hosts.iter() {
             if seen.exists {
                 want(
                     &mut wanted,
                     host,
-                    seen.rule,
+                    (seen.rule, policy(seen.rule)),
                     ports_of.get(&**host).map_or(&[], Vec::as_slice),
                 );
             }
         }
-        for (host, subset, port) in &destinations {
-            if let Some(seen) = scope.hosts.get(*host).filter(|s| s.exists) {
-                wanted.insert(
-                    (
-                        (*host).to_owned(),
-                        subset.map(String::from),
-                        *port,
-                        seen.rule,
-                    ),
-                    (),
-                );
+        for &(host, subset, port) in &destinations {
+            if let Some(seen) = scope.hosts.get(host).filter(|s| s.exists) {
+                wanted.insert((host, subset, port, seen.rule));
             }
         }
     }
@@ -156,12 +159,15 @@ pub(crate) fn build<'c>(
             .and_then(|i| u32::try_from(i).ok())
             .unwrap_or(NO_RULE);
         if rule.is_none() || id != NO_RULE {
-            want(&mut wanted, host, id, ports);
+            want(&mut wanted, host, (id, policy(id)), ports);
         }
     }
+    // In the order of (host, subset, port, rule): cluster ids do not depend on hashing.
+    let mut wanted: Vec<_> = wanted.into_iter().collect();
+    wanted.sort_unstable();
     let mut clusters = Clusters::default();
     let mut costs = Vec::new();
-    for (host, subset, port, rule_id) in wanted.into_keys() {
+    for (host, subset, port, rule_id) in wanted {
         let rule = policy(rule_id);
         let selector = match (&subset, rule) {
             (Some(name), Some(rule)) => match rule.subsets.iter().find(|s| &s.name == name) {
@@ -173,20 +179,11 @@ pub(crate) fn build<'c>(
             (Some(_), None) => Some(BTreeMap::from([(String::new(), String::from("\u{0}"))])),
             (None, _) => None,
         };
-        let components = Components::of(rule, subset.as_deref(), port);
+        let components = Components::of(rule, subset, port);
         let policy = policy_of(&components);
-        let all: Option<&[Endpoint]> = discovered.get(&(host.clone(), port)).map(Vec::as_slice);
-        let seed = seed_of(&host, subset.as_deref(), port);
-        let cluster = Cluster::new(
-            &host,
-            subset.as_deref(),
-            port,
-            rule_id,
-            selector,
-            policy,
-            all,
-            seed,
-        );
+        let all: Option<&[Endpoint]> = discovered.get(&(host.to_owned(), port)).map(Vec::as_slice);
+        let seed = seed_of(host, subset, port);
+        let cluster = Cluster::new(host, subset, port, rule_id, selector, policy, all, seed);
         if let Some(table) = Table::of(&cluster.policy, cluster.state().endpoints()) {
             costs.push(TableCost {
                 rule: rule_id,

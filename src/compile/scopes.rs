@@ -17,6 +17,7 @@
 //!   selector-less Sidecar (with `./` meaning the workload's namespace), else the default.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use super::known::Known;
 use super::routes::NumberedDestination;
@@ -26,9 +27,11 @@ use crate::registry::rules::RuleChoice;
 use crate::registry::services::Service;
 use crate::registry::visibility::service_annotation_export;
 use crate::route::table::{
-    Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost, Scopes, Tables,
+    Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost, Scopes, SidecarHosts,
+    Tables,
 };
 use crate::util::host;
+use crate::util::host_table::HostNames;
 
 /// The hosts one egress listener imports from one namespace (sidecar.go `hostClassification`).
 #[derive(Debug, Default)]
@@ -151,6 +154,10 @@ pub(super) fn build(
         tables,
         rule_ids: HashMap::new(),
         policies: Vec::new(),
+        listeners: HashMap::new(),
+        scope_hosts: HashMap::new(),
+        hasher: std::hash::RandomState::new(),
+        note_ids: HashMap::new(),
     };
     let mut scopes = Scopes::default();
     for namespace in namespaces(resources, &root) {
@@ -249,6 +256,45 @@ struct Builder<'k, 'r, 'i, 't> {
     rule_ids: HashMap<Vec<String>, u32>,
     /// Each choice, by index.
     policies: Vec<RuleChoice>,
+    /// The listener hosts built so far, by what they were built from.
+    listeners: HashMap<ListenerKey<'k>, (Arc<SidecarHosts>, Arc<HostNames>)>,
+    /// The scopes' hosts built so far, by the hash of their content.
+    scope_hosts: HashMap<u64, Vec<Arc<SeenHosts>>>,
+    hasher: std::hash::RandomState,
+    /// Each list of notes numbered so far, by content.
+    note_ids: HashMap<Vec<(String, String)>, u32>,
+}
+
+/// The hosts a scope's routes may send to ([`Scope::hosts`]).
+type SeenHosts = crate::route::table::ScopeHosts;
+
+/// What a listener's hosts are built from: its port, its services with the DestinationRule
+/// choice of each, and its VirtualServices in precedence order. Nothing else of the caller's
+/// namespace enters them.
+#[derive(PartialEq, Eq, Hash)]
+struct ListenerKey<'k> {
+    port: Option<u16>,
+    services: Vec<ServiceRef<'k>>,
+    rules: Vec<u32>,
+    virtual_services: Vec<u32>,
+}
+
+/// A service compared by identity: the registry holds each once.
+#[derive(Clone, Copy)]
+struct ServiceRef<'k>(&'k Service);
+
+impl PartialEq for ServiceRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for ServiceRef<'_> {}
+
+impl std::hash::Hash for ServiceRef<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(self.0, state);
+    }
 }
 
 impl<'k> Builder<'k, '_, '_, '_> {
@@ -280,7 +326,9 @@ impl<'k> Builder<'k, '_, '_, '_> {
         // The hosts of `imported`: a scope sees every service, so a scan per service would make
         // a scope cost the square of the services.
         let mut imported_hosts: HashSet<&'k str> = HashSet::new();
-        let mut listeners: Vec<Listener> = Vec::new();
+        // Each egress listener's port, services and VirtualServices; its hosts are built once
+        // the DestinationRule choices of the services are known.
+        let mut planned: Vec<ListenerKey<'k>> = Vec::new();
         let mut all_vs: Vec<u32> = Vec::new();
         for listener in egress {
             let imports = imports(listener, namespace);
@@ -297,26 +345,13 @@ impl<'k> Builder<'k, '_, '_, '_> {
                 }
             }
             all_vs.extend(&virtual_services);
-            let hosts = sidecar_hosts(
-                &virtual_services,
-                &services
-                    .iter()
-                    .map(|s| {
-                        let ports = match port {
-                            Some(p) => vec![p],
-                            None => s.ports.clone(),
-                        };
-                        (s.host.as_str(), ports)
-                    })
-                    .collect::<Vec<_>>(),
-                self.infos,
-            );
-            listeners.push(Listener::new(port, hosts, namespace));
+            planned.push(ListenerKey {
+                port,
+                services: services.into_iter().map(ServiceRef).collect(),
+                rules: Vec::new(),
+                virtual_services,
+            });
         }
-        // The catch-all listener last, as Envoy falls back to it.
-        listeners.sort_by_key(|l| l.port.is_none());
-        scope.listeners = listeners;
-        scope.index_authorities();
         for &vs in &all_vs {
             let Some(info) = self.infos.get(usize::try_from(vs).unwrap_or(usize::MAX)) else {
                 continue;
@@ -331,10 +366,11 @@ impl<'k> Builder<'k, '_, '_, '_> {
                 }
             }
         }
+        let mut hosts: SeenHosts = SeenHosts::default();
         for service in &imported {
             let rule = self.rule(namespace, &service.host, Some(&service.namespace));
             let notes = self.rule_notes(namespace, &service.host, Some(&service.namespace));
-            scope.hosts.insert(
+            hosts.insert(
                 service.host.as_str().into(),
                 ScopeHost {
                     exists: true,
@@ -345,7 +381,7 @@ impl<'k> Builder<'k, '_, '_, '_> {
         }
         for info in self.infos {
             for destination in &info.destinations {
-                if scope.hosts.contains_key(destination.as_str()) {
+                if hosts.contains_key(destination.as_str()) {
                     continue;
                 }
                 let seen = if known.services.contains(destination) {
@@ -368,22 +404,87 @@ impl<'k> Builder<'k, '_, '_, '_> {
                         notes: self.rule_notes(namespace, destination, None),
                     }
                 };
-                scope.hosts.insert(destination.as_str().into(), seen);
+                hosts.insert(destination.as_str().into(), seen);
             }
         }
-        // Each service's own virtual host knows its DestinationRule choice (the default route).
-        for listener in &mut scope.listeners {
-            for entry in &mut listener.hosts.hosts {
-                if entry.service_ports.is_some() {
-                    if let Some(seen) = scope.hosts.get(&*entry.fqdn).filter(|h| h.exists) {
-                        entry.rule = seen.rule;
-                    }
-                }
-            }
-        }
+        let mut listeners: Vec<Listener> = planned
+            .into_iter()
+            .map(|mut key| {
+                // Each service's own virtual host knows its DestinationRule choice (the default
+                // route).
+                key.rules = key
+                    .services
+                    .iter()
+                    .map(|s| {
+                        let seen = hosts.get(s.0.host.as_str()).filter(|h| h.exists);
+                        seen.map_or(NO_RULE, |h| h.rule)
+                    })
+                    .collect();
+                let port = key.port;
+                let (hosts, domains) = self.listener_hosts(key);
+                Listener::new(port, hosts, domains, namespace)
+            })
+            .collect();
+        // The catch-all listener last, as Envoy falls back to it.
+        listeners.sort_by_key(|l| l.port.is_none());
+        scope.listeners = listeners;
+        scope.index_authorities();
+        scope.hosts = self.shared_hosts(hosts);
         let index = u32::try_from(scopes.list.len()).unwrap_or(u32::MAX);
         scopes.list.push(scope);
         index
+    }
+
+    /// `hosts`, or an equal map an earlier scope has: scopes that see the same services with
+    /// the same DestinationRule choices share it.
+    fn shared_hosts(&mut self, hosts: SeenHosts) -> Arc<SeenHosts> {
+        // Independent of the map's order: a sum of each entry's hash.
+        let hash = hosts.iter().fold(0_u64, |sum, entry| {
+            sum.wrapping_add(std::hash::BuildHasher::hash_one(&self.hasher, entry))
+        });
+        let same = self.scope_hosts.entry(hash).or_default();
+        if let Some(shared) = same.iter().find(|shared| ***shared == hosts) {
+            return Arc::clone(shared);
+        }
+        let shared = Arc::new(hosts);
+        same.push(Arc::clone(&shared));
+        shared
+    }
+
+    /// The hosts of a listener that takes what `key` lists, with their domains: built the first
+    /// time, shared by every scope whose listener takes the same.
+    fn listener_hosts(&mut self, key: ListenerKey<'k>) -> (Arc<SidecarHosts>, Arc<HostNames>) {
+        if let Some(shared) = self.listeners.get(&key) {
+            return shared.clone();
+        }
+        let services: Vec<(&str, Vec<u16>)> = key
+            .services
+            .iter()
+            .map(|s| {
+                let ports = match key.port {
+                    Some(p) => vec![p],
+                    None => s.0.ports.clone(),
+                };
+                (s.0.host.as_str(), ports)
+            })
+            .collect();
+        let mut hosts = sidecar_hosts(&key.virtual_services, &services, self.infos);
+        let rules: HashMap<&str, u32> = services
+            .iter()
+            .map(|(host, _)| *host)
+            .zip(key.rules.iter().copied())
+            .collect();
+        for entry in &mut hosts.hosts {
+            if entry.service_ports.is_some() {
+                if let Some(&rule) = rules.get(&*entry.fqdn) {
+                    entry.rule = rule;
+                }
+            }
+        }
+        let domains = Arc::new(Listener::domain_names(&hosts));
+        let shared = (Arc::new(hosts), domains);
+        self.listeners.insert(key, shared.clone());
+        shared
     }
 
     /// The services one egress listener imports (sidecar.go `selectServices`): visible to
@@ -495,13 +596,18 @@ impl<'k> Builder<'k, '_, '_, '_> {
         if notes.is_empty() {
             return NO_NOTES;
         }
+        // Once per content: each scope asks again for the hosts it shares with others.
+        if let Some(&index) = self.note_ids.get(&notes) {
+            return index;
+        }
         let index = u32::try_from(self.tables.notes.len()).unwrap_or(NO_NOTES);
         self.tables.notes.push(
             notes
-                .into_iter()
-                .map(|(r, v)| (r.into(), v.into()))
+                .iter()
+                .map(|(r, v)| (r.as_str().into(), v.as_str().into()))
                 .collect(),
         );
+        self.note_ids.insert(notes, index);
         index
     }
 
@@ -589,6 +695,133 @@ spec:
     hosts: [other/*]
   - hosts: ["./*", default/svc-b.default.svc.cluster.local]
 "#;
+
+    /// Scopes share the hosts they build alike (listeners and destination hosts), and only
+    /// those: a private VirtualService, or a DestinationRule a namespace keeps to itself for
+    /// another namespace's host, gives that namespace hosts of its own, and its callers'
+    /// decisions follow them while the others' do not.
+    #[test]
+    fn scopes_share_only_what_they_build_alike() {
+        const SHARED: &str = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: svc-a, namespace: a}
+spec: {ports: [{name: http, port: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc-b, namespace: b}
+spec: {ports: [{name: http, port: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: svc-c, namespace: c}
+spec: {ports: [{name: http, port: 8080}]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: public, namespace: a}
+spec:
+  hosts: [svc-a.a.svc.cluster.local]
+  http: [{name: public, route: [{destination: {host: svc-a.a.svc.cluster.local}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: private, namespace: c}
+spec:
+  exportTo: ["."]
+  hosts: [svc-b.b.svc.cluster.local]
+  http: [{name: private, route: [{destination: {host: svc-c.c.svc.cluster.local}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: own, namespace: b}
+spec:
+  exportTo: ["."]
+  host: svc-a.a.svc.cluster.local
+  subsets: [{name: v1, labels: {version: v1}}]
+"#;
+        let loaded = from_str(SHARED, &LoadOptions::default());
+        assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+        let mesh = match super::super::compile(loaded.resources) {
+            Ok(mesh) => mesh,
+            Err(e) => panic!("{:#?}", e.diagnostics),
+        };
+        let scopes = &mesh.tables().scopes;
+        let scope = |namespace: &str| scopes.select(namespace, &[] as &[(Box<str>, Box<str>)]);
+        let listener_hosts = |namespace: &str| {
+            let listeners = &scope(namespace).listeners;
+            assert_eq!(listeners.len(), 1, "{namespace}");
+            listeners.first().map(|l| std::sync::Arc::clone(&l.hosts))
+        };
+        let (a, b, c, default) = (
+            listener_hosts("a"),
+            listener_hosts("b"),
+            listener_hosts("c"),
+            listener_hosts("default"),
+        );
+        let same = |x: &Option<std::sync::Arc<_>>, y: &Option<std::sync::Arc<_>>| {
+            x.as_ref()
+                .zip(y.as_ref())
+                .is_some_and(|(x, y)| std::sync::Arc::ptr_eq(x, y))
+        };
+        assert!(same(&a, &default), "a and default see the same listener");
+        assert!(!same(&a, &b), "b's DestinationRule for svc-a is its own");
+        assert!(!same(&a, &c), "c's VirtualService is private");
+        let hosts = |namespace: &str| std::sync::Arc::as_ptr(&scope(namespace).hosts);
+        assert_eq!(hosts("a"), hosts("default"));
+        assert_eq!(hosts("a"), hosts("c"));
+        assert_ne!(hosts("a"), hosts("b"));
+        // Short names stay the namespace's own, on shared hosts.
+        let found = |namespace: &str, name: &str| {
+            scope(namespace)
+                .listeners
+                .first()
+                .and_then(|l| l.host(name))
+                .map(|e| e.fqdn.to_string())
+        };
+        assert_eq!(
+            found("a", "svc-a").as_deref(),
+            Some("svc-a.a.svc.cluster.local")
+        );
+        assert_eq!(found("default", "svc-a"), None);
+        assert_eq!(
+            found("default", "SVC-A.a"),
+            Some("svc-a.a.svc.cluster.local".into())
+        );
+
+        // Decisions follow each namespace's own hosts.
+        let route = |namespace: &str, url: &str| {
+            let request = http::Request::get(url).body(()).unwrap_or_default();
+            let decision = mesh.route(&request, &crate::Source::sidecar(namespace));
+            let to = decision.destination().map(|d| d.host.to_string());
+            (decision.route().and_then(|r| r.name).map(str::to_owned), to)
+        };
+        let b_url = "http://svc-b.b.svc.cluster.local:8080/";
+        assert_eq!(
+            route("c", b_url),
+            (
+                Some("private".into()),
+                Some("svc-c.c.svc.cluster.local".into())
+            )
+        );
+        assert_eq!(
+            route("a", b_url),
+            (None, Some("svc-b.b.svc.cluster.local".into()))
+        );
+        assert_eq!(route("default", b_url), route("a", b_url));
+        let a_url = "http://svc-a.a.svc.cluster.local:8080/";
+        for namespace in ["a", "b", "c", "default"] {
+            assert_eq!(
+                route(namespace, a_url),
+                (
+                    Some("public".into()),
+                    Some("svc-a.a.svc.cluster.local".into())
+                ),
+                "{namespace}"
+            );
+        }
+    }
 
     /// A listener's one-probe lookup of the host as sent agrees with `SidecarHosts::lookup` of
     /// the lowercased host in the scope's namespace, for every name any listener knows, in

@@ -163,7 +163,7 @@ fn vs_host_entry(sidecar: &mut SidecarHosts, name: &str, shadows: &mut Vec<(u32,
                 service_port: None,
                 service_ports: None,
                 rule: NO_RULE,
-                service_clusters: Box::default(),
+                service_clusters: std::sync::OnceLock::new(),
             });
             sidecar.domains.insert(name.into(), own);
             shadows.push((own, idx));
@@ -196,7 +196,7 @@ fn host_entry(sidecar: &mut SidecarHosts, fqdn: &str, ports: Option<&[u16]>) -> 
         },
         service_ports: ports.map(Into::into),
         rule: NO_RULE,
-        service_clusters: Box::default(),
+        service_clusters: std::sync::OnceLock::new(),
     });
     if fqdn.starts_with('*') {
         return idx;

@@ -208,20 +208,24 @@ fn resolve_destination_clusters(tables: &mut Tables, numbered: &[NumberedDestina
     } = tables;
     for (scope, clusters) in scopes.list.iter_mut().zip(all) {
         scope.destination_clusters = clusters;
-        for listener in &mut scope.listeners {
-            resolve_service_clusters(&mut listener.hosts, found);
+        for listener in &scope.listeners {
+            resolve_service_clusters(&listener.hosts, found);
         }
     }
     resolve_service_clusters(registry, found);
 }
 
-/// Each host entry's default-route cluster per service port (`HostEntry::service_clusters`).
-fn resolve_service_clusters(hosts: &mut SidecarHosts, clusters: &Clusters) {
-    for entry in &mut hosts.hosts {
+/// Each host entry's default-route cluster per service port (`HostEntry::service_clusters`);
+/// once for hosts that scopes share.
+fn resolve_service_clusters(hosts: &SidecarHosts, clusters: &Clusters) {
+    for entry in &hosts.hosts {
         let Some(ports) = entry.service_ports.as_deref() else {
             continue;
         };
-        entry.service_clusters = ports
+        if entry.service_clusters.get().is_some() {
+            continue;
+        }
+        let resolved = ports
             .iter()
             .map(|port| {
                 clusters
@@ -229,5 +233,7 @@ fn resolve_service_clusters(hosts: &mut SidecarHosts, clusters: &Clusters) {
                     .unwrap_or(NO_CLUSTER)
             })
             .collect();
+        // Unset: checked above, and the tables are built on one thread.
+        let _ = entry.service_clusters.set(resolved);
     }
 }

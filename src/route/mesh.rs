@@ -324,7 +324,13 @@ impl Mesh {
                     .flat_map(|s| s.wildcard_entries(name))
                     .map(|e| e.virtual_services.as_slice());
                 if tracer.detailed() {
-                    self.trace_hidden(name, host, source.namespace(), sidecar, tracer);
+                    self.trace_hidden(
+                        name,
+                        host,
+                        source.namespace(),
+                        sidecar.map(|s| &**s),
+                        tracer,
+                    );
                 }
                 let mut result = Eval::NothingApplies;
                 'hosts: for candidates in exact.into_iter().chain(wildcards) {

@@ -2,6 +2,7 @@
 //! here is public.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -380,8 +381,9 @@ pub(crate) struct HostEntry {
     pub(crate) rule: u32,
     /// The default route's cluster on each of `service_ports`, in the same order (`NO_CLUSTER`
     /// when there is none): a request without a VirtualService picks its endpoint without
-    /// hashing the host. Empty until the clusters are built, and for a service of every port.
-    pub(crate) service_clusters: Box<[u32]>,
+    /// hashing the host. Unset until the clusters are built (set once through a shared
+    /// reference: scopes share their listeners' hosts), empty for a service of every port.
+    pub(crate) service_clusters: std::sync::OnceLock<Box<[u32]>>,
 }
 
 impl HostEntry {
@@ -399,6 +401,7 @@ impl HostEntry {
         let ports = self.service_ports.as_deref()?;
         let at = ports.iter().position(|p| *p == port)?;
         self.service_clusters
+            .get()?
             .get(at)
             .copied()
             .filter(|c| *c != NO_CLUSTER)
@@ -571,8 +574,8 @@ pub(crate) struct Scope {
     /// `BlackHoleCluster` (HTTP 502).
     pub(crate) registry_only: bool,
     /// Every host the scope's routes may send to: whether its cluster exists for the caller
-    /// and which DestinationRule applies.
-    pub(crate) hosts: HashMap<Box<str>, ScopeHost>,
+    /// and which DestinationRule applies. Shared by the scopes that see the same.
+    pub(crate) hosts: Arc<ScopeHosts>,
     /// The same for each route destination, by `CompiledDestination::id`, the subset checked:
     /// what a decision reads without hashing the host.
     pub(crate) destinations: Vec<ScopeHost>,
@@ -728,45 +731,71 @@ impl Scope {
 }
 
 /// One egress listener of a scope.
+///
+/// Its hosts and their domains do not depend on the caller's namespace, only on the services,
+/// DestinationRule choices and VirtualServices the listener takes, so the scopes of namespaces
+/// that see the same ones (every namespace without a `Sidecar`, when nothing is exported to
+/// one namespace alone) share them: what a namespace adds is its short names.
 #[derive(Debug, Default)]
 pub(crate) struct Listener {
     pub(crate) port: Option<u16>,
-    pub(crate) hosts: SidecarHosts,
-    /// Every name of `hosts` a caller of the scope's namespace reaches a host by (its short
-    /// names and every domain), to the host's index: [`SidecarHosts::lookup`] worked out for
-    /// that namespace when the scope compiles. Empty past [`MAX_INDEXED_NAMES`].
-    names: HostNames,
+    pub(crate) hosts: Arc<SidecarHosts>,
+    /// Every domain of `hosts` (names reachable from any namespace), to the host's index; empty
+    /// past [`MAX_INDEXED_NAMES`]. Shared with `hosts` ([`Listener::domain_names`]).
+    domains: Arc<HostNames>,
+    /// The short names a caller of the scope's namespace reaches a host by, to the host's
+    /// index; with `domains`, [`SidecarHosts::lookup`] worked out for that namespace when the
+    /// scope compiles.
+    short: HostNames,
     indexed: bool,
-    /// The scope's namespace, for the lookup when `names` is not built.
+    /// The scope's namespace, for the lookup when the names are not indexed.
     namespace: Box<str>,
 }
 
-/// The most names a listener's (and authorities a scope's) one-probe table holds: past it,
+/// The most names a listener's (and authorities a scope's) one-probe tables hold: past it,
 /// lookups take the general path. Each namespace has its own scope, which sees every service
-/// it imports, so these tables grow with namespaces × services; the bound keeps what they add
-/// to about a megabyte per scope.
+/// it imports; the bound keeps what a scope's own tables add to about a megabyte.
 pub(crate) const MAX_INDEXED_NAMES: usize = 16_384;
 
 impl Listener {
-    /// The listener on `port` (`None`: every port) of a scope of `namespace`.
-    pub(crate) fn new(port: Option<u16>, hosts: SidecarHosts, namespace: &str) -> Self {
-        // A short name first: `lookup` prefers the caller's namespace's service to a literal
-        // host of the same name. A short name with a dot is never looked up as one.
+    /// The table of every domain of `hosts`, for [`Listener::new`] (empty past
+    /// [`MAX_INDEXED_NAMES`] names).
+    pub(crate) fn domain_names(hosts: &SidecarHosts) -> HostNames {
+        if !Self::indexes(hosts) {
+            return HostNames::default();
+        }
+        let domains = hosts.domains.iter().map(|(name, index)| (&**name, *index));
+        HostNames::new(domains, MAX_HOST_LEN)
+    }
+
+    fn indexes(hosts: &SidecarHosts) -> bool {
+        hosts.domains.len() + hosts.short.len() <= MAX_INDEXED_NAMES
+    }
+
+    /// The listener on `port` (`None`: every port) of a scope of `namespace`; `domains` is
+    /// [`Listener::domain_names`] of `hosts`.
+    pub(crate) fn new(
+        port: Option<u16>,
+        hosts: Arc<SidecarHosts>,
+        domains: Arc<HostNames>,
+        namespace: &str,
+    ) -> Self {
+        let indexed = Self::indexes(&hosts);
+        // A short name with a dot is never looked up as one.
         let short = hosts.short.iter().filter_map(|(name, pairs)| {
             let (_, index) = pairs.iter().find(|(ns, _)| &**ns == namespace)?;
             (!name.contains('.')).then_some((&**name, *index))
         });
-        let domains = hosts.domains.iter().map(|(name, index)| (&**name, *index));
-        let indexed = hosts.domains.len() + hosts.short.len() <= MAX_INDEXED_NAMES;
-        let names = if indexed {
-            HostNames::new(short.chain(domains), MAX_HOST_LEN)
+        let short = if indexed {
+            HostNames::new(short, MAX_HOST_LEN)
         } else {
             HostNames::default()
         };
         Self {
             port,
             hosts,
-            names,
+            domains,
+            short,
             indexed,
             namespace: namespace.into(),
         }
@@ -797,12 +826,20 @@ impl Listener {
     /// [`Listener::host`]'s index in `self.hosts.hosts`, when the names are indexed.
     #[inline]
     fn host_index(&self, host: &str) -> Option<u32> {
-        self.names.get(host.as_bytes())
+        // A short name first: `lookup` prefers the caller's namespace's service to a literal
+        // host of the same name. One hash serves both tables.
+        let hash = HostNames::hash(host.as_bytes());
+        self.short
+            .get_hashed(hash, host.as_bytes())
+            .or_else(|| self.domains.get_hashed(hash, host.as_bytes()))
     }
 }
 
+/// The hosts of [`Scope::hosts`].
+pub(crate) type ScopeHosts = HashMap<Box<str>, ScopeHost>;
+
 /// A destination host as one scope sees it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct ScopeHost {
     /// Envoy has a cluster for it: a service imported into the scope, or a host no resource
     /// defines (meshroute takes an undefined host to exist: partial configurations).

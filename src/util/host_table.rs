@@ -101,7 +101,22 @@ impl<const FOLD: bool> HostTable<FOLD> {
         if self.buckets.is_empty() {
             return None;
         }
-        let hash = bytes::words_hash::<FOLD>(name);
+        self.get_hashed(Self::hash(name), name)
+    }
+
+    /// The hash [`HostTable::get_hashed`] takes: the same for every table of this kind, so
+    /// that one hash serves several lookups of a name.
+    #[inline]
+    pub(crate) fn hash(name: &[u8]) -> u64 {
+        bytes::words_hash::<FOLD>(name)
+    }
+
+    /// [`HostTable::get`] of `name`, whose [`HostTable::hash`] is `hash`.
+    #[inline]
+    pub(crate) fn get_hashed(&self, hash: u64, name: &[u8]) -> Option<u32> {
+        if self.buckets.is_empty() {
+            return None;
+        }
         let mask = self.buckets.len() - 1;
         let mut at = self.first_bucket(hash);
         loop {
