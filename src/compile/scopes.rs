@@ -268,14 +268,15 @@ struct Builder<'k, 'r, 'i, 't> {
 /// The hosts a scope's routes may send to ([`Scope::hosts`]).
 type SeenHosts = crate::route::table::ScopeHosts;
 
-/// What a listener's hosts are built from: its port, its services with the DestinationRule
-/// choice of each, and its VirtualServices in precedence order. Nothing else of the caller's
-/// namespace enters them.
+/// What a listener's hosts are built from: its port, its services and its VirtualServices in
+/// precedence order. Nothing else of the caller's namespace enters them but the DestinationRule
+/// choice of each service's default route, which a scope that differs keeps as its own
+/// (`Scope::rule_overrides`): one namespace's rule for another's host must not cost a copy of
+/// every host.
 #[derive(PartialEq, Eq, Hash)]
 struct ListenerKey<'k> {
     port: Option<u16>,
     services: Vec<ServiceRef<'k>>,
-    rules: Vec<u32>,
     virtual_services: Vec<u32>,
 }
 
@@ -348,7 +349,6 @@ impl<'k> Builder<'k, '_, '_, '_> {
             planned.push(ListenerKey {
                 port,
                 services: services.into_iter().map(ServiceRef).collect(),
-                rules: Vec::new(),
                 virtual_services,
             });
         }
@@ -409,10 +409,10 @@ impl<'k> Builder<'k, '_, '_, '_> {
         }
         let mut listeners: Vec<Listener> = planned
             .into_iter()
-            .map(|mut key| {
+            .map(|key| {
                 // Each service's own virtual host knows its DestinationRule choice (the default
                 // route).
-                key.rules = key
+                let rules: Vec<u32> = key
                     .services
                     .iter()
                     .map(|s| {
@@ -421,8 +421,21 @@ impl<'k> Builder<'k, '_, '_, '_> {
                     })
                     .collect();
                 let port = key.port;
-                let (hosts, domains) = self.listener_hosts(key);
-                Listener::new(port, hosts, domains, namespace)
+                let (shared, domains) = self.listener_hosts(key, &rules);
+                // The hosts are shared with scopes whose DestinationRule choices may differ
+                // (a namespace's own rule for another namespace's host): the scope's own
+                // choice, where it differs, is kept on the scope.
+                for entry in &shared.hosts {
+                    if entry.service_ports.is_none() {
+                        continue;
+                    }
+                    let own = hosts.get(&*entry.fqdn).filter(|h| h.exists);
+                    let own = own.map_or(NO_RULE, |h| h.rule);
+                    if own != entry.rule {
+                        scope.rule_overrides.insert(entry.fqdn.as_ref().into(), own);
+                    }
+                }
+                Listener::new(port, shared, domains, namespace)
             })
             .collect();
         // The catch-all listener last, as Envoy falls back to it.
@@ -452,8 +465,13 @@ impl<'k> Builder<'k, '_, '_, '_> {
     }
 
     /// The hosts of a listener that takes what `key` lists, with their domains: built the first
-    /// time, shared by every scope whose listener takes the same.
-    fn listener_hosts(&mut self, key: ListenerKey<'k>) -> (Arc<SidecarHosts>, Arc<HostNames>) {
+    /// time, with `rules` (the DestinationRule choice of each of `key.services`) as each
+    /// service's default route's, and shared by every scope whose listener takes the same.
+    fn listener_hosts(
+        &mut self,
+        key: ListenerKey<'k>,
+        rules: &[u32],
+    ) -> (Arc<SidecarHosts>, Arc<HostNames>) {
         if let Some(shared) = self.listeners.get(&key) {
             return shared.clone();
         }
@@ -472,7 +490,7 @@ impl<'k> Builder<'k, '_, '_, '_> {
         let rules: HashMap<&str, u32> = services
             .iter()
             .map(|(host, _)| *host)
-            .zip(key.rules.iter().copied())
+            .zip(rules.iter().copied())
             .collect();
         for entry in &mut hosts.hosts {
             if entry.service_ports.is_some() {
@@ -738,8 +756,8 @@ kind: DestinationRule
 metadata: {name: own, namespace: b}
 spec:
   exportTo: ["."]
-  host: svc-a.a.svc.cluster.local
-  subsets: [{name: v1, labels: {version: v1}}]
+  host: svc-c.c.svc.cluster.local
+  trafficPolicy: {loadBalancer: {simple: RANDOM}}
 "#;
         let loaded = from_str(SHARED, &LoadOptions::default());
         assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
@@ -766,12 +784,21 @@ spec:
                 .is_some_and(|(x, y)| std::sync::Arc::ptr_eq(x, y))
         };
         assert!(same(&a, &default), "a and default see the same listener");
-        assert!(!same(&a, &b), "b's DestinationRule for svc-a is its own");
+        assert!(same(&a, &b), "b's own DestinationRule is an override");
         assert!(!same(&a, &c), "c's VirtualService is private");
         let hosts = |namespace: &str| std::sync::Arc::as_ptr(&scope(namespace).hosts);
         assert_eq!(hosts("a"), hosts("default"));
         assert_eq!(hosts("a"), hosts("c"));
         assert_ne!(hosts("a"), hosts("b"));
+        let c_host = "svc-c.c.svc.cluster.local";
+        let rule_of = |namespace: &str| scope(namespace).hosts.get(c_host).map(|h| h.rule);
+        assert_ne!(rule_of("a"), rule_of("b"));
+        assert_eq!(
+            scope("b").rule_overrides.get(c_host).copied(),
+            rule_of("b"),
+            "b's choice for svc-c is kept on b's scope"
+        );
+        assert!(scope("a").rule_overrides.is_empty() && scope("c").rule_overrides.is_empty());
         // Short names stay the namespace's own, on shared hosts.
         let found = |namespace: &str, name: &str| {
             scope(namespace)
@@ -810,6 +837,23 @@ spec:
             (None, Some("svc-b.b.svc.cluster.local".into()))
         );
         assert_eq!(route("default", b_url), route("a", b_url));
+        // The default route to svc-c takes each caller's own DestinationRule choice: its
+        // cluster.
+        let endpoint = crate::Endpoint::new([127, 0, 0, 1].into(), 8080);
+        assert!(mesh.set_endpoints(c_host, 8080, &[endpoint]).is_ok());
+        let c_url = "http://svc-c.c.svc.cluster.local:8080/";
+        for namespace in ["a", "b", "c", "default"] {
+            let request = http::Request::get(c_url).body(()).unwrap_or_default();
+            let decision = mesh.route(&request, &crate::Source::sidecar(namespace));
+            let rule = rule_of(namespace).unwrap_or(super::NO_RULE);
+            let expected = mesh.tables().clusters.find(c_host, None, 8080, rule);
+            assert!(expected.is_some(), "{namespace}");
+            assert_eq!(
+                decision.endpoint.as_ref().map(|e| e.cluster),
+                expected,
+                "{namespace}"
+            );
+        }
         let a_url = "http://svc-a.a.svc.cluster.local:8080/";
         for namespace in ["a", "b", "c", "default"] {
             assert_eq!(

@@ -79,6 +79,11 @@ pub(crate) struct RuleChoice {
 #[derive(Debug)]
 pub(crate) struct Rules<'r> {
     entries: Vec<RuleEntry<'r>>,
+    /// The entries of each concrete host, in order: a lookup costs the rules of its host, not
+    /// every rule (scopes look up every host they see).
+    by_host: std::collections::HashMap<String, Vec<usize>>,
+    /// The entries with a wildcard host, in order.
+    wildcards: Vec<usize>,
     root: String,
 }
 
@@ -93,7 +98,7 @@ impl<'r> Rules<'r> {
                 b.namespace(),
             ))
         });
-        let entries = ordered
+        let entries: Vec<RuleEntry<'r>> = ordered
             .into_iter()
             .filter_map(|r| match &r.body {
                 Body::DestinationRule(dr) => {
@@ -122,10 +127,39 @@ impl<'r> Rules<'r> {
                 _ => None,
             })
             .collect();
+        let mut by_host: std::collections::HashMap<String, Vec<usize>> =
+            std::collections::HashMap::new();
+        let mut wildcards = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            if entry.host.starts_with('*') {
+                wildcards.push(i);
+            } else {
+                by_host.entry(entry.host.clone()).or_default().push(i);
+            }
+        }
         Self {
             entries,
+            by_host,
+            wildcards,
             root: settings.root_namespace().to_owned(),
         }
+    }
+
+    /// The entries for exactly `fqdn`, in order.
+    fn exact<'a>(&'a self, fqdn: &str) -> impl Iterator<Item = &'a RuleEntry<'r>> + 'a {
+        self.by_host
+            .get(fqdn)
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.entries.get(i))
+    }
+
+    /// The entries with a wildcard host that matches `fqdn`, in order.
+    fn wildcard<'a>(&'a self, fqdn: &str) -> impl Iterator<Item = &'a RuleEntry<'r>> {
+        self.wildcards
+            .iter()
+            .filter_map(|&i| self.entries.get(i))
+            .filter(move |e| host::matches(&e.host, fqdn))
     }
 
     /// Why each DestinationRule for `fqdn` applies or not for a caller in `caller`:
@@ -147,11 +181,10 @@ impl<'r> Rules<'r> {
             caller.to_owned()
         };
         let mut out = Vec::new();
-        for e in &self.entries {
-            let names = e.host == fqdn || (e.host.starts_with('*') && host::matches(&e.host, fqdn));
-            if !names {
-                continue;
-            }
+        // Every entry whose host names `fqdn`, in order.
+        let mut naming: Vec<&RuleEntry<'r>> = self.exact(fqdn).chain(self.wildcard(fqdn)).collect();
+        naming.sort_by_key(|e| std::ptr::from_ref(*e));
+        for e in naming {
             let key = e.key();
             let verdict = match &chosen {
                 Some(c) if c.keys.contains(&key) => format!(
@@ -226,27 +259,18 @@ impl<'r> Rules<'r> {
         fqdn: &str,
         eligible: impl Fn(&RuleEntry<'r>) -> bool,
     ) -> Option<Vec<&RuleEntry<'r>>> {
-        let exact: Vec<&RuleEntry<'r>> = self
-            .entries
-            .iter()
-            .filter(|e| e.host == fqdn && eligible(e))
-            .collect();
+        let exact: Vec<&RuleEntry<'r>> = self.exact(fqdn).filter(|e| eligible(e)).collect();
         if !exact.is_empty() {
             return Some(exact);
         }
-        let wildcard = |e: &RuleEntry<'r>| {
-            e.host.starts_with('*') && host::matches(&e.host, fqdn) && eligible(e)
-        };
         let best = self
-            .entries
-            .iter()
-            .filter(|e| wildcard(e))
+            .wildcard(fqdn)
+            .filter(|e| eligible(e))
             .map(|e| e.host.len())
             .max()?;
         Some(
-            self.entries
-                .iter()
-                .filter(|e| wildcard(e) && e.host.len() == best)
+            self.wildcard(fqdn)
+                .filter(|e| eligible(e) && e.host.len() == best)
                 .collect(),
         )
     }

@@ -434,8 +434,14 @@ impl Mesh {
                 Fallback::BlackHole => decision.outcome = Outcome::BlackHole,
                 Fallback::Service(entry) => {
                     let host = &entry.fqdn;
-                    default_rule = Some(entry.rule);
-                    default_cluster = entry.service_cluster(decision.request.port);
+                    // The entry may be shared with scopes that choose another rule.
+                    match scope.rule_overrides.get(&*entry.fqdn) {
+                        None => {
+                            default_rule = Some(entry.rule);
+                            default_cluster = entry.service_cluster(decision.request.port);
+                        }
+                        Some(&rule) => default_rule = Some(rule),
+                    }
                     let port = Some(decision.request.port).or(entry.service_port);
                     decision.outcome = Outcome::NoVirtualService;
                     decision.service_host = Some(host);

@@ -576,6 +576,10 @@ pub(crate) struct Scope {
     /// Every host the scope's routes may send to: whether its cluster exists for the caller
     /// and which DestinationRule applies. Shared by the scopes that see the same.
     pub(crate) hosts: Arc<ScopeHosts>,
+    /// The service hosts whose default route takes another DestinationRule choice for this
+    /// scope than their (shared) listener entry's `HostEntry::rule`: that choice. Usually
+    /// empty.
+    pub(crate) rule_overrides: HashMap<Box<str>, u32>,
     /// The same for each route destination, by `CompiledDestination::id`, the subset checked:
     /// what a decision reads without hashing the host.
     pub(crate) destinations: Vec<ScopeHost>,
