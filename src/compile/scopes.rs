@@ -27,8 +27,8 @@ use crate::registry::rules::RuleChoice;
 use crate::registry::services::Service;
 use crate::registry::visibility::service_annotation_export;
 use crate::route::table::{
-    Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost, Scopes, SidecarHosts,
-    Tables,
+    Authorities, Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost, Scopes,
+    SidecarHosts, Tables,
 };
 use crate::util::host;
 use crate::util::host_table::HostNames;
@@ -155,6 +155,7 @@ pub(super) fn build(
         rule_ids: HashMap::new(),
         policies: Vec::new(),
         listeners: HashMap::new(),
+        authorities: HashMap::new(),
         scope_hosts: HashMap::new(),
         hasher: std::hash::RandomState::new(),
         note_ids: HashMap::new(),
@@ -258,6 +259,9 @@ struct Builder<'k, 'r, 'i, 't> {
     policies: Vec<RuleChoice>,
     /// The listener hosts built so far, by what they were built from.
     listeners: HashMap<ListenerKey<'k>, (Arc<SidecarHosts>, Arc<HostNames>)>,
+    /// The authorities with a dot built so far, by the listener hosts they were built from
+    /// (each kept alive by `listeners`, so an address names one).
+    authorities: HashMap<Vec<*const SidecarHosts>, Arc<Authorities>>,
     /// The scopes' hosts built so far, by the hash of their content.
     scope_hosts: HashMap<u64, Vec<Arc<SeenHosts>>>,
     hasher: std::hash::RandomState,
@@ -441,7 +445,20 @@ impl<'k> Builder<'k, '_, '_, '_> {
         // The catch-all listener last, as Envoy falls back to it.
         listeners.sort_by_key(|l| l.port.is_none());
         scope.listeners = listeners;
-        scope.index_authorities();
+        scope.authorities = scope.index_authorities(false);
+        let shared_by: Vec<*const SidecarHosts> = scope
+            .listeners
+            .iter()
+            .map(|l| Arc::as_ptr(&l.hosts))
+            .collect();
+        scope.shared_authorities = match self.authorities.get(&shared_by) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                let shared = Arc::new(scope.index_authorities(true));
+                self.authorities.insert(shared_by, Arc::clone(&shared));
+                shared
+            }
+        };
         scope.hosts = self.shared_hosts(hosts);
         let index = u32::try_from(scopes.list.len()).unwrap_or(u32::MAX);
         scopes.list.push(scope);

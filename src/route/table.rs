@@ -589,13 +589,30 @@ pub(crate) struct Scope {
     pub(crate) destination_clusters: Vec<u32>,
     /// `name:port` authorities a caller commonly sends (each name of each listener, on the
     /// ports of its service and of its listener, and alone for port 80), to what they resolve
-    /// to in
-    /// `authority_targets`: one probe for the port's listener and the host, instead of
-    /// splitting the authority, choosing the listener and looking the name up. The port only
-    /// chooses the listener: Istio sets `ignore_port_in_host_matching`, so Envoy compares the
-    /// host without it (istio/istio `pilot/pkg/networking/core/httproute.go`).
-    pub(crate) authorities: ExactNames,
-    pub(crate) authority_targets: Box<[AuthorityTarget]>,
+    /// to: one probe for the port's listener and the host, instead of splitting the authority,
+    /// choosing the listener and looking the name up. The port only chooses the listener:
+    /// Istio sets `ignore_port_in_host_matching`, so Envoy compares the host without it
+    /// (istio/istio `pilot/pkg/networking/core/httproute.go`). These are the names without a
+    /// dot (short names: the scope's namespace's own).
+    pub(crate) authorities: Authorities,
+    /// The same for the names with a dot, which resolve alike in every scope with the same
+    /// listeners: shared by those scopes.
+    pub(crate) shared_authorities: Arc<Authorities>,
+}
+
+/// `name:port` authorities, to what they resolve to ([`Scope::authorities`]).
+#[derive(Debug, Default)]
+pub(crate) struct Authorities {
+    names: ExactNames,
+    targets: Box<[AuthorityTarget]>,
+}
+
+impl Authorities {
+    #[inline]
+    fn get(&self, hash: u64, authority: &[u8]) -> Option<&AuthorityTarget> {
+        let slot = self.names.get_hashed(hash, authority)?;
+        self.targets.get(usize::try_from(slot).ok()?)
+    }
 }
 
 /// What an authority of [`Scope::authorities`] resolves to.
@@ -638,16 +655,17 @@ impl Scope {
             .position(|l| l.port.is_none_or(|p| p == port))
     }
 
-    /// Fills [`Scope::authorities`] once the listeners are final: for each name a listener
-    /// knows, on each port of its service and of the listener, the authority `name:port` and
-    /// what [`Scope::listener`] and [`Listener::host`] make of it. Names that are not plain
-    /// host names (a `:` or a leading `[`, which `split_host_port` reads otherwise) are left
-    /// to the general path.
-    pub(crate) fn index_authorities(&mut self) {
+    /// [`Scope::authorities`] (`dotted`: [`Scope::shared_authorities`]) once the listeners are
+    /// final: for each name a listener knows (with a dot or without), on each port of its
+    /// service and of the listener, the authority `name:port` and what [`Scope::listener`]
+    /// and [`Listener::host`] make of it. Names that are not plain host names (a `:` or a
+    /// leading `[`, which `split_host_port` reads otherwise) are left to the general path, and
+    /// so is every name when there would be more than [`MAX_INDEXED_NAMES`] authorities.
+    pub(crate) fn index_authorities(&self, dotted: bool) -> Authorities {
         let mut keys: Vec<String> = Vec::new();
         let mut targets: Vec<AuthorityTarget> = Vec::new();
         if self.listeners.iter().any(|l| !l.indexed) {
-            return;
+            return Authorities::default();
         }
         for listener in &self.listeners {
             let names = listener
@@ -657,6 +675,9 @@ impl Scope {
                 .chain(listener.hosts.short.keys());
             for name in names {
                 if name.contains(':') || name.starts_with('[') || name.len() > MAX_HOST_LEN {
+                    continue;
+                }
+                if bytes::contains(name.as_bytes(), b'.') != dotted {
                     continue;
                 }
                 let Some(entry) = listener.host(name) else {
@@ -693,7 +714,7 @@ impl Scope {
                         .zip(u16::try_from(name.len()).ok());
                     if let Some(((host, listener), name_len)) = target {
                         if keys.len() == MAX_INDEXED_NAMES {
-                            return;
+                            return Authorities::default();
                         }
                         keys.push(match written {
                             Some(port) => format!("{name}:{port}"),
@@ -710,8 +731,10 @@ impl Scope {
             }
         }
         let slots = (0_u32..).zip(&keys).map(|(i, key)| (key.as_str(), i));
-        self.authorities = ExactNames::new(slots, MAX_HOST_LEN + 6);
-        self.authority_targets = targets.into_boxed_slice();
+        Authorities {
+            names: ExactNames::new(slots, MAX_HOST_LEN + 6),
+            targets: targets.into_boxed_slice(),
+        }
     }
 
     /// What the authority `host:port` (or `host`, taken as port 80: not for `https`) as sent
@@ -719,8 +742,12 @@ impl Scope {
     /// the general path).
     #[inline]
     pub(crate) fn authority(&self, authority: &str) -> Option<AuthorityHit<'_>> {
-        let slot = self.authorities.get(authority.as_bytes())?;
-        let target = self.authority_targets.get(usize::try_from(slot).ok()?)?;
+        let bytes = authority.as_bytes();
+        let hash = ExactNames::hash(bytes);
+        let target = self
+            .authorities
+            .get(hash, bytes)
+            .or_else(|| self.shared_authorities.get(hash, bytes))?;
         let listener = self.listeners.get(usize::try_from(target.listener).ok()?)?;
         Some(AuthorityHit {
             listener,

@@ -96,7 +96,7 @@ impl<const FOLD: bool> HostTable<FOLD> {
     }
 
     /// The value of `name` (ASCII case ignored with `FOLD`).
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn get(&self, name: &[u8]) -> Option<u32> {
         if self.buckets.is_empty() {
             return None;
