@@ -1,4 +1,5 @@
-//! Load + validate cost, for the seed files and a generated 5,000-route configuration.
+//! Load + validate cost, for the seed files, a generated 5,000-route configuration and 20
+//! namespaces of 100 Services each.
 //!
 //! Each group carries its own baseline measured in the same run: parsing the same text into a
 //! generic value with the same YAML parser (`parse_only`). Read the other figures as multiples of it.
@@ -49,6 +50,25 @@ pub fn generated(routes: usize) -> String {
     text
 }
 
+/// `namespaces` namespaces of `services` Services each (one port), each namespace with one
+/// VirtualService: without a `Sidecar`, every namespace's scope sees every service, so this
+/// shows what scopes cost as namespaces grow (`compile/scopes.rs` shares what they build
+/// alike).
+pub fn namespaces(namespaces: usize, services: usize) -> String {
+    let mut text = String::new();
+    for n in 0..namespaces {
+        for s in 0..services {
+            text.push_str(&format!(
+                "---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc{s}, namespace: ns{n}}}\nspec: {{selector: {{app: svc{s}}}, ports: [{{name: http, port: 8080}}]}}\n"
+            ));
+        }
+        text.push_str(&format!(
+            "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: vs0, namespace: ns{n}}}\nspec:\n  hosts: [svc0]\n  http: [{{route: [{{destination: {{host: svc0}}}}]}}]\n"
+        ));
+    }
+    text
+}
+
 fn bench(c: &mut Criterion, name: &str, text: &str) {
     let options = LoadOptions::default();
     let mut group = c.benchmark_group(name);
@@ -80,6 +100,11 @@ fn bench(c: &mut Criterion, name: &str, text: &str) {
 fn compile_benches(c: &mut Criterion) {
     bench(c, "compile/seed", &seed_text());
     bench(c, "compile/5000_routes", &generated(5_000));
+    bench(
+        c,
+        "compile/20_namespaces_x_100_services",
+        &namespaces(20, 100),
+    );
 }
 
 criterion_group!(benches, compile_benches);
