@@ -127,13 +127,20 @@ pub(crate) fn build<'c>(
             }
         }
     }
-    // Scopes that share their hosts want the same clusters.
+    // Scopes that share hosts want the same clusters for them: each shared map is walked
+    // once, and each scope's own entries.
     let mut walked = rustc_hash::FxHashSet::default();
     for scope in &tables.scopes.list {
-        if !walked.insert(std::sync::Arc::as_ptr(&scope.hosts)) {
-            continue;
-        }
-        for (host, seen) in scope.hosts.iter() {
+        let shared = Some(&*scope.hosts.shared)
+            .filter(|_| walked.insert(std::sync::Arc::as_ptr(&scope.hosts.shared)))
+            .into_iter()
+            .flatten();
+        let own = scope
+            .hosts
+            .own
+            .iter()
+            .filter_map(|(host, seen)| Some((host, seen.as_ref()?)));
+        for (host, seen) in shared.chain(own) {
             if seen.exists {
                 want(
                     &mut wanted,

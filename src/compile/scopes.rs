@@ -27,8 +27,8 @@ use crate::registry::rules::RuleChoice;
 use crate::registry::services::Service;
 use crate::registry::visibility::service_annotation_export;
 use crate::route::table::{
-    Authorities, Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost, Scopes,
-    SidecarHosts, Tables,
+    Authorities, Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost,
+    ScopeHosts, Scopes, SidecarHosts, Tables,
 };
 use crate::util::host;
 use crate::util::host_table::HostNames;
@@ -157,6 +157,7 @@ pub(super) fn build(
         listeners: HashMap::new(),
         authorities: HashMap::new(),
         scope_hosts: HashMap::new(),
+        base_hosts: None,
         hasher: std::hash::RandomState::new(),
         note_ids: HashMap::new(),
     };
@@ -199,7 +200,7 @@ pub(super) fn build(
             .iter()
             .map(|d| {
                 let subset = d.subset.as_deref();
-                let Some(seen) = scope.hosts.get(&*d.host).copied().filter(|h| h.exists) else {
+                let Some(seen) = scope.hosts.get(&d.host).copied().filter(|h| h.exists) else {
                     return ScopeHost::default();
                 };
                 let subset_defined = subset.is_none_or(|subset| {
@@ -264,13 +265,15 @@ struct Builder<'k, 'r, 'i, 't> {
     authorities: HashMap<Vec<*const SidecarHosts>, Arc<Authorities>>,
     /// The scopes' hosts built so far, by the hash of their content.
     scope_hosts: HashMap<u64, Vec<Arc<SeenHosts>>>,
+    /// The first scope's hosts, which a scope that differs in a few hosts shares.
+    base_hosts: Option<Arc<SeenHosts>>,
     hasher: std::hash::RandomState,
     /// Each list of notes numbered so far, by content.
     note_ids: HashMap<Vec<(String, String)>, u32>,
 }
 
-/// The hosts a scope's routes may send to ([`Scope::hosts`]).
-type SeenHosts = crate::route::table::ScopeHosts;
+/// The hosts a scope's routes may send to, before they are shared ([`Scope::hosts`]).
+type SeenHosts = crate::route::table::HostMap;
 
 /// What a listener's hosts are built from: its port, its services and its VirtualServices in
 /// precedence order. Nothing else of the caller's namespace enters them but the DestinationRule
@@ -465,20 +468,51 @@ impl<'k> Builder<'k, '_, '_, '_> {
         index
     }
 
-    /// `hosts`, or an equal map an earlier scope has: scopes that see the same services with
-    /// the same DestinationRule choices share it.
-    fn shared_hosts(&mut self, hosts: SeenHosts) -> Arc<SeenHosts> {
+    /// `hosts` as a scope keeps them: an equal map an earlier scope has, else the first
+    /// scope's map with this one's differences (when they are few), else a map of its own
+    /// that later scopes may share.
+    fn shared_hosts(&mut self, hosts: SeenHosts) -> ScopeHosts {
         // Independent of the map's order: a sum of each entry's hash.
         let hash = hosts.iter().fold(0_u64, |sum, entry| {
             sum.wrapping_add(std::hash::BuildHasher::hash_one(&self.hasher, entry))
         });
         let same = self.scope_hosts.entry(hash).or_default();
         if let Some(shared) = same.iter().find(|shared| ***shared == hosts) {
-            return Arc::clone(shared);
+            return ScopeHosts {
+                shared: Arc::clone(shared),
+                own: Default::default(),
+            };
+        }
+        if let Some(base) = &self.base_hosts {
+            let mut own: crate::route::table::HostMap<Option<ScopeHost>> = Default::default();
+            // Few: an eighth of the hosts, or 16.
+            let few = ((hosts.len() + base.len()) / 8).max(16);
+            for (host, seen) in &hosts {
+                if base.get(host) != Some(seen) && own.len() <= few {
+                    own.insert(host.clone(), Some(*seen));
+                }
+            }
+            for host in base.keys() {
+                if !hosts.contains_key(host) && own.len() <= few {
+                    own.insert(host.clone(), None);
+                }
+            }
+            if own.len() <= few {
+                return ScopeHosts {
+                    shared: Arc::clone(base),
+                    own,
+                };
+            }
         }
         let shared = Arc::new(hosts);
         same.push(Arc::clone(&shared));
-        shared
+        if self.base_hosts.is_none() {
+            self.base_hosts = Some(Arc::clone(&shared));
+        }
+        ScopeHosts {
+            shared,
+            own: Default::default(),
+        }
     }
 
     /// The hosts of a listener that takes what `key` lists, with their domains: built the first
@@ -803,10 +837,15 @@ spec:
         assert!(same(&a, &default), "a and default see the same listener");
         assert!(same(&a, &b), "b's own DestinationRule is an override");
         assert!(!same(&a, &c), "c's VirtualService is private");
-        let hosts = |namespace: &str| std::sync::Arc::as_ptr(&scope(namespace).hosts);
+        let hosts = |namespace: &str| {
+            let hosts = &scope(namespace).hosts;
+            (std::sync::Arc::as_ptr(&hosts.shared), hosts.own.len())
+        };
         assert_eq!(hosts("a"), hosts("default"));
         assert_eq!(hosts("a"), hosts("c"));
-        assert_ne!(hosts("a"), hosts("b"));
+        // b shares them but for its own choice for svc-c.
+        assert_eq!(hosts("b"), (hosts("a").0, 1));
+        assert_eq!(hosts("a").1, 0);
         let c_host = "svc-c.c.svc.cluster.local";
         let rule_of = |namespace: &str| scope(namespace).hosts.get(c_host).map(|h| h.rule);
         assert_ne!(rule_of("a"), rule_of("b"));

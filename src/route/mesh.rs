@@ -803,7 +803,7 @@ impl Mesh {
                 // Only a service the caller's scope imports has listeners for it.
                 let service = listener
                     .and_then(|hosts| streams.service_for(host, source.namespace(), hosts))
-                    .filter(|s| scope.hosts.get(&*s.fqdn).is_some_and(|h| h.exists));
+                    .filter(|s| scope.hosts.get(&s.fqdn).is_some_and(|h| h.exists));
                 match service {
                     None => {
                         tracer.note(&|| {

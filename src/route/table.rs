@@ -574,8 +574,8 @@ pub(crate) struct Scope {
     /// `BlackHoleCluster` (HTTP 502).
     pub(crate) registry_only: bool,
     /// Every host the scope's routes may send to: whether its cluster exists for the caller
-    /// and which DestinationRule applies. Shared by the scopes that see the same.
-    pub(crate) hosts: Arc<ScopeHosts>,
+    /// and which DestinationRule applies.
+    pub(crate) hosts: ScopeHosts,
     /// The service hosts whose default route takes another DestinationRule choice for this
     /// scope than their (shared) listener entry's `HostEntry::rule`: that choice. Usually
     /// empty.
@@ -866,8 +866,29 @@ impl Listener {
     }
 }
 
-/// The hosts of [`Scope::hosts`].
-pub(crate) type ScopeHosts = HashMap<Box<str>, ScopeHost>;
+/// Hosts as one scope sees them.
+pub(crate) type HostMap<T = ScopeHost> = HashMap<Box<str>, T>;
+
+/// The hosts of [`Scope::hosts`]: a map shared with other scopes, and where this scope sees
+/// a host otherwise (or not at all: `None`), its own entry. Scopes of namespaces that differ
+/// in a few hosts (a DestinationRule one namespace keeps to itself) share the rest.
+#[derive(Debug, Default)]
+pub(crate) struct ScopeHosts {
+    pub(crate) shared: Arc<HostMap>,
+    pub(crate) own: HostMap<Option<ScopeHost>>,
+}
+
+impl ScopeHosts {
+    /// How the scope sees `host`.
+    pub(crate) fn get(&self, host: &str) -> Option<&ScopeHost> {
+        if !self.own.is_empty() {
+            if let Some(own) = self.own.get(host) {
+                return own.as_ref();
+            }
+        }
+        self.shared.get(host)
+    }
+}
 
 /// A destination host as one scope sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
