@@ -721,6 +721,16 @@ mod tests {
     use crate::config::load::{LoadOptions, from_str};
     use crate::util::host::{lowercase, split_host_port};
 
+    /// The mesh `yaml` compiles to; it must load without a diagnostic.
+    fn compiled(yaml: &str) -> crate::Mesh {
+        let loaded = from_str(yaml, &LoadOptions::default());
+        assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+        match super::super::compile(loaded.resources) {
+            Ok(mesh) => mesh,
+            Err(e) => panic!("{:#?}", e.diagnostics),
+        }
+    }
+
     /// Services of one short name in two namespaces, a dotless ServiceEntry host of that name,
     /// a VirtualService host that shadows a service's alternative name, a wildcard, and a
     /// Sidecar that imports part of the mesh on its own port.
@@ -810,12 +820,7 @@ spec:
   host: svc-c.c.svc.cluster.local
   trafficPolicy: {loadBalancer: {simple: RANDOM}}
 "#;
-        let loaded = from_str(SHARED, &LoadOptions::default());
-        assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
-        let mesh = match super::super::compile(loaded.resources) {
-            Ok(mesh) => mesh,
-            Err(e) => panic!("{:#?}", e.diagnostics),
-        };
+        let mesh = compiled(SHARED);
         let scopes = &mesh.tables().scopes;
         let scope = |namespace: &str| scopes.select(namespace, &[] as &[(Box<str>, Box<str>)]);
         let listener_hosts = |namespace: &str| {
@@ -928,12 +933,7 @@ spec:
     /// both cases, and for names no listener knows.
     #[test]
     fn listener_names_agree_with_lookup() {
-        let loaded = from_str(MESH, &LoadOptions::default());
-        assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
-        let mesh = match super::super::compile(loaded.resources) {
-            Ok(mesh) => mesh,
-            Err(e) => panic!("{:#?}", e.diagnostics),
-        };
+        let mesh = compiled(MESH);
         let scopes = &mesh.tables().scopes;
         let mut candidates: Vec<String> = ["", "svc-x", "example.com", "x.example.com"]
             .map(String::from)
@@ -1090,12 +1090,7 @@ spec:
                 )
             })
             .collect();
-        let loaded = from_str(&yaml.join("\n---\n"), &LoadOptions::default());
-        assert!(loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
-        let mesh = match super::super::compile(loaded.resources) {
-            Ok(mesh) => mesh,
-            Err(e) => panic!("{:#?}", e.diagnostics),
-        };
+        let mesh = compiled(&yaml.join("\n---\n"));
         let scopes = &mesh.tables().scopes;
         let scope = scopes.get(scopes.select_index("default", &std::collections::BTreeMap::new()));
         assert!(scope.listeners.iter().all(|l| !l.indexed()));
