@@ -23,7 +23,7 @@ use super::known::Known;
 use super::routes::NumberedDestination;
 use super::sidecar::{VsInfo, sidecar_hosts};
 use crate::config::{Body, IstioEgressListener, OutboundTrafficMode, Resource, Sidecar};
-use crate::registry::rules::RuleChoice;
+use crate::registry::rules::{Caller, RuleChoice};
 use crate::registry::services::Service;
 use crate::registry::visibility::service_annotation_export;
 use crate::route::table::{
@@ -160,6 +160,8 @@ pub(super) fn build(
         base_hosts: None,
         hasher: std::hash::RandomState::new(),
         note_ids: HashMap::new(),
+        shared_rules: HashMap::new(),
+        shared_service_rules: vec![None; known.services.len()],
     };
     let mut scopes = Scopes::default();
     for namespace in namespaces(resources, &root) {
@@ -270,6 +272,11 @@ struct Builder<'k, 'r, 'i, 't> {
     hasher: std::hash::RandomState,
     /// Each list of notes numbered so far, by content.
     note_ids: HashMap<Vec<(String, String)>, u32>,
+    /// The DestinationRule choice and notes of each service's host for every caller no rule
+    /// for it names, by [`Service::id`].
+    shared_service_rules: Vec<Option<(u32, u32)>>,
+    /// The same for each host no resource defines.
+    shared_rules: HashMap<Box<str>, (u32, u32)>,
 }
 
 /// The hosts a scope's routes may send to, before they are shared ([`Scope::hosts`]).
@@ -347,6 +354,7 @@ impl<'k> Builder<'k, '_, '_, '_> {
                 .filter(|p| *p != 0);
             let services = self.services(namespace, &imports, port);
             let virtual_services = self.virtual_services(namespace, &imports);
+            imported_hosts.reserve(services.len());
             for s in &services {
                 if imported_hosts.insert(s.host.as_str()) {
                     imported.push(s);
@@ -374,9 +382,11 @@ impl<'k> Builder<'k, '_, '_, '_> {
             }
         }
         let mut hosts: SeenHosts = SeenHosts::default();
+        hosts.reserve(imported.len());
+        let caller = known.rules.caller(namespace);
         for service in &imported {
-            let rule = self.rule(namespace, &service.host, Some(&service.namespace));
-            let notes = self.rule_notes(namespace, &service.host, Some(&service.namespace));
+            let (rule, notes) =
+                self.rule_and_notes(caller, namespace, service.host.as_str(), Some(service));
             hosts.insert(
                 service.host.as_str().into(),
                 ScopeHost {
@@ -405,10 +415,12 @@ impl<'k> Builder<'k, '_, '_, '_> {
                     }
                 } else {
                     // Hosts no resource defines are taken to exist (partial configurations).
+                    let (rule, notes) =
+                        self.rule_and_notes(caller, namespace, destination.as_str(), None);
                     ScopeHost {
                         exists: true,
-                        rule: self.rule(namespace, destination, None),
-                        notes: self.rule_notes(namespace, destination, None),
+                        rule,
+                        notes,
                     }
                 };
                 hosts.insert(destination.as_str().into(), seen);
@@ -568,7 +580,7 @@ impl<'k> Builder<'k, '_, '_, '_> {
         let known: &'k Known<'_> = self.known;
         let any = imports.get("*");
         let mut out: Vec<&'k Service> = Vec::new();
-        // Where each host is in `out` (one service per host).
+        // Where each host that more than one namespace has is in `out` (one service per host).
         let mut at: HashMap<&'k str, usize> = HashMap::new();
         for service in known.services.iter() {
             if !service.export.visible_to(namespace) {
@@ -589,6 +601,10 @@ impl<'k> Builder<'k, '_, '_, '_> {
                 if !service.ports.is_empty() && !service.ports.contains(&p) {
                     continue;
                 }
+            }
+            if !service.host_shared {
+                out.push(service);
+                continue;
             }
             match at.get(service.host.as_str()).and_then(|&i| out.get_mut(i)) {
                 Some(existing) => {
@@ -644,6 +660,48 @@ impl<'k> Builder<'k, '_, '_, '_> {
     }
 
     /// The notes on the DestinationRules of `fqdn` for a caller in `namespace`.
+    /// [`Self::rule`] and [`Self::rule_notes`] for `fqdn`, the host of `service` (none: a
+    /// host no resource defines), looked up once for every caller whose lookups for it are not
+    /// its own ([`Caller::own`]): each scope sees every host, and most namespaces have no
+    /// DestinationRule that names it. A service's answer is kept by its position, so that
+    /// most hosts cost a scope no hashing.
+    fn rule_and_notes(
+        &mut self,
+        caller: Caller<'_>,
+        namespace: &str,
+        fqdn: &str,
+        service: Option<&Service>,
+    ) -> (u32, u32) {
+        let shared = !caller.own(fqdn);
+        if shared {
+            let found = match service {
+                Some(service) => self.shared_service_rules.get(service.id).copied().flatten(),
+                None => self.shared_rules.get(fqdn).copied(),
+            };
+            if let Some(found) = found {
+                return found;
+            }
+        }
+        let service_namespace = service.map(|s| s.namespace.as_str());
+        let found = (
+            self.rule(namespace, fqdn, service_namespace),
+            self.rule_notes(namespace, fqdn, service_namespace),
+        );
+        if shared {
+            match service {
+                Some(service) => {
+                    if let Some(slot) = self.shared_service_rules.get_mut(service.id) {
+                        *slot = Some(found);
+                    }
+                }
+                None => {
+                    self.shared_rules.insert(fqdn.into(), found);
+                }
+            }
+        }
+        found
+    }
+
     fn rule_notes(&mut self, namespace: &str, fqdn: &str, service_namespace: Option<&str>) -> u32 {
         let notes = self
             .known
@@ -931,6 +989,32 @@ spec:
     /// A listener's one-probe lookup of the host as sent agrees with `SidecarHosts::lookup` of
     /// the lowercased host in the scope's namespace, for every name any listener knows, in
     /// both cases, and for names no listener knows.
+    /// A host two namespaces define: a scope takes its own namespace's service, else the first
+    /// visible one by namespace (sidecar.go `pickFirstVisibleNamespace`); the ports tell which.
+    #[test]
+    fn a_host_two_namespaces_define_is_the_callers_own_namespaces() {
+        let entry = |namespace: &str, port: u16| {
+            format!(
+                "---\napiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {{name: api, namespace: {namespace}}}\nspec:\n  hosts: [api.example.com]\n  ports: [{{number: {port}, name: http, protocol: HTTP}}]\n  resolution: DNS\n"
+            )
+        };
+        let yaml = entry("beta", 8080)
+            + &entry("alpha", 80)
+            + "---\napiVersion: v1\nkind: Service\nmetadata: {name: app, namespace: gamma}\nspec: {ports: [{name: http, port: 80}]}\n";
+        let mesh = compiled(&yaml);
+        let scopes = &mesh.tables().scopes;
+        let ports = |namespace: &str| {
+            let scope = scopes.select(namespace, &[] as &[(Box<str>, Box<str>)]);
+            let listener = scope.listeners.first().expect("a listener");
+            let entry = listener.host("api.example.com").expect("the host");
+            entry.service_ports.as_deref().map(<[u16]>::to_vec)
+        };
+        assert_eq!(ports("beta"), Some(vec![8080]));
+        assert_eq!(ports("alpha"), Some(vec![80]));
+        // Neither is `gamma`'s own: `alpha` comes first.
+        assert_eq!(ports("gamma"), Some(vec![80]));
+    }
+
     #[test]
     fn listener_names_agree_with_lookup() {
         let mesh = compiled(MESH);
@@ -1035,6 +1119,8 @@ spec:
             "svc-b.default.svc:8080",
             "svc-c.other.svc.cluster.local:9090",
             "svc-b.default:80",
+            // A dotless ServiceEntry host: not a short name of `default`'s, found all the same.
+            "svc-c:80",
         ] {
             assert!(default.authority(authority).is_some(), "{authority}");
         }

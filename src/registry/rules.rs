@@ -21,8 +21,8 @@ use crate::util::host;
 /// One DestinationRule, indexed.
 #[derive(Debug)]
 pub(crate) struct RuleEntry<'r> {
-    /// The resolved host (may be a wildcard).
-    pub(crate) host: String,
+    /// The resolved host (may be a wildcard), shared with the index of callers.
+    pub(crate) host: std::sync::Arc<str>,
     pub(crate) namespace: &'r str,
     pub(crate) name: &'r str,
     pub(crate) rule: &'r DestinationRule,
@@ -84,7 +84,37 @@ pub(crate) struct Rules<'r> {
     by_host: std::collections::HashMap<String, Vec<usize>>,
     /// The entries with a wildcard host, in order.
     wildcards: Vec<usize>,
+    /// For each namespace that owns a rule or is named in a rule's `exportTo` (as written: a
+    /// rule with a workload selector may name more than it exports to), the hosts of those
+    /// rules. A lookup reads the caller only in comparisons with a rule's namespace and its
+    /// `exportTo` (`local`, `exported_to`; the root namespace's own tier compares the caller
+    /// with the namespace of the rules it reads), so every other caller gets the same answer.
+    callers: std::collections::HashMap<&'r str, CallerHosts>,
     root: String,
+}
+
+/// The hosts of the rules a namespace owns or is named in the `exportTo` of.
+#[derive(Debug, Default)]
+struct CallerHosts {
+    exact: std::collections::HashSet<std::sync::Arc<str>>,
+    wildcards: Vec<std::sync::Arc<str>>,
+}
+
+/// What makes a caller's lookups its own ([`Rules::caller`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caller<'a> {
+    hosts: Option<&'a CallerHosts>,
+}
+
+impl Caller<'_> {
+    /// Whether [`Rules::lookup`] and [`Rules::explain`] for `fqdn` may answer this caller
+    /// otherwise than a caller in a namespace no rule for `fqdn` names; when false, they answer
+    /// it as they answer every such caller.
+    pub(crate) fn own(&self, fqdn: &str) -> bool {
+        self.hosts.is_some_and(|h| {
+            h.exact.contains(fqdn) || h.wildcards.iter().any(|w| host::matches(w, fqdn))
+        })
+    }
 }
 
 impl<'r> Rules<'r> {
@@ -116,7 +146,7 @@ impl<'r> Rules<'r> {
                         _ => false,
                     };
                     Some(RuleEntry {
-                        host: host::resolve(&dr.host, namespace),
+                        host: host::resolve(&dr.host, namespace).into(),
                         namespace,
                         name: r.name(),
                         rule: dr.as_ref(),
@@ -134,14 +164,38 @@ impl<'r> Rules<'r> {
             if entry.host.starts_with('*') {
                 wildcards.push(i);
             } else {
-                by_host.entry(entry.host.clone()).or_default().push(i);
+                by_host.entry(entry.host.to_string()).or_default().push(i);
+            }
+        }
+        let mut callers: std::collections::HashMap<&'r str, CallerHosts> =
+            std::collections::HashMap::new();
+        for entry in &entries {
+            let dr: &'r DestinationRule = entry.rule;
+            let names =
+                std::iter::once(entry.namespace).chain(dr.export_to.iter().map(String::as_str));
+            for name in names {
+                let hosts = callers.entry(name).or_default();
+                if entry.host.starts_with('*') {
+                    hosts.wildcards.push(std::sync::Arc::clone(&entry.host));
+                } else {
+                    hosts.exact.insert(std::sync::Arc::clone(&entry.host));
+                }
             }
         }
         Self {
             entries,
             by_host,
             wildcards,
+            callers,
             root: settings.root_namespace().to_owned(),
+        }
+    }
+
+    /// What may make the lookups of a caller in `caller` its own: a scope asks once, then for
+    /// each host it sees ([`Caller::own`]), and shares the answer of any other host.
+    pub(crate) fn caller(&self, caller: &str) -> Caller<'_> {
+        Caller {
+            hosts: self.callers.get(caller),
         }
     }
 
@@ -175,11 +229,6 @@ impl<'r> Rules<'r> {
         let service_namespace =
             service_namespace.or_else(|| host::kubernetes_service(fqdn).map(|(_, ns)| ns));
         let root = self.root.as_str();
-        let who = if caller.is_empty() {
-            "the caller's namespace".to_owned()
-        } else {
-            caller.to_owned()
-        };
         let mut out = Vec::new();
         // Every entry whose host names `fqdn`, in order.
         let mut naming: Vec<&RuleEntry<'r>> = self.exact(fqdn).chain(self.wildcard(fqdn)).collect();
@@ -212,7 +261,12 @@ impl<'r> Rules<'r> {
                             "shadowed by {} (one DestinationRule applies, never merged across namespaces)",
                             c.keys.join(", ")
                         ),
-                        (_, _, true) => format!("not exported to {who} (exportTo)"),
+                        // Not naming the caller, as a VirtualService's verdict does not: the
+                        // explanation is then the same for every caller no rule names
+                        // ([`Caller::own`]), and scopes share it.
+                        (_, _, true) => {
+                            "not exported to the caller's namespace (exportTo)".to_owned()
+                        }
                         _ => format!(
                             "not consulted: only the caller's, the service's and the root namespace ({root}) are"
                         ),

@@ -19,6 +19,11 @@ pub(crate) struct Service {
     pub(crate) export: ExportTo,
     /// From a Kubernetes `Service` (rather than a ServiceEntry).
     pub(crate) kubernetes: bool,
+    /// Another namespace has a service of the same host: a caller sees one of them
+    /// ([`Services::for_caller`]). Most hosts are alone, and a scope takes them without asking.
+    pub(crate) host_shared: bool,
+    /// Its position in [`Services::iter`] (`0..Services::len()`), for tables by service.
+    pub(crate) id: usize,
 }
 
 /// Every service of the configuration, in creation order.
@@ -57,6 +62,8 @@ impl Services {
                             .collect(),
                         export,
                         kubernetes: true,
+                        host_shared: false,
+                        id: 0,
                     });
                 }
                 Body::ServiceEntry(se) => {
@@ -73,10 +80,19 @@ impl Services {
                             ports: ports.clone(),
                             export: export.clone(),
                             kubernetes: false,
+                            host_shared: false,
+                            id: 0,
                         });
                     }
                 }
                 _ => {}
+            }
+        }
+        for slots in services.by_host.values().filter(|slots| slots.len() > 1) {
+            for &i in slots {
+                if let Some(service) = services.list.get_mut(i) {
+                    service.host_shared = true;
+                }
             }
         }
         services
@@ -84,7 +100,7 @@ impl Services {
 
     /// Adds a service; an existing one of the same host and namespace stays, unless the new one
     /// is a Kubernetes Service replacing a ServiceEntry.
-    fn add(&mut self, service: Service) {
+    fn add(&mut self, mut service: Service) {
         let slots = self.by_host.entry(service.host.clone()).or_default();
         let existing = slots.iter().copied().find(|&i| {
             self.list
@@ -95,12 +111,14 @@ impl Services {
             Some(i) => {
                 if let Some(old) = self.list.get_mut(i) {
                     if !old.kubernetes && service.kubernetes {
+                        service.id = i;
                         *old = service;
                     }
                 }
             }
             None => {
-                slots.push(self.list.len());
+                service.id = self.list.len();
+                slots.push(service.id);
                 self.list.push(service);
             }
         }
@@ -109,6 +127,11 @@ impl Services {
     /// Every service, in creation order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Service> {
         self.list.iter()
+    }
+
+    /// How many services there are.
+    pub(crate) fn len(&self) -> usize {
+        self.list.len()
     }
 
     /// The services of `host`, one per namespace.

@@ -425,9 +425,23 @@ pub(crate) struct SidecarHosts {
     /// the listener does not take. On port 80 every VirtualService applies (istio/istio
     /// `pilot/pkg/networking/core/httproute.go` `BuildSidecarOutboundVirtualHosts`).
     pub(crate) vs_ports: Vec<Option<Box<[u16]>>>,
+    /// The names of `domains` without a dot (rare: a ServiceEntry or VirtualService host
+    /// written so), listed the first time a scope indexes its own authorities.
+    dotless_domains: std::sync::OnceLock<Box<[Box<str>]>>,
 }
 
 impl SidecarHosts {
+    /// The names of `domains` without a dot.
+    fn dotless_domains(&self) -> &[Box<str>] {
+        self.dotless_domains.get_or_init(|| {
+            self.domains
+                .keys()
+                .filter(|name| !bytes::contains(name.as_bytes(), b'.'))
+                .cloned()
+                .collect()
+        })
+    }
+
     /// Whether VirtualService `vs` has virtual hosts on `port` for this listener: on port 80
     /// always; on another port only when one of its hosts names a service with that port
     /// (httproute.go `selectVirtualServices`, applied for every port but 80).
@@ -668,11 +682,25 @@ impl Scope {
             return Authorities::default();
         }
         for listener in &self.listeners {
-            let names = listener
-                .hosts
-                .domains
-                .keys()
-                .chain(listener.hosts.short.keys());
+            // Without a dot: the domains written so and the short names of the scope's own
+            // namespace (no other short name reaches a host from this scope). A scope sees
+            // every service, so this list is what keeps a scope's own table cheap to build.
+            let names: Box<dyn Iterator<Item = &Box<str>>> = if dotted {
+                Box::new(listener.hosts.domains.keys())
+            } else {
+                let namespace = &*listener.namespace;
+                let own = listener
+                    .hosts
+                    .short
+                    .iter()
+                    .filter_map(move |(name, pairs)| {
+                        pairs
+                            .iter()
+                            .any(|(ns, _)| &**ns == namespace)
+                            .then_some(name)
+                    });
+                Box::new(listener.hosts.dotless_domains().iter().chain(own))
+            };
             for name in names {
                 if name.contains(':') || name.starts_with('[') || name.len() > MAX_HOST_LEN {
                     continue;

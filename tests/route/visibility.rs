@@ -247,7 +247,9 @@ fn private_service_rule_is_invisible_to_other_namespaces() {
     );
     let text = explain(&mesh, url, &from("default"));
     assert!(
-        text.contains("DestinationRule bookinfo/reviews: not exported to default (exportTo)"),
+        text.contains(
+            "DestinationRule bookinfo/reviews: not exported to the caller's namespace (exportTo)"
+        ),
         "{text}"
     );
     // The root namespace's rule is the last resort.
@@ -259,6 +261,57 @@ fn private_service_rule_is_invisible_to_other_namespaces() {
         text.contains(
             "DestinationRule istio-system/reviews-default: applies (found in the root namespace)"
         ),
+        "{text}"
+    );
+}
+
+/// Scopes share a host's DestinationRule choice unless a rule names their namespace: by owning
+/// it (a wildcard host too) or in its `exportTo`. Namespaces are compiled in order, so `alpha`
+/// works out the shared answer that `frontend` and `zeta` must not take.
+#[test]
+fn rule_choices_follow_each_namespace_the_rules_name() {
+    let yaml = service("reviews", "bookinfo", &[9080], "")
+        + &service("app", "alpha", &[80], "")
+        + &service("app", "frontend", &[80], "")
+        + &service("app", "zeta", &[80], "")
+        + &virtual_service("reviews", "bookinfo", REVIEWS_ROUTE)
+        + &destination_rule(
+            "reviews",
+            "bookinfo",
+            &rule("v2", "  exportTo: [\".\", frontend]\n"),
+        )
+        + &destination_rule(
+            "any",
+            "zeta",
+            &rule("v2", "  exportTo: [\".\"]\n").replace(
+                "reviews.bookinfo.svc.cluster.local",
+                "\"*.bookinfo.svc.cluster.local\"",
+            ),
+        );
+    let mesh = mesh(&yaml);
+    let url = "http://reviews.bookinfo:9080/";
+    for (namespace, expected) in [
+        ("alpha", Some(StatusCode::SERVICE_UNAVAILABLE)),
+        ("bookinfo", None),
+        ("frontend", None),
+        ("zeta", None),
+    ] {
+        assert_eq!(
+            status(&mesh, url, &from(namespace)),
+            expected,
+            "{namespace}"
+        );
+    }
+    let text = explain(&mesh, url, &from("alpha"));
+    assert!(
+        text.contains(
+            "DestinationRule bookinfo/reviews: not exported to the caller's namespace (exportTo)"
+        ),
+        "{text}"
+    );
+    let text = explain(&mesh, url, &from("zeta"));
+    assert!(
+        text.contains("DestinationRule zeta/any: applies (found in the caller's namespace)"),
         "{text}"
     );
 }
