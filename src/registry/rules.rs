@@ -231,9 +231,14 @@ impl<'r> Rules<'r> {
         let root = self.root.as_str();
         let mut out = Vec::new();
         // Every entry whose host names `fqdn`, in order.
-        let mut naming: Vec<&RuleEntry<'r>> = self.exact(fqdn).chain(self.wildcard(fqdn)).collect();
-        naming.sort_by_key(|e| std::ptr::from_ref(*e));
-        for e in naming {
+        let mut naming: Vec<usize> = self.by_host.get(fqdn).cloned().unwrap_or_default();
+        naming.extend(self.wildcards.iter().copied().filter(|&i| {
+            self.entries
+                .get(i)
+                .is_some_and(|e| host::matches(&e.host, fqdn))
+        }));
+        naming.sort_unstable();
+        for e in naming.into_iter().filter_map(|i| self.entries.get(i)) {
             let key = e.key();
             let verdict = match &chosen {
                 Some(c) if c.keys.contains(&key) => format!(

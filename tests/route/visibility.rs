@@ -316,6 +316,40 @@ fn rule_choices_follow_each_namespace_the_rules_name() {
     );
 }
 
+/// An explanation lists the DestinationRules that name a host in Istio's order (creation time,
+/// then name, then namespace), exact and wildcard hosts alike.
+#[test]
+fn explained_rules_are_in_creation_order() {
+    let dated = |name: &str, namespace: &str, created: &str, host: &str| {
+        format!(
+            "---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: {name}, namespace: {namespace}, creationTimestamp: \"{created}\"}}\nspec:\n  host: \"{host}\"\n  subsets: [{{name: v2, labels: {{version: v2}}}}]\n"
+        )
+    };
+    let yaml = service("reviews", "bookinfo", &[9080], "")
+        + &virtual_service("reviews", "bookinfo", REVIEWS_ROUTE)
+        + &dated(
+            "exact",
+            "bookinfo",
+            "2025-01-01T00:00:00Z",
+            "reviews.bookinfo.svc.cluster.local",
+        )
+        + &dated(
+            "any",
+            "istio-system",
+            "2024-01-01T00:00:00Z",
+            "*.bookinfo.svc.cluster.local",
+        );
+    let text = explain(
+        &mesh(&yaml),
+        "http://reviews.bookinfo:9080/",
+        &from("default"),
+    );
+    let any = text.find("DestinationRule istio-system/any: shadowed by bookinfo/exact");
+    let exact =
+        text.find("DestinationRule bookinfo/exact: applies (found in the service's namespace)");
+    assert!(any.zip(exact).is_some_and(|(a, e)| a < e), "{text}");
+}
+
 /// MeshConfig `rootNamespace` moves the last-resort namespace.
 #[test]
 fn mesh_config_root_namespace() {
