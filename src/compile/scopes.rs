@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use super::known::Known;
 use super::routes::NumberedDestination;
-use super::sidecar::{VsInfo, sidecar_hosts};
+use super::sidecar::{VsInfo, sidecar_hosts_shadowing, with_claims_first};
 use crate::config::{Body, IstioEgressListener, OutboundTrafficMode, Resource, Sidecar};
 use crate::registry::rules::{Caller, RuleChoice};
 use crate::registry::services::Service;
@@ -148,6 +148,12 @@ pub(super) fn build(
         .copied()
         .find(|r| r.namespace() == root && spec(r).is_some_and(|s| s.workload_selector.is_none()));
 
+    // Listener hosts are made from shared ones where they can be; a test compares with
+    // building every one in full.
+    #[cfg(test)]
+    let claims_first = tests::CLAIMS_FIRST.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    let claims_first = true;
     let mut builder = Builder {
         known,
         infos,
@@ -162,6 +168,9 @@ pub(super) fn build(
         note_ids: HashMap::new(),
         shared_rules: HashMap::new(),
         shared_service_rules: vec![None; known.services.len()],
+        shadowed: HashMap::new(),
+        authority_base: HashMap::new(),
+        claims_first,
     };
     let mut scopes = Scopes::default();
     for namespace in namespaces(resources, &root) {
@@ -277,6 +286,14 @@ struct Builder<'k, 'r, 'i, 't> {
     shared_service_rules: Vec<Option<(u32, u32)>>,
     /// The same for each host no resource defines.
     shared_rules: HashMap<Box<str>, (u32, u32)>,
+    /// For each listener hosts built in full, the entries another name's entry inherits from.
+    shadowed: HashMap<*const SidecarHosts, Vec<u32>>,
+    /// For listener hosts made from a shared one by [`Builder::claims_on_shared`], that one:
+    /// their authorities are the same.
+    authority_base: HashMap<*const SidecarHosts, *const SidecarHosts>,
+    /// Whether listener hosts may be made from shared ones (off: always built in full, for
+    /// the test that compares the two).
+    claims_first: bool,
 }
 
 /// The hosts a scope's routes may send to, before they are shared ([`Scope::hosts`]).
@@ -464,7 +481,10 @@ impl<'k> Builder<'k, '_, '_, '_> {
         let shared_by: Vec<*const SidecarHosts> = scope
             .listeners
             .iter()
-            .map(|l| Arc::as_ptr(&l.hosts))
+            .map(|l| {
+                let hosts = Arc::as_ptr(&l.hosts);
+                self.authority_base.get(&hosts).copied().unwrap_or(hosts)
+            })
             .collect();
         scope.shared_authorities = match self.authorities.get(&shared_by) {
             Some(shared) => Arc::clone(shared),
@@ -538,6 +558,10 @@ impl<'k> Builder<'k, '_, '_, '_> {
         if let Some(shared) = self.listeners.get(&key) {
             return shared.clone();
         }
+        if let Some(shared) = self.claims_on_shared(&key, rules) {
+            self.listeners.insert(key, shared.clone());
+            return shared;
+        }
         let services: Vec<(&str, Vec<u16>)> = key
             .services
             .iter()
@@ -549,7 +573,8 @@ impl<'k> Builder<'k, '_, '_, '_> {
                 (s.0.host.as_str(), ports)
             })
             .collect();
-        let mut hosts = sidecar_hosts(&key.virtual_services, &services, self.infos);
+        let (mut hosts, shadowed) =
+            sidecar_hosts_shadowing(&key.virtual_services, &services, self.infos);
         let rules: HashMap<&str, u32> = services
             .iter()
             .map(|(host, _)| *host)
@@ -564,8 +589,52 @@ impl<'k> Builder<'k, '_, '_, '_> {
         }
         let domains = Arc::new(Listener::domain_names(&hosts));
         let shared = (Arc::new(hosts), domains);
+        self.shadowed.insert(Arc::as_ptr(&shared.0), shadowed);
         self.listeners.insert(key, shared.clone());
         shared
+    }
+
+    /// The hosts of a listener whose VirtualServices that are not public (private to the
+    /// namespace or exported to it by name, which come first) are added to the listener hosts
+    /// of the same port, services and public VirtualServices ([`with_claims_first`]): a mesh
+    /// whose namespaces keep their VirtualServices private otherwise builds every host of the
+    /// mesh once per namespace. `None` when there is nothing to add, or it cannot be added so.
+    fn claims_on_shared(
+        &mut self,
+        key: &ListenerKey<'k>,
+        rules: &[u32],
+    ) -> Option<(Arc<SidecarHosts>, Arc<HostNames>)> {
+        if !self.claims_first {
+            return None;
+        }
+        let public = |vs: &u32| {
+            self.infos
+                .get(usize::try_from(*vs).unwrap_or(usize::MAX))
+                .is_some_and(|i| i.export.is_public())
+        };
+        let split = key
+            .virtual_services
+            .iter()
+            .position(public)
+            .unwrap_or(key.virtual_services.len());
+        let (first, rest) = key.virtual_services.split_at(split);
+        if first.is_empty() || !rest.iter().all(public) {
+            return None;
+        }
+        let first = first.to_vec();
+        let base_key = ListenerKey {
+            port: key.port,
+            services: key.services.clone(),
+            virtual_services: rest.to_vec(),
+        };
+        let (base, domains) = self.listener_hosts(base_key, rules);
+        let shadowed = self.shadowed.get(&Arc::as_ptr(&base))?;
+        let hosts = Arc::new(with_claims_first(&base, shadowed, &first, self.infos)?);
+        // Names, entries' ports and the hosts they lead to are the base's: so are the
+        // authorities built from them.
+        self.authority_base
+            .insert(Arc::as_ptr(&hosts), Arc::as_ptr(&base));
+        Some((hosts, domains))
     }
 
     /// The services one egress listener imports (sidecar.go `selectServices`): visible to
@@ -777,6 +846,11 @@ fn rule_info(choice: &RuleChoice) -> RuleInfo {
 #[cfg(test)]
 mod tests {
     use crate::config::load::{LoadOptions, from_str};
+
+    std::thread_local! {
+        /// Off: every listener's hosts are built in full (`Builder::claims_on_shared`).
+        pub(super) static CLAIMS_FIRST: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+    }
     use crate::util::host::{lowercase, split_host_port};
 
     /// The mesh `yaml` compiles to; it must load without a diagnostic.
@@ -989,6 +1063,119 @@ spec:
     /// A listener's one-probe lookup of the host as sent agrees with `SidecarHosts::lookup` of
     /// the lowercased host in the scope's namespace, for every name any listener knows, in
     /// both cases, and for names no listener knows.
+    /// Listener hosts made from shared ones (a namespace's private VirtualServices claiming
+    /// their hosts first) equal those built in full, for every scope, including the cases that
+    /// must fall back to a full build: a wildcard, a name that is not a service's own, a name
+    /// another entry inherits from.
+    #[test]
+    fn listener_hosts_made_from_shared_ones_equal_a_full_build() {
+        use crate::route::table::SidecarHosts;
+        let vs = |name: &str, namespace: &str, export: &str, hosts: &str, to: &str| {
+            format!(
+                "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  hosts: [{hosts}]\n{export}  http: [{{route: [{{destination: {{host: {to}}}}}]}}]\n"
+            )
+        };
+        let dot = "  exportTo: [\".\"]\n";
+        let mut yaml = String::new();
+        for namespace in ["a", "b", "c", "d", "e", "f", "g"] {
+            for service in ["svc-a", "svc-b"] {
+                yaml += &format!(
+                    "---\napiVersion: v1\nkind: Service\nmetadata: {{name: {service}, namespace: {namespace}}}\nspec: {{ports: [{{name: http, port: 8080}}, {{name: grpc, port: 9090}}]}}\n"
+                );
+            }
+        }
+        // Public: one on a's service, one on an alternative name of b's (its own entry,
+        // inheriting the service's VirtualServices).
+        yaml += &vs(
+            "pub-a",
+            "a",
+            "",
+            "svc-a.a.svc.cluster.local",
+            "svc-a.a.svc.cluster.local",
+        );
+        yaml += &vs("pub-alt", "b", "", "svc-a.b", "svc-a.b.svc.cluster.local");
+        // Private ones that can be added: own services, a host a public one claims too, two
+        // hosts, one exported to another namespace by name.
+        yaml += &vs("own", "a", dot, "svc-a", "svc-a");
+        yaml += &vs("own", "c", dot, "svc-a, svc-b", "svc-b");
+        yaml += &vs("also", "c", dot, "svc-a.a.svc.cluster.local", "svc-a");
+        yaml += &vs("named", "d", "  exportTo: [\".\", e]\n", "svc-b", "svc-b");
+        // Private ones that cannot: the parent of b's alternative name, a wildcard, a host no
+        // service has.
+        yaml += &vs(
+            "parent",
+            "e",
+            dot,
+            "svc-a.b.svc.cluster.local",
+            "svc-a.b.svc.cluster.local",
+        );
+        yaml += &vs("wild", "f", dot, "\"*.example.com\"", "svc-a");
+        yaml += &vs("external", "g", dot, "api.example.com", "svc-a");
+
+        fn shape(hosts: &SidecarHosts) -> String {
+            let mut domains: Vec<_> = hosts.domains.iter().collect();
+            domains.sort();
+            let mut short: Vec<_> = hosts.short.iter().collect();
+            short.sort();
+            let entries: Vec<_> = hosts
+                .hosts
+                .iter()
+                .map(|e| {
+                    (
+                        &e.fqdn,
+                        &e.virtual_services,
+                        e.service_port,
+                        &e.service_ports,
+                        e.rule,
+                    )
+                })
+                .collect();
+            format!(
+                "{entries:?}\n{domains:?}\n{short:?}\n{:?}\n{:?}",
+                hosts.vs_ports, hosts.wildcards
+            )
+        }
+        let shapes = |claims_first: bool| {
+            CLAIMS_FIRST.with(|c| c.set(claims_first));
+            let mesh = compiled(&yaml);
+            CLAIMS_FIRST.with(|c| c.set(true));
+            let scopes = &mesh.tables().scopes;
+            let shapes: Vec<Vec<String>> = scopes
+                .list
+                .iter()
+                .map(|s| s.listeners.iter().map(|l| shape(&l.hosts)).collect())
+                .collect();
+            // How many listener hosts share their names with other listener hosts (made from
+            // shared ones): distinct hosts less distinct name tables.
+            let distinct = |mut list: Vec<usize>| {
+                list.sort_unstable();
+                list.dedup();
+                list.len()
+            };
+            let listeners = || scopes.list.iter().flat_map(|s| s.listeners.iter());
+            let hosts = distinct(
+                listeners()
+                    .map(|l| std::sync::Arc::as_ptr(&l.hosts) as usize)
+                    .collect(),
+            );
+            let names = distinct(
+                listeners()
+                    .map(|l| std::sync::Arc::as_ptr(&l.hosts.domains) as usize)
+                    .collect(),
+            );
+            (shapes, hosts - names)
+        };
+        let (full, none_shared) = shapes(false);
+        let (made, shared) = shapes(true);
+        assert_eq!(none_shared, 0);
+        // a, c, d (and e, to which d's is exported) add their claims to the public hosts.
+        assert!(shared >= 3, "{shared} listeners made from shared hosts");
+        assert_eq!(full.len(), made.len());
+        for (i, (full, made)) in full.iter().zip(&made).enumerate() {
+            assert_eq!(full, made, "scope {i}");
+        }
+    }
+
     /// A host two namespaces define: a scope takes its own namespace's service, else the first
     /// visible one by namespace (sidecar.go `pickFirstVisibleNamespace`); the ports tell which.
     #[test]

@@ -4,6 +4,7 @@
 //! `generateAltVirtualHostsForKubernetesService`, `dedupeDomains`).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::entries::index;
 use crate::registry::visibility::ExportTo;
@@ -32,6 +33,16 @@ pub(super) fn sidecar_hosts(
     services: &[(&str, Vec<u16>)],
     infos: &[VsInfo<'_>],
 ) -> SidecarHosts {
+    sidecar_hosts_shadowing(order, services, infos).0
+}
+
+/// [`sidecar_hosts`], and the hosts whose VirtualServices another name's entry inherits (the
+/// parents of `shadows` below), which [`with_claims_first`] must leave alone.
+pub(super) fn sidecar_hosts_shadowing(
+    order: &[u32],
+    services: &[(&str, Vec<u16>)],
+    infos: &[VsInfo<'_>],
+) -> (SidecarHosts, Vec<u32>) {
     let mut sidecar = SidecarHosts::default();
     for (fqdn, ports) in services {
         host_entry(&mut sidecar, fqdn, Some(ports));
@@ -110,6 +121,7 @@ pub(super) fn sidecar_hosts(
             *entry = Some(ports.into());
         }
     }
+    let parents: Vec<u32> = shadows.iter().map(|&(_, parent)| parent).collect();
     for (own, parent) in shadows {
         let inherited: Vec<u32> = sidecar
             .hosts
@@ -124,7 +136,80 @@ pub(super) fn sidecar_hosts(
             entry.virtual_services.dedup();
         }
     }
-    sidecar
+    (sidecar, parents)
+}
+
+/// The listener hosts [`sidecar_hosts`] builds for `first` followed by the order `base` was
+/// built for, made from `base` instead: the VirtualServices of `first` claim their hosts ahead
+/// of those that claimed them in `base`. A namespace's private VirtualServices come first in
+/// its order (push_context.go `initVirtualServices`), and usually name a few of its own
+/// services: each such namespace would otherwise build every host of the mesh again.
+///
+/// `None` when the result would differ from a full build in more than those claims: a host
+/// of `first` that is a wildcard, not a service's own name, or a name another entry inherits
+/// from (`shadowed`); or a service with a wildcard host, whose ports a VirtualService's
+/// virtual hosts take too.
+pub(super) fn with_claims_first(
+    base: &SidecarHosts,
+    shadowed: &[u32],
+    first: &[u32],
+    infos: &[VsInfo<'_>],
+) -> Option<SidecarHosts> {
+    if base
+        .hosts
+        .iter()
+        .any(|e| e.service_ports.is_some() && e.fqdn.starts_with('*'))
+    {
+        return None;
+    }
+    // `(entry, VirtualService)` in claim order, and each VirtualService's ports.
+    let mut claims: Vec<(u32, u32)> = Vec::new();
+    let mut seen: std::collections::HashSet<(u32, u32)> = std::collections::HashSet::new();
+    let mut vs_ports: Vec<(usize, Box<[u16]>)> = Vec::new();
+    for &vs in first {
+        let info = infos.get(index(vs))?;
+        let mut ports: Vec<u16> = Vec::new();
+        for h in &info.hosts {
+            let idx = *base.domains.get(h.as_str())?;
+            let entry = base.hosts.get(index(idx))?;
+            if h.starts_with('*') || *entry.fqdn != **h || shadowed.contains(&idx) {
+                return None;
+            }
+            let service_ports = entry.service_ports.as_deref()?;
+            if service_ports.is_empty() {
+                ports.push(0);
+            }
+            ports.extend(service_ports);
+            if seen.insert((idx, vs)) {
+                claims.push((idx, vs));
+            }
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        vs_ports.push((index(vs), ports.into()));
+    }
+    let mut hosts = base.clone();
+    // Each claimed entry's own claims, in order, ahead of the ones it had.
+    let mut claimed: Vec<u32> = claims.iter().map(|&(idx, _)| idx).collect();
+    claimed.sort_unstable();
+    claimed.dedup();
+    for idx in claimed {
+        let entry = hosts.hosts.get_mut(index(idx))?;
+        let mut list: Vec<u32> = claims
+            .iter()
+            .filter(|&&(i, _)| i == idx)
+            .map(|&(_, vs)| vs)
+            .collect();
+        list.extend(entry.virtual_services.iter().copied());
+        entry.virtual_services = list;
+    }
+    for (slot, ports) in vs_ports {
+        if hosts.vs_ports.len() <= slot {
+            hosts.vs_ports.resize(slot + 1, None);
+        }
+        *hosts.vs_ports.get_mut(slot)? = Some(ports);
+    }
+    Some(hosts)
 }
 
 fn push_candidate(sidecar: &mut SidecarHosts, host: u32, vs: u32) {
@@ -165,7 +250,7 @@ fn vs_host_entry(sidecar: &mut SidecarHosts, name: &str, shadows: &mut Vec<(u32,
                 rule: NO_RULE,
                 service_clusters: std::sync::OnceLock::new(),
             });
-            sidecar.domains.insert(name.into(), own);
+            Arc::make_mut(&mut sidecar.domains).insert(name.into(), own);
             shadows.push((own, idx));
             own
         }
@@ -201,17 +286,17 @@ fn host_entry(sidecar: &mut SidecarHosts, fqdn: &str, ports: Option<&[u16]>) -> 
     if fqdn.starts_with('*') {
         return idx;
     }
-    sidecar.domains.insert(fqdn.into(), idx);
+    Arc::make_mut(&mut sidecar.domains).insert(fqdn.into(), idx);
     if let Some((name, ns)) = host::kubernetes_service(fqdn) {
-        sidecar
-            .domains
+        Arc::make_mut(&mut sidecar.domains)
             .entry(format!("{name}.{ns}.svc").into())
             .or_insert(idx);
-        sidecar
-            .domains
+        Arc::make_mut(&mut sidecar.domains)
             .entry(format!("{name}.{ns}").into())
             .or_insert(idx);
-        let pairs = sidecar.short.entry(name.into()).or_default();
+        let pairs = Arc::make_mut(&mut sidecar.short)
+            .entry(name.into())
+            .or_default();
         if !pairs.iter().any(|(namespace, _)| **namespace == *ns) {
             pairs.push((ns.into(), idx));
         }

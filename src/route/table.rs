@@ -364,7 +364,7 @@ pub(crate) struct Entry {
 pub(crate) const NO_MATCH: u32 = u32::MAX;
 
 /// A host a sidecar can call: its canonical name and the VirtualServices that claim it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct HostEntry {
     pub(crate) fqdn: std::sync::Arc<str>,
     /// Candidate VirtualServices in Istio's precedence: for the scope's namespace, its private
@@ -408,16 +408,20 @@ impl HostEntry {
     }
 }
 
+/// Short names to the `(namespace, host)` pairs that have them ([`SidecarHosts::short`]).
+pub(crate) type ShortNames = HashMap<Box<str>, Vec<(Box<str>, u32)>>;
+
 /// Sidecar virtual hosts (the `mesh` gateway).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct SidecarHosts {
     pub(crate) hosts: Vec<HostEntry>,
     /// Names reachable from any namespace: FQDN, `name.ns.svc`, `name.ns`, literal hosts.
-    pub(crate) domains: HashMap<Box<str>, u32>,
+    /// Shared with listener hosts that differ only in what VirtualServices claim their hosts.
+    pub(crate) domains: Arc<HashMap<Box<str>, u32>>,
     /// Short names, reachable from the service's own namespace only: name → (namespace, host)
     /// pairs, one per namespace with a service of that name (usually one): a request's short
-    /// name costs one probe and a namespace comparison.
-    pub(crate) short: HashMap<Box<str>, Vec<(Box<str>, u32)>>,
+    /// name costs one probe and a namespace comparison. Shared as `domains` is.
+    pub(crate) short: Arc<ShortNames>,
     /// Wildcard VirtualService hosts (`*.foo.com` under the suffix `.foo.com`).
     pub(crate) wildcards: Wildcards<u32>,
     /// The service ports each VirtualService of the listener has a virtual host on (the ports of

@@ -118,7 +118,7 @@ pub(crate) fn wildcard_matches(suffix: &str, host: &str) -> bool {
 
 /// Wildcard hosts with their values, looked up most specific (longest suffix) first, as Envoy
 /// orders virtual host domains and Istio's `MostSpecificHostMatch` chooses; `*` comes last.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Wildcards<T> {
     /// `(suffix, value)`, longest suffix first; equal lengths keep their insertion order.
     list: Vec<(Box<str>, T)>,
