@@ -1140,10 +1140,39 @@ spec:
             let mesh = compiled(&yaml);
             CLAIMS_FIRST.with(|c| c.set(true));
             let scopes = &mesh.tables().scopes;
+            // Each scope's listener hosts, and what its authorities resolve to (shared ones
+            // are the base's: they must lead to the same hosts).
             let shapes: Vec<Vec<String>> = scopes
                 .list
                 .iter()
-                .map(|s| s.listeners.iter().map(|l| shape(&l.hosts)).collect())
+                .map(|scope| {
+                    let mut shapes: Vec<String> =
+                        scope.listeners.iter().map(|l| shape(&l.hosts)).collect();
+                    let mut names: Vec<String> = scope
+                        .listeners
+                        .iter()
+                        .flat_map(|l| l.hosts.domains.keys().chain(l.hosts.short.keys()))
+                        .map(|name| name.to_string())
+                        .collect();
+                    names.sort();
+                    names.dedup();
+                    for name in names {
+                        for port in ["", ":80", ":8080", ":9090"] {
+                            let authority = format!("{name}{port}");
+                            let hit = scope.authority(&authority).map(|hit| {
+                                let entry = hit.entry;
+                                (
+                                    hit.port,
+                                    hit.host_len,
+                                    entry.fqdn.clone(),
+                                    entry.virtual_services.clone(),
+                                )
+                            });
+                            shapes.push(format!("{authority} {hit:?}"));
+                        }
+                    }
+                    shapes
+                })
                 .collect();
             // How many listener hosts share their names with other listener hosts (made from
             // shared ones): distinct hosts less distinct name tables.
@@ -1171,6 +1200,13 @@ spec:
         // a, c, d (and e, to which d's is exported) add their claims to the public hosts.
         assert!(shared >= 3, "{shared} listeners made from shared hosts");
         assert_eq!(full.len(), made.len());
+        // The authorities were found, not just missed alike.
+        let hits = made
+            .iter()
+            .flatten()
+            .filter(|s| s.contains(" Some("))
+            .count();
+        assert!(hits > 100, "{hits} authorities found");
         for (i, (full, made)) in full.iter().zip(&made).enumerate() {
             assert_eq!(full, made, "scope {i}");
         }
