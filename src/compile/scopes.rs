@@ -728,7 +728,6 @@ impl<'k> Builder<'k, '_, '_, '_> {
         out
     }
 
-    /// The notes on the DestinationRules of `fqdn` for a caller in `namespace`.
     /// [`Self::rule`] and [`Self::rule_notes`] for `fqdn`, the host of `service` (none: a
     /// host no resource defines), looked up once for every caller whose lookups for it are not
     /// its own ([`Caller::own`]): each scope sees every host, and most namespaces have no
@@ -771,6 +770,7 @@ impl<'k> Builder<'k, '_, '_, '_> {
         found
     }
 
+    /// The notes on the DestinationRules of `fqdn` for a caller in `namespace`.
     fn rule_notes(&mut self, namespace: &str, fqdn: &str, service_namespace: Option<&str>) -> u32 {
         let notes = self
             .known
