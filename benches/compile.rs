@@ -55,6 +55,11 @@ pub fn generated(routes: usize) -> String {
 /// shows what scopes cost as namespaces grow (`compile/scopes.rs` shares what they build
 /// alike).
 pub fn namespaces(namespaces: usize, services: usize) -> String {
+    namespaces_exporting(namespaces, services, "")
+}
+
+/// [`namespaces`] with each VirtualService's `exportTo` line (`""`: none, public).
+pub fn namespaces_exporting(namespaces: usize, services: usize, export_to: &str) -> String {
     let mut text = String::new();
     for n in 0..namespaces {
         for s in 0..services {
@@ -63,7 +68,30 @@ pub fn namespaces(namespaces: usize, services: usize) -> String {
             ));
         }
         text.push_str(&format!(
-            "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: vs0, namespace: ns{n}}}\nspec:\n  hosts: [svc0]\n  http: [{{route: [{{destination: {{host: svc0}}}}]}}]\n"
+            "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: vs0, namespace: ns{n}}}\nspec:\n  hosts: [svc0]\n{export_to}  http: [{{route: [{{destination: {{host: svc0}}}}]}}]\n"
+        ));
+    }
+    text
+}
+
+/// `services` Services in `default`, one VirtualService exported to `services` namespaces by
+/// name, each of which keeps a DestinationRule of its own (`exportTo: ["."]`) for one of the
+/// Services: every namespace's scope sees every Service, and one rule of its own.
+pub fn rule_per_namespace(services: usize) -> String {
+    let mut text = String::new();
+    for s in 0..services {
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: svc{s}, namespace: default}}\nspec: {{selector: {{app: svc{s}}}, ports: [{{name: http, port: 8080}}]}}\n"
+        ));
+    }
+    let names: Vec<String> = (0..services).map(|n| format!("n{n}")).collect();
+    text.push_str(&format!(
+        "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {{name: vs0, namespace: default}}\nspec:\n  hosts: [svc0]\n  exportTo: [{}]\n  http: [{{route: [{{destination: {{host: svc0}}}}]}}]\n",
+        names.join(", ")
+    ));
+    for n in 0..services {
+        text.push_str(&format!(
+            "---\napiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {{name: dr, namespace: n{n}}}\nspec:\n  host: svc{n}.default.svc.cluster.local\n  exportTo: [\".\"]\n  trafficPolicy: {{loadBalancer: {{simple: RANDOM}}}}\n"
         ));
     }
     text
@@ -104,6 +132,16 @@ fn compile_benches(c: &mut Criterion) {
         c,
         "compile/20_namespaces_x_100_services",
         &namespaces(20, 100),
+    );
+    bench(
+        c,
+        "compile/20_namespaces_x_100_services_private_virtual_services",
+        &namespaces_exporting(20, 100, "  exportTo: [\".\"]\n"),
+    );
+    bench(
+        c,
+        "compile/300_namespaces_each_with_a_rule",
+        &rule_per_namespace(300),
     );
 }
 
