@@ -27,8 +27,8 @@ use crate::registry::rules::{Caller, RuleChoice};
 use crate::registry::services::Service;
 use crate::registry::visibility::service_annotation_export;
 use crate::route::table::{
-    Authorities, Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope, ScopeHost,
-    ScopeHosts, Scopes, SidecarHosts, Tables,
+    Authorities, DomainNames, Listener, NO_NOTES, NO_RULE, NamespaceScopes, RuleInfo, Scope,
+    ScopeHost, ScopeHosts, Scopes, SidecarHosts, Tables,
 };
 use crate::util::host;
 use crate::util::host_table::HostNames;
@@ -169,7 +169,6 @@ pub(super) fn build(
         shared_rules: HashMap::new(),
         shared_service_rules: vec![None; known.services.len()],
         shadowed: HashMap::new(),
-        authority_base: HashMap::new(),
         claims_first,
     };
     let mut scopes = Scopes::default();
@@ -271,9 +270,9 @@ struct Builder<'k, 'r, 'i, 't> {
     policies: Vec<RuleChoice>,
     /// The listener hosts built so far, by what they were built from.
     listeners: HashMap<ListenerKey<'k>, (Arc<SidecarHosts>, Arc<HostNames>)>,
-    /// The authorities with a dot built so far, by the listener hosts they were built from
-    /// (each kept alive by `listeners`, so an address names one).
-    authorities: HashMap<Vec<*const SidecarHosts>, Arc<Authorities>>,
+    /// The authorities with a dot built so far, by the name tables of the listener hosts they
+    /// were built from (each kept alive by `listeners`, so an address names one).
+    authorities: HashMap<Vec<*const DomainNames>, Arc<Authorities>>,
     /// The scopes' hosts built so far, by the hash of their content.
     scope_hosts: HashMap<u64, Vec<Arc<SeenHosts>>>,
     /// The first scope's hosts, which a scope that differs in a few hosts shares.
@@ -288,9 +287,6 @@ struct Builder<'k, 'r, 'i, 't> {
     shared_rules: HashMap<Box<str>, (u32, u32)>,
     /// For each listener hosts built in full, the entries another name's entry inherits from.
     shadowed: HashMap<*const SidecarHosts, Vec<u32>>,
-    /// For listener hosts made from a shared one by [`Builder::claims_on_shared`], that one:
-    /// their authorities are the same.
-    authority_base: HashMap<*const SidecarHosts, *const SidecarHosts>,
     /// Whether listener hosts may be made from shared ones (off: always built in full, for
     /// the test that compares the two).
     claims_first: bool,
@@ -478,13 +474,12 @@ impl<'k> Builder<'k, '_, '_, '_> {
         listeners.sort_by_key(|l| l.port.is_none());
         scope.listeners = listeners;
         scope.authorities = scope.index_authorities(false);
-        let shared_by: Vec<*const SidecarHosts> = scope
+        // By name table: listener hosts made from shared ones keep the base's names, entries'
+        // ports and hosts they lead to (`claims_on_shared`), so the same authorities.
+        let shared_by: Vec<*const DomainNames> = scope
             .listeners
             .iter()
-            .map(|l| {
-                let hosts = Arc::as_ptr(&l.hosts);
-                self.authority_base.get(&hosts).copied().unwrap_or(hosts)
-            })
+            .map(|l| Arc::as_ptr(&l.hosts.domains))
             .collect();
         scope.shared_authorities = match self.authorities.get(&shared_by) {
             Some(shared) => Arc::clone(shared),
@@ -630,10 +625,6 @@ impl<'k> Builder<'k, '_, '_, '_> {
         let (base, domains) = self.listener_hosts(base_key, rules);
         let shadowed = self.shadowed.get(&Arc::as_ptr(&base))?;
         let hosts = Arc::new(with_claims_first(&base, shadowed, &first, self.infos)?);
-        // Names, entries' ports and the hosts they lead to are the base's: so are the
-        // authorities built from them.
-        self.authority_base
-            .insert(Arc::as_ptr(&hosts), Arc::as_ptr(&base));
         Some((hosts, domains))
     }
 

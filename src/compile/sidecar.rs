@@ -37,7 +37,7 @@ pub(super) fn sidecar_hosts(
 }
 
 /// [`sidecar_hosts`], and the hosts whose VirtualServices another name's entry inherits (the
-/// parents of `shadows` below), which [`with_claims_first`] must leave alone.
+/// parents of `shadows` below, sorted), which [`with_claims_first`] must leave alone.
 pub(super) fn sidecar_hosts_shadowing(
     order: &[u32],
     services: &[(&str, Vec<u16>)],
@@ -121,7 +121,9 @@ pub(super) fn sidecar_hosts_shadowing(
             *entry = Some(ports.into());
         }
     }
-    let parents: Vec<u32> = shadows.iter().map(|&(_, parent)| parent).collect();
+    let mut parents: Vec<u32> = shadows.iter().map(|&(_, parent)| parent).collect();
+    parents.sort_unstable();
+    parents.dedup();
     for (own, parent) in shadows {
         let inherited: Vec<u32> = sidecar
             .hosts
@@ -146,9 +148,9 @@ pub(super) fn sidecar_hosts_shadowing(
 /// services: each such namespace would otherwise build every host of the mesh again.
 ///
 /// `None` when the result would differ from a full build in more than those claims: a host
-/// of `first` that is a wildcard, not a service's own name, or a name another entry inherits
-/// from (`shadowed`); or a service with a wildcard host, whose ports a VirtualService's
-/// virtual hosts take too.
+/// of `first` that is not a service's own name (a wildcard is in no name table), or a name
+/// another entry inherits from (`shadowed`, sorted); or a service with a wildcard host, whose
+/// ports a VirtualService's virtual hosts take too.
 pub(super) fn with_claims_first(
     base: &SidecarHosts,
     shadowed: &[u32],
@@ -172,7 +174,7 @@ pub(super) fn with_claims_first(
         for h in &info.hosts {
             let idx = *base.domains.get(h.as_str())?;
             let entry = base.hosts.get(index(idx))?;
-            if h.starts_with('*') || *entry.fqdn != **h || shadowed.contains(&idx) {
+            if *entry.fqdn != **h || shadowed.binary_search(&idx).is_ok() {
                 return None;
             }
             let service_ports = entry.service_ports.as_deref()?;
@@ -189,17 +191,15 @@ pub(super) fn with_claims_first(
         vs_ports.push((index(vs), ports.into()));
     }
     let mut hosts = base.clone();
-    // Each claimed entry's own claims, in order, ahead of the ones it had.
-    let mut claimed: Vec<u32> = claims.iter().map(|&(idx, _)| idx).collect();
-    claimed.sort_unstable();
-    claimed.dedup();
-    for idx in claimed {
+    // Each claimed entry's own claims, in order (a stable sort by entry keeps it), ahead of
+    // the ones it had.
+    claims.sort_by_key(|&(idx, _)| idx);
+    for group in claims.chunk_by(|a, b| a.0 == b.0) {
+        let Some(&(idx, _)) = group.first() else {
+            continue;
+        };
         let entry = hosts.hosts.get_mut(index(idx))?;
-        let mut list: Vec<u32> = claims
-            .iter()
-            .filter(|&&(i, _)| i == idx)
-            .map(|&(_, vs)| vs)
-            .collect();
+        let mut list: Vec<u32> = group.iter().map(|&(_, vs)| vs).collect();
         list.extend(entry.virtual_services.iter().copied());
         entry.virtual_services = list;
     }

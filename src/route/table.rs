@@ -408,6 +408,9 @@ impl HostEntry {
     }
 }
 
+/// Names reachable from any namespace, to their host's index ([`SidecarHosts::domains`]).
+pub(crate) type DomainNames = HashMap<Box<str>, u32>;
+
 /// Short names to the `(namespace, host)` pairs that have them ([`SidecarHosts::short`]).
 pub(crate) type ShortNames = HashMap<Box<str>, Vec<(Box<str>, u32)>>;
 
@@ -417,7 +420,7 @@ pub(crate) struct SidecarHosts {
     pub(crate) hosts: Vec<HostEntry>,
     /// Names reachable from any namespace: FQDN, `name.ns.svc`, `name.ns`, literal hosts.
     /// Shared with listener hosts that differ only in what VirtualServices claim their hosts.
-    pub(crate) domains: Arc<HashMap<Box<str>, u32>>,
+    pub(crate) domains: Arc<DomainNames>,
     /// Short names, reachable from the service's own namespace only: name → (namespace, host)
     /// pairs, one per namespace with a service of that name (usually one): a request's short
     /// name costs one probe and a namespace comparison. Shared as `domains` is.
