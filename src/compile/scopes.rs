@@ -578,7 +578,7 @@ impl<'k> Builder<'k, '_, '_, '_> {
         for entry in &mut hosts.hosts {
             if entry.service_ports.is_some() {
                 if let Some(&rule) = rules.get(&*entry.fqdn) {
-                    entry.rule = rule;
+                    entry.service_mut().rule = rule;
                 }
             }
         }
@@ -1183,11 +1183,33 @@ spec:
                     .map(|l| std::sync::Arc::as_ptr(&l.hosts.domains) as usize)
                     .collect(),
             );
-            (shapes, hosts - names)
+            // Listener hosts with the same name tables hold the same services, not copies:
+            // entries sharing theirs.
+            let mut first: std::collections::HashMap<usize, &SidecarHosts> =
+                std::collections::HashMap::new();
+            let mut shared_services = 0;
+            for l in listeners() {
+                let base = *first
+                    .entry(std::sync::Arc::as_ptr(&l.hosts.domains) as usize)
+                    .or_insert(&l.hosts);
+                if std::ptr::eq(base, &*l.hosts) {
+                    continue;
+                }
+                assert_eq!(base.hosts.len(), l.hosts.hosts.len());
+                for (a, b) in base.hosts.iter().zip(&l.hosts.hosts) {
+                    assert!(std::ptr::eq(&**a, &**b), "{} copied", a.fqdn);
+                    shared_services += 1;
+                }
+            }
+            (shapes, hosts - names, shared_services)
         };
-        let (full, none_shared) = shapes(false);
-        let (made, shared) = shapes(true);
+        let (full, none_shared, _) = shapes(false);
+        let (made, shared, shared_services) = shapes(true);
         assert_eq!(none_shared, 0);
+        assert!(
+            shared_services > 10,
+            "{shared_services} entries share services"
+        );
         // a, c, d (and e, to which d's is exported) add their claims to the public hosts.
         assert!(shared >= 3, "{shared} listeners made from shared hosts");
         assert_eq!(full.len(), made.len());

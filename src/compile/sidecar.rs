@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::entries::index;
 use crate::registry::visibility::ExportTo;
-use crate::route::table::{HostEntry, NO_RULE, SidecarHosts};
+use crate::route::table::{HostEntry, SidecarHosts};
 use crate::util::host;
 
 /// What scopes need to know of a root VirtualService.
@@ -242,14 +242,7 @@ fn vs_host_entry(sidecar: &mut SidecarHosts, name: &str, shadows: &mut Vec<(u32,
                 .is_some_and(|e| &*e.fqdn != name) =>
         {
             let own = u32::try_from(sidecar.hosts.len()).unwrap_or(u32::MAX);
-            sidecar.hosts.push(HostEntry {
-                fqdn: name.into(),
-                virtual_services: Vec::new(),
-                service_port: None,
-                service_ports: None,
-                rule: NO_RULE,
-                service_clusters: std::sync::OnceLock::new(),
-            });
+            sidecar.hosts.push(HostEntry::new(name, None));
             Arc::make_mut(&mut sidecar.domains).insert(name.into(), own);
             shadows.push((own, idx));
             own
@@ -262,6 +255,7 @@ fn host_entry(sidecar: &mut SidecarHosts, fqdn: &str, ports: Option<&[u16]>) -> 
     if let Some(&idx) = sidecar.domains.get(fqdn) {
         if let (Some(ports), Some(entry)) = (ports, sidecar.hosts.get_mut(index(idx))) {
             if entry.service_ports.is_none() {
+                let entry = entry.service_mut();
                 entry.service_port = match ports {
                     [only] => Some(*only),
                     _ => None,
@@ -272,17 +266,7 @@ fn host_entry(sidecar: &mut SidecarHosts, fqdn: &str, ports: Option<&[u16]>) -> 
         return idx;
     }
     let idx = u32::try_from(sidecar.hosts.len()).unwrap_or(u32::MAX);
-    sidecar.hosts.push(HostEntry {
-        fqdn: fqdn.into(),
-        virtual_services: Vec::new(),
-        service_port: match ports {
-            Some([only]) => Some(*only),
-            _ => None,
-        },
-        service_ports: ports.map(Into::into),
-        rule: NO_RULE,
-        service_clusters: std::sync::OnceLock::new(),
-    });
+    sidecar.hosts.push(HostEntry::new(fqdn, ports));
     if fqdn.starts_with('*') {
         return idx;
     }

@@ -50,15 +50,14 @@ struct Inner {
     streams: StreamTables,
 }
 
-/// Where a sidecar request goes when no VirtualService decides it.
+/// Where a request goes when no VirtualService decides it.
 enum Fallback<'a> {
-    /// The service's own virtual host (Istio's default route): its host entry (FQDN, only
-    /// port, the DestinationRule choice of the caller's scope, the clusters per port).
-    Service(&'a HostEntry),
-    /// The catch-all `allow_any` virtual host: Envoy's `PassthroughCluster`, the host as called.
-    Passthrough(Option<&'a str>),
-    /// The catch-all `block_all` virtual host (`REGISTRY_ONLY`): 502.
-    BlackHole,
+    /// A sidecar's: the service's own virtual host (Istio's default route) when the host entry
+    /// (FQDN, only port, the DestinationRule choice of the caller's scope, the clusters per
+    /// port) has a service on the port, else the catch-all virtual host
+    /// (httproute.go `buildCatchAllVirtualHost`): `allow_any`, Envoy's `PassthroughCluster` with
+    /// the host as called, or `block_all` (`REGISTRY_ONLY`), 502. Worked out only when needed.
+    Sidecar(Option<&'a HostEntry>),
     /// A gateway has no default route: 404 NR.
     NotFound,
 }
@@ -367,14 +366,7 @@ impl Mesh {
                 if tracer.detailed() && entry.is_none_or(|e| !e.serves(facts.port)) {
                     self.trace_unknown_host(host, source.namespace(), scope, facts.port, tracer);
                 }
-                // No VirtualService: the service's own virtual host when it serves the port,
-                // else the catch-all (httproute.go `buildCatchAllVirtualHost`).
-                let fallback = match entry.filter(|e| e.serves(facts.port)) {
-                    Some(e) => Fallback::Service(e),
-                    None if scope.registry_only => Fallback::BlackHole,
-                    None => Fallback::Passthrough(entry.map(|e| &*e.fqdn)),
-                };
-                (result, fallback)
+                (result, Fallback::Sidecar(entry))
             }
             Some(gateway) => {
                 let host = lowercase(facts.host, &mut buffer);
@@ -431,38 +423,43 @@ impl Mesh {
             }
             Eval::NothingApplies => match fallback {
                 Fallback::NotFound => {}
-                Fallback::BlackHole => decision.outcome = Outcome::BlackHole,
-                Fallback::Service(entry) => {
-                    let host = &entry.fqdn;
-                    // The entry may be shared with scopes that choose another rule.
-                    match scope.rule_overrides.get(&*entry.fqdn) {
-                        None => {
-                            default_rule = Some(entry.rule);
-                            default_cluster = entry.service_cluster(decision.request.port);
+                // No VirtualService: the service's own virtual host when it serves the port,
+                // else the catch-all.
+                Fallback::Sidecar(entry) => match entry.filter(|e| e.serves(decision.request.port))
+                {
+                    Some(entry) => {
+                        let host = &entry.fqdn;
+                        // The entry may be shared with scopes that choose another rule.
+                        match scope.rule_overrides.get(&*entry.fqdn) {
+                            None => {
+                                default_rule = Some(entry.rule);
+                                default_cluster = entry.service_cluster(decision.request.port);
+                            }
+                            Some(&rule) => default_rule = Some(rule),
                         }
-                        Some(&rule) => default_rule = Some(rule),
+                        let port = Some(decision.request.port).or(entry.service_port);
+                        decision.outcome = Outcome::NoVirtualService;
+                        decision.service_host = Some(host);
+                        decision.destination = Some(DestinationRef {
+                            host,
+                            subset: None,
+                            port,
+                            cluster_exists: true,
+                        });
                     }
-                    let port = Some(decision.request.port).or(entry.service_port);
-                    decision.outcome = Outcome::NoVirtualService;
-                    decision.service_host = Some(host);
-                    decision.destination = Some(DestinationRef {
-                        host,
-                        subset: None,
-                        port,
-                        cluster_exists: true,
-                    });
-                }
-                Fallback::Passthrough(fqdn) => {
-                    let port = decision.request.port;
-                    let host = fqdn.unwrap_or(decision.request.host);
-                    decision.outcome = Outcome::NoVirtualService;
-                    decision.destination = Some(DestinationRef {
-                        host,
-                        subset: None,
-                        port: Some(port),
-                        cluster_exists: true,
-                    });
-                }
+                    None if scope.registry_only => decision.outcome = Outcome::BlackHole,
+                    None => {
+                        let port = decision.request.port;
+                        let host = entry.map_or(decision.request.host, |e| &*e.fqdn);
+                        decision.outcome = Outcome::NoVirtualService;
+                        decision.destination = Some(DestinationRef {
+                            host,
+                            subset: None,
+                            port: Some(port),
+                            cluster_exists: true,
+                        });
+                    }
+                },
             },
         }
         if tracer.detailed() {

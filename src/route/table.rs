@@ -363,14 +363,23 @@ pub(crate) struct Entry {
 
 pub(crate) const NO_MATCH: u32 = u32::MAX;
 
-/// A host a sidecar can call: its canonical name and the VirtualServices that claim it.
+/// A host a sidecar can call: its canonical name and service ([`HostService`], shared by the
+/// listener hosts made from one another) and the VirtualServices that claim it here.
 #[derive(Debug, Clone)]
 pub(crate) struct HostEntry {
-    pub(crate) fqdn: std::sync::Arc<str>,
     /// Candidate VirtualServices in Istio's precedence: for the scope's namespace, its private
     /// ones, then those exported to it, then public ones, each oldest first (creation time, then
     /// name, then namespace).
     pub(crate) virtual_services: Vec<u32>,
+    service: Arc<HostService>,
+}
+
+/// What a [`HostEntry`] holds that does not depend on the VirtualServices claiming it: a
+/// namespace's private VirtualServices claim a few hosts on a copy of the shared listener
+/// hosts (`compile/sidecar.rs` `with_claims_first`), and the copy shares the rest.
+#[derive(Debug, Clone)]
+pub(crate) struct HostService {
+    pub(crate) fqdn: Arc<str>,
     /// The service's only port, when known and single.
     pub(crate) service_port: Option<u16>,
     /// The ports of the service behind this name; `None` when no service is (a VirtualService
@@ -386,7 +395,40 @@ pub(crate) struct HostEntry {
     pub(crate) service_clusters: std::sync::OnceLock<Box<[u32]>>,
 }
 
+impl std::ops::Deref for HostEntry {
+    type Target = HostService;
+
+    fn deref(&self) -> &HostService {
+        &self.service
+    }
+}
+
 impl HostEntry {
+    /// The entry for `fqdn`, claimed by no VirtualService yet.
+    pub(crate) fn new(fqdn: &str, service_ports: Option<&[u16]>) -> Self {
+        Self {
+            virtual_services: Vec::new(),
+            service: Arc::new(HostService {
+                fqdn: fqdn.into(),
+                service_port: match service_ports {
+                    Some([only]) => Some(*only),
+                    _ => None,
+                },
+                service_ports: service_ports.map(Into::into),
+                rule: NO_RULE,
+                service_clusters: std::sync::OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The service part, to change while the listener hosts are built (before any copy
+    /// shares it, and before the clusters are resolved: a copy made here would keep them).
+    pub(crate) fn service_mut(&mut self) -> &mut HostService {
+        Arc::make_mut(&mut self.service)
+    }
+}
+
+impl HostService {
     /// Whether a service behind this name has a virtual host on `port`.
     // A byte-sized loop instead of `contains` (a call per request): the lists are short.
     #[allow(clippy::manual_contains)]
