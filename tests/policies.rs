@@ -156,11 +156,14 @@ impl Backend {
 }
 
 /// A loopback address nothing listens on (bound, then closed).
-async fn dead_endpoint() -> Endpoint {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    Endpoint::new(addr.ip(), addr.port())
+/// An address nothing listens on while the returned socket lives: bound, never listening, so
+/// connections are refused (a dropped listener's port could be taken by another test's server
+/// meanwhile).
+fn dead_endpoint() -> (Endpoint, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    (Endpoint::new(addr.ip(), addr.port()), socket)
 }
 
 fn request(path: &str) -> http::Request<Body> {
@@ -332,7 +335,7 @@ async fn connect_failures_are_retried_and_answered_uf() {
     bounded(async {
         let mesh = shared(&config("", "{loadBalancer: {simple: ROUND_ROBIN}}"));
         let good = Backend::start(Behaviour::Ok).await;
-        let dead = dead_endpoint().await;
+        let (dead, _reserved) = dead_endpoint();
         mesh.set_endpoints(HOST, 8080, vec![dead.clone(), good.endpoint()])
             .unwrap();
         let client = OutboundLayer::new(mesh.clone(), Source::default()).layer(upstream_client());
@@ -590,7 +593,7 @@ async fn a_killed_backend_is_ejected() {
         let rule = "{loadBalancer: {simple: ROUND_ROBIN}, outlierDetection: {consecutive5xxErrors: 5, interval: 50ms, baseEjectionTime: 30s, maxEjectionPercent: 50}}";
         let mesh = shared(&config("", rule));
         let good = Backend::start(Behaviour::Ok).await;
-        let dead = dead_endpoint().await;
+        let (dead, _reserved) = dead_endpoint();
         mesh.set_endpoints(HOST, 8080, vec![dead, good.endpoint()])
             .unwrap();
         let client = OutboundLayer::new(mesh, Source::default()).layer(upstream_client());
@@ -602,10 +605,14 @@ async fn a_killed_backend_is_ejected() {
         }
         assert!(retried >= 5, "{retried}");
         tokio::time::sleep(Duration::from_millis(120)).await;
-        for _ in 0..20 {
+        for i in 0..20 {
             let reply = send(&client, request("/")).await;
             assert_eq!(reply.status, StatusCode::OK);
-            assert!(reply.upstream.is_none(), "no retry once the dead endpoint is ejected");
+            assert!(
+                reply.upstream.is_none(),
+                "request {i}: no retry once the dead endpoint is ejected: {:?}",
+                reply.upstream
+            );
         }
     })
     .await;
@@ -685,7 +692,7 @@ async fn any_clone_service_is_an_inner_client() {
 async fn a_route_without_policies_is_one_call() {
     bounded(async {
         let mesh = shared(&config("    retries: {attempts: 0}", RR));
-        let dead = dead_endpoint().await;
+        let (dead, _reserved) = dead_endpoint();
         mesh.set_endpoints(HOST, 8080, vec![dead]).unwrap();
         let client = OutboundLayer::new(mesh.clone(), Source::default()).layer(upstream_client());
         let reply = send(&client, request("/")).await;

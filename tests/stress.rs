@@ -73,11 +73,14 @@ async fn backend(status: StatusCode, delay: Duration) -> Endpoint {
     Endpoint::new(addr.ip(), addr.port())
 }
 
-async fn dead_endpoint() -> Endpoint {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    Endpoint::new(addr.ip(), addr.port())
+/// An address nothing listens on while the returned socket lives: bound, never listening, so
+/// connections are refused (a dropped listener's port could be taken by another test's server
+/// meanwhile).
+fn dead_endpoint() -> (Endpoint, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    (Endpoint::new(addr.ip(), addr.port()), socket)
 }
 
 fn request() -> http::Request<Full<Bytes>> {
@@ -114,11 +117,12 @@ async fn ten_thousand_concurrent_requests_all_answered_nothing_leaks() {
         let loaded = meshroute::from_str(YAML, &LoadOptions::default());
         let mesh = SharedMesh::new(loaded.compile().unwrap());
         let slow = backend(StatusCode::OK, Duration::from_millis(400)).await;
+        let (dead, _reserved) = dead_endpoint();
         let endpoints = vec![
             backend(StatusCode::OK, Duration::ZERO).await,
             backend(StatusCode::SERVICE_UNAVAILABLE, Duration::ZERO).await,
             slow.clone(),
-            dead_endpoint().await,
+            dead,
         ];
         mesh.set_endpoints("svc", 8080, endpoints).unwrap();
         let http: Client<HttpConnector, RequestBody<Full<Bytes>>> =
