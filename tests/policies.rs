@@ -155,7 +155,6 @@ impl Backend {
     }
 }
 
-/// A loopback address nothing listens on (bound, then closed).
 /// An address nothing listens on while the returned socket lives: bound, never listening, so
 /// connections are refused (a dropped listener's port could be taken by another test's server
 /// meanwhile).
