@@ -86,18 +86,18 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
 }
 
 /// A string of up to seven bytes as one word: from four bytes up, its first and last four
-/// (overlapping); below, its bytes padded with zero bytes (a loop LLVM does not turn into
-/// `memcpy`).
+/// (overlapping); below, its bytes padded with zero bytes (one load per byte, no loop).
 #[inline]
 fn short_word(bytes: &[u8]) -> u64 {
     if let (Some(low), Some(high)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
         return u64::from(u32::from_le_bytes(*low)) | u64::from(u32::from_le_bytes(*high)) << 32;
     }
-    bytes
-        .iter()
-        .take(7)
-        .rev()
-        .fold(0, |word, b| word << 8 | u64::from(*b))
+    match *bytes {
+        [a, b, c] => u64::from(a) | u64::from(b) << 8 | u64::from(c) << 16,
+        [a, b] => u64::from(a) | u64::from(b) << 8,
+        [a] => u64::from(a),
+        _ => 0,
+    }
 }
 
 /// `word` with its ASCII uppercase letters in lowercase.
