@@ -472,6 +472,7 @@ impl Failure<'_> {
 /// Removes dot segments (RFC 3986 §5.2.4) when the path has any, as Envoy's `normalize_path`
 /// does; percent-encoded dots (`%2e`, `%2E`) count as dots there (Envoy's canonicalizer decodes
 /// them). Paths without `/.` or `/%2e` are returned as they are (no allocation).
+#[inline]
 pub(crate) fn normalize_path(path: &str) -> std::borrow::Cow<'_, str> {
     // Most paths have neither a dot nor a percent sign: one pass, eight bytes at a time.
     if !bytes::contains_either(path.as_bytes(), b'.', b'%') {
