@@ -1051,9 +1051,6 @@ spec:
         }
     }
 
-    /// A listener's one-probe lookup of the host as sent agrees with `SidecarHosts::lookup` of
-    /// the lowercased host in the scope's namespace, for every name any listener knows, in
-    /// both cases, and for names no listener knows.
     /// Listener hosts made from shared ones (a namespace's private VirtualServices claiming
     /// their hosts first) equal those built in full, for every scope, including the cases that
     /// must fall back to a full build: a wildcard, a name that is not a service's own, a name
@@ -1111,15 +1108,7 @@ spec:
             let entries: Vec<_> = hosts
                 .hosts
                 .iter()
-                .map(|e| {
-                    (
-                        &e.fqdn,
-                        &e.virtual_services,
-                        e.service_port,
-                        &e.service_ports,
-                        e.rule,
-                    )
-                })
+                .map(|e| (&e.fqdn, &e.virtual_services, &e.service_ports, e.rule))
                 .collect();
             format!(
                 "{entries:?}\n{domains:?}\n{short:?}\n{:?}\n{:?}",
@@ -1251,6 +1240,9 @@ spec:
         assert_eq!(ports("gamma"), Some(vec![80]));
     }
 
+    /// A listener's one-probe lookup of the host as sent agrees with `SidecarHosts::lookup` of
+    /// the lowercased host in the scope's namespace, for every name any listener knows, in
+    /// both cases, and for names no listener knows.
     #[test]
     fn listener_names_agree_with_lookup() {
         let mesh = compiled(MESH);

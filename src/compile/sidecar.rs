@@ -255,12 +255,7 @@ fn host_entry(sidecar: &mut SidecarHosts, fqdn: &str, ports: Option<&[u16]>) -> 
     if let Some(&idx) = sidecar.domains.get(fqdn) {
         if let (Some(ports), Some(entry)) = (ports, sidecar.hosts.get_mut(index(idx))) {
             if entry.service_ports.is_none() {
-                let entry = entry.service_mut();
-                entry.service_port = match ports {
-                    [only] => Some(*only),
-                    _ => None,
-                };
-                entry.service_ports = Some(ports.into());
+                entry.service_mut().service_ports = Some(ports.into());
             }
         }
         return idx;

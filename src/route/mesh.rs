@@ -53,7 +53,7 @@ struct Inner {
 /// Where a request goes when no VirtualService decides it.
 enum Fallback<'a> {
     /// A sidecar's: the service's own virtual host (Istio's default route) when the host entry
-    /// (FQDN, only port, the DestinationRule choice of the caller's scope, the clusters per
+    /// (FQDN, ports, the DestinationRule choice of the caller's scope, the clusters per
     /// port) has a service on the port, else the catch-all virtual host
     /// (httproute.go `buildCatchAllVirtualHost`): `allow_any`, Envoy's `PassthroughCluster` with
     /// the host as called, or `block_all` (`REGISTRY_ONLY`), 502. Worked out only when needed.
@@ -437,7 +437,9 @@ impl Mesh {
                             }
                             Some(&rule) => default_rule = Some(rule),
                         }
-                        let port = Some(decision.request.port).or(entry.service_port);
+                        // The service's virtual host of the request's port, whose route is the cluster
+                        // `outbound|PORT||HOST` (httproute.go `BuildSidecarOutboundVirtualHosts`).
+                        let port = Some(decision.request.port);
                         decision.outcome = Outcome::NoVirtualService;
                         decision.service_host = Some(host);
                         decision.destination = Some(DestinationRef {

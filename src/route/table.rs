@@ -380,8 +380,6 @@ pub(crate) struct HostEntry {
 #[derive(Debug, Clone)]
 pub(crate) struct HostService {
     pub(crate) fqdn: Arc<str>,
-    /// The service's only port, when known and single.
-    pub(crate) service_port: Option<u16>,
     /// The ports of the service behind this name; `None` when no service is (a VirtualService
     /// host only). A service without ports listed serves every port.
     pub(crate) service_ports: Option<Box<[u16]>>,
@@ -410,10 +408,6 @@ impl HostEntry {
             virtual_services: Vec::new(),
             service: Arc::new(HostService {
                 fqdn: fqdn.into(),
-                service_port: match service_ports {
-                    Some([only]) => Some(*only),
-                    _ => None,
-                },
                 service_ports: service_ports.map(Into::into),
                 rule: NO_RULE,
                 service_clusters: std::sync::OnceLock::new(),
