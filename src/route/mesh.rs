@@ -438,7 +438,7 @@ impl Mesh {
                             Some(&rule) => default_rule = Some(rule),
                         }
                         // The service's virtual host of the request's port, whose route is the cluster
-                        // `outbound|PORT||HOST` (httproute.go `BuildSidecarOutboundVirtualHosts`).
+                        // `outbound|PORT||HOST` (httproute.go `buildSidecarOutboundVirtualHosts`).
                         let port = Some(decision.request.port);
                         decision.outcome = Outcome::NoVirtualService;
                         decision.service_host = Some(host);
