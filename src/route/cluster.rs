@@ -401,14 +401,18 @@ impl Cluster {
         }
     }
 
-    /// Picks an endpoint for a request.
+    /// Picks an endpoint for a request: its index in `state`'s endpoints. On a pick,
+    /// `set_cookie` is overwritten: the `Set-Cookie` of the cookie a consistent hash generated
+    /// for a request that lacks it, else `None`; untouched when there is no endpoint. (The
+    /// cookie goes through the parameter so that the index comes back in a register.)
     pub(crate) fn pick(
         &self,
         state: &ClusterState,
         input: &HashInput<'_>,
         rng: &mut impl Rng,
-    ) -> Result<(usize, Option<String>), NoEndpoint> {
-        let mut set_cookie = None;
+        set_cookie: &mut Option<String>,
+    ) -> Result<usize, NoEndpoint> {
+        let mut cookie = None;
         let host = match &state.balancer {
             Balancer::Passthrough => return Err(NoEndpoint::Passthrough),
             _ if state.hosts.is_empty() => return Err(NoEndpoint::NoHealthyUpstream),
@@ -428,7 +432,7 @@ impl Cluster {
                     // (`source/extensions/load_balancing_policies/common/thread_aware_lb_impl.cc`):
                     // no hash (absent header, ...) means a random one.
                     let result = hash_policy::hash(&self.policy.hash, input);
-                    set_cookie = result.set_cookie;
+                    cookie = result.set_cookie;
                     let hash = result.hash.unwrap_or_else(|| rng.next_u64());
                     match table {
                         HashTable::Ring(ring) => ring.pick(hash, 0),
@@ -438,9 +442,12 @@ impl Cluster {
                 }
             }
         };
-        host.and_then(|h| state.hosts.get(h).copied())
-            .map(|h| (h, set_cookie))
-            .ok_or(NoEndpoint::NoHealthyUpstream)
+        let picked = host
+            .and_then(|h| state.hosts.get(h).copied())
+            .ok_or(NoEndpoint::NoHealthyUpstream)?;
+        // Only a request that gets this endpoint is told to keep the cookie.
+        *set_cookie = cookie;
+        Ok(picked)
     }
 
     #[cfg(feature = "tower")]
@@ -788,9 +795,8 @@ mod tests {
             downstream: None,
         };
         cluster
-            .pick(state, &input, &mut FastRng::from_seed(1))
+            .pick(state, &input, &mut FastRng::from_seed(1), &mut None)
             .ok()
-            .map(|(i, _)| i)
     }
 
     /// A consistent-hash table is built by the first pick of a state, never by making the

@@ -164,7 +164,7 @@ impl Upstream {
         };
         let mut last = None;
         for _ in 0..=max_attempts {
-            let (index, _) = cluster.pick(&state, &input, rng).ok()?;
+            let index = cluster.pick(&state, &input, rng, &mut None).ok()?;
             let address = state.endpoints().get(index).map(|e| e.address.as_str());
             last = Some(index);
             if !address.is_some_and(|a| previous.contains(&a)) {
