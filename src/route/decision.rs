@@ -338,7 +338,7 @@ impl<'a> Decision<'a> {
     }
 
     /// The user's bucket (of 2^20) that chose the destination, when the choice is sticky and the
-    /// request had the key; `None` when the destination was drawn at random.
+    /// request had the key; `None` when the destination was chosen by weight alone.
     pub fn sticky_bucket(&self) -> Option<u32> {
         self.sticky.map(|b| b.0)
     }
