@@ -7,7 +7,10 @@
 //!   prefix): the last exact route, the last prefix route, a path nothing matches. meshroute's
 //!   figure is its whole decision (host lookup, VirtualService, route); matchit's is
 //!   `Router::at` on the request's path. A one-route table measures the decision's fixed cost,
-//!   so that a table's own cost can be read as the difference.
+//!   so that a table's own cost can be read as the difference. A third row puts `matchit` behind
+//!   a `HashMap<String, Router>` of 16 hosts probed with the request's host, what a service
+//!   routing by host and path writes with it: the whole decision's like-for-like rival, as
+//!   fetching the header is in `rivals/headers`.
 //! - `rivals/headers`: 100 routes `headers: {x-tenant: {exact: t{i}}}` against one
 //!   `HashMap<String, usize>` probe on the header value (with and without fetching the header).
 //! - `rivals/maglev`, `rivals/ring`: a header-keyed pick (`consistentHash: {httpHeaderName:
@@ -127,6 +130,18 @@ fn paths(c: &mut Criterion) {
     for n in [10usize, 1000] {
         let mesh = compile(&path_table(n));
         let router = matchit_table(n);
+        // `big` among 15 other hosts, each with a table of its own size.
+        let hosts: HashMap<String, matchit::Router<usize>> = std::iter::once("big".to_owned())
+            .chain((1..16).map(|i| format!("svc-{i}")))
+            .map(|host| (host, matchit_table(n)))
+            .collect();
+        let by_host = |req: &Request<()>| {
+            let uri = req.uri();
+            hosts
+                .get(uri.host().unwrap_or(""))
+                .and_then(|router| router.at(uri.path()).ok())
+                .map(|m| *m.value)
+        };
         for (name, uri, expected) in [
             ("last exact", format!("http://big/r{}", n - 2), Some(n - 2)),
             (
@@ -144,6 +159,7 @@ fn paths(c: &mut Criterion) {
                 expected
             );
             assert_eq!(router.at(req.uri().path()).ok().map(|m| *m.value), expected);
+            assert_eq!(by_host(&req), expected);
             group.bench_with_input(
                 BenchmarkId::new(format!("meshroute {name}"), n),
                 &req,
@@ -157,6 +173,11 @@ fn paths(c: &mut Criterion) {
                 BenchmarkId::new(format!("matchit {name}"), n),
                 &req,
                 |b, req| b.iter(|| black_box(router.at(black_box(req).uri().path()).ok())),
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("matchit behind a host map {name}"), n),
+                &req,
+                |b, req| b.iter(|| black_box(by_host(black_box(req)))),
             );
         }
     }
