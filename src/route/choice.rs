@@ -236,8 +236,10 @@ impl WeightedChoice {
 
     /// Draws once from `rng` and picks; no draw when one destination has all the weight (the
     /// seed's `weight: 0` / `weight: 100`, a canary before or after its rollout), which every
-    /// draw would pick: Envoy's interval rule (`random % total` below that destination's bound)
-    /// cannot land anywhere else. The draw and its 64-bit division were 42 of the seed
+    /// draw would pick. Istio sends Envoy such a route as `weighted_clusters` with the one
+    /// non-zero entry (route.go omits weight-0 destinations), and Envoy's interval rule
+    /// (`weighted_cluster_specifier.cc`: `random % total` below that entry's bound) cannot land
+    /// anywhere else, so the draw is not observable. The draw and its 64-bit division were 42 of the seed
     /// decision's 1,146 instructions (52 → 48–50 ns on a driver loop).
     pub(crate) fn pick(&self, rng: &mut impl Rng) -> usize {
         let sole = self.read(|_, _| self.sole.load(Ordering::Relaxed));
@@ -333,8 +335,8 @@ mod tests {
         }
     }
 
-    /// One destination with all the weight is every draw's answer (the interval rule cannot
-    /// land elsewhere), so no draw is made; two with weight draw once per pick, whatever the
+    /// One destination with all the weight is every draw's answer (weighted_cluster_specifier.cc's
+    /// `random % total` interval rule cannot land elsewhere), so no draw is made; two with weight draw once per pick, whatever the
     /// weights were before.
     #[test]
     fn a_choice_with_one_weighted_destination_draws_nothing() {
