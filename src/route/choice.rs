@@ -239,8 +239,8 @@ impl WeightedChoice {
     /// draw would pick. Istio sends Envoy such a route as `weighted_clusters` with the one
     /// non-zero entry (route.go omits weight-0 destinations), and Envoy's interval rule
     /// (`weighted_cluster_specifier.cc`: `random % total` below that entry's bound) cannot land
-    /// anywhere else, so the draw is not observable. The draw and its 64-bit division were 42 of the seed
-    /// decision's 1,146 instructions (52 → 48–50 ns on a driver loop).
+    /// anywhere else, so the draw is not observable. The draw and its 64-bit division were 42
+    /// of the seed decision's 1,146 instructions (52 → 48–50 ns on a driver loop).
     pub(crate) fn pick(&self, rng: &mut impl Rng) -> usize {
         let sole = self.read(|_, _| self.sole.load(Ordering::Relaxed));
         match usize::try_from(sole) {
@@ -335,9 +335,9 @@ mod tests {
         }
     }
 
-    /// One destination with all the weight is every draw's answer (weighted_cluster_specifier.cc's
-    /// `random % total` interval rule cannot land elsewhere), so no draw is made; two with weight draw once per pick, whatever the
-    /// weights were before.
+    /// One destination with all the weight is every draw's answer (the `random % total`
+    /// interval rule of weighted_cluster_specifier.cc cannot land elsewhere), so no draw is
+    /// made; two with weight draw once per pick, whatever the weights were before.
     #[test]
     fn a_choice_with_one_weighted_destination_draws_nothing() {
         let mut rng = Counting(0);
