@@ -25,7 +25,7 @@ const MAX_MATCHES: usize = 3;
 const MAX_CONDITIONS: usize = 3;
 const MAX_REQUESTS: usize = 6;
 /// Filler routes (an exact path no request has) before and after the generated ones: at most
-/// this many each, so that the table often reaches the path index's 16 entries.
+/// this many each, so that the table often reaches the path index's 8 entries.
 const MAX_FILLERS: u8 = 20;
 
 const SEGMENTS: [&str; 7] = ["a", "b", "A", "ab", "api", "v1", "B"];
