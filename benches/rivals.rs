@@ -10,7 +10,8 @@
 //!   so that a table's own cost can be read as the difference. A third row puts `matchit` behind
 //!   a `HashMap<String, Router>` of 16 hosts probed with the request's host, what a service
 //!   routing by host and path writes with it: the whole decision's like-for-like rival, as
-//!   fetching the header is in `rivals/headers`.
+//!   fetching the header is in `rivals/headers`. A fourth row does the same with an
+//!   `FxHashMap` (`rustc-hash`, meshroute's own map), the quickest such rival.
 //! - `rivals/headers`: 100 routes `headers: {x-tenant: {exact: t{i}}}` against one
 //!   `HashMap<String, usize>` probe on the header value (with and without fetching the header).
 //! - `rivals/maglev`, `rivals/ring`: a header-keyed pick (`consistentHash: {httpHeaderName:
@@ -142,6 +143,18 @@ fn paths(c: &mut Criterion) {
                 .and_then(|router| router.at(uri.path()).ok())
                 .map(|m| *m.value)
         };
+        let fx_hosts: rustc_hash::FxHashMap<String, matchit::Router<usize>> =
+            std::iter::once("big".to_owned())
+                .chain((1..16).map(|i| format!("svc-{i}")))
+                .map(|host| (host, matchit_table(n)))
+                .collect();
+        let by_host_fx = |req: &Request<()>| {
+            let uri = req.uri();
+            fx_hosts
+                .get(uri.host().unwrap_or(""))
+                .and_then(|router| router.at(uri.path()).ok())
+                .map(|m| *m.value)
+        };
         for (name, uri, expected) in [
             ("last exact", format!("http://big/r{}", n - 2), Some(n - 2)),
             (
@@ -160,6 +173,7 @@ fn paths(c: &mut Criterion) {
             );
             assert_eq!(router.at(req.uri().path()).ok().map(|m| *m.value), expected);
             assert_eq!(by_host(&req), expected);
+            assert_eq!(by_host_fx(&req), expected);
             group.bench_with_input(
                 BenchmarkId::new(format!("meshroute {name}"), n),
                 &req,
@@ -178,6 +192,11 @@ fn paths(c: &mut Criterion) {
                 BenchmarkId::new(format!("matchit behind a host map {name}"), n),
                 &req,
                 |b, req| b.iter(|| black_box(by_host(black_box(req)))),
+            );
+            group.bench_with_input(
+                BenchmarkId::new(format!("matchit behind an FxHash host map {name}"), n),
+                &req,
+                |b, req| b.iter(|| black_box(by_host_fx(black_box(req)))),
             );
         }
     }
