@@ -59,7 +59,7 @@ fn capped_rings_cost_nothing_to_compile() {
 }
 
 /// The same rings are over the mesh's budget for consistent-hash tables (512 MiB): 21 rings of
-/// 96 MiB. Compiling warns at the DestinationRule's `consistentHash`, with what the tables
+/// 72 MiB (9 bytes an entry over two hosts). Compiling warns at the DestinationRule's `consistentHash`, with what the tables
 /// take and why; the picks are still Envoy's.
 #[test]
 fn capped_rings_over_the_budget_are_reported() {
@@ -76,26 +76,27 @@ fn capped_rings_over_the_budget_are_reported() {
     );
     assert_eq!(warning.line, Some(19), "{warning}");
     for part in [
-        "the 21 clusters this load balancer applies to take 2.0 GiB once used",
+        "the 21 clusters this load balancer applies to take 1.5 GiB once used",
         "rings of up to 8388608 entries each, Envoy's maximum_ring_size, forced by the ratio of the endpoints' weights",
-        "the mesh's tables would take 2.0 GiB, above meshroute's budget of 512 MiB",
+        "the mesh's tables would take 1.5 GiB, above meshroute's budget of 512 MiB",
         "built on its cluster's first pick",
         "bring the endpoints' weights closer together",
     ] {
         assert!(warning.message.contains(part), "{part:?} not in {warning}");
     }
-    // Five such rings fit.
-    let within = common::mesh(&capped_rings(4));
+    // Seven such rings fit (504 MiB); eight do not.
+    let within = common::mesh(&capped_rings(6));
     assert!(
         within.diagnostics().is_empty(),
         "{:#?}",
         within.diagnostics()
     );
+    assert_eq!(common::mesh(&capped_rings(7)).diagnostics().len(), 1);
 }
 
-/// A load balancer set in a subset's port-level settings is named there: six subsets each
+/// A load balancer set in a subset's port-level settings is named there: eight subsets each
 /// hashing on its own ring of 8388608 entries (576 MiB) exceed the budget, and the first of
-/// them is the one warned about, since the other five fit.
+/// them is the one warned about, since the other seven fit.
 #[test]
 fn the_budget_warning_names_the_field_that_sets_the_ring() {
     let yaml = capped_rings(0).replace(
@@ -107,7 +108,7 @@ fn the_budget_warning_names_the_field_that_sets_the_ring() {
         "  subsets:
 ",
     );
-    let subsets: String = (0..6)
+    let subsets: String = (0..8)
         .map(|i| {
             format!(
                 "  - name: s{i}
@@ -129,7 +130,7 @@ fn the_budget_warning_names_the_field_that_sets_the_ring() {
     assert!(
         mesh.diagnostics()[0]
             .message
-            .contains("the cluster this load balancer applies to take 96 MiB once used"),
+            .contains("the cluster this load balancer applies to take 72 MiB once used"),
         "{}",
         mesh.diagnostics()[0]
     );

@@ -261,13 +261,7 @@ impl Maglev {
     /// [`narrow`]: 1, 2 or 4 bytes per slot, nothing for no host or one). At most 20 MB, for
     /// 5000011 slots over more than 65536 hosts.
     pub(crate) fn bytes(hosts: usize, table_size: u64) -> u64 {
-        let per_slot = match hosts {
-            0 | 1 => 0,
-            n if n <= usize::from(u8::MAX) + 1 => 1,
-            n if n <= usize::from(u16::MAX) + 1 => 2,
-            _ => 4,
-        };
-        table_size.saturating_mul(per_slot)
+        table_size.saturating_mul(super::index_bytes(hosts))
     }
 
     /// The host (index into the list given to [`Maglev::build`]) for `hash`, or `None` when

@@ -29,8 +29,6 @@
 //!    `lower_bound` with wrap-around: the first entry whose hash is `>= h`, or entry 0 when `h`
 //!    is above the last entry. A retry (`attempt > 0`) moves to `(index + attempt) % len`.
 
-use std::fmt::Write as _;
-
 use super::hash::xxhash64;
 
 /// A ring-hash configuration Envoy would reject.
@@ -74,12 +72,13 @@ pub(crate) struct RingHashStats {
 
 /// A built ketama ring over a host list; [`RingHash::pick`] returns an index into that list.
 ///
-/// Entries are stored as two parallel arrays (hashes, host indices): 12 bytes per entry, and the
-/// binary search only touches the hashes.
+/// Entries are stored as two parallel arrays, the hashes and the host indices in the narrowest
+/// integer that holds them (9 bytes per entry for up to 256 hosts, 8 for one host, see
+/// [`RingHash::bytes`]): the binary search only touches the hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RingHash {
     hashes: Vec<u64>,
-    hosts: Vec<u32>,
+    hosts: HostIndices,
     per_host: Vec<u32>,
     stats: RingHashStats,
     /// Where the search starts: `starts[b]` is the first entry whose hash's top
@@ -94,9 +93,13 @@ pub(crate) struct RingHash {
 impl RingHash {
     /// Envoy's default (and largest accepted) `maximum_ring_size`, 8M entries.
     pub(crate) const DEFAULT_MAX_RING_SIZE: u64 = 8 * 1024 * 1024;
-    /// Bytes a built ring keeps per entry (a `u64` hash and a `u32` host index): a ring at
-    /// [`RingHash::DEFAULT_MAX_RING_SIZE`] keeps 96 MiB (and needs 160 MiB while it is built).
-    pub(crate) const BYTES_PER_ENTRY: u64 = 12;
+
+    /// Bytes a ring of `entries` entries over `hosts` hosts keeps: a `u64` hash and a host index
+    /// (see [`super::index_bytes`]) per entry. A ring at [`RingHash::DEFAULT_MAX_RING_SIZE`]
+    /// over 2 hosts keeps 72 MiB, and takes 4 MiB more while it is built (its buckets).
+    pub(crate) fn bytes(hosts: usize, entries: u64) -> u64 {
+        entries.saturating_mul(8 + super::index_bytes(hosts))
+    }
 
     /// Builds the ring for `hosts`, each `(hash key, weight)` in host-set order, the way
     /// Envoy's `Ring` constructor does (see the module docs).
@@ -132,7 +135,7 @@ impl RingHash {
             .ok_or(InvalidRingHash::WeightSumTooLarge)?;
         let mut ring = RingHash {
             hashes: Vec::new(),
-            hosts: Vec::new(),
+            hosts: HostIndices::One(0),
             per_host: Vec::with_capacity(hosts.len()),
             stats: RingHashStats::default(),
             starts: Box::default(),
@@ -147,48 +150,51 @@ impl RingHash {
             size: ring_size,
             ..
         } = RingScale::new(&weights, min_ring_size, max_ring_size);
-        let capacity = usize::try_from(ring_size).unwrap_or(0);
 
-        let mut entries: Vec<(u64, u32)> = Vec::with_capacity(capacity);
-        let mut key = String::new();
+        // How many entries each host gets: Envoy's running sums, carried across hosts.
         let mut current = 0.0_f64;
         let mut target = 0.0_f64;
-        let mut min_per_host = ring_size;
-        let mut max_per_host = 0_u64;
-        for ((host, &(host_key, _)), &w) in (0_u32..).zip(hosts).zip(&weights.values) {
-            key.clear();
-            key.push_str(host_key);
-            key.push('_');
-            let prefix = key.len();
+        let mut counts = Vec::with_capacity(hosts.len());
+        for &w in &weights.values {
             target += scale * w;
-            let mut i = 0_u64;
+            let mut count = 0_u64;
             while current < target {
-                key.truncate(prefix);
-                // Writing to a `String` cannot fail.
-                let _ = write!(key, "{i}");
-                entries.push((xxhash64(key.as_bytes(), 0), host));
-                i += 1;
+                count += 1;
                 current += 1.0;
             }
-            min_per_host = min_per_host.min(i);
-            max_per_host = max_per_host.max(i);
-            ring.per_host.push(u32::try_from(i).unwrap_or(u32::MAX));
+            counts.push(count);
         }
-        // Equal hashes keep construction order (see the module docs): entries are made host by
-        // host in host-set order, so that order is the host index, and sorting by `(hash,
-        // host)` is the stable sort by hash, done in place (a stable sort would allocate half
-        // the ring again as scratch space).
-        entries.sort_unstable();
-        ring.hosts = entries.iter().map(|&(_, host)| host).collect();
-        // Collected in place (the standard library reuses the allocation of `entries`), then
-        // shrunk: the build peaks at 20 bytes per entry instead of 28.
-        ring.hashes = entries.into_iter().map(|(hash, _)| hash).collect();
-        ring.hashes.shrink_to_fit();
+        ring.per_host = counts
+            .iter()
+            .map(|&count| u32::try_from(count).unwrap_or(u32::MAX))
+            .collect();
+        let (hashes, indices) = match hosts.len() {
+            1 => {
+                let (hashes, _) = sorted_entries::<()>(hosts, &counts);
+                let len = hashes.len();
+                (hashes, HostIndices::One(len))
+            }
+            n if n <= usize::from(u8::MAX) + 1 => {
+                let (hashes, indices) = sorted_entries::<u8>(hosts, &counts);
+                (hashes, HostIndices::U8(indices))
+            }
+            n if n <= usize::from(u16::MAX) + 1 => {
+                let (hashes, indices) = sorted_entries::<u16>(hosts, &counts);
+                (hashes, HostIndices::U16(indices))
+            }
+            _ => {
+                let (hashes, indices) = sorted_entries::<u32>(hosts, &counts);
+                (hashes, HostIndices::U32(indices))
+            }
+        };
+        ring.hashes = hashes;
+        ring.hosts = indices;
         (ring.starts, ring.bits) = bucket_starts(&ring.hashes);
         ring.stats = RingHashStats {
             size: ring_size,
-            min_hashes_per_host: min_per_host,
-            max_hashes_per_host: max_per_host,
+            // Envoy starts the minimum at the ring size.
+            min_hashes_per_host: counts.iter().copied().fold(ring_size, u64::min),
+            max_hashes_per_host: counts.iter().copied().fold(0, u64::max),
         };
         Ok(ring)
     }
@@ -231,7 +237,7 @@ impl RingHash {
                 .checked_add(usize::try_from(attempt).ok()?)?
                 .checked_rem(len)?;
         }
-        self.hosts.get(index).map(|&host| host as usize)
+        self.hosts.get(index)
     }
 
     /// A ring of `hashes` (sorted) for `hosts`, as [`RingHash::build`] leaves it; for tests
@@ -241,7 +247,7 @@ impl RingHash {
         let (starts, bits) = bucket_starts(&hashes);
         RingHash {
             per_host: vec![1; hosts.len()],
-            hosts,
+            hosts: HostIndices::U32(hosts),
             hashes,
             stats: RingHashStats::default(),
             starts,
@@ -266,8 +272,8 @@ impl RingHash {
     pub(crate) fn entries(&self) -> impl ExactSizeIterator<Item = (u64, usize)> + '_ {
         self.hashes
             .iter()
-            .zip(&self.hosts)
-            .map(|(&hash, &host)| (hash, host as usize))
+            .enumerate()
+            .map(|(at, &hash)| (hash, self.hosts.get(at).unwrap_or(usize::MAX)))
     }
 
     /// How many entries each host got, indexed like the host list.
@@ -378,6 +384,185 @@ impl NormalizedWeights {
             }
         }
         Some(normalized)
+    }
+}
+
+/// The host index of each ring entry, in the narrowest integer that holds every index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HostIndices {
+    /// One host, whom each of the ring's this many entries stands for.
+    One(usize),
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+impl HostIndices {
+    /// The host of entry `at`.
+    fn get(&self, at: usize) -> Option<usize> {
+        match self {
+            HostIndices::One(len) => (at < *len).then_some(0),
+            HostIndices::U8(hosts) => hosts.get(at).map(|&host| usize::from(host)),
+            HostIndices::U16(hosts) => hosts.get(at).map(|&host| usize::from(host)),
+            HostIndices::U32(hosts) => hosts.get(at).map(|&host| host as usize),
+        }
+    }
+}
+
+/// A host index as a ring stores it (see [`HostIndices`]); `()` for a ring of one host.
+trait HostIndex: Copy + Ord {
+    /// Host `host`, below the type's bound (the caller chose the type by the host count).
+    fn of(host: u32) -> Self;
+}
+
+impl HostIndex for () {
+    fn of(_: u32) -> Self {}
+}
+
+impl HostIndex for u8 {
+    fn of(host: u32) -> Self {
+        u8::try_from(host).unwrap_or(u8::MAX)
+    }
+}
+
+impl HostIndex for u16 {
+    fn of(host: u32) -> Self {
+        u16::try_from(host).unwrap_or(u16::MAX)
+    }
+}
+
+impl HostIndex for u32 {
+    fn of(host: u32) -> Self {
+        host
+    }
+}
+
+/// Calls `visit(host, hash)` for each ring entry in Envoy's construction order: host by host,
+/// `counts[host]` entries each, hashing `"<key>_0"`, `"<key>_1"`, ...
+fn for_each_entry(hosts: &[(&str, u32)], counts: &[u64], mut visit: impl FnMut(u32, u64)) {
+    let mut key = Vec::new();
+    for ((host, &(host_key, _)), &count) in (0_u32..).zip(hosts).zip(counts) {
+        key.clear();
+        key.extend_from_slice(host_key.as_bytes());
+        key.push(b'_');
+        let prefix = key.len();
+        for i in 0..count {
+            key.truncate(prefix);
+            push_decimal(&mut key, i);
+            visit(host, xxhash64(&key, 0));
+        }
+    }
+}
+
+/// Appends `n` in decimal, as `format!("{n}")` writes it: the digits pushed from the last,
+/// then turned around (a copy from a digit buffer went through `memcpy`, and cost more than
+/// the hash).
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let start = out.len();
+    loop {
+        // A digit, below 10.
+        out.push(b'0' + (n % 10) as u8);
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if let Some(digits) = out.get_mut(start..) {
+        digits.reverse();
+    }
+}
+
+/// The ring's entries for hosts getting `counts` entries each, sorted by hash and, for equal
+/// hashes, by host (construction order; the order of Envoy's `std::sort` on them is
+/// unspecified, see the module docs): the hashes, and the host index of each.
+///
+/// Made in place: the hashes and the host indices are the ring's two arrays from the start,
+/// sorted together by [`sort_entries`], so that the build takes the ring's own memory and a
+/// few kilobytes (a `Vec<(u64, u32)>` sorted and then split took 16 bytes an entry, and 4
+/// more while split: at Envoy's maximum of 8388608 entries over two hosts, 160 MiB at the
+/// peak for a ring of 72 MiB).
+fn sorted_entries<T: HostIndex>(hosts: &[(&str, u32)], counts: &[u64]) -> (Vec<u64>, Vec<T>) {
+    let total = usize::try_from(counts.iter().sum::<u64>()).unwrap_or(0);
+    let mut hashes = Vec::with_capacity(total);
+    let mut indices = Vec::with_capacity(total);
+    for_each_entry(hosts, counts, |host, hash| {
+        hashes.push(hash);
+        indices.push(T::of(host));
+    });
+    sort_entries(&mut hashes, &mut indices, 56, &mut Vec::new());
+    (hashes, indices)
+}
+
+/// Ranges of at most this many entries are sorted by comparison.
+const RADIX_SORTED_FROM: usize = 256;
+
+/// Sorts `hashes` and `indices` (as long) together by `(hash, index)`, where the hashes agree
+/// above bit `shift + 8`: an in-place most-significant-digit radix sort on the byte at `shift`
+/// (each entry swapped straight into its byte's range; 256 write positions, so the swaps stay
+/// in cache), then each byte's range by the next byte, down to ranges of
+/// [`RADIX_SORTED_FROM`] entries, sorted by comparison in `scratch`.
+fn sort_entries<T: HostIndex>(
+    hashes: &mut [u64],
+    indices: &mut [T],
+    shift: u32,
+    scratch: &mut Vec<(u64, T)>,
+) {
+    if hashes.len() <= RADIX_SORTED_FROM || shift == 0 {
+        scratch.clear();
+        scratch.extend(hashes.iter().copied().zip(indices.iter().copied()));
+        scratch.sort_unstable();
+        for ((hash, index), &(sorted, host)) in hashes
+            .iter_mut()
+            .zip(indices.iter_mut())
+            .zip(scratch.iter())
+        {
+            *hash = sorted;
+            *index = host;
+        }
+        return;
+    }
+    let digit = |hash: u64| (hash >> shift) as usize & 0xff;
+    let mut counts = [0_usize; 256];
+    for &hash in hashes.iter() {
+        if let Some(count) = counts.get_mut(digit(hash)) {
+            *count += 1;
+        }
+    }
+    // `heads[d]`: where the next entry of byte `d` goes; `ends[d]`: where byte `d`'s range ends.
+    let mut heads = [0_usize; 256];
+    let mut ends = [0_usize; 256];
+    let mut at = 0;
+    for ((count, head), end) in counts.iter().zip(&mut heads).zip(&mut ends) {
+        *head = at;
+        at += count;
+        *end = at;
+    }
+    for (d, &end) in ends.iter().enumerate() {
+        while let Some(head) = heads.get(d).copied().filter(|&head| head < end) {
+            let Some(belongs) = hashes.get(head).map(|&hash| digit(hash)) else {
+                break;
+            };
+            let Some(to) = heads.get_mut(belongs) else {
+                break;
+            };
+            if belongs != d {
+                // The entry goes to its byte's range; whatever was there comes here next.
+                hashes.swap(head, *to);
+                indices.swap(head, *to);
+            }
+            *to += 1;
+        }
+    }
+    let mut start = 0;
+    for &end in &ends {
+        if let (Some(hashes), Some(indices)) =
+            (hashes.get_mut(start..end), indices.get_mut(start..end))
+        {
+            if hashes.len() > 1 {
+                sort_entries(hashes, indices, shift.saturating_sub(8), scratch);
+            }
+        }
+        start = end;
     }
 }
 
@@ -669,6 +854,83 @@ mod tests {
         assert_eq!(zero.hashes_per_host(), &[2, 2]);
         let err = RingHash::build(&[("a:1", u32::MAX), ("b:1", 1)], 4, 4).unwrap_err();
         assert_eq!(err, InvalidRingHash::WeightSumTooLarge);
+    }
+
+    /// The ring as Envoy's constructor makes it, spelled out: every entry formatted, hashed and
+    /// kept as `(hash, host)`, then sorted (equal hashes in host order).
+    fn reference_entries(hosts: &[(&str, u32)], counts: &[u32]) -> Vec<(u64, usize)> {
+        let mut entries = Vec::new();
+        for (host, (&(key, _), &count)) in hosts.iter().zip(counts).enumerate() {
+            for i in 0..count {
+                entries.push((xxhash64(format!("{key}_{i}").as_bytes(), 0), host));
+            }
+        }
+        entries.sort_unstable();
+        entries
+    }
+
+    /// The counting sort on the hashes' top bits, the sort within buckets and the narrow host
+    /// indices give the entries of the plain build (format, hash, sort): one host to 70,000
+    /// (host indices of 0, 1, 2 and 4 bytes), rings below and above the bucketed size, unequal
+    /// weights, and a host listed twice (equal hashes: the first listed comes first).
+    #[test]
+    fn build_equals_the_plain_build() {
+        let addresses: Vec<String> = (0..70_000)
+            .map(|i| format!("10.{}.{}.{}:8080", i / 65536, i / 256 % 256, i % 256))
+            .collect();
+        let cases: [(usize, u64, &[u32]); 9] = [
+            (1, 1024, &[1]),
+            (1, 5, &[7]),
+            (2, 8, &[1, 3]),
+            (3, 60, &[1, 1, 1]),
+            (6, 5000, &[1, 2, 3, 4, 5, 6]),
+            (2, 100_000, &[1, 1_000_000]),
+            (300, 4096, &[1]),
+            (300, 1024, &[2, 1, 7]),
+            (70_000, 70_000, &[1]),
+        ];
+        for (count, minimum, weights) in cases {
+            let mut hosts: Vec<(&str, u32)> = addresses
+                .iter()
+                .take(count)
+                .zip(weights.iter().cycle())
+                .map(|(address, &weight)| (address.as_str(), weight))
+                .collect();
+            for duplicate in [false, true] {
+                if duplicate {
+                    if count < 2 {
+                        continue;
+                    }
+                    hosts[count - 1].0 = hosts[0].0;
+                }
+                let ring =
+                    RingHash::build(&hosts, minimum, RingHash::DEFAULT_MAX_RING_SIZE).unwrap();
+                let expected = reference_entries(&hosts, ring.hashes_per_host());
+                assert_eq!(
+                    ring.len(),
+                    expected.len(),
+                    "{count} hosts, minimum {minimum}"
+                );
+                assert!(
+                    ring.entries().eq(expected.iter().copied()),
+                    "{count} hosts, minimum {minimum}, duplicate {duplicate}"
+                );
+                let width = super::super::index_bytes(count);
+                assert_eq!(
+                    RingHash::bytes(count, ring.len() as u64),
+                    ring.len() as u64 * (8 + width)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn push_decimal_writes_what_format_writes() {
+        for n in [0, 7, 9, 10, 99, 100, 12345, u64::from(u32::MAX), u64::MAX] {
+            let mut out = b"key_".to_vec();
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("key_{n}").into_bytes());
+        }
     }
 
     /// The example of the module documentation.

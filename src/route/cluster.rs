@@ -8,7 +8,7 @@
 //! scheduler behind a short mutex inside the state, as Envoy keeps it per worker.
 //!
 //! **Consistent-hash tables are built on first use.** A ring (up to Envoy's
-//! `maximum_ring_size`, 8388608 entries, 96 MiB) or Maglev table (up to 5000011 slots) is
+//! `maximum_ring_size`, 8388608 entries, 72 MiB over up to 256 hosts) or Maglev table (up to 5000011 slots) is
 //! built by the first pick of the state it belongs to, not when the state is made: compiling a
 //! configuration, replacing endpoints ([`Cluster::set_endpoints`]) and ejecting a host cost
 //! nothing for it, and a cluster that is never picked from never holds a table. The table sits
@@ -636,7 +636,8 @@ fn build_state(
 impl ClusterState {
     /// Builds the consistent-hash table over the hosts the balancer chooses among, each keyed
     /// by its address with its weight (0 counting as 1), in host-set order. Bounded by Envoy's
-    /// own limits: a ring has at most `maximum_ring_size` entries (8388608, 96 MiB), a Maglev
+    /// own limits: a ring has at most `maximum_ring_size` entries (8388608, 72 MiB over up to 256
+    /// hosts), a Maglev
     /// table at most 5000011 slots (20 MB).
     fn build_table(&self, kind: HashKind) -> HashTable {
         let keys: Vec<(&str, u32)> = self

@@ -56,7 +56,7 @@ fn mr005_weights_that_force_the_maximum_ring() {
         &[
             "ring hash at Envoy's maximum size for each of 3 clusters (big.example.com:80, big.example.com:80 subset s0, big.example.com:80 subset s1)",
             "endpoint weights 1 (10.0.0.1:80) to 4294967294 (10.0.0.2:80) with minimumRingSize 1024 ask for a ring of 4294967295 entries",
-            "Envoy caps at maximum_ring_size, 8388608 entries (96 MiB per cluster, built on its first pick)",
+            "Envoy caps at maximum_ring_size, 8388608 entries (72 MiB per cluster, built on its first pick)",
             "the lightest endpoints get fewer entries than their weights ask for",
             "bring the weights closer together (a total weight of at most 8388608 times the smallest keeps the ring below the cap) or use maglev",
         ],
