@@ -48,6 +48,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
+use std::hash::BuildHasher;
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::pin;
@@ -106,6 +107,27 @@ fn matchit_table(routes: usize) -> matchit::Router<usize> {
     router
 }
 
+/// `big` among 15 other hosts, each with a `matchit` table of `routes` routes, in a map hashed
+/// by `S`.
+fn host_map<S: BuildHasher + Default>(routes: usize) -> HashMap<String, matchit::Router<usize>, S> {
+    std::iter::once("big".to_owned())
+        .chain((1..16).map(|i| format!("svc-{i}")))
+        .map(|host| (host, matchit_table(routes)))
+        .collect()
+}
+
+/// The route of `req` in its host's `matchit` table.
+fn route_by_host<S: BuildHasher>(
+    hosts: &HashMap<String, matchit::Router<usize>, S>,
+    req: &Request<()>,
+) -> Option<usize> {
+    let uri = req.uri();
+    hosts
+        .get(uri.host().unwrap_or(""))
+        .and_then(|router| router.at(uri.path()).ok())
+        .map(|m| *m.value)
+}
+
 fn paths(c: &mut Criterion) {
     let mut group = c.benchmark_group("rivals/paths");
     let source = Source::sidecar("default");
@@ -131,30 +153,10 @@ fn paths(c: &mut Criterion) {
     for n in [10usize, 1000] {
         let mesh = compile(&path_table(n));
         let router = matchit_table(n);
-        // `big` among 15 other hosts, each with a table of its own size.
-        let hosts: HashMap<String, matchit::Router<usize>> = std::iter::once("big".to_owned())
-            .chain((1..16).map(|i| format!("svc-{i}")))
-            .map(|host| (host, matchit_table(n)))
-            .collect();
-        let by_host = |req: &Request<()>| {
-            let uri = req.uri();
-            hosts
-                .get(uri.host().unwrap_or(""))
-                .and_then(|router| router.at(uri.path()).ok())
-                .map(|m| *m.value)
-        };
-        let fx_hosts: rustc_hash::FxHashMap<String, matchit::Router<usize>> =
-            std::iter::once("big".to_owned())
-                .chain((1..16).map(|i| format!("svc-{i}")))
-                .map(|host| (host, matchit_table(n)))
-                .collect();
-        let by_host_fx = |req: &Request<()>| {
-            let uri = req.uri();
-            fx_hosts
-                .get(uri.host().unwrap_or(""))
-                .and_then(|router| router.at(uri.path()).ok())
-                .map(|m| *m.value)
-        };
+        let hosts: HashMap<String, matchit::Router<usize>> = host_map(n);
+        let fx_hosts: rustc_hash::FxHashMap<String, matchit::Router<usize>> = host_map(n);
+        let by_host = |req: &Request<()>| route_by_host(&hosts, req);
+        let by_host_fx = |req: &Request<()>| route_by_host(&fx_hosts, req);
         for (name, uri, expected) in [
             ("last exact", format!("http://big/r{}", n - 2), Some(n - 2)),
             (
