@@ -96,7 +96,7 @@ impl RingHash {
 
     /// Bytes a ring of `entries` entries over `hosts` hosts keeps: a `u64` hash and a host index
     /// (see [`super::index_bytes`]) per entry. A ring at [`RingHash::DEFAULT_MAX_RING_SIZE`]
-    /// over 2 hosts keeps 72 MiB, and takes 4 MiB more while it is built (its buckets).
+    /// over 2 hosts keeps 72 MiB, and takes a few KiB more while it is built.
     pub(crate) fn bytes(hosts: usize, entries: u64) -> u64 {
         entries.saturating_mul(8 + super::index_bytes(hosts))
     }
@@ -478,9 +478,9 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 ///
 /// Made in place: the hashes and the host indices are the ring's two arrays from the start,
 /// sorted together by [`sort_entries`], so that the build takes the ring's own memory and a
-/// few kilobytes (a `Vec<(u64, u32)>` sorted and then split took 16 bytes an entry, and 4
-/// more while split: at Envoy's maximum of 8388608 entries over two hosts, 160 MiB at the
-/// peak for a ring of 72 MiB).
+/// few KiB (6 KiB of stack per radix level, at most 8 levels). A `Vec<(u64, u32)>` sorted and
+/// then split took 16 bytes an entry, and 4 more while split: at Envoy's maximum of 8388608
+/// entries over two hosts, 160 MiB at the peak for a ring of 72 MiB.
 fn sorted_entries<T: HostIndex>(hosts: &[(&str, u32)], counts: &[u64]) -> (Vec<u64>, Vec<T>) {
     let total = usize::try_from(counts.iter().sum::<u64>()).unwrap_or(0);
     let mut hashes = Vec::with_capacity(total);
@@ -869,10 +869,10 @@ mod tests {
         entries
     }
 
-    /// The counting sort on the hashes' top bits, the sort within buckets and the narrow host
-    /// indices give the entries of the plain build (format, hash, sort): one host to 70,000
-    /// (host indices of 0, 1, 2 and 4 bytes), rings below and above the bucketed size, unequal
-    /// weights, and a host listed twice (equal hashes: the first listed comes first).
+    /// The in-place radix sort (small ranges by comparison) and the narrow host indices give
+    /// the entries of the plain build (format, hash, sort): one host to 70,000 (host indices of
+    /// 0, 1, 2 and 4 bytes), rings below and above the radix threshold, unequal weights, and a
+    /// host listed twice (equal hashes: the first listed comes first).
     #[test]
     fn build_equals_the_plain_build() {
         let addresses: Vec<String> = (0..70_000)

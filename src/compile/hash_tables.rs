@@ -7,10 +7,10 @@
 //! `envoy/config/cluster/v3/cluster.proto`; 9 bytes each here over up to 256 hosts, 72 MiB), a
 //! Maglev table at most 5000011 slots (1, 2 or 4 bytes each). Envoy picks the ring size from
 //! the weights (see [`RingScale`]): endpoints weighted 1 and 4294967294 ask for 2^32 - 1
-//! entries and get the cap, for every cluster (every subset) of the host. Picks stay Envoy's; what meshroute adds
-//! is the sum: when the tables of every cluster, once built, would exceed [`TABLE_BUDGET`],
-//! compilation warns about the load balancers that take the most, naming the DestinationRule
-//! and the `consistentHash` field.
+//! entries and get the cap, for every cluster (every subset) of the host. Picks stay Envoy's;
+//! what meshroute adds is the sum: when the tables of every cluster, once built, would exceed
+//! [`TABLE_BUDGET`], compilation warns about the load balancers that take the most, naming the
+//! DestinationRule and the `consistentHash` field.
 
 use std::collections::BTreeMap;
 

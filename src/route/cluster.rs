@@ -8,14 +8,14 @@
 //! scheduler behind a short mutex inside the state, as Envoy keeps it per worker.
 //!
 //! **Consistent-hash tables are built on first use.** A ring (up to Envoy's
-//! `maximum_ring_size`, 8388608 entries, 72 MiB over up to 256 hosts) or Maglev table (up to 5000011 slots) is
-//! built by the first pick of the state it belongs to, not when the state is made: compiling a
-//! configuration, replacing endpoints ([`Cluster::set_endpoints`]) and ejecting a host cost
-//! nothing for it, and a cluster that is never picked from never holds a table. The table sits
-//! in a [`OnceLock`] inside the state: the first picker builds it (allocating once, the one
-//! allocation of a pick) while concurrent pickers of the same state wait for it, so it is built
-//! exactly once and never twice in parallel; later picks read it without locking. Building the
-//! largest ring takes about a second, once per endpoint set. Envoy builds its tables on the main
+//! `maximum_ring_size`, 8388608 entries, 72 MiB over up to 256 hosts) or Maglev table (up to
+//! 5000011 slots) is built by the first pick of the state it belongs to, not when the state is
+//! made: compiling a configuration, replacing endpoints ([`Cluster::set_endpoints`]) and
+//! ejecting a host cost nothing for it, and a cluster that is never picked from never holds a
+//! table. The table sits in a [`OnceLock`] inside the state: the first picker builds it
+//! (allocating once, the one allocation of a pick) while concurrent pickers of the same state
+//! wait for it, so it is built exactly once and never twice in parallel; later picks read it
+//! without locking. Building the largest ring takes about half a second, once per endpoint set. Envoy builds its tables on the main
 //! thread when the host set changes (`ThreadAwareLoadBalancerBase::refresh` in
 //! `source/extensions/load_balancing_policies/common/thread_aware_lb_impl.cc`); the picks are
 //! the same, only when the work is done differs.
