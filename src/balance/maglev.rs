@@ -43,6 +43,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::hash::xxhash64;
+use super::host_indices::{HostIndices, index_bytes};
 use super::ring_hash::NormalizedWeights;
 
 /// A Maglev configuration Envoy would reject.
@@ -79,24 +80,12 @@ pub(crate) struct MaglevStats {
     pub(crate) max_entries_per_host: u64,
 }
 
-/// The slot array, in the narrowest integer that holds every host index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Slots {
-    /// No hosts: every pick is `None`.
-    Empty,
-    /// Exactly one host (Envoy's `DegenerateMaglevTable`): every pick is host 0.
-    Single,
-    U8(Vec<u8>),
-    U16(Vec<u16>),
-    U32(Vec<u32>),
-}
-
 /// A built Maglev lookup table over a host list; [`Maglev::pick`] returns an index into that
 /// list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Maglev {
     table_size: u64,
-    slots: Slots,
+    slots: HostIndices,
     counts: Vec<u32>,
     stats: MaglevStats,
 }
@@ -147,7 +136,7 @@ impl Maglev {
             0 => {
                 return Ok(Maglev {
                     table_size,
-                    slots: Slots::Empty,
+                    slots: HostIndices::One(0),
                     counts: Vec::new(),
                     stats: MaglevStats::default(),
                 });
@@ -155,7 +144,7 @@ impl Maglev {
             1 => {
                 return Ok(Maglev {
                     table_size,
-                    slots: Slots::Single,
+                    slots: HostIndices::One(size as usize),
                     counts: vec![size],
                     stats: MaglevStats {
                         min_entries_per_host: 1,
@@ -251,17 +240,17 @@ impl Maglev {
         }
         Ok(Maglev {
             table_size,
-            slots: narrow(table, hosts.len()),
+            slots: HostIndices::narrow(table, hosts.len()),
             counts,
             stats,
         })
     }
 
     /// The bytes a table of `table_size` slots over `hosts` hosts keeps once built (see
-    /// [`narrow`]: 1, 2 or 4 bytes per slot, nothing for no host or one). At most 20 MB, for
+    /// [`HostIndices`]: 1, 2 or 4 bytes per slot, nothing for no host or one). At most 20 MB, for
     /// 5000011 slots over more than 65536 hosts.
     pub(crate) fn bytes(hosts: usize, table_size: u64) -> u64 {
-        table_size.saturating_mul(super::index_bytes(hosts))
+        table_size.saturating_mul(index_bytes(hosts))
     }
 
     /// The host (index into the list given to [`Maglev::build`]) for `hash`, or `None` when
@@ -277,13 +266,7 @@ impl Maglev {
             hash
         };
         let slot = usize::try_from(hash.checked_rem(self.table_size)?).ok()?;
-        match &self.slots {
-            Slots::Empty => None,
-            Slots::Single => Some(0),
-            Slots::U8(table) => table.get(slot).map(|&host| usize::from(host)),
-            Slots::U16(table) => table.get(slot).map(|&host| usize::from(host)),
-            Slots::U32(table) => table.get(slot).map(|&host| host as usize),
-        }
+        self.slots.get(slot)
     }
 
     /// The table size `M`.
@@ -309,12 +292,7 @@ impl Maglev {
     /// (no hosts, or one).
     #[cfg(test)]
     pub(crate) fn bytes_per_slot(&self) -> usize {
-        match self.slots {
-            Slots::Empty | Slots::Single => 0,
-            Slots::U8(_) => 1,
-            Slots::U16(_) => 2,
-            Slots::U32(_) => 4,
-        }
+        self.slots.bytes_per_index() as usize
     }
 }
 
@@ -418,22 +396,6 @@ fn is_prime(n: u64) -> bool {
         factor += 2;
     }
     true
-}
-
-/// Stores the built table in the narrowest integer type that holds `host_count - 1`.
-fn narrow(table: Vec<u32>, host_count: usize) -> Slots {
-    if host_count <= usize::from(u8::MAX) + 1 {
-        let narrow: Result<Vec<u8>, _> = table.iter().map(|&h| u8::try_from(h)).collect();
-        if let Ok(narrow) = narrow {
-            return Slots::U8(narrow);
-        }
-    } else if host_count <= usize::from(u16::MAX) + 1 {
-        let narrow: Result<Vec<u16>, _> = table.iter().map(|&h| u16::try_from(h)).collect();
-        if let Ok(narrow) = narrow {
-            return Slots::U16(narrow);
-        }
-    }
-    Slots::U32(table)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub(crate) mod edf;
 pub(crate) mod endpoint;
 pub(crate) mod hash;
 pub(crate) mod hash_policy;
+pub(crate) mod host_indices;
 pub(crate) mod least_request;
 pub(crate) mod maglev;
 pub(crate) mod outlier;
@@ -19,15 +20,3 @@ pub(crate) mod panic;
 pub(crate) mod random;
 pub(crate) mod ring_hash;
 pub(crate) mod round_robin;
-
-/// Bytes per host index in a table over `hosts` hosts, stored in the narrowest unsigned integer
-/// that holds every index: none for one host (every pick chooses it), 1 up to 256 hosts, 2 up to
-/// 65,536, else 4.
-pub(crate) fn index_bytes(hosts: usize) -> u64 {
-    match hosts {
-        0 | 1 => 0,
-        n if n <= usize::from(u8::MAX) + 1 => 1,
-        n if n <= usize::from(u16::MAX) + 1 => 2,
-        _ => 4,
-    }
-}

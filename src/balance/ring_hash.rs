@@ -30,6 +30,7 @@
 //!    is above the last entry. A retry (`attempt > 0`) moves to `(index + attempt) % len`.
 
 use super::hash::xxhash64;
+use super::host_indices::{HostIndex, HostIndices, index_bytes};
 
 /// A ring-hash configuration Envoy would reject.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,10 +96,10 @@ impl RingHash {
     pub(crate) const DEFAULT_MAX_RING_SIZE: u64 = 8 * 1024 * 1024;
 
     /// Bytes a ring of `entries` entries over `hosts` hosts keeps: a `u64` hash and a host index
-    /// (see [`super::index_bytes`]) per entry. A ring at [`RingHash::DEFAULT_MAX_RING_SIZE`]
+    /// (see [`index_bytes`]) per entry. A ring at [`RingHash::DEFAULT_MAX_RING_SIZE`]
     /// over 2 hosts keeps 72 MiB, and takes a few KiB more while it is built.
     pub(crate) fn bytes(hosts: usize, entries: u64) -> u64 {
-        entries.saturating_mul(8 + super::index_bytes(hosts))
+        entries.saturating_mul(8 + index_bytes(hosts))
     }
 
     /// Builds the ring for `hosts`, each `(hash key, weight)` in host-set order, the way
@@ -384,56 +385,6 @@ impl NormalizedWeights {
             }
         }
         Some(normalized)
-    }
-}
-
-/// The host index of each ring entry, in the narrowest integer that holds every index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum HostIndices {
-    /// One host, whom each of the ring's this many entries stands for.
-    One(usize),
-    U8(Vec<u8>),
-    U16(Vec<u16>),
-    U32(Vec<u32>),
-}
-
-impl HostIndices {
-    /// The host of entry `at`.
-    fn get(&self, at: usize) -> Option<usize> {
-        match self {
-            HostIndices::One(len) => (at < *len).then_some(0),
-            HostIndices::U8(hosts) => hosts.get(at).map(|&host| usize::from(host)),
-            HostIndices::U16(hosts) => hosts.get(at).map(|&host| usize::from(host)),
-            HostIndices::U32(hosts) => hosts.get(at).map(|&host| host as usize),
-        }
-    }
-}
-
-/// A host index as a ring stores it (see [`HostIndices`]); `()` for a ring of one host.
-trait HostIndex: Copy + Ord {
-    /// Host `host`, below the type's bound (the caller chose the type by the host count).
-    fn of(host: u32) -> Self;
-}
-
-impl HostIndex for () {
-    fn of(_: u32) -> Self {}
-}
-
-impl HostIndex for u8 {
-    fn of(host: u32) -> Self {
-        u8::try_from(host).unwrap_or(u8::MAX)
-    }
-}
-
-impl HostIndex for u16 {
-    fn of(host: u32) -> Self {
-        u16::try_from(host).unwrap_or(u16::MAX)
-    }
-}
-
-impl HostIndex for u32 {
-    fn of(host: u32) -> Self {
-        host
     }
 }
 
@@ -915,10 +866,10 @@ mod tests {
                     ring.entries().eq(expected.iter().copied()),
                     "{count} hosts, minimum {minimum}, duplicate {duplicate}"
                 );
-                let width = super::super::index_bytes(count);
+                // The budget's figure is what the ring stores.
                 assert_eq!(
                     RingHash::bytes(count, ring.len() as u64),
-                    ring.len() as u64 * (8 + width)
+                    ring.len() as u64 * (8 + ring.hosts.bytes_per_index())
                 );
             }
         }

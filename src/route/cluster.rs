@@ -15,8 +15,9 @@
 //! table. The table sits in a [`OnceLock`] inside the state: the first picker builds it
 //! (allocating once, the one allocation of a pick) while concurrent pickers of the same state
 //! wait for it, so it is built exactly once and never twice in parallel; later picks read it
-//! without locking. Building the largest ring takes about half a second, once per endpoint set. Envoy builds its tables on the main
-//! thread when the host set changes (`ThreadAwareLoadBalancerBase::refresh` in
+//! without locking. Building the largest ring takes about half a second, once per endpoint
+//! set. Envoy builds its tables on the main thread when the host set changes
+//! (`ThreadAwareLoadBalancerBase::refresh` in
 //! `source/extensions/load_balancing_policies/common/thread_aware_lb_impl.cc`); the picks are
 //! the same, only when the work is done differs.
 
@@ -636,9 +637,8 @@ fn build_state(
 impl ClusterState {
     /// Builds the consistent-hash table over the hosts the balancer chooses among, each keyed
     /// by its address with its weight (0 counting as 1), in host-set order. Bounded by Envoy's
-    /// own limits: a ring has at most `maximum_ring_size` entries (8388608, 72 MiB over up to 256
-    /// hosts), a Maglev
-    /// table at most 5000011 slots (20 MB).
+    /// own limits: a ring has at most `maximum_ring_size` entries (8388608, 72 MiB over up to
+    /// 256 hosts), a Maglev table at most 5000011 slots (20 MB).
     fn build_table(&self, kind: HashKind) -> HashTable {
         let keys: Vec<(&str, u32)> = self
             .hosts
